@@ -1,0 +1,34 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    """Staff roles (DESIGN.md §3). Each post binds one role to one unit."""
+
+    GRID_WORKER = "grid_worker", _("网格员")
+    COMMUNITY_WORKER = "community_worker", _("社区工作者")
+    COMMUNITY_SECRETARY = "community_secretary", _("社区书记")
+    STREET_OFFICER = "street_officer", _("街道工作人员")
+    DEPARTMENT_HANDLER = "department_handler", _("部门办理人")
+    SUPERVISOR = "supervisor", _("督查考核")
+
+
+# Which unit field a role's post must name (supervisor: district, or none for city-wide).
+ROLE_UNIT = {
+    Role.GRID_WORKER: "grid",
+    Role.COMMUNITY_WORKER: "community",
+    Role.COMMUNITY_SECRETARY: "community",
+    Role.STREET_OFFICER: "street",
+    Role.DEPARTMENT_HANDLER: "department",
+    Role.SUPERVISOR: "district",
+}
+
+# Roles that keep household and resident records.
+HOUSEHOLD_EDITORS = {Role.GRID_WORKER, Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY}
+COMMUNITY_ROLES = {Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY}
+
+
+class AccessAction(models.TextChoices):
+    VIEW = "view", _("查看")
+    EXPORT = "export", _("导出")
+    IMPORT = "import", _("导入")

@@ -1,0 +1,40 @@
+"""Domain errors, mapped once to HTTP: by ApplicationErrorMiddleware for pages and by
+governance.api.errors.exception_handler for the API."""
+
+from django.utils.translation import gettext_lazy as _
+
+
+class ApplicationError(Exception):
+    """Bad input or a rule refused: 400, with a message that says what to fix."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message, *, extra: dict | None = None):
+        super().__init__(str(message))
+        self.message = str(message)
+        self.extra = extra or {}
+
+
+class ActionForbidden(ApplicationError):
+    """Inside the jurisdiction, but this role may not do this: 403 with the reason."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApplicationError):
+    """Does not exist, or lies outside the account's jurisdiction (the same to the caller)."""
+
+    status_code = 404
+    code = "not_found"
+
+    def __init__(self, message=None, **kwargs):
+        super().__init__(message or _("未找到，或不在您的辖区内。"), **kwargs)
+
+
+class Conflict(ApplicationError):
+    """The object changed under us (another person got there first), or the state forbids it."""
+
+    status_code = 409
+    code = "conflict"

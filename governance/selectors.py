@@ -1,0 +1,104 @@
+"""Jurisdiction: what an account may see and do (DESIGN.md §3).
+
+Territory codes are hierarchical (a child's code starts with its parent's), so an
+account's reach is a set of code prefixes: everything whose code starts with one of
+them lies inside. Every page, API and export asks these selectors; none builds its
+own unscoped queryset.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from governance.enums import COMMUNITY_ROLES, HOUSEHOLD_EDITORS, Role
+from governance.errors import ActionForbidden
+from governance.models import Post
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    user_id: int | None
+    everything: bool = False  # admin, or a city-wide supervisor
+    prefixes: frozenset[str] = frozenset()  # territory code prefixes the account sees
+    department_ids: frozenset[int] = frozenset()
+    posts: tuple[Post, ...] = field(default_factory=tuple)
+
+    @property
+    def roles(self) -> set[str]:
+        return {p.role for p in self.posts}
+
+    def covers(self, code: str) -> bool:
+        return self.everything or any(code.startswith(p) for p in self.prefixes)
+
+    def code_q(self, path: str) -> Q | None:
+        """A filter on the territory code at ``path``; None means no restriction."""
+        if self.everything:
+            return None
+        q = Q(pk__in=[])
+        for prefix in sorted(self.prefixes):
+            q |= Q(**{f"{path}__startswith": prefix})
+        return q
+
+    def scope(self, qs: QuerySet, path: str) -> QuerySet:
+        q = self.code_q(path)
+        return qs if q is None else qs.filter(q)
+
+
+_ANONYMOUS = Jurisdiction(user_id=None)
+
+
+def _post_prefix(post: Post) -> str | None:
+    if post.role == Role.GRID_WORKER:
+        return post.grid.code
+    if post.role in COMMUNITY_ROLES:
+        return post.community.code
+    if post.role == Role.STREET_OFFICER:
+        return post.street.code
+    if post.role == Role.SUPERVISOR and post.district_id:
+        return post.district.code
+    return None
+
+
+def jurisdiction_for(user) -> Jurisdiction:
+    """The account's jurisdiction, computed once per request and kept on the user."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return _ANONYMOUS
+    cached = getattr(user, "_gongzhi_jurisdiction", None)
+    if cached is not None:
+        return cached
+    posts = tuple(
+        Post.objects.filter(user=user).select_related("grid__community", "community", "street", "district", "department")
+    )
+    everything = user.is_superuser or any(
+        p.role == Role.SUPERVISOR and p.district_id is None for p in posts
+    )
+    prefixes = frozenset(filter(None, (_post_prefix(p) for p in posts)))
+    department_ids = frozenset(p.department_id for p in posts if p.role == Role.DEPARTMENT_HANDLER)
+    jurisdiction = Jurisdiction(
+        user_id=user.pk, everything=everything, prefixes=prefixes,
+        department_ids=department_ids, posts=posts,
+    )
+    user._gongzhi_jurisdiction = jurisdiction
+    return jurisdiction
+
+
+def user_is_staff_member(user) -> bool:
+    """Has at least one post, or is an administrator."""
+    jur = jurisdiction_for(user)
+    return jur.everything or bool(jur.posts)
+
+
+def ensure_can_edit_households(jurisdiction: Jurisdiction, *, territory_code: str) -> None:
+    """Raise ActionForbidden with the reason unless a household-keeping post covers the code.
+
+    The caller has already scoped the object (outside the jurisdiction is a 404).
+    """
+    for post in jurisdiction.posts:
+        if post.role in HOUSEHOLD_EDITORS and territory_code.startswith(_post_prefix(post) or "\0"):
+            return
+    if jurisdiction.roles == {Role.SUPERVISOR}:
+        raise ActionForbidden(_("督查考核账号只读，不能修改住户和居民信息。"))
+    raise ActionForbidden(
+        _("只有本社区的社区工作者或本网格的网格员可以修改住户和居民信息。")
+    )

@@ -1,0 +1,31 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from governance import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", include("governance.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+if settings.STAFF_SITE_ENABLED:
+    urlpatterns += [
+        path("", views.home, name="home"),
+        path(
+            "accounts/login/",
+            auth_views.LoginView.as_view(redirect_authenticated_user=True),
+            name="login",
+        ),
+        path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+        path("territory/", include("grids.urls")),
+        path("admin/", admin.site.urls),
+    ]
+
+admin.site.site_header = "共治 · 管理后台"
+admin.site.site_title = "共治"
+admin.site.index_title = "数据管理"

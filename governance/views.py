@@ -1,0 +1,51 @@
+import logging
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from governance.celery import app as celery_app
+from governance.selectors import jurisdiction_for
+
+logger = logging.getLogger(__name__)
+
+
+@require_GET
+@never_cache
+def healthz(request):
+    """200 when the database and the broker answer; 503 naming the failing part."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means "not healthy", reported by name
+        logger.warning("healthz: database check failed: %s", exc.__class__.__name__)
+        checks["database"] = "error"
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        checks["broker"] = "ok"
+    except Exception as exc:
+        logger.warning("healthz: broker check failed: %s", exc.__class__.__name__)
+        checks["broker"] = "error"
+    healthy = all(v == "ok" for v in checks.values())
+    failing = [k for k, v in checks.items() if v != "ok"]
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", "checks": checks, "failing": failing},
+        status=200 if healthy else 503,
+    )
+
+
+@login_required
+def home(request):
+    jurisdiction = jurisdiction_for(request.user)
+    return render(
+        request,
+        "governance/home.html",
+        {"jurisdiction": jurisdiction, "posts": jurisdiction.posts},
+    )

@@ -1,0 +1,322 @@
+"""Territory and people (DESIGN.md §2).
+
+Each level's parent link points at the parent's *code*, so that the rule "a child's
+code starts with its parent's" is a database CHECK constraint rather than a hope.
+"""
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.utils.translation import gettext_lazy as _
+
+from grids.enums import CareTag, Gender, HouseholdStatus, OrganizationKind, PartyLevel
+
+
+def _digits(n: int) -> RegexValidator:
+    return RegexValidator(rf"^\d{{{n}}}$", _("编码须为 %(n)s 位数字。") % {"n": n})
+
+
+def _code_constraints(model: str, length: int, parent: str | None) -> list[models.CheckConstraint]:
+    checks = [
+        models.CheckConstraint(
+            condition=Q(code__regex=rf"^[0-9]{{{length}}}$"),
+            name=f"{model}_code_{length}_digits",
+        )
+    ]
+    if parent:
+        checks.append(
+            models.CheckConstraint(
+                condition=Q(code__startswith=F(parent)),
+                name=f"{model}_code_starts_with_{parent}",
+            )
+        )
+    return checks
+
+
+class District(models.Model):
+    code = models.CharField(_("区划代码"), max_length=6, unique=True, validators=[_digits(6)])
+    name = models.CharField(_("名称"), max_length=50)
+
+    class Meta:
+        verbose_name = _("区")
+        verbose_name_plural = _("区")
+        ordering = ["code"]
+        constraints = _code_constraints("district", 6, None)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Street(models.Model):
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, to_field="code", db_column="district_code",
+        related_name="streets", verbose_name=_("区"),
+    )
+    code = models.CharField(_("编码"), max_length=9, unique=True, validators=[_digits(9)])
+    name = models.CharField(_("名称"), max_length=50)
+
+    class Meta:
+        verbose_name = _("街道")
+        verbose_name_plural = _("街道")
+        ordering = ["code"]
+        constraints = _code_constraints("street", 9, "district")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Community(models.Model):
+    street = models.ForeignKey(
+        Street, on_delete=models.PROTECT, to_field="code", db_column="street_code",
+        related_name="communities", verbose_name=_("街道"),
+    )
+    code = models.CharField(_("编码"), max_length=12, unique=True, validators=[_digits(12)])
+    name = models.CharField(_("名称"), max_length=50)
+    population = models.PositiveIntegerField(_("常住人口"), default=0)
+
+    class Meta:
+        verbose_name = _("社区")
+        verbose_name_plural = _("社区")
+        ordering = ["code"]
+        constraints = _code_constraints("community", 12, "street")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Grid(models.Model):
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, to_field="code", db_column="community_code",
+        related_name="grids", verbose_name=_("社区"),
+    )
+    code = models.CharField(_("编码"), max_length=15, unique=True, validators=[_digits(15)])
+    name = models.CharField(_("名称"), max_length=50)
+
+    class Meta:
+        verbose_name = _("网格")
+        verbose_name_plural = _("网格")
+        ordering = ["code"]
+        constraints = _code_constraints("grid", 15, "community")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Building(models.Model):
+    """A building (楼栋); its code is the grid's code plus four digits (Open311 address_id)."""
+
+    grid = models.ForeignKey(
+        Grid, on_delete=models.PROTECT, to_field="code", db_column="grid_code",
+        related_name="buildings", verbose_name=_("网格"),
+    )
+    code = models.CharField(_("楼栋编码"), max_length=19, unique=True, validators=[_digits(19)])
+    address = models.CharField(_("地址"), max_length=200)
+    compound = models.CharField(_("小区"), max_length=100, blank=True)
+    # WGS-84, as GPS and Open311 clients send it (DESIGN.md §2).
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("楼栋")
+        verbose_name_plural = _("楼栋")
+        ordering = ["code"]
+        constraints = _code_constraints("building", 19, "grid")
+        indexes = [models.Index(fields=["latitude", "longitude"], name="building_latlong")]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Household(models.Model):
+    building = models.ForeignKey(
+        Building, on_delete=models.PROTECT, related_name="households", verbose_name=_("楼栋")
+    )
+    unit = models.CharField(_("单元"), max_length=20, blank=True)
+    room = models.CharField(_("房号"), max_length=20)
+    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    care_tags = models.CharField(
+        _("关怀标签"), max_length=100, blank=True,
+        help_text=_("逗号分隔：%(tags)s") % {"tags": ", ".join(CareTag.values)},
+    )
+    status = models.CharField(
+        _("状态"), max_length=12, choices=HouseholdStatus.choices, default=HouseholdStatus.ACTIVE
+    )
+    moved_out_at = models.DateField(_("迁出日期"), null=True, blank=True)
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("住户")
+        verbose_name_plural = _("住户")
+        ordering = ["building_id", "unit", "room"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["building", "unit", "room"], name="household_unique_room"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=HouseholdStatus.ACTIVE, moved_out_at__isnull=True)
+                | Q(status=HouseholdStatus.MOVED_OUT, moved_out_at__isnull=False),
+                name="household_moved_out_has_date",
+            ),
+        ]
+        indexes = [models.Index(fields=["phone"], name="household_phone")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        unit = f"{self.unit}单元" if self.unit else ""
+        return f"{unit}{self.room}"
+
+    @property
+    def care_tag_list(self) -> list[str]:
+        return [t for t in self.care_tags.split(",") if t]
+
+    @property
+    def care_tag_labels(self) -> list[str]:
+        labels = dict(CareTag.choices)
+        return [str(labels.get(t, t)) for t in self.care_tag_list]
+
+
+class Resident(models.Model):
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="residents", verbose_name=_("住户")
+    )
+    name = models.CharField(_("姓名"), max_length=50)
+    gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, blank=True)
+    birth_year = models.PositiveSmallIntegerField(_("出生年份"), null=True, blank=True)
+    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    relation = models.CharField(_("与户主关系"), max_length=20, blank=True)
+    is_party_member = models.BooleanField(_("党员"), default=False)
+
+    class Meta:
+        verbose_name = _("居民")
+        verbose_name_plural = _("居民")
+        ordering = ["household_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "name"], name="resident_unique_name"),
+        ]
+        indexes = [
+            models.Index(fields=["name"], name="resident_name"),
+            models.Index(fields=["phone"], name="resident_phone"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartyOrganization(models.Model):
+    """The party overlay: each organisation is bound to the unit of its level."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    level = models.CharField(_("层级"), max_length=12, choices=PartyLevel.choices)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+        verbose_name=_("上级党组织"),
+    )
+    street = models.ForeignKey(Street, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("街道"))
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("社区"))
+    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("网格"))
+    building = models.ForeignKey(Building, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("楼栋"))
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("住户"))
+    secretary = models.CharField(_("书记/负责人"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("党组织")
+        verbose_name_plural = _("党组织")
+        ordering = ["level", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(level=PartyLevel.STREET_COMMITTEE, street__isnull=False, community__isnull=True, grid__isnull=True, building__isnull=True, household__isnull=True)
+                    | Q(level=PartyLevel.COMMUNITY_COMMITTEE, street__isnull=True, community__isnull=False, grid__isnull=True, building__isnull=True, household__isnull=True)
+                    | Q(level=PartyLevel.GRID_BRANCH, street__isnull=True, community__isnull=True, grid__isnull=False, building__isnull=True, household__isnull=True)
+                    | Q(level=PartyLevel.BUILDING_GROUP, street__isnull=True, community__isnull=True, grid__isnull=True, building__isnull=False, household__isnull=True)
+                    | Q(level=PartyLevel.CENTRAL_HOUSEHOLD, street__isnull=True, community__isnull=True, grid__isnull=True, building__isnull=True, household__isnull=False)
+                ),
+                name="party_org_bound_to_its_level",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(models.Model):
+    """A functional department (职能部门) of a district."""
+
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, to_field="code", db_column="district_code",
+        related_name="departments", verbose_name=_("区"),
+    )
+    code = models.CharField(_("编码"), max_length=20, unique=True)
+    name = models.CharField(_("名称"), max_length=50)
+
+    class Meta:
+        verbose_name = _("职能部门")
+        verbose_name_plural = _("职能部门")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__startswith=F("district")), name="department_code_starts_with_district"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organization(models.Model):
+    """A partner in a community (驻区单位/物业/业委会/社会组织, "五社联动")."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, related_name="organizations", verbose_name=_("社区")
+    )
+    kind = models.CharField(_("类型"), max_length=20, choices=OrganizationKind.choices)
+    name = models.CharField(_("名称"), max_length=100)
+    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("共建单位")
+        verbose_name_plural = _("共建单位")
+        ordering = ["community_id", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "name"], name="organization_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HouseholdChange(models.Model):
+    """Per-field change history of a household and its residents (kept forever)."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("登记")
+        UPDATE = "update", _("修改")
+        MOVE_OUT = "move_out", _("迁出")
+        ADD_RESIDENT = "add_resident", _("新增居民")
+        UPDATE_RESIDENT = "update_resident", _("修改居民")
+        REMOVE_RESIDENT = "remove_resident", _("移除居民")
+        IMPORT = "import", _("批量导入")
+
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="changes", verbose_name=_("住户")
+    )
+    resident_name = models.CharField(_("居民"), max_length=50, blank=True)
+    action = models.CharField(_("操作"), max_length=20, choices=Action.choices)
+    changes = models.JSONField(_("变更"), default=dict, help_text=_("{字段: [原值, 新值]}"))
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    actor = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("操作人")
+    )
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("住户变更记录")
+        verbose_name_plural = _("住户变更记录")
+        ordering = ["-created_at", "-id"]

@@ -1,0 +1,28 @@
+"""Masking of personal data for lists and public pages."""
+
+import re
+
+_MOBILE = re.compile(r"^(\d{3})\d{4}(\d{4})$")
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678 for a mobile; 010-****5678 for a landline; keeps only the last 4 digits."""
+    if not phone:
+        return ""
+    digits = phone.strip()
+    m = _MOBILE.match(digits)
+    if m:
+        return f"{m.group(1)}****{m.group(2)}"
+    if "-" in digits:
+        area, number = digits.split("-", 1)
+        return f"{area}-****{number[-4:]}"
+    return "****" + digits[-4:]
+
+
+def mask_name(name: str) -> str:
+    """张*华 / 李*: for public pages."""
+    if not name:
+        return ""
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

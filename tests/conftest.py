@@ -1,0 +1,78 @@
+"""Shared fixtures: a small city with fixed users (an owner, a colleague, an outsider),
+and the markers for tests that need PostgreSQL, Redis or Chromium.
+
+Without those, such tests skip with a printed reason; under .ci/run
+(GONGZHI_NO_SKIP=1) any skip fails the run.
+"""
+
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+
+from tests.factories import make_city
+
+NO_SKIP = os.environ.get("GONGZHI_NO_SKIP") == "1"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_configure(config):
+    # Real hashing costs ~0.3 s a user; the tests create many.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if not settings.REDIS_URL:
+        # Tests must not share the demo's file cache (lockouts, rate limits).
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+def _need(condition: bool, reason: str):
+    if condition:
+        return
+    if NO_SKIP:
+        pytest.fail(f"required in CI but missing: {reason}")
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres"):
+        _need(settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+              "needs PostgreSQL: set DATABASE_URL=postgres://…")
+    if item.get_closest_marker("redis"):
+        _need(bool(settings.REDIS_URL), "needs Redis: set REDIS_URL=redis://…")
+    if item.get_closest_marker("browser"):
+        _need(os.path.exists(CHROMIUM) or bool(shutil.which("chromium")),
+              "needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not NO_SKIP:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        print(f"\nGONGZHI_NO_SKIP: {skipped} test(s) skipped; CI requires every test to run.")
+        session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings, tmp_path):
+    from django.core.cache import cache
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def city(db):
+    """A small city: see tests/factories.make_city for who is who."""
+    return make_city()
+
+
+@pytest.fixture
+def login(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
