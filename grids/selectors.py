@@ -1,6 +1,7 @@
 """Reads of territory and people, always through the account's jurisdiction."""
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from governance.selectors import Jurisdiction
@@ -121,3 +122,64 @@ def department_list(jurisdiction: Jurisdiction) -> QuerySet:
         if len(prefix) == 6:  # a district supervisor sees the district's departments
             q |= Q(district_id=prefix)
     return qs.filter(q)
+
+
+# --- API reads -----------------------------------------------------------------------
+# The API lists every level flat (filtered by parent code), so each row carries its
+# parent's code (the FK value itself, no join) and a count of its children. The counts
+# are correlated subqueries rather than JOIN + GROUP BY: they run for the rows of one
+# page only, and the paginator's COUNT(*) drops them instead of grouping the table.
+
+
+def _children(model, link: str, *, outer: str = "code", **filters) -> Coalesce:
+    """How many ``model`` rows point at the outer row through ``link`` (its field ``outer``)."""
+    counted = (
+        model.objects.filter(**{link: OuterRef(outer)}, **filters)
+        .order_by()
+        .values(link)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+def unit_api_list(model, jurisdiction: Jurisdiction) -> QuerySet:
+    """Units of one level inside the jurisdiction, with ``child_count``, ordered by code."""
+    child_count = {
+        District: lambda: _children(Street, "district"),
+        Street: lambda: _children(Community, "street"),
+        Community: lambda: _children(Grid, "community"),
+        Grid: lambda: _children(Building, "grid"),
+        Building: lambda: _children(Household, "building", outer="pk", status=HouseholdStatus.ACTIVE),
+    }[model]()
+    return scoped(model, jurisdiction).annotate(child_count=child_count).order_by("code")
+
+
+def household_api_list(jurisdiction: Jurisdiction) -> QuerySet:
+    """Every household inside the jurisdiction (moved-out ones too), with ``resident_count``."""
+    return (
+        scoped(Household, jurisdiction)
+        .select_related("building")
+        .annotate(resident_count=_children(Resident, "household", outer="pk"))
+        .order_by("building__code", "unit", "room", "pk")
+    )
+
+
+def household_search(jurisdiction: Jurisdiction, queryset: QuerySet, *, query: str) -> QuerySet:
+    """Narrow ``queryset`` to the households the staff search matches.
+
+    The match is household_list's (address, compound, contact, phone, room, a resident's
+    name or phone), so that the pages and the API find the same households.
+    """
+    matches = household_list(jurisdiction, within="", query=query, include_moved_out=True)
+    return queryset.filter(pk__in=matches.order_by().values("pk"))
+
+
+def household_api_get(jurisdiction: Jurisdiction, pk: int) -> Household:
+    """One household with its residents; 404 outside the jurisdiction."""
+    return get_object_or_404(
+        scoped(Household, jurisdiction)
+        .select_related("building")
+        .prefetch_related("residents"),
+        pk=pk,
+    )

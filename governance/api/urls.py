@@ -1,7 +1,8 @@
 from django.urls import include, path
-from rest_framework.authtoken.views import ObtainAuthToken
+
+from governance.api.auth import TokenLoginAPI
 
 urlpatterns = [
-    path("auth/token/", ObtainAuthToken.as_view(), name="api-token"),
+    path("auth/token/", TokenLoginAPI.as_view(), name="api-token"),
     path("", include("grids.api_urls")),
 ]

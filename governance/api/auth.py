@@ -1,0 +1,81 @@
+"""Token login for API clients: POST username and password, get a token.
+
+It goes through django.contrib.auth.authenticate with the request, as the login page
+does, so django-axes counts failed attempts here too and refuses a locked-out
+username even with the right password.
+"""
+
+from django.conf import settings
+from django.contrib.auth import authenticate, user_logged_in
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+
+class AccountLockedOut(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked_out"
+
+    def __init__(self):
+        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        super().__init__(
+            _("登录失败次数过多，该账号已被暂时锁定，请 %(minutes)s 分钟后再试，或联系管理员解锁。")
+            % {"minutes": minutes}
+        )
+
+
+class InvalidCredentials(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_credentials"
+    default_detail = _("用户名或密码不正确。")
+
+
+class TokenLoginInputSerializer(serializers.Serializer):
+    username = serializers.CharField(label=_("用户名"), max_length=150)
+    password = serializers.CharField(
+        label=_("密码"), max_length=128, trim_whitespace=False, style={"input_type": "password"}
+    )
+
+
+class TokenLoginOutputSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text=_("在请求头中发送：Authorization: Token <token>"))
+
+
+class TokenLoginAPI(APIView):
+    # No session or token is needed to ask for a token; CSRF does not apply either.
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonRateThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        summary=_("用用户名和密码换取接口令牌"),
+        request=TokenLoginInputSerializer,
+        responses={
+            200: TokenLoginOutputSerializer,
+            400: OpenApiResponse(description=_("用户名或密码不正确，或缺少字段。")),
+            429: OpenApiResponse(description=_("登录失败次数过多，账号已被暂时锁定；或请求过于频繁。")),
+        },
+        auth=[],
+    )
+    def post(self, request):
+        serializer = TokenLoginInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # authenticate() gets DRF's request: axes reads the client from it and flags
+        # a lockout on it, which is answered here as JSON rather than by the
+        # middleware's HTML lockout page.
+        user = authenticate(request=request, **serializer.validated_data)
+        if user is None:
+            if getattr(request, "axes_locked_out", False):
+                raise AccountLockedOut()
+            raise InvalidCredentials()
+        # A token login is a login: axes clears the failed attempts and logs the access,
+        # and last_login moves, as for the login page.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response(TokenLoginOutputSerializer({"token": token.key}).data)

@@ -1,0 +1,104 @@
+"""Output of the territory API. Read-only: edits go through the pages and grids.services.
+
+Every class has its own name: drf-spectacular names schema components after them.
+Parent links are the parent's code (the foreign keys point at codes), so no list
+needs a join to show where a unit sits.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from grids.enums import CareTag
+from grids.models import Building, Community, District, Grid, Household, Resident, Street
+from grids.privacy import mask_phone
+
+
+class DistrictOutputSerializer(serializers.ModelSerializer):
+    street_count = serializers.IntegerField(source="child_count", read_only=True, help_text=_("街道数"))
+
+    class Meta:
+        model = District
+        fields = ["code", "name", "street_count"]
+
+
+class StreetOutputSerializer(serializers.ModelSerializer):
+    district = serializers.CharField(source="district_id", read_only=True, help_text=_("所属区编码"))
+    community_count = serializers.IntegerField(source="child_count", read_only=True, help_text=_("社区数"))
+
+    class Meta:
+        model = Street
+        fields = ["code", "name", "district", "community_count"]
+
+
+class CommunityOutputSerializer(serializers.ModelSerializer):
+    street = serializers.CharField(source="street_id", read_only=True, help_text=_("所属街道编码"))
+    grid_count = serializers.IntegerField(source="child_count", read_only=True, help_text=_("网格数"))
+
+    class Meta:
+        model = Community
+        fields = ["code", "name", "street", "population", "grid_count"]
+
+
+class GridOutputSerializer(serializers.ModelSerializer):
+    community = serializers.CharField(source="community_id", read_only=True, help_text=_("所属社区编码"))
+    building_count = serializers.IntegerField(source="child_count", read_only=True, help_text=_("楼栋数"))
+
+    class Meta:
+        model = Grid
+        fields = ["code", "name", "community", "building_count"]
+
+
+class BuildingOutputSerializer(serializers.ModelSerializer):
+    grid = serializers.CharField(source="grid_id", read_only=True, help_text=_("所属网格编码"))
+    household_count = serializers.IntegerField(source="child_count", read_only=True, help_text=_("在住住户数"))
+
+    class Meta:
+        model = Building
+        fields = ["code", "address", "compound", "latitude", "longitude", "grid", "household_count"]
+
+
+class _HouseholdFields(serializers.ModelSerializer):
+    building = serializers.CharField(source="building.code", read_only=True, help_text=_("楼栋编码"))
+    address = serializers.CharField(source="building.address", read_only=True, help_text=_("楼栋地址"))
+    care_tags = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=CareTag.choices)))
+    def get_care_tags(self, household: Household) -> list[str]:
+        return household.care_tag_list
+
+
+class HouseholdListOutputSerializer(_HouseholdFields):
+    """A row of a list: the phone is masked (lists are read over shoulders and exported)."""
+
+    phone = serializers.SerializerMethodField(help_text=_("脱敏后的联系电话"))
+    resident_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Household
+        fields = [
+            "id", "building", "address", "unit", "room", "contact_name", "phone",
+            "care_tags", "status", "moved_out_at", "resident_count",
+        ]
+
+    def get_phone(self, household: Household) -> str:
+        return mask_phone(household.phone)
+
+
+class HouseholdResidentOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Resident
+        fields = ["id", "name", "gender", "birth_year", "phone", "relation", "is_party_member"]
+
+
+class HouseholdDetailOutputSerializer(_HouseholdFields):
+    """One household with full phone numbers; every read of it is in the access log."""
+
+    residents = HouseholdResidentOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Household
+        fields = [
+            "id", "building", "address", "unit", "room", "contact_name", "phone",
+            "care_tags", "status", "moved_out_at", "created_at", "updated_at", "residents",
+        ]
