@@ -284,3 +284,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Appeals ---
+# Dotted path of the SMS backend (appeals.sms): console logs masked numbers; locmem
+# keeps an outbox for tests.
+SMS_BACKEND = env_str("SMS_BACKEND", "appeals.sms.ConsoleSmsBackend")
+# The public address used in SMS links (evaluation, tracking).
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000")
+APPEAL_REWORK_LIMIT = env_int("APPEAL_REWORK_LIMIT", 2, minimum=0)
+APPEAL_AUTO_CLOSE_DAYS = env_int("APPEAL_AUTO_CLOSE_DAYS", 7, minimum=1)
+APPEAL_PHOTO_MAX_BYTES = env_int("APPEAL_PHOTO_MAX_MB", 5, minimum=1) * 1024 * 1024
+APPEAL_PHOTO_MAX_COUNT = env_int("APPEAL_PHOTO_MAX_COUNT", 3, minimum=0)

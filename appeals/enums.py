@@ -1,0 +1,159 @@
+"""States, actions and the one transition table of an appeal (DESIGN.md §4).
+
+The table is the only place that says which action may happen in which state; the
+transition service (appeals.services) refuses everything else with a 409.
+"""
+
+from typing import NamedTuple
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AppealState(models.TextChoices):
+    RECEIVED = "received", _("已受理")
+    DISPATCHED = "dispatched", _("已派单")
+    IN_PROGRESS = "in_progress", _("办理中")
+    RESOLVED = "resolved", _("已办结")
+    AWAITING_EVALUATION = "awaiting_evaluation", _("待评价")
+    CLOSED = "closed", _("已结案")
+    DECLINED = "declined", _("不予受理")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+OPEN_STATES = frozenset({
+    AppealState.RECEIVED, AppealState.DISPATCHED, AppealState.IN_PROGRESS,
+    AppealState.RESOLVED, AppealState.AWAITING_EVALUATION,
+})
+FINAL_STATES = frozenset(set(AppealState) - OPEN_STATES)
+
+
+class AppealAction(models.TextChoices):
+    RECEIVE = "receive", _("受理")
+    DISPATCH = "dispatch", _("派单")
+    DECLINE = "decline", _("不予受理")
+    MERGE = "merge", _("并案")
+    WITHDRAW = "withdraw", _("撤回")
+    SIGN = "sign", _("签收")
+    RETURN = "return", _("退单")
+    RESOLVE = "resolve", _("办结")
+    VERIFY_PASS = "verify_pass", _("核查通过")
+    VERIFY_FAIL = "verify_fail", _("核查未通过")
+    FEEDBACK = "feedback", _("反馈")
+    EVALUATE = "evaluate", _("评价")
+    CLOSE_UNEVALUATED = "close_unevaluated", _("超期未评价结案")
+    # Actions that keep the state.
+    CONTACT = "contact", _("先行联系")
+    NOTE = "note", _("办理进展")
+    REROUTE = "reroute", _("改派")
+    WHISTLE = "whistle", _("吹哨")
+    CHECKIN = "checkin", _("部门报到")
+
+
+class HandlingLevel(models.TextChoices):
+    GRID = "grid", _("网格")
+    COMMUNITY = "community", _("社区")
+    STREET = "street", _("街道")
+    DEPARTMENT = "department", _("职能部门")
+    DISTRICT = "district", _("区")
+
+
+class QueueLevel(models.TextChoices):
+    """Where an appeal that was not (or no longer) dispatched waits for dispatch by hand."""
+
+    COMMUNITY = "community", _("社区待派")
+    STREET = "street", _("街道分中心待派")
+
+
+class EscalationLevel(models.TextChoices):
+    GRID = "grid", _("网格")
+    COMMUNITY = "community", _("社区")
+    STREET = "street", _("街道")
+    DISTRICT = "district", _("区督办")
+
+
+class CategoryType(models.TextChoices):
+    EVENT = "event", _("事件")
+    COMPONENT = "component", _("部件")
+    SERVICE = "service", _("服务")
+    ENQUIRY = "enquiry", _("咨询")
+
+
+class Source(models.TextChoices):
+    WEB = "web", _("网上提交")
+    PHONE = "phone", _("电话")
+    WALK_IN = "walk_in", _("来访")
+    GRID_PATROL = "grid_patrol", _("网格巡查")
+    API = "api", _("接口")
+    OPEN311 = "open311", _("Open311")
+
+
+# Residents file these themselves: a mobile number is required (results go out by SMS).
+PUBLIC_SOURCES = frozenset({Source.WEB, Source.API, Source.OPEN311})
+# Staff record these on a resident's behalf: landlines accepted, the phone may be absent.
+STAFF_SOURCES = frozenset({Source.PHONE, Source.WALK_IN, Source.GRID_PATROL})
+
+
+class Rating(models.TextChoices):
+    SATISFIED = "satisfied", _("满意")
+    BASICALLY = "basically", _("基本满意")
+    UNSATISFIED = "unsatisfied", _("不满意")
+
+
+class DeadlineUnit(models.TextChoices):
+    HOURS = "hours", _("小时")
+    WORKING_DAYS = "working_days", _("工作日")
+
+
+class AttachmentKind(models.TextChoices):
+    INTAKE = "intake", _("受理照片")
+    RESULT = "result", _("办结照片")
+
+
+class Transition(NamedTuple):
+    sources: frozenset[str]
+    # None: the action keeps the state. Several: the service picks by the outcome
+    # (evaluate: satisfied → closed, unsatisfied → rework in_progress or closed at the limit).
+    targets: tuple[str, ...] | None
+
+
+S = AppealState
+A = AppealAction
+_ACTIVE = frozenset({S.DISPATCHED, S.IN_PROGRESS})
+
+TRANSITIONS: dict[str, Transition] = {
+    A.RECEIVE: Transition(frozenset(), (S.RECEIVED,)),  # creation only: from no state
+    A.DISPATCH: Transition(frozenset({S.RECEIVED}), (S.DISPATCHED,)),
+    A.DECLINE: Transition(frozenset({S.RECEIVED}), (S.DECLINED,)),
+    A.MERGE: Transition(frozenset({S.RECEIVED}), (S.DECLINED,)),
+    A.WITHDRAW: Transition(frozenset({S.RECEIVED, S.DISPATCHED}), (S.WITHDRAWN,)),
+    A.SIGN: Transition(frozenset({S.DISPATCHED}), (S.IN_PROGRESS,)),
+    A.RETURN: Transition(frozenset({S.DISPATCHED}), (S.RECEIVED,)),
+    A.RESOLVE: Transition(frozenset({S.IN_PROGRESS}), (S.RESOLVED,)),
+    A.VERIFY_PASS: Transition(frozenset({S.RESOLVED}), (S.RESOLVED,)),
+    A.VERIFY_FAIL: Transition(frozenset({S.RESOLVED}), (S.IN_PROGRESS,)),
+    A.FEEDBACK: Transition(frozenset({S.RESOLVED}), (S.AWAITING_EVALUATION,)),
+    A.EVALUATE: Transition(frozenset({S.AWAITING_EVALUATION}), (S.CLOSED, S.IN_PROGRESS)),
+    A.CLOSE_UNEVALUATED: Transition(frozenset({S.AWAITING_EVALUATION}), (S.CLOSED,)),
+    A.CONTACT: Transition(_ACTIVE, None),
+    A.NOTE: Transition(frozenset(OPEN_STATES), None),
+    A.REROUTE: Transition(frozenset({S.RECEIVED, S.DISPATCHED}), None),
+    A.WHISTLE: Transition(_ACTIVE, None),
+    A.CHECKIN: Transition(frozenset({S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED}), None),
+}
+del S, A
+
+assert set(TRANSITIONS) == set(AppealAction), "every action needs a row in the table"
+
+# Actions staff take on the dashboard (appeals.services.appeal_act); the others are the
+# resident's (withdraw, evaluate) or the system's (receive, close_unevaluated).
+STAFF_ACTIONS = (
+    AppealAction.DISPATCH, AppealAction.DECLINE, AppealAction.MERGE, AppealAction.SIGN,
+    AppealAction.CONTACT, AppealAction.RETURN, AppealAction.REROUTE, AppealAction.RESOLVE,
+    AppealAction.VERIFY_PASS, AppealAction.VERIFY_FAIL, AppealAction.FEEDBACK,
+    AppealAction.NOTE, AppealAction.WHISTLE, AppealAction.CHECKIN,
+)
+
+
+def allowed_from(action: str, state: str) -> bool:
+    return state in TRANSITIONS[action].sources

@@ -1,0 +1,359 @@
+"""Appeals (群众诉求) and the responsibility list (DESIGN.md §4).
+
+Every change of an appeal goes through appeals.services, which updates conditionally
+on ``version`` and writes one AppealEvent in the same transaction; nothing else should
+save an Appeal.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from appeals.enums import (
+    AppealAction,
+    AppealState,
+    AttachmentKind,
+    CategoryType,
+    DeadlineUnit,
+    EscalationLevel,
+    HandlingLevel,
+    QueueLevel,
+    Rating,
+    Source,
+)
+
+# No 0/O, 1/I/L: a tracking code is read out over the phone and typed from an SMS.
+TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TRACKING_LENGTH = 12  # 31^12 ≈ 7.9e17: unguessable, and the track page is throttled too.
+DESCRIPTION_MAX = 4000
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _i in range(TRACKING_LENGTH))
+
+
+def normalize_tracking_code(value: str) -> str:
+    """What a resident types: any case, with spaces or dashes."""
+    return "".join(ch for ch in (value or "").upper() if ch.isalnum())
+
+
+class Category(models.Model):
+    """One line of the responsibility list (职责清单)."""
+
+    code = models.CharField(
+        _("编码"), max_length=5, unique=True,
+        validators=[RegexValidator(r"^\d{5}$", _("编码须为5位数字：2位大类 + 3位小类。"))],
+    )
+    class_name = models.CharField(_("大类"), max_length=30)
+    name = models.CharField(_("名称"), max_length=60)
+    type = models.CharField(_("类型"), max_length=12, choices=CategoryType.choices, default=CategoryType.EVENT)
+    default_level = models.CharField(
+        _("默认办理层级"), max_length=12, choices=HandlingLevel.choices[:4], default=HandlingLevel.GRID
+    )
+    # Departments belong to districts; the list names the *kind* (e.g. "CG" 城管) and the
+    # appeal's district picks the department: code = district code + "-" + kind.
+    department_kind = models.CharField(
+        _("责任部门简码"), max_length=10, blank=True,
+        help_text=_("如 CG（城管）、ZJ（住建）；按诉求所在区解析为“区划代码-简码”的职能部门。"),
+    )
+    cooperating_departments = models.CharField(
+        _("协办部门简码"), max_length=100, blank=True, help_text=_("逗号分隔，如 ZJ,SW"),
+    )
+    urgent = models.BooleanField(_("紧急"), default=False)
+    needs_verification = models.BooleanField(_("需现场核查"), default=False)
+    volunteer_suitable = models.BooleanField(_("适合志愿者接单"), default=False)
+    response_hours = models.PositiveIntegerField(
+        _("响应时限（小时）"), default=24, validators=[MinValueValidator(1)],
+        help_text=_("先行联系居民的时限，按自然小时计。"),
+    )
+    resolution_limit = models.PositiveIntegerField(
+        _("办结时限"), default=7, validators=[MinValueValidator(1)]
+    )
+    resolution_unit = models.CharField(
+        _("办结时限单位"), max_length=14, choices=DeadlineUnit.choices, default=DeadlineUnit.WORKING_DAYS
+    )
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("诉求类别（职责清单）")
+        verbose_name_plural = _("诉求类别（职责清单）")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{5}$"), name="category_code_5_digits"),
+            models.CheckConstraint(
+                condition=~Q(default_level=HandlingLevel.DEPARTMENT) | ~Q(department_kind=""),
+                name="category_department_level_has_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.class_name} · {self.name}"
+
+    @property
+    def cooperating_kinds(self) -> list[str]:
+        return [k.strip() for k in self.cooperating_departments.split(",") if k.strip()]
+
+    @property
+    def limit_label(self) -> str:
+        return f"{self.resolution_limit}{self.get_resolution_unit_display()}"
+
+
+class Appeal(models.Model):
+    tracking_code = models.CharField(_("查询码"), max_length=16, unique=True, default=new_tracking_code, editable=False)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="appeals", verbose_name=_("类别")
+    )
+    description = models.TextField(_("诉求内容"), validators=[MaxLengthValidator(DESCRIPTION_MAX)])
+    source = models.CharField(_("来源"), max_length=12, choices=Source.choices)
+
+    # The place. District..grid are denormalised from the building (or given directly)
+    # so that scoped queries need no joins; territory_code is the most precise code
+    # known, so that visibility is a single prefix filter.
+    building = models.ForeignKey(
+        "grids.Building", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("楼栋")
+    )
+    address_text = models.CharField(_("地址描述"), max_length=200, blank=True)
+    district = models.ForeignKey(
+        "grids.District", on_delete=models.PROTECT, to_field="code", db_column="district_code",
+        null=True, blank=True, related_name="+", verbose_name=_("区"),
+    )
+    street = models.ForeignKey(
+        "grids.Street", on_delete=models.PROTECT, to_field="code", db_column="street_code",
+        null=True, blank=True, related_name="+", verbose_name=_("街道"),
+    )
+    community = models.ForeignKey(
+        "grids.Community", on_delete=models.PROTECT, to_field="code", db_column="community_code",
+        null=True, blank=True, related_name="+", verbose_name=_("社区"),
+    )
+    grid = models.ForeignKey(
+        "grids.Grid", on_delete=models.PROTECT, to_field="code", db_column="grid_code",
+        null=True, blank=True, related_name="+", verbose_name=_("网格"),
+    )
+    territory_code = models.CharField(_("属地编码"), max_length=19, db_index=True)
+
+    # The resident.
+    name = models.CharField(_("姓名"), max_length=50, blank=True)
+    anonymous = models.BooleanField(_("匿名"), default=False)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+
+    state = models.CharField(_("状态"), max_length=20, choices=AppealState.choices, default=AppealState.RECEIVED)
+
+    # Who handles it now: exactly the FK of handling_level, or nothing while it waits
+    # for dispatch by hand in the queue named by queue_level.
+    handling_level = models.CharField(_("办理层级"), max_length=12, choices=HandlingLevel.choices, blank=True)
+    handling_grid = models.ForeignKey(
+        "grids.Grid", on_delete=models.PROTECT, to_field="code", db_column="handling_grid_code",
+        null=True, blank=True, related_name="+", verbose_name=_("办理网格"),
+    )
+    handling_community = models.ForeignKey(
+        "grids.Community", on_delete=models.PROTECT, to_field="code", db_column="handling_community_code",
+        null=True, blank=True, related_name="+", verbose_name=_("办理社区"),
+    )
+    handling_street = models.ForeignKey(
+        "grids.Street", on_delete=models.PROTECT, to_field="code", db_column="handling_street_code",
+        null=True, blank=True, related_name="+", verbose_name=_("办理街道"),
+    )
+    handling_department = models.ForeignKey(
+        "grids.Department", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("办理部门"),
+    )
+    queue_level = models.CharField(_("待派队列"), max_length=12, choices=QueueLevel.choices, blank=True)
+    # Who dispatched it, so that a return (退单) goes back there: "" = automatic (the
+    # street's dispatch centre reviews returns of automatic dispatch), or community/street.
+    dispatcher_level = models.CharField(_("派单方"), max_length=12, choices=QueueLevel.choices, blank=True)
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("派单人"),
+    )
+
+    # Escalation is a change of level, not of state (the sweep comes with a later issue).
+    escalation_level = models.CharField(_("督办层级"), max_length=12, choices=EscalationLevel.choices, blank=True)
+    level_deadline = models.DateTimeField(_("本级时限"), null=True, blank=True)
+    response_deadline = models.DateTimeField(_("响应时限"), null=True, blank=True)
+    deadline = models.DateTimeField(_("办结时限"), null=True, blank=True)
+    first_contact_at = models.DateTimeField(_("首次联系时间"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("派单时间"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    feedback_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
+
+    result = models.TextField(_("办理结果"), blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX)])
+    verified = models.BooleanField(_("已核查"), default=False)
+    rating = models.CharField(_("评价"), max_length=12, choices=Rating.choices, blank=True)
+    solved = models.BooleanField(_("已解决"), null=True, blank=True)
+    evaluation_comment = models.TextField(_("评价意见"), blank=True)
+    rework_count = models.PositiveSmallIntegerField(_("返工次数"), default=0)
+    flagged_for_supervisor = models.BooleanField(_("转督查"), default=False)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged", verbose_name=_("并入诉求")
+    )
+
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    created_at = models.DateTimeField(_("受理时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("群众诉求")
+        verbose_name_plural = _("群众诉求")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["handling_grid", "state"], name="appeal_hgrid_state"),
+            models.Index(fields=["handling_community", "state"], name="appeal_hcomm_state"),
+            models.Index(fields=["handling_street", "state"], name="appeal_hstreet_state"),
+            models.Index(fields=["handling_department", "state"], name="appeal_hdept_state"),
+            models.Index(fields=["community", "state"], name="appeal_comm_state"),
+            models.Index(fields=["street", "state"], name="appeal_street_state"),
+            models.Index(fields=["state", "deadline"], name="appeal_state_deadline"),
+            models.Index(fields=["state", "level_deadline"], name="appeal_state_leveldl"),
+            models.Index(fields=["state", "feedback_at"], name="appeal_state_feedback"),
+            models.Index(fields=["phone"], name="appeal_phone"),
+            models.Index(fields=["created_at"], name="appeal_created"),
+            models.Index(fields=["building", "category", "state"], name="appeal_building_cat"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(handling_level="", handling_grid__isnull=True, handling_community__isnull=True,
+                      handling_street__isnull=True, handling_department__isnull=True)
+                    | Q(handling_level=HandlingLevel.GRID, handling_grid__isnull=False, handling_community__isnull=True,
+                        handling_street__isnull=True, handling_department__isnull=True)
+                    | Q(handling_level=HandlingLevel.COMMUNITY, handling_grid__isnull=True, handling_community__isnull=False,
+                        handling_street__isnull=True, handling_department__isnull=True)
+                    | Q(handling_level=HandlingLevel.STREET, handling_grid__isnull=True, handling_community__isnull=True,
+                        handling_street__isnull=False, handling_department__isnull=True)
+                    | Q(handling_level=HandlingLevel.DEPARTMENT, handling_grid__isnull=True, handling_community__isnull=True,
+                        handling_street__isnull=True, handling_department__isnull=False)
+                ),
+                name="appeal_handling_matches_level",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=AppealState.RECEIVED) | ~Q(queue_level=""),
+                name="appeal_waiting_has_queue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.tracking_code
+
+    @property
+    def handling_unit(self):
+        return (
+            self.handling_grid or self.handling_community or self.handling_street or self.handling_department
+        )
+
+    @property
+    def handling_unit_name(self) -> str:
+        unit = self.handling_unit
+        if unit is not None:
+            return str(unit) if self.handling_level != HandlingLevel.GRID else f"{self.handling_grid.community}{unit}"
+        if self.queue_level == QueueLevel.COMMUNITY and self.community_id:
+            return f"{self.community}（{_('待派单')}）"
+        if self.street_id:
+            return f"{self.street}{_('分中心')}（{_('待派单')}）"
+        return ""
+
+    @property
+    def phone_is_mobile(self) -> bool:
+        return len(self.phone) == 11 and self.phone.startswith("1")
+
+    @property
+    def display_name(self) -> str:
+        return str(_("匿名")) if self.anonymous or not self.name else self.name
+
+
+class AppealEvent(models.Model):
+    """The append-only history of an appeal; the source of every metric."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events", verbose_name=_("诉求"))
+    action = models.CharField(_("操作"), max_length=20, choices=AppealAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("操作人"),
+    )
+    actor_label = models.CharField(_("操作方"), max_length=100, help_text=_("居民、系统，或单位与岗位"))
+    from_state = models.CharField(_("原状态"), max_length=20, choices=AppealState.choices, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=20, choices=AppealState.choices)
+    note = models.TextField(_("说明"), blank=True)
+    data = models.JSONField(_("数据"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("诉求办理记录")
+        verbose_name_plural = _("诉求办理记录")
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["appeal", "created_at"], name="appealevent_appeal"),
+            models.Index(fields=["action", "created_at"], name="appealevent_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id} {self.action}"
+
+
+def _upload_to(instance, filename: str) -> str:
+    from django.utils import timezone
+
+    now = timezone.localtime()
+    return f"appeals/{now:%Y}/{now:%m}/{filename}"
+
+
+class AppealAttachment(models.Model):
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("诉求"))
+    event = models.ForeignKey(
+        AppealEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments",
+        verbose_name=_("办理记录"),
+    )
+    image = models.ImageField(_("照片"), upload_to=_upload_to)
+    kind = models.CharField(_("类型"), max_length=10, choices=AttachmentKind.choices)
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("诉求照片")
+        verbose_name_plural = _("诉求照片")
+        ordering = ["created_at", "id"]
+
+
+class AppealCoHandler(models.Model):
+    """A department summoned by the street's whistle (吹哨), and its 报到."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="co_handlers", verbose_name=_("诉求"))
+    department = models.ForeignKey(
+        "grids.Department", on_delete=models.PROTECT, related_name="+", verbose_name=_("协办部门")
+    )
+    summoned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("吹哨人"),
+    )
+    summoned_at = models.DateTimeField(_("吹哨时间"), auto_now_add=True)
+    checked_in_at = models.DateTimeField(_("报到时间"), null=True, blank=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("吹哨协办部门")
+        verbose_name_plural = _("吹哨协办部门")
+        ordering = ["summoned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["appeal", "department"], name="appeal_cohandler_unique"),
+        ]
+        indexes = [models.Index(fields=["department", "checked_in_at"], name="cohandler_dept")]
+
+
+class WorkdayOverride(models.Model):
+    """An admin's correction of the official calendar (and the only data for years the
+    chinesecalendar library does not cover yet)."""
+
+    date = models.DateField(_("日期"), unique=True)
+    is_workday = models.BooleanField(_("工作日"))
+    note = models.CharField(_("说明"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("工作日调整")
+        verbose_name_plural = _("工作日调整")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {'上班' if self.is_workday else '休息'}"

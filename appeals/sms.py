@@ -1,0 +1,61 @@
+"""Telling residents by SMS: a small backend interface (setting SMS_BACKEND).
+
+Backends never log a full phone number (个人信息保护法): numbers are masked.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678; a landline keeps its area code and last 2 digits."""
+    phone = phone or ""
+    if len(phone) == 11 and phone.isdigit():
+        return f"{phone[:3]}****{phone[-4:]}"
+    if len(phone) > 4:
+        return f"{phone[:4]}{'*' * (len(phone) - 6)}{phone[-2:]}"
+    return "*" * len(phone)
+
+
+class SmsBackend:
+    """Subclasses send one text message; they raise on failure."""
+
+    def send(self, *, phone: str, message: str) -> None:
+        raise NotImplementedError
+
+
+class ConsoleSmsBackend(SmsBackend):
+    """Development: the message goes to the log, the number masked."""
+
+    def send(self, *, phone: str, message: str) -> None:
+        logger.info("SMS to %s: %s", mask_phone(phone), message)
+
+
+@dataclass
+class SentMessage:
+    phone: str
+    message: str
+
+
+# The locmem backend's outbox (tests read and clear it).
+outbox: list[SentMessage] = []
+
+
+class LocmemSmsBackend(SmsBackend):
+    """Tests: keeps messages in ``appeals.sms.outbox``."""
+
+    def send(self, *, phone: str, message: str) -> None:
+        outbox.append(SentMessage(phone=phone, message=message))
+
+
+def get_backend() -> SmsBackend:
+    return import_string(settings.SMS_BACKEND)()
+
+
+def send_sms(*, phone: str, message: str) -> None:
+    get_backend().send(phone=phone, message=message)
