@@ -12,6 +12,8 @@ from governance.selectors import jurisdiction_for
 
 logger = logging.getLogger(__name__)
 
+BROKER_CHECK_TIMEOUT = 2  # seconds
+
 
 @require_GET
 @never_cache
@@ -27,8 +29,16 @@ def healthz(request):
         logger.warning("healthz: database check failed: %s", exc.__class__.__name__)
         checks["database"] = "error"
     try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+        # One attempt with a short connect timeout: a load balancer asking for health
+        # must get its answer in a few seconds, also when the broker host is gone.
+        with celery_app.connection_for_write(
+            connect_timeout=BROKER_CHECK_TIMEOUT,
+            transport_options={
+                "socket_connect_timeout": BROKER_CHECK_TIMEOUT,
+                "socket_timeout": BROKER_CHECK_TIMEOUT,
+            },
+        ) as conn:
+            conn.ensure_connection(max_retries=0, timeout=BROKER_CHECK_TIMEOUT)
         checks["broker"] = "ok"
     except Exception as exc:
         logger.warning("healthz: broker check failed: %s", exc.__class__.__name__)
