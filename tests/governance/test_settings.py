@@ -1,0 +1,171 @@
+"""Settings from the environment: a bad value stops start-up with a message naming it.
+
+Settings are read once per process, so each configuration is tried in a fresh Python
+process (as the web server, the worker or manage.py would start).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from governance import env
+
+ROOT = Path(__file__).resolve().parents[2]
+# Variables the settings read: none may leak from the shell running the tests.
+SETTINGS_VARIABLES = {
+    "DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SESSION_IDLE_MINUTES",
+    "SECURE_COOKIES", "LOGIN_FAILURE_LIMIT", "LOGIN_LOCKOUT_MINUTES", "DJANGO_SETTINGS_MODULE",
+}
+
+SHOW = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({name: getattr(settings, name, None) for name in %r}, default=str))
+"""
+
+
+def start(tmp_path, code: str, **variables: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
+    environment.update(
+        DJANGO_SETTINGS_MODULE="governance.settings",
+        GONGZHI_VAR_DIR=str(tmp_path / "var"),
+        PYTHONPATH=str(ROOT),
+        **variables,
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment,
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def show(tmp_path, names: list[str], **variables: str) -> dict:
+    result = start(tmp_path, SHOW % names, **variables)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+BAD = [
+    ({"DEBUG": "flase", "SECRET_KEY": "x"}, "DEBUG='flase' is not a boolean"),
+    ({"DATABASE_URL": "nonsense://x", "SECRET_KEY": "x"}, "DATABASE_URL="),
+    ({"DATABASE_URL": "mysql://u@h/db", "SECRET_KEY": "x"}, "DATABASE_URL="),
+    ({"REDIS_URL": "http://x", "SECRET_KEY": "x"}, "REDIS_URL='http://x' is not a Redis URL"),
+    ({"SESSION_IDLE_MINUTES": "abc", "SECRET_KEY": "x"}, "SESSION_IDLE_MINUTES='abc' is not a whole number"),
+    ({"SESSION_IDLE_MINUTES": "0", "SECRET_KEY": "x"}, "SESSION_IDLE_MINUTES='0' must be at least 1"),
+    ({"LOGIN_FAILURE_LIMIT": "five", "SECRET_KEY": "x"}, "LOGIN_FAILURE_LIMIT="),
+    ({"DEBUG": "0"}, "SECRET_KEY is not set"),
+]
+
+
+def test_bad_values_stop_start_up_naming_the_variable(tmp_path):
+    # One process each, run side by side: each costs a Django start-up.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(
+            lambda case: start(tmp_path, "import django; django.setup()", **case[0]), BAD
+        ))
+    for (variables, message), result in zip(BAD, results):
+        assert result.returncode != 0, f"{variables} started"
+        assert "ImproperlyConfigured" in result.stderr, result.stderr
+        assert message in result.stderr, f"{variables}: {result.stderr[-500:]}"
+
+
+def test_production_cookies_are_secure_and_idle_minutes_are_read(tmp_path):
+    values = show(
+        tmp_path,
+        ["DEBUG", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SESSION_COOKIE_AGE",
+         "SESSION_SAVE_EVERY_REQUEST", "AXES_FAILURE_LIMIT"],
+        DEBUG="0", SECRET_KEY="s3cret", SESSION_IDLE_MINUTES="45", LOGIN_FAILURE_LIMIT="3",
+    )
+    assert values == {
+        "DEBUG": False, "SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True,
+        "SESSION_COOKIE_AGE": 45 * 60, "SESSION_SAVE_EVERY_REQUEST": True, "AXES_FAILURE_LIMIT": 3,
+    }
+
+
+def test_embedded_defaults_and_redis_databases(tmp_path):
+    defaults = show(tmp_path, ["DEBUG", "SECRET_KEY", "SESSION_COOKIE_AGE", "CELERY_BROKER_URL"], DEBUG="1")
+    assert defaults["DEBUG"] is True
+    assert defaults["SECRET_KEY"]  # a development key, only with DEBUG on
+    assert defaults["SESSION_COOKIE_AGE"] == 30 * 60
+    assert defaults["CELERY_BROKER_URL"] == "filesystem://"
+    assert (tmp_path / "var" / "celery" / "queue").is_dir()
+
+    redis = show(tmp_path, ["CELERY_BROKER_URL", "CACHES"], SECRET_KEY="x", REDIS_URL="redis://cache.local:6380/7")
+    # The broker and the cache never share a database: a cache.clear() must not drop tasks.
+    assert redis["CELERY_BROKER_URL"] == "redis://cache.local:6380/0"
+    assert redis["CACHES"]["default"]["LOCATION"] == "redis://cache.local:6380/1"
+
+
+# --- governance/env.py, function by function ---------------------------------------
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("true", True), (" Yes ", True), ("ON", True),
+     ("0", False), ("false", False), ("no", False), ("off", False), ("", False)],
+)
+def test_env_bool_accepts_the_usual_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("GZ_FLAG", raw)
+    assert env.env_bool("GZ_FLAG", not expected) is expected
+
+
+@pytest.mark.parametrize("raw", ["flase", "2", "y", "enabled"])
+def test_env_bool_refuses_anything_else(monkeypatch, raw):
+    monkeypatch.setenv("GZ_FLAG", raw)
+    with pytest.raises(ImproperlyConfigured, match="GZ_FLAG"):
+        env.env_bool("GZ_FLAG", False)
+
+
+def test_env_bool_default_when_unset(monkeypatch):
+    monkeypatch.delenv("GZ_FLAG", raising=False)
+    assert env.env_bool("GZ_FLAG", True) is True
+
+
+def test_env_int(monkeypatch):
+    monkeypatch.delenv("GZ_N", raising=False)
+    assert env.env_int("GZ_N", 7) == 7
+    monkeypatch.setenv("GZ_N", " 12 ")
+    assert env.env_int("GZ_N", 7, minimum=1) == 12
+    monkeypatch.setenv("GZ_N", "")
+    assert env.env_int("GZ_N", 7) == 7
+    monkeypatch.setenv("GZ_N", "1.5")
+    with pytest.raises(ImproperlyConfigured, match="GZ_N='1.5' is not a whole number"):
+        env.env_int("GZ_N", 7)
+    monkeypatch.setenv("GZ_N", "-1")
+    with pytest.raises(ImproperlyConfigured, match="GZ_N='-1' must be at least 0"):
+        env.env_int("GZ_N", 7, minimum=0)
+
+
+def test_env_str_and_list(monkeypatch):
+    monkeypatch.delenv("GZ_S", raising=False)
+    assert env.env_str("GZ_S") is None
+    assert env.env_str("GZ_S", "d") == "d"
+    monkeypatch.setenv("GZ_S", "  value ")
+    assert env.env_str("GZ_S") == "value"
+    monkeypatch.setenv("GZ_S", "a.example, b.example,,")
+    assert env.env_list("GZ_S", []) == ["a.example", "b.example"]
+    monkeypatch.delenv("GZ_S")
+    assert env.env_list("GZ_S", ["localhost"]) == ["localhost"]
+
+
+def test_env_redis_url(monkeypatch):
+    monkeypatch.delenv("GZ_R", raising=False)
+    assert env.env_redis_url("GZ_R") is None
+    monkeypatch.setenv("GZ_R", "")
+    assert env.env_redis_url("GZ_R") is None
+    monkeypatch.setenv("GZ_R", "rediss://:pw@redis.example:6380/3")
+    assert env.env_redis_url("GZ_R") == "rediss://:pw@redis.example:6380/3"
+    for bad in ("http://x", "redis://", "localhost:6379"):
+        monkeypatch.setenv("GZ_R", bad)
+        with pytest.raises(ImproperlyConfigured, match="GZ_R=.* is not a Redis URL"):
+            env.env_redis_url("GZ_R")
+
+
+def test_redis_url_with_db():
+    assert env.redis_url_with_db("redis://h:6379", 1) == "redis://h:6379/1"
+    assert env.redis_url_with_db("redis://:pw@h:6379/5", 0) == "redis://:pw@h:6379/0"
