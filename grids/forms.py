@@ -56,3 +56,8 @@ class MoveOutForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("文件（CSV 或 XLSX）"))
+
+
+class HouseholdImportForm(ImportForm):
+    dry_run = forms.BooleanField(label=_("仅校验，不导入"), required=False,
+                                 help_text=_("先检查文件有没有错误，不写入任何数据。"))
