@@ -1,0 +1,353 @@
+"""Reads of the volunteers app, always through the account.
+
+Who sees an activity: staff whose jurisdiction covers its community, its organiser,
+and the volunteers of its community. Anyone else gets 404, as if it did not exist.
+Who manages it (sign-up list, check-in, QR screen): its organiser, and staff with a
+grid, community or street post covering it; supervisors read only (403).
+"""
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from governance.enums import Role
+from governance.errors import ActionForbidden, NotFound
+from governance.selectors import Jurisdiction, jurisdiction_for
+from grids.models import Community
+from volunteers.enums import ActivityStatus, SignupStatus, VolunteerStatus
+from volunteers.models import (
+    Activity,
+    PairedOrganization,
+    PartyMemberRegistration,
+    PointsEntry,
+    Redemption,
+    Reward,
+    Signup,
+    Volunteer,
+)
+
+# Posts that may organise activities and run their attendance.
+ORGANISING_ROLES = {Role.GRID_WORKER, Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY, Role.STREET_OFFICER}
+_ZERO_HOURS = Value(Decimal("0.00"), output_field=DecimalField(max_digits=9, decimal_places=2))
+
+
+def volunteer_for_user(user) -> Volunteer | None:
+    """The account's volunteer row (the volunteer role), if any."""
+    if user is None or not user.is_authenticated:
+        return None
+    cached = getattr(user, "_gongzhi_volunteer", False)
+    if cached is not False:
+        return cached
+    volunteer = Volunteer.objects.select_related("community").filter(user=user).first()
+    user._gongzhi_volunteer = volunteer
+    return volunteer
+
+
+def volunteer_require(user) -> Volunteer:
+    volunteer = volunteer_for_user(user)
+    if volunteer is None:
+        raise NotFound(_("您还没有登记为志愿者，请联系所在社区登记。"))
+    return volunteer
+
+
+def is_staff_viewer(user) -> bool:
+    """Has a post that sees communities (not a department-only post), or is an admin."""
+    jur = jurisdiction_for(user)
+    return jur.everything or bool(jur.prefixes)
+
+
+def _community_covers(jur: Jurisdiction, community_code: str) -> bool:
+    return jur.covers(community_code)
+
+
+def can_manage_activity(user, activity: Activity) -> bool:
+    if activity.organiser_id == user.pk:
+        return True
+    jur = jurisdiction_for(user)
+    if user.is_superuser:
+        return True
+    return any(
+        p.role in ORGANISING_ROLES and _post_covers(p, activity.community_id) for p in jur.posts
+    )
+
+
+def _post_covers(post, community_code: str) -> bool:
+    if post.role == Role.GRID_WORKER:
+        # A grid worker organises for the community its grid belongs to.
+        return post.grid.community_id == community_code
+    if post.role in (Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY):
+        return post.community_id == community_code
+    if post.role == Role.STREET_OFFICER:
+        return community_code.startswith(post.street_id)
+    return False
+
+
+def ensure_can_manage_activity(user, activity: Activity) -> None:
+    if can_manage_activity(user, activity):
+        return
+    if jurisdiction_for(user).roles == {Role.SUPERVISOR}:
+        raise ActionForbidden(_("督查考核账号只读，不能管理志愿活动。"))
+    raise ActionForbidden(_("只有活动组织者或本社区工作人员可以管理签到签退。"))
+
+
+def organisable_communities(user) -> QuerySet:
+    """Communities the account may create activities in (grid, community and street posts)."""
+    jur = jurisdiction_for(user)
+    if user.is_superuser:
+        return Community.objects.all()
+    q = Q(pk__in=[])
+    for p in jur.posts:
+        if p.role == Role.GRID_WORKER:
+            q |= Q(code=p.grid.community_id)
+        elif p.role in (Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY):
+            q |= Q(code=p.community_id)
+        elif p.role == Role.STREET_OFFICER:
+            q |= Q(street_id=p.street_id)
+    return Community.objects.filter(q).order_by("code")
+
+
+def ensure_can_organise(user, community: Community) -> None:
+    if not organisable_communities(user).filter(pk=community.pk).exists():
+        raise ActionForbidden(_("只有本社区（或所在网格、街道）的工作人员可以发起志愿活动。"))
+
+
+def community_get(user, code: str) -> Community:
+    """A community inside the account's jurisdiction; 404 otherwise."""
+    jur = jurisdiction_for(user)
+    community = Community.objects.filter(code=code).first()
+    if community is None or not jur.covers(community.code):
+        raise NotFound()
+    return community
+
+
+def _visible_q(user) -> Q:
+    jur = jurisdiction_for(user)
+    q = Q(organiser_id=user.pk)
+    code_q = jur.code_q("community__code")
+    q |= Q() if code_q is None else code_q
+    volunteer = volunteer_for_user(user)
+    if volunteer is not None:
+        q |= Q(community_id=volunteer.community_id)
+    return q
+
+
+def activity_visible(user) -> QuerySet:
+    """Every activity the account may see (see the module docstring)."""
+    jur = jurisdiction_for(user)
+    if jur.everything:
+        return Activity.objects.all()
+    return Activity.objects.filter(_visible_q(user))
+
+
+def activity_get(user, pk: int) -> Activity:
+    activity = activity_visible(user).select_related("community", "organiser").filter(pk=pk).first()
+    if activity is None:
+        raise NotFound()
+    return activity
+
+
+def activity_open_list(*, volunteer: Volunteer) -> QuerySet:
+    """The open activities of the volunteer's community that have not ended, soonest first."""
+    return (
+        Activity.objects.filter(community_id=volunteer.community_id, status=ActivityStatus.OPEN, ends_at__gt=timezone.now())
+        .select_related("community")
+        .order_by("starts_at", "id")
+    )
+
+
+def activity_manage_list(user, *, query: str = "", status: str = "") -> QuerySet:
+    """The organiser's and the jurisdiction's activities (the 活动管理 page), newest first."""
+    jur = jurisdiction_for(user)
+    q = Q(organiser_id=user.pk)
+    code_q = jur.code_q("community__code")
+    qs = Activity.objects.all() if code_q is None else Activity.objects.filter(q | code_q)
+    if query:
+        qs = qs.filter(Q(title__icontains=query) | Q(place__icontains=query))
+    if status:
+        qs = qs.filter(status=status)
+    return qs.select_related("community", "organiser").order_by("-starts_at", "-id")
+
+
+def signup_list(*, activity: Activity) -> QuerySet:
+    return (
+        Signup.objects.filter(activity=activity)
+        .select_related("volunteer")
+        .order_by("status", "signed_up_at", "id")
+    )
+
+
+def signup_for(*, activity: Activity, volunteer: Volunteer | None) -> Signup | None:
+    if volunteer is None:
+        return None
+    return Signup.objects.filter(activity=activity, volunteer=volunteer).first()
+
+
+def my_signups(*, volunteer: Volunteer) -> QuerySet:
+    return (
+        Signup.objects.filter(volunteer=volunteer)
+        .exclude(status=SignupStatus.CANCELLED)
+        .select_related("activity__community")
+        .order_by("-activity__starts_at", "-id")
+    )
+
+
+def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """The year in the portal's time zone, as aware datetimes."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    return dt.datetime(year, 1, 1, tzinfo=tz), dt.datetime(year + 1, 1, 1, tzinfo=tz)
+
+
+def hours_total(*, volunteer: Volunteer, year: int | None = None) -> Decimal:
+    qs = Signup.objects.filter(volunteer=volunteer, status=SignupStatus.ATTENDED)
+    if year is not None:
+        qs = qs.filter(checked_out_at__range=year_bounds(year))
+    return qs.aggregate(h=Coalesce(Sum("hours_credited"), _ZERO_HOURS))["h"]
+
+
+def points_history(*, volunteer: Volunteer) -> QuerySet:
+    return PointsEntry.objects.filter(volunteer=volunteer).select_related("activity").order_by("-created_at", "-id")
+
+
+def reward_list(*, volunteer: Volunteer) -> QuerySet:
+    """Active rewards for the volunteer's community and city-wide ones, cheapest first."""
+    return (
+        Reward.objects.filter(Q(community__isnull=True) | Q(community_id=volunteer.community_id), active=True)
+        .order_by("cost", "name")
+    )
+
+
+def reward_get(*, volunteer: Volunteer, pk: int) -> Reward:
+    reward = Reward.objects.filter(Q(community__isnull=True) | Q(community_id=volunteer.community_id), pk=pk).first()
+    if reward is None:
+        raise NotFound()
+    return reward
+
+
+def redemption_list(*, volunteer: Volunteer) -> QuerySet:
+    return Redemption.objects.filter(volunteer=volunteer).select_related("reward").order_by("-created_at")
+
+
+def registration_for(*, volunteer: Volunteer, year: int) -> PartyMemberRegistration | None:
+    return PartyMemberRegistration.objects.filter(volunteer=volunteer, year=year).select_related("organization").first()
+
+
+# --- Overview for community workers ------------------------------------------------------
+
+def _hours_subquery(year: int, volunteer_ref: str = "volunteer_id") -> Subquery:
+    start, end = year_bounds(year)
+    return Subquery(
+        Signup.objects.filter(
+            volunteer_id=OuterRef(volunteer_ref), status=SignupStatus.ATTENDED, checked_out_at__gte=start,
+            checked_out_at__lt=end,
+        )
+        .order_by()
+        .values("volunteer_id")
+        .annotate(h=Sum("hours_credited"))
+        .values("h"),
+        output_field=DecimalField(max_digits=9, decimal_places=2),
+    )
+
+
+def registration_list_with_hours(qs: QuerySet, *, year: int) -> QuerySet:
+    """Registrations annotated with ``hours_year``: hours attended (checked out) in the year."""
+    return qs.annotate(hours_year=Coalesce(_hours_subquery(year), _ZERO_HOURS))
+
+
+def volunteer_hours_list(user, *, year: int, query: str = "", community_code: str = "") -> QuerySet:
+    """Volunteers in the jurisdiction with their hours and activities of the year, most hours first."""
+    jur = jurisdiction_for(user)
+    qs = jur.scope(Volunteer.objects.all(), "community__code")
+    if community_code:
+        qs = qs.filter(community_id=community_code)
+    if query:
+        qs = qs.filter(Q(name__icontains=query) | Q(phone__contains=query))
+    start, end = year_bounds(year)
+    in_year = Q(signups__status=SignupStatus.ATTENDED, signups__checked_out_at__gte=start, signups__checked_out_at__lt=end)
+    return (
+        qs.annotate(
+            hours_year=Coalesce(Sum("signups__hours_credited", filter=in_year), _ZERO_HOURS),
+            activities_year=Count("signups", filter=in_year),
+        )
+        .select_related("community")
+        .order_by("-hours_year", "name", "id")
+    )
+
+
+def member_progress_list(user, *, year: int, query: str = "", community_code: str = "") -> QuerySet:
+    """双报到 party members of the year in the jurisdiction, with their hours towards the target."""
+    jur = jurisdiction_for(user)
+    qs = jur.scope(PartyMemberRegistration.objects.filter(year=year), "community__code")
+    if community_code:
+        qs = qs.filter(community_id=community_code)
+    if query:
+        qs = qs.filter(Q(volunteer__name__icontains=query) | Q(work_unit__icontains=query))
+    return (
+        registration_list_with_hours(qs, year=year)
+        .select_related("volunteer", "organization", "community")
+        .order_by("hours_year", "volunteer__name", "id")
+    )
+
+
+def organization_list(user, *, query: str = "", community_code: str = "") -> QuerySet:
+    jur = jurisdiction_for(user)
+    qs = jur.scope(PairedOrganization.objects.all(), "community__code")
+    if community_code:
+        qs = qs.filter(community_id=community_code)
+    if query:
+        qs = qs.filter(Q(name__icontains=query) | Q(work_unit__icontains=query))
+    return qs.select_related("community").order_by("community_id", "name")
+
+
+def organization_participation(organizations, *, year: int) -> list[dict]:
+    """Each organisation's members of the year summed: members, hours, members meeting the target.
+
+    Two queries whatever the number of organisations (the page's).
+    """
+    organizations = list(organizations)
+    totals = {o.pk: {"organization": o, "members": 0, "hours": Decimal(0), "met": 0} for o in organizations}
+    members = registration_list_with_hours(
+        PartyMemberRegistration.objects.filter(year=year, organization_id__in=list(totals)), year=year,
+    ).values("organization_id", "hours_year", "hours_target")
+    for m in members:
+        row = totals[m["organization_id"]]
+        row["members"] += 1
+        row["hours"] += m["hours_year"]
+        row["met"] += m["hours_year"] >= m["hours_target"]
+    return list(totals.values())
+
+
+def participation_summary(user, *, year: int, community_code: str = "") -> dict:
+    """Headline figures for the overview: volunteers, hours, members vs target."""
+    jur = jurisdiction_for(user)
+    volunteers = jur.scope(Volunteer.objects.filter(status=VolunteerStatus.ACTIVE), "community__code")
+    registrations = jur.scope(PartyMemberRegistration.objects.filter(year=year), "community__code")
+    signups = jur.scope(Signup.objects.filter(status=SignupStatus.ATTENDED), "volunteer__community__code")
+    if community_code:
+        volunteers = volunteers.filter(community_id=community_code)
+        registrations = registrations.filter(community_id=community_code)
+        signups = signups.filter(volunteer__community_id=community_code)
+    start, end = year_bounds(year)
+    with_hours = registration_list_with_hours(registrations, year=year)
+    return {
+        "volunteers": volunteers.count(),
+        "hours": signups.filter(checked_out_at__gte=start, checked_out_at__lt=end).aggregate(
+            h=Coalesce(Sum("hours_credited"), _ZERO_HOURS))["h"],
+        "members": registrations.count(),
+        "members_met": with_hours.filter(hours_year__gte=F("hours_target")).count(),
+    }
