@@ -295,3 +295,23 @@ APPEAL_REWORK_LIMIT = env_int("APPEAL_REWORK_LIMIT", 2, minimum=0)
 APPEAL_AUTO_CLOSE_DAYS = env_int("APPEAL_AUTO_CLOSE_DAYS", 7, minimum=1)
 APPEAL_PHOTO_MAX_BYTES = env_int("APPEAL_PHOTO_MAX_MB", 5, minimum=1) * 1024 * 1024
 APPEAL_PHOTO_MAX_COUNT = env_int("APPEAL_PHOTO_MAX_COUNT", 3, minimum=0)
+
+# --- Volunteers ---
+# 双报到: the yearly service target of an in-service party member, in hours.
+VOLUNTEER_YEARLY_HOURS_TARGET = env_int("VOLUNTEER_YEARLY_HOURS_TARGET", 50, minimum=1)
+# Hours credited for one activity never exceed this (a forgotten check-out is not a day's work).
+VOLUNTEER_MAX_HOURS_PER_ACTIVITY = env_int("VOLUNTEER_MAX_HOURS_PER_ACTIVITY", 8, minimum=1)
+VOLUNTEER_POINTS_PER_HOUR = env_int("VOLUNTEER_POINTS_PER_HOUR", 1, minimum=0)
+# Earning stops at the cap (the rest is noted in the ledger, not credited).
+VOLUNTEER_POINTS_BALANCE_CAP = env_int("VOLUNTEER_POINTS_BALANCE_CAP", 1000, minimum=1)
+# A balance below the threshold cannot redeem anything.
+VOLUNTEER_REDEMPTION_THRESHOLD = env_int("VOLUNTEER_REDEMPTION_THRESHOLD", 10, minimum=0)
+# Points for a service appeal claimed by a volunteer, by the resident's rating.
+VOLUNTEER_APPEAL_RATING_POINTS = {
+    "satisfied": env_int("VOLUNTEER_APPEAL_POINTS_SATISFIED", 5, minimum=0),
+    "basically": env_int("VOLUNTEER_APPEAL_POINTS_BASICALLY", 3, minimum=0),
+    "unsatisfied": env_int("VOLUNTEER_APPEAL_POINTS_UNSATISFIED", 0, minimum=0),
+}
+# Self check-in opens this long before the start; the QR token expires after this many seconds.
+VOLUNTEER_CHECKIN_OPENS_MINUTES = env_int("VOLUNTEER_CHECKIN_OPENS_MINUTES", 60, minimum=0)
+VOLUNTEER_CHECKIN_TOKEN_SECONDS = env_int("VOLUNTEER_CHECKIN_TOKEN_SECONDS", 300, minimum=30)
