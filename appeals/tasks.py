@@ -32,7 +32,7 @@ def compose_message(appeal, kind: str) -> str:
     raise ValueError(f"unknown SMS kind {kind!r}")
 
 
-@shared_task(name="appeals.tasks.send_sms", time_limit=60, acks_late=True)
+@shared_task(name="appeals.tasks.send_sms", time_limit=60, soft_time_limit=50, acks_late=True)
 def send_sms(*, appeal_id: int, kind: str) -> bool:
     """Send the resident the message of ``kind`` about one appeal. Returns whether sent."""
     from appeals.models import Appeal

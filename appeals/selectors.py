@@ -1,0 +1,234 @@
+"""Reads of appeals, always scoped by jurisdiction (DESIGN.md §3).
+
+Outside an account's jurisdiction an appeal does not exist (NotFound); the public
+tracking view shows unit names only, never staff personal data.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from appeals import permissions
+from appeals.enums import OPEN_STATES, STAFF_ACTIONS, TRANSITIONS, AppealAction, AppealState, QueueLevel
+from appeals.models import Appeal, AppealCoHandler, AppealEvent, Category, normalize_tracking_code
+from governance.enums import COMMUNITY_ROLES, Role
+from governance.errors import NotFound
+from governance.selectors import Jurisdiction
+
+A = AppealAction
+
+_LIST_RELATED = (
+    "category", "building", "street", "community", "grid",
+    "handling_grid__community", "handling_community", "handling_street", "handling_department",
+)
+
+
+def category_list(*, active_only: bool = True) -> QuerySet[Category]:
+    qs = Category.objects.all()
+    return qs.filter(active=True) if active_only else qs
+
+
+def appeal_scope(jurisdiction: Jurisdiction) -> QuerySet[Appeal]:
+    """Every appeal the account may see: its place lies under one of the account's code
+    prefixes, or it is routed or whistled to one of the account's departments."""
+    qs = Appeal.objects.all()
+    if jurisdiction.everything:
+        return qs
+    q = jurisdiction.code_q("territory_code")
+    if jurisdiction.department_ids:
+        depts = list(jurisdiction.department_ids)
+        q |= Q(handling_department_id__in=depts) | Q(
+            Exists(AppealCoHandler.objects.filter(appeal=OuterRef("pk"), department_id__in=depts))
+        )
+    return qs.filter(q)
+
+
+def appeal_get(*, jurisdiction: Jurisdiction, tracking_code: str) -> Appeal:
+    """One appeal by tracking code, or NotFound (also outside the jurisdiction)."""
+    code = normalize_tracking_code(tracking_code)
+    appeal = appeal_scope(jurisdiction).select_related(*_LIST_RELATED).filter(tracking_code=code).first()
+    if appeal is None:
+        raise NotFound()
+    return appeal
+
+
+def _queue_q(jurisdiction: Jurisdiction) -> Q:
+    """The appeals the account's units handle, or that wait in their dispatch queue."""
+    q = Q(pk__in=[])
+    for post in jurisdiction.posts:
+        if post.role == Role.GRID_WORKER:
+            q |= Q(handling_grid_id=post.grid.code)
+            # 核查: resolved appeals of the grid wait for the grid worker on site.
+            q |= Q(grid_id=post.grid.code, state=AppealState.RESOLVED, category__needs_verification=True, verified=False)
+        elif post.role in COMMUNITY_ROLES:
+            q |= Q(handling_community_id=post.community.code)
+            q |= Q(handling_grid_id__startswith=post.community.code)
+            q |= Q(state=AppealState.RECEIVED, queue_level=QueueLevel.COMMUNITY, community_id=post.community.code)
+            # Feedback by call or visit for appeals without a mobile number.
+            q |= Q(state=AppealState.RESOLVED, community_id=post.community.code)
+        elif post.role == Role.STREET_OFFICER:
+            q |= Q(handling_street_id=post.street.code)
+            q |= Q(state=AppealState.RECEIVED, street_id=post.street.code)
+        elif post.role == Role.DEPARTMENT_HANDLER:
+            q |= Q(handling_department_id=post.department_id)
+            q |= Q(Exists(AppealCoHandler.objects.filter(appeal=OuterRef("pk"), department_id=post.department_id)))
+    return q
+
+
+def appeal_queue(
+    *, jurisdiction: Jurisdiction, state: str | None = None, category: Category | int | None = None,
+    grid: str | None = None, overdue: bool | None = None, search: str | None = None,
+    date_from: date | None = None, date_to: date | None = None, now: datetime | None = None,
+) -> QuerySet[Appeal]:
+    """The worker dashboard's queue: appeals the account's units handle or must dispatch,
+    verify or give feedback on (a supervisor's queue is empty: it reads through
+    ``appeal_scope``).
+
+    Filters: ``state`` (default: the open states), ``category`` (object or id), ``grid``
+    (grid code of the place), ``overdue`` (True: the resolution deadline has passed and
+    the appeal is not resolved yet; False: not overdue), ``search`` (tracking code,
+    phone, or part of the address), ``date_from``/``date_to`` (received on, inclusive,
+    China time). Ordered by deadline (soonest first, none last), then newest.
+    """
+    now = now or timezone.now()
+    qs = appeal_scope(jurisdiction).filter(_queue_q(jurisdiction))
+    qs = qs.filter(state=state) if state else qs.filter(state__in=OPEN_STATES)
+    if category:
+        qs = qs.filter(category=category)
+    if grid:
+        qs = qs.filter(grid_id=grid)
+    overdue_q = Q(deadline__lt=now, state__in=[AppealState.DISPATCHED, AppealState.IN_PROGRESS])
+    if overdue is True:
+        qs = qs.filter(overdue_q)
+    elif overdue is False:
+        qs = qs.exclude(overdue_q)
+    if search:
+        term = search.strip()
+        code = normalize_tracking_code(term)
+        q = Q(address_text__icontains=term) | Q(building__address__icontains=term)
+        if code:
+            q |= Q(tracking_code=code)
+        if term.replace("-", "").isdigit():
+            q |= Q(phone__contains=term)
+        qs = qs.filter(q)
+    if date_from:
+        qs = qs.filter(created_at__date__gte=date_from)
+    if date_to:
+        qs = qs.filter(created_at__date__lte=date_to)
+    return qs.select_related(*_LIST_RELATED).distinct().order_by(
+        "deadline", "-created_at", "-id"
+    )
+
+
+def is_overdue(appeal: Appeal, *, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return bool(
+        appeal.deadline and appeal.deadline < now
+        and appeal.state in (AppealState.DISPATCHED, AppealState.IN_PROGRESS)
+    )
+
+
+def appeal_timeline(appeal: Appeal) -> list[AppealEvent]:
+    """The appeal's events, oldest first, with their photos."""
+    return list(appeal.events.select_related("actor").prefetch_related("attachments").order_by("created_at", "id"))
+
+
+def appeal_co_handlers(appeal: Appeal) -> list[AppealCoHandler]:
+    return list(appeal.co_handlers.select_related("department"))
+
+
+def actions_available(*, jurisdiction: Jurisdiction, appeal: Appeal) -> list[str]:
+    """The staff actions (AppealAction values, in STAFF_ACTIONS order) this account may
+    take on the appeal now — the same checks as the transition service (table, role and
+    unit, and the action's own preconditions). Empty outside the jurisdiction."""
+    if not permissions.is_visible(jurisdiction, appeal):
+        return []
+    needs_check = bool(appeal.category and appeal.category.needs_verification and not appeal.verified)
+    actions = []
+    for action in STAFF_ACTIONS:
+        if appeal.state not in TRANSITIONS[action].sources:
+            continue
+        if action in (A.VERIFY_PASS, A.VERIFY_FAIL) and not needs_check:
+            continue
+        if action == A.FEEDBACK and needs_check:
+            continue
+        if permissions.acting_post(jurisdiction, appeal, action) is not None:
+            actions.append(action)
+    return actions
+
+
+# --- the public tracking page -------------------------------------------------------------------
+
+# What a resident sees of each step: the action and the unit, plus the text meant for them.
+_PUBLIC_NOTE_ACTIONS = {A.DECLINE, A.RESOLVE, A.WITHDRAW, A.EVALUATE}
+
+
+@dataclass(frozen=True)
+class TrackStep:
+    at: datetime
+    action: str
+    action_label: str
+    unit: str  # "居民", "系统" or the unit's name — never a staff member's name
+    state: str
+    state_label: str
+    note: str
+
+
+@dataclass(frozen=True)
+class TrackView:
+    tracking_code: str
+    state: str
+    state_label: str
+    category: str
+    description: str
+    handling_unit: str
+    created_at: datetime
+    deadline: datetime | None
+    result: str
+    rating: str
+    can_evaluate: bool
+    can_withdraw: bool
+    version: int
+    steps: tuple[TrackStep, ...]
+
+
+def appeal_track(*, tracking_code: str, phone_last4: str) -> TrackView:
+    """The public tracking view of one appeal by tracking code + the phone's last 4
+    digits; NotFound("查询码或手机号后四位不正确。") otherwise. Callers throttle guesses."""
+    from appeals.services import appeal_for_resident
+
+    appeal = appeal_for_resident(tracking_code=tracking_code, phone_last4=phone_last4)
+    events = appeal.events.order_by("created_at", "id")
+    steps = tuple(
+        TrackStep(
+            at=e.created_at, action=e.action, action_label=str(AppealAction(e.action).label),
+            unit=_public_unit(e.actor_label), state=e.to_state, state_label=str(AppealState(e.to_state).label),
+            note=e.note if e.action in _PUBLIC_NOTE_ACTIONS else "",
+        )
+        for e in events
+    )
+    return TrackView(
+        tracking_code=appeal.tracking_code, state=appeal.state, state_label=appeal.get_state_display(),
+        category=str(appeal.category) if appeal.category else "", description=appeal.description,
+        handling_unit=appeal.handling_unit_name, created_at=appeal.created_at, deadline=appeal.deadline,
+        result=appeal.result if appeal.state in (AppealState.AWAITING_EVALUATION, AppealState.CLOSED) else "",
+        rating=appeal.rating, can_evaluate=appeal.state == AppealState.AWAITING_EVALUATION,
+        can_withdraw=appeal.state in TRANSITIONS[A.WITHDRAW].sources, version=appeal.version, steps=steps,
+    )
+
+
+def _public_unit(actor_label: str) -> str:
+    # Staff labels are "unit·role": the resident sees the unit.
+    return actor_label.split("·", 1)[0]
+
+
+def appeal_possible_duplicates(*, building, category, limit: int = 3) -> list[Appeal]:
+    """Open appeals at the same building in the same category (the intake form's hint)."""
+    if building is None or category is None:
+        return []
+    return list(
+        Appeal.objects.filter(building=building, category=category, state__in=OPEN_STATES)
+        .order_by("-created_at")[:limit]
+    )
