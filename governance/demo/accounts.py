@@ -55,7 +55,8 @@ class DemoTerritory:
 
     def unit(self, name: str):
         return {
-            "grid": self.grids[0], "grid2": self.grids[1], "community": self.community,
+            # A community seeded elsewhere may have a single grid: both workers then share it.
+            "grid": self.grids[0], "grid2": self.grids[min(1, len(self.grids) - 1)], "community": self.community,
             "street": self.street, "department": self.department, "city": None,
         }[name]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 
 from governance.demo.names import (
     BEIJING_DISTRICTS,
@@ -158,6 +158,8 @@ def territory_build(
                     size=size, pools=pools, taken_names=taken,
                 )
                 households = builder.save(batch_size=batch_size)
+                # Under DEBUG (make run) Django keeps every SQL string; bulk inserts are big.
+                reset_queries()
                 report.communities_built += 1
                 on_community(households)
     return report
