@@ -6,7 +6,9 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="governance.tasks.heartbeat", time_limit=30, ignore_result=False)
+# A task's own time_limit needs its own soft_time_limit: the global soft limit
+# (CELERY_TASK_SOFT_TIME_LIMIT) is larger, and Celery refuses to send such a task.
+@shared_task(name="governance.tasks.heartbeat", time_limit=30, soft_time_limit=25, ignore_result=False)
 def heartbeat(*, echo: str = "") -> str:
     """A liveness task: proves that beat, the broker and a worker are connected."""
     stamp = timezone.now().isoformat()
