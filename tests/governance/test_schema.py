@@ -1,0 +1,73 @@
+"""The OpenAPI schema is valid without warnings, and the docs page loads nothing from outside."""
+
+import re
+
+import pytest
+import yaml
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory) -> dict:
+    # The same command CI and a developer run; --fail-on-warn turns any drf-spectacular
+    # warning (colliding component names, unresolvable fields…) into a failure.
+    out = tmp_path_factory.mktemp("schema") / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    return yaml.safe_load(out.read_text(encoding="utf-8"))
+
+
+TERRITORY = ["districts", "streets", "communities", "grids", "buildings"]
+
+
+def test_schema_lists_the_territory_api_and_token_login(schema):
+    paths = schema["paths"]
+    for resource in TERRITORY:
+        assert f"/api/v1/{resource}/" in paths
+        detail = paths[f"/api/v1/{resource}/{{code}}/"]["get"]
+        assert "404" in detail["responses"]
+    assert "/api/v1/households/" in paths
+    assert "/api/v1/households/{id}/" in paths
+    token = paths["/api/v1/auth/token/"]["post"]
+    assert "security" not in token or token["security"] in ([], [{}])
+    assert set(token["responses"]) == {"200", "400", "429"}
+
+
+def test_every_territory_operation_requires_a_login(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["tokenAuth"]["type"] == "apiKey"
+    for path, operations in schema["paths"].items():
+        if not any(f"/api/v1/{r}/" in path for r in [*TERRITORY, "households"]):
+            continue
+        for operation in operations.values():
+            names = {name for requirement in operation["security"] for name in requirement}
+            assert {"cookieAuth", "tokenAuth"} <= names, path
+
+
+def test_household_filters_are_documented(schema):
+    params = {p["name"] for p in schema["paths"]["/api/v1/households/"]["get"]["parameters"]}
+    assert {"district", "street", "community", "grid", "building", "search", "status", "care_tag",
+            "page", "page_size"} <= params
+
+
+def test_schema_is_served(client):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    assert b"/api/v1/households/" in response.content
+
+
+def test_docs_load_only_local_assets(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+    assert assets, "the docs page references no scripts or styles"
+    for asset in assets:
+        assert asset.startswith(settings.STATIC_URL), f"{asset} is not served by this site"
+        # …and the file is really there to be served.
+        assert finders.find(asset.removeprefix(settings.STATIC_URL)), asset
+    assert not re.search(r"""https?://(?!www\.w3\.org/)""", html), "the docs page names an outside address"
+    assert "swagger-ui-bundle.js" in html
