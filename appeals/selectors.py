@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from appeals import permissions
-from appeals.enums import OPEN_STATES, STAFF_ACTIONS, TRANSITIONS, AppealAction, AppealState, QueueLevel
+from appeals.enums import OPEN_STATES, STAFF_ACTIONS, TRANSITIONS, AppealAction, AppealState, HandlingLevel, QueueLevel
 from appeals.models import Appeal, AppealCoHandler, AppealEvent, Category, normalize_tracking_code
 from governance.enums import COMMUNITY_ROLES, Role
 from governance.errors import NotFound
@@ -64,7 +64,8 @@ def _queue_q(jurisdiction: Jurisdiction) -> Q:
             q |= Q(grid_id=post.grid.code, state=AppealState.RESOLVED, category__needs_verification=True, verified=False)
         elif post.role in COMMUNITY_ROLES:
             q |= Q(handling_community_id=post.community.code)
-            q |= Q(handling_grid_id__startswith=post.community.code)
+            # The handling grid always lies in the appeal's community (dispatch checks it).
+            q |= Q(handling_level=HandlingLevel.GRID, community_id=post.community.code)
             q |= Q(state=AppealState.RECEIVED, queue_level=QueueLevel.COMMUNITY, community_id=post.community.code)
             # Feedback by call or visit for appeals without a mobile number.
             q |= Q(state=AppealState.RESOLVED, community_id=post.community.code)
