@@ -1,0 +1,426 @@
+"""Volunteers API: the pages' operations with the same selectors, services and checks.
+
+One class per operation. Serializer names carry a ``Volunteer…`` prefix so that
+drf-spectacular's component names stay unique across the project.
+"""
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from governance.api.pagination import StandardPagination
+from governance.errors import NotFound
+from volunteers import selectors, services
+from volunteers.models import Activity, Signup
+
+TAGS = ["volunteers"]
+_NOT_FOUND = OpenApiResponse(description=_("不存在，或不在您的社区/辖区内。"))
+_CONFLICT = OpenApiResponse(description=_("状态不允许（名额已满、已报名、积分不足、已兑完等）。"))
+_FORBIDDEN = OpenApiResponse(description=_("无权进行此操作（附原因）。"))
+
+
+# --- Serializers ----------------------------------------------------------------------
+
+class VolunteerActivityOutputSerializer(serializers.ModelSerializer):
+    community_name = serializers.CharField(source="community.name", read_only=True)
+    places_left = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Activity
+        fields = ["id", "community", "community_name", "title", "description", "place", "starts_at", "ends_at",
+                  "capacity_min", "capacity_max", "signed_up_count", "places_left", "status", "organiser"]
+
+
+class VolunteerActivityManageOutputSerializer(VolunteerActivityOutputSerializer):
+    class Meta(VolunteerActivityOutputSerializer.Meta):
+        fields = [*VolunteerActivityOutputSerializer.Meta.fields, "checkin_code"]
+
+
+class VolunteerActivityCreateInputSerializer(serializers.Serializer):
+    community = serializers.RegexField(r"^\d{12}$", help_text=_("社区编码（12 位）"))
+    title = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    place = serializers.CharField(max_length=200)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    capacity_min = serializers.IntegerField(min_value=1, default=1)
+    capacity_max = serializers.IntegerField(min_value=1, max_value=1000)
+
+
+class VolunteerSignupOutputSerializer(serializers.ModelSerializer):
+    volunteer_name = serializers.CharField(source="volunteer.name", read_only=True)
+
+    class Meta:
+        model = Signup
+        fields = ["id", "activity", "volunteer", "volunteer_name", "status", "signed_up_at", "cancelled_at",
+                  "checked_in_at", "checked_out_at", "hours_credited"]
+
+
+class VolunteerSelfCheckInputSerializer(serializers.Serializer):
+    code = serializers.RegexField(r"^\d{6}$", help_text=_("组织者出示的 6 位签到码"))
+    direction = serializers.ChoiceField(choices=[("in", _("签到")), ("out", _("签退"))])
+
+
+class VolunteerQrCheckInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=500, help_text=_("签到二维码中的令牌"))
+
+
+class VolunteerAttendanceInputSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(required=False, allow_null=True, help_text=_("留空为现在；补登时填实际时间"))
+
+
+class VolunteerRegistrationOutputSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    work_unit = serializers.CharField()
+    organization = serializers.CharField(source="organization.name", allow_null=True, default=None)
+    hours_target = serializers.IntegerField()
+    reported_at = serializers.DateField(allow_null=True)
+    rating = serializers.CharField(allow_blank=True)
+
+
+class VolunteerMeOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    community = serializers.CharField(source="community_id")
+    community_name = serializers.CharField(source="community.name")
+    skills = serializers.ListField(child=serializers.CharField(), source="skill_list")
+    status = serializers.CharField()
+    joined_on = serializers.DateField()
+    points_balance = serializers.IntegerField()
+    hours_year = serializers.DecimalField(max_digits=9, decimal_places=2)
+    hours_total = serializers.DecimalField(max_digits=9, decimal_places=2)
+    registration = VolunteerRegistrationOutputSerializer(allow_null=True)
+
+
+class VolunteerPointsEntryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    delta = serializers.IntegerField()
+    balance_after = serializers.IntegerField()
+    kind = serializers.CharField()
+    source = serializers.CharField()
+    activity = serializers.IntegerField(source="activity_id", allow_null=True)
+    appeal_code = serializers.CharField(allow_blank=True)
+    note = serializers.CharField(allow_blank=True)
+
+
+class VolunteerRewardOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    cost = serializers.IntegerField()
+    stock = serializers.IntegerField()
+    community = serializers.CharField(source="community_id", allow_null=True)
+
+
+class VolunteerRedemptionOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reward = serializers.IntegerField(source="reward_id")
+    reward_name = serializers.CharField(source="reward.name")
+    cost = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    points_balance = serializers.IntegerField(source="volunteer.points_balance")
+
+
+class VolunteerHoursOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    community = serializers.CharField(source="community_id")
+    status = serializers.CharField()
+    skills = serializers.ListField(child=serializers.CharField(), source="skill_list")
+    hours_year = serializers.DecimalField(max_digits=9, decimal_places=2)
+    activities_year = serializers.IntegerField()
+    points_balance = serializers.IntegerField()
+
+
+class VolunteerMemberProgressOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    volunteer = serializers.IntegerField(source="volunteer_id")
+    name = serializers.CharField(source="volunteer.name")
+    community = serializers.CharField(source="community_id")
+    year = serializers.IntegerField()
+    work_unit = serializers.CharField()
+    organization = serializers.IntegerField(source="organization_id", allow_null=True)
+    reported_at = serializers.DateField(allow_null=True)
+    hours_target = serializers.IntegerField()
+    hours_year = serializers.DecimalField(max_digits=9, decimal_places=2)
+    rating = serializers.CharField(allow_blank=True)
+
+
+class VolunteerOrganizationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="organization.id")
+    name = serializers.CharField(source="organization.name")
+    work_unit = serializers.CharField(source="organization.work_unit")
+    community = serializers.CharField(source="organization.community_id")
+    members = serializers.IntegerField()
+    hours = serializers.DecimalField(max_digits=11, decimal_places=2)
+    met = serializers.IntegerField(help_text=_("达到年度目标的党员人数"))
+
+
+def _paginated(request, view, qs, serializer_class, transform=None):
+    paginator = StandardPagination()
+    page = paginator.paginate_queryset(qs, request, view=view)
+    rows = transform(page) if transform else page
+    return paginator.get_paginated_response(serializer_class(rows, many=True).data)
+
+
+# --- Volunteers -----------------------------------------------------------------------
+
+class VolunteerMeAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("我的志愿者信息、时长和积分"), responses={200: VolunteerMeOutputSerializer, 404: _NOT_FOUND})
+    def get(self, request):
+        volunteer = selectors.volunteer_require(request.user)
+        year = timezone.localdate().year
+        volunteer.hours_year = selectors.hours_total(volunteer=volunteer, year=year)
+        volunteer.hours_total = selectors.hours_total(volunteer=volunteer)
+        volunteer.registration = selectors.registration_for(volunteer=volunteer, year=year)
+        return Response(VolunteerMeOutputSerializer(volunteer).data)
+
+
+class VolunteerMePointsAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("我的积分明细（新的在前）"), responses={200: VolunteerPointsEntryOutputSerializer(many=True)})
+    def get(self, request):
+        volunteer = selectors.volunteer_require(request.user)
+        return _paginated(request, self, selectors.points_history(volunteer=volunteer), VolunteerPointsEntryOutputSerializer)
+
+
+class VolunteerMeSignupsAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("我报名的活动"), responses={200: VolunteerSignupOutputSerializer(many=True)})
+    def get(self, request):
+        volunteer = selectors.volunteer_require(request.user)
+        return _paginated(request, self, selectors.my_signups(volunteer=volunteer).select_related("volunteer"),
+                          VolunteerSignupOutputSerializer)
+
+
+class VolunteerActivityListAPI(APIView):
+    @extend_schema(
+        tags=TAGS, summary=_("活动列表"),
+        description=_("志愿者：本社区可报名的活动；工作人员：辖区内和自己组织的活动。"),
+        parameters=[OpenApiParameter("q", str, description=_("按名称或地点搜索（工作人员）")),
+                    OpenApiParameter("status", str, description=_("open / cancelled / finished（工作人员）"))],
+        responses={200: VolunteerActivityOutputSerializer(many=True)},
+    )
+    def get(self, request):
+        volunteer = selectors.volunteer_for_user(request.user)
+        if volunteer is not None and not selectors.is_staff_viewer(request.user):
+            qs = selectors.activity_open_list(volunteer=volunteer)
+        else:
+            qs = selectors.activity_manage_list(
+                request.user, query=request.query_params.get("q", "").strip(),
+                status=request.query_params.get("status", "").strip(),
+            )
+        return _paginated(request, self, qs, VolunteerActivityOutputSerializer)
+
+    @extend_schema(
+        tags=TAGS, summary=_("发起志愿活动（社区、网格、街道工作人员）"),
+        request=VolunteerActivityCreateInputSerializer,
+        responses={201: VolunteerActivityManageOutputSerializer, 400: OpenApiResponse(description=_("输入有误")),
+                   403: _FORBIDDEN, 404: _NOT_FOUND},
+    )
+    def post(self, request):
+        serializer = VolunteerActivityCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        community = selectors.community_get(request.user, data.pop("community"))
+        selectors.ensure_can_organise(request.user, community)
+        activity = services.activity_create(organiser=request.user, community=community, **data)
+        return Response(VolunteerActivityManageOutputSerializer(activity).data, status=status.HTTP_201_CREATED)
+
+
+class VolunteerActivityDetailAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("活动详情（组织者可见签到码）"),
+                   responses={200: VolunteerActivityManageOutputSerializer, 404: _NOT_FOUND})
+    def get(self, request, pk: int):
+        activity = selectors.activity_get(request.user, pk)
+        if selectors.can_manage_activity(request.user, activity):
+            return Response(VolunteerActivityManageOutputSerializer(activity).data)
+        return Response(VolunteerActivityOutputSerializer(activity).data)
+
+
+class VolunteerSignupAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("报名活动"), request=None,
+                   responses={201: VolunteerSignupOutputSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _CONFLICT})
+    def post(self, request, pk: int):
+        activity = selectors.activity_get(request.user, pk)
+        volunteer = selectors.volunteer_require(request.user)
+        signup = services.signup_create(activity=activity, volunteer=volunteer)
+        return Response(VolunteerSignupOutputSerializer(signup).data, status=status.HTTP_201_CREATED)
+
+
+class VolunteerSignupCancelAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("取消报名（活动开始前）"), request=None,
+                   responses={200: VolunteerSignupOutputSerializer, 404: _NOT_FOUND, 409: _CONFLICT})
+    def post(self, request, pk: int):
+        activity = selectors.activity_get(request.user, pk)
+        volunteer = selectors.volunteer_require(request.user)
+        signup = services.signup_cancel(activity=activity, volunteer=volunteer)
+        return Response(VolunteerSignupOutputSerializer(signup).data)
+
+
+class VolunteerSelfCheckAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("志愿者凭签到码签到或签退"), request=VolunteerSelfCheckInputSerializer,
+                   responses={200: VolunteerSignupOutputSerializer, 400: OpenApiResponse(description=_("签到码不正确")),
+                              404: _NOT_FOUND, 409: _CONFLICT})
+    def post(self, request, pk: int):
+        activity = selectors.activity_get(request.user, pk)
+        volunteer = selectors.volunteer_require(request.user)
+        serializer = VolunteerSelfCheckInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        signup = services.signup_self_check(activity=activity, volunteer=volunteer, **serializer.validated_data)
+        return Response(VolunteerSignupOutputSerializer(signup).data)
+
+
+class VolunteerQrCheckAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("志愿者扫码签到或签退（二维码中的令牌）"), request=VolunteerQrCheckInputSerializer,
+                   responses={200: VolunteerSignupOutputSerializer, 400: OpenApiResponse(description=_("二维码无效或已过期")),
+                              404: _NOT_FOUND, 409: _CONFLICT})
+    def post(self, request):
+        serializer = VolunteerQrCheckInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        activity_id, direction = services.checkin_token_read(token=serializer.validated_data["token"])
+        activity = selectors.activity_get(request.user, activity_id)
+        volunteer = selectors.volunteer_require(request.user)
+        signup = services.signup_self_check(activity=activity, volunteer=volunteer, direction=direction)
+        return Response(VolunteerSignupOutputSerializer(signup).data)
+
+
+# --- Organisers ------------------------------------------------------------------------
+
+def _managed(request, pk: int) -> Activity:
+    activity = selectors.activity_get(request.user, pk)
+    selectors.ensure_can_manage_activity(request.user, activity)
+    return activity
+
+
+class VolunteerActivitySignupListAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("活动报名名单（组织者）"),
+                   responses={200: VolunteerSignupOutputSerializer(many=True), 403: _FORBIDDEN, 404: _NOT_FOUND})
+    def get(self, request, pk: int):
+        activity = _managed(request, pk)
+        return _paginated(request, self, selectors.signup_list(activity=activity), VolunteerSignupOutputSerializer)
+
+
+class _AttendanceAPI(APIView):
+    direction: str
+
+    def post(self, request, pk: int, signup_pk: int):
+        activity = _managed(request, pk)
+        signup = Signup.objects.filter(activity=activity, pk=signup_pk).select_related("volunteer").first()
+        if signup is None:
+            raise NotFound()
+        serializer = VolunteerAttendanceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        at = serializer.validated_data.get("at")
+        if self.direction == services.CHECK_IN:
+            signup = services.signup_check_in(activity=activity, volunteer=signup.volunteer, at=at)
+        else:
+            signup = services.signup_check_out(activity=activity, volunteer=signup.volunteer, at=at, actor=request.user)
+        return Response(VolunteerSignupOutputSerializer(signup).data)
+
+
+_ATTENDANCE_RESPONSES = {200: VolunteerSignupOutputSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _CONFLICT}
+
+
+class VolunteerCheckInAPI(_AttendanceAPI):
+    direction = services.CHECK_IN
+
+    @extend_schema(tags=TAGS, summary=_("组织者为志愿者签到"), request=VolunteerAttendanceInputSerializer,
+                   responses=_ATTENDANCE_RESPONSES)
+    def post(self, request, pk: int, signup_pk: int):
+        return super().post(request, pk, signup_pk)
+
+
+class VolunteerCheckOutAPI(_AttendanceAPI):
+    direction = services.CHECK_OUT
+
+    @extend_schema(tags=TAGS, summary=_("组织者为志愿者签退（认定时长和积分）"), request=VolunteerAttendanceInputSerializer,
+                   responses=_ATTENDANCE_RESPONSES)
+    def post(self, request, pk: int, signup_pk: int):
+        return super().post(request, pk, signup_pk)
+
+
+class VolunteerActivityFinishAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("结束活动（在场者自动签退）"), request=None,
+                   responses={200: VolunteerActivityManageOutputSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _CONFLICT})
+    def post(self, request, pk: int):
+        activity = services.activity_finish(activity=_managed(request, pk), actor=request.user)
+        return Response(VolunteerActivityManageOutputSerializer(activity).data)
+
+
+class VolunteerActivityCancelAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("取消活动（开始前）"), request=None,
+                   responses={200: VolunteerActivityManageOutputSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _CONFLICT})
+    def post(self, request, pk: int):
+        activity = services.activity_cancel(activity=_managed(request, pk))
+        return Response(VolunteerActivityManageOutputSerializer(activity).data)
+
+
+# --- Points shop ---------------------------------------------------------------------------
+
+class VolunteerRewardListAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("积分超市商品（本社区和全市通用）"),
+                   responses={200: VolunteerRewardOutputSerializer(many=True), 404: _NOT_FOUND})
+    def get(self, request):
+        volunteer = selectors.volunteer_require(request.user)
+        return _paginated(request, self, selectors.reward_list(volunteer=volunteer), VolunteerRewardOutputSerializer)
+
+
+class VolunteerRewardRedeemAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("兑换商品"), request=None,
+                   responses={201: VolunteerRedemptionOutputSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _CONFLICT})
+    def post(self, request, pk: int):
+        volunteer = selectors.volunteer_require(request.user)
+        reward = selectors.reward_get(volunteer=volunteer, pk=pk)
+        redemption = services.reward_redeem(volunteer=volunteer, reward=reward, actor=request.user)
+        return Response(VolunteerRedemptionOutputSerializer(redemption).data, status=status.HTTP_201_CREATED)
+
+
+# --- Overview for community workers --------------------------------------------------------
+
+_OVERVIEW_PARAMS = [
+    OpenApiParameter("year", int, description=_("年度，默认今年")),
+    OpenApiParameter("q", str, description=_("搜索")),
+    OpenApiParameter("community", str, description=_("社区编码（须在辖区内）")),
+]
+
+
+def _overview_args(request) -> dict:
+    if not selectors.is_staff_viewer(request.user):
+        raise NotFound()
+    code = request.query_params.get("community", "").strip()
+    if code:
+        selectors.community_get(request.user, code)
+    try:
+        year = int(request.query_params.get("year", ""))
+    except ValueError:
+        year = timezone.localdate().year
+    return {"year": year, "query": request.query_params.get("q", "").strip(), "community_code": code}
+
+
+class VolunteerOverviewHoursAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("辖区志愿者年度服务时长"), parameters=_OVERVIEW_PARAMS,
+                   responses={200: VolunteerHoursOutputSerializer(many=True), 404: _NOT_FOUND})
+    def get(self, request):
+        qs = selectors.volunteer_hours_list(request.user, **_overview_args(request))
+        return _paginated(request, self, qs, VolunteerHoursOutputSerializer)
+
+
+class VolunteerOverviewMembersAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("双报到在职党员年度进度"), parameters=_OVERVIEW_PARAMS,
+                   responses={200: VolunteerMemberProgressOutputSerializer(many=True), 404: _NOT_FOUND})
+    def get(self, request):
+        qs = selectors.member_progress_list(request.user, **_overview_args(request))
+        return _paginated(request, self, qs, VolunteerMemberProgressOutputSerializer)
+
+
+class VolunteerOverviewOrganizationsAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("双报到单位党组织参与情况"), parameters=_OVERVIEW_PARAMS,
+                   responses={200: VolunteerOrganizationOutputSerializer(many=True), 404: _NOT_FOUND})
+    def get(self, request):
+        args = _overview_args(request)
+        qs = selectors.organization_list(request.user, query=args["query"], community_code=args["community_code"])
+        return _paginated(request, self, qs, VolunteerOrganizationOutputSerializer,
+                          transform=lambda page: selectors.organization_participation(page, year=args["year"]))

@@ -1,0 +1,34 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from grids.models import Community
+
+
+class ActivityForm(forms.Form):
+    community = forms.ModelChoiceField(label=_("社区"), queryset=Community.objects.none(), to_field_name="code")
+    title = forms.CharField(label=_("活动名称"), max_length=100)
+    description = forms.CharField(label=_("活动内容"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    place = forms.CharField(label=_("地点"), max_length=200)
+    starts_at = forms.DateTimeField(label=_("开始时间"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    ends_at = forms.DateTimeField(label=_("结束时间"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    capacity_min = forms.IntegerField(label=_("最少人数"), min_value=1, initial=1)
+    capacity_max = forms.IntegerField(label=_("最多人数"), min_value=1, max_value=1000, initial=10)
+
+    def __init__(self, *args, communities, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["community"].queryset = communities
+        if len(communities) == 1:
+            self.fields["community"].initial = communities[0].code
+
+
+class AttendanceForm(forms.Form):
+    """The organiser's check-in/check-out of one volunteer; the time defaults to now."""
+
+    at = forms.DateTimeField(
+        label=_("时间（留空为现在）"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+
+class CheckinCodeForm(forms.Form):
+    code = forms.CharField(label=_("签到码"), max_length=6, min_length=6)
+    direction = forms.ChoiceField(choices=[("in", _("签到")), ("out", _("签退"))])

@@ -1,0 +1,390 @@
+"""Volunteer pages: for volunteers (activities, sign-up, hours and points, the points
+shop), for organisers (their activities, the sign-up list, attendance, the QR screen)
+and for community workers (the overview). Thin: selectors scope, services act.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from governance.errors import ApplicationError, NotFound
+from volunteers import selectors, services
+from volunteers.enums import ActivityStatus, SignupStatus
+from volunteers.forms import ActivityForm, AttendanceForm, CheckinCodeForm
+from volunteers.models import Signup
+
+
+def _page(request, qs):
+    return Paginator(qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _year(request) -> int:
+    try:
+        year = int(request.GET.get("year", ""))
+    except ValueError:
+        return timezone.localdate().year
+    return year if 2000 <= year <= 2100 else timezone.localdate().year
+
+
+def _flash_error(request, exc: ApplicationError) -> None:
+    messages.error(request, exc.message)
+
+
+# --- Volunteers -----------------------------------------------------------------------
+
+@login_required
+def home(request):
+    """My activities, hours and points; staff without a volunteer row go to 活动管理."""
+    volunteer = selectors.volunteer_for_user(request.user)
+    if volunteer is None:
+        if selectors.is_staff_viewer(request.user):
+            return redirect("volunteers:manage")
+        return render(request, "volunteers/not_registered.html")
+    year = timezone.localdate().year
+    signups = list(selectors.my_signups(volunteer=volunteer)[:50])
+    now = timezone.now()
+    return render(request, "volunteers/home.html", {
+        "volunteer": volunteer,
+        "upcoming": [s for s in signups if s.activity.ends_at > now and s.status != SignupStatus.ATTENDED],
+        "past": [s for s in signups if not (s.activity.ends_at > now and s.status != SignupStatus.ATTENDED)],
+        "hours_year": selectors.hours_total(volunteer=volunteer, year=year),
+        "hours_all": selectors.hours_total(volunteer=volunteer),
+        "registration": selectors.registration_for(volunteer=volunteer, year=year),
+        "year": year,
+        "recent_points": selectors.points_history(volunteer=volunteer)[:5],
+        "is_staff_viewer": selectors.is_staff_viewer(request.user),
+    })
+
+
+@login_required
+def activity_list(request):
+    volunteer = selectors.volunteer_require(request.user)
+    activities = _page(request, selectors.activity_open_list(volunteer=volunteer))
+    signed = set(
+        Signup.objects.filter(volunteer=volunteer, activity__in=[a.pk for a in activities])
+        .exclude(status=SignupStatus.CANCELLED).values_list("activity_id", flat=True)
+    )
+    return render(request, "volunteers/activity_list.html", {
+        "volunteer": volunteer, "activities": activities, "signed": signed,
+    })
+
+
+@login_required
+def activity_detail(request, pk: int):
+    activity = selectors.activity_get(request.user, pk)
+    volunteer = selectors.volunteer_for_user(request.user)
+    if volunteer is not None and volunteer.community_id != activity.community_id:
+        volunteer = None  # sees it as staff or organiser, not as a participant
+    signup = selectors.signup_for(activity=activity, volunteer=volunteer)
+    now = timezone.now()
+    active_signup = signup is not None and signup.status != SignupStatus.CANCELLED
+    return render(request, "volunteers/activity_detail.html", {
+        "activity": activity,
+        "volunteer": volunteer,
+        "signup": signup if active_signup else None,
+        "can_sign_up": volunteer is not None and not active_signup and activity.status == ActivityStatus.OPEN
+        and activity.starts_at > now and activity.places_left > 0,
+        "can_cancel": active_signup and signup.status == SignupStatus.SIGNED_UP and activity.starts_at > now,
+        "can_self_check": active_signup and signup.status in (SignupStatus.SIGNED_UP, SignupStatus.CHECKED_IN)
+        and activity.status == ActivityStatus.OPEN,
+        "can_manage": selectors.can_manage_activity(request.user, activity),
+        "code_form": CheckinCodeForm(initial={
+            "direction": "out" if active_signup and signup.status == SignupStatus.CHECKED_IN else "in"}),
+    })
+
+
+@login_required
+@require_POST
+def activity_signup(request, pk: int):
+    activity = selectors.activity_get(request.user, pk)
+    volunteer = selectors.volunteer_require(request.user)
+    try:
+        services.signup_create(activity=activity, volunteer=volunteer)
+        messages.success(request, _("报名成功：%(title)s") % {"title": activity.title})
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        _flash_error(request, exc)
+    return redirect("volunteers:activity-detail", pk)
+
+
+@login_required
+@require_POST
+def activity_signup_cancel(request, pk: int):
+    activity = selectors.activity_get(request.user, pk)
+    volunteer = selectors.volunteer_require(request.user)
+    try:
+        services.signup_cancel(activity=activity, volunteer=volunteer)
+        messages.success(request, _("已取消报名。"))
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        _flash_error(request, exc)
+    return redirect("volunteers:activity-detail", pk)
+
+
+@login_required
+@require_POST
+def activity_self_check(request, pk: int):
+    """Check in or out with the code shown by the organiser."""
+    activity = selectors.activity_get(request.user, pk)
+    volunteer = selectors.volunteer_require(request.user)
+    form = CheckinCodeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请输入 6 位签到码。"))
+        return redirect("volunteers:activity-detail", pk)
+    try:
+        signup = services.signup_self_check(
+            activity=activity, volunteer=volunteer, direction=form.cleaned_data["direction"],
+            code=form.cleaned_data["code"],
+        )
+        messages.success(request, _attendance_message(signup))
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        _flash_error(request, exc)
+    return redirect("volunteers:activity-detail", pk)
+
+
+def _attendance_message(signup: Signup) -> str:
+    if signup.status == SignupStatus.ATTENDED:
+        return _("%(name)s 签退成功，认定时长 %(hours)s 小时。") % {"name": signup.volunteer.name, "hours": signup.hours_credited}
+    return _("%(name)s 签到成功。") % {"name": signup.volunteer.name}
+
+
+@login_required
+def qr_checkin(request, token: str):
+    """Where the QR code on the organiser's screen leads: confirm, then check in or out."""
+    activity_id, direction = services.checkin_token_read(token=token)
+    activity = selectors.activity_get(request.user, activity_id)
+    volunteer = selectors.volunteer_require(request.user)
+    if request.method == "POST":
+        # The token was read again above: it may have expired while the page was open.
+        try:
+            signup = services.signup_self_check(activity=activity, volunteer=volunteer, direction=direction)
+            messages.success(request, _attendance_message(signup))
+        except ApplicationError as exc:
+            if exc.status_code == 404:
+                raise
+            _flash_error(request, exc)
+        return redirect("volunteers:activity-detail", activity.pk)
+    return render(request, "volunteers/qr_confirm.html", {
+        "activity": activity, "direction": direction, "volunteer": volunteer,
+    })
+
+
+@login_required
+def points(request):
+    volunteer = selectors.volunteer_require(request.user)
+    return render(request, "volunteers/points.html", {
+        "volunteer": volunteer,
+        "entries": _page(request, selectors.points_history(volunteer=volunteer)),
+        "redemptions": selectors.redemption_list(volunteer=volunteer)[:20],
+    })
+
+
+@login_required
+def rewards(request):
+    volunteer = selectors.volunteer_require(request.user)
+    return render(request, "volunteers/rewards.html", {
+        "volunteer": volunteer,
+        "rewards": _page(request, selectors.reward_list(volunteer=volunteer)),
+        "threshold": settings.VOLUNTEER_REDEMPTION_THRESHOLD,
+    })
+
+
+@login_required
+@require_POST
+def reward_redeem(request, pk: int):
+    volunteer = selectors.volunteer_require(request.user)
+    reward = selectors.reward_get(volunteer=volunteer, pk=pk)
+    try:
+        services.reward_redeem(volunteer=volunteer, reward=reward, actor=request.user)
+        messages.success(request, _("兑换成功：%(name)s，请到社区领取。") % {"name": reward.name})
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        _flash_error(request, exc)
+    return redirect("volunteers:rewards")
+
+
+# --- Organisers ------------------------------------------------------------------------
+
+@login_required
+def manage(request):
+    query = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    if status not in ActivityStatus.values:
+        status = ""
+    return render(request, "volunteers/manage_list.html", {
+        "activities": _page(request, selectors.activity_manage_list(request.user, query=query, status=status)),
+        "query": query,
+        "status": status,
+        "statuses": ActivityStatus.choices,
+        "can_create": selectors.organisable_communities(request.user).exists(),
+        "extra_qs": f"status={status}&" if status else "",
+    })
+
+
+@login_required
+def activity_create(request):
+    communities = list(selectors.organisable_communities(request.user))
+    if not communities:
+        raise NotFound(_("您没有可发起志愿活动的社区。"))
+    form = ActivityForm(request.POST or None, communities=communities)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        selectors.ensure_can_organise(request.user, data["community"])
+        try:
+            activity = services.activity_create(organiser=request.user, **data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("活动已发布。"))
+            return redirect("volunteers:manage-detail", activity.pk)
+    return render(request, "volunteers/form.html", {
+        "form": form, "title": _("发起志愿活动"), "back": reverse("volunteers:manage"),
+    })
+
+
+def _managed(request, pk: int):
+    activity = selectors.activity_get(request.user, pk)
+    selectors.ensure_can_manage_activity(request.user, activity)
+    return activity
+
+
+@login_required
+def manage_detail(request, pk: int):
+    activity = _managed(request, pk)
+    signups = list(selectors.signup_list(activity=activity))
+    return render(request, "volunteers/manage_detail.html", {
+        "activity": activity,
+        "signups": signups,
+        "checked_in": sum(s.status == SignupStatus.CHECKED_IN for s in signups),
+        "attended": sum(s.status == SignupStatus.ATTENDED for s in signups),
+        "attendance_form": AttendanceForm(),
+        "now": timezone.now(),
+    })
+
+
+@login_required
+@require_POST
+def manage_attendance(request, pk: int, signup_pk: int, direction: str):
+    activity = _managed(request, pk)
+    signup = Signup.objects.filter(activity=activity, pk=signup_pk).select_related("volunteer").first()
+    if signup is None:
+        raise NotFound()
+    form = AttendanceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("时间格式不正确。"))
+        return redirect("volunteers:manage-detail", pk)
+    at = form.cleaned_data["at"]
+    try:
+        if direction == services.CHECK_IN:
+            signup = services.signup_check_in(activity=activity, volunteer=signup.volunteer, at=at)
+        else:
+            signup = services.signup_check_out(activity=activity, volunteer=signup.volunteer, at=at, actor=request.user)
+        messages.success(request, _attendance_message(signup))
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        _flash_error(request, exc)
+    return redirect("volunteers:manage-detail", pk)
+
+
+@login_required
+@require_POST
+def manage_status(request, pk: int, action: str):
+    activity = _managed(request, pk)
+    try:
+        if action == "finish":
+            services.activity_finish(activity=activity, actor=request.user)
+            messages.success(request, _("活动已结束，仍在场的志愿者已自动签退。"))
+        else:
+            services.activity_cancel(activity=activity)
+            messages.success(request, _("活动已取消。"))
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        _flash_error(request, exc)
+    return redirect("volunteers:manage-detail", pk)
+
+
+def _qr_context(request, activity, direction: str) -> dict:
+    import segno
+
+    token = services.checkin_token_make(activity=activity, direction=direction)
+    url = request.build_absolute_uri(reverse("volunteers:qr-checkin", args=[token]))
+    svg = segno.make(url, error="m").svg_inline(scale=6, border=2, dark="#1f2328")
+    return {"activity": activity, "direction": direction, "svg": svg, "url": url,
+            "refresh_seconds": max(30, settings.VOLUNTEER_CHECKIN_TOKEN_SECONDS // 2)}
+
+
+def _direction(request) -> str:
+    return services.CHECK_OUT if request.GET.get("d") == services.CHECK_OUT else services.CHECK_IN
+
+
+@login_required
+def manage_qr(request, pk: int):
+    """The screen the organiser shows: a QR code that expires and refreshes itself, and the code."""
+    activity = _managed(request, pk)
+    return render(request, "volunteers/qr_screen.html", _qr_context(request, activity, _direction(request)))
+
+
+@login_required
+@require_GET
+def manage_qr_svg(request, pk: int):
+    activity = _managed(request, pk)
+    return render(request, "volunteers/_qr.html", _qr_context(request, activity, _direction(request)))
+
+
+# --- Community workers: overview ---------------------------------------------------------
+
+def _overview_context(request) -> dict:
+    if not selectors.is_staff_viewer(request.user):
+        raise NotFound()
+    community_code = request.GET.get("community", "").strip()
+    community = selectors.community_get(request.user, community_code) if community_code else None
+    year = _year(request)
+    query = request.GET.get("q", "").strip()
+    extra = f"year={year}&" + (f"community={community_code}&" if community_code else "")
+    return {
+        "year": year, "query": query, "community": community, "community_code": community_code,
+        "extra_qs": extra,
+        "summary": selectors.participation_summary(request.user, year=year, community_code=community_code),
+    }
+
+
+@login_required
+def overview(request):
+    context = _overview_context(request)
+    context["tab"] = "volunteers"
+    context["volunteers"] = _page(request, selectors.volunteer_hours_list(
+        request.user, year=context["year"], query=context["query"], community_code=context["community_code"]))
+    return render(request, "volunteers/overview.html", context)
+
+
+@login_required
+def overview_members(request):
+    context = _overview_context(request)
+    context["tab"] = "members"
+    context["members"] = _page(request, selectors.member_progress_list(
+        request.user, year=context["year"], query=context["query"], community_code=context["community_code"]))
+    return render(request, "volunteers/overview.html", context)
+
+
+@login_required
+def overview_organizations(request):
+    context = _overview_context(request)
+    context["tab"] = "organizations"
+    page = _page(request, selectors.organization_list(
+        request.user, query=context["query"], community_code=context["community_code"]))
+    context["organizations"] = page
+    context["organization_rows"] = selectors.organization_participation(page, year=context["year"])
+    return render(request, "volunteers/overview.html", context)
