@@ -17,8 +17,9 @@ class ActivityForm(forms.Form):
     def __init__(self, *args, communities, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["community"].queryset = communities
-        if len(communities) == 1:
-            self.fields["community"].initial = communities[0].code
+        first_two = list(communities[:2])
+        if len(first_two) == 1:
+            self.fields["community"].initial = first_two[0].code
 
 
 class AttendanceForm(forms.Form):

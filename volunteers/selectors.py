@@ -92,9 +92,9 @@ def _post_covers(post, community_code: str) -> bool:
         # A grid worker organises for the community its grid belongs to.
         return post.grid.community_id == community_code
     if post.role in (Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY):
-        return post.community_id == community_code
+        return post.community.code == community_code
     if post.role == Role.STREET_OFFICER:
-        return community_code.startswith(post.street_id)
+        return community_code.startswith(post.street.code)
     return False
 
 
@@ -116,9 +116,9 @@ def organisable_communities(user) -> QuerySet:
         if p.role == Role.GRID_WORKER:
             q |= Q(code=p.grid.community_id)
         elif p.role in (Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY):
-            q |= Q(code=p.community_id)
+            q |= Q(code=p.community.code)
         elif p.role == Role.STREET_OFFICER:
-            q |= Q(street_id=p.street_id)
+            q |= Q(street_id=p.street.code)
     return Community.objects.filter(q).order_by("code")
 
 

@@ -234,8 +234,8 @@ def manage(request):
 
 @login_required
 def activity_create(request):
-    communities = list(selectors.organisable_communities(request.user))
-    if not communities:
+    communities = selectors.organisable_communities(request.user)
+    if not communities.exists():
         raise NotFound(_("您没有可发起志愿活动的社区。"))
     form = ActivityForm(request.POST or None, communities=communities)
     if request.method == "POST" and form.is_valid():
