@@ -118,7 +118,7 @@ def appeal_queue(
         qs = qs.filter(created_at__date__gte=date_from)
     if date_to:
         qs = qs.filter(created_at__date__lte=date_to)
-    return qs.select_related(*_LIST_RELATED).distinct().order_by(
+    return qs.select_related(*_LIST_RELATED).order_by(
         "deadline", "-created_at", "-id"
     )
 

@@ -55,7 +55,7 @@ from appeals.models import (
 )
 from appeals.tasks import SMS_FEEDBACK, SMS_RECEIVED, enqueue_sms
 from appeals.workdays import deadline_for, response_deadline_for
-from governance.enums import COMMUNITY_ROLES, Role
+from governance.enums import Role
 from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Building, Community, Department, Grid, Street
