@@ -27,6 +27,8 @@ _FORBIDDEN = OpenApiResponse(description=_("无权进行此操作（附原因）
 class VolunteerActivityOutputSerializer(serializers.ModelSerializer):
     community_name = serializers.CharField(source="community.name", read_only=True)
     places_left = serializers.IntegerField(read_only=True)
+    # Plain strings: choice fields named "status" collide in the schema's enum names.
+    status = serializers.CharField(read_only=True, help_text="open 报名中 / cancelled 已取消 / finished 已结束")
 
     class Meta:
         model = Activity
@@ -52,6 +54,7 @@ class VolunteerActivityCreateInputSerializer(serializers.Serializer):
 
 class VolunteerSignupOutputSerializer(serializers.ModelSerializer):
     volunteer_name = serializers.CharField(source="volunteer.name", read_only=True)
+    status = serializers.CharField(read_only=True, help_text="signed_up 已报名 / cancelled 已取消 / checked_in 已签到 / attended 已签退")
 
     class Meta:
         model = Signup

@@ -51,12 +51,8 @@ def volunteer_for_user(user) -> Volunteer | None:
     """The account's volunteer row (the volunteer role), if any."""
     if user is None or not user.is_authenticated:
         return None
-    cached = getattr(user, "_gongzhi_volunteer", False)
-    if cached is not False:
-        return cached
-    volunteer = Volunteer.objects.select_related("community").filter(user=user).first()
-    user._gongzhi_volunteer = volunteer
-    return volunteer
+    # Not cached on the user: the balance on it must be fresh after every write.
+    return Volunteer.objects.select_related("community").filter(user=user).first()
 
 
 def volunteer_require(user) -> Volunteer:

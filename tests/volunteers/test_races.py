@@ -1,0 +1,85 @@
+"""Concurrent sign-ups and redemptions on PostgreSQL: threads with their own connections."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from governance.errors import ApplicationError
+from tests.factories import UserFactory
+from tests.volunteers.conftest import make_activity
+from volunteers import services
+from volunteers.enums import SignupStatus
+from volunteers.models import Activity, PointsEntry, Reward, Signup, Volunteer
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _run_at_once(calls) -> tuple[int, list[Exception]]:
+    """Start every call together; returns (successes, errors)."""
+    barrier = threading.Barrier(len(calls))
+    ok, errors, lock = [0], [], threading.Lock()
+
+    def worker(call):
+        try:
+            barrier.wait()
+            call()
+            with lock:
+                ok[0] += 1
+        except ApplicationError as exc:
+            with lock:
+                errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return ok[0], errors
+
+
+def test_concurrent_sign_ups_never_overbook(city):
+    activity = make_activity(city.comm_a, city.users.community_worker, capacity_max=3)
+    volunteers = [services.volunteer_register(community=city.comm_a, user=UserFactory()) for _ in range(8)]
+    ok, errors = _run_at_once([lambda v=v: services.signup_create(activity=activity, volunteer=v) for v in volunteers])
+    assert ok == 3 and len(errors) == 5
+    assert all("名额已满" in e.message for e in errors)
+    assert Activity.objects.get(pk=activity.pk).signed_up_count == 3
+    assert Signup.objects.filter(activity=activity, status=SignupStatus.SIGNED_UP).count() == 3
+
+
+def test_the_same_volunteer_signing_up_twice_at_once_takes_one_place(city):
+    activity = make_activity(city.comm_a, city.users.community_worker, capacity_max=5)
+    v = services.volunteer_register(community=city.comm_a, user=UserFactory())
+    ok, errors = _run_at_once([lambda: services.signup_create(activity=activity, volunteer=v) for _ in range(4)])
+    assert ok == 1 and len(errors) == 3
+    assert Activity.objects.get(pk=activity.pk).signed_up_count == 1
+
+
+def test_concurrent_redemptions_never_overdraw(city):
+    v = services.volunteer_register(community=city.comm_a, user=UserFactory())
+    services.points_adjust(volunteer=v, delta=35, note="结转", actor=city.users.community_worker)
+    reward = Reward.objects.create(name="食用油", cost=10, stock=100)
+    ok, errors = _run_at_once([lambda: services.reward_redeem(volunteer=v, reward=reward) for _ in range(8)])
+    v.refresh_from_db()
+    assert ok == 3 and v.points_balance == 5
+    assert PointsEntry.objects.filter(volunteer=v).aggregate(s=Sum("delta"))["s"] == v.points_balance
+    assert Reward.objects.get(pk=reward.pk).stock == 97
+
+
+def test_concurrent_redemptions_never_oversell(city):
+    reward = Reward.objects.create(name="公园年票", cost=10, stock=2)
+    volunteers = []
+    for _ in range(6):
+        v = services.volunteer_register(community=city.comm_a, user=UserFactory())
+        services.points_adjust(volunteer=v, delta=20, note="结转", actor=city.users.community_worker)
+        volunteers.append(v)
+    ok, errors = _run_at_once([lambda v=v: services.reward_redeem(volunteer=v, reward=reward) for v in volunteers])
+    assert ok == 2 and all("已兑完" in e.message for e in errors)
+    assert Reward.objects.get(pk=reward.pk).stock == 0
+    for v in Volunteer.objects.filter(pk__in=[v.pk for v in volunteers]):
+        assert v.points_balance >= 0
+        assert PointsEntry.objects.filter(volunteer=v).aggregate(s=Sum("delta"))["s"] == v.points_balance
