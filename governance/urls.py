@@ -13,6 +13,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+if settings.PUBLIC_SITE_ENABLED:
+    # Residents' pages: submit and track appeals (no account needed).
+    urlpatterns += [path("", include("appeals.public_urls"))]
+
 if settings.STAFF_SITE_ENABLED:
     urlpatterns += [
         path("", views.home, name="home"),
@@ -23,6 +27,8 @@ if settings.STAFF_SITE_ENABLED:
         ),
         path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
         path("territory/", include("grids.urls")),
+        path("appeals/", include("appeals.urls")),
+        path("volunteers/", include("volunteers.urls")),
         path("admin/", admin.site.urls),
     ]
 
