@@ -1,3 +1,5 @@
+"""The REST API under /api/v1/: token login, then each app's endpoints."""
+
 from django.urls import include, path
 
 from governance.api.auth import TokenLoginAPI
@@ -5,4 +7,6 @@ from governance.api.auth import TokenLoginAPI
 urlpatterns = [
     path("auth/token/", TokenLoginAPI.as_view(), name="api-token"),
     path("", include("grids.api_urls")),
+    path("", include("appeals.api_urls")),
+    path("", include("volunteers.api_urls")),
 ]
