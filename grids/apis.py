@@ -11,6 +11,7 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 
 from governance.enums import AccessAction
+from governance.errors import NotFound
 from governance.selectors import jurisdiction_for
 from governance.services import access_log_record
 from grids import filters, selectors, serializers
@@ -31,7 +32,6 @@ def _unit_schema(list_summary, detail_summary, serializer):
 class _UnitViewSet(viewsets.ReadOnlyModelViewSet):
     model: type
     lookup_field = "code"
-    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         return selectors.unit_api_list(self.model, jurisdiction_for(self.request.user))
@@ -81,7 +81,6 @@ class BuildingViewSet(_UnitViewSet):
     ),
 )
 class HouseholdViewSet(viewsets.ReadOnlyModelViewSet):
-    lookup_value_regex = r"\d+"
     filterset_class = filters.HouseholdFilter
 
     def get_queryset(self):
@@ -93,6 +92,8 @@ class HouseholdViewSet(viewsets.ReadOnlyModelViewSet):
         return serializers.HouseholdListOutputSerializer
 
     def retrieve(self, request, pk: str):
+        if not pk.isdigit():
+            raise NotFound()
         household = selectors.household_api_get(jurisdiction_for(request.user), int(pk))
         residents = household.residents.all()
         access_log_record(

@@ -228,9 +228,11 @@ def keys_of(body) -> list:
     return [row["id"] for row in body["results"]]
 
 
-def test_household_lookup_needs_a_number(city, login):
-    client = login(city.users.grid_worker)
-    assert client.get("/api/v1/households/abc/").status_code == 404
+@pytest.mark.parametrize("path", ["/api/v1/households/abc/", "/api/v1/grids/nonsense/", "/api/v1/districts/1101/"])
+def test_malformed_lookups_are_a_json_404(city, login, path):
+    response = login(city.users.supervisor).get(path)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
 
 
 @pytest.fixture
