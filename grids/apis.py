@@ -15,7 +15,7 @@ from governance.errors import NotFound
 from governance.selectors import jurisdiction_for
 from governance.services import access_log_record
 from grids import filters, selectors, serializers
-from grids.models import Building, Community, District, Grid, Household, Street
+from grids.models import Building, Community, District, Grid, Street
 
 TAGS = ["territory"]
 _NOT_FOUND = OpenApiResponse(description=_("不存在，或不在您的辖区内。"))
