@@ -298,6 +298,12 @@ APPEAL_REWORK_LIMIT = env_int("APPEAL_REWORK_LIMIT", 2, minimum=0)
 APPEAL_AUTO_CLOSE_DAYS = env_int("APPEAL_AUTO_CLOSE_DAYS", 7, minimum=1)
 APPEAL_PHOTO_MAX_BYTES = env_int("APPEAL_PHOTO_MAX_MB", 5, minimum=1) * 1024 * 1024
 APPEAL_PHOTO_MAX_COUNT = env_int("APPEAL_PHOTO_MAX_COUNT", 3, minimum=0)
+# Public rate limits ("N/second|minute|hour|day"), shared by the form, the API and Open311.
+APPEAL_INTAKE_RATE_PER_IP = env_str("APPEAL_INTAKE_RATE_PER_IP", "20/hour")
+APPEAL_INTAKE_RATE_PER_PHONE = env_str("APPEAL_INTAKE_RATE_PER_PHONE", "5/day")
+APPEAL_TRACK_FAILURES_PER_IP = env_str("APPEAL_TRACK_FAILURES_PER_IP", "10/hour")
+# The header that carries the client address when a trusted reverse proxy is in front.
+TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "")
 
 # --- Volunteers ---
 # 双报到: the yearly service target of an in-service party member, in hours.

@@ -55,12 +55,31 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(autouse=True)
-def _isolated(settings, tmp_path):
+def _isolated(request, settings, tmp_path):
+    """Each test: its own media folder, an empty cache, SMS into appeals.sms.outbox, and
+    Celery tasks run in-process when enqueued (after commit), as a worker would run
+    them. Tests marked ``live_celery`` keep real publishing, for a real worker."""
     from django.core.cache import cache
 
+    from appeals import sms
+    from governance.celery import app as celery_app
+
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SMS_BACKEND = "appeals.sms.LocmemSmsBackend"
     cache.clear()
+    sms.outbox.clear()
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = request.node.get_closest_marker("live_celery") is None
     yield
+    celery_app.conf.task_always_eager = eager
+    sms.outbox.clear()
+
+
+@pytest.fixture
+def sms_outbox():
+    from appeals import sms
+
+    return sms.outbox
 
 
 @pytest.fixture

@@ -24,6 +24,9 @@ from governance.tasks import heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Real publishing to the broker: tests/conftest.py must not run these tasks eagerly.
+pytestmark = pytest.mark.live_celery
+
 
 class Outcomes:
     """Collects what the worker reports for each task id."""
