@@ -266,6 +266,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status"/"state" field; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "HouseholdStatusEnum": "grids.enums.HouseholdStatus",
+    },
 }
 
 # --- Portal rules ---------------------------------------------------------------------

@@ -32,6 +32,8 @@ if settings.STAFF_SITE_ENABLED:
         path("admin/", admin.site.urls),
     ]
 
+handler404 = "governance.views.page_not_found"
+
 admin.site.site_header = "共治 · 管理后台"
 admin.site.site_title = "共治"
 admin.site.index_title = "数据管理"

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views.defaults import page_not_found as html_page_not_found
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -59,3 +60,10 @@ def home(request):
         "governance/home.html",
         {"jurisdiction": jurisdiction, "posts": jurisdiction.posts},
     )
+
+
+def page_not_found(request, exception=None):
+    """API clients get JSON, people get the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "未找到该接口或对象。", "code": "not_found"}, status=404)
+    return html_page_not_found(request, exception)
