@@ -7,7 +7,7 @@ tracking view shows unit names only, never staff personal data.
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from appeals import permissions
@@ -232,4 +232,81 @@ def appeal_possible_duplicates(*, building, category, limit: int = 3) -> list[Ap
     return list(
         Appeal.objects.filter(building=building, category=category, state__in=OPEN_STATES)
         .order_by("-created_at")[:limit]
+    )
+
+
+# --- the worker dashboard: browsing the scope, tab counts, pending 报到 ----------------------------
+
+
+def _dashboard_filters(
+    qs: QuerySet[Appeal], *, category=None, grid: str | None = None, overdue: bool | None = None,
+    search: str | None = None, date_from: date | None = None, date_to: date | None = None, now: datetime,
+) -> QuerySet[Appeal]:
+    # The same meaning as appeal_queue's filters, for the lists that are not the queue.
+    if category:
+        qs = qs.filter(category=category)
+    if grid:
+        qs = qs.filter(grid_id=grid)
+    overdue_q = Q(deadline__lt=now, state__in=[AppealState.DISPATCHED, AppealState.IN_PROGRESS])
+    if overdue is True:
+        qs = qs.filter(overdue_q)
+    elif overdue is False:
+        qs = qs.exclude(overdue_q)
+    if search:
+        term = search.strip()
+        code = normalize_tracking_code(term)
+        q = Q(address_text__icontains=term) | Q(building__address__icontains=term)
+        if code:
+            q |= Q(tracking_code=code)
+        if term.replace("-", "").isdigit():
+            q |= Q(phone__contains=term)
+        qs = qs.filter(q)
+    if date_from:
+        qs = qs.filter(created_at__date__gte=date_from)
+    if date_to:
+        qs = qs.filter(created_at__date__lte=date_to)
+    return qs
+
+
+def appeal_browse(
+    *, jurisdiction: Jurisdiction, state: str | None = None, now: datetime | None = None, **filters,
+) -> QuerySet[Appeal]:
+    """Every appeal in the account's scope (read-only browsing, e.g. for supervisors, whose
+    queue is empty), with appeal_queue's filters; ``state`` None means every state.
+    Newest first."""
+    qs = appeal_scope(jurisdiction)
+    if state:
+        qs = qs.filter(state=state)
+    qs = _dashboard_filters(qs, now=now or timezone.now(), **filters)
+    return qs.select_related(*_LIST_RELATED).order_by("-created_at", "-id")
+
+
+def queue_counts(*, jurisdiction: Jurisdiction, browse: bool = False, now: datetime | None = None, **filters) -> dict:
+    """The dashboard's tab counts in one grouped query: {"states": {state: n}, "open": n,
+    "overdue": n} for the account's queue (or its whole scope with ``browse``), under the
+    same filters as the list (except the state, which the tabs choose)."""
+    now = now or timezone.now()
+    qs = appeal_scope(jurisdiction)
+    if not browse:
+        qs = qs.filter(_queue_q(jurisdiction))
+    qs = _dashboard_filters(qs, now=now, **filters)
+    overdue_q = Q(deadline__lt=now, state__in=[AppealState.DISPATCHED, AppealState.IN_PROGRESS])
+    rows = qs.order_by().values("state").annotate(n=Count("pk"), late=Count("pk", filter=overdue_q))
+    states = {state: 0 for state in AppealState.values}
+    overdue = 0
+    for row in rows:
+        states[row["state"]] = row["n"]
+        overdue += row["late"]
+    return {"states": states, "open": sum(states[s] for s in OPEN_STATES), "overdue": overdue}
+
+
+def pending_checkins(*, jurisdiction: Jurisdiction, appeal_ids) -> set[int]:
+    """Of ``appeal_ids``, those whistled to one of the account's departments that has not
+    checked in (报到) yet — one query for a whole page of the queue."""
+    if not jurisdiction.department_ids:
+        return set()
+    return set(
+        AppealCoHandler.objects.filter(
+            appeal_id__in=list(appeal_ids), department_id__in=jurisdiction.department_ids, checked_in_at__isnull=True,
+        ).values_list("appeal_id", flat=True)
     )
