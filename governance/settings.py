@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "governance",
     "grids",
     "appeals",
+    "appeals.open311",
     "volunteers",
 ]
 
@@ -328,3 +329,11 @@ VOLUNTEER_APPEAL_RATING_POINTS = {
 # Self check-in opens this long before the start; the QR token expires after this many seconds.
 VOLUNTEER_CHECKIN_OPENS_MINUTES = env_int("VOLUNTEER_CHECKIN_OPENS_MINUTES", 60, minimum=0)
 VOLUNTEER_CHECKIN_TOKEN_SECONDS = env_int("VOLUNTEER_CHECKIN_TOKEN_SECONDS", 300, minimum=30)
+
+# --- Open311 ---
+# POST requests per API key ("N/second|minute|hour|day"); over it: 429 with the spec's
+# error body. The per-phone intake limit above applies too; the per-address one does
+# not (one client app relays many residents from one address).
+OPEN311_RATE_PER_KEY = env_str("OPEN311_RATE_PER_KEY", "600/hour")
+# lat/long place a request on the nearest registered building within this many metres.
+OPEN311_MAX_DISTANCE_M = env_int("OPEN311_MAX_DISTANCE_M", 300, minimum=1)

@@ -15,6 +15,7 @@ urlpatterns = [
 
 if settings.PUBLIC_SITE_ENABLED:
     # Residents' pages: submit and track appeals (no account needed).
+    urlpatterns += [path("open311/v2/", include("appeals.open311.urls"))]
     urlpatterns += [path("", include("appeals.public_urls"))]
 
 if settings.STAFF_SITE_ENABLED:

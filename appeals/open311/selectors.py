@@ -1,0 +1,318 @@
+"""Public reads for Open311 (DESIGN.md §8): services and service requests.
+
+GET requests is public and covers every appeal from every channel, so these reads
+return only what anyone may see: the category, the state mapped to open/closed, the
+handling unit's name, the building's address and coordinates (never the household or
+the address a resident typed), and the description and result with phone numbers,
+ID numbers, e-mail addresses, room numbers and the reporter's own name masked. No
+reporter's name, phone or e-mail is ever part of a response.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from appeals.enums import AppealAction, AppealState
+from appeals.models import Appeal, AppealEvent, Category
+from appeals.open311.models import Open311Request, ServiceAttribute
+
+MAX_RECORDS = 1000
+DEFAULT_WINDOW = timedelta(days=90)
+
+# closed = the appeal's story has ended for the resident; everything else is open
+# (a resolved appeal stays open until the resident evaluates it or it closes unevaluated).
+CLOSED_STATES = frozenset({AppealState.CLOSED, AppealState.DECLINED, AppealState.WITHDRAWN})
+STATUS_OPEN, STATUS_CLOSED = "open", "closed"
+
+_RELATED = (
+    "category", "building", "street", "community",
+    "handling_grid__community", "handling_community", "handling_street", "handling_department",
+    "open311",
+)
+
+
+class QueryError(ValueError):
+    """A bad query parameter (400); the message says which."""
+
+
+# --- services ------------------------------------------------------------------------
+
+
+def _active_categories() -> QuerySet[Category]:
+    return Category.objects.filter(active=True).order_by("code")
+
+
+def _service(category: Category, has_attributes: bool) -> dict:
+    return {
+        "service_code": category.code,
+        "service_name": category.name,
+        "description": _("%(cls)s · %(name)s（%(type)s类，办结时限 %(limit)s）") % {
+            "cls": category.class_name, "name": category.name,
+            "type": category.get_type_display(), "limit": category.limit_label,
+        },
+        "metadata": has_attributes,
+        "type": "realtime",
+        "keywords": f"{category.class_name},{category.get_type_display()}",
+        "group": category.class_name,
+    }
+
+
+def service_list() -> list[dict]:
+    """Every active category as a service (two queries)."""
+    with_attributes = set(ServiceAttribute.objects.values_list("category_id", flat=True).distinct())
+    return [_service(c, c.pk in with_attributes) for c in _active_categories()]
+
+
+def category_for_code(code: str) -> Category | None:
+    code = (code or "").strip()
+    if not code.isdigit():
+        return None
+    return _active_categories().filter(code=code).first()
+
+
+def service_definition(category: Category) -> dict:
+    """The service definition; a category without attributes has an empty list (the
+    service exists, so not a 404; its metadata is false, so clients need not ask)."""
+    attributes = [
+        {
+            "variable": a.variable,
+            "code": a.code,
+            "datatype": a.datatype,
+            "required": a.required,
+            "datatype_description": a.datatype_description or None,
+            "order": a.order,
+            "description": a.description,
+            "values": [{"key": str(v.get("key")), "name": str(v.get("name", ""))}
+                       for v in a.values or [] if isinstance(v, dict)],
+        }
+        for a in category.open311_attributes.all()
+    ]
+    return {"service_code": category.code, "attributes": attributes}
+
+
+# --- privacy -------------------------------------------------------------------------
+
+# Runs of 7 or more digits (mobiles, landlines, ID and bank card numbers), optionally
+# split by spaces or dashes; a date like 2024-05-01 is kept.
+_NUMBER = re.compile(r"\+?\d[\d \-]{5,}[\dXx]")
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+# A flat: "3单元502室", "502室", "2-1-301" is caught by _NUMBER only when long enough.
+_ROOM = re.compile(r"(?:\d+\s*(?:号楼|栋|幢))?\s*\d+\s*单元\s*\d+\s*(?:室|号|户)?|\d+\s*(?:室|号房)")
+MASK = "***"
+
+
+def redact(text: str, *, names: tuple[str, ...] = ()) -> str:
+    """Mask personal data in free text that is about to be published."""
+    if not text:
+        return text
+
+    def number(match: re.Match) -> str:
+        value = match.group(0)
+        digits = sum(ch.isdigit() for ch in value)
+        if digits < 7 or _DATE.fullmatch(value.strip()):
+            return value
+        return MASK
+
+    text = _EMAIL.sub(MASK, text)
+    text = _NUMBER.sub(number, text)
+    text = _ROOM.sub(MASK, text)
+    for name in names:
+        name = (name or "").strip()
+        if len(name) >= 2:
+            text = text.replace(name, MASK)
+    return text
+
+
+# --- requests ------------------------------------------------------------------------
+
+
+def _dt(value: datetime | None) -> str | None:
+    """ISO 8601 (w3 profile) in China time with its offset, e.g. 2025-05-01T09:30:00+08:00."""
+    if value is None:
+        return None
+    return timezone.localtime(value).replace(microsecond=0).isoformat()
+
+
+def public_status(state: str) -> str:
+    return STATUS_CLOSED if state in CLOSED_STATES else STATUS_OPEN
+
+
+def _status_notes(appeal: Appeal) -> str:
+    names = (appeal.name,)
+    if appeal.state == AppealState.DECLINED:
+        event = next(iter(getattr(appeal, "closing_events", [])), None)
+        if appeal.merged_into_id:
+            return _("已并入其他诉求一并办理。")
+        reason = redact(event.note, names=names) if event and event.note else ""
+        return _("不予受理：%(r)s") % {"r": reason} if reason else str(AppealState.DECLINED.label)
+    if appeal.state == AppealState.WITHDRAWN:
+        return _("居民已撤回。")
+    if appeal.result and appeal.state in (
+        AppealState.RESOLVED, AppealState.AWAITING_EVALUATION, AppealState.CLOSED,
+    ):
+        return redact(appeal.result, names=names)
+    return str(AppealState(appeal.state).label)
+
+
+def _media_url(appeal: Appeal) -> str | None:
+    try:
+        return appeal.open311.media_url or None
+    except Open311Request.DoesNotExist:
+        return None
+
+
+def service_notice(appeal: Appeal) -> str | None:
+    if appeal.category is None:
+        return None
+    return _("本类诉求办结时限为 %(limit)s。") % {"limit": appeal.category.limit_label}
+
+
+def request_row(appeal: Appeal) -> dict:
+    """One appeal as a GeoReport service request; nothing of the reporter."""
+    building = appeal.building
+    if building is not None:
+        address = "，".join(p for p in (building.address, building.compound) if p)
+        if appeal.community_id:
+            address = f"{address}，{appeal.community}"
+    else:
+        # Never the address a resident typed: it may name a flat. The units only.
+        address = "，".join(str(u) for u in (appeal.community, appeal.street) if u is not None)
+    return {
+        "service_request_id": str(appeal.pk),
+        "status": public_status(appeal.state),
+        "status_notes": _status_notes(appeal),
+        "service_name": appeal.category.name if appeal.category else None,
+        "service_code": appeal.category.code if appeal.category else None,
+        "description": redact(appeal.description, names=(appeal.name,)),
+        "agency_responsible": appeal.handling_unit_name or None,
+        "service_notice": service_notice(appeal),
+        "requested_datetime": _dt(appeal.created_at),
+        # Every transition stamps updated_at; nothing changes a closed appeal, so for
+        # closed requests it is the closing time, as the spec wants.
+        "updated_datetime": _dt(appeal.updated_at),
+        "expected_datetime": _dt(appeal.deadline),
+        "address": address or None,
+        "address_id": building.code if building else None,
+        "zipcode": None,
+        "lat": float(building.latitude) if building and building.latitude is not None else None,
+        "long": float(building.longitude) if building and building.longitude is not None else None,
+        "media_url": _media_url(appeal),
+    }
+
+
+def _appeals() -> QuerySet[Appeal]:
+    closing = AppealEvent.objects.filter(action__in=[AppealAction.DECLINE, AppealAction.MERGE]).order_by("-id")
+    return (
+        Appeal.objects.select_related(*_RELATED)
+        .prefetch_related(Prefetch("events", queryset=closing, to_attr="closing_events"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def appeal_for_request_id(request_id: str) -> Appeal | None:
+    request_id = (request_id or "").strip()
+    if not request_id.isdigit() or len(request_id) > 18:
+        return None
+    return _appeals().filter(pk=int(request_id)).first()
+
+
+def request_id_for_token(token: str) -> str | None:
+    """Requests are realtime: POST answers the service_request_id at once, so a token is
+    never needed. For clients that ask anyway, a request filed through Open311 answers
+    to its own service_request_id as token."""
+    token = (token or "").strip()
+    if not token.isdigit() or len(token) > 18:
+        return None
+    found = Open311Request.objects.filter(appeal_id=int(token)).values_list("appeal_id", flat=True).first()
+    return str(found) if found is not None else None
+
+
+def _split(value: str | None) -> list[str]:
+    return [p.strip() for p in (value or "").split(",") if p.strip()]
+
+
+def parse_w3_datetime(value: str, *, field: str, end: bool = False) -> datetime:
+    """A w3 (ISO 8601) date or date-time. A date means that day in China time (its
+    start, or its end for end_date); a date-time without an offset is China time too."""
+    text = value.strip()
+    # An unencoded "+08:00" in a query string arrives as " 08:00".
+    text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", text)
+    parsed = None
+    try:
+        parsed = parse_datetime(text)
+        if parsed is None:
+            day = parse_date(text)
+            if day is not None:
+                parsed = datetime.combine(day, datetime.max.time() if end else datetime.min.time())
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise QueryError(
+            _("%(f)s“%(v)s”不是有效的 ISO 8601 时间，例如 2025-05-01T00:00:00+08:00。") % {"f": field, "v": value[:40]}
+        )
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    by_id: bool = False
+    service_request_ids: tuple[int, ...] = ()
+    service_codes: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    statuses: tuple[str, ...] = ()
+
+
+def parse_request_query(params, *, now: datetime | None = None) -> RequestQuery:
+    """The GET requests parameters, checked. Empty parameters count as absent.
+    Raises QueryError (400) for a bad date, a span over 90 days, or an unknown status."""
+    ids = _split(params.get("service_request_id"))
+    if ids:
+        # "This overrides all other arguments."
+        return RequestQuery(by_id=True, service_request_ids=tuple(int(i) for i in ids if i.isdigit() and len(i) <= 18))
+    statuses = tuple(s.lower() for s in _split(params.get("status")))
+    unknown = [s for s in statuses if s not in (STATUS_OPEN, STATUS_CLOSED)]
+    if unknown:
+        raise QueryError(_("status 只能是 open 或 closed（可用逗号分隔），收到“%(v)s”。") % {"v": unknown[0][:20]})
+    start_raw, end_raw = (params.get("start_date") or "").strip(), (params.get("end_date") or "").strip()
+    start = parse_w3_datetime(start_raw, field="start_date") if start_raw else None
+    end = parse_w3_datetime(end_raw, field="end_date", end=True) if end_raw else None
+    if start and end:
+        if end < start:
+            raise QueryError(_("end_date 不能早于 start_date。"))
+        if end - start > DEFAULT_WINDOW:
+            raise QueryError(_("start_date 与 end_date 的间隔不能超过 90 天。"))
+    elif start:
+        end = start + DEFAULT_WINDOW
+    elif end:
+        start = end - DEFAULT_WINDOW
+    else:
+        end = now or timezone.now()
+        start = end - DEFAULT_WINDOW
+    return RequestQuery(
+        service_codes=tuple(_split(params.get("service_code"))), start=start, end=end, statuses=statuses,
+    )
+
+
+def request_list(query: RequestQuery) -> list[dict]:
+    """At most 1,000 requests, newest first (a bounded number of queries)."""
+    qs = _appeals()
+    if query.by_id:
+        qs = qs.filter(pk__in=query.service_request_ids)
+    else:
+        qs = qs.filter(created_at__gte=query.start, created_at__lte=query.end)
+        if query.service_codes:
+            qs = qs.filter(category__code__in=query.service_codes)
+        if set(query.statuses) == {STATUS_CLOSED}:
+            qs = qs.filter(state__in=CLOSED_STATES)
+        elif set(query.statuses) == {STATUS_OPEN}:
+            qs = qs.exclude(state__in=CLOSED_STATES)
+    return [request_row(a) for a in qs[:MAX_RECORDS]]

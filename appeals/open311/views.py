@@ -1,0 +1,122 @@
+"""Open311 GeoReport v2 endpoints (DESIGN.md §8): thin views over selectors/services.
+
+Plain Django views: the api_key is the credential, so the POST is CSRF-exempt and no
+session or DRF authentication is involved. Every answer, errors included, comes in the
+format the URL asks for (.json or .xml).
+"""
+
+import re
+from functools import wraps
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from appeals.open311 import selectors, services
+from appeals.open311.render import error_response, respond
+from appeals.ratelimit import RateLimited, Rate
+from governance.errors import ApplicationError
+
+_ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
+
+
+def _status_for(exc: ApplicationError) -> int:
+    # The spec's codes: 404 missing resource, 403 api_key, 400 anything else; and 429
+    # for a key over its rate (the spec names no code for it; 429 is HTTP's own).
+    return exc.status_code if exc.status_code in (403, 404, 429) else 400
+
+
+def open311_endpoint(*methods: str):
+    def decorate(view):
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request, fmt: str, **kwargs):
+            if request.method not in methods:
+                response = error_response(fmt, 405, [_("不支持 %(m)s 请求。") % {"m": request.method}])
+                response["Allow"] = ", ".join(methods)
+                return response
+            try:
+                return view(request, fmt, **kwargs)
+            except services.LocationNotFound as exc:
+                return error_response(fmt, 400, exc.messages)
+            except selectors.QueryError as exc:
+                return error_response(fmt, 400, [str(exc)])
+            except ApplicationError as exc:
+                response = error_response(fmt, _status_for(exc), [exc.message])
+                if isinstance(exc, RateLimited):
+                    response["Retry-After"] = str(Rate.parse(settings.OPEN311_RATE_PER_KEY).seconds)
+                return response
+
+        return wrapper
+
+    return decorate
+
+
+@open311_endpoint("GET")
+def services_view(request, fmt: str):
+    return respond(fmt, "services", selectors.service_list())
+
+
+@open311_endpoint("GET")
+def service_definition_view(request, fmt: str, service_code: str):
+    category = selectors.category_for_code(service_code)
+    if category is None:
+        return error_response(fmt, 404, [_("service_code“%(c)s”不存在。") % {"c": service_code[:20]}])
+    return respond(fmt, "service_definition", selectors.service_definition(category))
+
+
+def _attributes(post) -> dict:
+    found = {}
+    for key, values in post.lists():
+        match = _ATTRIBUTE.match(key)
+        if match:
+            values = [v for v in values if v != ""]
+            found[match.group(1)] = values if match.group(2) else (values[-1] if values else "")
+    return found
+
+
+@open311_endpoint("GET", "POST")
+def requests_view(request, fmt: str):
+    if request.method == "GET":
+        query = selectors.parse_request_query(request.GET)
+        return respond(fmt, "service_requests", selectors.request_list(query))
+    post = request.POST
+    api_key = services.api_key_authenticate(post.get("api_key") or request.GET.get("api_key"))
+    fields = (
+        "service_code", "lat", "long", "address_string", "address_id", "description",
+        "first_name", "last_name", "phone", "email", "media_url",
+    )
+    data = services.RequestInput(**{f: post.get(f, "") for f in fields}, attributes=_attributes(post))
+    appeal = services.request_create(api_key=api_key, data=data)
+    # Realtime: the id at once, so no token (the spec: never both).
+    row = {
+        "service_request_id": str(appeal.pk),
+        "service_notice": selectors.service_notice(appeal),
+        "account_id": None,
+    }
+    # 200, not 201: the spec shows none, and clients written against it expect 200.
+    return respond(fmt, "service_requests", [row])
+
+
+@open311_endpoint("GET")
+def request_detail_view(request, fmt: str, request_id: str):
+    appeal = selectors.appeal_for_request_id(request_id)
+    if appeal is None:
+        return error_response(fmt, 404, [_("service_request_id“%(i)s”不存在。") % {"i": request_id[:20]}])
+    return respond(fmt, "service_requests", [selectors.request_row(appeal)])
+
+
+@open311_endpoint("GET")
+def token_view(request, fmt: str, token: str):
+    request_id = selectors.request_id_for_token(token)
+    if request_id is None:
+        return error_response(fmt, 404, [_("token“%(t)s”不存在。") % {"t": token[:40]}])
+    return respond(fmt, "service_requests", [{"service_request_id": request_id, "token": token.strip()}])
+
+
+@csrf_exempt
+def not_found_view(request, path: str = ""):
+    """An unknown resource or format under /open311/v2/: 404 in XML, the spec's one
+    required format (or JSON when the path asks for it)."""
+    fmt = "json" if path.endswith(".json") else "xml"
+    return error_response(fmt, 404, [_("没有这个 Open311 资源：%(p)s（格式须为 .json 或 .xml）。") % {"p": path[:80]}])
