@@ -40,19 +40,23 @@ def household_export_rows(jurisdiction: Jurisdiction, *, within: str) -> QuerySe
     )
 
 
-def _cells(values: tuple) -> list:
-    (grid, building, compound, address, unit, room, contact, phone, care_tags,
-     name, gender, birth_year, resident_phone, relation, is_party_member) = values
-    tags = dict(CareTag.choices)
-    care = "、".join(str(tags.get(t, t)) for t in care_tags.split(",") if t)
-    if name is None:
-        resident = ["", "", "", "", "", ""]
-    else:
-        resident = [
-            name, str(dict(Gender.choices).get(gender, "")), str(birth_year or ""), resident_phone,
-            relation, "是" if is_party_member else "否",
-        ]
-    return [grid, building, compound, address, unit, room, contact, phone, care, *resident]
+def _row_formatter():
+    """values → cells; the labels are resolved once per export, not once per row."""
+    tags = {code: str(label) for code, label in CareTag.choices}
+    genders = {code: str(label) for code, label in Gender.choices}
+
+    def cells(values: tuple) -> list:
+        (grid, building, compound, address, unit, room, contact, phone, care_tags,
+         name, gender, birth_year, resident_phone, relation, is_party_member) = values
+        care = "、".join(tags.get(t, t) for t in care_tags.split(",") if t)
+        if name is None:
+            resident = ["", "", "", "", "", ""]
+        else:
+            resident = [name, genders.get(gender, ""), str(birth_year or ""), resident_phone, relation,
+                        "是" if is_party_member else "否"]
+        return [grid, building, compound, address, unit, room, contact, phone, care, *resident]
+
+    return cells
 
 
 def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[Grid] = ()) -> int:
@@ -84,14 +88,25 @@ def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[G
         header.append(cell)
     sheet.append(header)
 
-    text_columns = [column.text for column in COLUMNS]
+    # One styled cell per text column, refilled for every row: the write-only sheet
+    # serialises a row as it is appended, and a fresh styled cell per value costs more
+    # than the rest of the export.
+    text_cells = []
+    for column in COLUMNS:
+        cell = None
+        if column.text:
+            cell = WriteOnlyCell(sheet)
+            cell.number_format = "@"
+        text_cells.append(cell)
+    cells = _row_formatter()
     count = 0
     for values in rows:
         line = []
-        for is_text, value in zip(text_columns, _cells(values)):
-            if is_text:
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = "@"
+        for cell, value in zip(text_cells, cells(values)):
+            if value == "" or value is None:
+                line.append(None)
+            elif cell is not None:
+                cell.value = value
                 line.append(cell)
             else:
                 line.append(value)

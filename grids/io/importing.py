@@ -177,7 +177,22 @@ PARSERS: dict[str, Callable[[str], object]] = {
 }
 
 
-def _parse_row(number: int, cells: list[str], table: Table, errors: _Errors) -> _Row:
+def _parse_cell(key: str, text: str, memo: dict):
+    """The parsed value, or a ValidationError; memoised because a file repeats the same
+    grid, building, tags and so on over thousands of rows."""
+    try:
+        return memo[key, text]
+    except KeyError:
+        pass
+    try:
+        result = PARSERS.get(key, str)(text)
+    except ValidationError as exc:
+        result = exc
+    memo[key, text] = result
+    return result
+
+
+def _parse_row(number: int, cells: list[str], table: Table, errors: _Errors, memo: dict) -> _Row:
     values = {}
     failed = set()
     for key, index in table.columns.items():
@@ -185,10 +200,9 @@ def _parse_row(number: int, cells: list[str], table: Table, errors: _Errors) -> 
         if not text:
             continue  # blank = not given: it never clears stored data
         column = BY_KEY[key]
-        try:
-            value = PARSERS.get(key, str)(text)
-        except ValidationError as exc:
-            errors.add(number, key, " ".join(exc.messages))
+        value = _parse_cell(key, text, memo)
+        if isinstance(value, ValidationError):
+            errors.add(number, key, " ".join(value.messages))
             failed.add(key)
             continue
         if column.max_length and isinstance(value, str) and len(value) > column.max_length:
@@ -239,7 +253,8 @@ def household_import(
     except FileRejected as exc:
         raise ImportRejected([RowError(None, "", exc.message)]) from None
     errors = _Errors()
-    rows = [_parse_row(number, cells, table, errors)
+    memo: dict = {}
+    rows = [_parse_row(number, cells, table, errors, memo)
             for number, cells in progress(table.rows, desc=_("校验"), total=len(table.rows))]
     if not rows:
         raise ImportRejected([RowError(None, "", _("文件中没有数据行。"))])
