@@ -1,1 +1,29 @@
-urlpatterns: list = []
+"""The residents' pages, included at the site root when PUBLIC_SITE_ENABLED.
+
+The staff home owns "" when the staff site is on (it is routed after these), so the
+root redirects to the submit page only on a public-only deployment.
+"""
+
+from django.conf import settings
+from django.urls import path
+
+from appeals import public_views as views
+
+app_name = "public"
+
+urlpatterns = [
+    path("submit/", views.submit, name="submit"),
+    path("submit/done/", views.submit_done, name="submit-done"),
+    path("submit/similar/", views.submit_similar, name="submit-similar"),
+    path("track/", views.track, name="track"),
+    path("track/<str:tracking_code>/", views.track_detail, name="track-detail"),
+    path("track/<str:tracking_code>/evaluate/", views.track_evaluate, name="track-evaluate"),
+    path("track/<str:tracking_code>/withdraw/", views.track_withdraw, name="track-withdraw"),
+    path("track/<str:tracking_code>/forget/", views.track_forget, name="track-forget"),
+    path("places/streets/", views.places_streets, name="places-streets"),
+    path("places/communities/", views.places_communities, name="places-communities"),
+    path("places/buildings/", views.places_buildings, name="places-buildings"),
+]
+
+if not settings.STAFF_SITE_ENABLED:
+    urlpatterns.insert(0, path("", views.index, name="index"))

@@ -1,0 +1,358 @@
+"""The residents' pages (no account): submit an appeal, track it, evaluate or withdraw it.
+
+Thin: forms check what the resident can fix, appeals.services does the work, and
+appeals.ratelimit throttles intake and tracking guesses. A verified tracking code is
+kept in the session for a short while (bound to that code), so that the resident is
+not asked for the last 4 digits on every reload; nothing here shows staff names or
+anyone else's personal data.
+"""
+
+import time
+
+from django.contrib import messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from appeals import public_selectors as places
+from appeals.enums import AppealState, Source
+from appeals.models import normalize_tracking_code
+from appeals.public_forms import NOT_SURE, AppealSubmitForm, EvaluationForm, LastFourForm, TrackForm, WithdrawForm
+from appeals.ratelimit import RateLimited, check_intake, client_ip, ensure_tracking_allowed, record_tracking_failure
+from appeals.selectors import appeal_track, category_list
+from appeals.services import appeal_evaluate, appeal_receive, appeal_withdraw_by_resident
+from appeals.sms import mask_phone
+from governance.errors import ApplicationError, Conflict, NotFound
+
+TRACK_SESSION_KEY = "public_track"
+SUBMITTED_SESSION_KEY = "public_submitted"
+# How long a verified tracking code (or a just-submitted one) stays in the session.
+REMEMBER_SECONDS = 20 * 60
+REMEMBER_MAX_CODES = 5
+
+
+# --- session: the codes this browser has proven it may see ---------------------------------
+
+
+def _remember(request, code: str, last4: str) -> None:
+    now = time.time()
+    entries = {c: e for c, e in request.session.get(TRACK_SESSION_KEY, {}).items() if e.get("until", 0) > now}
+    entries[code] = {"last4": last4, "until": now + REMEMBER_SECONDS}
+    newest = sorted(entries.items(), key=lambda item: item[1]["until"])[-REMEMBER_MAX_CODES:]
+    if not request.session.get(TRACK_SESSION_KEY):
+        # A new proof of identity gets a new session id (no fixation of a planted cookie).
+        request.session.cycle_key()
+    request.session[TRACK_SESSION_KEY] = dict(newest)
+
+
+def _remembered(request, code: str) -> str | None:
+    entry = request.session.get(TRACK_SESSION_KEY, {}).get(code)
+    if not entry or entry.get("until", 0) <= time.time():
+        return None
+    return entry.get("last4")
+
+
+def _forget(request, code: str) -> None:
+    entries = dict(request.session.get(TRACK_SESSION_KEY, {}))
+    if entries.pop(code, None) is not None:
+        request.session[TRACK_SESSION_KEY] = entries
+
+
+def _rate_limited(request, exc: RateLimited):
+    return render(request, "appeals/public/rate_limited.html", {"message": exc.message}, status=429)
+
+
+# --- landing -------------------------------------------------------------------------------
+
+
+@require_GET
+def index(request):
+    """Only routed when the staff site is off: the site root is the submit page."""
+    return redirect("public:submit")
+
+
+# --- submit --------------------------------------------------------------------------------
+
+
+def _place_context(values) -> dict:
+    """The street, community and building lists for the values the form holds now."""
+    street = values.get("street", "")
+    community = values.get("community", "")
+    return {
+        "streets": places.street_search(query=values.get("street_q", ""), selected=street),
+        "communities": places.community_search(street=street, query=values.get("community_q", ""), selected=community),
+        "buildings": places.building_search(
+            street=street, community=community, query=values.get("building_q", ""),
+            selected=values.get("building", ""),
+        ),
+    }
+
+
+def _submit_page(request, form: AppealSubmitForm, *, values, status: int = 200, lookup: bool = False):
+    return render(request, "appeals/public/submit.html", {
+        "form": form,
+        "values": values,
+        "categories": list(category_list()),
+        "NOT_SURE": NOT_SURE,
+        "hint": places.duplicate_hint(building_code=values.get("building", ""), category_id=values.get("category")),
+        "lookup": lookup,
+        "resubmitted": request.method == "POST" and not lookup,
+        **_place_context(values),
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def submit(request):
+    """The appeal form. POST: validate → rate limit → appeals.services.appeal_receive →
+    the tracking code on the next page (kept in this session only)."""
+    if request.method == "GET":
+        return _submit_page(request, AppealSubmitForm(), values={})
+    values = request.POST.dict()
+    if "lookup" in request.POST:
+        # Without JavaScript, "查找" re-renders the lists for what was typed.
+        return _submit_page(request, AppealSubmitForm(initial=values), values=values, lookup=True)
+    form = AppealSubmitForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            check_intake(ip=client_ip(request), phone=data["phone"])
+            appeal = appeal_receive(
+                source=Source.WEB, description=data["description"], phone=data["phone"],
+                category=data["category"], building=data["building_obj"],
+                community=None if data["building_obj"] else data["community_obj"],
+                street=None if data["building_obj"] else data["street_obj"],
+                address_text=form.address_for_service(), name=data["name"], anonymous=data["anonymous"],
+                photos=data["photos"],
+            )
+        except RateLimited as exc:
+            return _rate_limited(request, exc)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            _remember(request, appeal.tracking_code, appeal.phone[-4:])
+            request.session[SUBMITTED_SESSION_KEY] = {
+                "code": appeal.tracking_code, "phone": mask_phone(appeal.phone),
+                "dispatched": appeal.state == AppealState.DISPATCHED, "until": time.time() + REMEMBER_SECONDS,
+            }
+            return redirect("public:submit-done")
+    return _submit_page(request, form, values=values)
+
+
+@require_GET
+@never_cache
+def submit_done(request):
+    """The tracking code of the appeal this browser just submitted — from the session,
+    never from the URL, so that the page cannot be used to probe codes."""
+    submitted = request.session.get(SUBMITTED_SESSION_KEY)
+    if not submitted or submitted.get("until", 0) <= time.time():
+        return redirect("public:submit")
+    return render(request, "appeals/public/submit_done.html", {"submitted": submitted})
+
+
+@require_GET
+def submit_similar(request):
+    """htmx: the duplicate hint once a building and a category are chosen."""
+    hint = places.duplicate_hint(building_code=request.GET.get("building", ""), category_id=request.GET.get("category"))
+    return render(request, "appeals/public/_duplicate_hint.html", {"hint": hint})
+
+
+# --- places (the form's pickers) ------------------------------------------------------------------
+
+
+def _places_response(request, page: places.PlacePage, *, kind: str, selected: str, empty_label: str):
+    if request.GET.get("format") == "json":
+        return JsonResponse({"results": page.items, "more": page.more})
+    return render(request, "appeals/public/_place_options.html", {
+        "page": page, "kind": kind, "selected": selected, "empty_label": empty_label,
+    })
+
+
+def _q(request, name: str) -> str:
+    return request.GET.get(name) or request.GET.get("q", "")
+
+
+@require_GET
+def places_streets(request):
+    selected = request.GET.get("street", "")
+    page = places.street_search(query=_q(request, "street_q"), selected=selected)
+    return _places_response(request, page, kind="street", selected=selected, empty_label=_("请选择街道"))
+
+
+@require_GET
+def places_communities(request):
+    selected = request.GET.get("community", "")
+    page = places.community_search(
+        street=request.GET.get("street", ""), query=_q(request, "community_q"), selected=selected,
+    )
+    label = _("不确定 / 不选择社区") if request.GET.get("street") else _("请先选择街道")
+    return _places_response(request, page, kind="community", selected=selected, empty_label=label)
+
+
+@require_GET
+def places_buildings(request):
+    selected = request.GET.get("building", "")
+    street = request.GET.get("street", "")
+    page = places.building_search(
+        street=street, community=request.GET.get("community", ""), query=_q(request, "building_q"),
+        selected=selected,
+    )
+    label = _("找不到楼栋，用文字描述位置") if street else _("请先选择街道和社区")
+    return _places_response(request, page, kind="building", selected=selected, empty_label=label)
+
+
+# --- track ------------------------------------------------------------------------------------
+
+
+def _verify(request, code: str, last4: str):
+    """Check a guess of (code, last 4 digits), throttled per address. Returns the
+    TrackView, or raises RateLimited / NotFound (the failure is counted)."""
+    ip = client_ip(request)
+    ensure_tracking_allowed(ip=ip)
+    try:
+        view = appeal_track(tracking_code=code, phone_last4=last4)
+    except NotFound:
+        record_tracking_failure(ip=ip)
+        raise
+    _remember(request, view.tracking_code, last4)
+    return view
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def track(request):
+    """The tracking code + the phone's last 4 digits."""
+    form = TrackForm(request.POST or None, initial={"tracking_code": request.GET.get("code", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            view = _verify(request, form.cleaned_data["tracking_code"], form.cleaned_data["phone_last4"])
+        except RateLimited as exc:
+            return _rate_limited(request, exc)
+        except NotFound as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("public:track-detail", tracking_code=view.tracking_code)
+    return render(request, "appeals/public/track.html", {"form": form})
+
+
+def _track_page(request, code: str, last4: str, *, evaluation_form=None, error: str = "", status: int = 200):
+    try:
+        view = appeal_track(tracking_code=code, phone_last4=last4)
+    except NotFound:
+        _forget(request, code)
+        return redirect("public:track-detail", tracking_code=code)
+    if evaluation_form is None and view.can_evaluate:
+        evaluation_form = EvaluationForm(initial={"version": view.version})
+    return render(request, "appeals/public/track_detail.html", {
+        "view": view, "evaluation_form": evaluation_form, "error": error,
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def track_detail(request, tracking_code: str):
+    """The SMS link: asks for the last 4 digits (the code is in the URL), then shows the
+    timeline; a verified code is remembered in the session for a short while."""
+    code = normalize_tracking_code(tracking_code)
+    if not code:
+        return redirect("public:track")
+    if code != tracking_code:
+        return redirect("public:track-detail", tracking_code=code)
+    if request.method == "POST":
+        form = LastFourForm(request.POST)
+        if form.is_valid():
+            try:
+                _verify(request, code, form.cleaned_data["phone_last4"])
+            except RateLimited as exc:
+                return _rate_limited(request, exc)
+            except NotFound as exc:
+                form.add_error(None, exc.message)
+            else:
+                return redirect("public:track-detail", tracking_code=code)
+        return render(request, "appeals/public/track_verify.html", {"form": form, "code": code})
+    last4 = _remembered(request, code)
+    if last4 is None:
+        return render(request, "appeals/public/track_verify.html", {"form": LastFourForm(), "code": code})
+    return _track_page(request, code, last4)
+
+
+def _verified_or_redirect(request, tracking_code: str):
+    code = normalize_tracking_code(tracking_code)
+    last4 = _remembered(request, code) if code else None
+    if last4 is None:
+        messages.info(request, _("请先输入手机号后四位，再进行操作。"))
+        return code, None, redirect("public:track-detail", tracking_code=code) if code else redirect("public:track")
+    return code, last4, None
+
+
+@require_POST
+@never_cache
+def track_evaluate(request, tracking_code: str):
+    """评价: solved or not, 满意/基本满意/不满意, a comment → appeal_evaluate."""
+    code, last4, response = _verified_or_redirect(request, tracking_code)
+    if response is not None:
+        return response
+    form = EvaluationForm(request.POST)
+    if not form.is_valid():
+        return _track_page(request, code, last4, evaluation_form=form)
+    data = form.cleaned_data
+    try:
+        appeal = appeal_evaluate(
+            tracking_code=code, phone_last4=last4, solved=data["solved"], rating=data["rating"],
+            comment=data["comment"], expected_version=data["version"],
+        )
+    except Conflict as exc:
+        return _track_page(request, code, last4, error=_changed(exc), status=409)
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return _track_page(request, code, last4, evaluation_form=form)
+    if appeal.state == AppealState.IN_PROGRESS:
+        messages.success(request, _("已转回重新办理：办理单位将重新处理并尽快与您联系。"))
+    elif appeal.flagged_for_supervisor:
+        messages.success(request, _("感谢您的评价。该诉求已多次返工，已转交督查部门跟进。"))
+    else:
+        messages.success(request, _("感谢您的评价！"))
+    return redirect("public:track-detail", tracking_code=code)
+
+
+def _changed(exc: Conflict) -> str:
+    return _("%(reason)s 下方已显示最新办理情况，请刷新页面确认后再操作。") % {"reason": exc.message}
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def track_withdraw(request, tracking_code: str):
+    """撤回 before the appeal is signed for, after a confirmation."""
+    code, last4, response = _verified_or_redirect(request, tracking_code)
+    if response is not None:
+        return response
+    form = WithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            appeal_withdraw_by_resident(tracking_code=code, phone_last4=last4, reason=form.cleaned_data["reason"])
+        except Conflict as exc:
+            return _track_page(request, code, last4, error=_changed(exc), status=409)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("诉求已撤回，不再办理。如有需要可重新反映。"))
+            return redirect("public:track-detail", tracking_code=code)
+    try:
+        view = appeal_track(tracking_code=code, phone_last4=last4)
+    except NotFound:
+        _forget(request, code)
+        raise Http404 from None
+    if not view.can_withdraw:
+        return _track_page(request, code, last4, error=_("诉求当前为“%(state)s”，已不能撤回。") % {"state": view.state_label},
+                           status=409)
+    return render(request, "appeals/public/track_withdraw.html", {"view": view, "form": form})
+
+
+@require_POST
+def track_forget(request, tracking_code: str):
+    """“退出查询” on a shared phone: this browser has to give the digits again."""
+    _forget(request, normalize_tracking_code(tracking_code))
+    request.session.pop(SUBMITTED_SESSION_KEY, None)
+    return redirect(reverse("public:track"))

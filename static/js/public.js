@@ -1,0 +1,36 @@
+/* 共治 · residents' pages: small enhancements; every page works without them. */
+(function () {
+  "use strict";
+  function counters() {
+    document.querySelectorAll("[data-counter-for]").forEach(function (counter) {
+      var field = document.getElementById(counter.getAttribute("data-counter-for"));
+      var shown = counter.querySelector("span");
+      if (!field || !shown) return;
+      var max = parseInt(field.getAttribute("maxlength") || "0", 10);
+      function update() {
+        var n = field.value.length;
+        shown.textContent = n;
+        counter.classList.toggle("over", max > 0 && n > max);
+      }
+      field.addEventListener("input", update);
+      update();
+    });
+  }
+  function anonymous() {
+    var box = document.getElementById("id_anonymous");
+    var name = document.getElementById("id_name");
+    if (!box || !name) return;
+    function update() { name.disabled = box.checked; }
+    box.addEventListener("change", update);
+    update();
+  }
+  function photoLimit() {
+    var input = document.getElementById("id_photos");
+    if (!input) return;
+    input.addEventListener("change", function () {
+      input.setCustomValidity(input.files.length > 3 ? "最多上传 3 张照片。" : "");
+      input.reportValidity();
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { counters(); anonymous(); photoLimit(); });
+})();
