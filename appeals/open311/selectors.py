@@ -245,11 +245,12 @@ def parse_w3_datetime(value: str, *, field: str, end: bool = False) -> datetime:
     text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", text)
     parsed = None
     try:
-        parsed = parse_datetime(text)
-        if parsed is None:
-            day = parse_date(text)
-            if day is not None:
-                parsed = datetime.combine(day, datetime.max.time() if end else datetime.min.time())
+        # A date first: parse_datetime would read "2025-05-01" as its midnight.
+        day = parse_date(text) if len(text) == 10 else None
+        if day is not None:
+            parsed = datetime.combine(day, datetime.max.time() if end else datetime.min.time())
+        else:
+            parsed = parse_datetime(text)
     except ValueError:
         parsed = None
     if parsed is None:
