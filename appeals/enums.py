@@ -48,6 +48,13 @@ class AppealAction(models.TextChoices):
     REROUTE = "reroute", _("改派")
     WHISTLE = "whistle", _("吹哨")
     CHECKIN = "checkin", _("部门报到")
+    # Deadlines (appeals.escalation, appeals.extensions): the level changes, not the state.
+    ESCALATE = "escalate", _("升级上报")
+    WARN = "warn", _("临期预警")
+    REMIND = "remind", _("催办")
+    EXTEND_REQUEST = "extend_request", _("申请延期")
+    EXTEND_APPROVE = "extend_approve", _("批准延期")
+    EXTEND_REJECT = "extend_reject", _("驳回延期")
 
 
 class HandlingLevel(models.TextChoices):
@@ -70,6 +77,12 @@ class EscalationLevel(models.TextChoices):
     COMMUNITY = "community", _("社区")
     STREET = "street", _("街道")
     DISTRICT = "district", _("区督办")
+
+
+class ExtensionState(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准")
+    REJECTED = "rejected", _("已驳回")
 
 
 class CategoryType(models.TextChoices):
@@ -140,6 +153,14 @@ TRANSITIONS: dict[str, Transition] = {
     A.REROUTE: Transition(frozenset({S.RECEIVED, S.DISPATCHED}), None),
     A.WHISTLE: Transition(_ACTIVE, None),
     A.CHECKIN: Transition(frozenset({S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED}), None),
+    # The clocks run while the handler works on it: dispatched or in progress.
+    A.ESCALATE: Transition(_ACTIVE, None),
+    A.WARN: Transition(_ACTIVE, None),
+    A.REMIND: Transition(_ACTIVE, None),
+    A.EXTEND_REQUEST: Transition(_ACTIVE, None),
+    A.EXTEND_APPROVE: Transition(_ACTIVE, None),
+    # A pending request can still be turned down after the appeal was resolved.
+    A.EXTEND_REJECT: Transition(frozenset(OPEN_STATES), None),
 }
 del S, A
 

@@ -20,6 +20,7 @@ from appeals.enums import (
     CategoryType,
     DeadlineUnit,
     EscalationLevel,
+    ExtensionState,
     HandlingLevel,
     QueueLevel,
     Rating,
@@ -180,6 +181,15 @@ class Appeal(models.Model):
     resolved_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     feedback_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
+    # The deadline sweep's markers (appeals.escalation): when the current level began
+    # (its last escalation), which level deadline was already warned about (临期预警,
+    # once per level deadline: a new one — escalation, rework, extension — is warned
+    # again), and the last daily 催办 at the district.
+    escalated_at = models.DateTimeField(_("升级时间"), null=True, blank=True)
+    warned_level_deadline = models.DateTimeField(_("已预警的本级时限"), null=True, blank=True)
+    last_reminded_at = models.DateTimeField(_("最近催办时间"), null=True, blank=True)
+    # 缓办: an approved extension moved the deadline (appeals.extensions).
+    deferred = models.BooleanField(_("缓办"), default=False)
 
     result = models.TextField(_("办理结果"), blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX)])
     verified = models.BooleanField(_("已核查"), default=False)
@@ -340,6 +350,45 @@ class AppealCoHandler(models.Model):
             models.UniqueConstraint(fields=["appeal", "department"], name="appeal_cohandler_unique"),
         ]
         indexes = [models.Index(fields=["department", "checked_in_at"], name="cohandler_dept")]
+
+
+class ExtensionRequest(models.Model):
+    """A handler's request for more time (延期), decided one level up (appeals.extensions).
+
+    At most one request of an appeal is pending at a time.
+    """
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="extensions", verbose_name=_("诉求"))
+    # The handling level when it was asked: it names the approving level (one above).
+    level = models.CharField(_("申请时办理层级"), max_length=12, choices=HandlingLevel.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("申请人"),
+    )
+    reason = models.TextField(_("延期理由"))
+    previous_deadline = models.DateTimeField(_("原办结时限"))
+    requested_deadline = models.DateTimeField(_("申请延至"))
+    state = models.CharField(_("状态"), max_length=10, choices=ExtensionState.choices, default=ExtensionState.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("审批人"),
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_note = models.TextField(_("审批意见"), blank=True)
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("延期申请")
+        verbose_name_plural = _("延期申请")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appeal"], condition=Q(state="pending"), name="extension_one_pending_per_appeal",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "created_at"], name="extension_state")]
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id} {self.get_state_display()}"
 
 
 class WorkdayOverride(models.Model):

@@ -178,8 +178,10 @@ def ensure_may_act(jurisdiction: Jurisdiction, appeal, action: str) -> Post:
     """The acting post, or ActionForbidden with the reason (the caller checked visibility)."""
     if action in (A.WITHDRAW, A.EVALUATE):
         raise ActionForbidden(_("撤回和评价由居民本人凭查询码和手机号后四位进行。"))
-    if action in (A.RECEIVE, A.CLOSE_UNEVALUATED):
+    if action in (A.RECEIVE, A.CLOSE_UNEVALUATED, A.WARN, A.REMIND):
         raise ActionForbidden(_("该操作由系统自动进行。"))
+    if action not in RULES:  # escalation and extensions have their own services (appeals.escalation, .extensions)
+        raise ActionForbidden(_("该操作须通过上报或延期的专门入口进行。"))
     post = acting_post(jurisdiction, appeal, action)
     if post is not None:
         return post

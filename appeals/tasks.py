@@ -5,6 +5,8 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from appeals import sms
@@ -13,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 SMS_RECEIVED = "received"
 SMS_FEEDBACK = "feedback"
+SMS_EXTENDED = "extended"
 
 
 def track_url(tracking_code: str) -> str:
@@ -28,6 +31,11 @@ def compose_message(appeal, kind: str) -> str:
         result = appeal.result if len(appeal.result) <= 120 else appeal.result[:120] + "…"
         return _("【共治】您的诉求（查询码 %(code)s）已办结：%(result)s 请对办理结果进行评价：%(url)s") % {
             "code": appeal.tracking_code, "result": result, "url": track_url(appeal.tracking_code),
+        }
+    if kind == SMS_EXTENDED:
+        deadline = timezone.localtime(appeal.deadline).strftime("%Y-%m-%d %H:%M") if appeal.deadline else ""
+        return _("【共治】您的诉求（查询码 %(code)s）经审批延期办理，办结时限延至 %(deadline)s。办理进度：%(url)s") % {
+            "code": appeal.tracking_code, "deadline": deadline, "url": track_url(appeal.tracking_code),
         }
     raise ValueError(f"unknown SMS kind {kind!r}")
 
@@ -59,3 +67,34 @@ def enqueue_sms(*, appeal_id: int, kind: str) -> None:
             logger.exception("could not queue the %s SMS of appeal %s", kind, appeal_id)
 
     transaction.on_commit(_send, robust=True)
+
+
+def _moment(value: str | None):
+    """A task's ``now``: an ISO timestamp (to replay a run), or the current time."""
+    if not value:
+        return timezone.now()
+    moment = parse_datetime(value)
+    if moment is None:
+        raise ValueError(f"not an ISO timestamp: {value!r}")
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
+# The sweeps derive their work from the database: nothing is lost when a run is missed
+# (a broker outage, a worker restart) — the next run catches up. A run must end before
+# the next one is due (ESCALATION_SWEEP_SECONDS, default 300 s).
+@shared_task(name="appeals.tasks.escalation_sweep", time_limit=240, soft_time_limit=220, acks_late=True)
+def escalation_sweep(*, now: str | None = None) -> dict:
+    """Warnings, escalation and 催办 (appeals.escalation.escalation_sweep)."""
+    from appeals.escalation import escalation_sweep as sweep
+
+    result = sweep(now=_moment(now))
+    return {"warned": result.warned, "escalated": result.escalated, "reminded": result.reminded,
+            "units_told": result.units_told}
+
+
+@shared_task(name="appeals.tasks.close_unevaluated", time_limit=600, soft_time_limit=540, acks_late=True)
+def close_unevaluated(*, now: str | None = None) -> int:
+    """Close the appeals awaiting evaluation for APPEAL_AUTO_CLOSE_DAYS (daily)."""
+    from appeals.escalation import close_unevaluated_sweep
+
+    return close_unevaluated_sweep(now=_moment(now))

@@ -32,3 +32,10 @@ class AccessAction(models.TextChoices):
     VIEW = "view", _("查看")
     EXPORT = "export", _("导出")
     IMPORT = "import", _("导入")
+
+
+class NotificationKind(models.TextChoices):
+    WARNING = "warning", _("临期预警")
+    ESCALATION = "escalation", _("超期升级")
+    REMINDER = "reminder", _("督办催办")
+    EXTENSION = "extension", _("延期审批")

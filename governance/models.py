@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from governance.enums import AccessAction, Role
+from governance.enums import AccessAction, NotificationKind, Role
 
 
 class Post(models.Model):
@@ -73,3 +73,34 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_action_display()} {self.subject}"
+
+
+class Notification(models.Model):
+    """A message in a staff member's inbox (站内消息); a copy goes by email when the
+    account has an address (governance.notifications)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("接收人")
+    )
+    kind = models.CharField(_("类型"), max_length=12, choices=NotificationKind.choices)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    link = models.CharField(_("链接"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    # Email: wanted when the recipient had an address; emailed_at claims the sending, so
+    # that a retried or repeated task sends it once.
+    email_pending = models.BooleanField(_("待发邮件"), default=False)
+    emailed_at = models.DateTimeField(_("邮件发送时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("站内消息")
+        verbose_name_plural = _("站内消息")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+            models.Index(fields=["email_pending", "emailed_at"], name="notification_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} {self.title}"

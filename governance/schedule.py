@@ -5,10 +5,40 @@ Each entry names a task by its dotted path so that importing settings stays chea
 
 from celery.schedules import crontab
 
+from governance.env import env_int
+
+# The escalation sweep's interval, in seconds (DESIGN.md §4: "every few minutes").
+ESCALATION_SWEEP_SECONDS = env_int("ESCALATION_SWEEP_SECONDS", 300, minimum=10)
+# Catch-up for notification emails whose queuing failed (a broker outage).
+NOTIFICATION_EMAIL_SECONDS = env_int("NOTIFICATION_EMAIL_SECONDS", 900, minimum=60)
+
 BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat": {
         "task": "governance.tasks.heartbeat",
         "schedule": 300.0,
+    },
+    # 临期预警, escalation one level up, daily 催办 at the district 督办.
+    "appeals-escalation-sweep": {
+        "task": "appeals.tasks.escalation_sweep",
+        "schedule": float(ESCALATION_SWEEP_SECONDS),
+        # A run left in the queue (no worker for a while) is dropped: the next one
+        # does the same work from the database.
+        "options": {"expires": float(ESCALATION_SWEEP_SECONDS)},
+    },
+    # Appeals awaiting evaluation for APPEAL_AUTO_CLOSE_DAYS are closed, unevaluated.
+    "appeals-close-unevaluated": {
+        "task": "appeals.tasks.close_unevaluated",
+        "schedule": crontab(minute=10, hour=1),
+    },
+    "notification-emails-catch-up": {
+        "task": "governance.tasks.send_notification_emails",
+        "schedule": float(NOTIFICATION_EMAIL_SECONDS),
+    },
+    # Scores: last month until final (the run on SCORE_CUTOFF_DAY finalises it) and this
+    # month to date, after midnight so that a day's tallies are complete.
+    "assessment-nightly-scores": {
+        "task": "governance.assessment.tasks.compute_scores",
+        "schedule": crontab(minute=30, hour=1),
     },
     # 双报到: last year's party members are evaluated on 5 January, after late check-outs.
     "volunteers-yearly-evaluation": {

@@ -118,9 +118,37 @@ def _appeal_in(city, state: str) -> Appeal:
     return appeal
 
 
+def _pending_extension(city, appeal):
+    from appeals.models import ExtensionRequest
+
+    return ExtensionRequest.objects.create(
+        appeal=appeal, level="grid", requested_by=city.users.grid_worker, reason="x",
+        previous_deadline=timezone.now(), requested_deadline=timezone.now() + timezone.timedelta(days=3),
+    )
+
+
+def _job_actions():
+    from appeals import escalation, extensions
+
+    later = timezone.now() + timezone.timedelta(days=30)
+    return {
+        A.ESCALATE: lambda city, a: escalation.appeal_escalate(actor=city.users.street_officer, appeal=a, reason="x"),
+        A.EXTEND_REQUEST: lambda city, a: extensions.extension_request(
+            actor=city.users.street_officer, appeal=a, requested_deadline=later, reason="x"),
+        A.EXTEND_APPROVE: lambda city, a: extensions.extension_approve(
+            actor=city.users.community_worker, extension=_pending_extension(city, a)),
+        A.EXTEND_REJECT: lambda city, a: extensions.extension_reject(
+            actor=city.users.community_worker, extension=_pending_extension(city, a), note="x"),
+    }
+
+
+JOB_ACTIONS = _job_actions()
+# Recorded in bulk by the sweep, which selects by these rows' sources (tests/appeals/test_escalation.py).
+SWEEP_ONLY = {A.WARN, A.REMIND}
+
 ILLEGAL = [
     (action, state)
-    for action in AppealAction if action != A.RECEIVE
+    for action in AppealAction if action != A.RECEIVE and action not in SWEEP_ONLY
     for state in AppealState if state not in TRANSITIONS[action].sources
 ]
 
@@ -137,6 +165,8 @@ def test_every_illegal_transition_is_refused(city, action, state):
                                      rating=Rating.SATISFIED)
         elif action == A.CLOSE_UNEVALUATED:
             services.appeal_close_unevaluated(appeal=appeal)
+        elif action in JOB_ACTIONS:
+            JOB_ACTIONS[action](city, appeal)
         else:
             act(city.users.street_officer, appeal, action)
     assert str(AppealState(state).label) in refused.value.message

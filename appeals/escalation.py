@@ -1,0 +1,527 @@
+"""Deadlines and escalation (DESIGN.md §4 "Deadlines and escalation").
+
+An appeal has two clocks: its ``deadline`` (the resident's and the assessment's; only
+an approved extension moves it, appeals.extensions) and its ``level_deadline`` (the
+time the current level has; escalation resets it).
+
+Escalation is a change of level, not of state: grid → community → street → district
+督办. Going up to the community or the street, that unit takes the appeal over (it
+becomes the handler, in the same state: a dispatched appeal waits for its sign-for).
+At the district the handler stays (there is no district handling unit): the appeal is
+on the district's 督办 list (``escalation_level = district``) and the district's
+supervisors and the handler get a 催办 each day it stays overdue. Department-handled
+appeals go straight to the district 督办 (departments are not above streets). Urgent
+categories skip a level (grid → street, community → district) unless
+ESCALATION_URGENT_SKIP is off.
+
+The fresh level deadline is ``now`` + the level's hours (ESCALATION_COMMUNITY_HOURS,
+ESCALATION_STREET_HOURS, ESCALATION_DISTRICT_HOURS), or the category's resolution limit
+when that is given in hours and shorter (an emergency of 2 h gets 2 h at each level).
+The resolution limit in working days is not reused: the appeal is already late, and a
+level gets calendar hours to act.
+
+The sweep (``escalation_sweep``, a beat task every ESCALATION_SWEEP_SECONDS) is
+set-based: it takes the due appeals in chunks of ESCALATION_CHUNK_SIZE with
+``select_for_update(skip_locked=True)`` (on SQLite the IMMEDIATE transaction
+serialises writers instead), updates each chunk in bulk conditionally (on the level
+and version each appeal had), bulk-creates one event per appeal and, at the end, sends
+one digest notification per unit. Its queries are O(number of chunks). It is
+idempotent: a second run finds nothing due, and two sweeps at once never take the same
+row. It derives its work from the database alone, so after a broker outage the next
+run catches up.
+
+Warnings (临期预警) and reminders (催办) record an event but do not bump the appeal's
+version: they change nothing a handler acts on, and must not turn a form the handler
+has open into "already changed".
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from appeals import permissions
+from appeals.enums import (
+    TRANSITIONS,
+    AppealAction,
+    AppealState,
+    DeadlineUnit,
+    EscalationLevel,
+    HandlingLevel,
+)
+from appeals.models import Appeal, AppealEvent
+from governance.enums import NotificationKind, Role
+from governance.env import env_bool, env_int
+from governance.errors import ActionForbidden, Conflict
+from governance.notifications import Digest, UnitKey, notify_units
+from governance.selectors import jurisdiction_for
+
+logger = logging.getLogger(__name__)
+
+A = AppealAction
+L = EscalationLevel
+H = HandlingLevel
+
+SYSTEM_LABEL = "系统"
+LEVEL_ORDER = (L.GRID, L.COMMUNITY, L.STREET, L.DISTRICT)
+APPEALS_LINK = "/appeals/"
+
+
+def appeal_link(tracking_code: str) -> str:
+    """The staff page of one appeal (a path; emails prefix the site's address)."""
+    return f"/appeals/{tracking_code}/"
+
+
+# --- settings ------------------------------------------------------------------------------
+# Read at call time (tests and deployments override them); the environment gives the
+# defaults when settings.py does not name them.
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    value = getattr(settings, name, None)
+    return int(value) if value is not None else env_int(name, default, minimum=minimum)
+
+
+def chunk_size() -> int:
+    return max(1, _int("ESCALATION_CHUNK_SIZE", 200, 1))
+
+
+def level_hours(level: str) -> int:
+    defaults = {L.COMMUNITY: 24, L.STREET: 48, L.DISTRICT: 24}
+    return _int(f"ESCALATION_{level.upper()}_HOURS", defaults[level], 1)
+
+
+def warn_hours() -> int:
+    return _int("ESCALATION_WARN_HOURS", 4)
+
+
+def warn_percent() -> int:
+    return _int("ESCALATION_WARN_PERCENT", 20)
+
+
+def remind_hours() -> int:
+    return _int("ESCALATION_REMIND_HOURS", 24, 1)
+
+
+def urgent_skip() -> bool:
+    value = getattr(settings, "ESCALATION_URGENT_SKIP", None)
+    return bool(value) if value is not None else env_bool("ESCALATION_URGENT_SKIP", True)
+
+
+# --- the next level -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    from_level: str  # the escalation level before ("" for a department's appeal)
+    to_level: str
+    handler: str | None  # the handling level it moves to (community/street); None: same handler
+    skipped: bool = False
+
+
+def next_step(*, escalation_level: str, handling_level: str, urgent: bool) -> Step | None:
+    """Where an appeal goes up to; None at the district (nothing is above 督办)."""
+    if escalation_level == L.DISTRICT or not handling_level:
+        return None
+    if handling_level == H.DEPARTMENT:
+        return Step(escalation_level, L.DISTRICT, None)
+    current = escalation_level or handling_level
+    index = LEVEL_ORDER.index(current)
+    jump = 2 if urgent and urgent_skip() else 1
+    target = LEVEL_ORDER[min(index + jump, len(LEVEL_ORDER) - 1)]
+    handler = None
+    if target in (L.COMMUNITY, L.STREET) and LEVEL_ORDER.index(target) > LEVEL_ORDER.index(handling_level):
+        handler = target
+    return Step(escalation_level, target, handler, skipped=LEVEL_ORDER.index(target) - index > 1)
+
+
+def fresh_level_deadline(*, to_level: str, now: datetime, unit: str | None, limit: int | None) -> datetime:
+    hours = level_hours(to_level)
+    if unit == DeadlineUnit.HOURS and limit:
+        hours = min(hours, limit)
+    return now + timedelta(hours=hours)
+
+
+def _changes(step: Step, *, now: datetime, level_deadline: datetime) -> dict:
+    """The UPDATE of one escalation; the new handler comes from the appeal's own place
+    (a grid's appeal always has its community, and every appeal its street)."""
+    changes = {
+        "escalation_level": step.to_level, "level_deadline": level_deadline, "escalated_at": now,
+        "warned_level_deadline": None, "last_reminded_at": None,
+    }
+    if step.handler == H.COMMUNITY:
+        changes.update(handling_level=H.COMMUNITY, handling_grid=None, handling_community=F("community"))
+    elif step.handler == H.STREET:
+        changes.update(handling_level=H.STREET, handling_grid=None, handling_community=None,
+                       handling_street=F("street"))
+    return changes
+
+
+def _handler_key(row: dict) -> UnitKey:
+    level = row["handling_level"]
+    return (level, row[f"handling_{level}_id"])
+
+
+def _receivers(row: dict, step: Step) -> list[UnitKey]:
+    """Who is told of an escalation: the unit it went up to; at the district, the
+    district's supervisors and the handler (which keeps it, now under 督办)."""
+    if step.to_level == L.DISTRICT:
+        return [("district", row["district_id"]), _handler_key(row)]
+    return [(step.to_level, row["community_id"] if step.to_level == L.COMMUNITY else row["street_id"])]
+
+
+def _event_data(row: dict, step: Step, level_deadline: datetime, *, automatic: bool) -> dict:
+    data = {
+        "from": step.from_level, "to": step.to_level, "automatic": automatic,
+        "level_deadline": level_deadline.isoformat(),
+    }
+    if step.skipped:
+        data["skipped"] = True
+    if step.handler:
+        new = row["community_id"] if step.handler == H.COMMUNITY else row["street_id"]
+        data["handler"] = {"from": list(map(str, _handler_key(row))), "to": [step.handler, new]}
+    return data
+
+
+def _level_label(level: str) -> str:
+    return str(L(level).label) if level else str(H.DEPARTMENT.label)
+
+
+# --- digests ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Digests:
+    lines: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+
+    def add(self, kind: str, key: UnitKey, code: str, line: str) -> None:
+        self.lines[kind][key].append((code, line))
+
+    def send(self) -> int:
+        """One message per unit and kind; returns the number of units told."""
+        told = 0
+        for kind, by_unit in self.lines.items():
+            digests = {key: _digest(kind, items) for key, items in by_unit.items()}
+            notify_units(digests=digests, kind=kind)
+            told += len(digests)
+        return told
+
+
+_TITLES = {
+    NotificationKind.WARNING: gettext_noop("临期预警：%(n)s 件诉求即将超过本级办理时限"),
+    NotificationKind.ESCALATION: gettext_noop("超期升级：%(n)s 件诉求已升级至本单位或列入区督办"),
+    NotificationKind.REMINDER: gettext_noop("督办催办：%(n)s 件区督办诉求仍未办结"),
+}
+
+
+def _digest(kind: str, items: list) -> Digest:
+    codes = [code for code, _line in items]
+    return Digest(
+        title=_(_TITLES[kind]) % {"n": len(items)},
+        body="\n".join(line for _code, line in items),
+        link=appeal_link(codes[0]) if len(codes) == 1 else APPEALS_LINK,
+    )
+
+
+def _when(dt: datetime | None) -> str:
+    return timezone.localtime(dt).strftime("%m-%d %H:%M") if dt else "—"
+
+
+def _line(row: dict, text: str) -> str:
+    category = row.get("category__name") or _("未分类")
+    return f"· {row['tracking_code']} {category}：{text}"
+
+
+# --- the sweep ------------------------------------------------------------------------------------
+
+_ROW_FIELDS = (
+    "id", "version", "state", "tracking_code", "escalation_level", "handling_level", "handling_grid_id",
+    "handling_community_id", "handling_street_id", "handling_department_id", "community_id", "street_id",
+    "district_id", "deadline", "level_deadline", "escalated_at", "dispatched_at",
+    "category__name", "category__urgent", "category__resolution_unit", "category__resolution_limit",
+)
+
+
+def _in_chunks(qs: QuerySet, process, size: int) -> int:
+    """Run ``process(rows)`` on the rows of ``qs`` in chunks, each in its own
+    transaction with the chunk's rows locked (rows another sweep holds are skipped).
+    Keyset order by id, so that rows a chunk leaves alone are not taken again.
+    Returns the sum of what ``process`` returns."""
+    last, total = 0, 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                qs.filter(pk__gt=last).order_by("pk")
+                .select_for_update(skip_locked=True, of=("self",))
+                .values(*_ROW_FIELDS)[:size]
+            )
+            if not rows:
+                return total
+            total += process(rows)
+        last = rows[-1]["id"]
+        if len(rows) < size:
+            return total
+
+
+@dataclass
+class SweepResult:
+    warned: int = 0
+    escalated: int = 0
+    reminded: int = 0
+    units_told: int = 0
+
+
+def escalation_sweep(*, now: datetime | None = None, size: int | None = None) -> SweepResult:
+    """Warn, escalate and remind, for every open appeal whose clock says so.
+
+    Steps: 1. warnings (临期预警) for level deadlines coming within
+    min(ESCALATION_WARN_HOURS, ESCALATION_WARN_PERCENT of the level's time), once per
+    level deadline; 2. escalation of every appeal past its level deadline, one level
+    up (urgent: two) with a fresh level deadline; 3. a 催办 for district-level appeals
+    still overdue, at most once per ESCALATION_REMIND_HOURS; 4. one digest per unit and
+    kind. ``now`` is passed into every query (frozen time in tests is honest).
+    """
+    now = now or timezone.now()
+    size = size or chunk_size()
+    digests = _Digests()
+    result = SweepResult()
+    result.warned = _warn(now, size, digests)
+    result.escalated = _escalate(now, size, digests)
+    result.reminded = _remind(now, size, digests)
+    with transaction.atomic():
+        result.units_told = digests.send()
+    if result.escalated or result.reminded:
+        logger.info("escalation sweep: %s", result)
+    return result
+
+
+def _warn(now: datetime, size: int, digests: _Digests) -> int:
+    horizon = timedelta(hours=warn_hours())
+    if not horizon:
+        return 0
+    share = warn_percent() / 100
+    qs = Appeal.objects.filter(
+        state__in=TRANSITIONS[A.WARN].sources, level_deadline__gt=now, level_deadline__lte=now + horizon,
+    ).filter(Q(warned_level_deadline__isnull=True) | ~Q(warned_level_deadline=F("level_deadline")))
+
+    def process(rows: list[dict]) -> int:
+        due = []
+        for row in rows:
+            start = row["escalated_at"] or row["dispatched_at"]
+            window = horizon
+            if start and share:
+                window = min(horizon, (row["level_deadline"] - start) * share)
+            if row["level_deadline"] - now <= window:
+                due.append(row)
+        if not due:
+            return 0
+        Appeal.objects.filter(pk__in=[r["id"] for r in due]).update(warned_level_deadline=F("level_deadline"))
+        AppealEvent.objects.bulk_create([
+            AppealEvent(
+                appeal_id=r["id"], action=A.WARN, actor_label=SYSTEM_LABEL, from_state=r["state"], to_state=r["state"],
+                note=_("本级办理时限将于 %(t)s 到期。") % {"t": _when(r["level_deadline"])},
+                data={"level": r["escalation_level"] or r["handling_level"], "level_deadline": r["level_deadline"].isoformat()},
+            )
+            for r in due
+        ])
+        for r in due:
+            digests.add(NotificationKind.WARNING, _handler_key(r), r["tracking_code"],
+                        _line(r, _("本级时限 %(t)s") % {"t": _when(r["level_deadline"])}))
+        return len(due)
+
+    return _in_chunks(qs, process, size)
+
+
+def _escalate(now: datetime, size: int, digests: _Digests) -> int:
+    qs = (
+        Appeal.objects.filter(state__in=TRANSITIONS[A.ESCALATE].sources, level_deadline__lte=now)
+        .exclude(handling_level="").exclude(escalation_level=L.DISTRICT)
+    )
+
+    def process(rows: list[dict]) -> int:
+        groups: dict[tuple, list[dict]] = defaultdict(list)
+        plans = {}
+        for row in rows:
+            step = next_step(escalation_level=row["escalation_level"], handling_level=row["handling_level"],
+                             urgent=bool(row["category__urgent"]))
+            if step is None:
+                continue
+            deadline = fresh_level_deadline(to_level=step.to_level, now=now, unit=row["category__resolution_unit"],
+                                            limit=row["category__resolution_limit"])
+            plans[row["id"]] = (step, deadline)
+            groups[(step, row["handling_level"], deadline)].append(row)
+        done = []
+        for (step, handling_level, deadline), group in groups.items():
+            # Conditional on the level and version each appeal had: a handler's action
+            # that slipped in first makes its row drop out rather than be overwritten.
+            matches = reduce(or_, (Q(pk=r["id"], version=r["version"]) for r in group))
+            updated = Appeal.objects.filter(
+                matches, escalation_level=step.from_level, handling_level=handling_level,
+                state__in=TRANSITIONS[A.ESCALATE].sources,
+            ).update(version=F("version") + 1, updated_at=now, **_changes(step, now=now, level_deadline=deadline))
+            if updated == len(group):
+                done.extend(group)
+            else:
+                changed = set(Appeal.objects.filter(pk__in=[r["id"] for r in group], escalated_at=now,
+                                                    escalation_level=step.to_level).values_list("pk", flat=True))
+                done.extend(r for r in group if r["id"] in changed)
+        events = []
+        for row in done:
+            step, deadline = plans[row["id"]]
+            events.append(AppealEvent(
+                appeal_id=row["id"], action=A.ESCALATE, actor_label=SYSTEM_LABEL, from_state=row["state"],
+                to_state=row["state"], data=_event_data(row, step, deadline, automatic=True),
+                note=_("本级办理时限（%(t)s）已过，自动由%(from)s升级至%(to)s。") % {
+                    "t": _when(row["level_deadline"]), "from": _level_label(step.from_level),
+                    "to": _level_label(step.to_level),
+                },
+            ))
+            line = _line(row, _("由%(from)s升级，本级时限 %(t)s") % {
+                "from": _level_label(step.from_level), "t": _when(deadline)})
+            for key in _receivers(row, step):
+                digests.add(NotificationKind.ESCALATION, key, row["tracking_code"], line)
+        AppealEvent.objects.bulk_create(events)
+        return len(done)
+
+    return _in_chunks(qs, process, size)
+
+
+def _remind(now: datetime, size: int, digests: _Digests) -> int:
+    qs = Appeal.objects.filter(
+        state__in=TRANSITIONS[A.REMIND].sources, escalation_level=L.DISTRICT, level_deadline__lte=now,
+    ).filter(Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lte=now - timedelta(hours=remind_hours())))
+
+    def process(rows: list[dict]) -> int:
+        Appeal.objects.filter(pk__in=[r["id"] for r in rows]).update(last_reminded_at=now)
+        AppealEvent.objects.bulk_create([
+            AppealEvent(
+                appeal_id=r["id"], action=A.REMIND, actor_label=SYSTEM_LABEL, from_state=r["state"], to_state=r["state"],
+                note=_("区督办：本级时限 %(t)s 已过，请尽快办结。") % {"t": _when(r["level_deadline"])},
+                data={"level_deadline": r["level_deadline"].isoformat()},
+            )
+            for r in rows
+        ])
+        for r in rows:
+            line = _line(r, _("督办时限 %(t)s 已过，办结时限 %(d)s") % {
+                "t": _when(r["level_deadline"]), "d": _when(r["deadline"])})
+            for key in (_handler_key(r), ("district", r["district_id"])):
+                digests.add(NotificationKind.REMINDER, key, r["tracking_code"], line)
+        return len(rows)
+
+    return _in_chunks(qs, process, size)
+
+
+# --- escalation by hand (上报) ------------------------------------------------------------------
+
+
+def may_escalate(*, jurisdiction, appeal: Appeal) -> bool:
+    """Whether the page may offer the 上报 button (the same checks as appeal_escalate)."""
+    return (
+        permissions.is_visible(jurisdiction, appeal)
+        and appeal.state in TRANSITIONS[A.ESCALATE].sources
+        and permissions.acting_post(jurisdiction, appeal, A.RESOLVE) is not None
+        and _step_of(appeal) is not None
+    )
+
+
+def _step_of(appeal: Appeal) -> Step | None:
+    return next_step(escalation_level=appeal.escalation_level, handling_level=appeal.handling_level,
+                     urgent=bool(appeal.category and appeal.category.urgent))
+
+
+def appeal_escalate(
+    *, actor, appeal: Appeal, reason: str, expected_version: int | None = None, now: datetime | None = None,
+) -> Appeal:
+    """The handler escalates (上报) what its level cannot solve: the same step as the sweep.
+
+    Steps: 1. outside the actor's jurisdiction → NotFound; 2. the table allows it in
+    the state (dispatched, in progress) → else Conflict; 3. the actor's post handles
+    the appeal (whoever may resolve it) → else ActionForbidden; 4. already at the
+    district 督办 → Conflict; 5. a reason is required → else ApplicationError; 6. a
+    conditional update on the version (stale → Conflict "already changed") with the
+    new level, handler and level deadline, and one ``escalate`` event; 7. one message
+    to the unit it went up to (email after commit). Returns the appeal afterwards.
+    """
+    from appeals import services
+
+    now = now or timezone.now()
+    jurisdiction = jurisdiction_for(actor)
+    permissions.ensure_visible(jurisdiction, appeal)
+    services._ensure_table(A.ESCALATE, appeal.state)
+    post = permissions.acting_post(jurisdiction, appeal, A.RESOLVE)
+    if post is None:
+        if jurisdiction.posts and all(p.role == Role.SUPERVISOR for p in jurisdiction.posts):
+            raise ActionForbidden(_("督查考核账号只读，不能上报诉求。"))
+        raise ActionForbidden(_("只有当前办理单位可以上报。"))
+    step = _step_of(appeal)
+    if step is None:
+        raise Conflict(_("该诉求已列入区督办，不能再上报。"))
+    reason = services._text(reason, field_label=_("上报理由"), required=True)
+    category = appeal.category
+    deadline = fresh_level_deadline(to_level=step.to_level, now=now,
+                                    unit=category.resolution_unit if category else None,
+                                    limit=category.resolution_limit if category else None)
+    row = {
+        "handling_level": appeal.handling_level, "handling_grid_id": appeal.handling_grid_id,
+        "handling_community_id": appeal.handling_community_id, "handling_street_id": appeal.handling_street_id,
+        "handling_department_id": appeal.handling_department_id, "community_id": appeal.community_id,
+        "street_id": appeal.street_id, "district_id": appeal.district_id, "tracking_code": appeal.tracking_code,
+        "category__name": category.name if category else "",
+    }
+    ctx = services._Context(
+        appeal=appeal, actor=actor, label=permissions.actor_label(post), now=now,
+        expected_version=expected_version, jurisdiction=jurisdiction, post=post,
+    )
+    digests = _Digests()
+    line = _line(row, _("%(unit)s上报：%(reason)s") % {"unit": post.unit_name, "reason": reason})
+    for key in _receivers(row, step):
+        digests.add(NotificationKind.ESCALATION, key, appeal.tracking_code, line)
+    with transaction.atomic():
+        services._transition(ctx, A.ESCALATE, changes=_changes(step, now=now, level_deadline=deadline), note=reason,
+                             data=_event_data(row, step, deadline, automatic=False))
+        digests.send()
+    return ctx.appeal
+
+
+# --- auto-close -------------------------------------------------------------------------------------
+
+
+def close_unevaluated_sweep(*, now: datetime | None = None, size: int | None = None) -> int:
+    """Close (unevaluated) every appeal awaiting evaluation for APPEAL_AUTO_CLOSE_DAYS
+    since its feedback, set-based: the same rule and event as
+    ``services.appeal_close_unevaluated``, in locked chunks with a conditional bulk
+    update and bulk-created events. Idempotent; returns how many were closed."""
+    now = now or timezone.now()
+    days = settings.APPEAL_AUTO_CLOSE_DAYS
+    sources = TRANSITIONS[A.CLOSE_UNEVALUATED].sources
+    (target,) = TRANSITIONS[A.CLOSE_UNEVALUATED].targets
+    qs = Appeal.objects.filter(state__in=sources, feedback_at__lte=now - timedelta(days=days))
+    note = _("居民 %(n)s 天内未评价，自动结案。") % {"n": days}
+
+    def process(rows: list[dict]) -> int:
+        matches = reduce(or_, (Q(pk=r["id"], version=r["version"]) for r in rows))
+        updated = Appeal.objects.filter(matches, state__in=sources).update(
+            state=target, closed_at=now, updated_at=now, version=F("version") + 1,
+        )
+        done = rows
+        if updated != len(rows):
+            closed = set(Appeal.objects.filter(pk__in=[r["id"] for r in rows], state=target, closed_at=now)
+                         .values_list("pk", flat=True))
+            done = [r for r in rows if r["id"] in closed]
+        AppealEvent.objects.bulk_create([
+            AppealEvent(appeal_id=r["id"], action=A.CLOSE_UNEVALUATED, actor_label=SYSTEM_LABEL,
+                        from_state=r["state"], to_state=target, note=note)
+            for r in done
+        ])
+        return len(done)
+
+    return _in_chunks(qs, process, size or chunk_size())
