@@ -1,1 +1,15 @@
-urlpatterns = []
+from django.urls import path
+
+from appeals import views
+
+app_name = "appeals"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("new/", views.intake, name="intake"),
+    path("patrol/", views.patrol, name="patrol"),
+    path("buildings/", views.building_search, name="building-search"),
+    path("<str:code>/", views.appeal_detail, name="detail"),
+    path("<str:code>/photos/<int:pk>/", views.appeal_photo, name="photo"),
+    path("<str:code>/<str:action>/", views.appeal_action, name="action"),
+]

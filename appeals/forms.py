@@ -1,0 +1,362 @@
+"""Forms of the staff dashboard: the queue's filters, one small form per action, and
+intake on a resident's behalf (phone, walk-in, grid patrol).
+
+Forms only parse; the rules (who may act, required reasons, photos) live in
+appeals.services, whose ApplicationError the views show next to the form.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from appeals.enums import AppealAction, AppealState, HandlingLevel, Source
+from appeals.selectors import category_list
+from governance.enums import COMMUNITY_ROLES, Role
+from governance.selectors import Jurisdiction
+from grids.models import Building, Community, Department, Grid, Street
+from grids.selectors import scoped
+from grids.validators import normalize_phone
+
+A = AppealAction
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Up to a few photos; the service checks each by content (JPEG/PNG, size)."""
+
+    def __init__(self, *args, camera: bool = False, **kwargs):
+        attrs = {"accept": "image/jpeg,image/png,image/*", "multiple": True}
+        if camera:
+            # On a phone this opens the back camera directly.
+            attrs.update(accept="image/*", capture="environment")
+        kwargs.setdefault("widget", MultipleFileInput(attrs=attrs))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
+def _category_field(**kwargs) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=category_list().order_by("code"), required=False, label=_("诉求类别"),
+        empty_label=_("— 请选择 —"), **kwargs,
+    )
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+
+class QueueFilterForm(forms.Form):
+    state = forms.ChoiceField(required=False, label=_("状态"),
+                              choices=[("", _("全部待办"))] + list(AppealState.choices))
+    category = forms.ModelChoiceField(queryset=category_list().order_by("code"), required=False,
+                                      label=_("类别"), empty_label=_("全部类别"))
+    grid = forms.CharField(required=False, label=_("网格"), max_length=19)
+    date_from = forms.DateField(required=False, label=_("受理日期从"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label=_("至"), widget=forms.DateInput(attrs={"type": "date"}))
+    overdue = forms.BooleanField(required=False, label=_("只看超期"))
+    q = forms.CharField(required=False, label=_("搜索"), max_length=100,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("查询码、电话或地址")}))
+
+    def __init__(self, *args, grids=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if grids is not None:
+            self.fields["grid"] = forms.ChoiceField(
+                required=False, label=_("网格"),
+                choices=[("", _("全部网格"))] + [(g.code, f"{g.community.name}{g.name}") for g in grids],
+            )
+
+    def selector_filters(self) -> dict:
+        """The cleaned filters as appeal_queue / appeal_browse keyword arguments."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "category": data.get("category"),
+            "grid": data.get("grid") or None,
+            "overdue": True if data.get("overdue") else None,
+            "search": data.get("q") or None,
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+        }
+
+
+# --- actions on one appeal ---------------------------------------------------------------------
+
+
+class ActionForm(forms.Form):
+    """Every action form carries the version the user saw, so a stale page gets 409."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, appeal=None, **kwargs):
+        self.appeal = appeal
+        super().__init__(*args, **kwargs)
+
+    def service_data(self) -> dict:
+        """Keyword arguments for appeals.services.appeal_act (without expected_version)."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "expected_version"}
+
+
+def _note(label=_("说明"), required=False):
+    return forms.CharField(label=label, required=required, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def _reason(label):
+    return forms.CharField(label=label, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                           error_messages={"required": _("请填写%(label)s。") % {"label": label}})
+
+
+def unit_choices_for(appeal) -> list[tuple[str, str]]:
+    """Dispatch targets: the units of the appeal's own place (the service refuses others)
+    and the departments of its district, as "level:code" values."""
+    choices = []
+    if appeal.street_id:
+        choices.append((f"{HandlingLevel.STREET}:{appeal.street_id}", f"{_('街道')} · {appeal.street}"))
+    if appeal.community_id:
+        communities = [appeal.community]
+    elif appeal.street_id:
+        communities = list(Community.objects.filter(street_id=appeal.street_id).order_by("code"))
+    else:
+        communities = []
+    choices += [(f"{HandlingLevel.COMMUNITY}:{c.code}", f"{_('社区')} · {c.name}") for c in communities]
+    if appeal.grid_id:
+        grids = [appeal.grid]
+    else:
+        grids = list(Grid.objects.filter(community_id__in=[c.code for c in communities]).select_related("community").order_by("code"))
+    choices += [(f"{HandlingLevel.GRID}:{g.code}", f"{_('网格')} · {g.community.name}{g.name}") for g in grids]
+    if appeal.district_id:
+        choices += [
+            (f"{HandlingLevel.DEPARTMENT}:{d.code}", f"{_('职能部门')} · {d.name}")
+            for d in Department.objects.filter(district_id=appeal.district_id).order_by("code")
+        ]
+    return choices
+
+
+def _unit_from_choice(value: str):
+    from appeals.services import unit_from_code
+
+    level, _sep, code = (value or "").partition(":")
+    return unit_from_code(level=level, code=code)
+
+
+class DispatchForm(ActionForm):
+    unit = forms.ChoiceField(label=_("派往"))
+    category = _category_field()
+    note = _note()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [("", _("— 请选择办理单位 —"))] + unit_choices_for(self.appeal)
+        if self.appeal.category_id:
+            self.fields["category"].initial = self.appeal.category_id
+            self.fields["category"].help_text = _("可更正类别；不选则沿用当前类别。")
+
+    def clean_unit(self):
+        return _unit_from_choice(self.cleaned_data["unit"])
+
+
+class DeclineForm(ActionForm):
+    reason = _reason(_("不予受理的理由"))
+
+
+class ReturnForm(ActionForm):
+    reason = _reason(_("退单理由"))
+
+
+class VerifyFailForm(ActionForm):
+    reason = _reason(_("核查未通过的原因"))
+
+
+class MergeForm(ActionForm):
+    target = forms.CharField(label=_("并入诉求的查询码"), max_length=30)
+    note = _note()
+
+
+class SignForm(ActionForm):
+    contact = forms.BooleanField(label=_("已先行联系居民"), required=False)
+    note = _note()
+
+
+class ContactForm(ActionForm):
+    note = _note(_("联系情况"))
+
+
+class NoteForm(ActionForm):
+    note = _note(_("办理进展"), required=True)
+
+
+class VerifyPassForm(ActionForm):
+    note = _note(_("核查情况"))
+
+
+class ResolveForm(ActionForm):
+    result = forms.CharField(label=_("办理结果"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}),
+                             error_messages={"required": _("请填写办理结果。")})
+    photos = PhotosField(label=_("办结照片（最多3张）"), camera=True)
+
+
+class FeedbackForm(ActionForm):
+    method = forms.ChoiceField(label=_("反馈方式"), choices=[("phone", _("电话回访")), ("visit", _("上门回访"))],
+                               widget=forms.RadioSelect, initial="phone")
+    note = _note(_("反馈情况"))
+
+
+class RerouteForm(ActionForm):
+    reason = _reason(_("改派理由"))
+    category = _category_field()
+    unit = forms.ChoiceField(label=_("改派给"), required=False)
+    to_street = forms.BooleanField(label=_("转街道分中心派单"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.appeal.state == AppealState.RECEIVED:
+            del self.fields["unit"]
+        else:
+            del self.fields["to_street"]
+            self.fields["unit"].choices = [("", _("— 不改办理单位 —"))] + unit_choices_for(self.appeal)
+
+    def clean_unit(self):
+        value = self.cleaned_data.get("unit")
+        return _unit_from_choice(value) if value else None
+
+
+class WhistleForm(ActionForm):
+    departments = forms.ModelMultipleChoiceField(
+        queryset=Department.objects.none(), label=_("吹哨部门"), widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("请选择要吹哨的职能部门。")},
+    )
+    note = forms.CharField(label=_("说明"), required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["departments"].queryset = Department.objects.filter(
+            district_id=self.appeal.district_id
+        ).exclude(pk__in=self.appeal.co_handlers.values("department_id")).order_by("code")
+
+
+class CheckinForm(ActionForm):
+    note = forms.CharField(label=_("说明"), required=False, max_length=200)
+
+
+ACTION_FORMS: dict[str, type[ActionForm]] = {
+    A.DISPATCH: DispatchForm, A.DECLINE: DeclineForm, A.MERGE: MergeForm, A.SIGN: SignForm,
+    A.CONTACT: ContactForm, A.RETURN: ReturnForm, A.REROUTE: RerouteForm, A.RESOLVE: ResolveForm,
+    A.VERIFY_PASS: VerifyPassForm, A.VERIFY_FAIL: VerifyFailForm, A.FEEDBACK: FeedbackForm,
+    A.NOTE: NoteForm, A.WHISTLE: WhistleForm, A.CHECKIN: CheckinForm,
+}
+
+
+# --- intake on a resident's behalf ----------------------------------------------------------------
+
+
+def intake_places(jurisdiction: Jurisdiction) -> list[tuple[str, str]]:
+    """Where an appeal without a building can be placed: the account's own units and
+    those just below ("level:code")."""
+    choices: list[tuple[str, str]] = []
+    for post in jurisdiction.posts:
+        if post.role == Role.GRID_WORKER:
+            choices.append((f"grid:{post.grid.code}", f"{post.grid.community.name}{post.grid.name}"))
+        elif post.role in COMMUNITY_ROLES:
+            choices.append((f"community:{post.community.code}", post.community.name))
+            choices += [(f"grid:{g.code}", f"{post.community.name}{g.name}")
+                        for g in Grid.objects.filter(community=post.community).order_by("code")]
+        elif post.role == Role.STREET_OFFICER:
+            choices.append((f"street:{post.street.code}", post.street.name))
+            choices += [(f"community:{c.code}", f"{post.street.name}{c.name}")
+                        for c in Community.objects.filter(street=post.street).order_by("code")]
+    return choices
+
+
+INTAKE_ROLES = {Role.GRID_WORKER, Role.STREET_OFFICER, *COMMUNITY_ROLES}
+
+
+class _PlaceMixin:
+    """A building chosen from a search within the jurisdiction, or a unit plus the
+    address in words."""
+
+    jurisdiction: Jurisdiction
+
+    def clean_building(self):
+        code = (self.cleaned_data.get("building") or "").strip()
+        if not code:
+            return None
+        building = scoped(Building, self.jurisdiction).select_related("grid__community__street").filter(code=code).first()
+        if building is None:
+            raise ValidationError(_("找不到该楼栋，或不在您的辖区内。"))
+        return building
+
+    def clean_place(self):
+        value = self.cleaned_data.get("place") or ""
+        if not value:
+            return {}
+        level, _sep, code = value.partition(":")
+        if not self.jurisdiction.covers(code):
+            raise ValidationError(_("所选地点不在您的辖区内。"))
+        model = {"grid": Grid, "community": Community, "street": Street}[level]
+        return {level: model.objects.get(code=code)}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("building") or "building" in self.errors:
+            return data
+        if "place" in self.fields and not data.get("place") and "place" not in self.errors:
+            self.add_error("place", _("请选择楼栋，或选择所在网格/社区并用文字填写地址。"))
+        if not (data.get("address_text") or "").strip():
+            self.add_error("address_text", _("未选择楼栋时，请用文字填写具体地址。"))
+        return data
+
+
+class IntakeForm(_PlaceMixin, forms.Form):
+    source = forms.ChoiceField(label=_("来源"), choices=[(Source.PHONE, _("电话")), (Source.WALK_IN, _("来访"))],
+                               widget=forms.RadioSelect, initial=Source.PHONE)
+    phone = forms.CharField(label=_("联系电话"), required=False, max_length=20,
+                            help_text=_("手机或带区号的座机，如 010-12345678；留手机号的居民会收到查询码和办理结果短信。"))
+    name = forms.CharField(label=_("姓名"), required=False, max_length=50)
+    anonymous = forms.BooleanField(label=_("居民要求匿名"), required=False)
+    building = forms.CharField(label=_("楼栋"), required=False, max_length=30)
+    place = forms.ChoiceField(label=_("所在网格/社区（未选楼栋时）"), required=False)
+    address_text = forms.CharField(label=_("地址描述"), required=False, max_length=200)
+    category = _category_field()
+    description = forms.CharField(label=_("诉求内容"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}),
+                                  error_messages={"required": _("请填写诉求内容。")})
+    photos = PhotosField(label=_("照片（最多3张）"))
+
+    def __init__(self, *args, jurisdiction: Jurisdiction, **kwargs):
+        self.jurisdiction = jurisdiction
+        super().__init__(*args, **kwargs)
+        self.fields["place"].choices = [("", _("— 请选择 —"))] + intake_places(jurisdiction)
+
+    def clean_phone(self):
+        try:
+            return normalize_phone(self.cleaned_data.get("phone", ""), allow_landline=True)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages[0]) from None
+
+
+class PatrolForm(_PlaceMixin, forms.Form):
+    category = _category_field()
+    description = forms.CharField(label=_("发现的问题"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}),
+                                  error_messages={"required": _("请描述发现的问题。")})
+    building = forms.CharField(label=_("楼栋"), required=False, max_length=30)
+    address_text = forms.CharField(label=_("位置描述"), required=False, max_length=200,
+                                   help_text=_("未选楼栋时必填，如“3号楼东侧绿地”。"))
+    photos = PhotosField(label=_("现场照片（最多3张）"), camera=True)
+
+    def __init__(self, *args, jurisdiction: Jurisdiction, grids: list, **kwargs):
+        self.jurisdiction = jurisdiction
+        super().__init__(*args, **kwargs)
+        if len(grids) > 1:
+            self.fields["grid"] = forms.ChoiceField(
+                label=_("网格"), choices=[(g.code, f"{g.community.name}{g.name}") for g in grids],
+            )
+        self.grids = {g.code: g for g in grids}
+
+    def clean_grid(self):
+        return self.grids[self.cleaned_data["grid"]]
