@@ -1,0 +1,616 @@
+"""Appeals API (DESIGN.md §4, §7): the same selectors and services as the pages.
+
+- ``POST /appeals/`` public intake, ``GET /appeals/`` the staff list (scoped, masked);
+- ``GET /appeals/{tracking_code}/`` staff detail with the timeline and the actions;
+- ``POST /appeals/{tracking_code}/{action}/`` one class per staff action;
+- ``GET``/``POST /track/{tracking_code}/`` the resident's status, evaluation, withdrawal;
+- ``GET /categories/`` the responsibility list.
+
+One class per operation, each with its own input serializer. Serializer classes have
+unique names (``Appeal…``/``Track…``): drf-spectacular names components after them.
+Domain errors (400/403/404/409/429) are mapped once by governance/api/errors.py.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from appeals import filters, permissions, ratelimit, selectors, services
+from appeals.enums import AppealAction, AppealState, HandlingLevel, Rating, Source, allowed_from
+from appeals.models import Category
+from appeals.serializers import (
+    AppealActionOutputSerializer,
+    AppealCategoryOutputSerializer,
+    AppealDetailOutputSerializer,
+    AppealListOutputSerializer,
+    TrackOutputSerializer,
+)
+from governance.enums import AccessAction, Role
+from governance.errors import ApplicationError, Conflict, NotFound
+from governance.selectors import Jurisdiction, jurisdiction_for
+from governance.services import access_log_record
+from grids.models import Building, Community, Department, Street
+from grids.validators import normalize_phone
+
+TAGS = ["appeals"]
+PUBLIC_TAGS = ["appeals-public"]
+_BAD = OpenApiResponse(description=gettext_lazy("输入有误：按提示修改后重试。"))
+_FORBIDDEN = OpenApiResponse(description=gettext_lazy("在辖区内，但本岗位不能进行此操作（附原因）。"))
+_NOT_FOUND = OpenApiResponse(description=gettext_lazy("不存在，或不在您的辖区内。"))
+_CONFLICT = OpenApiResponse(description=gettext_lazy("当前状态不允许此操作，或诉求已被他人处理（已变更）。"))
+_RATE_LIMITED = OpenApiResponse(description=gettext_lazy("请求过于频繁，请稍后再试。"))
+_PARSERS = [JSONParser, MultiPartParser, FormParser]
+
+_LIST_RELATED = (
+    "category", "street", "community", "handling_grid__community", "handling_community", "handling_street",
+    "handling_department",
+)
+
+
+def _code_field(model_label, queryset, **kwargs) -> serializers.SlugRelatedField:
+    """A unit or category given by its code; an unknown code is a field error that names it."""
+    return serializers.SlugRelatedField(
+        slug_field="code", queryset=queryset,
+        error_messages={
+            "does_not_exist": gettext_lazy("找不到编码为“{value}”的%(what)s。") % {"what": model_label},
+            "invalid": gettext_lazy("%(what)s编码无效。") % {"what": model_label},
+        },
+        **kwargs,
+    )
+
+
+def _text(*, required: bool = False, missing: str = "", help_text: str = "") -> serializers.CharField:
+    if required:
+        messages = {"required": missing, "blank": missing, "null": missing}
+        return serializers.CharField(help_text=help_text, error_messages=messages)
+    return serializers.CharField(required=False, allow_blank=True, default="", help_text=help_text)
+
+
+def _photos_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False), required=False, default=list,
+        help_text=gettext_lazy("照片（multipart，可重复此字段）：JPEG 或 PNG，每张不超过 5 MB，最多 3 张"),
+    )
+
+
+# --- intake and the staff list --------------------------------------------------------------
+
+
+class AppealCollectionAPI(generics.ListAPIView):
+    """/appeals/ carries two operations on one path: the public intake (POST) and the
+    staff list (GET). Each method has its own authentication and permission."""
+
+    serializer_class = AppealListOutputSerializer
+    filterset_class = filters.AppealFilter
+    parser_classes = _PARSERS
+
+    class AppealIntakeInputSerializer(serializers.Serializer):
+        category = _code_field(
+            gettext_lazy("诉求类别"), Category.objects.all(), required=False, allow_null=True,
+            help_text=gettext_lazy("类别编码（见 /api/v1/categories/）；不确定可不填，由社区分类派单"),
+        )
+        building = _code_field(
+            gettext_lazy("楼栋"), Building.objects.select_related("grid__community__street"), required=False,
+            allow_null=True, help_text=gettext_lazy("楼栋编码（19 位）；填了楼栋就不必填街道和社区"),
+        )
+        community = _code_field(
+            gettext_lazy("社区"), Community.objects.select_related("street"), required=False, allow_null=True,
+            help_text=gettext_lazy("社区编码（12 位），未选楼栋时填写"),
+        )
+        street = _code_field(
+            gettext_lazy("街道"), Street.objects.all(), required=False, allow_null=True,
+            help_text=gettext_lazy("街道编码（9 位），未选楼栋时至少填写街道"),
+        )
+        address_text = _text(help_text=gettext_lazy("地址描述，未选楼栋时必填（不超过 200 字）"))
+        description = _text(
+            required=True, missing=gettext_lazy("请填写诉求内容。"),
+            help_text=gettext_lazy("诉求内容，不超过 4000 字"),
+        )
+        name = _text(help_text=gettext_lazy("姓名，可不填"))
+        anonymous = serializers.BooleanField(default=False, help_text=gettext_lazy("匿名：不保存姓名"))
+        phone = _text(
+            required=True, missing=gettext_lazy("请填写手机号：办理结果和评价链接将以短信发送。"),
+            help_text=gettext_lazy("11 位手机号：查询码、办理结果和评价链接以短信发送"),
+        )
+        photos = _photos_field()
+
+    class AppealIntakeOutputSerializer(serializers.Serializer):
+        tracking_code = serializers.CharField(help_text=gettext_lazy("查询码：凭它和手机号后四位查询进度、评价"))
+        state = serializers.CharField(help_text=gettext_lazy("received 已受理 / dispatched 已派单"))
+        state_label = serializers.CharField(source="get_state_display")
+        handling_unit = serializers.CharField(source="handling_unit_name")
+
+    def get_authenticators(self):
+        # The intake files an appeal for nobody's account: no session is read, so
+        # anonymous JSON clients are not held to Django's CSRF check.
+        if self._method() == "POST":
+            return []
+        return super().get_authenticators()
+
+    def get_permissions(self):
+        if self._method() == "POST":
+            return [AllowAny()]
+        return super().get_permissions()
+
+    def _method(self) -> str:
+        request = getattr(self, "request", None)
+        return request.method if request is not None else ""
+
+    def get_queryset(self):
+        return selectors.appeal_scope(jurisdiction_for(self.request.user)).select_related(*_LIST_RELATED)
+
+    @extend_schema(
+        tags=TAGS, summary=gettext_lazy("诉求列表（限本辖区，电话脱敏）"),
+        responses={200: AppealListOutputSerializer(many=True), 400: _BAD},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=PUBLIC_TAGS, summary=gettext_lazy("居民提交诉求（无需登录）"),
+        description=gettext_lazy(
+            "JSON 或 multipart（带照片）。与网上提交表单的校验和频率限制相同；返回查询码。"
+        ),
+        request=AppealIntakeInputSerializer,
+        responses={201: AppealIntakeOutputSerializer, 400: _BAD, 429: _RATE_LIMITED},
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        serializer = self.AppealIntakeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        ratelimit.check_intake(ip=ratelimit.client_ip(request), phone=_phone_key(data["phone"]))
+        appeal = services.appeal_receive(source=Source.API, **data)
+        return Response(self.AppealIntakeOutputSerializer(appeal).data, status=status.HTTP_201_CREATED)
+
+
+def _phone_key(phone: str) -> str:
+    """The number as the form counts it, so that spelling it differently dodges nothing."""
+    try:
+        return normalize_phone(phone, allow_landline=False) or phone
+    except DjangoValidationError:
+        return phone
+
+
+# --- the staff detail -------------------------------------------------------------------------
+
+
+def _api_actions(jurisdiction: Jurisdiction, appeal) -> list[str]:
+    """The actions as API paths: verify_pass and verify_fail are both POSTed to verify/;
+    actions with no endpoint here (escalation, extensions) are left out."""
+    names = []
+    for action in selectors.actions_available(jurisdiction=jurisdiction, appeal=appeal):
+        name = "verify" if action in (AppealAction.VERIFY_PASS, AppealAction.VERIFY_FAIL) else str(action)
+        if name in ACTIONS and name not in names:
+            names.append(name)
+    return names
+
+
+def _works_on_appeals(jurisdiction: Jurisdiction) -> bool:
+    # Supervisors read only; they see the phone masked, as in lists.
+    return any(post.role != Role.SUPERVISOR for post in jurisdiction.posts)
+
+
+class AppealDetailAPI(APIView):
+    @extend_schema(
+        tags=TAGS, summary=gettext_lazy("诉求详情：办理记录、协办部门和本账号可进行的操作"),
+        description=gettext_lazy("办理人员可见完整电话，每次查看记入个人信息访问记录。"),
+        responses={200: AppealDetailOutputSerializer, 404: _NOT_FOUND},
+    )
+    def get(self, request, tracking_code: str):
+        jurisdiction = jurisdiction_for(request.user)
+        appeal = selectors.appeal_get(jurisdiction=jurisdiction, tracking_code=tracking_code)
+        appeal.timeline = selectors.appeal_timeline(appeal)
+        appeal.co_handler_list = selectors.appeal_co_handlers(appeal)
+        appeal.actions = _api_actions(jurisdiction, appeal)
+        full_phone = _works_on_appeals(jurisdiction)
+        if full_phone and appeal.phone:
+            access_log_record(
+                user=request.user, action=AccessAction.VIEW, subject=f"appeal:{appeal.tracking_code}",
+                record_count=1, request=request,
+            )
+        context = {"request": request, "full_phone": full_phone}
+        return Response(AppealDetailOutputSerializer(appeal, context=context).data)
+
+
+# --- staff actions ------------------------------------------------------------------------------
+
+
+class AppealActionInputSerializer(serializers.Serializer):
+    """What every action accepts; each action's serializer adds its own data."""
+
+    expected_version = serializers.IntegerField(
+        required=False, min_value=1,
+        help_text=gettext_lazy("您看到的诉求版本（详情中的 version）；若诉求已被他人处理则返回 409"),
+    )
+
+
+_UNIT_LEVELS = [(level, label) for level, label in HandlingLevel.choices if level != HandlingLevel.DISTRICT]
+
+
+class _UnitInput(AppealActionInputSerializer):
+    """A handling unit given as a level and a code (appeals.services.unit_from_code)."""
+
+    unit_required = True
+    unit_level = serializers.ChoiceField(
+        choices=_UNIT_LEVELS, required=False, help_text=gettext_lazy("办理单位层级：grid / community / street / department")
+    )
+    unit_code = serializers.CharField(
+        required=False, help_text=gettext_lazy("办理单位编码：网格 15 位、社区 12 位、街道 9 位，部门如 110101-CG")
+    )
+
+    def validate(self, attrs):
+        level, code = attrs.pop("unit_level", None), attrs.pop("unit_code", None)
+        if not level and not code:
+            if self.unit_required:
+                raise serializers.ValidationError({"unit_code": [_("请选择办理单位：填写 unit_level 和 unit_code。")]})
+            return attrs
+        if not level or not code:
+            missing = "unit_level" if not level else "unit_code"
+            raise serializers.ValidationError({missing: [_("办理单位须同时填写 unit_level 和 unit_code。")]})
+        try:
+            attrs["unit"] = services.unit_from_code(level=level, code=code)
+        except ApplicationError as exc:
+            raise serializers.ValidationError({"unit_code": [exc.message]}) from None
+        return attrs
+
+
+def _category_field(**kwargs):
+    return _code_field(gettext_lazy("诉求类别"), Category.objects.all(), required=False, allow_null=True, **kwargs)
+
+
+class _AppealActionAPI(APIView):
+    """POST one staff action. Checks in the order of the transition service: outside the
+    jurisdiction 404, then the state 409, then the role 403, then the input 400."""
+
+    action: str
+    input_serializer: type[serializers.Serializer]
+
+    def service_action(self, data: dict | None) -> str:
+        return self.action
+
+    def post(self, request, tracking_code: str):
+        jurisdiction = jurisdiction_for(request.user)
+        appeal = selectors.appeal_get(jurisdiction=jurisdiction, tracking_code=tracking_code)
+        serializer = self.input_serializer(data=request.data)
+        if not serializer.is_valid():
+            _ensure_may_try(jurisdiction, appeal, self.service_action(None))
+            raise serializers.ValidationError(serializer.errors)
+        data = dict(serializer.validated_data)
+        action = self.service_action(data)
+        appeal = services.appeal_act(actor=request.user, appeal=appeal, action=action, **data)
+        appeal.actions = _api_actions(jurisdiction, appeal)
+        return Response(AppealActionOutputSerializer(appeal).data)
+
+
+def _ensure_may_try(jurisdiction: Jurisdiction, appeal, action: str) -> None:
+    """Before reporting bad input: would the action be refused anyway? Say that first."""
+    if not allowed_from(action, appeal.state):
+        raise Conflict(
+            _("诉求当前为“%(state)s”，不能进行“%(action)s”。")
+            % {"state": AppealState(appeal.state).label, "action": AppealAction(action).label}
+        )
+    permissions.ensure_may_act(jurisdiction, appeal, action)
+
+
+def _documented(summary, description=""):
+    """The schema of an action class, from its input serializer."""
+
+    def decorate(cls):
+        return extend_schema_view(
+            post=extend_schema(
+                tags=TAGS, summary=summary, description=description or None, request=cls.input_serializer,
+                responses={200: AppealActionOutputSerializer, 400: _BAD, 403: _FORBIDDEN, 404: _NOT_FOUND,
+                           409: _CONFLICT},
+            )
+        )(cls)
+
+    return decorate
+
+
+@_documented(gettext_lazy("派单（待派队列：社区或街道分中心）"))
+class AppealDispatchAPI(_AppealActionAPI):
+    action = AppealAction.DISPATCH
+
+    class AppealDispatchInputSerializer(_UnitInput):
+        category = _category_field(help_text=gettext_lazy("类别编码；诉求尚无类别时必填"))
+        note = _text(help_text=gettext_lazy("说明"))
+
+    input_serializer = AppealDispatchInputSerializer
+
+
+@_documented(gettext_lazy("不予受理（须填理由）"))
+class AppealDeclineAPI(_AppealActionAPI):
+    action = AppealAction.DECLINE
+
+    class AppealDeclineInputSerializer(AppealActionInputSerializer):
+        reason = _text(required=True, missing=gettext_lazy("请填写不予受理的理由。"))
+
+    input_serializer = AppealDeclineInputSerializer
+
+
+@_documented(gettext_lazy("并案：并入另一件诉求"))
+class AppealMergeAPI(_AppealActionAPI):
+    action = AppealAction.MERGE
+
+    class AppealMergeInputSerializer(AppealActionInputSerializer):
+        target = _text(
+            required=True, missing=gettext_lazy("请填写要并入的诉求查询码。"),
+            help_text=gettext_lazy("要并入的诉求的查询码"),
+        )
+        note = _text()
+
+    input_serializer = AppealMergeInputSerializer
+
+
+@_documented(gettext_lazy("签收（可同时记录先行联系）"))
+class AppealSignAPI(_AppealActionAPI):
+    action = AppealAction.SIGN
+
+    class AppealSignInputSerializer(AppealActionInputSerializer):
+        contact = serializers.BooleanField(default=False, help_text=gettext_lazy("签收时已先行联系居民"))
+        note = _text()
+
+    input_serializer = AppealSignInputSerializer
+
+
+@_documented(gettext_lazy("记录先行联系"))
+class AppealContactAPI(_AppealActionAPI):
+    action = AppealAction.CONTACT
+
+    class AppealContactInputSerializer(AppealActionInputSerializer):
+        note = _text(help_text=gettext_lazy("联系情况"))
+
+    input_serializer = AppealContactInputSerializer
+
+
+@_documented(gettext_lazy("退单（非本单位职责，须填理由）"))
+class AppealReturnAPI(_AppealActionAPI):
+    action = AppealAction.RETURN
+
+    class AppealReturnInputSerializer(AppealActionInputSerializer):
+        reason = _text(required=True, missing=gettext_lazy("请填写退单理由。"))
+
+    input_serializer = AppealReturnInputSerializer
+
+
+@_documented(
+    gettext_lazy("改派：更正类别或办理单位"),
+    gettext_lazy("至少填写新类别、新办理单位（已派单时）或 to_street（待派时转街道分中心）之一。"),
+)
+class AppealRerouteAPI(_AppealActionAPI):
+    action = AppealAction.REROUTE
+
+    class AppealRerouteInputSerializer(_UnitInput):
+        unit_required = False
+        reason = _text(required=True, missing=gettext_lazy("请填写改派理由。"))
+        category = _category_field(help_text=gettext_lazy("新的类别编码"))
+        to_street = serializers.BooleanField(default=False, help_text=gettext_lazy("转街道分中心派单（待派时）"))
+
+    input_serializer = AppealRerouteInputSerializer
+
+
+@_documented(gettext_lazy("办结（须填办理结果，可附照片）"), gettext_lazy("JSON，或 multipart 带照片。"))
+class AppealResolveAPI(_AppealActionAPI):
+    action = AppealAction.RESOLVE
+    parser_classes = _PARSERS
+
+    class AppealResolveInputSerializer(AppealActionInputSerializer):
+        result = _text(required=True, missing=gettext_lazy("请填写办理结果。"))
+        photos = _photos_field()
+
+    input_serializer = AppealResolveInputSerializer
+
+
+@_documented(gettext_lazy("现场核查：通过，或未通过（退回返工，须填原因）"))
+class AppealVerifyAPI(_AppealActionAPI):
+    action = AppealAction.VERIFY_PASS
+
+    class AppealVerifyInputSerializer(AppealActionInputSerializer):
+        passed = serializers.BooleanField(
+            error_messages={"required": gettext_lazy("请说明核查是否通过：passed 为 true 或 false。")},
+            help_text=gettext_lazy("核查是否通过"),
+        )
+        note = _text(help_text=gettext_lazy("核查情况"))
+        reason = _text(help_text=gettext_lazy("未通过的原因（未通过时必填）"))
+
+        def validate(self, attrs):
+            if not attrs["passed"] and not (attrs.get("reason") or attrs.get("note")):
+                raise serializers.ValidationError({"reason": [_("请填写核查未通过的原因。")]})
+            return attrs
+
+    input_serializer = AppealVerifyInputSerializer
+
+    def service_action(self, data: dict | None) -> str:
+        if data is None or data.pop("passed"):
+            if data is not None:
+                data.pop("reason", None)
+            return AppealAction.VERIFY_PASS
+        return AppealAction.VERIFY_FAIL
+
+
+@_documented(gettext_lazy("记录反馈（电话或上门回访）"))
+class AppealFeedbackAPI(_AppealActionAPI):
+    action = AppealAction.FEEDBACK
+
+    class AppealFeedbackInputSerializer(AppealActionInputSerializer):
+        method = serializers.ChoiceField(
+            choices=[("phone", gettext_lazy("电话回访")), ("visit", gettext_lazy("上门回访"))], default="phone"
+        )
+        note = _text(help_text=gettext_lazy("反馈情况"))
+
+    input_serializer = AppealFeedbackInputSerializer
+
+
+@_documented(gettext_lazy("记录办理进展"))
+class AppealNoteAPI(_AppealActionAPI):
+    action = AppealAction.NOTE
+
+    class AppealNoteInputSerializer(AppealActionInputSerializer):
+        note = _text(required=True, missing=gettext_lazy("请填写办理进展。"))
+
+    input_serializer = AppealNoteInputSerializer
+
+
+@_documented(gettext_lazy("吹哨：街道召集职能部门协办"))
+class AppealWhistleAPI(_AppealActionAPI):
+    action = AppealAction.WHISTLE
+
+    class AppealWhistleInputSerializer(AppealActionInputSerializer):
+        departments = _code_field(
+            gettext_lazy("职能部门"), Department.objects.all(), many=True, allow_empty=False,
+            help_text=gettext_lazy("职能部门编码列表，如 [\"110101-CG\"]"),
+        )
+        note = _text()
+
+    input_serializer = AppealWhistleInputSerializer
+
+
+@_documented(gettext_lazy("部门报到（被吹哨的职能部门）"))
+class AppealCheckinAPI(_AppealActionAPI):
+    action = AppealAction.CHECKIN
+
+    class AppealCheckinInputSerializer(AppealActionInputSerializer):
+        department = _code_field(
+            gettext_lazy("职能部门"), Department.objects.all(), required=False, allow_null=True,
+            help_text=gettext_lazy("报到的部门编码；账号只属一个被吹哨部门时可不填"),
+        )
+        note = _text()
+
+    input_serializer = AppealCheckinInputSerializer
+
+
+# The URL segment of each action (appeals/api_urls.py).
+ACTIONS = {
+    "dispatch": AppealDispatchAPI,
+    "decline": AppealDeclineAPI,
+    "merge": AppealMergeAPI,
+    "sign": AppealSignAPI,
+    "contact": AppealContactAPI,
+    "return": AppealReturnAPI,
+    "reroute": AppealRerouteAPI,
+    "resolve": AppealResolveAPI,
+    "verify": AppealVerifyAPI,
+    "feedback": AppealFeedbackAPI,
+    "note": AppealNoteAPI,
+    "whistle": AppealWhistleAPI,
+    "checkin": AppealCheckinAPI,
+}
+
+
+# --- the resident's tracking ----------------------------------------------------------------------
+
+
+def _as_resident(request, read):
+    """Run a lookup by tracking code + last 4 digits; wrong guesses are counted per
+    address, and an address that guessed wrong too often is refused (429) first."""
+    ip = ratelimit.client_ip(request)
+    ratelimit.ensure_tracking_allowed(ip=ip)
+    try:
+        return read()
+    except NotFound:
+        ratelimit.record_tracking_failure(ip=ip)
+        raise
+
+
+_LAST4 = serializers.RegexField(
+    r"^\d{4}$", help_text=gettext_lazy("提交诉求时所留手机号的后四位"),
+    error_messages={"invalid": gettext_lazy("请填写手机号后四位数字。"), "required": gettext_lazy("请填写手机号后四位数字。")},
+)
+
+
+class TrackAPI(APIView):
+    """The resident's side: no account; the tracking code and the phone's last 4 digits."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    class TrackQueryInputSerializer(serializers.Serializer):
+        phone_last4 = _LAST4
+
+    class TrackActInputSerializer(serializers.Serializer):
+        phone_last4 = _LAST4
+        withdraw = serializers.BooleanField(default=False, help_text=gettext_lazy("true：撤回诉求（签收前）"))
+        reason = _text(help_text=gettext_lazy("撤回原因"))
+        solved = serializers.BooleanField(
+            required=False, allow_null=True, help_text=gettext_lazy("评价：问题是否已解决")
+        )
+        rating = serializers.ChoiceField(
+            choices=Rating.choices, required=False, help_text=gettext_lazy("评价：satisfied 满意 / basically 基本满意 / unsatisfied 不满意")
+        )
+        comment = _text(help_text=gettext_lazy("评价意见"))
+        expected_version = serializers.IntegerField(required=False, min_value=1)
+
+        def validate(self, attrs):
+            if attrs["withdraw"]:
+                return attrs
+            errors = {}
+            if attrs.get("solved") is None:
+                errors["solved"] = [_("请选择问题是否已解决。")]
+            if not attrs.get("rating"):
+                errors["rating"] = [_("请选择满意、基本满意或不满意。")]
+            if errors:
+                raise serializers.ValidationError(errors)
+            return attrs
+
+    @extend_schema(
+        tags=PUBLIC_TAGS, summary=gettext_lazy("居民查询诉求进度（查询码 + 手机号后四位）"),
+        parameters=[TrackQueryInputSerializer],
+        responses={200: TrackOutputSerializer, 400: _BAD, 404: _NOT_FOUND, 429: _RATE_LIMITED},
+        auth=[],
+    )
+    def get(self, request, tracking_code: str):
+        query = self.TrackQueryInputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        last4 = query.validated_data["phone_last4"]
+        view = _as_resident(request, lambda: selectors.appeal_track(tracking_code=tracking_code, phone_last4=last4))
+        return Response(TrackOutputSerializer(view).data)
+
+    @extend_schema(
+        tags=PUBLIC_TAGS, summary=gettext_lazy("居民评价办理结果，或撤回诉求"),
+        description=gettext_lazy(
+            "评价：solved、rating、comment（待评价时）。撤回：{\"withdraw\": true, \"reason\": …}（签收前）。"
+        ),
+        request=TrackActInputSerializer,
+        responses={200: TrackOutputSerializer, 400: _BAD, 404: _NOT_FOUND, 409: _CONFLICT, 429: _RATE_LIMITED},
+        auth=[],
+    )
+    def post(self, request, tracking_code: str):
+        serializer = self.TrackActInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        last4 = data["phone_last4"]
+        if data["withdraw"]:
+            act = lambda: services.appeal_withdraw_by_resident(  # noqa: E731
+                tracking_code=tracking_code, phone_last4=last4, reason=data["reason"]
+            )
+        else:
+            act = lambda: services.appeal_evaluate(  # noqa: E731
+                tracking_code=tracking_code, phone_last4=last4, solved=data["solved"], rating=data["rating"],
+                comment=data["comment"], expected_version=data.get("expected_version"),
+            )
+        _as_resident(request, act)
+        view = selectors.appeal_track(tracking_code=tracking_code, phone_last4=last4)
+        return Response(TrackOutputSerializer(view).data)
+
+
+# --- the responsibility list ------------------------------------------------------------------------
+
+
+class AppealCategoryListAPI(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=PUBLIC_TAGS, summary=gettext_lazy("诉求类别（职责清单），含时限"),
+        responses={200: AppealCategoryOutputSerializer(many=True)}, auth=[],
+    )
+    def get(self, request):
+        categories = selectors.category_list(active_only=True)
+        return Response(AppealCategoryOutputSerializer(categories, many=True).data)

@@ -1,0 +1,71 @@
+"""Filters of the staff appeals list (django-filter).
+
+They only narrow a queryset that appeals.selectors.appeal_scope has already scoped to
+the account, so a filter can never widen what an account sees. Places filter on
+``territory_code`` (the most precise known code of the appeal's place), so "in this
+community" is one prefix match.
+"""
+
+import django_filters
+from django.core.validators import RegexValidator
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from appeals.enums import AppealState, HandlingLevel, Source
+from appeals.models import Appeal, normalize_tracking_code
+from grids.filters import under
+
+OVERDUE_STATES = (AppealState.DISPATCHED, AppealState.IN_PROGRESS)
+
+
+class AppealFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=AppealState.choices, label=_("状态"))
+    category = django_filters.CharFilter(
+        field_name="category__code", label=_("类别编码（5 位数字）"),
+        validators=[RegexValidator(r"^\d{5}$", _("类别编码须为 5 位数字。"))],
+    )
+    source = django_filters.ChoiceFilter(choices=Source.choices, label=_("来源"))
+    handling_level = django_filters.ChoiceFilter(
+        choices=HandlingLevel.choices[:4], label=_("办理层级")
+    )
+    district = under("district", code_path="territory_code")
+    street = under("street", code_path="territory_code")
+    community = under("community", code_path="territory_code")
+    grid = under("grid", code_path="territory_code")
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", label=_("true：已过办结时限且尚未办结；false：未超期")
+    )
+    created_from = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__gte", label=_("受理日期起（含，北京时间）")
+    )
+    created_to = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__lte", label=_("受理日期止（含，北京时间）")
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=50, label=_("按查询码、电话或地址查找")
+    )
+
+    class Meta:
+        model = Appeal
+        fields = [
+            "state", "category", "source", "handling_level", "district", "street", "community", "grid",
+            "overdue", "created_from", "created_to", "search",
+        ]
+
+    def filter_overdue(self, queryset, name, value):
+        # The same rule as appeals.selectors.is_overdue and the dashboard's queue.
+        late = Q(deadline__lt=timezone.now(), state__in=OVERDUE_STATES)
+        return queryset.filter(late) if value else queryset.exclude(late)
+
+    def filter_search(self, queryset, name, value):
+        term = value.strip()
+        if not term:
+            return queryset
+        q = Q(address_text__icontains=term) | Q(building__address__icontains=term)
+        code = normalize_tracking_code(term)
+        if code:
+            q |= Q(tracking_code=code)
+        if term.replace("-", "").isdigit():
+            q |= Q(phone__contains=term)
+        return queryset.filter(q)
