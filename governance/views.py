@@ -8,6 +8,7 @@ from django.views.defaults import page_not_found as html_page_not_found
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from appeals.selectors import queue_counts
 from governance.celery import app as celery_app
 from governance.selectors import jurisdiction_for
 
@@ -58,7 +59,8 @@ def home(request):
     return render(
         request,
         "governance/home.html",
-        {"jurisdiction": jurisdiction, "posts": jurisdiction.posts},
+        {"jurisdiction": jurisdiction, "posts": jurisdiction.posts,
+         "my_queue": queue_counts(jurisdiction=jurisdiction)},
     )
 
 
