@@ -3,6 +3,7 @@ jurisdiction), check the role (403 with the reason), call grids.io, render."""
 
 import tempfile
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
@@ -44,7 +45,9 @@ def household_import(request, level: str, code: str):
         upload = form.cleaned_data["file"]
         try:
             result = import_service(
-                actor=request.user, jurisdiction=jurisdiction, filename=upload.name, data=upload.read(),
+                actor=request.user, jurisdiction=jurisdiction, filename=upload.name,
+                # One byte over the limit is enough for the importer to refuse the file.
+                data=upload.read(settings.IMPORT_MAX_BYTES + 1),
                 within=unit.code, dry_run=form.cleaned_data["dry_run"], request=request,
             )
         except ImportRejected as exc:

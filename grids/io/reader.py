@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from governance.errors import ApplicationError
@@ -61,8 +62,8 @@ def normalize_header(value: str) -> str:
 def read_table(*, filename: str, data: bytes) -> Table:
     """Read a CSV/XLSX upload; FileRejected with a message saying what to do otherwise."""
     if len(data) > settings.IMPORT_MAX_BYTES:
-        raise FileRejected(_("文件过大：最多 %(mb)s MB，请拆分后分批导入。")
-                           % {"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)})
+        raise FileRejected(_("文件过大：最多 %(size)s，请拆分后分批导入。")
+                           % {"size": filesizeformat(settings.IMPORT_MAX_BYTES)})
     if not data.strip():
         raise FileRejected(_("文件是空的。"))
     name = filename.lower()

@@ -236,6 +236,15 @@ def test_row_limit_is_a_setting(city, settings):
     assert not Household.objects.filter(building__code=f"{A1}0009").exists()
 
 
+def test_byte_limit_is_a_setting(city, login, settings):
+    settings.IMPORT_MAX_BYTES = 200
+    client = login(city.users.grid_worker)
+    response = upload(client, import_url("grid", A1), csv_bytes([line(), line(房号="302")]), "big.csv")
+    assert response.status_code == 200
+    assert "文件过大" in response.content.decode()
+    assert not Building.objects.filter(code=f"{A1}0009").exists()
+
+
 # ---- upsert -------------------------------------------------------------------------
 
 def test_existing_households_and_residents_are_updated_and_blank_cells_keep_data(city, login):
@@ -450,5 +459,5 @@ def test_manage_py_exits_non_zero_on_a_rejected_file(tmp_path):
     env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "x")}
     done = subprocess.run([sys.executable, "manage.py", "import_households", str(path)], cwd=settings.BASE_DIR,
                           env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1
+    assert done.returncode == 1, done.stderr
     assert "只能导入 CSV 或 XLSX 文件" in done.stderr

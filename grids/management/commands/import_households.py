@@ -2,6 +2,7 @@
 
 import os
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             jurisdiction = jurisdiction_for(actor)
         try:
             with open(file, "rb") as handle:
-                data = handle.read()
+                data = handle.read(settings.IMPORT_MAX_BYTES + 1)  # enough to refuse a file too large
         except OSError as exc:
             raise CommandError(f"无法读取文件 {file}：{exc.strerror}") from None
 
