@@ -7,7 +7,6 @@ from django.core.management import CommandError, call_command
 
 from appeals.open311.models import ApiKey, hash_key
 from tests.factories import UserFactory
-from tests.open311.conftest import BASE
 
 pytestmark = pytest.mark.django_db
 
