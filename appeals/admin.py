@@ -3,7 +3,15 @@
 
 from django.contrib import admin
 
-from appeals.models import Appeal, AppealAttachment, AppealCoHandler, AppealEvent, Category, WorkdayOverride
+from appeals.models import (
+    Appeal,
+    AppealAttachment,
+    AppealCoHandler,
+    AppealEvent,
+    Category,
+    ExtensionRequest,
+    WorkdayOverride,
+)
 
 
 @admin.register(Category)
@@ -53,7 +61,8 @@ class AppealAdmin(admin.ModelAdmin):
     """Read-only: a change made here would bypass the transition table and the event log."""
 
     list_display = ("tracking_code", "category", "state", "handling_level", "community", "deadline", "created_at")
-    list_filter = ("state", "source", "handling_level", "escalation_level", "flagged_for_supervisor", "category__class_name")
+    list_filter = ("state", "source", "handling_level", "escalation_level", "deferred", "flagged_for_supervisor",
+                   "category__class_name")
     search_fields = ("tracking_code", "phone", "address_text", "description")
     date_hierarchy = "created_at"
     list_select_related = ("category", "community")
@@ -95,3 +104,23 @@ class WorkdayOverrideAdmin(admin.ModelAdmin):
     list_filter = ("is_workday",)
     search_fields = ("note",)
     date_hierarchy = "date"
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(admin.ModelAdmin):
+    """Read-only: requests are decided through appeals.extensions (events, deadline, 缓办)."""
+
+    list_display = ("appeal", "level", "state", "previous_deadline", "requested_deadline", "requested_by",
+                    "decided_by", "created_at")
+    list_filter = ("state", "level")
+    search_fields = ("appeal__tracking_code",)
+    list_select_related = ("appeal", "requested_by", "decided_by")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

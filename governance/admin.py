@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from governance.models import AccessLog, Post
+from governance.models import AccessLog, Notification, Post
 
 
 @admin.register(Post)
@@ -29,4 +29,17 @@ class AccessLogAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "recipient", "kind", "title", "read_at", "email_pending", "emailed_at")
+    list_filter = ("kind", "email_pending")
+    search_fields = ("recipient__username", "title")
+    date_hierarchy = "created_at"
+    list_select_related = ("recipient",)
+    readonly_fields = [f.name for f in Notification._meta.fields]
+
+    def has_add_permission(self, request):
         return False

@@ -1,0 +1,140 @@
+"""API of the deadline work (appeals.escalation, appeals.extensions), under /api/v1/:
+
+- ``POST appeals/{tracking_code}/escalate/`` 上报 by the handler: {reason, expected_version?};
+- ``POST appeals/{tracking_code}/extensions/`` 申请延期: {requested_deadline, reason, expected_version?};
+- ``POST extensions/{id}/approve/`` and ``extensions/{id}/reject/``: {note, expected_version?}.
+
+Checks in the services' order: outside the jurisdiction 404, state 409, role 403,
+input 400, stale version 409 (mapped once by governance/api/errors.py).
+"""
+
+from django.urls import path
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from appeals import escalation, extensions, selectors
+from governance.selectors import jurisdiction_for
+
+TAGS = ["appeals"]
+_ERRORS = {
+    400: OpenApiResponse(description=gettext_lazy("输入有误：按提示修改后重试。")),
+    403: OpenApiResponse(description=gettext_lazy("在辖区内，但本岗位不能进行此操作（附原因）。")),
+    404: OpenApiResponse(description=gettext_lazy("不存在，或不在您的辖区内。")),
+    409: OpenApiResponse(description=gettext_lazy("当前状态不允许此操作，或已被他人处理（已变更）。")),
+}
+
+
+class AppealDeadlineOutputSerializer(serializers.Serializer):
+    tracking_code = serializers.CharField()
+    state = serializers.CharField()
+    handling_level = serializers.CharField()
+    handling_unit = serializers.CharField(source="handling_unit_name")
+    escalation_level = serializers.CharField()
+    level_deadline = serializers.DateTimeField(allow_null=True)
+    deadline = serializers.DateTimeField(allow_null=True)
+    deferred = serializers.BooleanField()
+    version = serializers.IntegerField()
+
+
+class AppealExtensionOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    tracking_code = serializers.CharField(source="appeal.tracking_code")
+    level = serializers.CharField()
+    state = serializers.CharField()
+    reason = serializers.CharField()
+    previous_deadline = serializers.DateTimeField()
+    requested_deadline = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_note = serializers.CharField()
+    appeal_version = serializers.IntegerField(source="appeal.version")
+
+
+def _input(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class AppealEscalateAPI(APIView):
+    class AppealEscalateInputSerializer(serializers.Serializer):
+        # Required, but checked by the service after the state and the role (their
+        # answer comes first).
+        reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                       help_text=gettext_lazy("上报理由（必填）"))
+        expected_version = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+    @extend_schema(tags=TAGS, summary=gettext_lazy("上报（升级至上一级；区督办为最高）"),
+                   request=AppealEscalateInputSerializer,
+                   responses={200: AppealDeadlineOutputSerializer, **_ERRORS})
+    def post(self, request, tracking_code: str):
+        appeal = selectors.appeal_get(jurisdiction=jurisdiction_for(request.user), tracking_code=tracking_code)
+        data = _input(self.AppealEscalateInputSerializer, request)
+        appeal = escalation.appeal_escalate(actor=request.user, appeal=appeal, **data)
+        return Response(AppealDeadlineOutputSerializer(appeal).data)
+
+
+class AppealExtensionRequestAPI(APIView):
+    class AppealExtensionRequestInputSerializer(serializers.Serializer):
+        requested_deadline = serializers.DateTimeField(required=False, allow_null=True, default=None,
+                                                       help_text=gettext_lazy("申请延至（ISO 8601，必填）"))
+        reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                       help_text=gettext_lazy("延期理由（必填）"))
+        expected_version = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+    @extend_schema(tags=TAGS, summary=gettext_lazy("申请延期（办结时限前，由上一级审批）"),
+                   request=AppealExtensionRequestInputSerializer,
+                   responses={201: AppealExtensionOutputSerializer, **_ERRORS})
+    def post(self, request, tracking_code: str):
+        appeal = selectors.appeal_get(jurisdiction=jurisdiction_for(request.user), tracking_code=tracking_code)
+        data = _input(self.AppealExtensionRequestInputSerializer, request)
+        extension = extensions.extension_request(actor=request.user, appeal=appeal, **data)
+        return Response(AppealExtensionOutputSerializer(extension).data, status=201)
+
+
+class _ExtensionDecisionAPI(APIView):
+    approve: bool
+
+    class AppealExtensionDecisionInputSerializer(serializers.Serializer):
+        note = serializers.CharField(required=False, allow_blank=True, default="",
+                                     help_text=gettext_lazy("审批意见（驳回时必填）"))
+        expected_version = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                                    help_text=gettext_lazy("诉求的版本号"))
+
+    def post(self, request, pk: int):
+        extension = extensions.extension_get(jurisdiction=jurisdiction_for(request.user), extension_id=pk)
+        data = _input(self.AppealExtensionDecisionInputSerializer, request)
+        decide = extensions.extension_approve if self.approve else extensions.extension_reject
+        extension = decide(actor=request.user, extension=extension, **data)
+        return Response(AppealExtensionOutputSerializer(extension).data)
+
+
+class AppealExtensionApproveAPI(_ExtensionDecisionAPI):
+    approve = True
+
+    @extend_schema(tags=TAGS, summary=gettext_lazy("批准延期（上一级）"),
+                   request=_ExtensionDecisionAPI.AppealExtensionDecisionInputSerializer,
+                   responses={200: AppealExtensionOutputSerializer, **_ERRORS})
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+
+class AppealExtensionRejectAPI(_ExtensionDecisionAPI):
+    approve = False
+
+    @extend_schema(tags=TAGS, summary=gettext_lazy("驳回延期（上一级，须填理由）"),
+                   request=_ExtensionDecisionAPI.AppealExtensionDecisionInputSerializer,
+                   responses={200: AppealExtensionOutputSerializer, **_ERRORS})
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+
+urlpatterns = [
+    path("appeals/<str:tracking_code>/escalate/", AppealEscalateAPI.as_view(), name="api-appeal-escalate"),
+    path("appeals/<str:tracking_code>/extensions/", AppealExtensionRequestAPI.as_view(),
+         name="api-appeal-extension-request"),
+    path("extensions/<int:pk>/approve/", AppealExtensionApproveAPI.as_view(), name="api-extension-approve"),
+    path("extensions/<int:pk>/reject/", AppealExtensionRejectAPI.as_view(), name="api-extension-reject"),
+]

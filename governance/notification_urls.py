@@ -1,0 +1,11 @@
+"""The staff inbox, at /notifications/ (governance/urls.py)."""
+
+from django.urls import path
+
+from governance import notification_views as views
+
+urlpatterns = [
+    path("", views.notifications, name="notifications"),
+    path("<int:pk>/read/", views.notification_read, name="notification-read"),
+    path("read-all/", views.notifications_read_all, name="notifications-read-all"),
+]

@@ -1,0 +1,342 @@
+"""The deadline sweep: warnings, escalation one level up (once), the district's 督办
+催办, digests per unit, manual 上报 (service and API), bounded queries, and two sweeps
+at once on PostgreSQL. Time is frozen by passing ``now`` into the sweep."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from appeals import escalation
+from appeals.enums import AppealAction, AppealState, DeadlineUnit, EscalationLevel, HandlingLevel, Source
+from appeals.models import Appeal, AppealEvent
+from governance.enums import NotificationKind, Role
+from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.models import Notification
+from tests.appeals.factories import CategoryFactory, component_department_category, grid_category, receive
+from tests.factories import UserFactory, post
+
+A = AppealAction
+L = EscalationLevel
+H = HandlingLevel
+
+
+def quiet(city, category):
+    """An appeal taken by phone without a number: no SMS (keeps bulk set-ups fast)."""
+    return receive(city, category=category, phone="", source=Source.PHONE, actor=city.users.grid_worker)
+
+
+def sweep(now, **kw):
+    return escalation.escalation_sweep(now=now, **kw)
+
+
+def escalations(appeal) -> int:
+    return AppealEvent.objects.filter(appeal=appeal, action=A.ESCALATE).count()
+
+
+def inbox(user, kind=None):
+    qs = Notification.objects.filter(recipient=user)
+    return list(qs.filter(kind=kind) if kind else qs)
+
+
+def after(appeal, minutes=1):
+    appeal.refresh_from_db()
+    return appeal.level_deadline + timedelta(minutes=minutes)
+
+
+@pytest.mark.django_db
+def test_an_overdue_grid_appeal_goes_up_to_the_community_once(city, settings):
+    settings.ESCALATION_COMMUNITY_HOURS = 24
+    appeal = receive(city, category=grid_category())
+    deadline, version = appeal.deadline, appeal.version
+    assert sweep(appeal.level_deadline - timedelta(minutes=1)).escalated == 0  # not yet due
+
+    now = after(appeal)
+    assert sweep(now).escalated == 1
+    assert sweep(now).escalated == 0  # run twice: escalated once
+    assert sweep(now + timedelta(minutes=5)).escalated == 0
+    appeal.refresh_from_db()
+    assert appeal.escalation_level == L.COMMUNITY
+    assert (appeal.handling_level, appeal.handling_community, appeal.handling_grid) == (H.COMMUNITY, city.comm_a, None)
+    assert appeal.state == AppealState.DISPATCHED  # a change of level, not of state
+    assert appeal.level_deadline == now + timedelta(hours=24)
+    assert appeal.deadline == deadline  # the resident's deadline stays
+    assert appeal.version == version + 1 and appeal.escalated_at == now
+    assert escalations(appeal) == 1
+    event = appeal.events.get(action=A.ESCALATE)
+    assert event.actor_label == "系统" and event.data["from"] == "grid" and event.data["to"] == "community"
+    # The grid worker no longer holds it; the community signs for it.
+    with pytest.raises(ActionForbidden):
+        escalation.appeal_escalate(actor=city.users.grid_worker, appeal=appeal, reason="再上报")
+    from appeals import services
+
+    appeal = services.appeal_act(actor=city.users.community_worker, appeal=appeal, action=A.SIGN)
+    assert appeal.state == AppealState.IN_PROGRESS
+
+
+@pytest.mark.django_db
+def test_levels_climb_to_the_district_then_a_cuiban_each_day(city, settings):
+    settings.ESCALATION_REMIND_HOURS = 24
+    appeal = receive(city, category=grid_category())
+    seen = []
+    for _level in range(3):
+        sweep(after(appeal))
+        appeal.refresh_from_db()
+        seen.append((appeal.escalation_level, appeal.handling_level))
+    assert seen == [(L.COMMUNITY, H.COMMUNITY), (L.STREET, H.STREET), (L.DISTRICT, H.STREET)]
+
+    # 督办: nothing is above the district; one 催办 a day while it stays overdue.
+    first = after(appeal)
+    results = [sweep(first), sweep(first + timedelta(hours=2)), sweep(first + timedelta(hours=25)),
+               sweep(first + timedelta(hours=26))]
+    assert [r.reminded for r in results] == [1, 0, 1, 0]
+    assert [r.escalated for r in results] == [0, 0, 0, 0]
+    assert escalations(appeal) == 3
+    assert appeal.events.filter(action=A.REMIND).count() == 2
+    # The district's supervisors and the handling street are told, once per 催办.
+    assert len(inbox(city.users.district_supervisor, NotificationKind.REMINDER)) == 2
+    assert len(inbox(city.users.street_officer, NotificationKind.REMINDER)) == 2
+    assert inbox(city.users.supervisor) == []  # city-wide: not the district's 督办 centre
+
+
+@pytest.mark.django_db
+def test_one_digest_per_unit_not_one_message_per_appeal(city, django_capture_on_commit_callbacks):
+    u = city.users
+    u.community_worker.email = "cw@example.com"
+    u.community_worker.save()
+    a2_worker = UserFactory(username="a2_worker", email="a2@example.com")
+    post(a2_worker, Role.COMMUNITY_WORKER, community=city.comm_a2)
+    category = grid_category()
+    mine = [receive(city, category=category), receive(city, category=category, building=city.building_a2),
+            receive(city, category=category)]
+    other = receive(city, category=category, building=city.building_b1)
+    now = max(after(a) for a in mine + [other])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sweep(now)
+    assert result.escalated == 4 and result.units_told == 2
+    (digest,) = inbox(u.community_worker, NotificationKind.ESCALATION)
+    assert "3 件" in digest.title
+    assert all(a.tracking_code in digest.body for a in mine) and other.tracking_code not in digest.body
+    (digest2,) = inbox(a2_worker)
+    assert other.tracking_code in digest2.body and digest2.link == f"/appeals/{other.tracking_code}/"
+    # Email copies: one per recipient with an address, sent after commit by the task.
+    assert sorted(m.to[0] for m in mail.outbox) == ["a2@example.com", "cw@example.com"]
+    assert Notification.objects.filter(email_pending=True, emailed_at__isnull=True).count() == 0
+
+
+@pytest.mark.django_db
+def test_a_warning_comes_before_the_level_deadline_once(city, settings):
+    settings.ESCALATION_WARN_HOURS = 4
+    settings.ESCALATION_WARN_PERCENT = 20
+    appeal = receive(city, category=grid_category())
+    level_deadline = appeal.level_deadline
+    assert sweep(level_deadline - timedelta(hours=5)).warned == 0  # too early
+    assert sweep(level_deadline - timedelta(hours=3)).warned == 1
+    assert sweep(level_deadline - timedelta(hours=2)).warned == 0  # once per level deadline
+    appeal.refresh_from_db()
+    assert appeal.warned_level_deadline == level_deadline and appeal.events.filter(action=A.WARN).count() == 1
+    (warning,) = inbox(city.users.grid_worker, NotificationKind.WARNING)
+    assert appeal.tracking_code in warning.body
+    assert appeal.version == 2  # a warning changes nothing the handler acts on
+
+    # The next level has its own deadline: warned again.
+    sweep(level_deadline + timedelta(minutes=1))
+    appeal.refresh_from_db()
+    assert sweep(appeal.level_deadline - timedelta(hours=1)).warned == 1
+
+
+@pytest.mark.django_db
+def test_a_short_level_is_warned_within_its_share_of_the_time(city, settings):
+    settings.ESCALATION_WARN_HOURS = 4
+    settings.ESCALATION_WARN_PERCENT = 20
+    two_hours = CategoryFactory(code="09002", name="燃气泄漏", resolution_limit=2, resolution_unit=DeadlineUnit.HOURS)
+    appeal = receive(city, category=two_hours)
+    # 2 h of time: the warning window is 20 % of it (24 min), not 4 h.
+    assert sweep(appeal.level_deadline - timedelta(minutes=60)).warned == 0
+    assert sweep(appeal.level_deadline - timedelta(minutes=20)).warned == 1
+    # Escalated, the level gets the category's 2 h rather than the community's 24 h.
+    now = after(appeal)
+    sweep(now)
+    appeal.refresh_from_db()
+    assert appeal.level_deadline == now + timedelta(hours=2)
+
+
+@pytest.mark.django_db
+def test_urgent_categories_skip_a_level(city, settings):
+    urgent = CategoryFactory(code="09001", name="消防通道堵塞", urgent=True)
+    appeal = receive(city, category=urgent)
+    sweep(after(appeal))
+    appeal.refresh_from_db()
+    assert (appeal.escalation_level, appeal.handling_level, appeal.handling_street) == (L.STREET, H.STREET, city.street_a)
+    assert appeal.events.get(action=A.ESCALATE).data["skipped"] is True
+    assert len(inbox(city.users.street_officer, NotificationKind.ESCALATION)) == 1
+    assert inbox(city.users.community_worker) == []
+
+    settings.ESCALATION_URGENT_SKIP = False
+    other = receive(city, category=urgent)
+    sweep(after(other))
+    other.refresh_from_db()
+    assert other.escalation_level == L.COMMUNITY
+
+
+@pytest.mark.django_db
+def test_a_late_department_appeal_goes_to_the_district_supervision(city):
+    appeal = receive(city, category=component_department_category())
+    assert appeal.handling_level == H.DEPARTMENT and appeal.escalation_level == ""
+    sweep(after(appeal))
+    appeal.refresh_from_db()
+    assert appeal.escalation_level == L.DISTRICT
+    assert appeal.handling_department == city.chengguan  # it keeps the appeal, under 督办
+    assert len(inbox(city.users.district_supervisor, NotificationKind.ESCALATION)) == 1
+    assert len(inbox(city.users.department_handler, NotificationKind.ESCALATION)) == 1
+    assert inbox(city.users.street_officer) == []
+
+
+@pytest.mark.django_db
+def test_only_appeals_being_handled_are_swept(city):
+    from appeals import services
+
+    u = city.users
+    resolved = receive(city, category=grid_category())
+    resolved = services.appeal_act(actor=u.grid_worker, appeal=resolved, action=A.SIGN)
+    resolved = services.appeal_act(actor=u.grid_worker, appeal=resolved, action=A.RESOLVE, result="已清运")
+    waiting = receive(city, category=grid_category())
+    waiting = services.appeal_act(actor=u.grid_worker, appeal=waiting, action=A.RETURN, reason="不属本网格")
+    assert waiting.state == AppealState.RECEIVED and waiting.level_deadline is not None
+    now = max(after(resolved), after(waiting)) + timedelta(days=30)
+    assert sweep(now).escalated == 0 and sweep(now).warned == 0
+    assert escalations(resolved) == escalations(waiting) == 0
+
+
+@pytest.mark.django_db
+def test_the_sweep_query_count_does_not_grow_with_the_number_of_due_appeals(city):
+    category = grid_category()
+
+    def count(n):
+        appeals = [quiet(city, category) for _ in range(n)]
+        now = max(after(a) for a in appeals)
+        with CaptureQueriesContext(connection) as queries:
+            assert sweep(now).escalated == n
+        return len(queries)
+
+    few, many = count(5), count(50)
+    assert few == many
+    assert few <= 25
+
+
+@pytest.mark.django_db
+def test_small_chunks_take_every_due_appeal_with_queries_per_chunk(city):
+    category = grid_category()
+    appeals = [quiet(city, category) for _ in range(12)]
+    now = max(after(a) for a in appeals)
+    with CaptureQueriesContext(connection) as queries:
+        assert sweep(now, size=5).escalated == 12  # chunks of 5, 5, 2
+    assert len(queries) <= 40
+    assert all(escalations(a) == 1 for a in appeals)
+
+
+# --- escalation by hand (上报) -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_handler_escalates_by_hand_through_the_same_step(city):
+    u = city.users
+    appeal = receive(city, category=grid_category())
+    with pytest.raises(NotFound):
+        escalation.appeal_escalate(actor=u.outsider, appeal=appeal, reason="处理不了")
+    with pytest.raises(ActionForbidden, match="只读"):
+        escalation.appeal_escalate(actor=u.district_supervisor, appeal=appeal, reason="处理不了")
+    with pytest.raises(ActionForbidden, match="当前办理单位"):
+        escalation.appeal_escalate(actor=u.street_officer, appeal=appeal, reason="处理不了")
+    with pytest.raises(ApplicationError, match="上报理由"):
+        escalation.appeal_escalate(actor=u.grid_worker, appeal=appeal, reason=" ")
+    with pytest.raises(Conflict, match="已被他人处理"):
+        escalation.appeal_escalate(actor=u.grid_worker, appeal=appeal, reason="处理不了",
+                                   expected_version=appeal.version - 1)
+
+    appeal = escalation.appeal_escalate(actor=u.grid_worker, appeal=appeal, reason="涉及物业，网格协调不了")
+    assert (appeal.escalation_level, appeal.handling_community) == (L.COMMUNITY, city.comm_a)
+    event = appeal.events.get(action=A.ESCALATE)
+    assert event.note == "涉及物业，网格协调不了" and event.data["automatic"] is False
+    assert event.actor == u.grid_worker
+    (message,) = inbox(u.community_worker, NotificationKind.ESCALATION)
+    assert "涉及物业" in message.body
+    assert escalation.may_escalate(jurisdiction=_jur(u.community_worker), appeal=appeal)
+    assert not escalation.may_escalate(jurisdiction=_jur(u.grid_worker), appeal=appeal)
+
+    appeal = escalation.appeal_escalate(actor=u.community_worker, appeal=appeal, reason="需街道协调")
+    appeal = escalation.appeal_escalate(actor=u.street_officer, appeal=appeal, reason="需区级督办")
+    assert (appeal.escalation_level, appeal.handling_level) == (L.DISTRICT, H.STREET)
+    with pytest.raises(Conflict, match="区督办"):
+        escalation.appeal_escalate(actor=u.street_officer, appeal=appeal, reason="再上报")
+    # The sweep finds nothing more to do with it now.
+    assert sweep(timezone.now()).escalated == 0
+
+
+def _jur(user):
+    from governance.selectors import jurisdiction_for
+
+    return jurisdiction_for(user)
+
+
+@pytest.mark.django_db
+def test_the_escalate_api(city, client):
+    u = city.users
+    appeal = receive(city, category=grid_category(), phone="010-65001234", source=Source.PHONE, actor=u.grid_worker)
+    url = f"/api/v1/appeals/{appeal.tracking_code}/escalate/"
+
+    client.force_login(u.outsider)
+    assert client.post(url, {"reason": "x"}, content_type="application/json").status_code == 404
+    client.force_login(u.supervisor)
+    refused = client.post(url, {"reason": "x"}, content_type="application/json")
+    assert refused.status_code == 403 and "只读" in refused.json()["detail"]
+    client.force_login(u.grid_worker)
+    assert client.post(url, {}, content_type="application/json").status_code == 400
+    stale = client.post(url, {"reason": "x", "expected_version": 1}, content_type="application/json")
+    assert stale.status_code == 409
+    done = client.post(url, {"reason": "网格协调不了", "expected_version": appeal.version},
+                       content_type="application/json")
+    assert done.status_code == 200, done.content
+    body = done.json()
+    assert body["escalation_level"] == "community" and body["handling_level"] == "community"
+    assert body["version"] == appeal.version + 1
+    # Now the community holds it: the grid worker may not escalate it again.
+    assert client.post(url, {"reason": "x"}, content_type="application/json").status_code == 403
+
+
+# --- two sweeps at once ----------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_sweeps_escalate_each_appeal_exactly_once(city):
+    category = grid_category()
+    appeals = [quiet(city, category) for _ in range(40)]
+    now = max(after(a) for a in appeals)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            results.append(sweep(now, size=5).escalated)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sum(results) == 40
+    assert AppealEvent.objects.filter(action=A.ESCALATE).count() == 40
+    assert all(escalations(a) == 1 for a in appeals)
+    assert set(Appeal.objects.values_list("escalation_level", "version")) == {(L.COMMUNITY, 3)}
