@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "governance",
+    "governance.assessment",
     "grids",
     "appeals",
     "appeals.open311",
@@ -337,3 +338,25 @@ VOLUNTEER_CHECKIN_TOKEN_SECONDS = env_int("VOLUNTEER_CHECKIN_TOKEN_SECONDS", 300
 OPEN311_RATE_PER_KEY = env_str("OPEN311_RATE_PER_KEY", "600/hour")
 # lat/long place a request on the nearest registered building within this many metres.
 OPEN311_MAX_DISTANCE_M = env_int("OPEN311_MAX_DISTANCE_M", 300, minimum=1)
+
+# --- Assessment ---
+# A month's scores become final at 00:00 on this day of the next month (DESIGN.md §5);
+# events from then on never change it.
+SCORE_CUTOFF_DAY = env_int("SCORE_CUTOFF_DAY", 5, minimum=1)
+if SCORE_CUTOFF_DAY > 28:
+    raise ImproperlyConfigured("SCORE_CUTOFF_DAY must be between 1 and 28 (every month has that day).")
+# 综合得分 = 100 × (response × 响应率 + resolution × 解决率 + satisfaction × 满意率).
+SCORE_WEIGHTS = {
+    "response": env_str("SCORE_WEIGHT_RESPONSE", "0.1"),
+    "resolution": env_str("SCORE_WEIGHT_RESOLUTION", "0.5"),
+    "satisfaction": env_str("SCORE_WEIGHT_SATISFACTION", "0.4"),
+}
+# 满意率 = (满意 + this × 基本满意) / 参评数.
+SCORE_BASICALLY_SATISFIED_WEIGHT = env_str("SCORE_BASICALLY_SATISFIED_WEIGHT", "0.9")
+for _name, _weight in [*SCORE_WEIGHTS.items(), ("basically", SCORE_BASICALLY_SATISFIED_WEIGHT)]:
+    try:
+        float(_weight)
+    except ValueError:
+        raise ImproperlyConfigured(f"The score weight {_name}={_weight!r} is not a number.") from None
+# The nightly scoring task's hard time limit, in seconds.
+SCORE_TASK_TIME_LIMIT = env_int("SCORE_TASK_TIME_LIMIT", 3600, minimum=60)

@@ -1,0 +1,143 @@
+"""Months, quarters and date ranges in China time, and the cutoff that makes a month final.
+
+A deadline belongs to the calendar day (Asia/Shanghai) in which it falls; a working-day
+deadline "ends at 24:00" of its last day, stored as 00:00 of the next day, so a
+deadline at exactly midnight belongs to the day before: days are half-open on the left,
+(00:00, 24:00].
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from governance.errors import ApplicationError
+
+CHINA = ZoneInfo("Asia/Shanghai")
+_EPSILON = timedelta(microseconds=1)
+
+
+def local_midnight(day: date) -> datetime:
+    """00:00 China time at the start of ``day``, as an aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=CHINA)
+
+
+def deadline_day(deadline: datetime) -> date:
+    """The day a deadline falls in: 24:00 (= next 00:00) belongs to the day before."""
+    return (deadline - _EPSILON).astimezone(CHINA).date()
+
+
+def day_window(first: date, last: date) -> tuple[datetime, datetime]:
+    """The deadlines that fall on days first..last: (start, end], aware."""
+    return local_midnight(first), local_midnight(last + timedelta(days=1))
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def previous_month(month: date) -> date:
+    return (month.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def month_end(month: date) -> date:
+    """The month's last day."""
+    return next_month(month) - timedelta(days=1)
+
+
+def cutoff_moment(month: date) -> datetime:
+    """When ``month`` becomes final: 00:00 China time on SCORE_CUTOFF_DAY of the next
+    month. Events from then on never count for it."""
+    return local_midnight(next_month(month).replace(day=settings.SCORE_CUTOFF_DAY))
+
+
+def parse_month(value: str) -> date:
+    """ "2026-10" → date(2026, 10, 1); ApplicationError otherwise."""
+    try:
+        parsed = datetime.strptime((value or "").strip(), "%Y-%m").date()
+    except ValueError:
+        raise ApplicationError(_("月份格式应为 YYYY-MM，例如 2026-10。")) from None
+    return parsed
+
+
+def today_local(now: datetime) -> date:
+    return now.astimezone(CHINA).date()
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period: whole days first..last (inclusive), China time.
+
+    kind: "month" (read from stored MonthlyScore rows), "quarter" or "range" (summed
+    from DailyTally rows).
+    """
+
+    kind: str
+    first: date
+    last: date
+
+    @classmethod
+    def month(cls, year: int, month: int) -> "Period":
+        start = date(year, month, 1)
+        return cls("month", start, month_end(start))
+
+    @classmethod
+    def quarter(cls, year: int, quarter: int) -> "Period":
+        if quarter not in (1, 2, 3, 4):
+            raise ApplicationError(_("季度应为 1 至 4。"))
+        start = date(year, 3 * quarter - 2, 1)
+        return cls("quarter", start, month_end(date(year, 3 * quarter, 1)))
+
+    @classmethod
+    def range(cls, first: date, last: date) -> "Period":
+        if last < first:
+            raise ApplicationError(_("结束日期不能早于开始日期。"))
+        if (last - first).days > 366:
+            raise ApplicationError(_("自定义时间段不能超过一年。"))
+        return cls("range", first, last)
+
+    @classmethod
+    def parse(cls, value: str) -> "Period":
+        """ "2026-10", "2026Q4" or "2026-10-01..2026-10-15"."""
+        value = (value or "").strip().upper()
+        try:
+            if ".." in value:
+                a, b = value.split("..", 1)
+                return cls.range(date.fromisoformat(a.strip()), date.fromisoformat(b.strip()))
+            if "Q" in value:
+                year, quarter = value.split("Q", 1)
+                return cls.quarter(int(year), int(quarter))
+            start = parse_month(value)
+            return cls.month(start.year, start.month)
+        except ValueError:
+            raise ApplicationError(
+                _("时间段格式应为 2026-10（月）、2026Q4（季度）或 2026-10-01..2026-10-15（自定义）。")
+            ) from None
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> "Period":
+        """The period just before, of the same kind (a range: the same number of days)."""
+        if self.kind == "month":
+            start = previous_month(self.first)
+            return Period.month(start.year, start.month)
+        if self.kind == "quarter":
+            start = previous_month(previous_month(previous_month(self.first)))
+            return Period("quarter", start, self.first - timedelta(days=1))
+        return Period("range", self.first - timedelta(days=self.days), self.first - timedelta(days=1))
+
+    @property
+    def label(self) -> str:
+        if self.kind == "month":
+            return f"{self.first:%Y-%m}"
+        if self.kind == "quarter":
+            return f"{self.first.year}Q{(self.first.month + 2) // 3}"
+        return f"{self.first.isoformat()}..{self.last.isoformat()}"

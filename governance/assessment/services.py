@@ -1,0 +1,399 @@
+"""Scoring (DESIGN.md §5, issue 4 item 5) and 考核核减 (exclusions).
+
+Counting rules, as implemented:
+- **Month and day.** An appeal counts on the day (Asia/Shanghai) its deadline falls, and
+  so in that month; a deadline at 24:00 (stored as next-day 00:00) belongs to the day
+  before. The deadline is the appeal's current one (only an approved extension moves
+  it). Month to date: only deadlines already passed count.
+- **Unit.** It counts for the unit holding it at its deadline: the last holder-changing
+  event (dispatch, reroute of the handler, return, escalation) at or before the
+  deadline decides (governance.assessment.eventlog.holder). An escalation that moves
+  the handler up (grid → community → street) moves the count with it; at the district
+  督办 the handler keeps it. A returned appeal still waiting at its deadline counts
+  for the queue's unit (community, or the street's dispatch centre).
+  Counts roll up by code: grid → community → street → district → city, and
+  department → district → city.
+- **As of.** Only events before ``as_of`` count: now, or — for a month whose cutoff
+  (00:00 on SCORE_CUTOFF_DAY of the next month) has passed — the cutoff. Such a month
+  is then final: stored once with final=True and never overwritten (``force``
+  recomputes it, as of the same cutoff, to the same figures). Likewise only
+  exclusions approved before ``as_of`` count.
+- **Per appeal** (counted for its holder and day):
+  dispatched = due = 1 (every appeal with a deadline was dispatched);
+  responded_in_time: first contact (先行联系) at or before its response deadline;
+  evaluated/solved/satisfied/basically_satisfied: its latest evaluation;
+  deferred: an approved extension (缓办); resolved (办结): its latest 办结 was not
+  followed by a rework; resolved_on_time: that 办结 at or before the deadline;
+  reworked: resolved after at least one rework (unsatisfied evaluation, failed
+  verification). Deferred appeals stay out of resolved/resolved_on_time/reworked, as
+  they are out of the closure denominators (due − deferred).
+  Withdrawn, declined or merged appeals are not scored. Excluded ones (approved 考核核减)
+  count only in ``excluded``.
+- **Averages:** response = first contact − first dispatch; resolution = the counted
+  办结 − first dispatch; sums of seconds and counts, so they sum over any period.
+"""
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db import connection, transaction
+from django.db.models import Exists, JSONField, OuterRef, Subquery, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appeals.enums import AppealAction, Rating
+from appeals.models import Appeal, AppealEvent
+from governance.assessment import eventlog, formulas
+from governance.assessment.enums import ExclusionReason, ExclusionStatus, UnitKind
+from governance.assessment.models import COUNTERS, DailyTally, MonthlyScore, ScoreExclusion
+from governance.assessment.periods import (
+    cutoff_moment, day_window, deadline_day, local_midnight, month_end, next_month, previous_month,
+    today_local,
+)
+from governance.enums import Role
+from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.selectors import jurisdiction_for
+from grids.models import Community, Department, District, Grid, Street
+
+logger = logging.getLogger(__name__)
+A = AppealAction
+BATCH = 2000
+
+
+@dataclass
+class MonthResult:
+    month: date
+    as_of: datetime | None = None
+    final: bool = False
+    skipped: bool = False  # already final: left as stored
+    appeals: int = 0  # appeals due (excluded included) in the month so far
+    excluded: int = 0
+    tallies: int = 0
+    units: int = 0
+    city: dict = field(default_factory=dict)  # the city rows' measures, for summaries
+
+
+# --- per appeal: one query ---------------------------------------------------------------------
+
+
+def _appeal_rows(*, start: datetime, end: datetime, as_of: datetime):
+    """The appeals whose deadline falls in (start, end], each with what the log says
+    about it as of ``as_of`` — one query with correlated subqueries on the event index
+    (appeal, created_at), streamed."""
+    events = AppealEvent.objects.filter(appeal=OuterRef("pk"), created_at__lt=as_of)
+    latest = ("-created_at", "-id")
+    holder = events.filter(eventlog.HOLDER_Q, created_at__lte=OuterRef("deadline")).order_by(*latest)
+    evaluation = events.filter(action=A.EVALUATE).order_by(*latest)
+    excluded = ScoreExclusion.objects.filter(
+        appeal=OuterRef("pk"), status=ExclusionStatus.APPROVED, approved_at__lt=as_of
+    )
+    return (
+        Appeal.objects.filter(deadline__gt=start, deadline__lte=end)
+        .annotate(
+            h_action=Subquery(holder.values("action")[:1]),
+            h_data=Subquery(holder.values("data")[:1], output_field=JSONField()),
+            first_dispatch=Subquery(
+                events.filter(action=A.DISPATCH).order_by("created_at", "id").values("created_at")[:1]
+            ),
+            last_resolve=Subquery(events.filter(action=A.RESOLVE).order_by(*latest).values("created_at")[:1]),
+            last_rework=Subquery(events.filter(eventlog.REWORK_Q).order_by(*latest).values("created_at")[:1]),
+            evaluation=Subquery(evaluation.values("data")[:1], output_field=JSONField()),
+            terminal=Exists(events.filter(action__in=eventlog.TERMINAL_ACTIONS)),
+            is_deferred=Exists(events.filter(action__in=eventlog.DEFERRAL_ACTIONS)),
+            is_excluded=Exists(excluded),
+        )
+        .values(
+            "id", "deadline", "response_deadline", "first_contact_at",
+            "grid_id", "community_id", "street_id", "district_id",
+            "grid__name", "community__name", "street__name",
+            "handling_level", "handling_department__code", "queue_level",
+            "h_action", "h_data", "first_dispatch", "last_resolve", "last_rework", "evaluation",
+            "terminal", "is_deferred", "is_excluded",
+        )
+        .order_by()
+        .iterator(chunk_size=BATCH)
+    )
+
+
+def _count(t: dict, row: dict, as_of: datetime) -> None:
+    """Add one appeal's contribution to its tally ``t`` (see the module docstring)."""
+    if row["is_excluded"]:
+        t["excluded"] += 1
+        return
+    deadline = row["deadline"]
+    t["dispatched"] += 1
+    t["due"] += 1
+    dispatched_at = row["first_dispatch"]
+    contact = row["first_contact_at"]
+    if contact is not None and contact < as_of:
+        if row["response_deadline"] is not None and contact <= row["response_deadline"]:
+            t["responded_in_time"] += 1
+        if dispatched_at is not None and contact >= dispatched_at:
+            t["response_seconds"] += int((contact - dispatched_at).total_seconds())
+            t["response_count"] += 1
+    evaluation = row["evaluation"]
+    if evaluation:
+        t["evaluated"] += 1
+        t["solved"] += evaluation.get("solved") is True
+        t["satisfied"] += evaluation.get("rating") == Rating.SATISFIED
+        t["basically_satisfied"] += evaluation.get("rating") == Rating.BASICALLY
+    resolved_at, rework = row["last_resolve"], row["last_rework"]
+    if resolved_at is not None and rework is not None and rework > resolved_at:
+        resolved_at = None  # back in work at as_of: not 办结
+    if resolved_at is not None and dispatched_at is not None:
+        t["resolution_seconds"] += int((resolved_at - dispatched_at).total_seconds())
+        t["resolution_count"] += 1
+    if row["is_deferred"]:
+        t["deferred"] += 1
+        return
+    if resolved_at is not None:
+        t["resolved"] += 1
+        t["resolved_on_time"] += resolved_at <= deadline
+        t["reworked"] += rework is not None
+
+
+def _empty() -> dict:
+    return dict.fromkeys(COUNTERS, 0)
+
+
+def tally_appeals(*, first: date, last: date, as_of: datetime) -> tuple[dict, dict]:
+    """Daily tallies for the deadlines on days first..last known at ``as_of``, rolled up.
+
+    Steps: 1. one streamed query of the due appeals with their log facts; 2. each
+    appeal's holder at its deadline and its contribution, added to (holder, day);
+    3. each leaf tally added to the holder's ancestors. Returns ({(kind, code, day):
+    counters}, stats).
+    """
+    start, end = day_window(first, last)
+    end = min(end, as_of)
+    departments = {(d, name): code for d, name, code in Department.objects.values_list("district_id", "name", "code")}
+    leaves: dict = defaultdict(_empty)
+    stats = {"appeals": 0, "excluded": 0, "unplaced": 0}
+    if end > start:
+        for row in _appeal_rows(start=start, end=end, as_of=as_of):
+            if row["terminal"]:
+                continue
+            unit = eventlog.holder(row, departments) or eventlog.current_holder(row)
+            if unit is None:
+                stats["unplaced"] += 1
+                continue
+            stats["appeals"] += 1
+            stats["excluded"] += bool(row["is_excluded"])
+            _count(leaves[(*unit, deadline_day(row["deadline"]))], row, as_of)
+    if stats["unplaced"]:
+        logger.warning("scoring: %s appeals had no unit at their deadline and were left out", stats["unplaced"])
+    rolled: dict = defaultdict(_empty)
+    for (kind, code, day), counters in leaves.items():
+        for ancestor in formulas.ancestors(kind, code):
+            target = rolled[(*ancestor, day)]
+            for name, value in counters.items():
+                target[name] += value
+    return rolled, stats
+
+
+# --- a month ----------------------------------------------------------------------------------
+
+
+def _all_units() -> dict[tuple[str, str], str]:
+    """Every unit that is scored, with its name (a unit without appeals is shown too)."""
+    units: dict[tuple[str, str], str] = {}
+    for model, kind in ((Grid, UnitKind.GRID), (Community, UnitKind.COMMUNITY), (Street, UnitKind.STREET),
+                        (District, UnitKind.DISTRICT), (Department, UnitKind.DEPARTMENT)):
+        for code, name in model.objects.values_list("code", "name"):
+            units[(kind, code)] = name
+            if kind == UnitKind.DISTRICT:
+                units.setdefault((UnitKind.CITY, formulas.city_code(code)), _("全市"))
+    return units
+
+
+def _lock_month(month: date) -> None:
+    # Two runs of one month at once (beat + a manual command) would both delete and
+    # insert; on PostgreSQL the second waits for the first. SQLite serialises writers.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x5C0E, month.year * 100 + month.month])
+
+
+def score_rows(*, sums: dict[tuple[str, str], dict], names: dict[tuple[str, str], str]) -> list[dict]:
+    """Measures and ranks for units from their summed counters (months and ranges alike).
+
+    Ranks: competition ranking by composite within the peer group
+    (formulas.peer_group); streets also within the city (city_rank).
+    """
+    rows = []
+    for key in sorted(set(sums) | set(names)):
+        kind, code = key
+        counters = sums.get(key) or _empty()
+        rows.append({
+            "unit_kind": kind, "unit_code": code, "unit_name": names.get(key, ""),
+            "peer_group": formulas.peer_group(kind, code), **counters, **formulas.measures(counters),
+        })
+    def peers(row):
+        return row["unit_kind"], row["peer_group"]
+
+    def city_of_street(row):
+        return formulas.city_code(row["unit_code"][:6])
+
+    streets = [r for r in rows if r["unit_kind"] == UnitKind.STREET]
+    ranks = formulas.competition_ranks(rows, group_of=peers)
+    city_ranks = formulas.competition_ranks(streets, group_of=city_of_street)
+    ranked = Counter(peers(r) for r in rows if formulas.rankable(r))
+    city_ranked = Counter(city_of_street(r) for r in streets if formulas.rankable(r))
+    for row in rows:
+        key = (row["unit_kind"], row["unit_code"])
+        row["rank"] = ranks.get(key)
+        row["peer_count"] = ranked[peers(row)]  # an unranked unit still shows how many were ranked
+        row["city_rank"] = city_ranks.get(key)
+        row["city_peer_count"] = city_ranked[city_of_street(row)] if row["unit_kind"] == UnitKind.STREET else 0
+    return rows
+
+
+def month_state(month: date, now: datetime) -> tuple[datetime, bool, bool]:
+    """(as_of, final, month_to_date) of ``month`` seen at ``now``."""
+    cutoff = cutoff_moment(month)
+    return min(now, cutoff), now >= cutoff, now < local_midnight(next_month(month))
+
+
+def compute_month(*, month: date, now: datetime | None = None, force: bool = False) -> MonthResult:
+    """Compute and store one month's daily tallies and monthly scores.
+
+    Steps: 1. as_of = now, or the cutoff once it has passed (the month is then final);
+    2. a month already stored as final is left alone unless ``force`` (which recomputes
+    it as of the same cutoff); 3. the daily tallies from the log (tally_appeals);
+    4. in one transaction, under a per-month lock: replace the month's DailyTally rows,
+    sum them per unit in SQL, compute measures and ranks, replace its MonthlyScore rows.
+    """
+    now = now or timezone.now()
+    month = month.replace(day=1)
+    result = MonthResult(month=month)
+    if local_midnight(month) > now:
+        raise ApplicationError(_("%(month)s 尚未开始，无法计算。") % {"month": f"{month:%Y-%m}"})
+    as_of, final, month_to_date = month_state(month, now)
+    result.as_of, result.final = as_of, final
+    if not force and MonthlyScore.objects.filter(month=month, final=True).exists():
+        result.skipped = True
+        return result
+    tallies, stats = tally_appeals(first=month, last=month_end(month), as_of=as_of)
+    names = _all_units()
+    with transaction.atomic():
+        _lock_month(month)
+        if not force and MonthlyScore.objects.filter(month=month, final=True).exists():
+            result.skipped = True  # another run finalised it while we counted
+            return result
+        DailyTally.objects.filter(day__gte=month, day__lte=month_end(month)).delete()
+        DailyTally.objects.bulk_create(
+            [DailyTally(unit_kind=k, unit_code=c, day=d, computed_at=now, **counters)
+             for (k, c, d), counters in tallies.items()],
+            batch_size=BATCH,
+        )
+        sums = {
+            (r.pop("unit_kind"), r.pop("unit_code")): r
+            for r in DailyTally.objects.filter(day__gte=month, day__lte=month_end(month))
+            .values("unit_kind", "unit_code").order_by()
+            .annotate(**{name: Sum(name) for name in COUNTERS})
+        }
+        rows = score_rows(sums=sums, names=names)
+        MonthlyScore.objects.filter(month=month).delete()
+        MonthlyScore.objects.bulk_create(
+            [MonthlyScore(month=month, final=final, month_to_date=month_to_date, as_of=as_of, computed_at=now, **row)
+             for row in rows],
+            batch_size=BATCH,
+        )
+    result.appeals, result.excluded = stats["appeals"], stats["excluded"]
+    result.tallies, result.units = len(tallies), len(rows)
+    result.city = next((r for r in rows if r["unit_kind"] == UnitKind.CITY), {})
+    return result
+
+
+def months_due(*, now: datetime) -> list[date]:
+    """What the nightly run computes: last month while it is not stored as final (so the
+    run on the cutoff day finalises it, and a missed night catches up), then this month
+    to date."""
+    this_month = today_local(now).replace(day=1)
+    last_month = previous_month(this_month)
+    months = []
+    if not MonthlyScore.objects.filter(month=last_month, final=True).exists():
+        months.append(last_month)
+    months.append(this_month)
+    return months
+
+
+def months_with_appeals(*, now: datetime) -> list[date]:
+    """Every month from the earliest deadline to this month (for --all-months)."""
+    earliest = Appeal.objects.filter(deadline__isnull=False).order_by("deadline").values_list("deadline", flat=True).first()
+    this_month = today_local(now).replace(day=1)
+    if earliest is None:
+        return [this_month]
+    month = deadline_day(earliest).replace(day=1)
+    months = []
+    while month <= this_month:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
+# --- 考核核减 ----------------------------------------------------------------------------------
+
+
+def _may_approve(actor, jurisdiction, appeal: Appeal) -> bool:
+    if actor.is_superuser:
+        return True
+    return any(
+        p.role == Role.STREET_OFFICER and appeal.street_id and p.street.code == appeal.street_id
+        for p in jurisdiction.posts
+    )
+
+
+def exclusion_request(*, actor, appeal: Appeal, reason_kind: str, reason: str) -> ScoreExclusion:
+    """Ask the street to leave an appeal out of the assessment (考核核减).
+
+    Steps: 1. the appeal must be visible to the actor (else NotFound); 2. supervisors
+    are read-only (ActionForbidden); 3. a known reason kind and a reason text; 4. one
+    request per appeal (Conflict if one exists); 5. a pending ScoreExclusion.
+    """
+    from appeals.permissions import is_visible
+
+    jurisdiction = jurisdiction_for(actor)
+    if not is_visible(jurisdiction, appeal):
+        raise NotFound()
+    if jurisdiction.posts and jurisdiction.roles == {Role.SUPERVISOR}:
+        raise ActionForbidden(_("督查考核账号只读，不能申请考核核减。"))
+    if reason_kind not in ExclusionReason.values:
+        raise ApplicationError(_("请选择核减类型：恶意诉求、重复诉求、超出职权范围或其他。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("请填写核减理由。"))
+    with transaction.atomic():
+        if ScoreExclusion.objects.filter(appeal=appeal).exists():
+            raise Conflict(_("该诉求已申请过考核核减。"))
+        return ScoreExclusion.objects.create(appeal=appeal, reason_kind=reason_kind, reason=reason, requested_by=actor)
+
+
+def exclusion_decide(*, actor, exclusion: ScoreExclusion, approve: bool, note: str = "",
+                     now: datetime | None = None) -> ScoreExclusion:
+    """The street (or an administrator) approves or rejects a 考核核减 request.
+
+    Steps: 1. the appeal must be visible (NotFound); 2. only a street officer of the
+    appeal's street or an administrator decides (ActionForbidden); 3. a conditional
+    update from pending (Conflict if someone decided first). The reason is kept either
+    way; an approval counts from the next computation of a month that is not final.
+    """
+    from appeals.permissions import is_visible
+
+    jurisdiction = jurisdiction_for(actor)
+    appeal = exclusion.appeal
+    if not is_visible(jurisdiction, appeal):
+        raise NotFound()
+    if not _may_approve(actor, jurisdiction, appeal):
+        raise ActionForbidden(_("只有诉求所在街道的工作人员可以审批考核核减。"))
+    now = now or timezone.now()
+    status = ExclusionStatus.APPROVED if approve else ExclusionStatus.REJECTED
+    updated = ScoreExclusion.objects.filter(pk=exclusion.pk, status=ExclusionStatus.PENDING).update(
+        status=status, approved_by=actor, approved_at=now, decision_note=(note or "")[:200]
+    )
+    if updated != 1:
+        raise Conflict(_("该核减申请已被审批，请刷新后查看。"))
+    exclusion.refresh_from_db()
+    return exclusion
