@@ -412,8 +412,9 @@ def reload_urls(settings):
         importlib.reload(governance.urls)
         clear_url_caches()
 
+    original = {"PUBLIC_SITE_ENABLED": settings.PUBLIC_SITE_ENABLED, "STAFF_SITE_ENABLED": settings.STAFF_SITE_ENABLED}
     yield _reload
-    _reload(PUBLIC_SITE_ENABLED=True, STAFF_SITE_ENABLED=True)
+    _reload(**original)  # the URLs of the next tests
 
 
 def test_public_pages_are_gone_when_the_public_site_is_off(client, city, appeal, reload_urls):
