@@ -1,0 +1,208 @@
+"""The reports' API under /api/v1/reports/: the same tables as the pages, scoped the same
+way (a unit outside the jurisdiction: 404). Rows are objects keyed by the columns'
+``key``; rates are percentages (2 decimals), null when the denominator is empty."""
+
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from governance.enums import AccessAction
+from governance.errors import NotFound
+from governance.reports import selectors
+from governance.reports.views import supervision_filters
+from governance.selectors import jurisdiction_for
+from governance.services import access_log_record
+
+TAGS = ["reports"]
+_NOT_FOUND = OpenApiResponse(description=_("不存在，或不在您的辖区内。"))
+_BAD = OpenApiResponse(description=_("参数有误（时间段、层级或排序）。"))
+PERIOD_PARAMS = [
+    OpenApiParameter("period", str, description=_("2026-10（月）、2026Q4（季度）或 2026-10-01..2026-10-15；默认本月")),
+    OpenApiParameter("from", OpenApiTypes.DATE, description=_("自定义开始日期（与 to 同用）")),
+    OpenApiParameter("to", OpenApiTypes.DATE, description=_("自定义结束日期（含）")),
+]
+
+
+class ReportColumnSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.CharField(help_text=_("text、code、int、rate、hours、change"))
+
+
+class ReportTableSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    columns = ReportColumnSerializer(many=True)
+    rows = serializers.ListField(child=serializers.DictField(), help_text=_("每行一个对象，键为列的 key"))
+    total = serializers.IntegerField(allow_null=True)
+
+
+class ReportUnitsOutputSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    level = serializers.CharField()
+    final = serializers.BooleanField()
+    as_of = serializers.DateTimeField(allow_null=True)
+    table = ReportTableSerializer()
+
+
+class ReportMeasureSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    benchmark = serializers.FloatField(allow_null=True, help_text=_("上级单位的同一指标"))
+    low = serializers.BooleanField()
+
+
+class ReportTrendSerializer(serializers.Serializer):
+    months = serializers.ListField(child=serializers.CharField())
+    response_rate = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    resolution_rate = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    satisfaction_rate = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    composite = serializers.ListField(child=serializers.FloatField(allow_null=True))
+
+
+class ReportUnitDetailOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    period = serializers.CharField()
+    final = serializers.BooleanField()
+    row = serializers.DictField()
+    measures = ReportMeasureSerializer(many=True)
+    trend = ReportTrendSerializer()
+    children = ReportTableSerializer(allow_null=True)
+    departments = ReportTableSerializer(allow_null=True)
+    categories = ReportTableSerializer()
+    problems = ReportTableSerializer()
+
+
+class ReportHotspotsOutputSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    categories = ReportTableSerializer()
+    buildings = ReportTableSerializer()
+    households = ReportTableSerializer()
+
+
+class ReportStaffingOutputSerializer(serializers.Serializer):
+    target = serializers.FloatField()
+    districts = ReportTableSerializer()
+    streets = ReportTableSerializer()
+    communities = ReportTableSerializer()
+
+
+def _plain(value):
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def table_json(table) -> dict | None:
+    if table is None:
+        return None
+    return {
+        "key": table.key, "title": str(table.title),
+        "columns": [{"key": c.key, "label": str(c.label), "kind": c.kind} for c in table.columns],
+        "rows": [{c.key: _plain(row.get(c.key)) for c in table.columns} for row in table.rows],
+        "total": table.total,
+    }
+
+
+def _viewer(request):
+    jurisdiction = jurisdiction_for(request.user)
+    levels = selectors.viewer_levels(jurisdiction)
+    if not levels:
+        raise NotFound()
+    return jurisdiction, levels
+
+
+class ReportUnitsAPI(APIView):
+    @extend_schema(
+        tags=TAGS, summary=_("单位考核排名表（与报表页相同）"), responses={200: ReportUnitsOutputSerializer, 400: _BAD, 404: _NOT_FOUND},
+        parameters=[*PERIOD_PARAMS,
+                    OpenApiParameter("level", str, description=_("city、district、street、community、grid、department")),
+                    OpenApiParameter("parent", str, description=_("只看该单位下的单位（编码）")),
+                    OpenApiParameter("sort", str, description=_("列 key，前加 - 为降序；默认 composite（最差在前）"))],
+    )
+    def get(self, request):
+        jurisdiction, levels = _viewer(request)
+        period = selectors.period_from_params(request.query_params)
+        level = request.query_params.get("level") or selectors.default_level(levels)
+        if level not in levels:
+            raise NotFound()
+        table = selectors.unit_table(
+            jurisdiction=jurisdiction, period=period, level=level,
+            parent_code=request.query_params.get("parent") or None, sort=request.query_params.get("sort"),
+        )
+        data = {"period": period.label, "level": level, "final": table.final, "as_of": table.as_of,
+                "table": table_json(table)}
+        return Response(ReportUnitsOutputSerializer(data).data)
+
+
+class ReportUnitDetailAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("单位考核报表：指标、上级对比、下级、趋势、类别和问题诉求"),
+                   parameters=PERIOD_PARAMS, responses={200: ReportUnitDetailOutputSerializer, 400: _BAD, 404: _NOT_FOUND})
+    def get(self, request, kind: str, code: str):
+        jurisdiction, _levels = _viewer(request)
+        period = selectors.period_from_params(request.query_params)
+        report = selectors.unit_report(jurisdiction=jurisdiction, period=period, kind=kind, code=code)
+        row = {k: _plain(v) for k, v in report.row.items()}
+        data = {
+            "kind": kind, "code": code, "name": report.name, "period": period.label, "final": report.final,
+            "row": row, "measures": [{**m, "value": _plain(m["value"]), "benchmark": _plain(m["benchmark"])}
+                                     for m in report.measures],
+            "trend": report.trend, "children": table_json(report.children),
+            "departments": table_json(report.departments), "categories": table_json(report.categories),
+            "problems": table_json(report.problems),
+        }
+        return Response(ReportUnitDetailOutputSerializer(data).data)
+
+
+class ReportSupervisionAPI(APIView):
+    @extend_schema(
+        tags=TAGS, summary=_("督办清单（区督办层级和其他超期诉求）"), responses={200: ReportTableSerializer, 400: _BAD, 404: _NOT_FOUND},
+        parameters=[OpenApiParameter("unit", str, description=_("单位编码前缀")),
+                    OpenApiParameter("category", str, description=_("类别编码")),
+                    OpenApiParameter("min_days", int, description=_("超期至少（天）")),
+                    OpenApiParameter("max_days", int, description=_("超期不足（天）")),
+                    OpenApiParameter("district_only", bool, description=_("仅区督办层级"))],
+    )
+    def get(self, request):
+        jurisdiction, _levels = _viewer(request)
+        table = selectors.supervision_table(jurisdiction=jurisdiction, filters=supervision_filters(request.query_params))
+        return Response(ReportTableSerializer(table_json(table)).data)
+
+
+class ReportHotspotsAPI(APIView):
+    @extend_schema(
+        tags=TAGS, summary=_("高频诉求：类别、楼栋、住户（电话脱敏，记入个人信息访问记录）"),
+        parameters=[*PERIOD_PARAMS, OpenApiParameter("unit", str, description=_("单位编码前缀"))],
+        responses={200: ReportHotspotsOutputSerializer, 400: _BAD, 404: _NOT_FOUND},
+    )
+    def get(self, request):
+        jurisdiction, _levels = _viewer(request)
+        period = selectors.period_from_params(request.query_params)
+        unit = (request.query_params.get("unit") or "").strip()
+        found = selectors.hotspots(jurisdiction=jurisdiction, period=period, unit=unit)
+        if found.households.rows:
+            access_log_record(user=request.user, action=AccessAction.VIEW, subject=f"hotspots:{unit or 'all'}:{period.label}",
+                              record_count=len(found.households.rows), request=request)
+        data = {"period": period.label, "categories": table_json(found.categories),
+                "buildings": table_json(found.buildings), "households": table_json(found.households)}
+        return Response(ReportHotspotsOutputSerializer(data).data)
+
+
+class ReportStaffingAPI(APIView):
+    @extend_schema(
+        tags=TAGS, summary=_("社区工作者配比（每万常住人口）"),
+        parameters=[OpenApiParameter("unit", str, description=_("单位编码前缀"))],
+        responses={200: ReportStaffingOutputSerializer, 404: _NOT_FOUND},
+    )
+    def get(self, request):
+        jurisdiction, _levels = _viewer(request)
+        found = selectors.staffing(jurisdiction=jurisdiction, unit=(request.query_params.get("unit") or "").strip())
+        data = {"target": float(found.target), "districts": table_json(found.districts),
+                "streets": table_json(found.streets), "communities": table_json(found.communities)}
+        return Response(ReportStaffingOutputSerializer(data).data)

@@ -1,0 +1,790 @@
+"""The supervisor reports (issue 5), read-only and scoped to the viewer.
+
+Where the figures come from:
+- unit tables, unit pages, trends, rankings and the home card read the stored scores
+  (governance.assessment: MonthlyScore for a month, DailyTally sums for a quarter or a
+  custom range — sums of numerators and denominators, never averages of rates);
+- the category breakdown, the list of a unit's problem appeals, the 督办 list and the
+  hot spots are bounded, indexed queries on the appeal table: one unit (a code-prefix
+  filter on ``territory_code``) or the viewer's jurisdiction, one period of at most a
+  year (``deadline``/``created_at`` ranges, both indexed), grouped in SQL and cut to a
+  fixed number of rows — never a scan of all appeals in Python;
+- the staffing ratio reads posts and communities (two grouped queries).
+
+Scope: everything goes through ``scores_for`` (units inside the jurisdiction) or
+``appeals.selectors.appeal_scope``; a unit outside the jurisdiction is NotFound (404).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from appeals.enums import OPEN_STATES, AppealAction, AppealState, EscalationLevel, Rating
+from appeals.models import Appeal, AppealEvent
+from appeals.selectors import appeal_scope
+from appeals.sms import mask_phone
+from governance.assessment import formulas
+from governance.assessment.enums import UnitKind
+from governance.assessment.models import MonthlyScore
+from governance.assessment.periods import (
+    CHINA, Period, day_window, month_start, previous_month, today_local,
+)
+from governance.assessment.selectors import ScoreRow, scores_for
+from governance.enums import COMMUNITY_ROLES, Role
+from governance.errors import ApplicationError, NotFound
+from governance.models import Post
+from governance.reports.tables import Column, ReportTable, sort_rows
+from governance.selectors import Jurisdiction
+from grids.models import Community, Department, District, Grid, Street
+
+# Territorial levels top-down, and what a unit page drills into.
+LEVELS = [UnitKind.CITY, UnitKind.DISTRICT, UnitKind.STREET, UnitKind.COMMUNITY, UnitKind.GRID]
+CHILD = {
+    UnitKind.CITY: UnitKind.DISTRICT, UnitKind.DISTRICT: UnitKind.STREET,
+    UnitKind.STREET: UnitKind.COMMUNITY, UnitKind.COMMUNITY: UnitKind.GRID,
+}
+PAGE_SIZE = 100
+LIST_LIMIT = 50  # problem appeals, hot spots: the worst/most frequent first
+ACTIVE_STATES = (AppealState.DISPATCHED, AppealState.IN_PROGRESS)
+SUPERVISION_NOTE = "supervision"  # AppealEvent.data key of a 督办 note (governance.reports.services)
+
+# --- who sees which levels --------------------------------------------------------------------
+
+_POST_LEVEL = {
+    Role.GRID_WORKER: UnitKind.GRID, Role.COMMUNITY_WORKER: UnitKind.COMMUNITY,
+    Role.COMMUNITY_SECRETARY: UnitKind.COMMUNITY, Role.STREET_OFFICER: UnitKind.STREET,
+}
+REPORT_ROLES = {Role.SUPERVISOR, Role.STREET_OFFICER, Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY}
+
+
+def can_see_reports(jurisdiction: Jurisdiction) -> bool:
+    """The nav link: supervisors, street and community staff, administrators."""
+    return jurisdiction.everything or bool(jurisdiction.roles & REPORT_ROLES)
+
+
+def post_units(jurisdiction: Jurisdiction) -> list[tuple[str, str, str]]:
+    """The viewer's own units as (kind, code, name), top-down; a city-wide account: the city."""
+    units = []
+    if jurisdiction.everything:
+        codes = sorted({formulas.city_code(c) for c in District.objects.values_list("code", flat=True)})
+        units += [(UnitKind.CITY, c, _("全市")) for c in codes]
+    for post in jurisdiction.posts:
+        if post.role == Role.SUPERVISOR and post.district_id:
+            units.append((UnitKind.DISTRICT, post.district.code, post.district.name))
+        elif post.role in _POST_LEVEL:
+            unit = post.grid or post.community or post.street
+            name = f"{post.grid.community.name}{unit.name}" if post.grid_id else unit.name
+            units.append((_POST_LEVEL[post.role], unit.code, name))
+        elif post.role == Role.DEPARTMENT_HANDLER:
+            units.append((UnitKind.DEPARTMENT, post.department.code, post.department.name))
+    seen, out = set(), []
+    for unit in units:
+        if unit[:2] not in seen:
+            seen.add(unit[:2])
+            out.append(unit)
+    order = {k: i for i, k in enumerate([*LEVELS, UnitKind.DEPARTMENT])}
+    return sorted(out, key=lambda u: (order[u[0]], u[1]))
+
+
+def viewer_levels(jurisdiction: Jurisdiction) -> list[str]:
+    """The levels the viewer's tables offer: from its highest unit down, and departments
+    for city and district supervisors."""
+    units = post_units(jurisdiction)
+    if not units:
+        return []
+    territorial = [LEVELS.index(k) for k, _c, _n in units if k in LEVELS]
+    levels = LEVELS[min(territorial):] if territorial else []
+    if any(k in (UnitKind.CITY, UnitKind.DISTRICT) for k, _c, _n in units):
+        levels.append(UnitKind.DEPARTMENT)
+    elif any(k == UnitKind.DEPARTMENT for k, _c, _n in units):
+        levels.append(UnitKind.DEPARTMENT)
+    return levels
+
+
+def default_level(levels: list[str]) -> str:
+    """Communities first: "the worst community of the month" is the usual question."""
+    for level in (UnitKind.COMMUNITY, UnitKind.GRID, UnitKind.DEPARTMENT):
+        if level in levels:
+            return level
+    return levels[0]
+
+
+# --- periods ----------------------------------------------------------------------------------
+
+
+def period_from_params(params, *, now: datetime | None = None) -> Period:
+    """``period`` = 2026-10 | 2026Q4 | 2026-10-01..2026-10-15, or ``from``+``to`` dates;
+    default this month (to date)."""
+    first, last = (params.get("from") or "").strip(), (params.get("to") or "").strip()
+    if first or last:
+        try:
+            return Period.range(date.fromisoformat(first), date.fromisoformat(last))
+        except ValueError:
+            raise ApplicationError(_("请填写开始和结束日期（YYYY-MM-DD）。")) from None
+    value = (params.get("period") or "").strip()
+    if value:
+        return Period.parse(value)
+    today = today_local(now or timezone.now())
+    return Period.month(today.year, today.month)
+
+
+def period_choices(*, now: datetime | None = None) -> list[tuple[str, str]]:
+    """The last 12 months and the last 4 quarters, newest first."""
+    month = month_start(today_local(now or timezone.now()))
+    choices = []
+    for _i in range(12):
+        choices.append((f"{month:%Y-%m}", _("%(y)s年%(m)s月") % {"y": month.year, "m": month.month}))
+        month = previous_month(month)
+    today = today_local(now or timezone.now())
+    year, quarter = today.year, (today.month + 2) // 3
+    for _i in range(4):
+        choices.append((f"{year}Q{quarter}", _("%(y)s年第%(q)s季度") % {"y": year, "q": quarter}))
+        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    return choices
+
+
+def period_label(period: Period) -> str:
+    if period.kind == "month":
+        return _("%(y)s年%(m)s月") % {"y": period.first.year, "m": period.first.month}
+    if period.kind == "quarter":
+        return _("%(y)s年第%(q)s季度") % {"y": period.first.year, "q": (period.first.month + 2) // 3}
+    return f"{period.first.isoformat()} — {period.last.isoformat()}"
+
+
+def period_query(period: Period) -> str:
+    if period.kind == "range":
+        return urlencode({"from": period.first.isoformat(), "to": period.last.isoformat()})
+    return urlencode({"period": period.label})
+
+
+# --- unit tables ------------------------------------------------------------------------------
+
+MEASURES = [
+    ("composite", gettext_lazy("综合得分")),
+    ("response_rate", gettext_lazy("响应率(%)")),
+    ("resolution_rate", gettext_lazy("解决率(%)")),
+    ("satisfaction_rate", gettext_lazy("满意率(%)")),
+    ("closure_rate", gettext_lazy("结案率(%)")),
+    ("on_time_rate", gettext_lazy("按期结案率(%)")),
+    ("rework_rate", gettext_lazy("返工率(%)")),
+]
+# Lower is better only for the rework rate.
+LOWER_IS_BETTER = {"rework_rate"}
+
+
+def unit_columns() -> list[Column]:
+    return [
+        Column("rank", _("排名"), "int", sortable=True),
+        Column("peer_count", _("参与排名数"), "int"),
+        Column("rank_change", _("名次变化"), "change", sortable=True),
+        Column("unit_name", _("单位"), "text", sortable=True),
+        Column("unit_code", _("编码"), "code", sortable=True),
+        *[Column(key, str(label), "rate", sortable=True) for key, label in MEASURES],
+        Column("dispatched", _("派单数"), "int", sortable=True),
+        Column("due", _("应办结"), "int", sortable=True),
+        Column("deferred", _("缓办"), "int", sortable=True),
+        Column("resolved", _("办结"), "int", sortable=True),
+        Column("resolved_on_time", _("按期办结"), "int", sortable=True),
+        Column("evaluated", _("参评"), "int", sortable=True),
+        Column("reworked", _("返工"), "int", sortable=True),
+        Column("excluded", _("核减"), "int", sortable=True),
+        Column("avg_response_hours", _("平均响应(小时)"), "hours", sortable=True),
+        Column("avg_resolution_hours", _("平均办结(小时)"), "hours", sortable=True),
+    ]
+
+
+def _hours(seconds: int | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 1)
+
+
+def score_dict(row: ScoreRow) -> dict:
+    """A ScoreRow as the table's plain values."""
+    values = {c.key: getattr(row, c.key, None) for c in unit_columns()}
+    values["peer_count"] = row.peer_count if row.rank is not None else None
+    values["avg_response_hours"] = _hours(row.avg_response_seconds)
+    values["avg_resolution_hours"] = _hours(row.avg_resolution_seconds)
+    values["unit_kind"] = row.unit_kind
+    values["previous_rank"] = row.previous_rank
+    return values
+
+
+def parse_sort(value: str | None, *, default: str = "composite") -> tuple[str, bool]:
+    """``composite`` ascending (the worst first), ``-composite`` descending."""
+    value = (value or default).strip()
+    descending = value.startswith("-")
+    key = value.lstrip("-")
+    if key not in {c.key for c in unit_columns() if c.sortable}:
+        raise ApplicationError(_("无法按“%(key)s”排序。") % {"key": key})
+    return key, descending
+
+
+def unit_url(kind: str, code: str, period: Period) -> str:
+    return f"{reverse('reports:unit', args=[kind, code])}?{period_query(period)}"
+
+
+def unit_table(
+    *, jurisdiction: Jurisdiction, period: Period, level: str, parent_code: str | None = None,
+    sort: str | None = None, page: int | None = None,
+) -> ReportTable:
+    """The units of ``level`` (under ``parent_code``) inside the jurisdiction, with the
+    measures of DESIGN.md §5, counts, average times, rank and its change; sorted by
+    ``sort`` (default: 综合得分 ascending, the worst first; empty values last).
+    ``page`` (1-based) cuts a page of PAGE_SIZE rows; None: every row (exports, API)."""
+    key, descending = parse_sort(sort)
+    scores = scores_for(jurisdiction=jurisdiction, period=period, level=level, parent_code=parent_code)
+    rows = sort_rows([score_dict(r) for r in scores.rows], key=key, descending=descending)
+    table = ReportTable(
+        key=f"units-{level}", title=_("%(level)s考核排名") % {"level": UnitKind(level).label},
+        columns=unit_columns(), total=len(rows),
+    )
+    if page is not None:
+        start = (max(page, 1) - 1) * PAGE_SIZE
+        rows = rows[start:start + PAGE_SIZE]
+    table.rows = rows
+    table.links = [{"unit_name": unit_url(level, r["unit_code"], period)} for r in rows]
+    table.final = scores.final  # type: ignore[attr-defined]
+    table.as_of = scores.as_of  # type: ignore[attr-defined]
+    return table
+
+
+# --- one unit's page --------------------------------------------------------------------------
+
+
+@dataclass
+class UnitReport:
+    kind: str
+    code: str
+    name: str
+    period: Period
+    row: dict
+    final: bool = False
+    as_of: datetime | None = None
+    parent: tuple[str, str, str] | None = None  # (kind, code, name) when the viewer may open it
+    benchmark_name: str = ""
+    measures: list[dict] = field(default_factory=list)  # each: key, label, value, benchmark, low
+    children: ReportTable | None = None
+    departments: ReportTable | None = None
+    trend: dict = field(default_factory=dict)
+    categories: ReportTable | None = None
+    problems: ReportTable | None = None
+
+
+def _unit_name(kind: str, code: str) -> str:
+    if kind == UnitKind.CITY:
+        return _("全市")
+    model = {UnitKind.GRID: Grid, UnitKind.COMMUNITY: Community, UnitKind.STREET: Street,
+             UnitKind.DISTRICT: District, UnitKind.DEPARTMENT: Department}[kind]
+    qs = model.objects.filter(code=code)
+    if kind == UnitKind.GRID:
+        found = qs.values_list("community__name", "name").first()
+        return f"{found[0]}{found[1]}" if found else ""
+    return qs.values_list("name", flat=True).first() or ""
+
+
+def _everyone() -> Jurisdiction:
+    # The parent's figures are a benchmark (an aggregate, no personal data): a community
+    # worker compares the community with its street without being able to open the street.
+    return Jurisdiction(user_id=None, everything=True)
+
+
+def unit_report(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str,
+                sort: str | None = None, now: datetime | None = None) -> UnitReport:
+    """Everything a unit page shows: its measures against its parent's, rank and change,
+    its children (drill-down) and, for a district or the city, its departments; the
+    12-month trend; the category breakdown and its problem appeals. NotFound outside."""
+    if kind not in UnitKind.values:
+        raise NotFound()
+    table = scores_for(jurisdiction=jurisdiction, period=period, level=kind, parent_code=code)
+    found = next((r for r in table.rows if r.unit_code == code), None)
+    if found is None:
+        raise NotFound()
+    report = UnitReport(kind=kind, code=code, name=found.unit_name or _unit_name(kind, code), period=period,
+                        row=score_dict(found), final=table.final, as_of=table.as_of)
+    chain = formulas.ancestors(kind, code)
+    benchmark = {}
+    if len(chain) > 1:
+        parent_kind, parent_code = chain[1]
+        parent_scores = scores_for(jurisdiction=_everyone(), period=period, level=parent_kind, parent_code=parent_code)
+        parent_row = next((r for r in parent_scores.rows if r.unit_code == parent_code), None)
+        if parent_row is not None:
+            benchmark = score_dict(parent_row)
+            report.benchmark_name = parent_row.unit_name or _unit_name(parent_kind, parent_code)
+            if jurisdiction.covers(parent_code):
+                report.parent = (parent_kind, parent_code, report.benchmark_name)
+    for key, label in MEASURES:
+        value, bench = report.row.get(key), benchmark.get(key)
+        low = value is not None and bench is not None and (
+            value > bench if key in LOWER_IS_BETTER else value < bench
+        )
+        report.measures.append({"key": key, "label": str(label), "value": value, "benchmark": bench, "low": low})
+    child = CHILD.get(kind)
+    if child:
+        report.children = unit_table(jurisdiction=jurisdiction, period=period, level=child,
+                                     parent_code=None if kind == UnitKind.CITY else code, sort=sort)
+    if kind in (UnitKind.CITY, UnitKind.DISTRICT):
+        report.departments = unit_table(jurisdiction=jurisdiction, period=period, level=UnitKind.DEPARTMENT,
+                                        parent_code=None if kind == UnitKind.CITY else code, sort=sort)
+    report.trend = unit_trend(kind=kind, code=code, last_month=month_start(period.last))
+    report.categories = category_breakdown(jurisdiction=jurisdiction, period=period, kind=kind, code=code, now=now)
+    report.problems = problem_appeals(jurisdiction=jurisdiction, period=period, kind=kind, code=code, now=now)
+    return report
+
+
+def unit_trend(*, kind: str, code: str, last_month: date, months: int = 12) -> dict:
+    """The stored monthly rates of one unit for the ``months`` months up to ``last_month``
+    (one query); a month with no stored score or an empty denominator is null."""
+    first = last_month
+    for _i in range(months - 1):
+        first = previous_month(first)
+    stored = {
+        m.month: m for m in MonthlyScore.objects.filter(
+            unit_kind=kind, unit_code=code, month__gte=first, month__lte=last_month,
+        ).only("month", "response_rate", "resolution_rate", "satisfaction_rate", "composite", "due")
+    }
+    labels, series = [], {"response_rate": [], "resolution_rate": [], "satisfaction_rate": [], "composite": []}
+    month = first
+    for _i in range(months):
+        labels.append(f"{month:%Y-%m}")
+        score = stored.get(month)
+        for key in series:
+            value = getattr(score, key) if score else None
+            series[key].append(None if value is None else float(value))
+        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return {"months": labels, **series}
+
+
+def _unit_appeals(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str):
+    """The appeals due in the period at the unit's place (a department: handled by it),
+    inside the jurisdiction: a bounded, indexed query (deadline range + code prefix)."""
+    start, end = day_window(period.first, period.last)
+    qs = appeal_scope(jurisdiction).filter(deadline__gt=start, deadline__lte=end).exclude(
+        state__in=(AppealState.WITHDRAWN, AppealState.DECLINED)
+    )
+    if kind == UnitKind.DEPARTMENT:
+        return qs.filter(handling_department__code=code)
+    if kind == UnitKind.CITY:
+        return qs.filter(territory_code__startswith=code[:4])
+    return qs.filter(territory_code__startswith=code)
+
+
+def category_breakdown(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str,
+                       now: datetime | None = None) -> ReportTable:
+    """Appeals due in the period by category: due, resolved, overdue, unsatisfied, reworked
+    (one grouped query). By place, so it can differ slightly from the scores, which count
+    an appeal for the unit holding it at its deadline."""
+    now = now or timezone.now()
+    overdue = Q(resolved_at__isnull=True, deadline__lt=now) | Q(resolved_at__gt=F("deadline"))
+    rows = list(
+        _unit_appeals(jurisdiction=jurisdiction, period=period, kind=kind, code=code)
+        .values("category__code", "category__name")
+        .annotate(
+            due=Count("id"), resolved=Count("id", filter=Q(resolved_at__isnull=False)),
+            overdue=Count("id", filter=overdue),
+            unsatisfied=Count("id", filter=Q(rating=Rating.UNSATISFIED)),
+            reworked=Count("id", filter=Q(rework_count__gt=0)),
+        )
+        .order_by("-due", "category__code")[:LIST_LIMIT]
+    )
+    for row in rows:
+        row["category"] = row.pop("category__name") or _("未分类")
+        row["category_code"] = row.pop("category__code") or ""
+    return ReportTable(
+        key="categories", title=_("诉求类别分布"), rows=rows,
+        columns=[
+            Column("category_code", _("类别编码"), "code"), Column("category", _("类别")),
+            Column("due", _("应办结"), "int"), Column("resolved", _("已办结"), "int"),
+            Column("overdue", _("超期"), "int"), Column("unsatisfied", _("不满意"), "int"),
+            Column("reworked", _("返工"), "int"),
+        ],
+    )
+
+
+def _overdue_text(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    days, hours = divmod(max(hours, 0), 24)
+    return _("%(d)s天%(h)s小时") % {"d": days, "h": hours} if days else _("%(h)s小时") % {"h": hours}
+
+
+def _place(appeal: Appeal) -> str:
+    parts = [appeal.community.name if appeal.community_id else "", appeal.grid.name if appeal.grid_id else ""]
+    return "".join(parts) or (appeal.street.name if appeal.street_id else "")
+
+
+_PLACE_RELATED = ("category", "street", "community", "grid", "handling_grid__community", "handling_community",
+                  "handling_street", "handling_department")
+
+
+def problem_appeals(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str,
+                    now: datetime | None = None) -> ReportTable:
+    """The unit's appeals that pull its rates down: overdue, unsatisfied or reworked —
+    the most overdue first, at most LIST_LIMIT (one query). No personal data."""
+    now = now or timezone.now()
+    overdue = Q(resolved_at__isnull=True, deadline__lt=now) | Q(resolved_at__gt=F("deadline"))
+    appeals = (
+        _unit_appeals(jurisdiction=jurisdiction, period=period, kind=kind, code=code)
+        .filter(overdue | Q(rating=Rating.UNSATISFIED) | Q(rework_count__gt=0))
+        .select_related(*_PLACE_RELATED).order_by("deadline", "id")[:LIST_LIMIT]
+    )
+    rows, links = [], []
+    for appeal in appeals:
+        problems = []
+        late = (appeal.resolved_at or now) - appeal.deadline
+        if late > timedelta(0):
+            problems.append(_("超期%(t)s") % {"t": _overdue_text(late)})
+        if appeal.rating == Rating.UNSATISFIED:
+            problems.append(_("不满意"))
+        if appeal.rework_count:
+            problems.append(_("返工%(n)s次") % {"n": appeal.rework_count})
+        rows.append({
+            "tracking_code": appeal.tracking_code,
+            "category": appeal.category.name if appeal.category_id else _("未分类"),
+            "place": _place(appeal), "handler": appeal.handling_unit_name,
+            "state": appeal.get_state_display(),
+            "deadline": timezone.localtime(appeal.deadline, CHINA).strftime("%Y-%m-%d %H:%M"),
+            "problem": "、".join(problems),
+        })
+        links.append({"tracking_code": reverse("appeals:detail", args=[appeal.tracking_code])})
+    return ReportTable(
+        key="problems", title=_("超期、不满意和返工的诉求"), rows=rows, links=links,
+        columns=[
+            Column("tracking_code", _("查询码"), "code"), Column("category", _("类别")),
+            Column("place", _("地点")), Column("handler", _("办理单位")), Column("state", _("状态")),
+            Column("deadline", _("办结时限")), Column("problem", _("问题")),
+        ],
+    )
+
+
+def heat_data(table: ReportTable) -> dict:
+    """Units × measures for the heat table chart: [x, y, value] with null for no data."""
+    units = [r["unit_name"] for r in table.rows]
+    measures = [str(label) for _k, label in MEASURES]
+    cells = []
+    for y, row in enumerate(table.rows):
+        for x, (key, _label) in enumerate(MEASURES):
+            value = row.get(key)
+            cells.append([x, y, None if value is None else float(value)])
+    return {"units": units, "measures": measures, "cells": cells}
+
+
+def ranking_data(table: ReportTable, *, limit: int = 30) -> dict:
+    """Composite scores of the ranked rows, best last (bars read bottom-up)."""
+    ranked = [r for r in table.rows if r.get("composite") is not None]
+    ranked.sort(key=lambda r: r["composite"])
+    ranked = ranked[:limit]
+    return {"units": [r["unit_name"] for r in ranked], "values": [float(r["composite"]) for r in ranked]}
+
+
+# --- 督办 list --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SupervisionFilters:
+    unit: str = ""  # a territory code prefix inside the jurisdiction
+    category: str = ""  # a category code
+    min_days: int | None = None  # overdue at least this many days
+    max_days: int | None = None  # overdue less than this many days
+    district_only: bool = False  # only appeals at the district 督办 level
+
+
+def supervision_columns() -> list[Column]:
+    return [
+        Column("tracking_code", _("查询码"), "code"), Column("category", _("类别")),
+        Column("place", _("地点")), Column("handler", _("办理单位")), Column("level", _("督办层级")),
+        Column("state", _("状态")), Column("deadline", _("办结时限")), Column("overdue", _("超期时长")),
+        Column("overdue_hours", _("超期(小时)"), "int"), Column("deferred", _("缓办")),
+        Column("last_reminded", _("最近催办")), Column("notes", _("督办意见数"), "int"),
+    ]
+
+
+def supervision_queryset(*, jurisdiction: Jurisdiction, filters: SupervisionFilters, now: datetime):
+    """Appeals at the district 督办 level and every other overdue appeal being handled,
+    the most overdue first. Indexed: (state, deadline) plus the scope's code prefix."""
+    qs = appeal_scope(jurisdiction).filter(
+        Q(state__in=ACTIVE_STATES, deadline__lt=now)
+        | Q(state__in=OPEN_STATES, escalation_level=EscalationLevel.DISTRICT)
+    )
+    if filters.unit:
+        if not jurisdiction.covers(filters.unit):
+            raise NotFound()
+        qs = qs.filter(territory_code__startswith=filters.unit)
+    if filters.category:
+        qs = qs.filter(category__code=filters.category)
+    if filters.district_only:
+        qs = qs.filter(escalation_level=EscalationLevel.DISTRICT)
+    if filters.min_days is not None:
+        qs = qs.filter(deadline__lte=now - timedelta(days=filters.min_days))
+    if filters.max_days is not None:
+        qs = qs.filter(deadline__gt=now - timedelta(days=filters.max_days))
+    notes = AppealEvent.objects.filter(
+        appeal=OuterRef("pk"), action=AppealAction.NOTE, data__has_key=SUPERVISION_NOTE
+    ).order_by().values("appeal").annotate(n=Count("id")).values("n")
+    return qs.annotate(supervision_notes=Coalesce(Subquery(notes), 0)).select_related(*_PLACE_RELATED).order_by(
+        "deadline", "id"
+    )
+
+
+def supervision_table(*, jurisdiction: Jurisdiction, filters: SupervisionFilters, now: datetime | None = None,
+                      page: int | None = None) -> ReportTable:
+    """The 督办 list (督办清单). ``page``: PAGE_SIZE rows of it; None: all (exports)."""
+    now = now or timezone.now()
+    qs = supervision_queryset(jurisdiction=jurisdiction, filters=filters, now=now)
+    table = ReportTable(key="supervision", title=_("督办清单"), columns=supervision_columns())
+    if page is not None:
+        table.total = qs.count()
+        start = (max(page, 1) - 1) * PAGE_SIZE
+        qs = qs[start:start + PAGE_SIZE]
+    for appeal in qs.iterator(chunk_size=500) if page is None else qs:
+        table.rows.append(supervision_row(appeal, now=now))
+        table.links.append({"tracking_code": reverse("appeals:detail", args=[appeal.tracking_code]),
+                            "notes": reverse("reports:supervision-notes", args=[appeal.tracking_code])})
+    if table.total is None:
+        table.total = len(table.rows)
+    return table
+
+
+def supervision_row(appeal: Appeal, *, now: datetime) -> dict:
+    late = now - appeal.deadline if appeal.deadline else timedelta(0)
+    return {
+        "tracking_code": appeal.tracking_code,
+        "category": appeal.category.name if appeal.category_id else _("未分类"),
+        "place": _place(appeal), "handler": appeal.handling_unit_name,
+        "level": appeal.get_escalation_level_display() or "",
+        "state": appeal.get_state_display(),
+        "deadline": timezone.localtime(appeal.deadline, CHINA).strftime("%Y-%m-%d %H:%M") if appeal.deadline else "",
+        "overdue": _overdue_text(late) if late > timedelta(0) else "",
+        "overdue_hours": int(late.total_seconds() // 3600) if late > timedelta(0) else 0,
+        "deferred": _("是") if appeal.deferred else "",
+        "last_reminded": (timezone.localtime(appeal.last_reminded_at, CHINA).strftime("%Y-%m-%d %H:%M")
+                          if appeal.last_reminded_at else ""),
+        "notes": getattr(appeal, "supervision_notes", 0),
+    }
+
+
+def supervision_notes(*, appeal: Appeal) -> list[AppealEvent]:
+    return list(
+        AppealEvent.objects.filter(appeal=appeal, action=AppealAction.NOTE, data__has_key=SUPERVISION_NOTE)
+        .order_by("-created_at", "-id")
+    )
+
+
+def overdue_count(*, jurisdiction: Jurisdiction, now: datetime | None = None) -> int:
+    """Overdue appeals being handled inside the jurisdiction (the home card)."""
+    now = now or timezone.now()
+    return appeal_scope(jurisdiction).filter(state__in=ACTIVE_STATES, deadline__lt=now).count()
+
+
+# --- hot spots (高频诉求) ---------------------------------------------------------------------
+
+HOTSPOT_MIN = 2  # "repeated": at least this many appeals in the period
+
+
+def _period_appeals(*, jurisdiction: Jurisdiction, period: Period, unit: str):
+    """Appeals received in the period (created_at, indexed) inside the jurisdiction."""
+    start, end = day_window(period.first, period.last)
+    qs = appeal_scope(jurisdiction).filter(created_at__gte=start, created_at__lt=end).exclude(
+        state=AppealState.WITHDRAWN
+    )
+    if unit:
+        if not jurisdiction.covers(unit):
+            raise NotFound()
+        qs = qs.filter(territory_code__startswith=unit)
+    return qs
+
+
+@dataclass
+class Hotspots:
+    categories: ReportTable
+    buildings: ReportTable
+    households: ReportTable
+
+
+def hotspots(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") -> Hotspots:
+    """高频诉求: categories, buildings and households (by phone) with at least HOTSPOT_MIN
+    appeals received in the period — three grouped queries, each cut to LIST_LIMIT rows.
+    Phones are masked; the caller logs the view (personal data)."""
+    base = _period_appeals(jurisdiction=jurisdiction, period=period, unit=unit)
+    categories = list(
+        base.values("category__code", "category__name")
+        .annotate(n=Count("id"), buildings=Count("building", distinct=True), communities=Count("community", distinct=True))
+        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "category__code")[:LIST_LIMIT]
+    )
+    buildings = list(
+        base.filter(building__isnull=False)
+        .values("building__code", "building__address", "building__compound", "community__name")
+        .annotate(n=Count("id"), categories=Count("category", distinct=True), last=Max("created_at"))
+        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "building__code")[:LIST_LIMIT]
+    )
+    households = list(
+        base.exclude(phone="").values("phone")
+        .annotate(n=Count("id"), categories=Count("category", distinct=True), first=Min("created_at"),
+                  last=Max("created_at"), community=Max("community__name"), address=Max("building__address"))
+        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "phone")[:LIST_LIMIT]
+    )
+
+    def day(value):
+        return timezone.localtime(value, CHINA).strftime("%Y-%m-%d") if value else ""
+
+    return Hotspots(
+        categories=ReportTable(
+            key="hotspot-categories", title=_("高频诉求类别"),
+            columns=[Column("category_code", _("类别编码"), "code"), Column("category", _("类别")),
+                     Column("count", _("诉求数"), "int"), Column("buildings", _("涉及楼栋"), "int"),
+                     Column("communities", _("涉及社区"), "int")],
+            rows=[{"category_code": r["category__code"] or "", "category": r["category__name"] or _("未分类"),
+                   "count": r["n"], "buildings": r["buildings"], "communities": r["communities"]} for r in categories],
+        ),
+        buildings=ReportTable(
+            key="hotspot-buildings", title=_("重复诉求楼栋"),
+            columns=[Column("building_code", _("楼栋编码"), "code"), Column("address", _("地址")),
+                     Column("compound", _("小区")), Column("community", _("社区")),
+                     Column("count", _("诉求数"), "int"), Column("categories", _("类别数"), "int"),
+                     Column("last", _("最近诉求"))],
+            rows=[{"building_code": r["building__code"], "address": r["building__address"],
+                   "compound": r["building__compound"], "community": r["community__name"] or "",
+                   "count": r["n"], "categories": r["categories"], "last": day(r["last"])} for r in buildings],
+        ),
+        households=ReportTable(
+            key="hotspot-households", title=_("反复诉求的住户（电话已脱敏）"),
+            columns=[Column("phone", _("联系电话"), "code"), Column("community", _("社区")),
+                     Column("address", _("楼栋")), Column("count", _("诉求数"), "int"),
+                     Column("categories", _("类别数"), "int"), Column("first", _("首次")), Column("last", _("最近"))],
+            rows=[{"phone": mask_phone(r["phone"]), "community": r["community"] or "", "address": r["address"] or "",
+                   "count": r["n"], "categories": r["categories"], "first": day(r["first"]), "last": day(r["last"])}
+                  for r in households],
+        ),
+    )
+
+
+# --- staffing ratio ---------------------------------------------------------------------------
+
+# Who counts as a 社区工作者 for the ratio: community workers and secretaries, and the
+# full-time grid workers (专职网格员), whom the 2024 national guidance on the community
+# workforce brings into the same 社区工作者 management. Each person counts once per
+# community, whatever posts they hold there.
+STAFFING_ROLES = (Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY, Role.GRID_WORKER)
+
+
+def _ratio(workers: int, population: int) -> Decimal | None:
+    if not population:
+        return None
+    return (Decimal(workers) * 10000 / Decimal(population)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class Staffing:
+    target: Decimal
+    districts: ReportTable
+    streets: ReportTable
+    communities: ReportTable
+
+
+def staffing(*, jurisdiction: Jurisdiction, unit: str = "") -> Staffing:
+    """社区工作者 per 10,000 resident population (Community.population) against the target
+    (STAFFING_TARGET_PER_10K, default 18): districts and streets, communities as detail.
+    Units inside the jurisdiction only (NotFound for a ``unit`` outside). Three queries."""
+    if unit and not jurisdiction.covers(unit):
+        raise NotFound()
+    communities = jurisdiction.scope(Community.objects.all(), "code")
+    if unit:
+        communities = communities.filter(code__startswith=unit)
+    communities = list(
+        communities.values("code", "name", "population", "street__code", "street__name",
+                           "street__district__code", "street__district__name").order_by("code")
+    )
+    codes = [c["code"] for c in communities]
+    workers_by_community: dict[str, set] = {}
+    posts = Post.objects.filter(role__in=STAFFING_ROLES, user__is_active=True).filter(
+        Q(community__code__in=codes) | Q(grid__community__code__in=codes)
+    ).annotate(place=Coalesce("community__code", "grid__community__code")).values_list("place", "user_id")
+    for place, user_id in posts:
+        workers_by_community.setdefault(place, set()).add(user_id)
+    target = Decimal(str(getattr(settings, "STAFFING_TARGET_PER_10K", 18)))
+
+    def line(code, name, workers, population, **extra):
+        ratio = _ratio(workers, population)
+        gap = None
+        if population:
+            needed = (target * Decimal(population) / 10000).quantize(Decimal("1"), rounding="ROUND_CEILING")
+            gap = max(int(needed) - workers, 0)
+        return {"code": code, "name": name, **extra, "population": population, "workers": workers,
+                "ratio": ratio, "meets": (_("达标") if ratio is not None and ratio >= target else _("未达标")),
+                "gap": gap}
+
+    streets: dict[str, dict] = {}
+    districts: dict[str, dict] = {}
+    community_rows = []
+    for c in communities:
+        workers = len(workers_by_community.get(c["code"], ()))
+        community_rows.append(line(c["code"], c["name"], workers, c["population"], parent=c["street__name"]))
+        for bucket, key, name, parent in (
+            (streets, c["street__code"], c["street__name"], c["street__district__name"]),
+            (districts, c["street__district__code"], c["street__district__name"], ""),
+        ):
+            agg = bucket.setdefault(key, {"name": name, "parent": parent, "workers": 0, "population": 0})
+            agg["workers"] += workers
+            agg["population"] += c["population"] or 0
+
+    def columns(parent_label):
+        cols = [Column("code", _("编码"), "code"), Column("name", _("单位"))]
+        if parent_label:
+            cols.append(Column("parent", parent_label))
+        return [*cols, Column("population", _("常住人口"), "int"), Column("workers", _("社区工作者"), "int"),
+                Column("ratio", _("每万人社区工作者"), "rate"), Column("meets", _("是否达标")),
+                Column("gap", _("距目标缺口(人)"), "int")]
+
+    return Staffing(
+        target=target,
+        districts=ReportTable(key="staffing-districts", title=_("各区社区工作者配比"), columns=columns(None),
+                              rows=[line(k, v["name"], v["workers"], v["population"]) for k, v in sorted(districts.items())]),
+        streets=ReportTable(key="staffing-streets", title=_("各街道社区工作者配比"), columns=columns(_("所属区")),
+                            rows=[line(k, v["name"], v["workers"], v["population"], parent=v["parent"])
+                                  for k, v in sorted(streets.items())]),
+        communities=ReportTable(key="staffing-communities", title=_("各社区明细"), columns=columns(_("所属街道")),
+                                rows=community_rows),
+    )
+
+
+# --- the staff home card ----------------------------------------------------------------------
+
+
+def home_scores(*, jurisdiction: Jurisdiction, now: datetime | None = None) -> list[dict]:
+    """This month's stored scores of the viewer's own units (one query)."""
+    units = post_units(jurisdiction)
+    if not units:
+        return []
+    month = month_start(today_local(now or timezone.now()))
+    q = Q(pk__in=[])
+    for kind, code, _name in units:
+        q |= Q(unit_kind=kind, unit_code=code)
+    stored = {(s.unit_kind, s.unit_code): s for s in MonthlyScore.objects.filter(q, month=month)}
+    period = Period.month(month.year, month.month)
+    out = []
+    for kind, code, name in units:
+        score = stored.get((kind, code))
+        out.append({
+            "kind": kind, "code": code, "name": name, "kind_label": UnitKind(kind).label, "score": score,
+            "url": unit_url(kind, code, period) if kind != UnitKind.DEPARTMENT or jurisdiction.covers(code) else "",
+        })
+    return out
+
+
+def home_card(*, jurisdiction: Jurisdiction, now: datetime | None = None) -> dict:
+    """The home dashboard's card: this month's stored scores of my units and, for those who
+    read reports, the overdue appeals in my jurisdiction (the 督办 list's count)."""
+    if not (jurisdiction.everything or jurisdiction.posts):
+        return {"scores": [], "overdue": None, "reports": False}
+    reports = can_see_reports(jurisdiction)
+    return {
+        "scores": home_scores(jurisdiction=jurisdiction, now=now),
+        "overdue": overdue_count(jurisdiction=jurisdiction, now=now) if reports else None,
+        "reports": reports,
+    }

@@ -1,0 +1,61 @@
+"""One report table = columns + rows of plain values, so that the page, the CSV, the
+XLSX and the API show exactly the same figures: each renders the same ReportTable,
+formatting a value by its column's kind (``display``)."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+DASH = "—"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    # text | code (kept as text in XLSX) | int | rate (percent, 2 decimals) | hours | rank | change
+    kind: str = "text"
+    sortable: bool = False
+
+
+@dataclass
+class ReportTable:
+    key: str  # a stable name: file names and the API
+    title: str
+    columns: list[Column]
+    rows: list[dict] = field(default_factory=list)
+    # Per row, links shown on the page only (not data): {column key: url}.
+    links: list[dict] = field(default_factory=list)
+    total: int | None = None  # rows before paging, when the page shows a slice
+
+    def display_rows(self) -> list[list[tuple[str, str, str]]]:
+        """Per row, (text, link, kind) for each column, as the page prints them."""
+        out = []
+        for index, row in enumerate(self.rows):
+            links = self.links[index] if index < len(self.links) else {}
+            out.append([(display(c, row.get(c.key)), links.get(c.key, ""), c.kind) for c in self.columns])
+        return out
+
+
+def display(column: Column, value) -> str:
+    """The text a cell shows (page and CSV alike)."""
+    if value is None or value == "":
+        return DASH
+    if column.kind == "rate":
+        return f"{Decimal(value):.2f}"
+    if column.kind == "hours":
+        return f"{value:.1f}"
+    if column.kind == "change":
+        if value > 0:
+            return f"↑{value}"
+        if value < 0:
+            return f"↓{-value}"
+        return DASH
+    return str(value)
+
+
+def sort_rows(rows: list[dict], *, key: str, descending: bool) -> list[dict]:
+    """Sort by one column; empty values (unranked, no denominator) always last."""
+    present = [r for r in rows if r.get(key) is not None and r.get(key) != ""]
+    missing = [r for r in rows if r.get(key) is None or r.get(key) == ""]
+    present.sort(key=lambda r: (r[key], r.get("unit_code", "")), reverse=descending)
+    return present + missing

@@ -1,0 +1,238 @@
+"""Report pages (报表): thin — parse the query, ask governance.reports.selectors, render
+or export the same ReportTable. Every table page takes ``?export=csv|xlsx``."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import QueryDict
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from appeals.selectors import appeal_get, category_list
+from governance.assessment.enums import UnitKind
+from governance.enums import AccessAction, Role
+from governance.errors import ApplicationError, NotFound
+from governance.reports import selectors
+from governance.reports.exports import export_response
+from governance.reports.services import supervision_note_add
+from governance.selectors import jurisdiction_for
+from governance.services import access_log_record
+
+EXPORTS = ("csv", "xlsx")
+
+
+def _query_without(params: QueryDict, *names: str) -> str:
+    q = params.copy()
+    for name in names:
+        q.pop(name, None)
+    return q.urlencode()
+
+
+def _page(params) -> int:
+    try:
+        return max(int(params.get("page") or 1), 1)
+    except ValueError:
+        return 1
+
+
+def _export_kind(request) -> str | None:
+    kind = request.GET.get("export")
+    if kind and kind not in EXPORTS:
+        raise ApplicationError(_("导出格式只能是 csv 或 xlsx。"))
+    return kind
+
+
+def _viewer(request):
+    jurisdiction = jurisdiction_for(request.user)
+    levels = selectors.viewer_levels(jurisdiction)
+    if not levels:
+        raise NotFound()
+    return jurisdiction, levels
+
+
+def _common(request, period) -> dict:
+    return {
+        "period": period, "period_label": selectors.period_label(period),
+        "period_query": selectors.period_query(period),
+        "period_choices": selectors.period_choices(),
+        "custom": period.kind == "range",
+    }
+
+
+def _table_context(request, table, *, sort: str) -> dict:
+    key, descending = selectors.parse_sort(sort)
+    return {
+        "table": table, "sort_key": key, "sort_desc": descending,
+        "sort_qs": _query_without(request.GET, "sort", "page", "export"),
+    }
+
+
+@login_required
+@require_GET
+def index(request):
+    """The units of one level across the viewer's jurisdiction, worst first by default."""
+    jurisdiction, levels = _viewer(request)
+    period = selectors.period_from_params(request.GET)
+    level = request.GET.get("level") or selectors.default_level(levels)
+    if level not in levels:
+        raise NotFound()
+    sort = request.GET.get("sort") or "composite"
+    export = _export_kind(request)
+    page = None if export else _page(request.GET)
+    table = selectors.unit_table(jurisdiction=jurisdiction, period=period, level=level, sort=sort, page=page)
+    if export:
+        return export_response([table], kind=export, stem=f"units-{level}-{period.label}")
+    units = selectors.post_units(jurisdiction)
+    top_kind, top_code, top_name = units[0]
+    context = {
+        **_common(request, period), **_table_context(request, table, sort=sort),
+        "levels": [(v, UnitKind(v).label) for v in levels], "level": level, "level_label": UnitKind(level).label,
+        "units": units, "top_name": top_name, "top_url": selectors.unit_url(top_kind, top_code, period),
+        "page": page, "pages": max((table.total - 1) // selectors.PAGE_SIZE + 1, 1),
+        "page_qs": _query_without(request.GET, "page", "export"),
+        "charts": {
+            "ranking": selectors.ranking_data(table),
+            "heat": selectors.heat_data(table),
+            "trend": selectors.unit_trend(kind=top_kind, code=top_code, last_month=period.last.replace(day=1)),
+        },
+        "trend_name": top_name, "hidden": [("level", level)],
+    }
+    return render(request, "reports/index.html", context)
+
+
+UNIT_TABLES = ("children", "departments", "categories", "problems")
+
+
+@login_required
+@require_GET
+def unit(request, kind: str, code: str):
+    """One unit: why its score is what it is, and its units one level down."""
+    jurisdiction, _levels = _viewer(request)
+    period = selectors.period_from_params(request.GET)
+    sort = request.GET.get("sort") or "composite"
+    report = selectors.unit_report(jurisdiction=jurisdiction, period=period, kind=kind, code=code, sort=sort)
+    export = _export_kind(request)
+    if export:
+        which = request.GET.get("table") or "children"
+        table = getattr(report, which, None) if which in UNIT_TABLES else None
+        if table is None:
+            raise NotFound()
+        return export_response([table], kind=export, stem=f"{kind}-{code}-{which}-{period.label}")
+    charts = {"trend": report.trend,
+              "categories": {"names": [r["category"] for r in report.categories.rows],
+                             "values": [r["due"] for r in report.categories.rows]}}
+    if report.children is not None:
+        charts["ranking"] = selectors.ranking_data(report.children)
+        charts["heat"] = selectors.heat_data(report.children)
+    context = {
+        **_common(request, period), **_table_context(request, report.children, sort=sort),
+        "report": report, "kind_label": UnitKind(kind).label, "charts": charts,
+        "child_label": UnitKind(selectors.CHILD[kind]).label if kind in selectors.CHILD else "",
+    }
+    return render(request, "reports/unit.html", context)
+
+
+def _int_param(params, name: str) -> int | None:
+    value = (params.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ApplicationError(_("超期天数必须是整数。")) from None
+    if number < 0:
+        raise ApplicationError(_("超期天数不能为负数。"))
+    return number
+
+
+def supervision_filters(params) -> selectors.SupervisionFilters:
+    return selectors.SupervisionFilters(
+        unit=(params.get("unit") or "").strip(), category=(params.get("category") or "").strip(),
+        min_days=_int_param(params, "min_days"), max_days=_int_param(params, "max_days"),
+        district_only=params.get("district_only") in ("1", "on", "true"),
+    )
+
+
+@login_required
+@require_GET
+def supervision(request):
+    """督办清单: district-level and other overdue appeals, the most overdue first."""
+    jurisdiction, _levels = _viewer(request)
+    filters = supervision_filters(request.GET)
+    export = _export_kind(request)
+    table = selectors.supervision_table(jurisdiction=jurisdiction, filters=filters,
+                                        page=None if export else _page(request.GET))
+    if export:
+        return export_response([table], kind=export, stem="supervision")
+    page = _page(request.GET)
+    context = {
+        "table": table, "filters": filters, "categories": category_list(),
+        "units": selectors.post_units(jurisdiction), "page": page,
+        "pages": max((table.total - 1) // selectors.PAGE_SIZE + 1, 1),
+        "page_qs": _query_without(request.GET, "page", "export"),
+        "export_qs": _query_without(request.GET, "page", "export"),
+        "is_supervisor": Role.SUPERVISOR in jurisdiction.roles or request.user.is_superuser,
+    }
+    return render(request, "reports/supervision.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def supervision_notes(request, code: str):
+    """An appeal's 督办 notes; supervisors add one."""
+    jurisdiction = jurisdiction_for(request.user)
+    appeal = appeal_get(jurisdiction=jurisdiction, tracking_code=code)
+    if request.method == "POST":
+        supervision_note_add(actor=request.user, appeal=appeal, note=request.POST.get("note", ""))
+        messages.success(request, _("督办意见已记录，并已通知办理单位。"))
+        return redirect("reports:supervision-notes", code=appeal.tracking_code)
+    context = {
+        "appeal": appeal, "notes": selectors.supervision_notes(appeal=appeal),
+        "row": selectors.supervision_row(appeal, now=timezone.now()),
+        "may_note": Role.SUPERVISOR in jurisdiction.roles or request.user.is_superuser,
+    }
+    return render(request, "reports/supervision_notes.html", context)
+
+
+@login_required
+@require_GET
+def hotspots(request):
+    """高频诉求: repeated categories, buildings and households (masked phones; logged)."""
+    jurisdiction, _levels = _viewer(request)
+    period = selectors.period_from_params(request.GET)
+    unit = (request.GET.get("unit") or "").strip()
+    found = selectors.hotspots(jurisdiction=jurisdiction, period=period, unit=unit)
+    export = _export_kind(request)
+    subject = f"hotspots:{unit or 'all'}:{period.label}"
+    households = len(found.households.rows)
+    if export:
+        if households:
+            access_log_record(user=request.user, action=AccessAction.EXPORT, subject=subject,
+                              record_count=households, request=request)
+        return export_response([found.categories, found.buildings, found.households], kind=export,
+                               stem=f"hotspots-{period.label}")
+    if households:
+        access_log_record(user=request.user, action=AccessAction.VIEW, subject=subject,
+                          record_count=households, request=request)
+    context = {
+        **_common(request, period), "found": found, "unit": unit, "hidden": [("unit", unit)] if unit else [], "units": selectors.post_units(jurisdiction),
+        "export_qs": _query_without(request.GET, "export"),
+        "charts": {"categories": {"names": [r["category"] for r in found.categories.rows],
+                                  "values": [r["count"] for r in found.categories.rows]}},
+    }
+    return render(request, "reports/hotspots.html", context)
+
+
+@login_required
+@require_GET
+def staffing(request):
+    """社区工作者配比 against the target, districts and streets with communities as detail."""
+    jurisdiction, _levels = _viewer(request)
+    unit = (request.GET.get("unit") or "").strip()
+    found = selectors.staffing(jurisdiction=jurisdiction, unit=unit)
+    export = _export_kind(request)
+    if export:
+        return export_response([found.districts, found.streets, found.communities], kind=export, stem="staffing")
+    context = {"found": found, "unit": unit, "export_qs": _query_without(request.GET, "export")}
+    return render(request, "reports/staffing.html", context)
