@@ -18,4 +18,15 @@ def portal(request):
         "STAFF_SITE_ENABLED": settings.STAFF_SITE_ENABLED,
         # A callable: the template calls it where it is shown (no query elsewhere).
         "UNREAD_NOTIFICATIONS": unread,
+        "REPORTS_LINK": lambda: reports_link(user),
     }
+
+
+def reports_link(user) -> bool:
+    """The nav's 报表 link: supervisors, street and community staff, administrators."""
+    if user is None or not user.is_authenticated:
+        return False
+    from governance.reports.selectors import can_see_reports
+    from governance.selectors import jurisdiction_for
+
+    return can_see_reports(jurisdiction_for(user))

@@ -30,6 +30,7 @@ if settings.STAFF_SITE_ENABLED:
         path("territory/", include("grids.urls")),
         path("appeals/", include("appeals.urls")),
         path("volunteers/", include("volunteers.urls")),
+        path("reports/", include("governance.reports.urls")),
         path("notifications/", include("governance.notification_urls")),
         path("admin/", admin.site.urls),
     ]

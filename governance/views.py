@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from appeals.selectors import queue_counts
 from governance.celery import app as celery_app
+from governance.reports.selectors import home_card as report_home_card
 from governance.selectors import jurisdiction_for
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ def home(request):
         request,
         "governance/home.html",
         {"jurisdiction": jurisdiction, "posts": jurisdiction.posts,
-         "my_queue": queue_counts(jurisdiction=jurisdiction)},
+         "my_queue": queue_counts(jurisdiction=jurisdiction),
+         "report_card": report_home_card(jurisdiction=jurisdiction)},
     )
 
 

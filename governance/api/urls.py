@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("grids.api_urls")),
     path("", include("appeals.api_urls")),
     path("", include("volunteers.api_urls")),
+    path("reports/", include("governance.reports.api_urls")),
 ]
