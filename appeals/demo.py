@@ -269,10 +269,18 @@ def seed(ctx=None) -> None:
 
     # Move some clocks into the past so that overdue appeals show at once.
     past = timezone.now() - timedelta(days=3)
-    for appeal in (overdue_dispatched, overdue_in_progress):
+    overdue = [overdue_dispatched, overdue_in_progress]
+    if dh is not None and "03001" in cats:
+        overdue.append(o)  # the street's own: it goes up to the district's 督办
+    for appeal in overdue:
         Appeal.objects.filter(pk=appeal.pk).update(
             deadline=past, level_deadline=past, response_deadline=past - timedelta(days=5),
             created_at=past - timedelta(days=10), dispatched_at=past - timedelta(days=10),
         )
+    # And one whose level time is nearly up, for the 临期预警. The escalation sweep
+    # (appeals.escalation, every ESCALATION_SWEEP_SECONDS) does all of it at its first
+    # run after start-up, and sends the digests to the units' inboxes.
+    soon = timezone.now() + timedelta(hours=2)
+    Appeal.objects.filter(pk=a.pk).update(deadline=soon, level_deadline=soon, dispatched_at=past)
     total = Appeal.objects.filter(street=community.street).count()
     _write(ctx, f"诉求演示数据：{total} 件（含各状态与超期）")

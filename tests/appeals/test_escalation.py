@@ -340,3 +340,79 @@ def test_two_concurrent_sweeps_escalate_each_appeal_exactly_once(city):
     assert AppealEvent.objects.filter(action=A.ESCALATE).count() == 40
     assert all(escalations(a) == 1 for a in appeals)
     assert set(Appeal.objects.values_list("escalation_level", "version")) == {(L.COMMUNITY, 3)}
+
+
+# --- end to end: beat's entry, the broker, a real worker ---------------------------------------------
+
+
+def test_beat_sends_the_sweep_at_the_configured_interval(settings):
+    from governance import schedule
+
+    entry = settings.CELERY_BEAT_SCHEDULE["appeals-escalation-sweep"]
+    assert entry["task"] == "appeals.tasks.escalation_sweep"
+    assert entry["schedule"] == float(schedule.ESCALATION_SWEEP_SECONDS) == 300.0
+    assert settings.CELERY_BEAT_SCHEDULE["appeals-close-unevaluated"]["task"] == "appeals.tasks.close_unevaluated"
+    from governance.celery import app
+
+    # Every task of the schedule is registered, with a time limit it can be sent with.
+    for name, item in settings.CELERY_BEAT_SCHEDULE.items():
+        task = app.tasks[item["task"]]
+        if task.time_limit:
+            assert task.soft_time_limit and task.soft_time_limit < task.time_limit, name
+
+
+@pytest.mark.redis
+@pytest.mark.live_celery
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_escalates_an_overdue_appeal_sent_as_beat_sends_it(city):
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+
+    from governance.celery import app
+
+    appeal = quiet(city, grid_category())
+    Appeal.objects.filter(pk=appeal.pk).update(level_deadline=timezone.now() - timedelta(minutes=5))
+    queue = f"test-{uuid.uuid4().hex[:12]}"  # our own queue: no other worker takes it
+    done = threading.Event()
+    outcome = {}
+
+    def record(task_id=None, state=None, retval=None, **kwargs):
+        outcome[task_id] = (state, retval)
+        done.set()
+
+    task_postrun.connect(record, weak=False)
+    previous = app.amqp.queues._consume_from
+    entry = app.conf.beat_schedule["appeals-escalation-sweep"]
+    try:
+        with start_worker(app, perform_ping_check=False, pool="solo", queues=[queue], shutdown_timeout=20):
+            # What beat does with the entry: send the task by name with its options.
+            sent = app.send_task(entry["task"], kwargs={}, **{**entry.get("options", {}), "queue": queue})
+            assert done.wait(30), "the worker did not run the sweep"
+    finally:
+        task_postrun.disconnect(record)
+        app.amqp.queues._consume_from = previous
+        with app.connection_for_write() as conn:
+            bound = app.amqp.queues[queue](conn.default_channel)
+            bound.declare()
+            bound.delete()
+    state, retval = outcome[sent.id]
+    assert state == "SUCCESS" and retval["escalated"] == 1
+    appeal.refresh_from_db()
+    assert appeal.escalation_level == L.COMMUNITY and escalations(appeal) == 1
+
+
+@pytest.mark.django_db
+def test_the_demo_appeals_climb_at_the_first_sweep(city):
+    import io
+    from types import SimpleNamespace
+
+    from appeals import demo
+
+    demo.seed(SimpleNamespace(stdout=io.StringIO()))
+    result = sweep(timezone.now())
+    assert result.escalated >= 3 and result.warned >= 1 and result.units_told >= 3
+    assert Appeal.objects.filter(escalation_level=L.DISTRICT).exists()  # the street's: 督办
+    assert Notification.objects.filter(kind=NotificationKind.ESCALATION).exists()
+    assert sweep(timezone.now()).escalated == 0

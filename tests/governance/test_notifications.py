@@ -1,0 +1,89 @@
+"""The staff inbox: the unread count in the header, mark read (one or all), nobody
+else's messages, and email copies sent after commit with failures left for a retry."""
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from governance.enums import NotificationKind
+from governance.models import Notification
+from governance.notifications import Digest, emails_send_pending, notify_units
+
+pytestmark = pytest.mark.django_db
+
+
+def tell(city, n=2, key=("grid", "110101001001001")):
+    return [
+        notify_units(kind=NotificationKind.WARNING, digests={key: Digest(title=f"临期预警 {i}", body="· 正文",
+                                                                        link="/appeals/")})
+        for i in range(n)
+    ]
+
+
+def test_messages_go_to_every_account_of_the_unit(city):
+    tell(city, n=1, key=("community", city.comm_a.code))
+    assert list(Notification.objects.values_list("recipient__username", flat=True)) == ["community_worker"]
+    tell(city, n=1, key=("district", city.dongcheng.code))
+    assert Notification.objects.filter(recipient=city.users.district_supervisor).count() == 1
+    tell(city, n=1, key=("department", city.chengguan.pk))
+    assert Notification.objects.filter(recipient=city.users.department_handler).count() == 1
+
+
+def test_the_header_shows_the_unread_count_with_one_query(city, login):
+    tell(city, n=2)
+    client = login(city.users.grid_worker)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/notifications/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "消息 (2)" in html and "临期预警 0" in html and "临期预警 1" in html
+    counts = [q["sql"] for q in queries if "governance_notification" in q["sql"] and "COUNT(" in q["sql"].upper()]
+    assert len(counts) <= 2  # the header's count, and the paginator's
+    home = login(city.users.community_worker).get("/")
+    assert "消息 (0)" in home.content.decode()
+
+
+def test_mark_one_read_and_all_read_and_nobody_elses(city, login):
+    tell(city, n=3)
+    mine = list(Notification.objects.filter(recipient=city.users.grid_worker).order_by("id"))
+    client = login(city.users.grid_worker)
+    assert client.post(f"/notifications/{mine[0].pk}/read/").status_code == 302
+    assert "消息 (2)" in client.get("/notifications/").content.decode()
+    opened = client.post(f"/notifications/{mine[1].pk}/read/", {"open": "1"})
+    assert opened.status_code == 302 and opened["Location"] == "/appeals/"
+
+    other = login(city.users.grid_worker2)
+    assert other.post(f"/notifications/{mine[2].pk}/read/").status_code == 404
+    assert other.get("/notifications/").content.decode().count("临期预警") == 0
+    mine[2].refresh_from_db()
+    assert mine[2].read_at is None
+
+    client = login(city.users.grid_worker)
+    assert client.post("/notifications/read-all/").status_code == 302
+    assert "消息 (0)" in client.get("/notifications/").content.decode()
+    assert client.get(f"/notifications/{mine[0].pk}/read/").status_code == 405
+
+
+def test_the_inbox_needs_a_login(client):
+    assert client.get("/notifications/").status_code == 302
+
+
+def test_emails_after_commit_and_a_failure_is_left_for_the_retry(city, settings, django_capture_on_commit_callbacks):
+    user = city.users.grid_worker
+    user.email = "gw@example.com"
+    user.save()
+    # A real SMTP server that is not there: the sending fails, the rows stay pending.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    tell(city, n=1)
+    with pytest.raises(OSError):
+        emails_send_pending()
+    assert Notification.objects.get(recipient=user).emailed_at is None
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        tell(city, n=1)  # queues the task after commit; it sends both
+    assert [m.to for m in mail.outbox] == [["gw@example.com"], ["gw@example.com"]]
+    assert "临期预警" in mail.outbox[0].subject and "/appeals/" in mail.outbox[0].body
+    assert emails_send_pending() == 0  # each is sent once
