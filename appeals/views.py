@@ -37,6 +37,9 @@ S = AppealState
 QUEUE_TABS = (S.RECEIVED, S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED, S.AWAITING_EVALUATION, S.CLOSED)
 BROWSE_TABS = tuple(S)
 BUILDING_RESULTS = 20
+# The form opened first on the appeal page: the step that moves the appeal on.
+PRIMARY_ACTIONS = (AppealAction.SIGN, AppealAction.RESOLVE, AppealAction.VERIFY_PASS, AppealAction.FEEDBACK,
+                   AppealAction.DISPATCH, AppealAction.CHECKIN)
 
 
 # --- small helpers -------------------------------------------------------------------------------
@@ -164,6 +167,9 @@ def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, err
         form.action = action
         forms.append({"action": action, "label": AppealAction(action).label, "form": form,
                       "url": reverse("appeals:action", args=[appeal.tracking_code, action])})
+    primary = next((a for a in PRIMARY_ACTIONS if a in actions), actions[0] if actions else None)
+    for item in forms:
+        item["open"] = item["action"] == primary or bool(item["form"].errors)
     timeline = selectors.appeal_timeline(appeal)
     may_act = bool(actions)
     if may_act and appeal.phone:

@@ -20,6 +20,7 @@ from appeals.selectors import appeal_timeline
 from appeals.views import countdown
 from governance.models import AccessLog
 from tests.appeals.factories import community_category, component_department_category, grid_category, receive, verified_category
+from tests.browser import browser_page, login_as  # noqa: F401  (fixture)
 
 A = AppealAction
 S = AppealState
@@ -482,3 +483,41 @@ def test_home_shows_my_queue_counts(city, client, login):
     page = text(response)
     assert "我的待办" in page and reverse("appeals:queue") in page
     assert f'href="{reverse("volunteers:home")}"' in page
+
+
+# --- in a browser, on a phone screen -------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_the_queue_is_cards_and_actions_swap_in_place(city, browser_page, live_server):  # noqa: F811
+    """390 px wide: the queue's rows are cards; signing for an appeal with htmx swaps the
+    region without a reload, and a stale form shows the conflict message in place."""
+    appeal = receive(city, category=grid_category())
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 800})
+    login_as(page, live_server, "grid_worker")
+    page.goto(f"{live_server.url}{reverse('appeals:queue')}")
+    row = page.locator("table.cards tbody tr").first
+    assert row.evaluate("el => getComputedStyle(el).display") == "block"
+    assert page.locator("table.cards thead").evaluate("el => getComputedStyle(el).display") == "none"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    row.locator("a.code").click()
+    page.wait_for_url(f"**{detail_url(appeal)}")
+    page.evaluate("window.__same_document = true")
+    # Someone else acts meanwhile: the page's forms are now stale.
+    services.appeal_act(actor=city.users.community_worker, appeal=appeal, action=A.NOTE, note="请尽快")
+    sign = page.locator("details.action-sign")
+    sign.locator("input[name=contact]").check()
+    sign.locator("button[type=submit]").click()
+    page.locator("#appeal-region .msg-error", has_text=CONFLICT).wait_for()
+    assert page.evaluate("window.__same_document") is True  # swapped, not reloaded
+    page.locator("details.action-sign input[name=contact]").check()
+    page.locator("details.action-sign button[type=submit]").click()
+    page.locator("#appeal-region .msg-success", has_text="已签收").wait_for()
+    assert page.evaluate("window.__same_document") is True
+    appeal.refresh_from_db()
+    assert appeal.state == S.IN_PROGRESS and appeal.first_contact_at is not None
+    # The browser logs the 409 answer itself; nothing else may fail.
+    assert [e for e in page.console_errors if "409" not in e] == []
