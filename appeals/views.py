@@ -156,7 +156,8 @@ def queue(request):
 
 def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, error: str = "", notice: str = "") -> dict:
     now = timezone.now()
-    actions = selectors.actions_available(jurisdiction=jur, appeal=appeal)
+    # An action the core offers but this page has no form for yet is left out, not a 500.
+    actions = [a for a in selectors.actions_available(jurisdiction=jur, appeal=appeal) if a in ACTION_FORMS]
     forms = []
     for action in actions:
         if failed_form is not None and failed_form.action == action:
