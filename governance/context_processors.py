@@ -23,10 +23,13 @@ def portal(request):
 
 
 def reports_link(user) -> bool:
-    """The nav's 报表 link: supervisors, street and community staff, administrators."""
-    if user is None or not user.is_authenticated:
+    """The nav's 报表 link: supervisors, street and community staff, administrators.
+
+    Read from the jurisdiction the page already computed (every staff page does), so the
+    header costs no query — a page that never asked (a volunteer's) shows no link."""
+    jurisdiction = getattr(user, "_gongzhi_jurisdiction", None)
+    if jurisdiction is None:
         return False
     from governance.reports.selectors import can_see_reports
-    from governance.selectors import jurisdiction_for
 
-    return can_see_reports(jurisdiction_for(user))
+    return can_see_reports(jurisdiction)

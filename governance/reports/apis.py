@@ -120,7 +120,7 @@ def _viewer(request):
 
 class ReportUnitsAPI(APIView):
     @extend_schema(
-        tags=TAGS, summary=_("单位考核排名表（与报表页相同）"), responses={200: ReportUnitsOutputSerializer, 400: _BAD, 404: _NOT_FOUND},
+        tags=TAGS, operation_id="reports_units_list", summary=_("单位考核排名表（与报表页相同）"), responses={200: ReportUnitsOutputSerializer, 400: _BAD, 404: _NOT_FOUND},
         parameters=[*PERIOD_PARAMS,
                     OpenApiParameter("level", str, description=_("city、district、street、community、grid、department")),
                     OpenApiParameter("parent", str, description=_("只看该单位下的单位（编码）")),
@@ -142,7 +142,7 @@ class ReportUnitsAPI(APIView):
 
 
 class ReportUnitDetailAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("单位考核报表：指标、上级对比、下级、趋势、类别和问题诉求"),
+    @extend_schema(tags=TAGS, operation_id="reports_unit_retrieve", summary=_("单位考核报表：指标、上级对比、下级、趋势、类别和问题诉求"),
                    parameters=PERIOD_PARAMS, responses={200: ReportUnitDetailOutputSerializer, 400: _BAD, 404: _NOT_FOUND})
     def get(self, request, kind: str, code: str):
         jurisdiction, _levels = _viewer(request)
@@ -162,7 +162,7 @@ class ReportUnitDetailAPI(APIView):
 
 class ReportSupervisionAPI(APIView):
     @extend_schema(
-        tags=TAGS, summary=_("督办清单（区督办层级和其他超期诉求）"), responses={200: ReportTableSerializer, 400: _BAD, 404: _NOT_FOUND},
+        tags=TAGS, operation_id="reports_supervision_list", summary=_("督办清单（区督办层级和其他超期诉求）"), responses={200: ReportTableSerializer, 400: _BAD, 404: _NOT_FOUND},
         parameters=[OpenApiParameter("unit", str, description=_("单位编码前缀")),
                     OpenApiParameter("category", str, description=_("类别编码")),
                     OpenApiParameter("min_days", int, description=_("超期至少（天）")),
@@ -177,7 +177,7 @@ class ReportSupervisionAPI(APIView):
 
 class ReportHotspotsAPI(APIView):
     @extend_schema(
-        tags=TAGS, summary=_("高频诉求：类别、楼栋、住户（电话脱敏，记入个人信息访问记录）"),
+        tags=TAGS, operation_id="reports_hotspots_retrieve", summary=_("高频诉求：类别、楼栋、住户（电话脱敏，记入个人信息访问记录）"),
         parameters=[*PERIOD_PARAMS, OpenApiParameter("unit", str, description=_("单位编码前缀"))],
         responses={200: ReportHotspotsOutputSerializer, 400: _BAD, 404: _NOT_FOUND},
     )
@@ -196,7 +196,7 @@ class ReportHotspotsAPI(APIView):
 
 class ReportStaffingAPI(APIView):
     @extend_schema(
-        tags=TAGS, summary=_("社区工作者配比（每万常住人口）"),
+        tags=TAGS, operation_id="reports_staffing_retrieve", summary=_("社区工作者配比（每万常住人口）"),
         parameters=[OpenApiParameter("unit", str, description=_("单位编码前缀"))],
         responses={200: ReportStaffingOutputSerializer, 404: _NOT_FOUND},
     )

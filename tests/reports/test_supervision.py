@@ -1,0 +1,95 @@
+"""The 督办 list (district level and other overdue appeals), its filters and export, and
+supervisors' 督办 notes."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from appeals.enums import AppealAction, AppealState, EscalationLevel
+from appeals.models import Appeal, AppealEvent
+from governance.models import Notification
+from tests.appeals.factories import grid_category, receive
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def overdue(city):
+    """A1: 3 days overdue at the district 督办; A2: 1 day overdue; C1 (乙一社区) 10 days
+    overdue; A3: not yet due."""
+    grid_category()
+    now = timezone.now()
+    appeals = {}
+    for name, building, days in (("a1", city.building_a1, 3), ("a2", city.building_a2, 1),
+                                 ("c1", city.building_c1, 10), ("a3", city.building_a1, -2)):
+        appeal = receive(city, category=grid_category(), building=building)
+        level = EscalationLevel.DISTRICT if name == "a1" else EscalationLevel.GRID
+        Appeal.objects.filter(pk=appeal.pk).update(
+            deadline=now - timedelta(days=days, hours=1), state=AppealState.IN_PROGRESS, escalation_level=level,
+        )
+        appeals[name] = Appeal.objects.get(pk=appeal.pk)
+    return appeals
+
+
+def _codes(response):
+    return [r["tracking_code"] for r in response.context["table"].rows]
+
+
+def test_the_list_the_most_overdue_first_with_filters(city, overdue, login):
+    client = login(city.users.supervisor)
+    response = client.get("/reports/supervision/")
+    assert _codes(response) == [overdue[k].tracking_code for k in ("c1", "a1", "a2")]
+    first = response.context["table"].rows[0]
+    assert first["overdue"] == "10天1小时" and first["overdue_hours"] == 241
+    assert response.context["table"].rows[1]["level"] == "区督办"
+    assert _codes(client.get("/reports/supervision/?district_only=1")) == [overdue["a1"].tracking_code]
+    assert _codes(client.get("/reports/supervision/?min_days=2&max_days=5")) == [overdue["a1"].tracking_code]
+    assert _codes(client.get("/reports/supervision/?unit=110101001001")) == [
+        overdue["a1"].tracking_code, overdue["a2"].tracking_code]
+    assert client.get("/reports/supervision/?min_days=x").status_code == 400
+    # Scoped: the street officer of 甲街道 does not see 乙一社区's appeal, nor filter by it.
+    street = login(city.users.street_officer)
+    assert _codes(street.get("/reports/supervision/")) == [overdue[k].tracking_code for k in ("a1", "a2")]
+    assert street.get("/reports/supervision/?unit=110101002").status_code == 404
+    # Exported as shown.
+    client = login(city.users.supervisor)
+    raw = b"".join(client.get("/reports/supervision/?export=csv").streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(raw)))
+    assert [r[0] for r in rows[1:]] == [overdue[k].tracking_code for k in ("c1", "a1", "a2")]
+    api = client.get("/api/v1/reports/supervision/?district_only=true").json()
+    assert [r["tracking_code"] for r in api["rows"]] == [overdue["a1"].tracking_code]
+
+
+def test_a_supervisor_adds_a_note_the_handler_is_told(city, overdue, login):
+    appeal = overdue["a1"]
+    version = appeal.version
+    client = login(city.users.district_supervisor)
+    response = client.post(f"/reports/supervision/{appeal.tracking_code}/", {"note": "请三日内办结并回复。"})
+    assert response.status_code == 302
+    event = AppealEvent.objects.get(appeal=appeal, action=AppealAction.NOTE)
+    assert event.note == "请三日内办结并回复。" and event.data == {"supervision": True}
+    assert event.actor == city.users.district_supervisor and "督办" in event.actor_label
+    appeal.refresh_from_db()
+    assert appeal.version == version and appeal.state == AppealState.IN_PROGRESS
+    # The grid worker handling it gets an inbox message; the list counts the note.
+    assert Notification.objects.filter(recipient=city.users.grid_worker, title__contains=appeal.tracking_code).exists()
+    rows = client.get("/reports/supervision/?district_only=1").context["table"].rows
+    assert rows[0]["notes"] == 1
+    page = client.get(f"/reports/supervision/{appeal.tracking_code}/")
+    assert "请三日内办结并回复。" in page.content.decode()
+    # It shows on the appeal's own timeline too.
+    assert "请三日内办结并回复。" in client.get(f"/appeals/{appeal.tracking_code}/").content.decode()
+
+
+def test_only_supervisors_write_notes(city, overdue, login):
+    code = overdue["a1"].tracking_code
+    response = login(city.users.street_officer).post(f"/reports/supervision/{code}/", {"note": "x"})
+    assert response.status_code == 403 and "督查考核" in response.content.decode()
+    outside = login(city.users.outsider).post(f"/reports/supervision/{code}/", {"note": "x"})
+    assert outside.status_code == 404
+    empty = login(city.users.supervisor).post(f"/reports/supervision/{code}/", {"note": "  "})
+    assert empty.status_code == 400
+    assert not AppealEvent.objects.filter(action=AppealAction.NOTE).exists()
