@@ -36,14 +36,14 @@ Counting rules, as implemented:
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Exists, JSONField, OuterRef, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals.enums import AppealAction, Rating
+from appeals.enums import AppealAction, AppealState, Rating
 from appeals.models import Appeal, AppealEvent
 from governance.assessment import eventlog, formulas
 from governance.assessment.enums import ExclusionReason, ExclusionStatus, UnitKind
@@ -75,46 +75,66 @@ class MonthResult:
     city: dict = field(default_factory=dict)  # the city rows' measures, for summaries
 
 
-# --- per appeal: one query ---------------------------------------------------------------------
+# --- per appeal: a few set-based queries per day --------------------------------------------
 
 
-def _appeal_rows(*, start: datetime, end: datetime, as_of: datetime):
+def _appeal_rows(*, start: datetime, end: datetime, as_of: datetime) -> list[dict]:
     """The appeals whose deadline falls in (start, end], each with what the log says
-    about it as of ``as_of`` — one query with correlated subqueries on the event index
-    (appeal, created_at), streamed."""
-    events = AppealEvent.objects.filter(appeal=OuterRef("pk"), created_at__lt=as_of)
-    latest = ("-created_at", "-id")
-    holder = events.filter(eventlog.HOLDER_Q, created_at__lte=OuterRef("deadline")).order_by(*latest)
-    evaluation = events.filter(action=A.EVALUATE).order_by(*latest)
-    excluded = ScoreExclusion.objects.filter(
-        appeal=OuterRef("pk"), status=ExclusionStatus.APPROVED, approved_at__lt=as_of
-    )
-    return (
-        Appeal.objects.filter(deadline__gt=start, deadline__lte=end)
-        .annotate(
-            h_action=Subquery(holder.values("action")[:1]),
-            h_data=Subquery(holder.values("data")[:1], output_field=JSONField()),
-            first_dispatch=Subquery(
-                events.filter(action=A.DISPATCH).order_by("created_at", "id").values("created_at")[:1]
-            ),
-            last_resolve=Subquery(events.filter(action=A.RESOLVE).order_by(*latest).values("created_at")[:1]),
-            last_rework=Subquery(events.filter(eventlog.REWORK_Q).order_by(*latest).values("created_at")[:1]),
-            evaluation=Subquery(evaluation.values("data")[:1], output_field=JSONField()),
-            terminal=Exists(events.filter(action__in=eventlog.TERMINAL_ACTIONS)),
-            is_deferred=Exists(events.filter(action__in=eventlog.DEFERRAL_ACTIONS)),
-            is_excluded=Exists(excluded),
-        )
+    about it as of ``as_of``.
+
+    Four queries, whatever the number of appeals: the appeals; their event facts
+    aggregated per appeal in SQL (first dispatch, last 办结, last rework, terminal,
+    deferred); their holder-changing events up to the deadline and their evaluations,
+    in order, keeping the last one per appeal.
+    """
+    appeals = (
+        # Every state is listed so that PostgreSQL can range-scan the (state, deadline) index.
+        Appeal.objects.filter(state__in=AppealState.values, deadline__gt=start, deadline__lte=end)
+        .annotate(is_excluded=Exists(ScoreExclusion.objects.filter(
+            appeal=OuterRef("pk"), status=ExclusionStatus.APPROVED, approved_at__lt=as_of)))
         .values(
             "id", "deadline", "response_deadline", "first_contact_at",
             "grid_id", "community_id", "street_id", "district_id",
             "grid__name", "community__name", "street__name",
-            "handling_level", "handling_department__code", "queue_level",
-            "h_action", "h_data", "first_dispatch", "last_resolve", "last_rework", "evaluation",
-            "terminal", "is_deferred", "is_excluded",
+            "handling_level", "handling_department__code", "queue_level", "is_excluded",
         )
         .order_by()
-        .iterator(chunk_size=BATCH)
     )
+    rows = {row["id"]: row for row in appeals}
+    if not rows:
+        return []
+    events = AppealEvent.objects.filter(
+        appeal__state__in=AppealState.values, appeal__deadline__gt=start, appeal__deadline__lte=end,
+        created_at__lt=as_of,
+    ).order_by()
+    facts = (
+        events.filter(action__in=(A.DISPATCH, A.RESOLVE, A.VERIFY_FAIL, A.EVALUATE,
+                                  *eventlog.TERMINAL_ACTIONS, *eventlog.DEFERRAL_ACTIONS))
+        .values("appeal_id")
+        .annotate(
+            first_dispatch=Min("created_at", filter=Q(action=A.DISPATCH)),
+            last_resolve=Max("created_at", filter=Q(action=A.RESOLVE)),
+            last_rework=Max("created_at", filter=eventlog.REWORK_Q),
+            terminal=Count("id", filter=Q(action__in=eventlog.TERMINAL_ACTIONS)),
+            is_deferred=Count("id", filter=Q(action__in=eventlog.DEFERRAL_ACTIONS)),
+        )
+    )
+    empty = {"first_dispatch": None, "last_resolve": None, "last_rework": None, "terminal": 0,
+             "is_deferred": 0, "h_action": None, "h_data": None, "evaluation": None}
+    for row in rows.values():
+        row.update(empty)
+    for fact in facts:
+        rows[fact.pop("appeal_id")].update(fact)
+    holders = events.filter(eventlog.HOLDER_Q, created_at__lte=F("appeal__deadline"))
+    for appeal_id, action, data in holders.order_by("appeal_id", "created_at", "id").values_list(
+        "appeal_id", "action", "data"
+    ):
+        rows[appeal_id]["h_action"], rows[appeal_id]["h_data"] = action, data
+    for appeal_id, data in events.filter(action=A.EVALUATE).order_by("appeal_id", "created_at", "id").values_list(
+        "appeal_id", "data"
+    ):
+        rows[appeal_id]["evaluation"] = data
+    return list(rows.values())
 
 
 def _count(t: dict, row: dict, as_of: datetime) -> None:
@@ -161,18 +181,24 @@ def _empty() -> dict:
 def tally_appeals(*, first: date, last: date, as_of: datetime) -> tuple[dict, dict]:
     """Daily tallies for the deadlines on days first..last known at ``as_of``, rolled up.
 
-    Steps: 1. one streamed query of the due appeals with their log facts; 2. each
+    Steps: 1. per day, the due appeals with their log facts (_appeal_rows); 2. each
     appeal's holder at its deadline and its contribution, added to (holder, day);
     3. each leaf tally added to the holder's ancestors. Returns ({(kind, code, day):
     counters}, stats).
     """
-    start, end = day_window(first, last)
-    end = min(end, as_of)
+    end = min(day_window(first, last)[1], as_of)
     departments = {(d, name): code for d, name, code in Department.objects.values_list("district_id", "name", "code")}
     leaves: dict = defaultdict(_empty)
     stats = {"appeals": 0, "excluded": 0, "unplaced": 0}
-    if end > start:
-        for row in _appeal_rows(start=start, end=end, as_of=as_of):
+    # One day at a time: memory stays bounded by a day's appeals, whatever the month.
+    windows = []
+    for offset in range((last - first).days + 1):
+        day_start, day_end = day_window(first + timedelta(days=offset), first + timedelta(days=offset))
+        day_end = min(day_end, end)
+        if day_end > day_start:
+            windows.append((day_start, day_end))
+    for day_start, day_end in windows:
+        for row in _appeal_rows(start=day_start, end=day_end, as_of=as_of):
             if row["terminal"]:
                 continue
             unit = eventlog.holder(row, departments) or eventlog.current_holder(row)
@@ -250,6 +276,31 @@ def score_rows(*, sums: dict[tuple[str, str], dict], names: dict[tuple[str, str]
     return rows
 
 
+def _insert(model, rows: list[dict]) -> None:
+    """A multi-row INSERT of plain dicts: bulk_create's per-value preparation costs more
+    than the database at a month's hundreds of thousands of tally values. Integers and
+    text go as they are; dates, times and decimals through their field's preparation."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    prepared = {f.attname for f in fields if f.get_internal_type() in ("DateField", "DateTimeField", "DecimalField")}
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    size = max(1, min(BATCH, connection.ops.bulk_batch_size(fields, rows)))
+    with connection.cursor() as cursor:
+        for i in range(0, len(rows), size):
+            batch = rows[i:i + size]
+            params = []
+            for row in batch:
+                for f in fields:
+                    value = row.get(f.attname, f.get_default())
+                    params.append(f.get_db_prep_save(value, connection) if f.attname in prepared else value)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(batch))}", params
+            )
+
+
 def month_state(month: date, now: datetime) -> tuple[datetime, bool, bool]:
     """(as_of, final, month_to_date) of ``month`` seen at ``now``."""
     cutoff = cutoff_moment(month)
@@ -283,11 +334,8 @@ def compute_month(*, month: date, now: datetime | None = None, force: bool = Fal
             result.skipped = True  # another run finalised it while we counted
             return result
         DailyTally.objects.filter(day__gte=month, day__lte=month_end(month)).delete()
-        DailyTally.objects.bulk_create(
-            [DailyTally(unit_kind=k, unit_code=c, day=d, computed_at=now, **counters)
-             for (k, c, d), counters in tallies.items()],
-            batch_size=BATCH,
-        )
+        _insert(DailyTally, [{"unit_kind": k, "unit_code": c, "day": d, "computed_at": now, **counters}
+                             for (k, c, d), counters in tallies.items()])
         sums = {
             (r.pop("unit_kind"), r.pop("unit_code")): r
             for r in DailyTally.objects.filter(day__gte=month, day__lte=month_end(month))
@@ -296,11 +344,8 @@ def compute_month(*, month: date, now: datetime | None = None, force: bool = Fal
         }
         rows = score_rows(sums=sums, names=names)
         MonthlyScore.objects.filter(month=month).delete()
-        MonthlyScore.objects.bulk_create(
-            [MonthlyScore(month=month, final=final, month_to_date=month_to_date, as_of=as_of, computed_at=now, **row)
-             for row in rows],
-            batch_size=BATCH,
-        )
+        _insert(MonthlyScore, [{"month": month, "final": final, "month_to_date": month_to_date, "as_of": as_of,
+                                "computed_at": now, **row} for row in rows])
     result.appeals, result.excluded = stats["appeals"], stats["excluded"]
     result.tallies, result.units = len(tallies), len(rows)
     result.city = next((r for r in rows if r["unit_kind"] == UnitKind.CITY), {})

@@ -167,3 +167,20 @@ def test_exclusion_requests_are_checked(city):
         services.exclusion_decide(actor=users.street_officer, exclusion=request, approve=True)
     request.refresh_from_db()
     assert request.status == "rejected" and request.reason.startswith("涉及历史遗留")
+
+
+@pytest.mark.django_db
+def test_a_real_escalation_moves_the_count_to_the_community(city):
+    from appeals.escalation import appeal_escalate
+
+    appeal = receive(city, category=grid_category(), building=city.building_a2, phone="13900003333")
+    appeal_escalate(actor=city.users.grid_worker2, appeal=appeal, reason="需社区协调物业")
+    appeal.refresh_from_db()
+    month = deadline_day(appeal.deadline).replace(day=1)
+    services.compute_month(month=month, now=appeal.deadline + timedelta(hours=1))
+
+    def due(kind, code):
+        return MonthlyScore.objects.get(unit_kind=kind, unit_code=code, month=month).due
+
+    assert due("grid", city.grid_a2.code) == 0
+    assert due("community", city.comm_a.code) == 1
