@@ -34,6 +34,7 @@ from grids.models import (
 DEMO_STEPS = [
     "appeals.demo.seed",
     "volunteers.demo.seed",
+    "governance.reports.demo.seed",
 ]
 
 FAKER_SEED = 20240601

@@ -1,0 +1,179 @@
+"""seed_demo step (DEMO_STEPS: "governance.reports.demo.seed"): a year of handled appeals
+across the demo city, then the scores, so the report pages and their charts show real
+computed figures on ``make run``.
+
+The history is written in bulk, each appeal coherent with its event log (the scoring
+reads only the log and the appeal's deadlines): received → dispatched to its grid
+(data carries level and unit_code) → signed and first contact → resolved → feedback →
+evaluated (an unsatisfied one goes back to work, is resolved again and then accepted),
+or closed unevaluated after 7 days. Every lifecycle ends before now, so nothing here
+is open. Each community gets a steady "quality" so rankings and trends differ and
+stay plausible. A few phones and buildings recur, for the hot spots.
+
+Idempotent: the history is written once (its receive events carry data["demo_history"]);
+scoring runs every time (final months are left as stored).
+"""
+
+import random
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+
+from governance.assessment.periods import CHINA, month_start, next_month, previous_month, today_local
+
+MONTHS = 12
+MAX_APPEALS = 20000  # the large demo city gets fewer per community
+DESCRIPTIONS = {
+    "01": ["小区门口垃圾堆放多日无人清理", "楼道堆放杂物影响通行", "绿化带内有建筑垃圾"],
+    "02": ["路口有流动摊贩占道经营", "人行道被车辆长期占用", "夜间施工噪音扰民"],
+    "03": ["楼前路灯不亮", "井盖松动有安全隐患", "小区健身器材损坏"],
+    "04": ["楼上漏水到我家", "暖气不热", "电梯经常停运"],
+    "05": ["邻居装修噪音大", "楼上宠物狗夜间吠叫", "邻里因停车位发生纠纷"],
+}
+
+
+def _write(ctx, text: str) -> None:
+    if ctx is not None and getattr(ctx, "stdout", None) is not None:
+        ctx.stdout.write(text)
+
+
+def _at(day, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=CHINA)
+
+
+def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_size: int = 2000) -> int:
+    """Write the year of handled appeals; returns how many (0 if already there)."""
+    from appeals.enums import AppealAction as A
+    from appeals.enums import AppealState as S
+    from appeals.enums import HandlingLevel, Rating, Source
+    from appeals.models import Appeal, AppealEvent, Category
+    from appeals.workdays import deadline_for
+    from grids.models import Building
+
+    if AppealEvent.objects.filter(action=A.RECEIVE, data__has_key="demo_history").exists():
+        return 0
+    now = now or timezone.now()
+    categories = list(Category.objects.filter(default_level=HandlingLevel.GRID, active=True).order_by("code"))
+    buildings: dict[str, list] = {}
+    for building in Building.objects.select_related("grid__community__street").order_by("code"):
+        buildings.setdefault(building.grid.community_id, []).append(building)
+    if not categories or not buildings:
+        return 0
+    rng = random.Random(seed)
+    per_month = max(1, min(8, MAX_APPEALS // (len(buildings) * MONTHS)))
+    first_month = month_start(today_local(now))
+    for _i in range(MONTHS):
+        first_month = previous_month(first_month)
+    quality = {code: rng.uniform(0.55, 0.97) for code in sorted(buildings)}
+    regulars = [f"1370000{i:04d}" for i in range(40)]  # residents who call again and again
+
+    appeals, lifecycles = [], []
+    month = first_month
+    while month <= today_local(now):
+        for community_code, places in sorted(buildings.items()):
+            q = quality[community_code]
+            for _n in range(per_month):
+                building = rng.choice(places[: max(3, len(places) // 3)] if rng.random() < 0.4 else places)
+                category = rng.choice(categories)
+                day = month + timedelta(days=rng.randrange(0, 27))
+                received = _at(day, rng.randrange(8, 18), rng.randrange(0, 60))
+                dispatched = received + timedelta(minutes=rng.randrange(2, 30))
+                response_deadline = dispatched + timedelta(hours=category.response_hours)
+                deadline = deadline_for(category, dispatched)
+                span = max((deadline - dispatched).total_seconds(), 3600)
+                contact = dispatched + timedelta(hours=rng.uniform(0.5, category.response_hours * (0.8 if rng.random() < q else 1.6)))
+                resolved = dispatched + timedelta(seconds=span * (rng.uniform(0.2, 0.95) if rng.random() < q else rng.uniform(1.05, 1.8)))
+                roll = rng.random()
+                unsatisfied = roll > q + 0.05
+                unevaluated = not unsatisfied and rng.random() < 0.1
+                rating = Rating.SATISFIED if rng.random() < q else Rating.BASICALLY
+                events = [
+                    (A.RECEIVE, received, "", S.RECEIVED, {"source": Source.PHONE, "demo_history": True}),
+                    (A.DISPATCH, dispatched, S.RECEIVED, S.DISPATCHED,
+                     {"level": "grid", "unit": building.grid.name, "unit_code": building.grid.code, "automatic": True}),
+                    (A.SIGN, contact, S.DISPATCHED, S.IN_PROGRESS, {}),
+                    (A.CONTACT, contact + timedelta(seconds=1), S.IN_PROGRESS, S.IN_PROGRESS, {"first": True}),
+                    (A.RESOLVE, resolved, S.IN_PROGRESS, S.RESOLVED, {"photos": 0}),
+                    (A.FEEDBACK, resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION, {"method": "sms"}),
+                ]
+                evaluated_at = resolved + timedelta(hours=rng.uniform(2, 48))
+                rework = 0
+                if unsatisfied:
+                    rework = 1
+                    events.append((A.EVALUATE, evaluated_at, S.AWAITING_EVALUATION, S.IN_PROGRESS,
+                                   {"solved": False, "rating": Rating.UNSATISFIED, "comment": "问题没有解决", "rework": True}))
+                    resolved = evaluated_at + timedelta(hours=rng.uniform(6, 72))
+                    evaluated_at = resolved + timedelta(hours=rng.uniform(2, 24))
+                    events += [
+                        (A.RESOLVE, resolved, S.IN_PROGRESS, S.RESOLVED, {"photos": 0}),
+                        (A.FEEDBACK, resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION, {"method": "sms"}),
+                    ]
+                    rating = Rating.BASICALLY
+                if unevaluated:
+                    closed = resolved + timedelta(days=7, hours=1)
+                    events.append((A.CLOSE_UNEVALUATED, closed, S.AWAITING_EVALUATION, S.CLOSED, {}))
+                    rating, solved = "", None
+                else:
+                    closed = evaluated_at
+                    solved = True
+                    events.append((A.EVALUATE, closed, S.AWAITING_EVALUATION, S.CLOSED,
+                                   {"solved": True, "rating": rating, "comment": ""}))
+                if closed >= now:
+                    continue  # only finished lifecycles
+                grid = building.grid
+                phone = rng.choice(regulars) if rng.random() < 0.15 else f"13{rng.randrange(100000000, 999999999)}"
+                appeals.append(Appeal(
+                    category=category, description=rng.choice(DESCRIPTIONS.get(category.code[:2], DESCRIPTIONS["01"])),
+                    source=Source.PHONE, building=building, address_text=building.address,
+                    district_id=grid.community.street.district_id, street_id=grid.community.street_id,
+                    community_id=grid.community_id, grid_id=grid.code, territory_code=building.code,
+                    phone=phone, state=S.CLOSED, handling_level=HandlingLevel.GRID, handling_grid_id=grid.code,
+                    dispatcher_level="", escalation_level="grid", level_deadline=deadline,
+                    response_deadline=response_deadline, deadline=deadline, first_contact_at=contact,
+                    dispatched_at=dispatched, resolved_at=resolved, feedback_at=resolved + timedelta(minutes=5),
+                    closed_at=closed, verified=False, rating=rating, solved=solved, rework_count=rework,
+                    result="已现场处理完毕", version=len(events), created_at=received,
+                ))
+                lifecycles.append(events)
+        month = next_month(month)
+
+    Appeal.objects.bulk_create(appeals, batch_size=batch_size)
+    # auto_now_add stamped "now": put the real times back in bulk.
+    for appeal, events in zip(appeals, lifecycles, strict=True):
+        appeal.created_at = events[0][1]
+        appeal.updated_at = events[-1][1]
+    Appeal.objects.bulk_update(appeals, ["created_at", "updated_at"], batch_size=500)
+    rows = [
+        AppealEvent(appeal=appeal, action=action, actor_label="系统" if action in (A.RECEIVE, A.DISPATCH) else
+                    f"{appeal.grid_id}·网格员", from_state=from_state, to_state=to_state, data=data)
+        for appeal, events in zip(appeals, lifecycles, strict=True)
+        for action, _when, from_state, to_state, data in events
+    ]
+    times = [when for events in lifecycles for _a, when, _f, _t, _d in events]
+    AppealEvent.objects.bulk_create(rows, batch_size=batch_size)
+    for row, when in zip(rows, times, strict=True):
+        row.created_at = when
+    AppealEvent.objects.bulk_update(rows, ["created_at"], batch_size=500)
+    return len(appeals)
+
+
+def scores_seed(*, now: datetime | None = None) -> list:
+    """Score the last MONTHS months and this month to date (final months stay as stored)."""
+    from governance.assessment.services import compute_month
+
+    now = now or timezone.now()
+    month = month_start(today_local(now))
+    months = [month]
+    for _i in range(MONTHS):
+        month = previous_month(month)
+        months.append(month)
+    return [compute_month(month=m, now=now) for m in sorted(months)]
+
+
+def seed(ctx=None) -> None:
+    """seed_demo step: a year of handled appeals (once), then the scores."""
+    batch = getattr(ctx, "batch_size", 2000) if ctx is not None else 2000
+    n = history_seed(batch_size=batch)
+    _write(ctx, f"报表演示数据：{n} 件历史诉求" if n else "报表演示数据：历史诉求已存在，跳过")
+    results = scores_seed()
+    _write(ctx, f"考核成绩：已计算 {len(results)} 个月")
