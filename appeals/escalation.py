@@ -53,7 +53,6 @@ from appeals import permissions
 from appeals.enums import (
     TRANSITIONS,
     AppealAction,
-    AppealState,
     DeadlineUnit,
     EscalationLevel,
     HandlingLevel,
