@@ -354,7 +354,9 @@ def test_beat_sends_the_sweep_at_the_configured_interval(settings):
     assert settings.CELERY_BEAT_SCHEDULE["appeals-close-unevaluated"]["task"] == "appeals.tasks.close_unevaluated"
     from governance.celery import app
 
-    # Every task of the schedule is registered, with a time limit it can be sent with.
+    # Every task of the schedule is registered (as a worker, which imports every app's
+    # tasks module), with a time limit it can be sent with.
+    app.loader.import_default_modules()
     for name, item in settings.CELERY_BEAT_SCHEDULE.items():
         task = app.tasks[item["task"]]
         if task.time_limit:
