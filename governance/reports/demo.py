@@ -5,7 +5,8 @@ computed figures on ``make run``.
 The history is written in bulk, each appeal coherent with its event log (the scoring
 reads only the log and the appeal's deadlines): received → dispatched to its grid
 (data carries level and unit_code) → signed and first contact → resolved → feedback →
-evaluated (an unsatisfied one goes back to work, is resolved again and then accepted),
+evaluated (an unsatisfied one goes back to work and is resolved again; evaluated
+unsatisfied once more, it is closed at the rework limit and flagged for supervisors),
 or closed unevaluated after 7 days. Every lifecycle ends before now, so nothing here
 is open. Each community gets a steady "quality" so rankings and trends differ and
 stay plausible. A few phones and buildings recur, for the hot spots.
@@ -64,7 +65,7 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
     first_month = month_start(today_local(now))
     for _i in range(MONTHS):
         first_month = previous_month(first_month)
-    quality = {code: rng.uniform(0.55, 0.97) for code in sorted(buildings)}
+    quality = {code: rng.uniform(0.45, 0.97) for code in sorted(buildings)}
     regulars = [f"1370000{i:04d}" for i in range(40)]  # residents who call again and again
 
     appeals, lifecycles = [], []
@@ -108,16 +109,17 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
                         (A.RESOLVE, resolved, S.IN_PROGRESS, S.RESOLVED, {"photos": 0}),
                         (A.FEEDBACK, resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION, {"method": "sms"}),
                     ]
-                    rating = Rating.BASICALLY
+                    rating = Rating.BASICALLY if rng.random() < q else Rating.UNSATISFIED
+                flagged = rating == Rating.UNSATISFIED  # at the rework limit: closed, for supervisors
                 if unevaluated:
                     closed = resolved + timedelta(days=7, hours=1)
                     events.append((A.CLOSE_UNEVALUATED, closed, S.AWAITING_EVALUATION, S.CLOSED, {}))
                     rating, solved = "", None
                 else:
                     closed = evaluated_at
-                    solved = True
+                    solved = not flagged and (rating == Rating.SATISFIED or rng.random() < q + 0.1)
                     events.append((A.EVALUATE, closed, S.AWAITING_EVALUATION, S.CLOSED,
-                                   {"solved": True, "rating": rating, "comment": ""}))
+                                   {"solved": solved, "rating": rating, "comment": "仍未解决" if flagged else ""}))
                 if closed >= now:
                     continue  # only finished lifecycles
                 grid = building.grid
@@ -132,6 +134,7 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
                     response_deadline=response_deadline, deadline=deadline, first_contact_at=contact,
                     dispatched_at=dispatched, resolved_at=resolved, feedback_at=resolved + timedelta(minutes=5),
                     closed_at=closed, verified=False, rating=rating, solved=solved, rework_count=rework,
+                    flagged_for_supervisor=flagged,
                     result="已现场处理完毕", version=len(events), created_at=received,
                 ))
                 lifecycles.append(events)

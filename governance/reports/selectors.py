@@ -39,7 +39,7 @@ from governance.assessment.periods import (
     CHINA, Period, day_window, month_start, previous_month, today_local,
 )
 from governance.assessment.selectors import ScoreRow, scores_for
-from governance.enums import COMMUNITY_ROLES, Role
+from governance.enums import Role
 from governance.errors import ApplicationError, NotFound
 from governance.models import Post
 from governance.reports.tables import Column, ReportTable, sort_rows
