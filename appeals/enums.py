@@ -35,6 +35,9 @@ class AppealAction(models.TextChoices):
     MERGE = "merge", _("并案")
     WITHDRAW = "withdraw", _("撤回")
     SIGN = "sign", _("签收")
+    # A volunteer of the community takes a volunteer-suitable appeal from the order hall
+    # (接单大厅): a sign-for by the volunteer on the handling unit's behalf.
+    CLAIM = "claim", _("志愿者接单")
     RETURN = "return", _("退单")
     RESOLVE = "resolve", _("办结")
     VERIFY_PASS = "verify_pass", _("核查通过")
@@ -141,6 +144,7 @@ TRANSITIONS: dict[str, Transition] = {
     A.MERGE: Transition(frozenset({S.RECEIVED}), (S.DECLINED,)),
     A.WITHDRAW: Transition(frozenset({S.RECEIVED, S.DISPATCHED}), (S.WITHDRAWN,)),
     A.SIGN: Transition(frozenset({S.DISPATCHED}), (S.IN_PROGRESS,)),
+    A.CLAIM: Transition(frozenset({S.DISPATCHED}), (S.IN_PROGRESS,)),
     A.RETURN: Transition(frozenset({S.DISPATCHED}), (S.RECEIVED,)),
     A.RESOLVE: Transition(frozenset({S.IN_PROGRESS}), (S.RESOLVED,)),
     A.VERIFY_PASS: Transition(frozenset({S.RESOLVED}), (S.RESOLVED,)),
@@ -165,6 +169,10 @@ TRANSITIONS: dict[str, Transition] = {
 del S, A
 
 assert set(TRANSITIONS) == set(AppealAction), "every action needs a row in the table"
+
+# What the volunteer who claimed an appeal may do on it (appeals.permissions); the
+# handling unit keeps every staff action, the community its feedback duty.
+VOLUNTEER_ACTIONS = (AppealAction.CONTACT, AppealAction.NOTE, AppealAction.RESOLVE)
 
 # Actions staff take on the dashboard (appeals.services.appeal_act); the others are the
 # resident's (withdraw, evaluate) or the system's (receive, close_unevaluated).

@@ -201,6 +201,12 @@ class Appeal(models.Model):
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged", verbose_name=_("并入诉求")
     )
+    # The volunteer who claimed it in the community's order hall (接单大厅); the handling
+    # unit stays responsible for it. By name: the appeals app never imports volunteers.
+    claimed_by = models.ForeignKey(
+        "volunteers.Volunteer", on_delete=models.PROTECT, null=True, blank=True, related_name="claimed_appeals",
+        verbose_name=_("接单志愿者"),
+    )
 
     version = models.PositiveIntegerField(_("版本"), default=1)
     created_at = models.DateTimeField(_("受理时间"), auto_now_add=True)
