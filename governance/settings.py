@@ -360,3 +360,5 @@ for _name, _weight in [*SCORE_WEIGHTS.items(), ("basically", SCORE_BASICALLY_SAT
         raise ImproperlyConfigured(f"The score weight {_name}={_weight!r} is not a number.") from None
 # The nightly scoring task's hard time limit, in seconds.
 SCORE_TASK_TIME_LIMIT = env_int("SCORE_TASK_TIME_LIMIT", 3600, minimum=60)
+# Staffing target (DESIGN.md §5): 社区工作者 per 10,000 resident population, for districts and streets.
+STAFFING_TARGET_PER_10K = env_int("STAFFING_TARGET_PER_10K", 18, minimum=1)

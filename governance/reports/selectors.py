@@ -707,7 +707,7 @@ def staffing(*, jurisdiction: Jurisdiction, unit: str = "") -> Staffing:
     ).annotate(place=Coalesce("community__code", "grid__community__code")).values_list("place", "user_id")
     for place, user_id in posts:
         workers_by_community.setdefault(place, set()).add(user_id)
-    target = Decimal(str(getattr(settings, "STAFFING_TARGET_PER_10K", 18)))
+    target = Decimal(settings.STAFFING_TARGET_PER_10K)
 
     def line(code, name, workers, population, **extra):
         ratio = _ratio(workers, population)
