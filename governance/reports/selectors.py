@@ -96,16 +96,16 @@ def post_units(jurisdiction: Jurisdiction) -> list[tuple[str, str, str]]:
 
 
 def viewer_levels(jurisdiction: Jurisdiction) -> list[str]:
-    """The levels the viewer's tables offer: from its highest unit down, and departments
-    for city and district supervisors."""
+    """The levels the viewer's tables offer: from its highest territorial unit down, and
+    departments for city and district supervisors; none for a department handler."""
     units = post_units(jurisdiction)
     if not units:
         return []
     territorial = [LEVELS.index(k) for k, _c, _n in units if k in LEVELS]
     levels = LEVELS[min(territorial):] if territorial else []
+    # Departments are compared by the city and district supervisors; a department
+    # handler reads its own figures on the home card (its unit has no place to scope by).
     if any(k in (UnitKind.CITY, UnitKind.DISTRICT) for k, _c, _n in units):
-        levels.append(UnitKind.DEPARTMENT)
-    elif any(k == UnitKind.DEPARTMENT for k, _c, _n in units):
         levels.append(UnitKind.DEPARTMENT)
     return levels
 

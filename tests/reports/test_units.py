@@ -133,3 +133,11 @@ def test_home_card_shows_this_months_scores_and_overdue(city, login):
     assert [u["code"] for u in card["scores"]] == ["110101001001"]
     assert card["scores"][0]["score"] is not None and card["overdue"] == 0
     assert "本月考核" in response.content.decode()
+
+
+def test_departments_are_ranked_for_supervisors_only(city, scored, login):
+    supervisor = login(city.users.district_supervisor)
+    response = supervisor.get("/reports/?period=2026-10&level=department")
+    assert [r["unit_code"] for r in response.context["table"].rows] == ["110101-CG"]
+    assert login(city.users.department_handler).get("/reports/").status_code == 404
+    assert login(city.users.community_worker).get("/reports/?level=department").status_code == 404
