@@ -7,12 +7,15 @@ a page may offer), so that the two cannot drift apart.
   prefixes), plus what is routed or whistled to the account's departments.
 - Only the unit currently handling an appeal acts on it; the queue's keeper
   (community, or the street's dispatch centre) dispatches it; the street whistles.
+- The volunteer who claimed an appeal from the order hall (接单大厅) — an account with
+  no post — sees and acts on exactly that appeal, and only with VOLUNTEER_ACTIONS
+  (contact, note, resolve); the handling unit keeps all of its rights.
 """
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from appeals.enums import AppealAction, AppealState, HandlingLevel, QueueLevel
+from appeals.enums import VOLUNTEER_ACTIONS, AppealAction, AppealState, HandlingLevel, QueueLevel
 from governance.enums import COMMUNITY_ROLES, Role
 from governance.errors import ActionForbidden, NotFound
 from governance.selectors import Jurisdiction
@@ -180,6 +183,8 @@ def ensure_may_act(jurisdiction: Jurisdiction, appeal, action: str) -> Post:
         raise ActionForbidden(_("撤回和评价由居民本人凭查询码和手机号后四位进行。"))
     if action in (A.RECEIVE, A.CLOSE_UNEVALUATED, A.WARN, A.REMIND):
         raise ActionForbidden(_("该操作由系统自动进行。"))
+    if action == A.CLAIM:
+        raise ActionForbidden(_("接单由本社区志愿者在接单大厅进行。"))
     if action not in RULES:  # escalation and extensions have their own services (appeals.escalation, .extensions)
         raise ActionForbidden(_("该操作须通过上报或延期的专门入口进行。"))
     post = acting_post(jurisdiction, appeal, action)
@@ -196,3 +201,45 @@ def actor_label(post: Post | None) -> str:
     if post is None:
         return str(_("工作人员"))
     return f"{post.unit_name}·{post.get_role_display()}"
+
+
+# --- the volunteer who claimed an appeal (接单) -------------------------------------------
+
+
+def in_order_hall_community(appeal, community_code: str) -> bool:
+    """The appeal belongs to that community's order hall: a volunteer-suitable category, at
+    a place in the community (whether it is still open to claims is the table's business)."""
+    category = appeal.category
+    return bool(category is not None and category.volunteer_suitable and appeal.community_id == community_code)
+
+
+def is_claimant(user, appeal) -> bool:
+    """The account is the volunteer who claimed the appeal."""
+    if appeal.claimed_by_id is None or user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return appeal.claimed_by.user_id == user.pk
+
+
+def claimant_may_act(jurisdiction: Jurisdiction, user, appeal, action: str) -> bool:
+    """True when ``user`` takes ``action`` as the volunteer who claimed the appeal.
+
+    A claimant whose own post may take the action acts as staff (False). A claimant
+    without such a post may take VOLUNTEER_ACTIONS; any other action is refused with
+    the reason (ActionForbidden) — unless they see the appeal as staff, where
+    ``ensure_may_act`` gives the staff reason. Anyone else: False.
+    """
+    if not is_claimant(user, appeal):
+        return False
+    visible = is_visible(jurisdiction, appeal)
+    if visible and acting_post(jurisdiction, appeal, action) is not None:
+        return False
+    if action in VOLUNTEER_ACTIONS:
+        return True
+    if visible:
+        return False
+    raise ActionForbidden(_("接单志愿者只能记录联系情况、办理进展和办结。"))
+
+
+def claimant_label(volunteer) -> str:
+    # "unit·who" like staff labels: the resident's tracking page shows the community only.
+    return f"{volunteer.community.name}·{_('志愿者')}{volunteer.name}"

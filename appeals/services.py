@@ -436,9 +436,11 @@ def _create_appeal(**fields) -> Appeal:
 def appeal_act(*, actor, appeal: Appeal, action: str, expected_version: int | None = None, **data) -> Appeal:
     """Take one staff action on an appeal; returns the appeal as it is afterwards.
 
-    Steps: 1. outside the actor's jurisdiction → NotFound; 2. the transition table
+    Steps: 1. outside the actor's jurisdiction → NotFound (the volunteer who claimed
+    the appeal sees it: appeals.permissions.claimant_may_act); 2. the transition table
     allows the action in the current state → else Conflict; 3. the actor's post may take
-    it (role + unit) → else ActionForbidden with the reason; 4. the action's own input
+    it (role + unit; the claimant: contact, note, resolve) → else ActionForbidden with
+    the reason; 4. the action's own input
     is validated → else ApplicationError; 5. a conditional update + one event (plus an
     automatic feedback event after resolve/verify for appeals with a mobile); 6. SMS
     after commit.
@@ -468,11 +470,15 @@ def appeal_act(*, actor, appeal: Appeal, action: str, expected_version: int | No
         permissions.ensure_may_act(jur, appeal, action)  # always refuses: not a staff action
     handler = _HANDLERS[action]
     jurisdiction = jurisdiction_for(actor)
-    permissions.ensure_visible(jurisdiction, appeal)
+    # The volunteer who claimed the appeal acts without a post (contact, note, resolve).
+    as_claimant = permissions.claimant_may_act(jurisdiction, actor, appeal, action)
+    if not as_claimant:
+        permissions.ensure_visible(jurisdiction, appeal)
     _ensure_table(action, appeal.state)
-    post = permissions.ensure_may_act(jurisdiction, appeal, action)
+    post = None if as_claimant else permissions.ensure_may_act(jurisdiction, appeal, action)
+    label = permissions.claimant_label(appeal.claimed_by) if as_claimant else permissions.actor_label(post)
     ctx = _Context(
-        appeal=appeal, actor=actor, label=permissions.actor_label(post), now=timezone.now(),
+        appeal=appeal, actor=actor, label=label, now=timezone.now(),
         expected_version=expected_version, jurisdiction=jurisdiction, post=post,
     )
     with transaction.atomic():
@@ -719,6 +725,7 @@ def appeal_evaluate(
     with transaction.atomic():
         if rating != Rating.UNSATISFIED:
             _transition(ctx, A.EVALUATE, to_state=S.CLOSED, changes=closing, note=comment, data=data)
+            _credit_claimant(appeal, rating)
         elif appeal.rework_count < settings.APPEAL_REWORK_LIMIT:
             level_deadline = deadline_for(appeal.category, now) if appeal.category else appeal.level_deadline
             _transition(
@@ -730,6 +737,65 @@ def appeal_evaluate(
             _transition(ctx, A.EVALUATE, to_state=S.CLOSED, note=comment,
                         changes={**closing, "flagged_for_supervisor": True},
                         data={**data, "rework_limit_reached": True})
+            _credit_claimant(appeal, rating)
+    return appeal
+
+
+def _credit_claimant(appeal: Appeal, rating: str) -> None:
+    """The evaluation that closes a claimed appeal decides the volunteer's points, in the
+    same transaction (once per appeal: volunteers.services.points_award_for_service_appeal).
+    A rework round earns nothing: the appeal goes back to the volunteer, and the
+    evaluation that finally closes it (at the rework limit: 不满意, 0 by default) decides."""
+    if appeal.claimed_by_id is None:
+        return
+    from volunteers.services import points_award_for_service_appeal  # volunteers depends on appeals, not back
+
+    points_award_for_service_appeal(
+        volunteer=appeal.claimed_by, appeal_id=appeal.pk, rating=rating, appeal_code=appeal.tracking_code,
+    )
+
+
+def appeal_claim(*, volunteer_user, appeal: Appeal, expected_version: int | None = None) -> Appeal:
+    """A volunteer claims (接单) an appeal from their community's order hall: 平台派单、党员接单.
+
+    Steps: 1. the account is a volunteer of the appeal's community and the category is
+    volunteer-suitable → else NotFound; 2. already claimed → Conflict "已被其他志愿者接单";
+    3. the table allows claim (dispatched) → else Conflict; the handler is the community
+    or one of its grids → else Conflict; 4. the volunteer is active → else
+    ActionForbidden; 5. the conditional update on (version, state) sets ``claimed_by``
+    and moves the appeal to in_progress with one claim event. Of concurrent claims
+    exactly one row changes; the others get Conflict "已被其他志愿者接单". The handling
+    unit stays responsible (deadlines, feedback); the volunteer may then contact, note
+    and resolve through ``appeal_act``.
+    """
+    from volunteers.enums import VolunteerStatus  # volunteers depends on appeals, not back
+    from volunteers.models import Volunteer
+
+    volunteer = Volunteer.objects.select_related("community").filter(user=volunteer_user).first() if (
+        volunteer_user is not None and volunteer_user.is_authenticated) else None
+    if volunteer is None or not permissions.in_order_hall_community(appeal, volunteer.community_id):
+        raise NotFound()
+    taken = _("该诉求已被其他志愿者接单。")
+    if appeal.claimed_by_id is not None:
+        raise Conflict(_("您已接下该诉求。") if appeal.claimed_by_id == volunteer.pk else taken)
+    _ensure_table(A.CLAIM, appeal.state)
+    if appeal.handling_level not in (HandlingLevel.GRID, HandlingLevel.COMMUNITY):
+        raise Conflict(_("该诉求已不在本社区的接单大厅。"))
+    if volunteer.status != VolunteerStatus.ACTIVE:
+        raise ActionForbidden(_("您的志愿者身份已暂停或退出，不能接单。"))
+    ctx = _Context(
+        appeal=appeal, actor=volunteer_user, label=permissions.claimant_label(volunteer), now=timezone.now(),
+        expected_version=expected_version,
+    )
+    try:
+        with transaction.atomic():
+            _transition(ctx, A.CLAIM, changes={"claimed_by": volunteer},
+                        data={"volunteer_id": volunteer.pk, "volunteer": volunteer.name})
+    except Conflict:
+        claimed_by = Appeal.objects.filter(pk=appeal.pk).values_list("claimed_by_id", flat=True).first()
+        if claimed_by is not None and claimed_by != volunteer.pk:
+            raise Conflict(taken) from None
+        raise
     return appeal
 
 

@@ -139,7 +139,19 @@ def _job_actions():
             actor=city.users.community_worker, extension=_pending_extension(city, a)),
         A.EXTEND_REJECT: lambda city, a: extensions.extension_reject(
             actor=city.users.community_worker, extension=_pending_extension(city, a), note="x"),
+        A.CLAIM: _volunteer_claim,
     }
+
+
+def _volunteer_claim(city, appeal):
+    # The order hall's claim (tests/volunteers/test_claims.py): a volunteer of the
+    # community, a volunteer-suitable category.
+    from volunteers.services import volunteer_register
+
+    appeal.category.volunteer_suitable = True
+    appeal.category.save(update_fields=["volunteer_suitable"])
+    volunteer_register(community=city.comm_a, user=city.users.volunteer)
+    return services.appeal_claim(volunteer_user=city.users.volunteer, appeal=appeal)
 
 
 JOB_ACTIONS = _job_actions()
