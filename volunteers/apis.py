@@ -8,11 +8,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from appeals.enums import OPEN_STATES, AppealAction
+from appeals.services import appeal_act, appeal_claim
 from governance.api.pagination import StandardPagination
+from governance.enums import AccessAction
 from governance.errors import NotFound
+from governance.services import access_log_record
 from volunteers import selectors, services
 from volunteers.models import Activity, Signup
 
@@ -427,3 +432,160 @@ class VolunteerOverviewOrganizationsAPI(APIView):
         qs = selectors.organization_list(request.user, query=args["query"], community_code=args["community_code"])
         return _paginated(request, self, qs, VolunteerOrganizationOutputSerializer,
                           transform=lambda page: selectors.organization_participation(page, year=args["year"]))
+
+
+# --- Service appeals: the order hall (接单大厅) and my claimed appeals ------------------------
+
+class VolunteerHallAppealOutputSerializer(serializers.Serializer):
+    tracking_code = serializers.CharField()
+    category = serializers.CharField(source="category.code")
+    category_name = serializers.CharField(source="category.name")
+    description = serializers.CharField()
+    community = serializers.CharField(source="community_id")
+    address = serializers.SerializerMethodField()
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    deadline = serializers.DateTimeField(allow_null=True)
+    version = serializers.IntegerField(help_text=_("接单时作为 expected_version 传回"))
+
+    def get_address(self, appeal) -> str:
+        return appeal.building.address if appeal.building_id else appeal.address_text
+
+
+class VolunteerServiceAppealOutputSerializer(VolunteerHallAppealOutputSerializer):
+    state = serializers.CharField(help_text="in_progress 办理中 / resolved 已办结 / awaiting_evaluation 待评价 / closed 已结案")
+    resident_name = serializers.CharField(source="display_name")
+    phone = serializers.SerializerMethodField(help_text=_("居民电话：办理期间可见（查看记入个人信息访问日志）"))
+    result = serializers.CharField(allow_blank=True)
+    rating = serializers.CharField(allow_blank=True)
+
+    def get_phone(self, appeal) -> str:
+        return appeal.phone if appeal.state in OPEN_STATES else ""
+
+
+class VolunteerClaimInputSerializer(serializers.Serializer):
+    expected_version = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text=_("接单大厅中看到的版本；已变更则 409"),
+    )
+
+
+class VolunteerServiceNoteInputSerializer(VolunteerClaimInputSerializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class VolunteerServiceResolveInputSerializer(VolunteerClaimInputSerializer):
+    result = serializers.CharField(max_length=4000, error_messages={"required": _("请填写办理结果。"), "blank": _("请填写办理结果。")})
+    photos = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False), required=False, default=list,
+        help_text=_("办结照片（multipart，可重复此字段）：JPEG 或 PNG，最多 3 张"),
+    )
+
+
+def _service_appeal_response(request, appeal, *, code: int = status.HTTP_200_OK) -> Response:
+    if appeal.phone and appeal.state in OPEN_STATES:
+        access_log_record(user=request.user, action=AccessAction.VIEW, subject=f"appeal-phone:{appeal.tracking_code}",
+                          request=request)
+    return Response(VolunteerServiceAppealOutputSerializer(appeal).data, status=code)
+
+
+class VolunteerHallAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("接单大厅：本社区待接的服务诉求（不含居民电话）"),
+                   responses={200: VolunteerHallAppealOutputSerializer(many=True), 404: _NOT_FOUND})
+    def get(self, request):
+        volunteer = selectors.volunteer_require(request.user)
+        return _paginated(request, self, selectors.order_hall(volunteer=volunteer), VolunteerHallAppealOutputSerializer)
+
+
+class VolunteerHallItemAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("接单大厅中的一件诉求"),
+                   responses={200: VolunteerHallAppealOutputSerializer, 404: _NOT_FOUND})
+    def get(self, request, tracking_code: str):
+        volunteer = selectors.volunteer_require(request.user)
+        appeal = selectors.hall_appeal_get(volunteer=volunteer, tracking_code=tracking_code)
+        return Response(VolunteerHallAppealOutputSerializer(appeal).data)
+
+
+class VolunteerHallClaimAPI(APIView):
+    @extend_schema(
+        tags=TAGS, summary=_("接单（先到先得）"), request=VolunteerClaimInputSerializer,
+        responses={200: VolunteerServiceAppealOutputSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND,
+                   409: OpenApiResponse(description=_("已被其他志愿者接单，或诉求已变更"))},
+    )
+    def post(self, request, tracking_code: str):
+        volunteer = selectors.volunteer_require(request.user)
+        appeal = selectors.hall_appeal_for_claim(volunteer=volunteer, tracking_code=tracking_code)
+        serializer = VolunteerClaimInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        appeal = appeal_claim(volunteer_user=request.user, appeal=appeal,
+                              expected_version=serializer.validated_data.get("expected_version"))
+        return _service_appeal_response(request, appeal)
+
+
+class VolunteerMyAppealListAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("我接的服务诉求"),
+                   responses={200: VolunteerHallAppealOutputSerializer(many=True), 404: _NOT_FOUND})
+    def get(self, request):
+        volunteer = selectors.volunteer_require(request.user)
+        # The list carries no phones; the detail does (and is logged).
+        return _paginated(request, self, selectors.my_service_appeals(volunteer=volunteer),
+                          VolunteerHallAppealOutputSerializer)
+
+
+class VolunteerMyAppealDetailAPI(APIView):
+    @extend_schema(tags=TAGS, summary=_("我接的一件诉求（含居民电话）"),
+                   responses={200: VolunteerServiceAppealOutputSerializer, 404: _NOT_FOUND})
+    def get(self, request, tracking_code: str):
+        volunteer = selectors.volunteer_require(request.user)
+        appeal = selectors.my_service_appeal_get(volunteer=volunteer, tracking_code=tracking_code)
+        return _service_appeal_response(request, appeal)
+
+
+class _VolunteerServiceActionAPI(APIView):
+    action: str
+    input_serializer: type[serializers.Serializer]
+
+    def post(self, request, tracking_code: str):
+        volunteer = selectors.volunteer_require(request.user)
+        appeal = selectors.my_service_appeal_get(volunteer=volunteer, tracking_code=tracking_code)
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        expected = data.pop("expected_version", None)
+        appeal = appeal_act(actor=request.user, appeal=appeal, action=self.action, expected_version=expected, **data)
+        return _service_appeal_response(request, appeal)
+
+
+_SERVICE_ACTION_RESPONSES = {
+    200: VolunteerServiceAppealOutputSerializer, 400: OpenApiResponse(description=_("输入有误")),
+    403: _FORBIDDEN, 404: _NOT_FOUND, 409: OpenApiResponse(description=_("状态不允许，或诉求已变更")),
+}
+
+
+class VolunteerMyAppealContactAPI(_VolunteerServiceActionAPI):
+    action = AppealAction.CONTACT
+    input_serializer = VolunteerServiceNoteInputSerializer
+
+    @extend_schema(tags=TAGS, summary=_("记录已联系居民（先行联系）"), request=VolunteerServiceNoteInputSerializer,
+                   responses=_SERVICE_ACTION_RESPONSES)
+    def post(self, request, tracking_code: str):
+        return super().post(request, tracking_code)
+
+
+class VolunteerMyAppealNoteAPI(_VolunteerServiceActionAPI):
+    action = AppealAction.NOTE
+    input_serializer = VolunteerServiceNoteInputSerializer
+
+    @extend_schema(tags=TAGS, summary=_("记录办理进展"), request=VolunteerServiceNoteInputSerializer,
+                   responses=_SERVICE_ACTION_RESPONSES)
+    def post(self, request, tracking_code: str):
+        return super().post(request, tracking_code)
+
+
+class VolunteerMyAppealResolveAPI(_VolunteerServiceActionAPI):
+    action = AppealAction.RESOLVE
+    input_serializer = VolunteerServiceResolveInputSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(tags=TAGS, summary=_("办结（须填办理结果，可附照片）"), request=VolunteerServiceResolveInputSerializer,
+                   responses=_SERVICE_ACTION_RESPONSES)
+    def post(self, request, tracking_code: str):
+        return super().post(request, tracking_code)

@@ -4,7 +4,9 @@ In the demo community: the ``volunteer`` account's Volunteer row and its 双报�
 registration, about twenty volunteers drawn from residents, two paired party
 organisations, activities (one open in the coming days, one today that ``volunteer``
 is signed up to and can check in to, one finished with hours credited), rewards with
-stock, and some points history. Idempotent: each piece is looked up before it is made.
+stock, and some points history; and service appeals of volunteer-suitable categories
+(助老, 代办) waiting in the community's order hall (接单大厅) for ``volunteer`` to claim.
+Idempotent: each piece is looked up before it is made.
 """
 
 import datetime as dt
@@ -13,9 +15,12 @@ import random
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from appeals.enums import Source
+from appeals.models import Appeal, Category
+from appeals.services import appeal_receive
 from governance.enums import Role
 from governance.models import Post
-from grids.models import Community, Resident
+from grids.models import Building, Community, Resident
 from volunteers import services
 from volunteers.enums import Skill, SignupStatus
 from volunteers.models import (
@@ -27,6 +32,7 @@ from volunteers.models import (
     Signup,
     Volunteer,
 )
+from volunteers.selectors import order_hall
 
 DEMO_ORGANIZATIONS = [
     ("区税务局第一党支部", "国家税务总局北京市税务局第一分局", "张伟", "010-64001234"),
@@ -169,5 +175,26 @@ def seed(context) -> None:
 
     if not PointsEntry.objects.filter(volunteer=me, source="manual").exists():
         services.points_adjust(volunteer=me, delta=20, note="去年服务积分结转", actor=organiser)
+    hall = _seed_order_hall(community, me)
+    _write(context, f"志愿者演示数据：接单大厅待接 {hall} 件。")
     _write(context, f"志愿者演示数据：{community.name} 志愿者 {Volunteer.objects.filter(community=community).count()} 人，"
                     f"活动 {Activity.objects.filter(community=community).count()} 个。")
+
+
+# Received through the real intake service: volunteer-suitable categories dispatched to the
+# community wait in its order hall. Needs the responsibility list (appeals.demo runs first).
+DEMO_HALL_APPEALS = [
+    ("06001", "楼里独居的刘奶奶腿脚不便，想请志愿者每周帮忙代购一次米面油，顺便陪她聊聊天。", "刘桂兰", "13910009001"),
+    ("10004", "母亲行动不便，想请志愿者帮忙到街道便民服务中心代办高龄津贴的证明材料。", "陈志强", "13910009002"),
+    ("06001", "老伴住院，想请人下周二上午陪同去医院复诊取药。", "", "13910009003"),
+]
+
+
+def _seed_order_hall(community: Community, me: Volunteer) -> int:
+    building = Building.objects.filter(grid__community=community).order_by("code").first()
+    for code, text, name, phone in DEMO_HALL_APPEALS:
+        category = Category.objects.filter(code=code, volunteer_suitable=True, active=True).first()
+        if category is None or building is None or Appeal.objects.filter(community=community, description=text).exists():
+            continue
+        appeal_receive(source=Source.WEB, category=category, building=building, description=text, phone=phone, name=name)
+    return order_hall(volunteer=me).count()

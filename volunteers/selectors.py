@@ -7,25 +7,31 @@ grid, community or street post covering it; supervisors read only (403).
 """
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import (
+    Case,
     Count,
     DecimalField,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appeals.enums import AppealAction, AppealState, HandlingLevel
+from appeals.models import Appeal, normalize_tracking_code
 from governance.enums import Role
 from governance.errors import ActionForbidden, NotFound
 from governance.selectors import Jurisdiction, jurisdiction_for
@@ -347,3 +353,99 @@ def participation_summary(user, *, year: int, community_code: str = "") -> dict:
         "members": registrations.count(),
         "members_met": with_hours.filter(hours_year__gte=F("hours_target")).count(),
     }
+
+
+# --- Service appeals: the community's order hall (接单大厅) ----------------------------------
+# 平台派单、党员接单、居民评单. Routing is unchanged (appeals.services.route_for): a
+# volunteer-suitable appeal goes to the community or grid its category names; while it
+# waits there unsigned (dispatched) it is also listed in its community's hall. The first
+# claim — a volunteer's, or the handling unit's own sign-for — takes it out.
+
+def _hall_scope(*, volunteer: Volunteer) -> QuerySet:
+    return Appeal.objects.filter(community_id=volunteer.community_id, category__volunteer_suitable=True)
+
+
+def _open_in_hall_q() -> Q:
+    return Q(
+        state=AppealState.DISPATCHED, claimed_by__isnull=True,
+        handling_level__in=[HandlingLevel.GRID, HandlingLevel.COMMUNITY],
+    )
+
+
+def order_hall(*, volunteer: Volunteer) -> QuerySet:
+    """The appeals an active volunteer may claim: dispatched to their community (or one of
+    its grids), of a volunteer-suitable category, not signed for or claimed yet. Soonest
+    deadline first."""
+    if volunteer.status != VolunteerStatus.ACTIVE:
+        return _hall_scope(volunteer=volunteer).none()
+    return (
+        _hall_scope(volunteer=volunteer).filter(_open_in_hall_q())
+        .select_related("category", "building", "grid")
+        .order_by("deadline", "dispatched_at", "id")
+    )
+
+
+def hall_appeal_get(*, volunteer: Volunteer, tracking_code: str):
+    """One appeal of the hall as the volunteer may see it: still open for claims, or
+    claimed by them. NotFound otherwise (another community's, not volunteer-suitable, or
+    someone else's claim)."""
+    appeal = (
+        _hall_scope(volunteer=volunteer)
+        .filter(_open_in_hall_q() | Q(claimed_by=volunteer), tracking_code=normalize_tracking_code(tracking_code))
+        .select_related("category", "building", "grid", "community").first()
+    )
+    if appeal is None:
+        raise NotFound()
+    return appeal
+
+
+def hall_appeal_for_claim(*, volunteer: Volunteer, tracking_code: str):
+    """The appeal a claim names, if it belongs to the volunteer's hall at all (NotFound
+    otherwise); whether it is still open is appeals.services.appeal_claim's answer (409)."""
+    appeal = _hall_scope(volunteer=volunteer).filter(tracking_code=normalize_tracking_code(tracking_code)).first()
+    if appeal is None:
+        raise NotFound()
+    return appeal
+
+
+def my_service_appeals(*, volunteer: Volunteer) -> QuerySet:
+    """The appeals the volunteer claimed: still being handled first, then the newest."""
+    return (
+        volunteer.claimed_appeals.select_related("category", "building", "grid")
+        .annotate(open_first=Case(When(state=AppealState.IN_PROGRESS, then=0), default=1, output_field=IntegerField()))
+        .order_by("open_first", "-updated_at", "-id")
+    )
+
+
+def my_service_appeal_get(*, volunteer: Volunteer, tracking_code: str):
+    """One appeal the volunteer claimed; NotFound for any other."""
+    appeal = (
+        volunteer.claimed_appeals.filter(tracking_code=normalize_tracking_code(tracking_code))
+        .select_related("category", "building", "grid", "community", "claimed_by__community").first()
+    )
+    if appeal is None:
+        raise NotFound()
+    return appeal
+
+
+@dataclass(frozen=True)
+class ServiceStep:
+    at: dt.datetime
+    action_label: str
+    unit: str
+    note: str
+
+
+def service_appeal_steps(appeal: Appeal, *, user) -> list[ServiceStep]:
+    """The appeal's steps as the claiming volunteer sees them: the action and the unit
+    of each, with the notes of their own steps and of the resident's evaluation — not
+    staff's internal notes or names."""
+    steps = []
+    for event in appeal.events.order_by("created_at", "id"):
+        own = event.actor_id is not None and event.actor_id == user.pk
+        steps.append(ServiceStep(
+            at=event.created_at, action_label=str(AppealAction(event.action).label),
+            unit=event.actor_label.split("·", 1)[0] if not own else _("我"),
+            note=event.note if own or event.action == AppealAction.EVALUATE else "",
+        ))
+    return steps

@@ -1,5 +1,5 @@
 """Volunteer pages: for volunteers (activities, sign-up, hours and points, the points
-shop), for organisers (their activities, the sign-up list, attendance, the QR screen)
+shop, the order hall of service appeals and their claimed appeals), for organisers (their activities, the sign-up list, attendance, the QR screen)
 and for community workers (the overview). Thin: selectors scope, services act.
 """
 
@@ -13,7 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from appeals.enums import OPEN_STATES, AppealAction
+from appeals.forms import ContactForm, NoteForm, ResolveForm
+from appeals.services import appeal_act, appeal_claim
+from governance.enums import AccessAction
 from governance.errors import ApplicationError, NotFound
+from governance.services import access_log_record
 from volunteers import selectors, services
 from volunteers.enums import ActivityStatus, SignupStatus
 from volunteers.forms import ActivityForm, AttendanceForm, CheckinCodeForm
@@ -388,3 +393,102 @@ def overview_organizations(request):
     context["organizations"] = page
     context["organization_rows"] = selectors.organization_participation(page, year=context["year"])
     return render(request, "volunteers/overview.html", context)
+
+
+# --- Service appeals: the order hall (接单大厅) and my service appeals ----------------------
+
+def _expected_version(request) -> int | None:
+    try:
+        return int(request.POST.get("expected_version", ""))
+    except ValueError:
+        return None
+
+
+@login_required
+def hall(request):
+    volunteer = selectors.volunteer_require(request.user)
+    return render(request, "volunteers/hall.html", {
+        "volunteer": volunteer, "appeals": _page(request, selectors.order_hall(volunteer=volunteer)),
+    })
+
+
+@login_required
+def hall_detail(request, code: str):
+    """An appeal's card in the hall: what is needed, where — no resident's phone before the claim."""
+    volunteer = selectors.volunteer_require(request.user)
+    appeal = selectors.hall_appeal_get(volunteer=volunteer, tracking_code=code)
+    if appeal.claimed_by_id == volunteer.pk:
+        return redirect("volunteers:my-appeal", appeal.tracking_code)
+    return render(request, "volunteers/hall_detail.html", {"volunteer": volunteer, "appeal": appeal})
+
+
+@login_required
+@require_POST
+def hall_claim(request, code: str):
+    volunteer = selectors.volunteer_require(request.user)
+    appeal = selectors.hall_appeal_for_claim(volunteer=volunteer, tracking_code=code)
+    try:
+        appeal_claim(volunteer_user=request.user, appeal=appeal, expected_version=_expected_version(request))
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        _flash_error(request, exc)
+        return redirect("volunteers:hall")
+    messages.success(request, _("接单成功，请尽快联系居民。"))
+    return redirect("volunteers:my-appeal", appeal.tracking_code)
+
+
+@login_required
+def my_appeals(request):
+    volunteer = selectors.volunteer_require(request.user)
+    return render(request, "volunteers/my_appeals.html", {
+        "volunteer": volunteer, "appeals": _page(request, selectors.my_service_appeals(volunteer=volunteer)),
+    })
+
+
+_SERVICE_FORMS = {AppealAction.CONTACT: ContactForm, AppealAction.NOTE: NoteForm, AppealAction.RESOLVE: ResolveForm}
+
+
+@login_required
+def my_appeal(request, code: str):
+    """A claimed appeal: the resident's phone while it is open (logged as a view of personal
+    data), the steps, and the forms to record contact, progress and the result."""
+    volunteer = selectors.volunteer_require(request.user)
+    appeal = selectors.my_service_appeal_get(volunteer=volunteer, tracking_code=code)
+    show_phone = bool(appeal.phone) and appeal.state in OPEN_STATES
+    if show_phone:
+        access_log_record(user=request.user, action=AccessAction.VIEW, subject=f"appeal-phone:{appeal.tracking_code}",
+                          request=request)
+    initial = {"expected_version": appeal.version}
+    return render(request, "volunteers/my_appeal_detail.html", {
+        "volunteer": volunteer, "appeal": appeal, "show_phone": show_phone,
+        "steps": selectors.service_appeal_steps(appeal, user=request.user),
+        "can_contact": appeal.state == "in_progress",
+        "contact_form": ContactForm(initial=initial, prefix="contact"),
+        "note_form": NoteForm(initial=initial, prefix="note"),
+        "resolve_form": ResolveForm(initial=initial, prefix="resolve"),
+    })
+
+
+@login_required
+@require_POST
+def my_appeal_act(request, code: str, action: str):
+    volunteer = selectors.volunteer_require(request.user)
+    appeal = selectors.my_service_appeal_get(volunteer=volunteer, tracking_code=code)
+    form = _SERVICE_FORMS[action](request.POST, request.FILES, appeal=appeal, prefix=action)
+    if not form.is_valid():
+        messages.error(request, next(iter(form.errors.values()))[0])
+        return redirect("volunteers:my-appeal", appeal.tracking_code)
+    try:
+        appeal_act(actor=request.user, appeal=appeal, action=action,
+                   expected_version=form.cleaned_data["expected_version"], **form.service_data())
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        _flash_error(request, exc)
+    else:
+        messages.success(request, {
+            AppealAction.CONTACT: _("已记录联系情况。"), AppealAction.NOTE: _("已记录办理进展。"),
+            AppealAction.RESOLVE: _("已办结，等待居民评价。"),
+        }[action])
+    return redirect("volunteers:my-appeal", appeal.tracking_code)
