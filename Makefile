@@ -21,6 +21,8 @@ migrate: install
 
 # The demo: SQLite and a filesystem broker under var/, web + Celery worker + beat.
 run: export DEBUG ?= true
+# The Procfile's commands (python, celery) must come from the project's venv.
+run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py demo_banner
