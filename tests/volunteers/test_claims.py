@@ -331,3 +331,16 @@ def test_pages_claim_contact_and_resolve_with_the_phone_logged(hall, login):
 def test_the_subnav_links_to_the_hall(hall, login):
     body = login(hall.users.volunteer).get(reverse("volunteers:home")).content.decode()
     assert reverse("volunteers:hall") in body and reverse("volunteers:my-appeals") in body
+
+
+def test_the_demo_puts_service_appeals_in_the_volunteers_hall(city):
+    from appeals.demo import categories_load
+    from volunteers import demo
+
+    categories_load()
+    for _ in range(2):
+        demo.seed(SimpleNamespace(stdout=None))
+    me = Volunteer.objects.get(user=city.users.volunteer)
+    hall_appeals = list(selectors.order_hall(volunteer=me))
+    assert len(hall_appeals) == 3  # idempotent: not six
+    assert {a.category.name for a in hall_appeals} >= {"助老服务（代购、陪诊）", "证明材料代办"}
