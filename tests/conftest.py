@@ -23,6 +23,23 @@ def pytest_configure(config):
     if not settings.REDIS_URL:
         # Tests must not share the demo's file cache (lockouts, rate limits).
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    else:
+        # A key prefix of this run's own: another run on the same Redis (a developer's
+        # second terminal) neither sees nor wipes our rate-limit counters.
+        settings.CACHES["default"]["KEY_PREFIX"] = f"gongzhi-test-{os.getpid()}"
+
+
+def _clear_cache() -> None:
+    from django.core.cache import cache
+
+    if not settings.REDIS_URL:
+        cache.clear()
+        return
+    client = cache._cache.get_client(write=True)
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
+    if keys:
+        client.delete(*keys)
 
 
 def _need(condition: bool, reason: str):
@@ -59,14 +76,12 @@ def _isolated(request, settings, tmp_path):
     """Each test: its own media folder, an empty cache, SMS into appeals.sms.outbox, and
     Celery tasks run in-process when enqueued (after commit), as a worker would run
     them. Tests marked ``live_celery`` keep real publishing, for a real worker."""
-    from django.core.cache import cache
-
     from appeals import sms
     from governance.celery import app as celery_app
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.SMS_BACKEND = "appeals.sms.LocmemSmsBackend"
-    cache.clear()
+    _clear_cache()
     sms.outbox.clear()
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = request.node.get_closest_marker("live_celery") is None
