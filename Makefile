@@ -23,6 +23,8 @@ migrate: install
 run: export DEBUG ?= true
 # The Procfile's commands (python, celery) must come from the project's venv.
 run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Links in the demo's SMS (printed by the worker) point at this server.
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(or $(PORT),8000)
 run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py demo_banner
