@@ -451,12 +451,15 @@ class VolunteerHallAppealOutputSerializer(serializers.Serializer):
         return appeal.building.address if appeal.building_id else appeal.address_text
 
 
-class VolunteerServiceAppealOutputSerializer(VolunteerHallAppealOutputSerializer):
+class VolunteerMyAppealRowOutputSerializer(VolunteerHallAppealOutputSerializer):
     state = serializers.CharField(help_text="in_progress 办理中 / resolved 已办结 / awaiting_evaluation 待评价 / closed 已结案")
+    result = serializers.CharField(allow_blank=True)
+    rating = serializers.CharField(allow_blank=True, help_text=_("居民评价，决定积分"))
+
+
+class VolunteerServiceAppealOutputSerializer(VolunteerMyAppealRowOutputSerializer):
     resident_name = serializers.CharField(source="display_name")
     phone = serializers.SerializerMethodField(help_text=_("居民电话：办理期间可见（查看记入个人信息访问日志）"))
-    result = serializers.CharField(allow_blank=True)
-    rating = serializers.CharField(allow_blank=True)
 
     def get_phone(self, appeal) -> str:
         return appeal.phone if appeal.state in OPEN_STATES else ""
@@ -522,12 +525,12 @@ class VolunteerHallClaimAPI(APIView):
 
 class VolunteerMyAppealListAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("我接的服务诉求"),
-                   responses={200: VolunteerHallAppealOutputSerializer(many=True), 404: _NOT_FOUND})
+                   responses={200: VolunteerMyAppealRowOutputSerializer(many=True), 404: _NOT_FOUND})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         # The list carries no phones; the detail does (and is logged).
         return _paginated(request, self, selectors.my_service_appeals(volunteer=volunteer),
-                          VolunteerHallAppealOutputSerializer)
+                          VolunteerMyAppealRowOutputSerializer)
 
 
 class VolunteerMyAppealDetailAPI(APIView):

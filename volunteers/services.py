@@ -419,6 +419,12 @@ def points_award_for_service_appeal(
     default and is still recorded); 2. if this appeal was already credited to this
     volunteer, return that entry (the evaluation may be delivered twice); 3. credit up to
     the balance cap, with the ledger row.
+
+    Called by appeals.services.appeal_evaluate, in the evaluation's transaction, when the
+    evaluation closes an appeal a volunteer claimed (接单). A rework round (不满意 with
+    reworks left) earns nothing: the appeal goes back to the same volunteer, and the
+    evaluation that finally closes it decides — at the rework limit that is 不满意.
+    An appeal closed without an evaluation earns nothing.
     """
     points = points_for_appeal_rating(rating)
     existing = PointsEntry.objects.filter(volunteer=volunteer, appeal_id=appeal_id, kind=PointsKind.EARN).first()

@@ -101,6 +101,8 @@ def test_claim_resolve_evaluate_awards_the_points_of_the_rating(hall, settings, 
     appeal = appeal_services.appeal_evaluate(tracking_code=code, phone_last4=PHONE[-4:],
                                              solved=rating != Rating.UNSATISFIED, rating=rating)
     assert appeal.state == S.CLOSED
+    mine = client.get("/api/v1/volunteers/my-appeals/").json()["results"]
+    assert [(a["tracking_code"], a["state"], a["rating"]) for a in mine] == [(code, S.CLOSED, rating)]
     assert _earned(hall.v) == [points]
     assert Volunteer.objects.get(pk=hall.v.pk).points_balance == points
     entry = PointsEntry.objects.get(volunteer=hall.v, appeal_id=appeal.pk)
