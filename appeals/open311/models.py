@@ -7,12 +7,21 @@ the appeals app knows nothing of Open311.
 
 import hashlib
 import secrets
+import string
 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 KEY_PREFIX_LENGTH = 8
+# A key (and so its prefix) must never start with "-": `open311_key revoke PREFIX`
+# would read it as an option.
+_KEY_FIRST = string.ascii_letters + string.digits
+
+
+def new_raw_key() -> str:
+    """A random key: a letter or digit, then 43 URL-safe characters (256 bits)."""
+    return secrets.choice(_KEY_FIRST) + secrets.token_urlsafe(32)
 
 
 def hash_key(raw: str) -> str:
@@ -44,7 +53,7 @@ class ApiKey(models.Model):
     @classmethod
     def issue(cls, *, name: str) -> tuple["ApiKey", str]:
         """A new key; returns (the row, the raw key — its only appearance)."""
-        raw = secrets.token_urlsafe(32)
+        raw = new_raw_key()
         key = cls.objects.create(name=name, prefix=raw[:KEY_PREFIX_LENGTH], key_hash=hash_key(raw))
         return key, raw
 
