@@ -69,6 +69,10 @@ S = AppealState
 RESIDENT_LABEL = "居民"
 SYSTEM_LABEL = "系统"
 NOTE_MAX = 2000
+# The web form and the REST API promise the tracking code and the result by SMS, so
+# they need a mobile. Open311 (GeoReport v2) makes the phone optional: it may be absent
+# or a landline; an SMS goes out only to a mobile, as for staff intake.
+MOBILE_REQUIRED_SOURCES = frozenset({Source.WEB, Source.API})
 
 
 def _changed_message() -> str:
@@ -340,13 +344,14 @@ def appeal_receive(
 ) -> Appeal:
     """Receive (受理) an appeal from any channel, then try automatic dispatch.
 
-    Steps: 1. validate (source; description ≤ 4,000; phone — a mobile for public
-    sources, a landline also for staff sources; a place: building, or grid/community/
-    street with the address in words; photos); 2. fill the denormalised place from the
-    most precise unit given; 3. create the appeal, waiting in its community's queue (or
+    Steps: 1. validate (source; description ≤ 4,000; phone — a mobile for web and
+    API; optional, a landline accepted, for Open311 and staff sources; a place:
+    building, or grid/community/street with the address in words; photos); 2. fill
+    the denormalised place from the most precise unit given; 3. create the appeal, waiting in its community's queue (or
     the street's dispatch centre) with a receive event; 4. dispatch automatically when
     ``route_for`` finds a unit; 5. after commit: the tracking code by SMS.
-    Staff sources need ``actor`` (a staff account); public sources take none.
+    Staff sources need ``actor`` (a staff account); public sources (web, API,
+    Open311) take none.
     Returns the appeal (state received or dispatched). Raises ApplicationError (400) on
     bad input, ActionForbidden if the actor is not staff.
     """
@@ -361,11 +366,12 @@ def appeal_receive(
             raise ActionForbidden(_("电话、来访和巡查诉求须由工作人员登记。"))
         label, post = _staff_label(actor)
     description = _text(description, field_label=_("诉求内容"), required=True, max_length=DESCRIPTION_MAX)
+    mobile_required = source in MOBILE_REQUIRED_SOURCES
     try:
-        phone = normalize_phone(phone, allow_landline=not public)
+        phone = normalize_phone(phone, allow_landline=not mobile_required)
     except ValidationError as exc:
         raise ApplicationError(exc.messages[0]) from None
-    if public and not phone:
+    if mobile_required and not phone:
         raise ApplicationError(_("请填写手机号：办理结果和评价链接将以短信发送。"))
     if category is not None and not category.active:
         raise ApplicationError(_("类别“%(c)s”已停用，请重新选择。") % {"c": category})

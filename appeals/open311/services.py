@@ -168,7 +168,7 @@ def request_create(*, api_key: ApiKey, data: RequestInput) -> Appeal:
             raise ApplicationError(_("media_url 不能超过 1000 个字符。"))
     attributes = _clean_attributes(category, data.attributes or {})
     try:
-        phone = normalize_phone(data.phone, allow_landline=False)
+        phone = normalize_phone(data.phone, allow_landline=True)
     except ValidationError:
         phone = ""  # appeal_receive reports the bad number in its own words
     # Per phone as on the web form; not per address: one client app relays many residents.

@@ -78,6 +78,32 @@ def test_staff_intake_accepts_landlines_and_needs_staff(city):
         receive(city, source="fax")
 
 
+@pytest.mark.parametrize("source", [Source.WEB, Source.API])
+def test_web_and_api_intake_still_need_a_mobile(city, source):
+    for phone, message in (("", "请填写手机号"), ("010-65001234", "11位中国大陆手机号")):
+        with pytest.raises(ApplicationError, match=message):
+            receive(city, category=grid_category(), source=source, phone=phone)
+    assert Appeal.objects.count() == 0
+
+
+def test_open311_phone_is_optional_and_may_be_a_landline(
+    city, django_capture_on_commit_callbacks, _sms_outbox_and_eager_tasks,
+):
+    outbox = _sms_outbox_and_eager_tasks
+    with django_capture_on_commit_callbacks(execute=True):
+        without = receive(city, category=grid_category(), source=Source.OPEN311, phone="")
+        landline = receive(city, category=grid_category(), source=Source.OPEN311, phone="01065001234")
+    assert without.phone == "" and without.state == "dispatched"
+    assert landline.phone == "010-65001234" and landline.state == "dispatched"
+    assert outbox == []  # SMS goes only to a mobile
+    with django_capture_on_commit_callbacks(execute=True):
+        mobile = receive(city, category=grid_category(), source=Source.OPEN311, phone="13812345678")
+    assert len(outbox) == 1 and mobile.tracking_code in outbox[0].message
+    # Given, it must still be a phone number.
+    with pytest.raises(ApplicationError, match="电话号码“12345”无效"):
+        receive(city, category=grid_category(), source=Source.OPEN311, phone="12345")
+
+
 def test_anonymous_drops_the_name_and_inactive_categories_are_refused(city):
     appeal = receive(city, category=grid_category(), anonymous=True, name="王建国")
     assert appeal.name == "" and appeal.display_name == "匿名"

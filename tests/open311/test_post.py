@@ -69,15 +69,25 @@ def test_description_longer_than_4000_is_refused(post_request):
     assert "4000" in errors_of(response, "json")[0][1]
 
 
-def test_phone_is_still_required_by_the_intake_service(post_request):
-    """KNOWN CONFLICT (reported to the lead): GeoReport makes `phone` optional, but
-    appeals.services.appeal_receive requires a mobile for every public source, OPEN311
-    included. Until the service is adjusted, a request without a phone gets a 400 that
-    says why; this test pins today's behaviour and must change with the service."""
-    response = post_request(phone="")
-    assert response.status_code == 400
-    assert "手机号" in errors_of(response, "json")[0][1]
-    assert not Appeal.objects.exists()
+def test_phone_is_optional_as_the_spec_says(post_request, o311, sms_outbox, django_capture_on_commit_callbacks):
+    # GeoReport v2 makes `phone` optional: the request is filed and dispatched as any
+    # other; without a mobile no SMS can go out.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_request(phone="")
+    assert response.status_code == 200
+    appeal = _appeal(response)
+    assert appeal.phone == "" and appeal.source == Source.OPEN311
+    assert appeal.state == AppealState.DISPATCHED and appeal.handling_grid == o311.city.grid_a1
+    assert [e.action for e in appeal.events.all()] == [AppealAction.RECEIVE, AppealAction.DISPATCH]
+    assert sms_outbox == []
+
+
+def test_a_landline_is_accepted_without_an_sms(post_request, sms_outbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_request(phone="01084001234")
+    assert response.status_code == 200
+    assert _appeal(response).phone == "010-84001234"
+    assert sms_outbox == []
 
 
 def test_a_bad_phone_is_400(post_request):
