@@ -59,8 +59,7 @@ from appeals.enums import (
 )
 from appeals.models import Appeal, AppealEvent
 from governance.enums import NotificationKind, Role
-from governance.env import env_bool, env_int
-from governance.errors import ActionForbidden, Conflict
+from governance.errors import ActionForbidden, ApplicationError, Conflict
 from governance.notifications import Digest, UnitKey, notify_units
 from governance.selectors import jurisdiction_for
 
@@ -81,39 +80,17 @@ def appeal_link(tracking_code: str) -> str:
 
 
 # --- settings ------------------------------------------------------------------------------
-# Read at call time (tests and deployments override them); the environment gives the
-# defaults when settings.py does not name them.
+# The "--- Escalation ---" block of governance/settings.py, read at call time (tests and
+# override_settings change them).
 
-
-def _int(name: str, default: int, minimum: int = 0) -> int:
-    value = getattr(settings, name, None)
-    return int(value) if value is not None else env_int(name, default, minimum=minimum)
-
-
-def chunk_size() -> int:
-    return max(1, _int("ESCALATION_CHUNK_SIZE", 200, 1))
+_LEVEL_HOURS = {
+    L.COMMUNITY: "ESCALATION_COMMUNITY_HOURS", L.STREET: "ESCALATION_STREET_HOURS",
+    L.DISTRICT: "ESCALATION_DISTRICT_HOURS",
+}
 
 
 def level_hours(level: str) -> int:
-    defaults = {L.COMMUNITY: 24, L.STREET: 48, L.DISTRICT: 24}
-    return _int(f"ESCALATION_{level.upper()}_HOURS", defaults[level], 1)
-
-
-def warn_hours() -> int:
-    return _int("ESCALATION_WARN_HOURS", 4)
-
-
-def warn_percent() -> int:
-    return _int("ESCALATION_WARN_PERCENT", 20)
-
-
-def remind_hours() -> int:
-    return _int("ESCALATION_REMIND_HOURS", 24, 1)
-
-
-def urgent_skip() -> bool:
-    value = getattr(settings, "ESCALATION_URGENT_SKIP", None)
-    return bool(value) if value is not None else env_bool("ESCALATION_URGENT_SKIP", True)
+    return getattr(settings, _LEVEL_HOURS[level])
 
 
 # --- the next level -------------------------------------------------------------------------
@@ -135,7 +112,7 @@ def next_step(*, escalation_level: str, handling_level: str, urgent: bool) -> St
         return Step(escalation_level, L.DISTRICT, None)
     current = escalation_level or handling_level
     index = LEVEL_ORDER.index(current)
-    jump = 2 if urgent and urgent_skip() else 1
+    jump = 2 if urgent and settings.ESCALATION_URGENT_SKIP else 1
     target = LEVEL_ORDER[min(index + jump, len(LEVEL_ORDER) - 1)]
     handler = None
     if target in (L.COMMUNITY, L.STREET) and LEVEL_ORDER.index(target) > LEVEL_ORDER.index(handling_level):
@@ -290,7 +267,7 @@ def escalation_sweep(*, now: datetime | None = None, size: int | None = None) ->
     kind. ``now`` is passed into every query (frozen time in tests is honest).
     """
     now = now or timezone.now()
-    size = size or chunk_size()
+    size = size or settings.ESCALATION_CHUNK_SIZE
     digests = _Digests()
     result = SweepResult()
     result.warned = _warn(now, size, digests)
@@ -304,10 +281,10 @@ def escalation_sweep(*, now: datetime | None = None, size: int | None = None) ->
 
 
 def _warn(now: datetime, size: int, digests: _Digests) -> int:
-    horizon = timedelta(hours=warn_hours())
+    horizon = timedelta(hours=settings.ESCALATION_WARN_HOURS)
     if not horizon:
         return 0
-    share = warn_percent() / 100
+    share = settings.ESCALATION_WARN_PERCENT / 100
     qs = Appeal.objects.filter(
         state__in=TRANSITIONS[A.WARN].sources, level_deadline__gt=now, level_deadline__lte=now + horizon,
     ).filter(Q(warned_level_deadline__isnull=True) | ~Q(warned_level_deadline=F("level_deadline")))
@@ -397,7 +374,7 @@ def _escalate(now: datetime, size: int, digests: _Digests) -> int:
 def _remind(now: datetime, size: int, digests: _Digests) -> int:
     qs = Appeal.objects.filter(
         state__in=TRANSITIONS[A.REMIND].sources, escalation_level=L.DISTRICT, level_deadline__lte=now,
-    ).filter(Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lte=now - timedelta(hours=remind_hours())))
+    ).filter(Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lte=now - timedelta(hours=settings.ESCALATION_REMIND_HOURS)))
 
     def process(rows: list[dict]) -> int:
         Appeal.objects.filter(pk__in=[r["id"] for r in rows]).update(last_reminded_at=now)
@@ -523,4 +500,4 @@ def close_unevaluated_sweep(*, now: datetime | None = None, size: int | None = N
         ])
         return len(done)
 
-    return _in_chunks(qs, process, size or chunk_size())
+    return _in_chunks(qs, process, size or settings.ESCALATION_CHUNK_SIZE)

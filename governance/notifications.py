@@ -177,7 +177,7 @@ def emails_send_pending(*, limit: int = EMAIL_BATCH) -> int:
     if not claimed:
         return 0
     # The staff site's address for links (it may differ from the public site's).
-    base = (getattr(settings, "STAFF_BASE_URL", "") or settings.PUBLIC_BASE_URL).rstrip("/")
+    base = (settings.STAFF_BASE_URL or settings.PUBLIC_BASE_URL).rstrip("/")
     sent, failed, error = 0, [], None
     for notification in Notification.objects.filter(pk__in=claimed).select_related("recipient").order_by("id"):
         address = notification.recipient.email

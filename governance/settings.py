@@ -362,3 +362,26 @@ for _name, _weight in [*SCORE_WEIGHTS.items(), ("basically", SCORE_BASICALLY_SAT
 SCORE_TASK_TIME_LIMIT = env_int("SCORE_TASK_TIME_LIMIT", 3600, minimum=60)
 # Staffing target (DESIGN.md §5): 社区工作者 per 10,000 resident population, for districts and streets.
 STAFFING_TARGET_PER_10K = env_int("STAFFING_TARGET_PER_10K", 18, minimum=1)
+
+# --- Escalation ---
+# appeals.escalation (DESIGN.md §4 "Deadlines and escalation"). The sweep's interval
+# (ESCALATION_SWEEP_SECONDS) lives with the beat schedule in governance/schedule.py.
+# Appeals the sweep takes per locked chunk (its queries grow with the chunks, not the rows).
+ESCALATION_CHUNK_SIZE = env_int("ESCALATION_CHUNK_SIZE", 200, minimum=1)
+# The fresh level deadline, in hours, of an appeal escalated to each level (capped by the
+# category's resolution limit when that is given in hours and shorter).
+ESCALATION_COMMUNITY_HOURS = env_int("ESCALATION_COMMUNITY_HOURS", 24, minimum=1)
+ESCALATION_STREET_HOURS = env_int("ESCALATION_STREET_HOURS", 48, minimum=1)
+ESCALATION_DISTRICT_HOURS = env_int("ESCALATION_DISTRICT_HOURS", 24, minimum=1)
+# 临期预警: warn the handler this many hours before the level deadline, or earlier only if
+# that is at most this share (%) of the level's time; 0 hours: no warnings.
+ESCALATION_WARN_HOURS = env_int("ESCALATION_WARN_HOURS", 4, minimum=0)
+ESCALATION_WARN_PERCENT = env_int("ESCALATION_WARN_PERCENT", 20, minimum=0)
+if ESCALATION_WARN_PERCENT > 100:
+    raise ImproperlyConfigured(f"ESCALATION_WARN_PERCENT={ESCALATION_WARN_PERCENT} must be between 0 and 100.")
+# 催办 at the district 督办: at most once per this many hours while the appeal stays overdue.
+ESCALATION_REMIND_HOURS = env_int("ESCALATION_REMIND_HOURS", 24, minimum=1)
+# Urgent categories skip a level (grid → street, community → district).
+ESCALATION_URGENT_SKIP = env_bool("ESCALATION_URGENT_SKIP", True)
+# The staff site's address for links in notification emails; empty: PUBLIC_BASE_URL.
+STAFF_BASE_URL = env_str("STAFF_BASE_URL", "")

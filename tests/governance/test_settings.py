@@ -60,6 +60,10 @@ BAD = [
     ({"SESSION_IDLE_MINUTES": "0", "SECRET_KEY": "x"}, "SESSION_IDLE_MINUTES='0' must be at least 1"),
     ({"LOGIN_FAILURE_LIMIT": "five", "SECRET_KEY": "x"}, "LOGIN_FAILURE_LIMIT="),
     ({"DEBUG": "0"}, "SECRET_KEY is not set"),
+    ({"ESCALATION_STREET_HOURS": "两天", "SECRET_KEY": "x"}, "ESCALATION_STREET_HOURS='两天' is not a whole number"),
+    ({"ESCALATION_URGENT_SKIP": "maybe", "SECRET_KEY": "x"}, "ESCALATION_URGENT_SKIP='maybe' is not a boolean"),
+    ({"ESCALATION_WARN_PERCENT": "150", "SECRET_KEY": "x"}, "ESCALATION_WARN_PERCENT=150 must be between 0 and 100"),
+    ({"ESCALATION_SWEEP_SECONDS": "5", "SECRET_KEY": "x"}, "ESCALATION_SWEEP_SECONDS='5' must be at least 10"),
 ]
 
 
@@ -169,3 +173,13 @@ def test_env_redis_url(monkeypatch):
 def test_redis_url_with_db():
     assert env.redis_url_with_db("redis://h:6379", 1) == "redis://h:6379/1"
     assert env.redis_url_with_db("redis://:pw@h:6379/5", 0) == "redis://:pw@h:6379/0"
+
+
+def test_escalation_settings_are_read_from_the_environment(tmp_path):
+    names = ["ESCALATION_STREET_HOURS", "ESCALATION_URGENT_SKIP", "ESCALATION_CHUNK_SIZE", "STAFF_BASE_URL",
+             "CELERY_BEAT_SCHEDULE"]
+    values = show(tmp_path, names, SECRET_KEY="x", ESCALATION_STREET_HOURS="12", ESCALATION_URGENT_SKIP="off",
+                  STAFF_BASE_URL="https://staff.example.cn", ESCALATION_SWEEP_SECONDS="120")
+    assert values["ESCALATION_STREET_HOURS"] == 12 and values["ESCALATION_URGENT_SKIP"] is False
+    assert values["ESCALATION_CHUNK_SIZE"] == 200 and values["STAFF_BASE_URL"] == "https://staff.example.cn"
+    assert values["CELERY_BEAT_SCHEDULE"]["appeals-escalation-sweep"]["schedule"] == 120.0
