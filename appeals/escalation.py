@@ -165,6 +165,8 @@ def _event_data(row: dict, step: Step, level_deadline: datetime, *, automatic: b
     if step.handler:
         new = row["community_id"] if step.handler == H.COMMUNITY else row["street_id"]
         data["handler"] = {"from": list(map(str, _handler_key(row))), "to": [step.handler, new]}
+    # The unit it went up to, by code (the new handler, or the district for its 督办).
+    data.update(unit_level=str(step.to_level), unit_code=row[f"{step.to_level}_id"])
     return data
 
 

@@ -254,6 +254,12 @@ _ESCALATION_OF = {
 }
 
 
+def _target(level: str, code: str) -> dict:
+    """The event data naming the unit an appeal went to by level and code: names change
+    and repeat (two districts' 城管), codes do not (governance.assessment.eventlog)."""
+    return {"unit_level": str(level), "unit_code": code}
+
+
 def _handling_changes(appeal: Appeal, unit) -> dict:
     """The fields that make ``unit`` the handler, checked against the appeal's place;
     a more precise unit also fills in the place (the dispatcher knows where it is)."""
@@ -308,7 +314,8 @@ def _dispatch(ctx: _Context, *, unit, category: Category | None, dispatcher_leve
         changes["level_deadline"] = changes["deadline"]
     else:
         changes["level_deadline"] = appeal.deadline
-    data = {**data, "unit": str(unit), "level": changes["handling_level"], "category": category.code}
+    data = {**data, "unit": str(unit), "level": changes["handling_level"], "category": category.code,
+            **_target(changes["handling_level"], unit.code)}
     return _transition(ctx, A.DISPATCH, changes=changes, note=note, data=data)
 
 
@@ -555,8 +562,10 @@ def _do_return(ctx: _Context, *, reason: str = "", note: str = "") -> None:
         "handling_level": "", "handling_grid": None, "handling_community": None, "handling_street": None,
         "handling_department": None, "queue_level": queue,
     }
+    queue_unit = (HandlingLevel.COMMUNITY, appeal.community_id) if back_to_community else (
+        HandlingLevel.STREET, appeal.street_id)
     _transition(ctx, A.RETURN, changes=changes, note=reason,
-                data={"returned_by": str(appeal.handling_unit), "queue": queue})
+                data={"returned_by": str(appeal.handling_unit), "queue": queue, **_target(*queue_unit)})
 
 
 def _do_reroute(ctx: _Context, *, reason: str = "", note: str = "", category: Category | None = None,
@@ -576,6 +585,7 @@ def _do_reroute(ctx: _Context, *, reason: str = "", note: str = "", category: Ca
         if to_street and appeal.queue_level != QueueLevel.STREET:
             changes["queue_level"] = QueueLevel.STREET
             data["queue"] = [appeal.queue_level, QueueLevel.STREET]
+            data.update(_target(HandlingLevel.STREET, appeal.street_id))
     elif unit is not None:
         before = str(appeal.handling_unit)
         handling = _handling_changes(appeal, unit)
@@ -583,6 +593,7 @@ def _do_reroute(ctx: _Context, *, reason: str = "", note: str = "", category: Ca
             changes.update(handling)
             changes["escalation_level"] = _ESCALATION_OF[handling["handling_level"]]
             data["unit"] = [before, str(unit)]
+            data.update(_target(handling["handling_level"], unit.code))
     if not data:
         raise ApplicationError(_("请选择新的类别或办理单位。"))
     _transition(ctx, A.REROUTE, changes=changes, note=reason, data=data)

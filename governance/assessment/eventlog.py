@@ -14,7 +14,10 @@ Holder-changing events (who holds an appeal):
   data["handler"] = {"from": [level, code], "to": [level, code]}. An escalation that
   keeps the handler (to the district 督办, or a department's appeal) changes nobody:
   the handler still holds it, under supervision.
-If an event carries data["unit_code"] and data["level"], they win over names.
+Since the appeals app records it, every holder-changing event also names the unit by
+code: data["unit_level"] and data["unit_code"] (grid/community/street/district code, or
+the department's code). They win over names, which change and repeat (two departments
+of one district may share a name); names are read only for older events.
 """
 
 from django.db.models import Q
@@ -86,11 +89,11 @@ def holder(row: dict, departments: dict) -> tuple[str, str] | None:
     community, or the street's dispatch centre.
     """
     action, data = row.get("h_action"), row.get("h_data") or {}
-    if data.get("unit_code") and data.get("level"):
-        level = data["level"]
+    level, code = data.get("unit_level"), data.get("unit_code")
+    if level and code:
         if level == HandlingLevel.DEPARTMENT:
-            return UnitKind.DEPARTMENT, data["unit_code"]
-        return (_TERRITORY[level], data["unit_code"]) if level in _TERRITORY else None
+            return UnitKind.DEPARTMENT, str(code)
+        return (_TERRITORY[level], str(code)) if level in _TERRITORY else None
     if action == A.DISPATCH:
         level = data.get("level")
         if level == HandlingLevel.DEPARTMENT:

@@ -150,3 +150,32 @@ def test_department_returns_go_to_the_street_dispatch_centre(city):
                                  unit=city.comm_a)
     assert appeal.deadline == first_deadline  # a return does not buy time
     assert appeal.dispatcher_level == QueueLevel.STREET and appeal.dispatched_by == city.users.street_officer
+
+
+def test_holder_events_name_their_target_by_level_and_code(city):
+    """dispatch, return, reroute and escalate carry {"unit_level", "unit_code"} besides
+    the names (the assessment matches units by code: names change and repeat)."""
+    from appeals.escalation import appeal_escalate
+
+    def target(appeal, action):
+        data = appeal.events.filter(action=action).latest("id").data
+        return data["unit_level"], data["unit_code"]
+
+    appeal = receive(city, category=component_department_category())
+    assert target(appeal, "dispatch") == ("department", city.chengguan.code)
+    assert appeal.events.get(action="dispatch").data["unit"] == city.chengguan.name  # the name stays
+    appeal = services.appeal_act(actor=city.users.department_handler, appeal=appeal, action=AppealAction.RETURN,
+                                 reason="属于物业维修范围")
+    assert target(appeal, "return") == ("street", city.street_a.code)
+    appeal = services.appeal_act(actor=city.users.street_officer, appeal=appeal, action=AppealAction.DISPATCH,
+                                 unit=city.comm_a)
+    assert target(appeal, "dispatch") == ("community", city.comm_a.code)
+    appeal = services.appeal_act(actor=city.users.street_officer, appeal=appeal, action=AppealAction.REROUTE,
+                                 reason="应由网格处理", unit=city.grid_a1, category=grid_category())  # not urgent
+    assert target(appeal, "reroute") == ("grid", city.grid_a1.code)
+    appeal = appeal_escalate(actor=city.users.grid_worker, appeal=appeal, reason="需社区协调")
+    assert target(appeal, "escalate") == ("community", city.comm_a.code)
+    appeal = appeal_escalate(actor=city.users.community_worker, appeal=appeal, reason="需街道协调")
+    assert target(appeal, "escalate") == ("street", city.street_a.code)
+    appeal = appeal_escalate(actor=city.users.street_officer, appeal=appeal, reason="需区级督办")
+    assert target(appeal, "escalate") == ("district", city.dongcheng.code)

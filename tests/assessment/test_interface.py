@@ -184,3 +184,23 @@ def test_a_real_escalation_moves_the_count_to_the_community(city):
 
     assert due("grid", city.grid_a2.code) == 0
     assert due("community", city.comm_a.code) == 1
+
+
+@pytest.mark.django_db
+def test_a_reroute_counts_for_the_department_named_by_code_not_by_name(city):
+    """Two departments of one district share a name: the event's unit_code, not the
+    name, says which one held the appeal at its deadline."""
+    from grids.models import Department
+
+    twin = Department.objects.create(district=city.dongcheng, code="110101-CGZ", name=city.chengguan.name)
+    appeal = receive(city, category=grid_category(), building=city.building_b1, phone="13900004444")
+    appeal = appeal_services.appeal_act(actor=city.users.street_officer, appeal=appeal, action="reroute",
+                                        reason="应由城管处理", unit=city.chengguan, category=event_department_category())
+    assert appeal.events.get(action="reroute").data["unit_code"] == city.chengguan.code
+    month = deadline_day(appeal.deadline).replace(day=1)
+    services.compute_month(month=month, now=appeal.deadline + timedelta(hours=1))
+
+    def due(code):
+        return MonthlyScore.objects.get(unit_kind="department", unit_code=code, month=month).due
+
+    assert (due(city.chengguan.code), due(twin.code)) == (1, 0)
