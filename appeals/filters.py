@@ -8,15 +8,13 @@ community" is one prefix match.
 
 import django_filters
 from django.core.validators import RegexValidator
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from appeals.enums import AppealState, HandlingLevel, Source
-from appeals.models import Appeal, normalize_tracking_code
+from appeals.models import Appeal
+from appeals.selectors import overdue_q, search_q
 from grids.filters import under
-
-OVERDUE_STATES = (AppealState.DISPATCHED, AppealState.IN_PROGRESS)
 
 
 class AppealFilter(django_filters.FilterSet):
@@ -54,18 +52,9 @@ class AppealFilter(django_filters.FilterSet):
         ]
 
     def filter_overdue(self, queryset, name, value):
-        # The same rule as appeals.selectors.is_overdue and the dashboard's queue.
-        late = Q(deadline__lt=timezone.now(), state__in=OVERDUE_STATES)
+        late = overdue_q(timezone.now())
         return queryset.filter(late) if value else queryset.exclude(late)
 
     def filter_search(self, queryset, name, value):
-        term = value.strip()
-        if not term:
-            return queryset
-        q = Q(address_text__icontains=term) | Q(building__address__icontains=term)
-        code = normalize_tracking_code(term)
-        if code:
-            q |= Q(tracking_code=code)
-        if term.replace("-", "").isdigit():
-            q |= Q(phone__contains=term)
-        return queryset.filter(q)
+        q = search_q(value)
+        return queryset if q is None else queryset.filter(q)

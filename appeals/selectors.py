@@ -30,6 +30,31 @@ def category_list(*, active_only: bool = True) -> QuerySet[Category]:
     return qs.filter(active=True) if active_only else qs
 
 
+# The states whose resolution clock runs: an appeal in them past its deadline is overdue.
+OVERDUE_STATES = (AppealState.DISPATCHED, AppealState.IN_PROGRESS)
+
+
+def overdue_q(now: datetime) -> Q:
+    """Overdue (超期): past the resolution deadline and not resolved yet. The one rule of
+    the queue, the API's filter, the tab counts and the reports' 督办 list."""
+    return Q(deadline__lt=now, state__in=OVERDUE_STATES)
+
+
+def search_q(term: str) -> Q | None:
+    """The staff search box: the tracking code, part of the phone number, or part of the
+    address (in words or the building's). None for an empty term."""
+    term = (term or "").strip()
+    if not term:
+        return None
+    q = Q(address_text__icontains=term) | Q(building__address__icontains=term)
+    code = normalize_tracking_code(term)
+    if code:
+        q |= Q(tracking_code=code)
+    if term.replace("-", "").isdigit():
+        q |= Q(phone__contains=term)
+    return q
+
+
 def appeal_scope(jurisdiction: Jurisdiction) -> QuerySet[Appeal]:
     """Every appeal the account may see: its place lies under one of the account's code
     prefixes, or it is routed or whistled to one of the account's departments."""
@@ -93,42 +118,19 @@ def appeal_queue(
     phone, or part of the address), ``date_from``/``date_to`` (received on, inclusive,
     China time). Ordered by deadline (soonest first, none last), then newest.
     """
-    now = now or timezone.now()
     qs = appeal_scope(jurisdiction).filter(_queue_q(jurisdiction))
     qs = qs.filter(state=state) if state else qs.filter(state__in=OPEN_STATES)
-    if category:
-        qs = qs.filter(category=category)
-    if grid:
-        qs = qs.filter(grid_id=grid)
-    overdue_q = Q(deadline__lt=now, state__in=[AppealState.DISPATCHED, AppealState.IN_PROGRESS])
-    if overdue is True:
-        qs = qs.filter(overdue_q)
-    elif overdue is False:
-        qs = qs.exclude(overdue_q)
-    if search:
-        term = search.strip()
-        code = normalize_tracking_code(term)
-        q = Q(address_text__icontains=term) | Q(building__address__icontains=term)
-        if code:
-            q |= Q(tracking_code=code)
-        if term.replace("-", "").isdigit():
-            q |= Q(phone__contains=term)
-        qs = qs.filter(q)
-    if date_from:
-        qs = qs.filter(created_at__date__gte=date_from)
-    if date_to:
-        qs = qs.filter(created_at__date__lte=date_to)
+    qs = _dashboard_filters(qs, category=category, grid=grid, overdue=overdue, search=search,
+                            date_from=date_from, date_to=date_to, now=now or timezone.now())
     return qs.select_related(*_LIST_RELATED).order_by(
         "deadline", "-created_at", "-id"
     )
 
 
 def is_overdue(appeal: Appeal, *, now: datetime | None = None) -> bool:
+    """``overdue_q`` for one appeal in memory."""
     now = now or timezone.now()
-    return bool(
-        appeal.deadline and appeal.deadline < now
-        and appeal.state in (AppealState.DISPATCHED, AppealState.IN_PROGRESS)
-    )
+    return bool(appeal.deadline and appeal.deadline < now and appeal.state in OVERDUE_STATES)
 
 
 def appeal_timeline(appeal: Appeal) -> list[AppealEvent]:
@@ -242,24 +244,16 @@ def _dashboard_filters(
     qs: QuerySet[Appeal], *, category=None, grid: str | None = None, overdue: bool | None = None,
     search: str | None = None, date_from: date | None = None, date_to: date | None = None, now: datetime,
 ) -> QuerySet[Appeal]:
-    # The same meaning as appeal_queue's filters, for the lists that are not the queue.
+    # The filters of the queue, the scope browser and the tab counts.
     if category:
         qs = qs.filter(category=category)
     if grid:
         qs = qs.filter(grid_id=grid)
-    overdue_q = Q(deadline__lt=now, state__in=[AppealState.DISPATCHED, AppealState.IN_PROGRESS])
     if overdue is True:
-        qs = qs.filter(overdue_q)
+        qs = qs.filter(overdue_q(now))
     elif overdue is False:
-        qs = qs.exclude(overdue_q)
-    if search:
-        term = search.strip()
-        code = normalize_tracking_code(term)
-        q = Q(address_text__icontains=term) | Q(building__address__icontains=term)
-        if code:
-            q |= Q(tracking_code=code)
-        if term.replace("-", "").isdigit():
-            q |= Q(phone__contains=term)
+        qs = qs.exclude(overdue_q(now))
+    if search and (q := search_q(search)) is not None:
         qs = qs.filter(q)
     if date_from:
         qs = qs.filter(created_at__date__gte=date_from)
@@ -290,8 +284,7 @@ def queue_counts(*, jurisdiction: Jurisdiction, browse: bool = False, now: datet
     if not browse:
         qs = qs.filter(_queue_q(jurisdiction))
     qs = _dashboard_filters(qs, now=now, **filters)
-    overdue_q = Q(deadline__lt=now, state__in=[AppealState.DISPATCHED, AppealState.IN_PROGRESS])
-    rows = qs.order_by().values("state").annotate(n=Count("pk"), late=Count("pk", filter=overdue_q))
+    rows = qs.order_by().values("state").annotate(n=Count("pk"), late=Count("pk", filter=overdue_q(now)))
     states = {state: 0 for state in AppealState.values}
     overdue = 0
     for row in rows:

@@ -66,6 +66,14 @@ def countdown(deadline: datetime | None, now: datetime) -> tuple[str, bool]:
     return _("已超期 %(t)s") % {"t": _duration(-left)}, True
 
 
+def _resolution_clock(appeal, now: datetime) -> tuple[str, bool]:
+    """The countdown to the resolution deadline while it runs, and whether the appeal is
+    overdue (selectors.overdue_q's rule)."""
+    if appeal.state not in selectors.OVERDUE_STATES:
+        return "", False
+    return countdown(appeal.deadline, now)
+
+
 def _is_read_only(jurisdiction: Jurisdiction) -> bool:
     """Supervisors (and admins without a post) have no queue: they browse their scope."""
     return not any(p.role != Role.SUPERVISOR for p in jurisdiction.posts)
@@ -92,9 +100,7 @@ def render_fragment(template: str, context: dict, *, status: int = 200, request=
 def _annotate_rows(rows, *, now: datetime, jurisdiction: Jurisdiction) -> list:
     checkins = selectors.pending_checkins(jurisdiction=jurisdiction, appeal_ids=[a.pk for a in rows])
     for appeal in rows:
-        active = appeal.state in (S.DISPATCHED, S.IN_PROGRESS)
-        appeal.countdown, late = countdown(appeal.deadline, now) if active else ("", False)
-        appeal.overdue = late
+        appeal.countdown, appeal.overdue = _resolution_clock(appeal, now)
         appeal.masked_phone = mask_phone(appeal.phone)
         appeal.can_checkin = appeal.pk in checkins
     return rows
@@ -177,10 +183,10 @@ def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, err
         # Staff who may act see the resident's full number (to call back): log it.
         access_log_record(user=request.user, action=AccessAction.VIEW, subject=f"appeal:{appeal.tracking_code}",
                           request=request)
-    active = appeal.state in (S.DISPATCHED, S.IN_PROGRESS)
-    deadline_text, late = countdown(appeal.deadline, now) if active else ("", False)
+    deadline_text, late = _resolution_clock(appeal, now)
     response_text, response_late = (
-        countdown(appeal.response_deadline, now) if active and appeal.first_contact_at is None else ("", False)
+        countdown(appeal.response_deadline, now)
+        if appeal.state in selectors.OVERDUE_STATES and appeal.first_contact_at is None else ("", False)
     )
     return {
         "appeal": appeal,

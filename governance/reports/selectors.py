@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from appeals.enums import OPEN_STATES, AppealAction, AppealState, EscalationLevel, Rating
 from appeals.models import Appeal, AppealEvent
-from appeals.selectors import appeal_scope
+from appeals.selectors import appeal_scope, overdue_q
 from appeals.sms import mask_phone
 from governance.assessment import formulas
 from governance.assessment.enums import UnitKind
@@ -54,7 +54,6 @@ CHILD = {
 }
 PAGE_SIZE = 100
 LIST_LIMIT = 50  # problem appeals, hot spots: the worst/most frequent first
-ACTIVE_STATES = (AppealState.DISPATCHED, AppealState.IN_PROGRESS)
 SUPERVISION_NOTE = "supervision"  # AppealEvent.data key of a 督办 note (governance.reports.services)
 
 # --- who sees which levels --------------------------------------------------------------------
@@ -509,8 +508,7 @@ def supervision_queryset(*, jurisdiction: Jurisdiction, filters: SupervisionFilt
     """Appeals at the district 督办 level and every other overdue appeal being handled,
     the most overdue first. Indexed: (state, deadline) plus the scope's code prefix."""
     qs = appeal_scope(jurisdiction).filter(
-        Q(state__in=ACTIVE_STATES, deadline__lt=now)
-        | Q(state__in=OPEN_STATES, escalation_level=EscalationLevel.DISTRICT)
+        overdue_q(now) | Q(state__in=OPEN_STATES, escalation_level=EscalationLevel.DISTRICT)
     )
     if filters.unit:
         if not jurisdiction.covers(filters.unit):
@@ -579,7 +577,7 @@ def supervision_notes(*, appeal: Appeal) -> list[AppealEvent]:
 def overdue_count(*, jurisdiction: Jurisdiction, now: datetime | None = None) -> int:
     """Overdue appeals being handled inside the jurisdiction (the home card)."""
     now = now or timezone.now()
-    return appeal_scope(jurisdiction).filter(state__in=ACTIVE_STATES, deadline__lt=now).count()
+    return appeal_scope(jurisdiction).filter(overdue_q(now)).count()
 
 
 # --- hot spots (高频诉求) ---------------------------------------------------------------------
