@@ -1,0 +1,177 @@
+#!/usr/bin/env python
+"""The benchmark's command line (docs/BENCHMARKS.md).
+
+    python bench/run.py seed    --tier S [--fresh]   # create, migrate and seed gz_bench_s
+    python bench/run.py measure --tier S             # gunicorn + the measurements
+    python bench/run.py all     --tier S --tier M    # both, tier by tier, then the table
+
+Each tier has its own PostgreSQL database (bench.tiers), created on the server of
+BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432). Results go to
+bench/results/<tier>.json. Each tier runs in its own Python process: Django binds one
+database per process.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+# The server's settings for the run. The intake limits are raised so that the
+# throughput measured is the server's, not the limiter's (said in the output too).
+SERVER_ENV = {
+    "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1", "SECURE_COOKIES": "false", "LOG_LEVEL": "WARNING",
+    "APPEAL_INTAKE_RATE_PER_IP": "1000000/hour", "APPEAL_INTAKE_RATE_PER_PHONE": "1000/day",
+    "API_ANON_RATE": "1000000/minute", "API_USER_RATE": "1000000/minute",
+}
+WORKERS = 4
+
+# Run as a script, sys.path[0] is bench/ itself, whose modules would shadow the
+# standard library's; the project root is what imports must see.
+sys.path[:1] = [str(ROOT)]
+
+
+def database_ensure(name: str, *, fresh: bool) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG_URL}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        if fresh:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+
+
+def django_setup(database: str, var_dir: str) -> None:
+    os.environ["DATABASE_URL"] = f"{PG_URL}/{database}"
+    os.environ.setdefault("SECRET_KEY", "bench-not-secret")
+    os.environ["GONGZHI_VAR_DIR"] = var_dir
+    os.environ.pop("REDIS_URL", None)
+    os.environ.update(SERVER_ENV)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
+    import django
+
+    django.setup()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gunicorn_start(port: int, var_dir: str) -> subprocess.Popen:
+    env = {**os.environ, **SERVER_ENV}
+    binary = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [str(binary), "governance.wsgi", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
+         "--error-logfile", str(Path(var_dir) / "gunicorn.log"), "--timeout", "120"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit(f"gunicorn exited; see {var_dir}/gunicorn.log")
+            time.sleep(0.3)
+    process.terminate()
+    raise SystemExit("gunicorn did not start within 60 s")
+
+
+def one_tier(args) -> None:
+    from bench.tiers import TIERS
+
+    tier = TIERS[args.tier[0]]
+    var_dir = tempfile.mkdtemp(prefix=f"gz-bench-{tier.name}-")
+    if args.command in ("seed", "all"):
+        database_ensure(tier.database, fresh=args.fresh)
+    django_setup(tier.database, var_dir)
+    from django.core.management import call_command
+
+    if args.command in ("seed", "all"):
+        call_command("migrate", verbosity=0)
+        from appeals.models import Appeal
+        from bench.seed import city_seed
+
+        if Appeal.objects.exists():
+            print(f"{tier.database}: already seeded ({Appeal.objects.count()} appeals); --fresh to start again")
+        else:
+            started = time.monotonic()
+            counts = city_seed(tier)
+            print(f"{tier.database}: seeded in {time.monotonic() - started:.0f} s: {json.dumps(counts, ensure_ascii=False)}")
+    if args.command in ("measure", "all"):
+        from bench.suite import run_suite
+
+        port = free_port()
+        server = gunicorn_start(port, var_dir)
+        try:
+            note = {**SERVER_ENV, "workers": WORKERS, "cache/broker": "file-based (no REDIS_URL)"}
+            print("rate limits raised for the run: " + ", ".join(
+                f"{k}={SERVER_ENV[k]}" for k in ("APPEAL_INTAKE_RATE_PER_IP", "APPEAL_INTAKE_RATE_PER_PHONE",
+                                                  "API_ANON_RATE", "API_USER_RATE")))
+            result = run_suite(f"http://127.0.0.1:{port}", tier=tier.name, requests=args.requests,
+                               intake_requests=args.intake, escalate_due=100_000 if tier.name == "M" else None,
+                               settings_note=note)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / f"{tier.name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        print(f"wrote {RESULTS / f'{tier.name}.json'}")
+    shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def report(tiers: list[str]) -> None:
+    os.environ.setdefault("SECRET_KEY", "bench-not-secret")
+    from bench.suite import check_targets, table
+
+    results = [json.loads((RESULTS / f"{t}.json").read_text()) for t in tiers if (RESULTS / f"{t}.json").exists()]
+    if not results:
+        return
+    print(table(results))
+    by_tier = {r["tier"]: r for r in results}
+    if "M" in by_tier:
+        print("\nissue 8 targets at tier M:")
+        for row in check_targets(by_tier["M"], by_tier.get("S")):
+            print(f"  {'met ' if row['met'] else 'MISS'}  {row['what']:<24} {row['value']!s:<8} {row['target']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["seed", "measure", "all", "report"])
+    parser.add_argument("--tier", action="append", choices=["S", "M"], required=False)
+    parser.add_argument("--fresh", action="store_true", help="drop and re-create the tier's database first")
+    parser.add_argument("--requests", type=int, default=200, help="timed GETs per page (default 200)")
+    parser.add_argument("--intake", type=int, default=500, help="POSTs of the intake measurement (default 500)")
+    args = parser.parse_args()
+    tiers = args.tier or ["S"]
+    if args.command == "report":
+        report(tiers)
+        return
+    if len(tiers) == 1:
+        one_tier(args)
+        report(tiers)
+        return
+    for tier in tiers:  # one process per tier
+        command = [sys.executable, __file__, args.command, "--tier", tier, "--requests", str(args.requests),
+                   "--intake", str(args.intake)] + (["--fresh"] if args.fresh else [])
+        subprocess.run(command, check=True)
+    report(tiers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,360 @@
+"""The benchmark city: territory, households, staff with tokens, and a year of appeals
+with their full event histories, written with COPY (bench.pgcopy).
+
+Every row keeps the models' CHECK constraints and the appeals' own rules, so that the
+pages, the sweep and the scoring read it as they read real data:
+- codes extend their parent's code; an appeal's district..grid and ``territory_code``
+  (the building's code) come from its building;
+- the handling unit matches ``handling_level`` (grid/community/street from the
+  appeal's place, the department of the appeal's district), ``escalation_level``
+  starts at the handling level ("" for a department), ``level_deadline`` = the
+  deadline, both from ``appeals.workdays`` as dispatch computes them;
+- the event log is the one the services write (receive → dispatch with
+  ``unit_level``/``unit_code`` → sign → contact → resolve → feedback → evaluate, with a
+  rework round for some unsatisfied residents, or closed unevaluated after 7 days);
+  ``version`` = the number of events; every time is before ``now``: an appeal whose
+  lifecycle is still running is open at the step it has reached;
+- a share of appeals (Tier.stall_share) stalls after its sign-for: the open backlog,
+  overdue once past its deadline (the sweep has not run on this database yet).
+
+Deterministic: ``random.Random`` seeded by the tier, and ``now`` given.
+"""
+
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from bench.pgcopy import copy_rows, next_id, sequence_reset
+from bench.tiers import Tier
+
+BENCH_PASSWORD = "gongzhi-bench"
+# username → (role, unit key of bench_units)
+BENCH_ACCOUNTS = {
+    "bench_grid": ("grid_worker", "grid"),
+    "bench_community": ("community_worker", "community"),
+    "bench_street": ("street_officer", "street"),
+    "bench_supervisor": ("supervisor", None),
+}
+SEED = 20261123
+DESCRIPTIONS = [
+    "小区门口垃圾堆放多日无人清理", "楼道堆放杂物影响通行", "路口有流动摊贩占道经营", "夜间施工噪音扰民",
+    "楼前路灯不亮", "井盖松动有安全隐患", "楼上漏水到我家", "暖气不热", "电梯经常停运", "邻居装修噪音大",
+]
+TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def _split(total: int, parts: int) -> list[int]:
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+# --- territory ---------------------------------------------------------------------------------
+
+
+def territory_seed(tier: Tier, *, progress: Callable[[int], None] = lambda n: None) -> dict:
+    """Districts (real Beijing codes), their departments, streets, communities, grids,
+    then buildings and households (and residents) by COPY. Returns the counts."""
+    from governance.demo.names import BEIJING_DISTRICTS, PLACE_WORDS
+    from governance.demo.territory import departments_ensure
+    from grids.models import Building, Community, District, Grid, Household, Resident, Street
+
+    rng = random.Random(f"{SEED}:{tier.name}:territory")
+    districts = [District(code=c, name=n) for c, n in BEIJING_DISTRICTS[: tier.districts]]
+    District.objects.bulk_create(districts)
+    for district in districts:
+        departments_ensure(district)
+    streets, communities, grids = [], [], []
+    for district, n_streets in zip(districts, _split(tier.streets, tier.districts), strict=True):
+        for s in range(1, n_streets + 1):
+            streets.append(Street(district=district, code=f"{district.code}{s:03d}",
+                                  name=f"{rng.choice(PLACE_WORDS)}{s}街道"))
+    for street, n_comm in zip(streets, _split(tier.communities, len(streets)), strict=True):
+        for c in range(1, n_comm + 1):
+            communities.append(Community(street=street, code=f"{street.code}{c:03d}",
+                                         name=f"{rng.choice(PLACE_WORDS)}{c}社区", population=rng.randrange(3000, 12000)))
+    for community in communities:
+        for g in range(1, tier.grids_per_community + 1):
+            grids.append(Grid(community=community, code=f"{community.code}{g:03d}", name=f"第{g}网格"))
+    Street.objects.bulk_create(streets, batch_size=2000)
+    Community.objects.bulk_create(communities, batch_size=2000)
+    Grid.objects.bulk_create(grids, batch_size=2000)
+
+    building_id, household_id = next_id(Building), next_id(Household)
+    now = timezone.now()
+    batch_b, batch_h, batch_r = [], [], []
+
+    def flush(force: bool = False) -> None:
+        nonlocal batch_b, batch_h, batch_r
+        if force or len(batch_h) >= 50_000:
+            copy_rows(Building, batch_b)
+            copy_rows(Household, batch_h)
+            copy_rows(Resident, batch_r)
+            progress(len(batch_h))
+            batch_b, batch_h, batch_r = [], [], []
+
+    for grid in grids:
+        for b in range(1, tier.buildings_per_grid + 1):
+            batch_b.append({
+                "id": building_id, "grid_id": grid.code, "code": f"{grid.code}{b:04d}",
+                "address": f"{grid.community.name}{b}号楼", "compound": f"{grid.community.name[:-2]}小区",
+                "latitude": round(rng.uniform(39.85, 40.0), 6), "longitude": round(rng.uniform(116.3, 116.5), 6),
+            })
+            for h in range(1, tier.households_per_building + 1):
+                phone = f"13{rng.randrange(10**9):09d}"
+                batch_h.append({
+                    "id": household_id, "building_id": building_id, "unit": str(1 + h // 20), "room": f"{100 + h}",
+                    "contact_name": "", "phone": phone, "care_tags": "", "status": "active",
+                    "moved_out_at": None, "created_at": now, "updated_at": now,
+                })
+                for r in range(tier.residents_per_household):
+                    batch_r.append({"household_id": household_id, "name": f"居民{household_id}-{r}",
+                                    "gender": "MF"[r % 2], "birth_year": rng.randrange(1940, 2015),
+                                    "phone": phone if r == 0 else "", "relation": "户主" if r == 0 else "家属",
+                                    "is_party_member": rng.random() < 0.08})
+                household_id += 1
+            building_id += 1
+        flush()
+    flush(force=True)
+    sequence_reset(Building, Household, Resident)
+    return {"districts": len(districts), "streets": len(streets), "communities": len(communities),
+            "grids": len(grids), "buildings": Building.objects.count(), "households": Household.objects.count()}
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+def bench_units() -> dict:
+    """The staff's units: the first grid of the first community of the first street."""
+    from grids.models import Community, Grid, Street
+
+    street = Street.objects.order_by("code").first()
+    community = Community.objects.filter(street=street).order_by("code").first()
+    grid = Grid.objects.filter(community=community).order_by("code").first()
+    return {"street": street, "community": community, "grid": grid}
+
+
+def accounts_seed() -> dict[str, str]:
+    """The four benchmark accounts with their posts and API tokens; returns username → token."""
+    from rest_framework.authtoken.models import Token
+
+    from governance.models import Post
+
+    units = bench_units()
+    password = make_password(BENCH_PASSWORD)
+    tokens = {}
+    for username, (role, unit) in BENCH_ACCOUNTS.items():
+        user, _created = get_user_model().objects.get_or_create(username=username, defaults={"password": password})
+        Post.objects.get_or_create(user=user, role=role, **({unit: units[unit]} if unit else {"district": None}))
+        tokens[username] = Token.objects.get_or_create(user=user)[0].key
+    return tokens
+
+
+# --- appeals ---------------------------------------------------------------------------------
+
+
+class _Deadlines:
+    """deadline_for with memory: one working-day walk per (limit, China day)."""
+
+    def __init__(self) -> None:
+        self.cache: dict = {}
+
+    def of(self, category, start: datetime) -> datetime:
+        from appeals.enums import DeadlineUnit
+        from appeals.workdays import CHINA, add_working_days
+
+        if category.resolution_unit == DeadlineUnit.HOURS:
+            return start + timedelta(hours=category.resolution_limit)
+        key = (category.resolution_limit, start.astimezone(CHINA).date())
+        if key not in self.cache:
+            # No admin overrides in a fresh benchmark database: skip their query.
+            self.cache[key] = add_working_days(start, category.resolution_limit, overrides={})
+        return self.cache[key]
+
+
+def _places() -> list[tuple]:
+    from grids.models import Building
+
+    return list(
+        Building.objects.order_by("id").values_list(
+            "id", "code", "address", "grid_id", "grid__name", "grid__community_id", "grid__community__name",
+            "grid__community__street_id", "grid__community__street__name", "grid__community__street__district_id",
+        )
+    )
+
+
+def appeals_seed(tier: Tier, *, now: datetime, progress: Callable[[int], None] = lambda n: None) -> dict:
+    """``tier.appeals`` appeals received uniformly over the year before ``now``, each
+    with its event history; returns counts by state and the number of events."""
+    from appeals.models import Appeal, AppealEvent, Category
+    from grids.models import Department
+
+    categories = list(Category.objects.filter(active=True).order_by("code"))
+    departments = {(d, kind): (pk, code, name) for pk, d, code, name in
+                   Department.objects.values_list("id", "district_id", "code", "name")
+                   for kind in [code.split("-", 1)[1]]}
+    places = _places()
+    rng = random.Random(f"{SEED}:{tier.name}:appeals")
+    deadlines = _Deadlines()
+    appeal_id, event_id = next_id(Appeal), next_id(AppealEvent)
+    states: dict[str, int] = {}
+    events_total = 0
+    year = timedelta(days=365)
+    # Received times in order, so ids grow with time as they do in production.
+    times = sorted(now - year * rng.random() for _ in range(tier.appeals))
+    for start in range(0, tier.appeals, tier.batch):
+        appeals, events = [], []
+        for received in times[start:start + tier.batch]:
+            appeal, history = _lifecycle(rng, appeal_id, received, now, rng.choice(places), rng.choice(categories),
+                                         departments, deadlines, tier.stall_share)
+            for action, when, from_state, to_state, label, data in history:
+                events.append({"id": event_id, "appeal_id": appeal_id, "action": action, "actor_id": None,
+                               "actor_label": label, "from_state": from_state, "to_state": to_state, "note": "",
+                               "data": data, "created_at": when})
+                event_id += 1
+            appeals.append(appeal)
+            states[appeal["state"]] = states.get(appeal["state"], 0) + 1
+            appeal_id += 1
+        with transaction.atomic():
+            copy_rows(Appeal, appeals)
+            copy_rows(AppealEvent, events)
+        events_total += len(events)
+        progress(len(appeals))
+    sequence_reset(Appeal, AppealEvent)
+    return {"appeals": sum(states.values()), "events": events_total, "states": states}
+
+
+def _tracking_code(rng: random.Random) -> str:
+    return "".join(rng.choice(TRACKING_ALPHABET) for _ in range(12))
+
+
+def _resolution(resolved: datetime, category, staff: str) -> list[tuple]:
+    """办结, the on-site check (核查) where the category needs it, then the SMS feedback."""
+    from appeals.enums import AppealAction as A
+    from appeals.enums import AppealState as S
+
+    steps = [(A.RESOLVE, resolved, S.IN_PROGRESS, S.RESOLVED, staff, {"photos": 0})]
+    if category.needs_verification:
+        resolved += timedelta(hours=2)
+        steps.append((A.VERIFY_PASS, resolved, S.RESOLVED, S.RESOLVED, staff, {}))
+    steps.append((A.FEEDBACK, resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION, "系统", {"method": "sms"}))
+    return steps
+
+
+def _lifecycle(rng, appeal_id, received, now, place, category, departments, deadlines, stall_share):
+    """One appeal's row and its events up to ``now``."""
+    from appeals.enums import AppealAction as A
+    from appeals.enums import AppealState as S
+    from appeals.enums import Rating
+
+    (building_id, building_code, address, grid_code, grid_name, community_code, community_name,
+     street_code, street_name, district_code) = place
+    level = category.default_level
+    handler = {"grid": (grid_code, f"{community_name}{grid_name}"), "community": (community_code, community_name),
+               "street": (street_code, street_name)}
+    department = None
+    if level == "department":
+        department = departments.get((district_code, category.department_kind))
+        if department is None:  # a kind the district lacks: its street dispatches it
+            level = "street"
+    unit_code, unit_name = (department[1], department[2]) if department else handler[level]
+    staff = f"{unit_name}·{'网格员' if level == 'grid' else '工作人员'}"
+
+    dispatched = received + timedelta(minutes=rng.uniform(2, 30))
+    response_deadline = dispatched + timedelta(hours=category.response_hours)
+    deadline = deadlines.of(category, dispatched)
+    span = max((deadline - dispatched).total_seconds(), 3600)
+    contact = dispatched + timedelta(hours=rng.uniform(0.2, category.response_hours * (1.0 if rng.random() < 0.9 else 1.5)))
+    plan = [
+        (A.RECEIVE, received, "", S.RECEIVED, "系统", {"source": "phone"}),
+        (A.DISPATCH, dispatched, S.RECEIVED, S.DISPATCHED, "系统",
+         {"level": level, "unit": unit_name, "category": category.code, "automatic": True,
+          "unit_level": level, "unit_code": unit_code}),
+        (A.SIGN, contact, S.DISPATCHED, S.IN_PROGRESS, staff, {}),
+        (A.CONTACT, contact + timedelta(seconds=1), S.IN_PROGRESS, S.IN_PROGRESS, staff, {"first": True}),
+    ]
+    stalled = rng.random() < stall_share
+    rating, solved, rework = "", None, 0
+    if not stalled:
+        resolved = dispatched + timedelta(seconds=span * (rng.uniform(0.2, 0.95) if rng.random() < 0.88 else rng.uniform(1.05, 1.6)))
+        plan += _resolution(resolved, category, staff)
+        evaluated = resolved + timedelta(hours=rng.uniform(2, 48))
+        if rng.random() < 0.08:  # unsatisfied: one round of rework
+            rework = 1
+            plan.append((A.EVALUATE, evaluated, S.AWAITING_EVALUATION, S.IN_PROGRESS, "居民",
+                         {"solved": False, "rating": Rating.UNSATISFIED, "comment": "问题没有解决", "rework": True}))
+            resolved = evaluated + timedelta(hours=rng.uniform(6, 72))
+            evaluated = resolved + timedelta(hours=rng.uniform(2, 24))
+            plan += _resolution(resolved, category, staff)
+        if rng.random() < 0.08:
+            plan.append((A.CLOSE_UNEVALUATED, resolved + timedelta(days=7, hours=1), S.AWAITING_EVALUATION, S.CLOSED, "系统", {}))
+        else:
+            rating = rng.choice([Rating.SATISFIED] * 6 + [Rating.BASICALLY] * 3 + [Rating.UNSATISFIED])
+            solved = rating != Rating.UNSATISFIED
+            plan.append((A.EVALUATE, evaluated, S.AWAITING_EVALUATION, S.CLOSED, "居民",
+                         {"solved": solved, "rating": rating, "comment": "", "rework": False}))
+    history = [e for e in plan if e[1] < now]
+    actions = [e[0] for e in history]
+    state = history[-1][3]
+    closed = state == S.CLOSED
+    last_resolve = max((e[1] for e in history if e[0] == A.RESOLVE), default=None)
+    last_feedback = max((e[1] for e in history if e[0] == A.FEEDBACK), default=None)
+    resolved_now = state in (S.RESOLVED, S.AWAITING_EVALUATION, S.CLOSED)
+    has_dispatch = A.DISPATCH in actions
+    appeal = {
+        "id": appeal_id, "tracking_code": _tracking_code(rng), "category_id": category.id,
+        "description": rng.choice(DESCRIPTIONS), "source": "phone", "building_id": building_id,
+        "address_text": address, "district_id": district_code, "street_id": street_code,
+        "community_id": community_code, "grid_id": grid_code, "territory_code": building_code,
+        "name": "", "anonymous": False, "phone": f"13{rng.randrange(10**9):09d}", "state": state,
+        "handling_level": level if has_dispatch else "",
+        "handling_grid_id": grid_code if has_dispatch and level == "grid" else None,
+        "handling_community_id": community_code if has_dispatch and level == "community" else None,
+        "handling_street_id": street_code if has_dispatch and level == "street" else None,
+        "handling_department_id": department[0] if has_dispatch and department else None,
+        "queue_level": "" if has_dispatch else "community", "dispatcher_level": "", "dispatched_by_id": None,
+        "escalation_level": ("" if level == "department" else level) if has_dispatch else "",
+        "level_deadline": deadline if has_dispatch else None,
+        "response_deadline": response_deadline if has_dispatch else None,
+        "deadline": deadline if has_dispatch else None,
+        "first_contact_at": contact if A.CONTACT in actions else None,
+        "dispatched_at": dispatched if has_dispatch else None,
+        "resolved_at": last_resolve if resolved_now else None,
+        "feedback_at": last_feedback if state in (S.AWAITING_EVALUATION, S.CLOSED) else None,
+        "closed_at": history[-1][1] if closed else None,
+        "escalated_at": None, "warned_level_deadline": None, "last_reminded_at": None, "deferred": False,
+        "result": "已现场处理完毕" if resolved_now else "",
+        "verified": resolved_now and A.VERIFY_PASS in actions[-4:],
+        "rating": rating if closed else "", "solved": solved if closed else None, "evaluation_comment": "",
+        "rework_count": sum(1 for e in history if e[0] == A.EVALUATE and e[3] == S.IN_PROGRESS),
+        "flagged_for_supervisor": False, "merged_into_id": None, "claimed_by_id": None,
+        "version": len(history), "created_at": received, "updated_at": history[-1][1],
+    }
+    return appeal, history
+
+
+def city_seed(tier: Tier, *, now: datetime | None = None, stdout=None, progress_bar: bool = True) -> dict:
+    """Seed a whole tier into the current database (empty of territory). Steps: 1. the
+    responsibility list; 2. the territory with its households; 3. the accounts and
+    tokens; 4. the appeals and events; 5. ANALYZE, so that the planner knows the sizes."""
+    from django.db import connection
+    from tqdm import tqdm
+
+    from appeals.demo import categories_load
+
+    now = now or timezone.now()
+    categories_load()
+    with tqdm(total=tier.households, unit="户", desc=f"{tier.name} 住户", disable=not progress_bar) as bar:
+        counts = territory_seed(tier, progress=bar.update)
+    tokens = accounts_seed()
+    with tqdm(total=tier.appeals, unit="件", desc=f"{tier.name} 诉求", disable=not progress_bar) as bar:
+        counts.update(appeals_seed(tier, now=now, progress=bar.update))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    counts["accounts"] = sorted(tokens)
+    return counts

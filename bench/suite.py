@@ -1,0 +1,114 @@
+"""One benchmark run against a seeded database and a server on ``base_url``: the
+shared part of ``bench/run.py`` (gunicorn) and the smoke test (Django's live server)."""
+
+import platform
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+
+from bench import measure
+from bench.seed import bench_units
+
+# Issue 8's targets at tier M: (result key, field, limit, "max" or "min").
+TARGETS = [
+    ("queue_page", "p95_ms", 100, "max"),
+    ("appeal_page", "p95_ms", None, "max"),
+    ("report_page", "p95_ms", 150, "max"),
+    ("api_list", "p95_ms", 100, "max"),
+    ("intake", "per_second", 100, "min"),
+    ("intake", "errors", 0, "max"),
+    ("escalation", "seconds", 30, "max"),
+    ("scoring", "seconds", 60, "max"),
+]
+PAGES = ("queue_page", "appeal_page", "report_page", "api_list")
+
+
+def last_full_month(today: date) -> date:
+    first = today.replace(day=1)
+    return (first.replace(year=first.year - 1, month=12) if first.month == 1
+            else first.replace(month=first.month - 1))
+
+
+def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int = 2, intake_requests: int = 500,
+              intake_concurrency: int = 8, escalate_due: int | None = 100_000, settings_note: dict | None = None) -> dict:
+    """Every measurement, in an order that keeps them independent: the scoring first
+    (the report page reads its scores), the pages and the API, the intake, and the
+    escalation last (in a transaction it rolls back). Returns the JSON-able result."""
+    from appeals.enums import OPEN_STATES
+    from appeals.models import Appeal, Category
+    from grids.models import Building
+
+    users = {u.username: u for u in get_user_model().objects.filter(username__startswith="bench_")}
+    units = bench_units()
+    now = timezone.now()
+    month = last_full_month(timezone.localdate(now))
+    result: dict = {"tier": tier, "base_url": base_url, "measured_at": now.isoformat(),
+                    "database": connection.vendor, "python": platform.python_version(),
+                    "counts": {"appeals": Appeal.objects.count(), "open_appeals": Appeal.objects.filter(
+                        state__in=OPEN_STATES).count(), "buildings": Building.objects.count()},
+                    "settings": settings_note or {}}
+    result["scoring"] = measure.scoring_time(month=month, now=now)
+
+    community_cookie = {"Cookie": measure.session_cookie(users["bench_community"])}
+    supervisor_cookie = {"Cookie": measure.session_cookie(users["bench_supervisor"])}
+    token = {"Authorization": f"Token {users['bench_supervisor'].auth_token.key}", "Accept": "application/json"}
+    community = units["community"].code
+    # Appeals of the worker's community, open and closed, so that no single cached row is timed.
+    codes = list(Appeal.objects.filter(territory_code__startswith=community).order_by("-id")
+                 .values_list("tracking_code", flat=True)[:20])
+    kw = {"requests": requests, "concurrency": concurrency}
+    result["queue_page"] = measure.latencies(base_url, ["/appeals/"], headers=community_cookie, **kw)
+    result["appeal_page"] = measure.latencies(base_url, [f"/appeals/{c}/" for c in codes], headers=community_cookie, **kw)
+    result["report_page"] = measure.latencies(
+        base_url, [f"/reports/?level=community&period={month:%Y-%m}", f"/reports/?level=street&period={month:%Y-%m}"],
+        headers=supervisor_cookie, **kw)
+    result["api_list"] = measure.latencies(
+        base_url, [f"/api/v1/appeals/?state=in_progress&community={community}",
+                   f"/api/v1/appeals/?state=closed&community={community}"], headers=token, **kw)
+    buildings = list(Building.objects.order_by("?").values_list("code", flat=True)[:200])
+    categories = list(Category.objects.filter(active=True).values_list("code", flat=True))
+    result["intake"] = measure.intake_throughput(base_url, buildings=buildings, categories=categories,
+                                                 requests=intake_requests, concurrency=intake_concurrency)
+    result["escalation"] = measure.escalation_time(due=escalate_due, now=timezone.now())
+    return result
+
+
+def check_targets(result: dict, baseline: dict | None = None) -> list[dict]:
+    """Issue 8's targets against a result (meant for tier M); with the S result as
+    ``baseline``, also M ≤ 1.5 × S for pages slower than 50 ms at S."""
+    rows = []
+    for key, field, limit, kind in TARGETS:
+        if limit is None or key not in result:
+            continue
+        value = result[key].get(field)
+        ok = value is not None and (value <= limit if kind == "max" else value >= limit)
+        rows.append({"what": f"{key}.{field}", "value": value, "target": f"{'≤' if kind == 'max' else '≥'} {limit}",
+                     "met": ok})
+    if baseline:
+        for key in PAGES:
+            s, m = baseline.get(key, {}).get("p95_ms"), result.get(key, {}).get("p95_ms")
+            if s and m and s > 50:
+                rows.append({"what": f"{key}.p95 M/S", "value": round(m / s, 2), "target": "≤ 1.5", "met": m <= 1.5 * s})
+    return rows
+
+
+def table(results: list[dict]) -> str:
+    """The printed table: one column per tier."""
+    lines = [("measure", *[r["tier"] for r in results])]
+    for key in PAGES:
+        for field in ("p50_ms", "p95_ms"):
+            lines.append((f"{key} {field}", *[str(r.get(key, {}).get(field, "")) for r in results]))
+        lines.append((f"{key} errors", *[str(r.get(key, {}).get("errors", "")) for r in results]))
+    lines += [
+        ("intake per_second", *[str(r["intake"]["per_second"]) for r in results]),
+        ("intake errors", *[f"{r['intake']['errors']}/{r['intake']['requests']}" for r in results]),
+        ("escalation due", *[str(r["escalation"].get("due", "")) for r in results]),
+        ("escalation seconds", *[str(r["escalation"].get("seconds", "")) for r in results]),
+        ("scoring month", *[r["scoring"]["month"] for r in results]),
+        ("scoring appeals", *[str(r["scoring"]["appeals"]) for r in results]),
+        ("scoring seconds", *[str(r["scoring"]["seconds"]) for r in results]),
+    ]
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(lines[0]))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines)

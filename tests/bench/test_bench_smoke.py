@@ -1,0 +1,82 @@
+"""Smoke run of the benchmark harness (bench/) at a tiny tier: the seed is coherent with
+the models and the event log, and one run of every measurement against Django's live
+server gives the JSON the docs describe, without errors. The benchmark itself
+(bench/run.py, docs/BENCHMARKS.md) stays out of the suite."""
+
+import json
+
+import pytest
+from django.db.models import Count
+
+from appeals.enums import AppealState, HandlingLevel
+from appeals.models import Appeal, AppealEvent
+from bench.seed import BENCH_ACCOUNTS, city_seed
+from bench.suite import check_targets, run_suite, table
+from bench.tiers import TIERS
+from grids.models import Building, Household
+
+TIER = TIERS["T"]
+MEASURES = ("queue_page", "appeal_page", "report_page", "api_list")
+
+
+def _seed() -> dict:
+    return city_seed(TIER, progress_bar=False)
+
+
+def _assert_coherent() -> None:
+    appeals = list(Appeal.objects.annotate(n=Count("events")).order_by("id"))
+    assert len(appeals) == TIER.appeals
+    last = {}
+    for event in AppealEvent.objects.order_by("created_at", "id"):
+        last[event.appeal_id] = event
+    for appeal in appeals:
+        assert appeal.territory_code.startswith(appeal.grid_id) and appeal.grid_id.startswith(appeal.community_id)
+        assert appeal.version == appeal.n  # one bump per event after the receive's 1
+        assert last[appeal.id].to_state == appeal.state
+        assert last[appeal.id].created_at == appeal.updated_at
+        if appeal.handling_level == HandlingLevel.GRID:
+            assert appeal.handling_grid_id == appeal.grid_id
+        elif appeal.handling_level == HandlingLevel.COMMUNITY:
+            assert appeal.handling_community_id == appeal.community_id
+        elif appeal.handling_level == HandlingLevel.DEPARTMENT:
+            assert appeal.handling_department.district_id == appeal.district_id
+        if appeal.state == AppealState.CLOSED:
+            assert appeal.closed_at and appeal.resolved_at and appeal.feedback_at
+        if appeal.deadline:
+            assert appeal.level_deadline == appeal.deadline
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tiny_tier_seeds_a_coherent_city_and_every_measure_runs_without_errors(live_server):
+    counts = _seed()
+    assert counts["households"] == Household.objects.count() == TIER.households
+    assert counts["buildings"] == Building.objects.count() == TIER.buildings
+    assert sorted(counts["accounts"]) == sorted(BENCH_ACCOUNTS)
+    _assert_coherent()
+
+    result = run_suite(live_server.url, tier="T", requests=4, concurrency=1, intake_requests=4,
+                       intake_concurrency=1, escalate_due=None)
+
+    json.dumps(result)  # what bench/run.py writes
+    for key in MEASURES:
+        assert result[key]["errors"] == 0, key
+        assert result[key]["requests"] == 4
+        assert 0 < result[key]["p50_ms"] <= result[key]["p95_ms"]
+    assert result["intake"]["created"] == 4 and result["intake"]["errors"] == 0
+    assert Appeal.objects.count() == TIER.appeals + 4  # the intake's appeals are real
+    assert result["escalation"]["due"] > 0 and result["escalation"]["escalated"] == result["escalation"]["due"]
+    # The sweep ran in a transaction that was rolled back: nothing escalated for real.
+    assert not Appeal.objects.filter(escalated_at__isnull=False).exists()
+    assert result["scoring"]["appeals"] > 0 and result["scoring"]["seconds"] >= 0
+    assert "queue_page p95_ms" in table([result])
+    assert {row["what"] for row in check_targets(result)} >= {"queue_page.p95_ms", "intake.per_second"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_copy_on_postgresql_keeps_the_constraints_and_moves_the_sequences():
+    _seed()  # COPY: PostgreSQL checks every CHECK and FK constraint on the way in
+    _assert_coherent()
+    appeal = Appeal.objects.order_by("-id").first()
+    event = AppealEvent.objects.create(appeal=appeal, action="note", actor_label="系统", to_state=appeal.state)
+    assert event.id > AppealEvent.objects.exclude(pk=event.pk).order_by("-id").first().id
