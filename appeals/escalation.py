@@ -403,12 +403,31 @@ def _remind(now: datetime, size: int, digests: _Digests) -> int:
 
 def may_escalate(*, jurisdiction, appeal: Appeal) -> bool:
     """Whether the page may offer the 上报 button (the same checks as appeal_escalate)."""
-    return (
-        permissions.is_visible(jurisdiction, appeal)
-        and appeal.state in TRANSITIONS[A.ESCALATE].sources
-        and permissions.acting_post(jurisdiction, appeal, A.RESOLVE) is not None
-        and _step_of(appeal) is not None
-    )
+    try:
+        escalate_check(jurisdiction=jurisdiction, appeal=appeal)
+    except ApplicationError:
+        return False
+    return True
+
+
+def escalate_check(*, jurisdiction, appeal: Appeal) -> tuple:
+    """Steps 1–4 of ``appeal_escalate`` (everything but the reason), in its order:
+    NotFound, Conflict (state), ActionForbidden (not the handler), Conflict (already at
+    the district). Returns (the acting post, the step). Pages run it before reading a
+    form, so that a refused state or role answers first."""
+    from appeals import services
+
+    permissions.ensure_visible(jurisdiction, appeal)
+    services._ensure_table(A.ESCALATE, appeal.state)
+    post = permissions.acting_post(jurisdiction, appeal, A.RESOLVE)
+    if post is None:
+        if jurisdiction.posts and all(p.role == Role.SUPERVISOR for p in jurisdiction.posts):
+            raise ActionForbidden(_("督查考核账号只读，不能上报诉求。"))
+        raise ActionForbidden(_("只有当前办理单位可以上报。"))
+    step = _step_of(appeal)
+    if step is None:
+        raise Conflict(_("该诉求已列入区督办，不能再上报。"))
+    return post, step
 
 
 def _step_of(appeal: Appeal) -> Step | None:
@@ -433,16 +452,7 @@ def appeal_escalate(
 
     now = now or timezone.now()
     jurisdiction = jurisdiction_for(actor)
-    permissions.ensure_visible(jurisdiction, appeal)
-    services._ensure_table(A.ESCALATE, appeal.state)
-    post = permissions.acting_post(jurisdiction, appeal, A.RESOLVE)
-    if post is None:
-        if jurisdiction.posts and all(p.role == Role.SUPERVISOR for p in jurisdiction.posts):
-            raise ActionForbidden(_("督查考核账号只读，不能上报诉求。"))
-        raise ActionForbidden(_("只有当前办理单位可以上报。"))
-    step = _step_of(appeal)
-    if step is None:
-        raise Conflict(_("该诉求已列入区督办，不能再上报。"))
+    post, step = escalate_check(jurisdiction=jurisdiction, appeal=appeal)
     reason = services._text(reason, field_label=_("上报理由"), required=True)
     category = appeal.category
     deadline = fresh_level_deadline(to_level=step.to_level, now=now,

@@ -101,17 +101,7 @@ def extension_request(
 
     now = now or timezone.now()
     jurisdiction = jurisdiction_for(actor)
-    permissions.ensure_visible(jurisdiction, appeal)
-    services._ensure_table(A.EXTEND_REQUEST, appeal.state)
-    post = _handler_post(jurisdiction, appeal)
-    if post is None:
-        if jurisdiction.posts and all(p.role == Role.SUPERVISOR for p in jurisdiction.posts):
-            raise ActionForbidden(_("督查考核账号只读，不能申请延期。"))
-        raise ActionForbidden(_("只有当前办理单位可以申请延期。"))
-    if appeal.deadline is None or appeal.deadline <= now:
-        raise ApplicationError(_("已超过办结时限，不能再申请延期；请尽快办结或上报。"))
-    if ExtensionRequest.objects.filter(appeal=appeal, state=ExtensionState.PENDING).exists():
-        raise Conflict(_("该诉求已有待审批的延期申请。"))
+    post = extension_request_check(jurisdiction=jurisdiction, appeal=appeal, now=now)
     reason = services._text(reason, field_label=_("延期理由"), required=True, max_length=REASON_MAX)
     if not isinstance(requested_deadline, datetime):
         raise ApplicationError(_("请填写申请延至的时间。"))
@@ -149,8 +139,66 @@ def extension_request(
     return extension
 
 
+def extension_request_check(*, jurisdiction: Jurisdiction, appeal: Appeal, now: datetime | None = None):
+    """Steps 1–5 of ``extension_request`` (everything but the input), in its order.
+    Returns the handler's post. Pages run it before reading a form."""
+    from appeals import services
+
+    now = now or timezone.now()
+    permissions.ensure_visible(jurisdiction, appeal)
+    services._ensure_table(A.EXTEND_REQUEST, appeal.state)
+    post = _handler_post(jurisdiction, appeal)
+    if post is None:
+        if jurisdiction.posts and all(p.role == Role.SUPERVISOR for p in jurisdiction.posts):
+            raise ActionForbidden(_("督查考核账号只读，不能申请延期。"))
+        raise ActionForbidden(_("只有当前办理单位可以申请延期。"))
+    if appeal.deadline is None or appeal.deadline <= now:
+        raise ApplicationError(_("已超过办结时限，不能再申请延期；请尽快办结或上报。"))
+    if ExtensionRequest.objects.filter(appeal=appeal, state=ExtensionState.PENDING).exists():
+        raise Conflict(_("该诉求已有待审批的延期申请。"))
+    return post
+
+
+def may_request_extension(*, jurisdiction: Jurisdiction, appeal: Appeal, now: datetime | None = None) -> bool:
+    """Whether the page may offer 申请延期 (the same checks as extension_request)."""
+    try:
+        extension_request_check(jurisdiction=jurisdiction, appeal=appeal, now=now)
+    except ApplicationError:
+        return False
+    return True
+
+
+def extension_pending(*, appeal: Appeal) -> ExtensionRequest | None:
+    """The appeal's request waiting for a decision, if any (at most one)."""
+    return ExtensionRequest.objects.filter(appeal=appeal, state=ExtensionState.PENDING).select_related(
+        "requested_by").first()
+
+
+def may_decide(*, jurisdiction: Jurisdiction, extension: ExtensionRequest) -> bool:
+    """Whether this account decides the request (one level above where it was asked)."""
+    return extension.state == ExtensionState.PENDING and _approver_post(jurisdiction, extension) is not None
+
+
 def _local(dt: datetime) -> str:
     return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M")
+
+
+def decide_check(*, jurisdiction: Jurisdiction, extension: ExtensionRequest, approve: bool):
+    """Steps 1–4 of ``extension_approve``/``extension_reject`` (everything but the note),
+    in their order. Returns the deciding post. Pages run it before reading a form."""
+    from appeals import services
+
+    appeal = extension.appeal
+    permissions.ensure_visible(jurisdiction, appeal)
+    services._ensure_table(A.EXTEND_APPROVE if approve else A.EXTEND_REJECT, appeal.state)
+    if extension.state != ExtensionState.PENDING:
+        raise Conflict(_("该延期申请已处理（%(s)s）。") % {"s": extension.get_state_display()})
+    post = _approver_post(jurisdiction, extension)
+    if post is None:
+        raise ActionForbidden(
+            _("延期须由上一级审批：该申请由%(unit)s审批。") % {"unit": _APPROVER_LABEL.get(extension.level, "")}
+        )
+    return post
 
 
 def _decide(*, actor, extension: ExtensionRequest, approve: bool, note: str, expected_version: int | None,
@@ -159,17 +207,8 @@ def _decide(*, actor, extension: ExtensionRequest, approve: bool, note: str, exp
 
     now = now or timezone.now()
     appeal = extension.appeal
-    action = A.EXTEND_APPROVE if approve else A.EXTEND_REJECT
     jurisdiction = jurisdiction_for(actor)
-    permissions.ensure_visible(jurisdiction, appeal)
-    services._ensure_table(action, appeal.state)
-    if extension.state != ExtensionState.PENDING:
-        raise Conflict(_("该延期申请已处理（%(s)s）。") % {"s": extension.get_state_display()})
-    post = _approver_post(jurisdiction, extension)
-    if post is None:
-        raise ActionForbidden(
-            _("延期须由上一级审批：该申请由%(unit)s审批。") % {"unit": _APPROVER_LABEL.get(extension.level, "")}
-        )
+    post = decide_check(jurisdiction=jurisdiction, extension=extension, approve=approve)
     note = services._text(note, field_label=_("驳回理由") if not approve else _("审批意见"), required=not approve,
                           max_length=REASON_MAX)
     ctx = _context(actor=actor, appeal=appeal, post=post, now=now, expected_version=expected_version,
@@ -239,7 +278,7 @@ def extensions_to_decide(*, jurisdiction: Jurisdiction) -> QuerySet[ExtensionReq
             q |= Q(level__in=[H.STREET, H.DEPARTMENT], appeal__district_id=post.district.code)
     return (
         ExtensionRequest.objects.filter(q, state=ExtensionState.PENDING)
-        .select_related("appeal", "requested_by").order_by("created_at", "id")
+        .select_related("appeal__category", "requested_by").order_by("created_at", "id")
     )
 
 

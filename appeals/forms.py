@@ -7,6 +7,7 @@ appeals.services, whose ApplicationError the views show next to the form.
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from appeals.enums import AppealAction, AppealState, HandlingLevel, Source
@@ -251,6 +252,45 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
     A.VERIFY_PASS: VerifyPassForm, A.VERIFY_FAIL: VerifyFailForm, A.FEEDBACK: FeedbackForm,
     A.NOTE: NoteForm, A.WHISTLE: WhistleForm, A.CHECKIN: CheckinForm,
 }
+
+
+# --- deadline work (appeals.escalation, appeals.extensions): their own services ----------------------
+
+
+class EscalateForm(ActionForm):
+    # Required by the service, which says so after the state and the role.
+    reason = forms.CharField(label=_("上报理由"), required=False, max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("本级无法解决的原因；上报后由上一级接手或列入区督办。"))
+
+
+class ExtensionRequestForm(ActionForm):
+    requested_deadline = forms.DateTimeField(
+        label=_("申请延至"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={"invalid": _("请填写有效的日期和时间。")},
+    )
+    reason = forms.CharField(label=_("延期理由"), required=False, max_length=1000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.appeal is not None and self.appeal.deadline:
+            current = timezone.localtime(self.appeal.deadline).strftime("%Y-%m-%d %H:%M")
+            self.fields["requested_deadline"].help_text = _("现办结时限 %(d)s；由上一级审批。") % {"d": current}
+
+
+class ExtensionDecisionForm(forms.Form):
+    """Approve or reject one request; ``expected_version`` is the appeal's version."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    # Required to reject: the service says so after checking who decides.
+    note = forms.CharField(label=_("审批意见（驳回时必填）"), required=False, max_length=1000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+# Forms the appeal page offers besides ACTION_FORMS (which go through appeal_act).
+JOB_FORMS: dict[str, type[ActionForm]] = {A.ESCALATE: EscalateForm, A.EXTEND_REQUEST: ExtensionRequestForm}
 
 
 # --- intake on a resident's behalf ----------------------------------------------------------------

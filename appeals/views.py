@@ -6,6 +6,8 @@ parse forms and render. Domain errors of full pages go to the middleware; htmx r
 get the message as a fragment with the same status.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -18,11 +20,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from appeals import permissions, selectors, services
+from appeals import escalation, extensions, permissions, selectors, services
 from appeals.enums import TRANSITIONS, AppealAction, AppealState, AttachmentKind, Source
-from appeals.forms import ACTION_FORMS, INTAKE_ROLES, IntakeForm, PatrolForm, QueueFilterForm
+from appeals.forms import (
+    ACTION_FORMS,
+    INTAKE_ROLES,
+    JOB_FORMS,
+    ExtensionDecisionForm,
+    IntakeForm,
+    PatrolForm,
+    QueueFilterForm,
+)
 from governance.enums import COMMUNITY_ROLES, AccessAction, Role
 from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.selectors import Jurisdiction, jurisdiction_for
@@ -40,6 +51,38 @@ BUILDING_RESULTS = 20
 # The form opened first on the appeal page: the step that moves the appeal on.
 PRIMARY_ACTIONS = (AppealAction.SIGN, AppealAction.RESOLVE, AppealAction.VERIFY_PASS, AppealAction.FEEDBACK,
                    AppealAction.DISPATCH, AppealAction.CHECKIN)
+
+
+# The deadline work offered on the appeal page next to the actions of appeal_act, through
+# their own services (appeals.escalation, appeals.extensions) and the same form handling.
+@dataclass(frozen=True)
+class _Job:
+    label: str
+    offered: Callable  # (jurisdiction, appeal) -> bool
+    check: Callable  # (jurisdiction, appeal): the service's own checks before the input
+    run: Callable  # (actor, appeal, expected_version, **form data)
+
+
+JOBS = {
+    AppealAction.ESCALATE: _Job(
+        label=gettext_lazy("上报"),
+        offered=lambda jur, appeal: escalation.may_escalate(jurisdiction=jur, appeal=appeal),
+        check=lambda jur, appeal: escalation.escalate_check(jurisdiction=jur, appeal=appeal),
+        run=escalation.appeal_escalate,
+    ),
+    AppealAction.EXTEND_REQUEST: _Job(
+        label=AppealAction.EXTEND_REQUEST.label,
+        offered=lambda jur, appeal: extensions.may_request_extension(jurisdiction=jur, appeal=appeal),
+        check=lambda jur, appeal: extensions.extension_request_check(jurisdiction=jur, appeal=appeal),
+        run=extensions.extension_request,
+    ),
+}
+assert set(JOBS) == set(JOB_FORMS)
+PAGE_FORMS = {**ACTION_FORMS, **JOB_FORMS}
+
+
+def _action_label(action: str) -> str:
+    return str(JOBS[action].label) if action in JOBS else str(AppealAction(action).label)
 
 
 # --- small helpers -------------------------------------------------------------------------------
@@ -89,6 +132,14 @@ def _flash_fragment(message: str, *, status: int, level: str = "error") -> HttpR
     response["HX-Retarget"] = "#flash"
     response["HX-Reswap"] = "innerHTML"
     return response
+
+
+def _refusal(exc: ApplicationError, *, htmx: bool) -> HttpResponse:
+    """403/404 of a form's POST: htmx shows the message in the page's message box; a full
+    page goes to the middleware's error page."""
+    if htmx:
+        return _flash_fragment(exc.message, status=exc.status_code)
+    raise exc
 
 
 def render_fragment(template: str, context: dict, *, status: int = 200, request=None) -> HttpResponse:
@@ -154,25 +205,28 @@ def queue(request):
         "tab_qs": _querystring(request, "state", "page"), "page_qs": _querystring(request, "page"),
         "can_intake": bool(jur.roles & INTAKE_ROLES), "can_patrol": Role.GRID_WORKER in jur.roles,
         "is_department": Role.DEPARTMENT_HANDLER in jur.roles,
+        "decides_extensions": bool(jur.roles & EXTENSION_APPROVER_ROLES),
     })
 
 
 # --- one appeal ------------------------------------------------------------------------------------
 
 
-def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, error: str = "", notice: str = "") -> dict:
+def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, error: str = "", notice: str = "",
+                    failed_decision=None) -> dict:
     now = timezone.now()
     # An action the core offers but this page has no form for yet is left out, not a 500.
     actions = [a for a in selectors.actions_available(jurisdiction=jur, appeal=appeal) if a in ACTION_FORMS]
+    actions += [a for a, job in JOBS.items() if job.offered(jur, appeal)]
     forms = []
     for action in actions:
         if failed_form is not None and failed_form.action == action:
             form = failed_form
         else:
-            form = ACTION_FORMS[action](appeal=appeal, initial={"expected_version": appeal.version},
-                                        auto_id=f"id_{action}_%s")
+            form = PAGE_FORMS[action](appeal=appeal, initial={"expected_version": appeal.version},
+                                      auto_id=f"id_{action}_%s")
         form.action = action
-        forms.append({"action": action, "label": AppealAction(action).label, "form": form,
+        forms.append({"action": action, "label": _action_label(action), "form": form,
                       "url": reverse("appeals:action", args=[appeal.tracking_code, action])})
     primary = next((a for a in PRIMARY_ACTIONS if a in actions), actions[0] if actions else None)
     for item in forms:
@@ -199,7 +253,20 @@ def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, err
         "response_text": response_text, "response_late": response_late,
         "error": error, "notice": notice,
         "read_only": _is_read_only(jur),
+        "extension": _pending_extension(jur, appeal, failed=failed_decision),
     }
+
+
+def _pending_extension(jur: Jurisdiction, appeal, *, failed=None) -> dict | None:
+    """The appeal's pending 延期 request, with the decision form for whoever decides it."""
+    extension = extensions.extension_pending(appeal=appeal)
+    if extension is None:
+        return None
+    form = None
+    if extensions.may_decide(jurisdiction=jur, extension=extension):
+        form = failed if failed is not None else ExtensionDecisionForm(
+            initial={"expected_version": appeal.version}, auto_id=f"id_ext{extension.pk}_%s")
+    return {"request": extension, "form": form, "next": "detail"}
 
 
 @login_required
@@ -219,6 +286,9 @@ def _render_region(request, jur, appeal, *, status: int = 200, **kwargs) -> Http
 def _precheck(jur: Jurisdiction, appeal, action: str) -> None:
     """The service's own order before reading the form: a refused state or role answers
     409/403 even when the form is incomplete."""
+    if action in JOBS:
+        JOBS[action].check(jur, appeal)
+        return
     if appeal.state not in TRANSITIONS[action].sources:
         raise Conflict(
             _("诉求当前为“%(state)s”，不能进行“%(action)s”。")
@@ -236,25 +306,27 @@ def appeal_action(request, code: str, action: str):
     htmx = _is_htmx(request)
     try:
         appeal = selectors.appeal_get(jurisdiction=jur, tracking_code=code)
-        if action not in ACTION_FORMS:
+        if action not in PAGE_FORMS:
             raise NotFound()
         _precheck(jur, appeal, action)
     except ApplicationError as exc:
         if htmx:
             return _flash_fragment(exc.message, status=exc.status_code)
         raise
-    form = ACTION_FORMS[action](request.POST, request.FILES, appeal=appeal, auto_id=f"id_{action}_%s")
+    form = PAGE_FORMS[action](request.POST, request.FILES, appeal=appeal, auto_id=f"id_{action}_%s")
     form.action = action
     if not form.is_valid():
         return _render_region(request, jur, appeal, status=400, failed_form=form,
-                              error=_("请检查“%(action)s”表单中的错误。") % {"action": AppealAction(action).label})
+                              error=_("请检查“%(action)s”表单中的错误。") % {"action": _action_label(action)})
     try:
-        services.appeal_act(actor=request.user, appeal=appeal, action=action,
-                            expected_version=form.cleaned_data["expected_version"], **form.service_data())
+        version = form.cleaned_data["expected_version"]
+        if action in JOBS:
+            JOBS[action].run(actor=request.user, appeal=appeal, expected_version=version, **form.service_data())
+        else:
+            services.appeal_act(actor=request.user, appeal=appeal, action=action, expected_version=version,
+                                **form.service_data())
     except (ActionForbidden, NotFound) as exc:
-        if htmx:
-            return _flash_fragment(exc.message, status=exc.status_code)
-        raise
+        return _refusal(exc, htmx=htmx)
     except Conflict as exc:
         # Someone else changed it: show the appeal as it is now, with fresh forms.
         appeal = selectors.appeal_get(jurisdiction=jur, tracking_code=code)
@@ -263,7 +335,7 @@ def appeal_action(request, code: str, action: str):
         form.add_error(None, exc.message)
         return _render_region(request, jur, appeal, status=exc.status_code, failed_form=form, error=exc.message)
 
-    done = _("已%(action)s。") % {"action": AppealAction(action).label}
+    done = _("已%(action)s。") % {"action": _action_label(action)}
     try:
         appeal = selectors.appeal_get(jurisdiction=jur, tracking_code=code)
     except NotFound:
@@ -294,6 +366,82 @@ def appeal_photo(request, code: str, pk: int):
     response = FileResponse(attachment.image.open("rb"))
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# --- 延期 decisions ----------------------------------------------------------------------------------
+
+# Who decides extensions (appeals.extensions): the community for its grids, the street for
+# its communities, the district's supervisors for streets and departments.
+EXTENSION_APPROVER_ROLES = {*COMMUNITY_ROLES, Role.STREET_OFFICER, Role.SUPERVISOR}
+DECISIONS = {"approve": (extensions.extension_approve, gettext_lazy("已批准延期。")),
+             "reject": (extensions.extension_reject, gettext_lazy("已驳回延期申请。"))}
+
+
+def _extension_rows(jur: Jurisdiction, *, failed=None, failed_pk=None) -> list[dict]:
+    rows = []
+    for extension in extensions.extensions_to_decide(jurisdiction=jur):
+        form = failed if failed is not None and extension.pk == failed_pk else ExtensionDecisionForm(
+            initial={"expected_version": extension.appeal.version}, auto_id=f"id_ext{extension.pk}_%s")
+        rows.append({"request": extension, "form": form, "next": "list"})
+    return rows
+
+
+def _render_decisions(request, jur: Jurisdiction, extension, *, on_detail: bool, status: int = 200, failed=None,
+                      error: str = "", notice: str = "") -> HttpResponse:
+    """After a decision: the appeal's region (from its page) or the list, as it is now."""
+    if on_detail:
+        appeal = selectors.appeal_get(jurisdiction=jur, tracking_code=extension.appeal.tracking_code)
+        return _render_region(request, jur, appeal, status=status, failed_decision=failed, error=error,
+                              notice=notice)
+    template = "appeals/staff/_extensions_region.html" if _is_htmx(request) else "appeals/staff/extensions.html"
+    return render(request, template, {
+        "rows": _extension_rows(jur, failed=failed, failed_pk=extension.pk), "error": error, "notice": notice,
+    }, status=status)
+
+
+@login_required
+@require_GET
+def extension_list(request):
+    """The 延期 requests waiting for this account's decision, oldest first."""
+    jur = jurisdiction_for(request.user)
+    return render(request, "appeals/staff/extensions.html", {"rows": _extension_rows(jur)})
+
+
+@login_required
+@require_POST
+def extension_decide(request, pk: int, decision: str):
+    """Approve or reject one request, from the list or the appeal's page (next=detail).
+    The same handling as the action forms: 403/404 as errors (htmx: the flash), bad
+    input 400 and "already changed" 409 in place."""
+    jur = jurisdiction_for(request.user)
+    on_detail = request.POST.get("next") == "detail"
+    form = ExtensionDecisionForm(request.POST, auto_id=f"id_ext{pk}_%s")
+    try:
+        if decision not in DECISIONS:
+            raise NotFound()
+        extension = extensions.extension_get(jurisdiction=jur, extension_id=pk)
+        # Who decides and whether it is still pending answer before the form's input.
+        extensions.decide_check(jurisdiction=jur, extension=extension, approve=decision == "approve")
+        if not form.is_valid():
+            return _render_decisions(request, jur, extension, on_detail=on_detail, status=400, failed=form,
+                                     error=_("请检查延期审批表单中的错误。"))
+        decide, done = DECISIONS[decision]
+        decide(actor=request.user, extension=extension, note=form.cleaned_data["note"],
+               expected_version=form.cleaned_data["expected_version"])
+    except (ActionForbidden, NotFound) as exc:
+        return _refusal(exc, htmx=_is_htmx(request))
+    except Conflict as exc:
+        return _render_decisions(request, jur, extension, on_detail=on_detail, status=409, error=exc.message)
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return _render_decisions(request, jur, extension, on_detail=on_detail, status=exc.status_code, failed=form,
+                                 error=exc.message)
+    if _is_htmx(request):
+        return _render_decisions(request, jur, extension, on_detail=on_detail, notice=str(done))
+    messages.success(request, str(done))
+    if on_detail:
+        return redirect("appeals:detail", extension.appeal.tracking_code)
+    return redirect("appeals:extensions")
 
 
 # --- intake on a resident's behalf ----------------------------------------------------------------
