@@ -56,8 +56,22 @@ class AppealCoHandlerInline(_ReadOnlyInline):
     readonly_fields = fields
 
 
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the services (transition table, event log): shown, never
+    added, edited or deleted here."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Appeal)
-class AppealAdmin(admin.ModelAdmin):
+class AppealAdmin(_ReadOnlyAdmin):
     """Read-only: a change made here would bypass the transition table and the event log."""
 
     list_display = ("tracking_code", "category", "state", "handling_level", "community", "deadline", "created_at")
@@ -68,33 +82,15 @@ class AppealAdmin(admin.ModelAdmin):
     list_select_related = ("category", "community")
     inlines = [AppealEventInline, AppealCoHandlerInline, AppealAttachmentInline]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AppealEvent)
-class AppealEventAdmin(admin.ModelAdmin):
+class AppealEventAdmin(_ReadOnlyAdmin):
     list_display = ("appeal", "action", "actor_label", "from_state", "to_state", "created_at")
     list_filter = ("action",)
     search_fields = ("appeal__tracking_code",)
     list_select_related = ("appeal",)
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
     def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -107,7 +103,7 @@ class WorkdayOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExtensionRequest)
-class ExtensionRequestAdmin(admin.ModelAdmin):
+class ExtensionRequestAdmin(_ReadOnlyAdmin):
     """Read-only: requests are decided through appeals.extensions (events, deadline, 缓办)."""
 
     list_display = ("appeal", "level", "state", "previous_deadline", "requested_deadline", "requested_by",
@@ -115,12 +111,3 @@ class ExtensionRequestAdmin(admin.ModelAdmin):
     list_filter = ("state", "level")
     search_fields = ("appeal__tracking_code",)
     list_select_related = ("appeal", "requested_by", "decided_by")
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
