@@ -87,3 +87,33 @@ def test_emails_after_commit_and_a_failure_is_left_for_the_retry(city, settings,
     assert [m.to for m in mail.outbox] == [["gw@example.com"], ["gw@example.com"]]
     assert "临期预警" in mail.outbox[0].subject and "/appeals/" in mail.outbox[0].body
     assert emails_send_pending() == 0  # each is sent once
+
+
+def _unread_counts(queries) -> int:
+    return sum(1 for q in queries if "governance_notification" in q["sql"] and "COUNT(" in q["sql"].upper())
+
+
+def test_the_unread_count_costs_one_query_per_page_and_none_without_the_header(city, login):
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    from governance.context_processors import portal
+
+    tell(city, n=3)
+    client = login(city.users.grid_worker)
+    for path in ("/", "/appeals/", "/appeals/?scope=1"):
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(path)
+        assert page.status_code == 200 and "消息 (3)" in page.content.decode(), path
+        assert _unread_counts(queries) == 1, path
+    # Asked several times in one request (several templates): still one query.
+    request = RequestFactory().get("/")
+    request.user = city.users.grid_worker
+    context = portal(request)
+    with CaptureQueriesContext(connection) as queries:
+        shown = Template("{{ n }} {{ n }} {{ n }}").render(Context({"n": context["UNREAD_NOTIFICATIONS"]}))
+    assert shown == "3 3 3" and _unread_counts(queries) == 1
+    # An htmx fragment (no header) asks nothing.
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/appeals/buildings/", {"bq": "和平里"})
+    assert _unread_counts(queries) == 0
