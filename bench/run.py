@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -53,8 +54,14 @@ def database_ensure(name: str, *, fresh: bool) -> None:
     conn.close()
 
 
-def django_setup(database: str, var_dir: str) -> None:
-    os.environ["DATABASE_URL"] = f"{PG_URL}/{database}"
+def database_url(database: str, pg_options: str = "") -> str:
+    """The tier's URL; ``pg_options`` become libpq's ``options`` (server settings for
+    every connection, e.g. "-c join_collapse_limit=1"), which settings pass through."""
+    return f"{PG_URL}/{database}" + (f"?options={quote(pg_options)}" if pg_options else "")
+
+
+def django_setup(database: str, var_dir: str, pg_options: str = "") -> None:
+    os.environ["DATABASE_URL"] = database_url(database, pg_options)
     os.environ.setdefault("SECRET_KEY", "bench-not-secret")
     os.environ["GONGZHI_VAR_DIR"] = var_dir
     os.environ.pop("REDIS_URL", None)
@@ -99,7 +106,7 @@ def one_tier(args) -> None:
     var_dir = tempfile.mkdtemp(prefix=f"gz-bench-{tier.name}-")
     if args.command in ("seed", "all"):
         database_ensure(tier.database, fresh=args.fresh)
-    django_setup(tier.database, var_dir)
+    django_setup(tier.database, var_dir, args.pg_options)
     from django.core.management import call_command
 
     if args.command in ("seed", "all"):
@@ -119,7 +126,8 @@ def one_tier(args) -> None:
         port = free_port()
         server = gunicorn_start(port, var_dir)
         try:
-            note = {**SERVER_ENV, "workers": WORKERS, "cache/broker": "file-based (no REDIS_URL)"}
+            note = {**SERVER_ENV, "workers": WORKERS, "cache/broker": "file-based (no REDIS_URL)",
+                    "pg_options": args.pg_options}
             print("rate limits raised for the run: " + ", ".join(
                 f"{k}={SERVER_ENV[k]}" for k in ("APPEAL_INTAKE_RATE_PER_IP", "APPEAL_INTAKE_RATE_PER_PHONE",
                                                   "API_ANON_RATE", "API_USER_RATE")))
@@ -130,8 +138,9 @@ def one_tier(args) -> None:
             server.terminate()
             server.wait(timeout=30)
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"{tier.name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-        print(f"wrote {RESULTS / f'{tier.name}.json'}")
+        out = RESULTS / f"{args.out or tier.name}.json"
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        print(f"wrote {out}")
     shutil.rmtree(var_dir, ignore_errors=True)
 
 
@@ -157,6 +166,8 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="drop and re-create the tier's database first")
     parser.add_argument("--requests", type=int, default=200, help="timed GETs per page (default 200)")
     parser.add_argument("--intake", type=int, default=500, help="POSTs of the intake measurement (default 500)")
+    parser.add_argument("--pg-options", default="", help='PostgreSQL settings for every connection, e.g. "-c join_collapse_limit=1"')
+    parser.add_argument("--out", default="", help="results file name under bench/results/ (default: the tier)")
     args = parser.parse_args()
     tiers = args.tier or ["S"]
     if args.command == "report":
@@ -168,7 +179,7 @@ def main() -> None:
         return
     for tier in tiers:  # one process per tier
         command = [sys.executable, __file__, args.command, "--tier", tier, "--requests", str(args.requests),
-                   "--intake", str(args.intake)] + (["--fresh"] if args.fresh else [])
+                   "--intake", str(args.intake), "--pg-options", args.pg_options] + (["--fresh"] if args.fresh else [])
         subprocess.run(command, check=True)
     report(tiers)
 

@@ -1,6 +1,7 @@
 """One benchmark run against a seeded database and a server on ``base_url``: the
 shared part of ``bench/run.py`` (gunicorn) and the smoke test (Django's live server)."""
 
+import os
 import platform
 from datetime import date
 
@@ -48,7 +49,9 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
                     "database": connection.vendor, "python": platform.python_version(),
                     "counts": {"appeals": Appeal.objects.count(), "open_appeals": Appeal.objects.filter(
                         state__in=OPEN_STATES).count(), "buildings": Building.objects.count()},
-                    "settings": settings_note or {}}
+                    "settings": settings_note or {},
+                    # The machine is shared: the load before and after says how quiet it was.
+                    "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     result["scoring"] = measure.scoring_time(month=month, now=now)
 
     community_cookie = {"Cookie": measure.session_cookie(users["bench_community"])}
@@ -72,6 +75,7 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
     result["intake"] = measure.intake_throughput(base_url, buildings=buildings, categories=categories,
                                                  requests=intake_requests, concurrency=intake_concurrency)
     result["escalation"] = measure.escalation_time(due=escalate_due, now=timezone.now())
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
 
