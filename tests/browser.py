@@ -35,6 +35,12 @@ def browser_page(live_server):
         finally:
             context.close()
             browser.close()
+            # ORM calls made in the test body while Playwright's loop runs get a
+            # connection of their own context; close it, or the test database
+            # cannot be dropped at the end of the session.
+            from django.db import connections
+
+            connections.close_all()
 
 
 def login_as(page, live_server, username: str, password: str = "pw-123456") -> None:

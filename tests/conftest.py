@@ -9,6 +9,7 @@ import os
 import shutil
 
 import pytest
+from celery.signals import task_postrun
 from django.conf import settings
 
 from tests.factories import make_city
@@ -83,11 +84,28 @@ def _isolated(request, settings, tmp_path):
     settings.SMS_BACKEND = "appeals.sms.LocmemSmsBackend"
     _clear_cache()
     sms.outbox.clear()
+    live = request.node.get_closest_marker("live_celery") is not None
     eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = request.node.get_closest_marker("live_celery") is None
+    celery_app.conf.task_always_eager = not live
+    if live:
+        # An in-process worker runs tasks in its own thread, whose database connection
+        # would outlive the test and keep the test database from being dropped.
+        task_postrun.connect(_close_worker_connection, weak=False)
     yield
+    if live:
+        task_postrun.disconnect(_close_worker_connection)
     celery_app.conf.task_always_eager = eager
     sms.outbox.clear()
+
+
+def _close_worker_connection(**kwargs):
+    import threading
+
+    from django.db import connections
+
+    # Only the worker's thread: an eager task in the test's thread keeps its connection.
+    if threading.current_thread() is not threading.main_thread():
+        connections.close_all()
 
 
 @pytest.fixture
