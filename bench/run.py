@@ -144,11 +144,12 @@ def one_tier(args) -> None:
     shutil.rmtree(var_dir, ignore_errors=True)
 
 
-def report(tiers: list[str]) -> None:
+def report(tiers: list[str], names: list[str] | None = None) -> None:
     os.environ.setdefault("SECRET_KEY", "bench-not-secret")
     from bench.suite import check_targets, table
 
-    results = [json.loads((RESULTS / f"{t}.json").read_text()) for t in tiers if (RESULTS / f"{t}.json").exists()]
+    files = [RESULTS / f"{name}.json" for name in (names or tiers)]
+    results = [json.loads(f.read_text()) for f in files if f.exists()]
     if not results:
         return
     print(table(results))
@@ -175,7 +176,7 @@ def main() -> None:
         return
     if len(tiers) == 1:
         one_tier(args)
-        report(tiers)
+        report(tiers, [args.out] if args.out else None)
         return
     for tier in tiers:  # one process per tier
         command = [sys.executable, __file__, args.command, "--tier", tier, "--requests", str(args.requests),
