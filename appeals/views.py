@@ -178,8 +178,13 @@ def _grid_filter_choices(jurisdiction: Jurisdiction):
 @login_required
 @require_GET
 def queue(request):
-    """My units' queue with tabs by state; supervisors browse their scope read-only."""
+    """My units' queue with tabs by state; supervisors browse their scope read-only.
+
+    An account with no staff post (a volunteer) has no queue here: its service appeals
+    are in the volunteers' order hall."""
     jur = jurisdiction_for(request.user)
+    if not (jur.everything or jur.posts):
+        return redirect("volunteers:home")
     read_only = _is_read_only(jur)
     browse = read_only or request.GET.get("scope") == "1"
     grids = _grid_filter_choices(jur)

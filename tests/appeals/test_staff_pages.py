@@ -521,3 +521,9 @@ def test_on_a_phone_the_queue_is_cards_and_actions_swap_in_place(city, browser_p
     assert appeal.state == S.IN_PROGRESS and appeal.first_contact_at is not None
     # The browser logs the 409 answer itself; nothing else may fail.
     assert [e for e in page.console_errors if "409" not in e] == []
+
+
+def test_an_account_without_a_staff_post_is_sent_to_the_volunteers_pages(city, login):
+    response = login(city.users.volunteer).get(reverse("appeals:queue"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("volunteers:home")
