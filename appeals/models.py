@@ -115,24 +115,25 @@ class Appeal(models.Model):
     # so that scoped queries need no joins; territory_code is the most precise code
     # known, so that visibility is a single prefix filter.
     building = models.ForeignKey(
-        "grids.Building", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("楼栋")
+        "grids.Building", on_delete=models.PROTECT, null=True, blank=True, db_index=False, related_name="+",
+        verbose_name=_("楼栋"),
     )
     address_text = models.CharField(_("地址描述"), max_length=200, blank=True)
     district = models.ForeignKey(
         "grids.District", on_delete=models.PROTECT, to_field="code", db_column="district_code",
-        null=True, blank=True, related_name="+", verbose_name=_("区"),
+        null=True, blank=True, db_index=False, related_name="+", verbose_name=_("区"),
     )
     street = models.ForeignKey(
         "grids.Street", on_delete=models.PROTECT, to_field="code", db_column="street_code",
-        null=True, blank=True, related_name="+", verbose_name=_("街道"),
+        null=True, blank=True, db_index=False, related_name="+", verbose_name=_("街道"),
     )
     community = models.ForeignKey(
         "grids.Community", on_delete=models.PROTECT, to_field="code", db_column="community_code",
-        null=True, blank=True, related_name="+", verbose_name=_("社区"),
+        null=True, blank=True, db_index=False, related_name="+", verbose_name=_("社区"),
     )
     grid = models.ForeignKey(
         "grids.Grid", on_delete=models.PROTECT, to_field="code", db_column="grid_code",
-        null=True, blank=True, related_name="+", verbose_name=_("网格"),
+        null=True, blank=True, db_index=False, related_name="+", verbose_name=_("网格"),
     )
     territory_code = models.CharField(_("属地编码"), max_length=19, db_index=True)
 
@@ -148,18 +149,18 @@ class Appeal(models.Model):
     handling_level = models.CharField(_("办理层级"), max_length=12, choices=HandlingLevel.choices, blank=True)
     handling_grid = models.ForeignKey(
         "grids.Grid", on_delete=models.PROTECT, to_field="code", db_column="handling_grid_code",
-        null=True, blank=True, related_name="+", verbose_name=_("办理网格"),
+        null=True, blank=True, db_index=False, related_name="+", verbose_name=_("办理网格"),
     )
     handling_community = models.ForeignKey(
         "grids.Community", on_delete=models.PROTECT, to_field="code", db_column="handling_community_code",
-        null=True, blank=True, related_name="+", verbose_name=_("办理社区"),
+        null=True, blank=True, db_index=False, related_name="+", verbose_name=_("办理社区"),
     )
     handling_street = models.ForeignKey(
         "grids.Street", on_delete=models.PROTECT, to_field="code", db_column="handling_street_code",
-        null=True, blank=True, related_name="+", verbose_name=_("办理街道"),
+        null=True, blank=True, db_index=False, related_name="+", verbose_name=_("办理街道"),
     )
     handling_department = models.ForeignKey(
-        "grids.Department", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "grids.Department", on_delete=models.PROTECT, null=True, blank=True, db_index=False, related_name="+",
         verbose_name=_("办理部门"),
     )
     queue_level = models.CharField(_("待派队列"), max_length=12, choices=QueueLevel.choices, blank=True)
@@ -167,7 +168,7 @@ class Appeal(models.Model):
     # street's dispatch centre reviews returns of automatic dispatch), or community/street.
     dispatcher_level = models.CharField(_("派单方"), max_length=12, choices=QueueLevel.choices, blank=True)
     dispatched_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False, related_name="+",
         verbose_name=_("派单人"),
     )
 
@@ -199,12 +200,14 @@ class Appeal(models.Model):
     rework_count = models.PositiveSmallIntegerField(_("返工次数"), default=0)
     flagged_for_supervisor = models.BooleanField(_("转督查"), default=False)
     merged_into = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged", verbose_name=_("并入诉求")
+        "self", on_delete=models.PROTECT, null=True, blank=True, db_index=False, related_name="merged",
+        verbose_name=_("并入诉求"),
     )
     # The volunteer who claimed it in the community's order hall (接单大厅); the handling
     # unit stays responsible for it. By name: the appeals app never imports volunteers.
     claimed_by = models.ForeignKey(
-        "volunteers.Volunteer", on_delete=models.PROTECT, null=True, blank=True, related_name="claimed_appeals",
+        "volunteers.Volunteer", on_delete=models.PROTECT, null=True, blank=True, db_index=False,
+        related_name="claimed_appeals",
         verbose_name=_("接单志愿者"),
     )
 
@@ -216,11 +219,27 @@ class Appeal(models.Model):
         verbose_name = _("群众诉求")
         verbose_name_plural = _("群众诉求")
         ordering = ["-created_at", "-id"]
+        # Every index is written by each INSERT and by each UPDATE that changes an indexed
+        # column (a state change does): at city scale each one costs intake and the
+        # escalation sweep (docs/BENCHMARKS.md). So the foreign keys carry no index of their
+        # own where a composite below leads with them (and on PostgreSQL no "_like" twin: the
+        # codes are matched by prefix on territory_code only), and an index on a column that
+        # is mostly NULL is partial.
         indexes = [
-            models.Index(fields=["handling_grid", "state"], name="appeal_hgrid_state"),
-            models.Index(fields=["handling_community", "state"], name="appeal_hcomm_state"),
-            models.Index(fields=["handling_street", "state"], name="appeal_hstreet_state"),
-            models.Index(fields=["handling_department", "state"], name="appeal_hdept_state"),
+            models.Index(fields=["handling_grid", "state"], name="appeal_hgrid_state",
+                         condition=Q(handling_grid__isnull=False)),
+            models.Index(fields=["handling_community", "state"], name="appeal_hcomm_state",
+                         condition=Q(handling_community__isnull=False)),
+            models.Index(fields=["handling_street", "state"], name="appeal_hstreet_state",
+                         condition=Q(handling_street__isnull=False)),
+            models.Index(fields=["handling_department", "state"], name="appeal_hdept_state",
+                         condition=Q(handling_department__isnull=False)),
+            models.Index(fields=["district"], name="appeal_district"),
+            models.Index(fields=["grid"], name="appeal_grid"),
+            models.Index(fields=["dispatched_by"], name="appeal_dispatched_by",
+                         condition=Q(dispatched_by__isnull=False)),
+            models.Index(fields=["merged_into"], name="appeal_merged_into", condition=Q(merged_into__isnull=False)),
+            models.Index(fields=["claimed_by"], name="appeal_claimed_by", condition=Q(claimed_by__isnull=False)),
             models.Index(fields=["community", "state"], name="appeal_comm_state"),
             models.Index(fields=["street", "state"], name="appeal_street_state"),
             models.Index(fields=["state", "deadline"], name="appeal_state_deadline"),
@@ -284,7 +303,10 @@ class Appeal(models.Model):
 class AppealEvent(models.Model):
     """The append-only history of an appeal; the source of every metric."""
 
-    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events", verbose_name=_("诉求"))
+    # Indexed by appealevent_appeal (appeal, created_at) below.
+    appeal = models.ForeignKey(
+        Appeal, on_delete=models.CASCADE, db_index=False, related_name="events", verbose_name=_("诉求")
+    )
     action = models.CharField(_("操作"), max_length=20, choices=AppealAction.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
