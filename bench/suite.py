@@ -36,7 +36,7 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
               intake_concurrency: int = 8, escalate_due: int | None = 100_000, settings_note: dict | None = None) -> dict:
     """Every measurement, in an order that keeps them independent: the scoring first
     (the report page reads its scores), the pages and the API, the intake, and the
-    escalation last (in a transaction it rolls back). Returns the JSON-able result."""
+    escalation last (it restores what it changed). Returns the JSON-able result."""
     from appeals.enums import OPEN_STATES
     from appeals.models import Appeal, Category
     from grids.models import Building
@@ -53,8 +53,8 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
                     # The machine is shared: the load before and after says how quiet it was.
                     "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     if connection.vendor == "postgresql":
-        # The escalation measurement of an earlier run was rolled back: its dead row
-        # versions would slow this run's scans until autovacuum came by.
+        # An earlier run's intake and escalation left dead row versions that would slow
+        # this run's scans until autovacuum came by.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) appeals_appeal")
     result["scoring"] = measure.scoring_time(month=month, now=now)

@@ -65,8 +65,11 @@ def test_tiny_tier_seeds_a_coherent_city_and_every_measure_runs_without_errors(l
     assert result["intake"]["created"] == 4 and result["intake"]["errors"] == 0
     assert Appeal.objects.count() == TIER.appeals + 4  # the intake's appeals are real
     assert result["escalation"]["due"] > 0 and result["escalation"]["escalated"] == result["escalation"]["due"]
-    # The sweep ran in a transaction that was rolled back: nothing escalated for real.
+    # The measurement wrote back what the sweep changed, and deleted its events.
     assert not Appeal.objects.filter(escalated_at__isnull=False).exists()
+    assert not AppealEvent.objects.filter(action="escalate").exists()
+    for appeal in Appeal.objects.annotate(n=Count("events")).filter(deadline__isnull=False):
+        assert (appeal.version, appeal.level_deadline) == (appeal.n, appeal.deadline)  # as seeded
     assert result["scoring"]["appeals"] > 0 and result["scoring"]["seconds"] >= 0
     assert "queue_page p95_ms" in table([result])
     assert {row["what"] for row in check_targets(result)} >= {"queue_page.p95_ms", "intake.per_second"}
