@@ -1,0 +1,120 @@
+"""The core of the transition service: one row of the table, one event (appeals.services)."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from appeals.enums import TRANSITIONS, AppealAction, AppealState, Source
+from appeals.images import clean_image
+from appeals.models import Appeal, AppealAttachment, AppealEvent
+from governance.errors import ApplicationError, Conflict
+from governance.selectors import Jurisdiction
+
+
+A = AppealAction
+S = AppealState
+
+RESIDENT_LABEL = "居民"
+SYSTEM_LABEL = "系统"
+NOTE_MAX = 2000
+# The web form and the REST API promise the tracking code and the result by SMS, so
+# they need a mobile. Open311 (GeoReport v2) makes the phone optional: it may be absent
+# or a landline; an SMS goes out only to a mobile, as for staff intake.
+MOBILE_REQUIRED_SOURCES = frozenset({Source.WEB, Source.API})
+
+
+def _changed_message() -> str:
+    return _("该诉求已被他人处理（已变更），请刷新后重试。")
+
+
+# --- the core -------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    appeal: Appeal
+    actor: object | None
+    label: str
+    now: datetime
+    expected_version: int | None = None
+    jurisdiction: Jurisdiction | None = None
+    post: object | None = None
+    extra_events: list = field(default_factory=list)
+
+
+def _state_label(state: str) -> str:
+    return str(AppealState(state).label) if state else ""
+
+
+def _ensure_table(action: str, state: str) -> None:
+    if state not in TRANSITIONS[action].sources:
+        raise Conflict(
+            _("诉求当前为“%(state)s”，不能进行“%(action)s”。")
+            % {"state": _state_label(state), "action": AppealAction(action).label}
+        )
+
+
+def _transition(
+    ctx: _Context, action: str, *, to_state: str | None = None, changes: dict | None = None,
+    note: str = "", data: dict | None = None,
+) -> AppealEvent:
+    """Apply one row of the table to ``ctx.appeal`` and record its event.
+
+    Steps: 1. the table allows the action from the current state; 2. a conditional
+    UPDATE on (pk, version, state) bumps the version — no row means someone else got
+    there first (Conflict); 3. one AppealEvent; 4. the in-memory appeal is refreshed.
+    Must run inside transaction.atomic.
+    """
+    appeal = ctx.appeal
+    from_state = appeal.state
+    _ensure_table(action, from_state)
+    targets = TRANSITIONS[action].targets
+    if targets is None:
+        to_state = from_state
+    else:
+        to_state = to_state or targets[0]
+        assert to_state in targets, (action, to_state)
+    version = ctx.expected_version if ctx.expected_version is not None else appeal.version
+    ctx.expected_version = None  # only the first step of a call is checked against the caller
+    updated = Appeal.objects.filter(pk=appeal.pk, version=version, state=from_state).update(
+        state=to_state, version=F("version") + 1, updated_at=ctx.now, **(changes or {})
+    )
+    if updated != 1:
+        raise Conflict(_changed_message())
+    event = AppealEvent.objects.create(
+        appeal=appeal, action=action, actor=ctx.actor, actor_label=ctx.label[:100],
+        from_state=from_state, to_state=to_state, note=note, data=data or {},
+    )
+    appeal.refresh_from_db()
+    if hasattr(appeal, "_cohandler_departments"):
+        del appeal._cohandler_departments
+    return event
+
+
+def _text(value, *, field_label: str, required: bool, max_length: int = NOTE_MAX) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ApplicationError(_("请填写%(field)s。") % {"field": field_label})
+    if len(value) > max_length:
+        raise ApplicationError(
+            _("%(field)s不能超过 %(n)s 个字（现有 %(len)s 个）。") % {"field": field_label, "n": max_length, "len": len(value)}
+        )
+    return value
+
+
+def _clean_photos(photos) -> list:
+    photos = [p for p in (photos or ()) if p]
+    limit = settings.APPEAL_PHOTO_MAX_COUNT
+    if len(photos) > limit:
+        raise ApplicationError(_("最多上传 %(n)s 张照片。") % {"n": limit})
+    return [clean_image(p) for p in photos]
+
+
+def _attach(appeal: Appeal, event: AppealEvent, photos: list, kind: str) -> None:
+    for content in photos:
+        attachment = AppealAttachment(appeal=appeal, event=event, kind=kind)
+        attachment.image.save(content.name, content, save=False)
+        attachment.save()

@@ -1,0 +1,98 @@
+"""Dispatch: the fields that make a unit the handler, checked against the appeal's place,
+and the dispatch transition (by staff, or automatic at intake)."""
+
+from django.utils.translation import gettext as _
+
+from appeals.enums import EscalationLevel, HandlingLevel
+from appeals.models import Appeal, AppealEvent, Category
+from appeals.services.core import A, _Context, _transition
+from appeals.workdays import deadline_for, response_deadline_for
+from governance.errors import ApplicationError
+from grids.models import Community, Department, Grid, Street
+
+
+def _level_of(unit) -> str:
+    if isinstance(unit, Grid):
+        return HandlingLevel.GRID
+    if isinstance(unit, Community):
+        return HandlingLevel.COMMUNITY
+    if isinstance(unit, Street):
+        return HandlingLevel.STREET
+    if isinstance(unit, Department):
+        return HandlingLevel.DEPARTMENT
+    raise ApplicationError(_("请选择办理单位：网格、社区、街道或职能部门。"))
+
+
+_ESCALATION_OF = {
+    HandlingLevel.GRID: EscalationLevel.GRID,
+    HandlingLevel.COMMUNITY: EscalationLevel.COMMUNITY,
+    HandlingLevel.STREET: EscalationLevel.STREET,
+    # Departments are not above streets; a late department appeal goes straight to the
+    # district 督办 (the sweep's business), so it starts without a level.
+    HandlingLevel.DEPARTMENT: "",
+}
+
+
+def _target(level: str, code: str) -> dict:
+    """The event data naming the unit an appeal went to by level and code: names change
+    and repeat (two districts' 城管), codes do not (governance.assessment.eventlog)."""
+    return {"unit_level": str(level), "unit_code": code}
+
+
+def _handling_changes(appeal: Appeal, unit) -> dict:
+    """The fields that make ``unit`` the handler, checked against the appeal's place;
+    a more precise unit also fills in the place (the dispatcher knows where it is)."""
+    level = _level_of(unit)
+    changes = {
+        "handling_level": level, "handling_grid": None, "handling_community": None,
+        "handling_street": None, "handling_department": None, "queue_level": "",
+    }
+    changes[f"handling_{level}"] = unit
+    wrong_place = _("“%(unit)s”不在该诉求所在地（%(place)s），不能派给它。")
+    if level == HandlingLevel.DEPARTMENT:
+        if unit.district_id != appeal.district_id:
+            raise ApplicationError(wrong_place % {"unit": unit, "place": appeal.district})
+        return changes
+    if level == HandlingLevel.STREET:
+        if unit.code != appeal.street_id:
+            raise ApplicationError(wrong_place % {"unit": unit, "place": appeal.street})
+        return changes
+    if level == HandlingLevel.COMMUNITY:
+        if unit.street_id != appeal.street_id or (appeal.community_id and unit.code != appeal.community_id):
+            raise ApplicationError(wrong_place % {"unit": unit, "place": appeal.community or appeal.street})
+        if not appeal.community_id:
+            changes.update(community=unit, territory_code=unit.code)
+        return changes
+    # A grid.
+    if not unit.code.startswith(appeal.community_id or appeal.street_id) or (
+        appeal.grid_id and unit.code != appeal.grid_id
+    ):
+        raise ApplicationError(wrong_place % {"unit": unit, "place": appeal.grid or appeal.community or appeal.street})
+    if not appeal.grid_id:
+        changes.update(grid=unit, community_id=unit.community_id, territory_code=unit.code)
+    return changes
+
+
+def _dispatch(ctx: _Context, *, unit, category: Category | None, dispatcher_level: str, note: str, data: dict) -> AppealEvent:
+    appeal = ctx.appeal
+    category = category or appeal.category
+    if category is None:
+        raise ApplicationError(_("请先选择诉求类别，再派单。"))
+    if not category.active:
+        raise ApplicationError(_("类别“%(c)s”已停用。") % {"c": category})
+    changes = _handling_changes(appeal, unit)
+    changes.update(
+        category=category, dispatcher_level=dispatcher_level, dispatched_by=ctx.actor, dispatched_at=ctx.now,
+        escalation_level=_ESCALATION_OF[changes["handling_level"]],
+    )
+    # The deadlines run from the first dispatch: a return and a new dispatch do not
+    # give the appeal more time (only an approved extension moves the deadline).
+    if appeal.deadline is None:
+        changes["response_deadline"] = response_deadline_for(category, ctx.now)
+        changes["deadline"] = deadline_for(category, ctx.now)
+        changes["level_deadline"] = changes["deadline"]
+    else:
+        changes["level_deadline"] = appeal.deadline
+    data = {**data, "unit": str(unit), "level": changes["handling_level"], "category": category.code,
+            **_target(changes["handling_level"], unit.code)}
+    return _transition(ctx, A.DISPATCH, changes=changes, note=note, data=data)

@@ -1,0 +1,139 @@
+"""Intake (受理) from every channel, with automatic dispatch."""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appeals import permissions
+from appeals.enums import PUBLIC_SOURCES, AttachmentKind, QueueLevel, Source
+from appeals.models import DESCRIPTION_MAX, Appeal, AppealEvent, Category
+from appeals.services.core import (
+    A,
+    MOBILE_REQUIRED_SOURCES,
+    RESIDENT_LABEL,
+    S,
+    SYSTEM_LABEL,
+    _Context,
+    _attach,
+    _clean_photos,
+    _text,
+)
+from appeals.services.dispatch import _dispatch
+from appeals.services.routing import route_for
+from appeals.tasks import SMS_RECEIVED, enqueue_sms
+from governance.enums import Role
+from governance.errors import ActionForbidden, ApplicationError
+from governance.selectors import jurisdiction_for
+from grids.models import Building, Community, Grid, Street
+from grids.validators import normalize_phone
+
+
+def _staff_label(actor) -> tuple[str, object | None]:
+    jur = jurisdiction_for(actor)
+    posts = [p for p in jur.posts if p.role != Role.SUPERVISOR]
+    if not posts:
+        raise ActionForbidden(_("只有网格员、社区、街道或部门工作人员可以代居民登记诉求。"))
+    return permissions.actor_label(posts[0]), posts[0]
+
+
+def appeal_receive(
+    *, source: str, description: str, phone: str = "", category: Category | None = None,
+    building: Building | None = None, address_text: str = "", name: str = "", anonymous: bool = False,
+    actor=None, grid: Grid | None = None, community: Community | None = None, street: Street | None = None,
+    photos=(), now: datetime | None = None,
+) -> Appeal:
+    """Receive (受理) an appeal from any channel, then try automatic dispatch.
+
+    Steps: 1. validate (source; description ≤ 4,000; phone — a mobile for web and
+    API; optional, a landline accepted, for Open311 and staff sources; a place:
+    building, or grid/community/street with the address in words; photos); 2. fill
+    the denormalised place from the most precise unit given; 3. create the appeal, waiting in its community's queue (or
+    the street's dispatch centre) with a receive event; 4. dispatch automatically when
+    ``route_for`` finds a unit; 5. after commit: the tracking code by SMS.
+    Staff sources need ``actor`` (a staff account); public sources (web, API,
+    Open311) take none.
+    Returns the appeal (state received or dispatched). Raises ApplicationError (400) on
+    bad input, ActionForbidden if the actor is not staff.
+    """
+    if source not in Source.values:
+        raise ApplicationError(_("未知的诉求来源“%(s)s”。") % {"s": source})
+    public = source in PUBLIC_SOURCES
+    if public:
+        actor = None
+        label, post = RESIDENT_LABEL, None
+    else:
+        if actor is None:
+            raise ActionForbidden(_("电话、来访和巡查诉求须由工作人员登记。"))
+        label, post = _staff_label(actor)
+    description = _text(description, field_label=_("诉求内容"), required=True, max_length=DESCRIPTION_MAX)
+    mobile_required = source in MOBILE_REQUIRED_SOURCES
+    try:
+        phone = normalize_phone(phone, allow_landline=not mobile_required)
+    except ValidationError as exc:
+        raise ApplicationError(exc.messages[0]) from None
+    if mobile_required and not phone:
+        raise ApplicationError(_("请填写手机号：办理结果和评价链接将以短信发送。"))
+    if category is not None and not category.active:
+        raise ApplicationError(_("类别“%(c)s”已停用，请重新选择。") % {"c": category})
+    address_text = _text(address_text, field_label=_("地址"), required=False, max_length=200)
+    name = "" if anonymous else _text(name, field_label=_("姓名"), required=False, max_length=50)
+
+    # The place, from the most precise unit given; the coarser ones must agree.
+    if building is not None:
+        if grid is not None and grid.code != building.grid_id:
+            raise ApplicationError(_("所选楼栋不在所选网格内。"))
+        grid = building.grid
+    if grid is not None:
+        if community is not None and community.code != grid.community_id:
+            raise ApplicationError(_("所选网格不在所选社区内。"))
+        community = grid.community
+    if community is not None:
+        if street is not None and street.code != community.street_id:
+            raise ApplicationError(_("所选社区不在所选街道内。"))
+        street = community.street
+    if street is None:
+        raise ApplicationError(_("请选择诉求所在的街道和社区，或直接选择楼栋。"))
+    if building is None and not address_text:
+        raise ApplicationError(_("未选择楼栋时，请用文字填写具体地址。"))
+    territory = building or grid or community or street
+    clean_photos = _clean_photos(photos)
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        appeal = _create_appeal(
+            category=category, description=description, source=source, building=building,
+            address_text=address_text or (building.address if building else ""),
+            district_id=street.district_id, street=street, community=community, grid=grid,
+            territory_code=territory.code, name=name, anonymous=anonymous, phone=phone,
+            queue_level=QueueLevel.COMMUNITY if community else QueueLevel.STREET,
+        )
+        route = route_for(appeal)
+        event = AppealEvent.objects.create(
+            appeal=appeal, action=A.RECEIVE, actor=actor, actor_label=label, from_state="",
+            to_state=S.RECEIVED, data={"source": source, **({"route": route.reason} if route.unit is None else {})},
+        )
+        _attach(appeal, event, clean_photos, AttachmentKind.INTAKE)
+        if route.unit is not None:
+            ctx = _Context(appeal=appeal, actor=None, label=SYSTEM_LABEL, now=now)
+            data = {"automatic": True}
+            if route.cooperating:
+                data["cooperating_departments"] = list(route.cooperating)
+            _dispatch(ctx, unit=route.unit, category=None, dispatcher_level="", note=route.reason, data=data)
+        if appeal.phone_is_mobile:
+            enqueue_sms(appeal_id=appeal.pk, kind=SMS_RECEIVED)
+    return appeal
+
+
+def _create_appeal(**fields) -> Appeal:
+    # A tracking-code collision is astronomically unlikely; retry rather than fail.
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return Appeal.objects.create(**fields)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

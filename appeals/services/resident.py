@@ -1,0 +1,160 @@
+"""The resident's actions (withdraw, evaluate), the volunteer's claim (接单) and the
+system's close of an appeal not evaluated in time."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appeals import permissions
+from appeals.enums import HandlingLevel, Rating
+from appeals.models import Appeal, normalize_tracking_code
+from appeals.services.core import (
+    A,
+    RESIDENT_LABEL,
+    S,
+    SYSTEM_LABEL,
+    _Context,
+    _ensure_table,
+    _text,
+    _transition,
+)
+from appeals.workdays import deadline_for
+from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+
+
+def appeal_for_resident(*, tracking_code: str, phone_last4: str) -> Appeal:
+    """The appeal whose tracking code and phone's last 4 digits match; NotFound otherwise
+    (the same answer for both, so a guess learns nothing). Callers throttle guesses."""
+    code = normalize_tracking_code(tracking_code)
+    last4 = (phone_last4 or "").strip()
+    appeal = Appeal.objects.filter(tracking_code=code).select_related("category").first() if code else None
+    if appeal is None or len(last4) != 4 or not appeal.phone or not appeal.phone.endswith(last4):
+        raise NotFound(_("查询码或手机号后四位不正确。"))
+    return appeal
+
+
+def appeal_withdraw_by_resident(*, tracking_code: str, phone_last4: str, reason: str = "") -> Appeal:
+    """The resident withdraws (撤回) an appeal not yet signed for. Conflict after that."""
+    appeal = appeal_for_resident(tracking_code=tracking_code, phone_last4=phone_last4)
+    reason = _text(reason, field_label=_("撤回原因"), required=False)
+    ctx = _Context(appeal=appeal, actor=None, label=RESIDENT_LABEL, now=timezone.now())
+    with transaction.atomic():
+        _transition(ctx, A.WITHDRAW, note=reason)
+    return appeal
+
+
+def appeal_evaluate(
+    *, tracking_code: str, phone_last4: str, solved: bool, rating: str, comment: str = "",
+    expected_version: int | None = None,
+) -> Appeal:
+    """The resident evaluates (评价) the result.
+
+    Steps: 1. find the appeal by tracking code + last 4 digits; 2. satisfied or basically
+    satisfied → closed; 3. unsatisfied → rework (返工): back to in_progress with
+    rework_count + 1 and a fresh level deadline, unless APPEAL_REWORK_LIMIT reworks have
+    been done: then closed and flagged for supervisors. The evaluation is kept in the
+    event's data (and on the appeal when it closes).
+    """
+    appeal = appeal_for_resident(tracking_code=tracking_code, phone_last4=phone_last4)
+    if rating not in Rating.values:
+        raise ApplicationError(_("请选择满意、基本满意或不满意。"))
+    if solved not in (True, False):
+        raise ApplicationError(_("请选择问题是否已解决。"))
+    comment = _text(comment, field_label=_("评价意见"), required=False)
+    now = timezone.now()
+    ctx = _Context(appeal=appeal, actor=None, label=RESIDENT_LABEL, now=now, expected_version=expected_version)
+    data = {"solved": solved, "rating": rating, "comment": comment}
+    closing = {"solved": solved, "rating": rating, "evaluation_comment": comment, "closed_at": now}
+    with transaction.atomic():
+        if rating != Rating.UNSATISFIED:
+            _transition(ctx, A.EVALUATE, to_state=S.CLOSED, changes=closing, note=comment, data=data)
+            _credit_claimant(appeal, rating)
+        elif appeal.rework_count < settings.APPEAL_REWORK_LIMIT:
+            level_deadline = deadline_for(appeal.category, now) if appeal.category else appeal.level_deadline
+            _transition(
+                ctx, A.EVALUATE, to_state=S.IN_PROGRESS, note=comment, data={**data, "rework": True},
+                changes={"rework_count": F("rework_count") + 1, "resolved_at": None, "feedback_at": None,
+                         "verified": False, "level_deadline": level_deadline},
+            )
+        else:
+            _transition(ctx, A.EVALUATE, to_state=S.CLOSED, note=comment,
+                        changes={**closing, "flagged_for_supervisor": True},
+                        data={**data, "rework_limit_reached": True})
+            _credit_claimant(appeal, rating)
+    return appeal
+
+
+def _credit_claimant(appeal: Appeal, rating: str) -> None:
+    """The evaluation that closes a claimed appeal decides the volunteer's points, in the
+    same transaction (once per appeal: volunteers.services.points_award_for_service_appeal).
+    A rework round earns nothing: the appeal goes back to the volunteer, and the
+    evaluation that finally closes it (at the rework limit: 不满意, 0 by default) decides."""
+    if appeal.claimed_by_id is None:
+        return
+    from volunteers.services import points_award_for_service_appeal  # volunteers depends on appeals, not back
+
+    points_award_for_service_appeal(
+        volunteer=appeal.claimed_by, appeal_id=appeal.pk, rating=rating, appeal_code=appeal.tracking_code,
+    )
+
+
+def appeal_claim(*, volunteer_user, appeal: Appeal, expected_version: int | None = None) -> Appeal:
+    """A volunteer claims (接单) an appeal from their community's order hall: 平台派单、党员接单.
+
+    Steps: 1. the account is a volunteer of the appeal's community and the category is
+    volunteer-suitable → else NotFound; 2. already claimed → Conflict "已被其他志愿者接单";
+    3. the table allows claim (dispatched) → else Conflict; the handler is the community
+    or one of its grids → else Conflict; 4. the volunteer is active → else
+    ActionForbidden; 5. the conditional update on (version, state) sets ``claimed_by``
+    and moves the appeal to in_progress with one claim event. Of concurrent claims
+    exactly one row changes; the others get Conflict "已被其他志愿者接单". The handling
+    unit stays responsible (deadlines, feedback); the volunteer may then contact, note
+    and resolve through ``appeal_act``.
+    """
+    from volunteers.enums import VolunteerStatus  # volunteers depends on appeals, not back
+    from volunteers.models import Volunteer
+
+    volunteer = Volunteer.objects.select_related("community").filter(user=volunteer_user).first() if (
+        volunteer_user is not None and volunteer_user.is_authenticated) else None
+    if volunteer is None or not permissions.in_order_hall_community(appeal, volunteer.community_id):
+        raise NotFound()
+    taken = _("该诉求已被其他志愿者接单。")
+    if appeal.claimed_by_id is not None:
+        raise Conflict(_("您已接下该诉求。") if appeal.claimed_by_id == volunteer.pk else taken)
+    _ensure_table(A.CLAIM, appeal.state)
+    if appeal.handling_level not in (HandlingLevel.GRID, HandlingLevel.COMMUNITY):
+        raise Conflict(_("该诉求已不在本社区的接单大厅。"))
+    if volunteer.status != VolunteerStatus.ACTIVE:
+        raise ActionForbidden(_("您的志愿者身份已暂停或退出，不能接单。"))
+    ctx = _Context(
+        appeal=appeal, actor=volunteer_user, label=permissions.claimant_label(volunteer), now=timezone.now(),
+        expected_version=expected_version,
+    )
+    try:
+        with transaction.atomic():
+            _transition(ctx, A.CLAIM, changes={"claimed_by": volunteer},
+                        data={"volunteer_id": volunteer.pk, "volunteer": volunteer.name})
+    except Conflict:
+        claimed_by = Appeal.objects.filter(pk=appeal.pk).values_list("claimed_by_id", flat=True).first()
+        if claimed_by is not None and claimed_by != volunteer.pk:
+            raise Conflict(taken) from None
+        raise
+    return appeal
+
+
+def appeal_close_unevaluated(*, appeal: Appeal, now: datetime | None = None) -> Appeal:
+    """The system closes an appeal the resident did not evaluate within
+    APPEAL_AUTO_CLOSE_DAYS of the feedback. Conflict if it is not due (or changed)."""
+    now = now or timezone.now()
+    due = appeal.feedback_at and appeal.feedback_at <= now - timedelta(days=settings.APPEAL_AUTO_CLOSE_DAYS)
+    if appeal.state == S.AWAITING_EVALUATION and not due:
+        raise Conflict(_("反馈后未满 %(n)s 天，不能按未评价结案。") % {"n": settings.APPEAL_AUTO_CLOSE_DAYS})
+    ctx = _Context(appeal=appeal, actor=None, label=SYSTEM_LABEL, now=now)
+    with transaction.atomic():
+        _transition(ctx, A.CLOSE_UNEVALUATED, changes={"closed_at": now},
+                    note=_("居民 %(n)s 天内未评价，自动结案。") % {"n": settings.APPEAL_AUTO_CLOSE_DAYS})
+    return appeal
