@@ -16,10 +16,18 @@ from appeals import services
 from appeals.enums import AppealAction, AppealState, Rating, Source
 from appeals.forms import ACTION_FORMS
 from appeals.models import Appeal, AppealCoHandler
-from appeals.selectors import appeal_timeline
+from appeals.selectors import appeal_browse, appeal_timeline
 from appeals.views import countdown
 from governance.models import AccessLog
-from tests.appeals.factories import community_category, component_department_category, grid_category, receive, verified_category
+from governance.selectors import jurisdiction_for
+from tests.appeals.factories import (
+    community_category,
+    component_department_category,
+    grid_category,
+    receive,
+    street_category,
+    verified_category,
+)
 from tests.browser import browser_page, login_as  # noqa: F401  (fixture)
 
 A = AppealAction
@@ -393,6 +401,62 @@ def test_queue_query_count_is_bounded(city, client, login, who, listed, django_a
         page = client.get(reverse("appeals:queue"))
     assert page.context["page"].paginator.count == listed
     assert few <= 15
+
+
+def test_lists_read_the_place_and_handling_unit_of_every_level_in_few_queries(city, django_assert_max_num_queries):
+    """The lists join only the category and the grid's community and street (a wider join
+    costs PostgreSQL more to plan than to run); the rest of what a row shows comes from at
+    most four small queries — the same names as a full select_related."""
+    made = [
+        receive(city, category=grid_category()),
+        receive(city, category=community_category(), building=city.building_a2),
+        receive(city, category=street_category(), building=city.building_c1),
+        receive(city, category=component_department_category(), building=city.building_b1),
+        receive(city, category=None),  # waits in the community's queue
+        receive(city, category=None, community=city.comm_c, address_text="胡同口"),  # no grid
+        receive(city, category=None, street=city.street_b, address_text="桥下"),  # only a street
+    ]
+    assert {a.handling_level for a in made} == {"grid", "community", "street", "department", ""}
+
+    def shown(a) -> tuple:
+        names = [u.name if u else None for u in (a.category, a.street, a.community, a.grid, a.handling_unit)]
+        return (*names, a.handling_unit_name)
+
+    full = Appeal.objects.select_related(
+        "category", "street", "community", "grid", "handling_grid__community", "handling_community",
+        "handling_street", "handling_department",
+    )
+    expected = {a.pk: shown(a) for a in full}
+    jur = jurisdiction_for(city.users.district_supervisor)
+    with django_assert_max_num_queries(5):
+        listed = {a.pk: shown(a) for a in appeal_browse(jurisdiction=jur)}
+    assert listed == expected and len(listed) == len(made)
+    # Streamed by QuerySet.iterator(): the same, chunk by chunk.
+    assert {a.pk: shown(a) for a in appeal_browse(jurisdiction=jur).iterator(chunk_size=3)} == expected
+
+
+def test_appeal_page_query_count_is_bounded(city, client, login, django_assert_max_num_queries):
+    """The appeal page of a worker who may act (forms, the full phone logged), with intake
+    photos, whistled to a department: 2 progress notes or 30, the same number of queries."""
+    appeal = receive(city, category=grid_category(), photos=[png("a.png"), png("b.png")])
+    services.appeal_act(actor=city.users.street_officer, appeal=appeal, action=A.WHISTLE,
+                        departments=[city.chengguan], note="请城管协助")
+
+    def add_notes(n):
+        for i in range(n):
+            services.appeal_act(actor=city.users.grid_worker, appeal=appeal, action=A.NOTE, note=f"进展{i}")
+            appeal.refresh_from_db()
+
+    add_notes(2)
+    login(city.users.grid_worker)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(detail_url(appeal)).status_code == 200
+    few = len(ctx.captured_queries)
+    add_notes(28)
+    with django_assert_max_num_queries(few):
+        page = text(client.get(detail_url(appeal)))
+    assert "进展27" in page and "城管" in page and "签收" in page
+    assert few <= 14, few
 
 
 def test_tabs_filters_and_search(city, client, login):
