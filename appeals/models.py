@@ -104,7 +104,9 @@ class Category(models.Model):
 
 
 class Appeal(models.Model):
-    tracking_code = models.CharField(_("查询码"), max_length=16, unique=True, default=new_tracking_code, editable=False)
+    # Unique by the constraint appeal_tracking_code_unique (Meta): a unique=True field
+    # would also get an unused "_like" index on PostgreSQL.
+    tracking_code = models.CharField(_("查询码"), max_length=16, default=new_tracking_code, editable=False)
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, null=True, blank=True, related_name="appeals", verbose_name=_("类别")
     )
@@ -135,7 +137,8 @@ class Appeal(models.Model):
         "grids.Grid", on_delete=models.PROTECT, to_field="code", db_column="grid_code",
         null=True, blank=True, db_index=False, related_name="+", verbose_name=_("网格"),
     )
-    territory_code = models.CharField(_("属地编码"), max_length=19, db_index=True)
+    # Indexed by appeal_territory (Meta): prefix matches only.
+    territory_code = models.CharField(_("属地编码"), max_length=19)
 
     # The resident.
     name = models.CharField(_("姓名"), max_length=50, blank=True)
@@ -234,8 +237,9 @@ class Appeal(models.Model):
                          condition=Q(handling_street__isnull=False)),
             models.Index(fields=["handling_department", "state"], name="appeal_hdept_state",
                          condition=Q(handling_department__isnull=False)),
-            models.Index(fields=["district"], name="appeal_district"),
-            models.Index(fields=["grid"], name="appeal_grid"),
+            # Visibility is a prefix of territory_code (LIKE '110101001%'): the pattern
+            # opclass serves it and equality (opclasses are ignored off PostgreSQL).
+            models.Index(fields=["territory_code"], name="appeal_territory", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["dispatched_by"], name="appeal_dispatched_by",
                          condition=Q(dispatched_by__isnull=False)),
             models.Index(fields=["merged_into"], name="appeal_merged_into", condition=Q(merged_into__isnull=False)),
@@ -244,12 +248,14 @@ class Appeal(models.Model):
             models.Index(fields=["street", "state"], name="appeal_street_state"),
             models.Index(fields=["state", "deadline"], name="appeal_state_deadline"),
             models.Index(fields=["state", "level_deadline"], name="appeal_state_leveldl"),
-            models.Index(fields=["state", "feedback_at"], name="appeal_state_feedback"),
+            models.Index(fields=["feedback_at"], name="appeal_awaiting_feedback",
+                         condition=Q(state=AppealState.AWAITING_EVALUATION)),
             models.Index(fields=["phone"], name="appeal_phone"),
             models.Index(fields=["created_at"], name="appeal_created"),
             models.Index(fields=["building", "category", "state"], name="appeal_building_cat"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["tracking_code"], name="appeal_tracking_code_unique"),
             models.CheckConstraint(
                 condition=(
                     Q(handling_level="", handling_grid__isnull=True, handling_community__isnull=True,
@@ -309,7 +315,7 @@ class AppealEvent(models.Model):
     )
     action = models.CharField(_("操作"), max_length=20, choices=AppealAction.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False, related_name="+",
         verbose_name=_("操作人"),
     )
     actor_label = models.CharField(_("操作方"), max_length=100, help_text=_("居民、系统，或单位与岗位"))
@@ -326,6 +332,8 @@ class AppealEvent(models.Model):
         indexes = [
             models.Index(fields=["appeal", "created_at"], name="appealevent_appeal"),
             models.Index(fields=["action", "created_at"], name="appealevent_action"),
+            # The system's events (sweeps, auto-close) have no actor.
+            models.Index(fields=["actor"], name="appealevent_actor", condition=Q(actor__isnull=False)),
         ]
 
     def __str__(self) -> str:
