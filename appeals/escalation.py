@@ -24,7 +24,7 @@ The sweep (``escalation_sweep``, a beat task every ESCALATION_SWEEP_SECONDS) is
 set-based: it takes the due appeals in chunks of ESCALATION_CHUNK_SIZE with
 ``select_for_update(skip_locked=True)`` (on SQLite the IMMEDIATE transaction
 serialises writers instead), updates each chunk in bulk conditionally (on the level
-and version each appeal had), bulk-creates one event per appeal and, at the end, sends
+each appeal had; the rows stay locked until the chunk commits), bulk-creates one event per appeal and, at the end, sends
 one digest notification per unit. Its queries are O(number of chunks). It is
 idempotent: a second run finds nothing due, and two sweeps at once never take the same
 row. It derives its work from the database alone, so after a broker outage the next
@@ -43,7 +43,7 @@ from functools import reduce
 from operator import or_
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -214,8 +214,14 @@ def _when(dt: datetime | None) -> str:
     return timezone.localtime(dt).strftime("%m-%d %H:%M") if dt else "—"
 
 
-def _line(row: dict, text: str) -> str:
-    category = row.get("category__name") or _("未分类")
+def _when_formatter():
+    """``_when`` with the current time zone looked up once (for a chunk's rows)."""
+    zone = timezone.get_current_timezone()
+    return lambda dt: dt.astimezone(zone).strftime("%m-%d %H:%M") if dt else "—"
+
+
+def _line(row: dict, text: str, unclassified: str | None = None) -> str:
+    category = row.get("category__name") or unclassified or _("未分类")
     return f"· {row['tracking_code']} {category}：{text}"
 
 
@@ -235,8 +241,17 @@ def _in_chunks(qs: QuerySet, process, size: int) -> int:
     Keyset order by id, so that rows a chunk leaves alone are not taken again.
     Returns the sum of what ``process`` returns."""
     last, total = 0, 0
+    asynchronous = connection.vendor == "postgresql"
     while True:
         with transaction.atomic():
+            if asynchronous:
+                # The chunk's commit does not wait for its WAL to reach the disk (one fsync
+                # per chunk was a third of the sweep's time at city scale). Safe here: the
+                # appeals and their events commit or vanish together, and a sweep lost to a
+                # crash in the next ~0.6 s is redone by the next sweep, which derives its
+                # work from the table.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
             rows = list(
                 qs.filter(pk__gt=last).order_by("pk")
                 .select_for_update(skip_locked=True, of=("self",))
@@ -339,32 +354,37 @@ def _escalate(now: datetime, size: int, digests: _Digests) -> int:
             groups[(step, row["handling_level"], deadline)].append(row)
         done = []
         for (step, handling_level, deadline), group in groups.items():
-            # Conditional on the level and version each appeal had: a handler's action
-            # that slipped in first makes its row drop out rather than be overwritten.
-            matches = reduce(or_, (Q(pk=r["id"], version=r["version"]) for r in group))
+            # The chunk's rows are locked since they were read (on SQLite the IMMEDIATE
+            # transaction holds the database), so no handler's action can come between:
+            # matching by id, on the level each had, is enough. (Matching by (id, version)
+            # pairs built one Q per appeal: a tenth of the sweep's time at city scale.)
+            ids = [r["id"] for r in group]
             updated = Appeal.objects.filter(
-                matches, escalation_level=step.from_level, handling_level=handling_level,
+                pk__in=ids, escalation_level=step.from_level, handling_level=handling_level,
                 state__in=TRANSITIONS[A.ESCALATE].sources,
             ).update(version=F("version") + 1, updated_at=now, **_changes(step, now=now, level_deadline=deadline))
             if updated == len(group):
                 done.extend(group)
             else:
-                changed = set(Appeal.objects.filter(pk__in=[r["id"] for r in group], escalated_at=now,
+                changed = set(Appeal.objects.filter(pk__in=ids, escalated_at=now,
                                                     escalation_level=step.to_level).values_list("pk", flat=True))
                 done.extend(r for r in group if r["id"] in changed)
+        # Texts translated once per chunk, not per appeal.
+        note_text = _("本级办理时限（%(t)s）已过，自动由%(from)s升级至%(to)s。")
+        line_text = _("由%(from)s升级，本级时限 %(t)s")
+        labels = {level: _level_label(level) for level in ("", *L.values)}
+        unclassified = _("未分类")
+        when = _when_formatter()
         events = []
         for row in done:
             step, deadline = plans[row["id"]]
+            from_label = labels[step.from_level]
             events.append(AppealEvent(
                 appeal_id=row["id"], action=A.ESCALATE, actor_label=SYSTEM_LABEL, from_state=row["state"],
                 to_state=row["state"], data=_event_data(row, step, deadline, automatic=True),
-                note=_("本级办理时限（%(t)s）已过，自动由%(from)s升级至%(to)s。") % {
-                    "t": _when(row["level_deadline"]), "from": _level_label(step.from_level),
-                    "to": _level_label(step.to_level),
-                },
+                note=note_text % {"t": when(row["level_deadline"]), "from": from_label, "to": labels[step.to_level]},
             ))
-            line = _line(row, _("由%(from)s升级，本级时限 %(t)s") % {
-                "from": _level_label(step.from_level), "t": _when(deadline)})
+            line = _line(row, line_text % {"from": from_label, "t": when(deadline)}, unclassified)
             for key in _receivers(row, step):
                 digests.add(NotificationKind.ESCALATION, key, row["tracking_code"], line)
         AppealEvent.objects.bulk_create(events)
