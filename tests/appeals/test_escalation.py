@@ -359,8 +359,9 @@ def test_beat_sends_the_sweep_at_the_configured_interval(settings):
     import importlib
 
     for name, item in settings.CELERY_BEAT_SCHEDULE.items():
-        importlib.import_module(item["task"].rsplit(".", 1)[0])
-        task = app.tasks[item["task"]]
+        module_name, function = item["task"].rsplit(".", 1)
+        task = getattr(importlib.import_module(module_name), function)
+        assert task.name == item["task"] and task.app.main == app.main, name
         if task.time_limit:
             assert task.soft_time_limit and task.soft_time_limit < task.time_limit, name
 
