@@ -150,7 +150,11 @@ def render_fragment(template: str, context: dict, *, status: int = 200, request=
 
 def _annotate_rows(rows, *, now: datetime, jurisdiction: Jurisdiction) -> list:
     checkins = selectors.pending_checkins(jurisdiction=jurisdiction, appeal_ids=[a.pk for a in rows])
+    # The state names translated once per page: get_state_display rebuilds the choices
+    # dict for every row, hashing (so translating) each lazy label.
+    state_labels = {value: str(label) for value, label in AppealState.choices}
     for appeal in rows:
+        appeal.state_label = state_labels.get(appeal.state, appeal.state)
         appeal.countdown, appeal.overdue = _resolution_clock(appeal, now)
         appeal.masked_phone = mask_phone(appeal.phone)
         appeal.can_checkin = appeal.pk in checkins
@@ -173,6 +177,14 @@ def _grid_filter_choices(jurisdiction: Jurisdiction):
     if roles & (COMMUNITY_ROLES | {Role.STREET_OFFICER}):
         return list(scoped(Grid, jurisdiction).select_related("community").order_by("code"))
     return None
+
+
+def _tab_count(counts: dict, state: str, *, browse: bool) -> int:
+    """How many appeals the list shows under the tab of ``state`` ("" = 全部: the open
+    states of the queue, every state when browsing), from selectors.queue_counts."""
+    if state:
+        return counts["states"][state]
+    return sum(counts["states"].values()) if browse else counts["open"]
 
 
 @login_required
@@ -198,11 +210,13 @@ def queue(request):
     else:
         qs = selectors.appeal_queue(jurisdiction=jur, state=state or None, now=now, **filters)
     counts = selectors.queue_counts(jurisdiction=jur, browse=browse, now=now, **filters)
-    page = Paginator(qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(qs, settings.PAGE_SIZE)
+    # The tab counts already counted the list (same filters): no second COUNT query.
+    paginator.count = _tab_count(counts, state, browse=browse)
+    page = paginator.get_page(request.GET.get("page"))
     rows = _annotate_rows(list(page.object_list), now=now, jurisdiction=jur)
     tab_states = BROWSE_TABS if browse else QUEUE_TABS
-    tabs = [{"state": "", "label": _("全部") if browse else _("全部待办"),
-             "count": sum(counts["states"].values()) if browse else counts["open"]}]
+    tabs = [{"state": "", "label": _("全部") if browse else _("全部待办"), "count": _tab_count(counts, "", browse=browse)}]
     tabs += [{"state": s.value, "label": s.label, "count": counts["states"][s.value]} for s in tab_states]
     return render(request, "appeals/staff/queue.html", {
         "form": form, "page": page, "rows": rows, "tabs": tabs, "state": state or "",
