@@ -36,15 +36,18 @@ has open into "already changed".
 """
 
 import logging
+import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Mod
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -180,9 +183,11 @@ def _level_label(level: str) -> str:
 @dataclass
 class _Digests:
     lines: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    lock: threading.Lock = field(default_factory=threading.Lock)  # the sweep's workers add at once
 
     def add(self, kind: str, key: UnitKey, code: str, line: str) -> None:
-        self.lines[kind][key].append((code, line))
+        with self.lock:
+            self.lines[kind][key].append((code, line))
 
     def send(self) -> int:
         """One message per unit and kind; returns the number of units told."""
@@ -239,7 +244,27 @@ def _in_chunks(qs: QuerySet, process, size: int) -> int:
     """Run ``process(rows)`` on the rows of ``qs`` in chunks, each in its own
     transaction with the chunk's rows locked (rows another sweep holds are skipped).
     Keyset order by id, so that rows a chunk leaves alone are not taken again.
-    Returns the sum of what ``process`` returns."""
+
+    With ESCALATION_SWEEP_WORKERS > 1, that many threads, each on its own connection,
+    take the rows whose id modulo the number of workers is theirs. Not inside a
+    transaction: the other connections could not see what it has not committed, so
+    there the chunks run on the caller's connection. Returns the sum of what
+    ``process`` returns."""
+    workers = settings.ESCALATION_SWEEP_WORKERS
+    if workers <= 1 or connection.in_atomic_block:
+        return _chunk_loop(qs, process, size)
+
+    def share(part: int) -> int:
+        try:
+            return _chunk_loop(qs.alias(_part=Mod("id", workers)).filter(_part=part), process, size)
+        finally:
+            connections.close_all()  # this thread's connection
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="escalation") as pool:
+        return sum(pool.map(share, range(workers)))
+
+
+def _chunk_loop(qs: QuerySet, process, size: int) -> int:
     last, total = 0, 0
     asynchronous = connection.vendor == "postgresql"
     while True:

@@ -368,6 +368,12 @@ STAFFING_TARGET_PER_10K = env_int("STAFFING_TARGET_PER_10K", 18, minimum=1)
 # (ESCALATION_SWEEP_SECONDS) lives with the beat schedule in governance/schedule.py.
 # Appeals the sweep takes per locked chunk (its queries grow with the chunks, not the rows).
 ESCALATION_CHUNK_SIZE = env_int("ESCALATION_CHUNK_SIZE", 200, minimum=1)
+# Connections the sweep works its chunks on at once (threads; each takes its share of the
+# appeals by id). On PostgreSQL one connection's database time and another's Python time
+# overlap; SQLite has one writer at a time, so there it is 1.
+ESCALATION_SWEEP_WORKERS = env_int(
+    "ESCALATION_SWEEP_WORKERS", 2 if _db["ENGINE"] == "django.db.backends.postgresql" else 1, minimum=1
+)
 # The fresh level deadline, in hours, of an appeal escalated to each level (capped by the
 # category's resolution limit when that is given in hours and shorter).
 ESCALATION_COMMUNITY_HOURS = env_int("ESCALATION_COMMUNITY_HOURS", 24, minimum=1)

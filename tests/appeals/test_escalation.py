@@ -342,6 +342,44 @@ def test_two_concurrent_sweeps_escalate_each_appeal_exactly_once(city):
     assert set(Appeal.objects.values_list("escalation_level", "version")) == {(L.COMMUNITY, 3)}
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_sweeps_workers_share_the_due_appeals_and_write_one_digest(city, settings):
+    """ESCALATION_SWEEP_WORKERS threads, each on its own connection, take the appeals
+    whose id modulo 3 is theirs: every appeal once, one event each, one digest per unit."""
+    settings.ESCALATION_SWEEP_WORKERS = 3
+    category = grid_category()
+    appeals = [quiet(city, category) for _ in range(31)]
+    now = max(after(a) for a in appeals)
+    threads = []
+    real_loop = escalation._chunk_loop
+
+    def spy(*args):
+        threads.append(threading.current_thread().name)
+        return real_loop(*args)
+
+    escalation._chunk_loop = spy
+    try:
+        result = sweep(now, size=4)
+    finally:
+        escalation._chunk_loop = real_loop
+    assert len(set(threads)) == 3 and all(name.startswith("escalation") for name in threads)
+    assert result.escalated == 31
+    assert all(escalations(a) == 1 for a in appeals)
+    assert set(Appeal.objects.values_list("escalation_level", "version")) == {(L.COMMUNITY, 3)}
+    community_inbox = inbox(city.users.community_worker, NotificationKind.ESCALATION)
+    assert len(community_inbox) == 1 and community_inbox[0].body.count("\n") == 30  # 31 lines
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_the_sweep_runs_on_the_callers_connection(city, settings):
+    """Other connections cannot see what the caller has not committed."""
+    settings.ESCALATION_SWEEP_WORKERS = 3
+    category = grid_category()
+    appeals = [quiet(city, category) for _ in range(3)]
+    assert sweep(max(after(a) for a in appeals)).escalated == 3
+
+
 # --- end to end: beat's entry, the broker, a real worker ---------------------------------------------
 
 
