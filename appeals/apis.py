@@ -12,6 +12,7 @@ Domain errors (400/403/404/409/429) are mapped once by governance/api/errors.py.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.encoding import smart_str
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -21,7 +22,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appeals import filters, permissions, ratelimit, selectors, services
+from appeals import catalog, filters, permissions, ratelimit, selectors, services
 from appeals.enums import AppealAction, AppealState, HandlingLevel, Rating, Source, allowed_from
 from appeals.models import Category
 from appeals.serializers import (
@@ -53,9 +54,20 @@ _LIST_RELATED = (
 )
 
 
-def _code_field(model_label, queryset, **kwargs) -> serializers.SlugRelatedField:
+class _CategoryCodeField(serializers.SlugRelatedField):
+    """A category by its code, found in the process's cached responsibility list
+    (appeals.catalog) instead of a query; the answers are SlugRelatedField's."""
+
+    def to_internal_value(self, data):
+        category = catalog.category_by_code(str(data))
+        if category is None:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=smart_str(data))
+        return category
+
+
+def _code_field(model_label, queryset, *, field_class=serializers.SlugRelatedField, **kwargs):
     """A unit or category given by its code; an unknown code is a field error that names it."""
-    return serializers.SlugRelatedField(
+    return field_class(
         slug_field="code", queryset=queryset,
         error_messages={
             "does_not_exist": gettext_lazy("找不到编码为“{value}”的%(what)s。") % {"what": model_label},
@@ -92,7 +104,8 @@ class AppealCollectionAPI(generics.ListAPIView):
 
     class AppealIntakeInputSerializer(serializers.Serializer):
         category = _code_field(
-            gettext_lazy("诉求类别"), Category.objects.all(), required=False, allow_null=True,
+            gettext_lazy("诉求类别"), Category.objects.all(), field_class=_CategoryCodeField, required=False,
+            allow_null=True,
             help_text=gettext_lazy("类别编码（见 /api/v1/categories/）；不确定可不填，由社区分类派单"),
         )
         building = _code_field(
@@ -262,7 +275,8 @@ class _UnitInput(AppealActionInputSerializer):
 
 
 def _category_field(**kwargs):
-    return _code_field(gettext_lazy("诉求类别"), Category.objects.all(), required=False, allow_null=True, **kwargs)
+    return _code_field(gettext_lazy("诉求类别"), Category.objects.all(), field_class=_CategoryCodeField,
+                       required=False, allow_null=True, **kwargs)
 
 
 class _AppealActionAPI(APIView):

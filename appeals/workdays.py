@@ -42,12 +42,11 @@ def official_workdays(year: int) -> frozenset[date]:
 
 
 def load_overrides(start: date, end: date) -> dict[date, bool]:
-    """Admin overrides between two dates, in one query."""
-    from appeals.models import WorkdayOverride
+    """Admin overrides between two dates, from the process's cached copy of the table
+    (appeals.catalog: reloaded when an override is saved or deleted)."""
+    from appeals.catalog import workday_overrides
 
-    return dict(
-        WorkdayOverride.objects.filter(date__gte=start, date__lte=end).values_list("date", "is_workday")
-    )
+    return workday_overrides(start, end)
 
 
 def is_workday(day: date, *, overrides: dict[date, bool] | None = None) -> bool:

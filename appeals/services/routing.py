@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from appeals import catalog
 from appeals.enums import CategoryType, HandlingLevel
 from appeals.models import Appeal
 from governance.errors import ApplicationError
@@ -11,10 +12,11 @@ from grids.models import Community, Department, Grid, Street
 
 
 def department_for(*, kind: str, district_id: str | None) -> Department | None:
-    """The department of ``kind`` (e.g. "CG") in the district: code "<district>-<kind>"."""
+    """The department of ``kind`` (e.g. "CG") in the district: code "<district>-<kind>",
+    from the process's cached copy of the departments (appeals.catalog; no query)."""
     if not kind or not district_id:
         return None
-    return Department.objects.filter(code=f"{district_id}-{kind}").first()
+    return catalog.department_by_code(f"{district_id}-{kind}")
 
 
 @dataclass(frozen=True)

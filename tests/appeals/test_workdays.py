@@ -62,9 +62,14 @@ def test_override_turns_a_weekday_into_a_holiday():
     assert add_working_days(cst(2026, 11, 23), 1) == cst(2026, 11, 26, 0)
 
 
-def test_overrides_are_read_once_per_call(django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_overrides_are_read_once_per_process_until_one_changes(django_assert_num_queries):
+    with django_assert_num_queries(3):  # the cached reference data: categories, departments, overrides
         add_working_days(cst(2026, 1, 5), 15)
+    with django_assert_num_queries(0):
+        assert add_working_days(cst(2026, 1, 5), 15) == cst(2026, 1, 27, 0)
+    WorkdayOverride.objects.create(date=date(2026, 1, 6), is_workday=False, note="临时停工")
+    with django_assert_num_queries(3):
+        assert add_working_days(cst(2026, 1, 5), 15) == cst(2026, 1, 28, 0)
 
 
 def test_deadline_for_hours_and_working_days():
