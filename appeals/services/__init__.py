@@ -6,6 +6,9 @@ Every change of an appeal's state or handling goes through ``_transition``, whic
    exactly one changes a row, the other gets Conflict "already changed",
 3. writes exactly one AppealEvent in the same transaction,
 and side effects (SMS) are queued with ``transaction.on_commit(..., robust=True)``.
+Intake is the one exception to step 2: an appeal that automatic dispatch routes is
+inserted already dispatched, with the same two events (receive, dispatch) in the same
+transaction — there is no row yet for anyone else to change (services.intake).
 
 Public entry points (all keyword-only):
 - ``appeal_receive``: intake from every channel, with automatic dispatch;
@@ -41,7 +44,7 @@ from appeals.services.core import (
     _text,
     _transition,
 )
-from appeals.services.dispatch import _dispatch, _handling_changes, _level_of, _target
+from appeals.services.dispatch import _dispatch, _dispatch_changes, _handling_changes, _level_of, _target
 from appeals.services.intake import appeal_receive
 from appeals.services.resident import (
     appeal_claim,
@@ -54,7 +57,7 @@ from appeals.services.routing import Route, department_for, route_for, unit_from
 
 __all__ = [
     "A", "FEEDBACK_METHODS", "MOBILE_REQUIRED_SOURCES", "NOTE_MAX", "RESIDENT_LABEL", "S", "SYSTEM_LABEL", "Route",
-    "_Context", "_attach", "_changed_message", "_clean_photos", "_dispatch", "_ensure_table", "_handling_changes",
+    "_Context", "_attach", "_changed_message", "_clean_photos", "_dispatch", "_dispatch_changes", "_ensure_table", "_handling_changes",
     "_level_of", "_state_label", "_target", "_text", "_transition", "appeal_act", "appeal_claim",
     "appeal_close_unevaluated", "appeal_evaluate", "appeal_for_resident", "appeal_receive",
     "appeal_withdraw_by_resident", "department_for", "route_for", "unit_from_code",

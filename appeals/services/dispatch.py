@@ -73,8 +73,16 @@ def _handling_changes(appeal: Appeal, unit) -> dict:
     return changes
 
 
-def _dispatch(ctx: _Context, *, unit, category: Category | None, dispatcher_level: str, note: str, data: dict) -> AppealEvent:
-    appeal = ctx.appeal
+def _dispatch_changes(
+    appeal: Appeal, *, unit, category: Category | None, dispatcher_level: str, actor, now, data: dict,
+) -> tuple[dict, dict]:
+    """What dispatching ``appeal`` to ``unit`` changes, and the dispatch event's data.
+
+    Raises ApplicationError without a category, for an inactive one, or for a unit
+    outside the appeal's place. The deadlines run from the first dispatch: a return
+    and a new dispatch do not give the appeal more time (only an approved extension
+    moves the deadline).
+    """
     category = category or appeal.category
     if category is None:
         raise ApplicationError(_("请先选择诉求类别，再派单。"))
@@ -82,17 +90,23 @@ def _dispatch(ctx: _Context, *, unit, category: Category | None, dispatcher_leve
         raise ApplicationError(_("类别“%(c)s”已停用。") % {"c": category})
     changes = _handling_changes(appeal, unit)
     changes.update(
-        category=category, dispatcher_level=dispatcher_level, dispatched_by=ctx.actor, dispatched_at=ctx.now,
+        category=category, dispatcher_level=dispatcher_level, dispatched_by=actor, dispatched_at=now,
         escalation_level=_ESCALATION_OF[changes["handling_level"]],
     )
-    # The deadlines run from the first dispatch: a return and a new dispatch do not
-    # give the appeal more time (only an approved extension moves the deadline).
     if appeal.deadline is None:
-        changes["response_deadline"] = response_deadline_for(category, ctx.now)
-        changes["deadline"] = deadline_for(category, ctx.now)
+        changes["response_deadline"] = response_deadline_for(category, now)
+        changes["deadline"] = deadline_for(category, now)
         changes["level_deadline"] = changes["deadline"]
     else:
         changes["level_deadline"] = appeal.deadline
     data = {**data, "unit": str(unit), "level": changes["handling_level"], "category": category.code,
             **_target(changes["handling_level"], unit.code)}
+    return changes, data
+
+
+def _dispatch(ctx: _Context, *, unit, category: Category | None, dispatcher_level: str, note: str, data: dict) -> AppealEvent:
+    changes, data = _dispatch_changes(
+        ctx.appeal, unit=unit, category=category, dispatcher_level=dispatcher_level, actor=ctx.actor, now=ctx.now,
+        data=data,
+    )
     return _transition(ctx, A.DISPATCH, changes=changes, note=note, data=data)

@@ -9,20 +9,20 @@ from django.utils.translation import gettext as _
 
 from appeals import permissions
 from appeals.enums import PUBLIC_SOURCES, AttachmentKind, QueueLevel, Source
-from appeals.models import DESCRIPTION_MAX, Appeal, AppealEvent, Category
+from appeals.models import DESCRIPTION_MAX, Appeal, AppealEvent, Category, new_tracking_code
 from appeals.services.core import (
     A,
     MOBILE_REQUIRED_SOURCES,
     RESIDENT_LABEL,
     S,
     SYSTEM_LABEL,
-    _Context,
     _attach,
+    _ensure_table,
     _clean_photos,
     _text,
 )
-from appeals.services.dispatch import _dispatch
-from appeals.services.routing import route_for
+from appeals.services.dispatch import _dispatch_changes
+from appeals.services.routing import Route, route_for
 from appeals.tasks import SMS_RECEIVED, enqueue_sms
 from governance.enums import Role
 from governance.errors import ActionForbidden, ApplicationError
@@ -50,9 +50,11 @@ def appeal_receive(
     Steps: 1. validate (source; description ≤ 4,000; phone — a mobile for web and
     API; optional, a landline accepted, for Open311 and staff sources; a place:
     building, or grid/community/street with the address in words; photos); 2. fill
-    the denormalised place from the most precise unit given; 3. create the appeal, waiting in its community's queue (or
-    the street's dispatch centre) with a receive event; 4. dispatch automatically when
-    ``route_for`` finds a unit; 5. after commit: the tracking code by SMS.
+    the denormalised place from the most precise unit given; 3. the appeal waits in its
+    community's queue (or the street's dispatch centre) with a receive event; 4. or,
+    when ``route_for`` finds a unit, it is dispatched automatically: inserted already
+    dispatched, with the receive and the dispatch event (``_dispatch_before_insert``);
+    5. after commit: the tracking code by SMS.
     Staff sources need ``actor`` (a staff account); public sources (web, API,
     Open311) take none.
     Returns the appeal (state received or dispatched). Raises ApplicationError (400) on
@@ -102,38 +104,74 @@ def appeal_receive(
     clean_photos = _clean_photos(photos)
 
     now = now or timezone.now()
-    with transaction.atomic():
-        appeal = _create_appeal(
-            category=category, description=description, source=source, building=building,
-            address_text=address_text or (building.address if building else ""),
-            district_id=street.district_id, street=street, community=community, grid=grid,
-            territory_code=territory.code, name=name, anonymous=anonymous, phone=phone,
-            queue_level=QueueLevel.COMMUNITY if community else QueueLevel.STREET,
-        )
-        route = route_for(appeal)
-        event = AppealEvent.objects.create(
-            appeal=appeal, action=A.RECEIVE, actor=actor, actor_label=label, from_state="",
-            to_state=S.RECEIVED, data={"source": source, **({"route": route.reason} if route.unit is None else {})},
-        )
-        _attach(appeal, event, clean_photos, AttachmentKind.INTAKE)
-        if route.unit is not None:
-            ctx = _Context(appeal=appeal, actor=None, label=SYSTEM_LABEL, now=now)
-            data = {"automatic": True}
-            if route.cooperating:
-                data["cooperating_departments"] = list(route.cooperating)
-            _dispatch(ctx, unit=route.unit, category=None, dispatcher_level="", note=route.reason, data=data)
-        if appeal.phone_is_mobile:
-            enqueue_sms(appeal_id=appeal.pk, kind=SMS_RECEIVED)
+    appeal = Appeal(
+        category=category, description=description, source=source, building=building,
+        address_text=address_text or (building.address if building else ""),
+        district_id=street.district_id, street=street, community=community, grid=grid,
+        territory_code=territory.code, name=name, anonymous=anonymous, phone=phone,
+        queue_level=QueueLevel.COMMUNITY if community else QueueLevel.STREET,
+    )
+    route = route_for(appeal)
+    events = [AppealEvent(
+        appeal=appeal, action=A.RECEIVE, actor=actor, actor_label=label, from_state="",
+        to_state=S.RECEIVED, data={"source": source, **({"route": route.reason} if route.unit is None else {})},
+    )]
+    if route.unit is not None:
+        events.append(_dispatch_before_insert(appeal, route, now))
+    _insert(appeal, events, clean_photos)
     return appeal
 
 
-def _create_appeal(**fields) -> Appeal:
-    # A tracking-code collision is astronomically unlikely; retry rather than fail.
+def _dispatch_before_insert(appeal: Appeal, route: Route, now: datetime) -> AppealEvent:
+    """Automatic dispatch of an appeal not written yet: its fields become the dispatched
+    ones and the dispatch event is returned, the one ``_transition`` would write (by the
+    system, received → dispatched, version + 1). The appeal is then inserted already
+    dispatched, with both events in the same transaction: one INSERT instead of an
+    INSERT, a conditional UPDATE (at city scale a second version of the row, every index
+    written again) and a re-read. No one else can hold a row that does not exist yet,
+    so the condition on (version, state) has nothing to guard."""
+    _ensure_table(A.DISPATCH, appeal.state)
+    data = {"automatic": True}
+    if route.cooperating:
+        data["cooperating_departments"] = list(route.cooperating)
+    changes, data = _dispatch_changes(
+        appeal, unit=route.unit, category=None, dispatcher_level="", actor=None, now=now, data=data,
+    )
+    for name, value in changes.items():
+        setattr(appeal, name, value)
+    from_state, appeal.state = appeal.state, S.DISPATCHED
+    appeal.version += 1
+    return AppealEvent(
+        appeal=appeal, action=A.DISPATCH, actor=None, actor_label=SYSTEM_LABEL, from_state=from_state,
+        to_state=appeal.state, note=route.reason, data=data,
+    )
+
+
+class _TrackingCodeTaken(Exception):
+    pass
+
+
+def _insert(appeal: Appeal, events: list[AppealEvent], photos: list) -> None:
+    """Write a new appeal with its events and photos in one transaction; the SMS with
+    the tracking code is queued for after the commit.
+
+    The appeal's INSERT comes first, so a tracking-code collision (astronomically
+    unlikely) has written nothing yet: the transaction is rolled back and tried again
+    with a new code (up to 3 times), with no savepoint around the INSERT.
+    """
     for attempt in range(3):
         try:
             with transaction.atomic():
-                return Appeal.objects.create(**fields)
-        except IntegrityError:
+                try:
+                    appeal.save(force_insert=True)
+                except IntegrityError as exc:
+                    raise _TrackingCodeTaken from exc
+                AppealEvent.objects.bulk_create(events)
+                _attach(appeal, events[0], photos, AttachmentKind.INTAKE)
+                if appeal.phone_is_mobile:
+                    enqueue_sms(appeal_id=appeal.pk, kind=SMS_RECEIVED)
+            return
+        except _TrackingCodeTaken as exc:
             if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+                raise exc.__cause__ from None
+            appeal.tracking_code = new_tracking_code()
