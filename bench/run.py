@@ -60,11 +60,14 @@ def database_url(database: str, pg_options: str = "") -> str:
     return f"{PG_URL}/{database}" + (f"?options={quote(pg_options)}" if pg_options else "")
 
 
-def django_setup(database: str, var_dir: str, pg_options: str = "") -> None:
+def django_setup(database: str, var_dir: str, pg_options: str = "", redis_url: str | None = None) -> None:
     os.environ["DATABASE_URL"] = database_url(database, pg_options)
     os.environ.setdefault("SECRET_KEY", "bench-not-secret")
     os.environ["GONGZHI_VAR_DIR"] = var_dir
-    os.environ.pop("REDIS_URL", None)
+    if redis_url:
+        os.environ["REDIS_URL"] = redis_url
+    else:
+        os.environ.pop("REDIS_URL", None)
     os.environ.update(SERVER_ENV)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
     import django
@@ -76,6 +79,45 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def redis_start(var_dir: str) -> tuple[subprocess.Popen | None, str | None]:
+    """A Redis server of the run's own (cache and broker, as in production), on a free
+    port, keeping nothing: the SMS tasks the intake queues (no worker runs) and the
+    cache go with it. (None, None) where redis-server is not installed: the file cache
+    and broker then, and the output says so."""
+    binary = shutil.which("redis-server")
+    if not binary:
+        return None, None
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", var_dir, "--logfile", str(Path(var_dir) / "redis.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise SystemExit("redis-server did not start within 20 s")
+
+
+def postgres_settings() -> dict:
+    """The server settings that matter for the figures (bench/postgresql.sql)."""
+    from django.db import connection
+
+    names = ("shared_buffers", "effective_cache_size", "work_mem", "max_wal_size", "checkpoint_timeout",
+             "random_page_cost", "synchronous_commit", "server_version")
+    found = {}
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"SHOW {name}")
+            found[name] = cursor.fetchone()[0]
+    return found
 
 
 def gunicorn_start(port: int, var_dir: str) -> subprocess.Popen:
@@ -106,7 +148,10 @@ def one_tier(args) -> None:
     var_dir = tempfile.mkdtemp(prefix=f"gz-bench-{tier.name}-")
     if args.command in ("seed", "all"):
         database_ensure(tier.database, fresh=args.fresh)
-    django_setup(tier.database, var_dir, args.pg_options)
+    redis, redis_url = (None, None)
+    if args.command in ("measure", "all") and not args.no_redis:
+        redis, redis_url = redis_start(var_dir)
+    django_setup(tier.database, var_dir, args.pg_options, redis_url)
     from django.core.management import call_command
 
     if args.command in ("seed", "all"):
@@ -121,13 +166,19 @@ def one_tier(args) -> None:
             counts = city_seed(tier)
             print(f"{tier.database}: seeded in {time.monotonic() - started:.0f} s: {json.dumps(counts, ensure_ascii=False)}")
     if args.command in ("measure", "all"):
+        from django.conf import settings
+
         from bench.suite import run_suite
 
         port = free_port()
         server = gunicorn_start(port, var_dir)
         try:
-            note = {**SERVER_ENV, "workers": WORKERS, "cache/broker": "file-based (no REDIS_URL)",
-                    "pg_options": args.pg_options}
+            note = {**SERVER_ENV, "workers": WORKERS,
+                    "cache/broker": "Redis (a server of the run's own)" if redis_url else "file-based (no REDIS_URL)",
+                    "pg_options": args.pg_options, "postgresql": postgres_settings(),
+                    "escalation_sweep_workers": settings.ESCALATION_SWEEP_WORKERS}
+            print(f"cache and broker: {note['cache/broker']}; PostgreSQL: " + ", ".join(
+                f"{k}={v}" for k, v in note["postgresql"].items()))
             print("rate limits raised for the run: " + ", ".join(
                 f"{k}={SERVER_ENV[k]}" for k in ("APPEAL_INTAKE_RATE_PER_IP", "APPEAL_INTAKE_RATE_PER_PHONE",
                                                   "API_ANON_RATE", "API_USER_RATE")))
@@ -137,6 +188,9 @@ def one_tier(args) -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+            if redis:
+                redis.terminate()
+                redis.wait(timeout=30)
         RESULTS.mkdir(parents=True, exist_ok=True)
         out = RESULTS / f"{args.out or tier.name}.json"
         out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
@@ -169,6 +223,7 @@ def main() -> None:
     parser.add_argument("--intake", type=int, default=500, help="POSTs of the intake measurement (default 500)")
     parser.add_argument("--pg-options", default="", help='PostgreSQL settings for every connection, e.g. "-c join_collapse_limit=1"')
     parser.add_argument("--out", default="", help="results file name under bench/results/ (default: the tier)")
+    parser.add_argument("--no-redis", action="store_true", help="file cache and broker instead of a Redis of the run's own")
     args = parser.parse_args()
     tiers = args.tier or ["S"]
     if args.command == "report":
@@ -180,7 +235,8 @@ def main() -> None:
         return
     for tier in tiers:  # one process per tier
         command = [sys.executable, __file__, args.command, "--tier", tier, "--requests", str(args.requests),
-                   "--intake", str(args.intake), "--pg-options", args.pg_options] + (["--fresh"] if args.fresh else [])
+                   "--intake", str(args.intake), "--pg-options", args.pg_options] + (["--fresh"] if args.fresh else []) \
+            + (["--no-redis"] if args.no_redis else [])
         subprocess.run(command, check=True)
     report(tiers)
 
