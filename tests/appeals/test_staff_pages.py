@@ -8,6 +8,7 @@ import pytest
 from django import forms
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.template.defaultfilters import date as date_filter
 from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -535,6 +536,9 @@ def test_tabs_filters_and_search(city, client, login):
     # The list masks phone numbers.
     page = text(client.get(reverse("appeals:queue")))
     assert "139****0003" in page and "13900000003" not in page
+    # Each row links to its page and shows when it was received (as |date:"m-d H:i").
+    assert f'<a href="{detail_url(a2)}" class="code">{a2.tracking_code}</a>' in page
+    assert f'<td data-label="受理时间">{date_filter(timezone.localtime(a2.created_at), "m-d H:i")}</td>' in page
     assert elsewhere.tracking_code not in page
 
     # The grid worker's queue: only grid A1's work.
