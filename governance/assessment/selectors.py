@@ -23,13 +23,22 @@
   length). Rows are ordered by rank (unranked last), then code.
 
 Queries: a bounded handful per call, whatever the number of appeals.
+
+``stored_month(jurisdiction=…, period=…, level=…, parent_code=None) -> StoredMonth | None``
+is the same month's table left in the database, for a caller that sorts and pages it in
+SQL (the report page shows one page of a city's 3,000 communities): a MonthlyScore
+queryset of the visible units with previous_rank and rank_change as SQL expressions,
+its number of rows, final and as_of; ``stored_rows(stored, ids)`` then loads the page's
+ScoreRows. None when the stored rows are not exactly the visible units (a unit created
+or deleted since the month was computed, a month never computed, a quarter or a range,
+the city level): the caller reads scores_for, which fills the gaps.
 """
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils.translation import gettext as _
 
 from governance.assessment import formulas
@@ -167,14 +176,21 @@ def _row(source) -> ScoreRow:
     return ScoreRow(**{name: getattr(source, name) for name in _ROW_FIELDS if hasattr(source, name)})
 
 
-def scores_for(*, jurisdiction, period: Period, level: str, parent_code: str | None = None) -> ScoreTable:
-    """The report table for ``level`` units in ``period`` (see the module docstring)."""
+def _checked_parent(*, jurisdiction, level: str, parent_code: str | None) -> str | None:
+    """The level must exist (ApplicationError) and the parent lie inside the jurisdiction
+    (NotFound); returns the parent's code stripped."""
     if level not in UnitKind.values:
         raise ApplicationError(_("未知的单位层级“%(level)s”。") % {"level": level})
     if parent_code is not None:
         parent_code = parent_code.strip()
         if not parent_code or not jurisdiction.covers(parent_code):
             raise NotFound()
+    return parent_code
+
+
+def scores_for(*, jurisdiction, period: Period, level: str, parent_code: str | None = None) -> ScoreTable:
+    """The report table for ``level`` units in ``period`` (see the module docstring)."""
+    parent_code = _checked_parent(jurisdiction=jurisdiction, level=level, parent_code=parent_code)
     table = ScoreTable(period=period, level=level, parent_code=parent_code)
 
     # The visible units: under the parent, inside the jurisdiction.
@@ -218,3 +234,97 @@ def scores_for(*, jurisdiction, period: Period, level: str, parent_code: str | N
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.unit_code))
     table.rows = rows
     return table
+
+
+# --- a stored month, left in the database for sorting and paging -----------------------------
+
+
+@dataclass
+class StoredMonth:
+    """The month's stored rows of the units scores_for would list, one per unit, not
+    loaded: ``rows`` is a MonthlyScore queryset annotated with ``previous_rank`` and
+    ``rank_change`` (for sorting; computed only if a query uses them); ``total`` its
+    number of rows; ``final`` and ``as_of`` as in ScoreTable."""
+
+    rows: QuerySet
+    total: int
+    final: bool
+    as_of: datetime | None
+    period: Period
+    level: str
+
+
+def _department_codes(jurisdiction) -> list[str]:
+    if not jurisdiction.department_ids:
+        return []
+    return list(Department.objects.filter(pk__in=jurisdiction.department_ids).values_list("code", flat=True))
+
+
+def _scope_q(jurisdiction, path: str, parent_code: str | None, departments: list[str]) -> Q:
+    """_visible_q and the parent's prefix on the code at ``path``."""
+    q = Q(**{f"{path}__startswith": parent_code}) if parent_code else Q()
+    visible = jurisdiction.code_q(path)
+    if visible is not None:
+        q &= visible | Q(**{f"{path}__in": departments}) if departments else visible
+    return q
+
+
+def _previous_rank(period: Period, level: str) -> Subquery:
+    return Subquery(
+        MonthlyScore.objects.filter(month=period.previous().first, unit_kind=level, unit_code=OuterRef("unit_code"))
+        .order_by().values("rank")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def stored_month(*, jurisdiction, period: Period, level: str, parent_code: str | None = None) -> StoredMonth | None:
+    """The month's stored scores of the units scores_for would list, as a queryset.
+
+    Steps: 1. the same checks as scores_for (unknown level, parent outside: errors);
+    2. only a month, and not the city level (its units are not a table of their own);
+    3. count the visible units (one query), then the stored rows in their scope — all of
+    them, and those of an existing unit (one aggregate); unless both equal the units,
+    None, and the caller reads scores_for, which fills the gaps: a unit created since
+    the month was computed, a month never computed, the row of a unit since deleted;
+    4. the rows, selected by the scope's code prefixes alone (no join with the unit
+    table: step 3 showed they are exactly the units'), with the previous month's rank
+    and the change (positive = moved up) as SQL expressions, so that a caller can sort
+    by them. No row is loaded here (stored_rows loads a page of them).
+    """
+    parent_code = _checked_parent(jurisdiction=jurisdiction, level=level, parent_code=parent_code)
+    if period.kind != "month" or level == UnitKind.CITY:
+        return None
+    departments = _department_codes(jurisdiction)
+    units = _MODELS[level].objects.filter(_scope_q(jurisdiction, "code", parent_code, departments))
+    total = units.count()
+    if not total:
+        return None
+    scores = MonthlyScore.objects.filter(
+        _scope_q(jurisdiction, "unit_code", parent_code, departments), month=period.first, unit_kind=level,
+    )
+    stats = scores.aggregate(
+        n=Count("pk"), of_units=Count("pk", filter=Q(unit_code__in=units.values("code"))),
+        provisional=Count("pk", filter=Q(final=False)), as_of=Max("as_of"),
+    )
+    if stats["n"] != total or stats["of_units"] != total:
+        return None
+    rows = scores.annotate(previous_rank=_previous_rank(period, level)).annotate(
+        rank_change=ExpressionWrapper(F("previous_rank") - F("rank"), output_field=IntegerField())
+    )
+    return StoredMonth(rows=rows, total=total, final=not stats["provisional"], as_of=stats["as_of"],
+                       period=period, level=level)
+
+
+def stored_rows(stored: StoredMonth, ids: list[int]) -> list[ScoreRow]:
+    """The ScoreRows of these rows of ``stored`` (ids from its queryset), in that order:
+    one query by primary key, with the previous month's rank and the change computed as
+    scores_for computes them."""
+    previous_rank = _previous_rank(stored.period, stored.level)
+    found = {s.pk: s for s in MonthlyScore.objects.filter(pk__in=ids).order_by().annotate(previous_rank=previous_rank)}
+    rows = []
+    for pk in ids:
+        row = _row(found[pk])
+        if row.rank is not None and row.previous_rank is not None:
+            row.rank_change = row.previous_rank - row.rank
+        rows.append(row)
+    return rows

@@ -39,7 +39,8 @@ def _grow(city, n: int, *, start: int = 0) -> None:
                 resolve(at(2026, 10, day + 1)), evaluate(at(2026, 10, day + 2)),
             ]))
     fabricate(specs)
-    compute_month(month=date(2026, 10, 1), now=at(2026, 11, 20))
+    # force: October is final after the first call, and the new communities need their rows.
+    compute_month(month=date(2026, 10, 1), now=at(2026, 11, 20), force=True)
 
 
 def _counts(client) -> list[int]:
