@@ -258,7 +258,7 @@ def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, err
     primary = next((a for a in PRIMARY_ACTIONS if a in actions), actions[0] if actions else None)
     for item in forms:
         item["open"] = item["action"] == primary or bool(item["form"].errors)
-    timeline = selectors.appeal_timeline(appeal)
+    timeline = _label_events(selectors.appeal_timeline(appeal))
     may_act = bool(actions)
     if may_act and appeal.phone:
         # Staff who may act see the resident's full number (to call back): log it.
@@ -282,6 +282,18 @@ def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, err
         "read_only": _is_read_only(jur),
         "extension": _pending_extension(jur, appeal, failed=failed_decision),
     }
+
+
+def _label_events(events: list) -> list:
+    """The timeline's action and state names, translated once per page: get_*_display
+    rebuilds its choices dict on every call, translating each of the ~25 lazy labels."""
+    actions = {value: str(label) for value, label in AppealAction.choices}
+    states = {value: str(label) for value, label in AppealState.choices}
+    for event in events:
+        event.action_label = actions.get(event.action, event.action)
+        event.from_state_label = states.get(event.from_state, event.from_state)
+        event.to_state_label = states.get(event.to_state, event.to_state)
+    return events
 
 
 def _pending_extension(jur: Jurisdiction, appeal, *, failed=None) -> dict | None:

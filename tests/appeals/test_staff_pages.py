@@ -494,6 +494,11 @@ def test_appeal_page_query_count_is_bounded(city, client, login, django_assert_m
         page = text(client.get(detail_url(appeal)))
     assert "进展27" in page and "城管" in page and "签收" in page
     assert few <= 14, few
+    # The timeline names each step and state change as the model's get_*_display does.
+    for event in appeal_timeline(appeal):
+        assert f"<b>{event.get_action_display()}</b>" in page
+        if event.from_state != event.to_state:
+            assert f"{event.get_from_state_display()} → {event.get_to_state_display()}" in page
 
 
 def test_tabs_filters_and_search(city, client, login):
