@@ -269,6 +269,9 @@ def _scope_q(jurisdiction, path: str, parent_code: str | None, departments: list
     return q
 
 
+_STORED_FIELDS = sorted(_ROW_FIELDS & {f.name for f in MonthlyScore._meta.concrete_fields})
+
+
 def _previous_rank(period: Period, level: str) -> Subquery:
     return Subquery(
         MonthlyScore.objects.filter(month=period.previous().first, unit_kind=level, unit_code=OuterRef("unit_code"))
@@ -319,8 +322,10 @@ def stored_rows(stored: StoredMonth, ids: list[int]) -> list[ScoreRow]:
     """The ScoreRows of these rows of ``stored`` (ids from its queryset), in that order:
     one query by primary key, with the previous month's rank and the change computed as
     scores_for computes them."""
-    previous_rank = _previous_rank(stored.period, stored.level)
-    found = {s.pk: s for s in MonthlyScore.objects.filter(pk__in=ids).order_by().annotate(previous_rank=previous_rank)}
+    scores = MonthlyScore.objects.filter(pk__in=ids).order_by().annotate(
+        previous_rank=_previous_rank(stored.period, stored.level)
+    ).values("pk", "previous_rank", *_STORED_FIELDS)  # plain values: a third less time than instances
+    found = {score.pop("pk"): score for score in scores}
     rows = []
     for pk in ids:
         row = _row(found[pk])
