@@ -35,6 +35,7 @@ version: they change nothing a handler acts on, and must not turn a form the han
 has open into "already changed".
 """
 
+import json
 import logging
 import threading
 from collections import defaultdict
@@ -404,18 +405,41 @@ def _escalate(now: datetime, size: int, digests: _Digests) -> int:
         for row in done:
             step, deadline = plans[row["id"]]
             from_label = labels[step.from_level]
-            events.append(AppealEvent(
-                appeal_id=row["id"], action=A.ESCALATE, actor_label=SYSTEM_LABEL, from_state=row["state"],
-                to_state=row["state"], data=_event_data(row, step, deadline, automatic=True),
-                note=note_text % {"t": when(row["level_deadline"]), "from": from_label, "to": labels[step.to_level]},
+            events.append((
+                row["id"], A.ESCALATE, row["state"], row["state"],
+                note_text % {"t": when(row["level_deadline"]), "from": from_label, "to": labels[step.to_level]},
+                _event_data(row, step, deadline, automatic=True),
             ))
             line = _line(row, line_text % {"from": from_label, "t": when(deadline)}, unclassified)
             for key in _receivers(row, step):
                 digests.add(NotificationKind.ESCALATION, key, row["tracking_code"], line)
-        AppealEvent.objects.bulk_create(events)
+        _insert_system_events(events)
         return len(done)
 
     return _in_chunks(qs, process, size)
+
+
+_EVENT_INSERT = (
+    "INSERT INTO appeals_appealevent (appeal_id, action, actor_id, actor_label, from_state, to_state, note, data, "
+    "created_at) VALUES "
+)
+
+
+def _insert_system_events(events: list[tuple]) -> None:
+    """The system's events of a chunk, (appeal id, action, from state, to state, note,
+    data) each, in one multi-row INSERT through Django's cursor (so counted like any
+    query) without building a model instance per event: at city scale the instances
+    were a sixth of the sweep's time in Python."""
+    if not events:
+        return
+    created = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = []
+    for appeal_id, action, from_state, to_state, note, data in events:
+        params += [appeal_id, str(action), SYSTEM_LABEL, str(from_state), str(to_state), note,
+                   json.dumps(data, ensure_ascii=False), created]
+    values = ", ".join(["(%s, %s, NULL, %s, %s, %s, %s, %s, %s)"] * len(events))
+    with connection.cursor() as cursor:
+        cursor.execute(_EVENT_INSERT + values, params)
 
 
 def _remind(now: datetime, size: int, digests: _Digests) -> int:

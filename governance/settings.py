@@ -367,7 +367,7 @@ STAFFING_TARGET_PER_10K = env_int("STAFFING_TARGET_PER_10K", 18, minimum=1)
 # appeals.escalation (DESIGN.md §4 "Deadlines and escalation"). The sweep's interval
 # (ESCALATION_SWEEP_SECONDS) lives with the beat schedule in governance/schedule.py.
 # Appeals the sweep takes per locked chunk (its queries grow with the chunks, not the rows).
-ESCALATION_CHUNK_SIZE = env_int("ESCALATION_CHUNK_SIZE", 200, minimum=1)
+ESCALATION_CHUNK_SIZE = env_int("ESCALATION_CHUNK_SIZE", 500, minimum=1)
 # Connections the sweep works its chunks on at once (threads; each takes its share of the
 # appeals by id). On PostgreSQL one connection's database time and another's Python time
 # overlap; SQLite has one writer at a time, so there it is 1.
