@@ -32,12 +32,18 @@ its number of rows, final and as_of; ``stored_rows(stored, ids)`` then loads the
 ScoreRows. None when the stored rows are not exactly the visible units (a unit created
 or deleted since the month was computed, a month never computed, a quarter or a range,
 the city level): the caller reads scores_for, which fills the gaps.
+
+``scores_token()``: a token in the shared cache that changes whenever compute_month has
+stored a month (after its commit); what is cached from stored scores is keyed by it.
 """
 
+import logging
+import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils.translation import gettext as _
 
@@ -47,6 +53,9 @@ from governance.assessment.models import COUNTERS, DailyTally, MonthlyScore
 from governance.assessment.periods import Period
 from governance.errors import ApplicationError, NotFound
 from grids.models import Community, Department, District, Grid, Street
+
+logger = logging.getLogger(__name__)
+SCORES_TOKEN_KEY = "assessment:scores-token"
 
 
 @dataclass
@@ -252,6 +261,7 @@ class StoredMonth:
     as_of: datetime | None
     period: Period
     level: str
+    key: str  # names these rows: the period, level, parent, the jurisdiction's scope, the counts
 
 
 def _department_codes(jurisdiction) -> list[str]:
@@ -314,8 +324,10 @@ def stored_month(*, jurisdiction, period: Period, level: str, parent_code: str |
     rows = scores.annotate(previous_rank=_previous_rank(period, level)).annotate(
         rank_change=ExpressionWrapper(F("previous_rank") - F("rank"), output_field=IntegerField())
     )
-    return StoredMonth(rows=rows, total=total, final=not stats["provisional"], as_of=stats["as_of"],
-                       period=period, level=level)
+    final, as_of = not stats["provisional"], stats["as_of"]
+    scope = (jurisdiction.everything, sorted(jurisdiction.prefixes), sorted(departments))
+    key = repr((period.label, level, parent_code, scope, total, final, as_of and as_of.isoformat()))
+    return StoredMonth(rows=rows, total=total, final=final, as_of=as_of, period=period, level=level, key=key)
 
 
 def stored_rows(stored: StoredMonth, ids: list[int]) -> list[ScoreRow]:
@@ -333,3 +345,18 @@ def stored_rows(stored: StoredMonth, ids: list[int]) -> list[ScoreRow]:
             row.rank_change = row.previous_rank - row.rank
         rows.append(row)
     return rows
+
+
+def scores_token() -> str | None:
+    """The token of the stored scores in the shared cache (Redis in production), made if
+    missing (a cleared cache counts as a change); None if the cache is down. compute_month
+    writes a new one once its rows are committed (services._publish_scores)."""
+    try:
+        token = cache.get(SCORES_TOKEN_KEY)
+        if token is None:
+            cache.add(SCORES_TOKEN_KEY, uuid.uuid4().hex, timeout=None)
+            token = cache.get(SCORES_TOKEN_KEY)
+    except Exception:  # the cache is down: nothing is cached
+        logger.warning("scores: the cache is unavailable", exc_info=True)
+        return None
+    return token

@@ -34,10 +34,12 @@ Counting rules, as implemented:
 """
 
 import logging
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
 from django.utils import timezone
@@ -52,6 +54,7 @@ from governance.assessment.periods import (
     cutoff_moment, day_window, deadline_day, local_midnight, month_end, next_month, previous_month,
     today_local,
 )
+from governance.assessment.selectors import SCORES_TOKEN_KEY
 from governance.enums import Role
 from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.selectors import jurisdiction_for
@@ -301,6 +304,10 @@ def _insert(model, rows: list[dict]) -> None:
             )
 
 
+def _publish_scores() -> None:
+    cache.set(SCORES_TOKEN_KEY, uuid.uuid4().hex, timeout=None)  # robust on_commit: a failure is logged
+
+
 def month_state(month: date, now: datetime) -> tuple[datetime, bool, bool]:
     """(as_of, final, month_to_date) of ``month`` seen at ``now``."""
     cutoff = cutoff_moment(month)
@@ -314,7 +321,9 @@ def compute_month(*, month: date, now: datetime | None = None, force: bool = Fal
     2. a month already stored as final is left alone unless ``force`` (which recomputes
     it as of the same cutoff); 3. the daily tallies from the log (tally_appeals);
     4. in one transaction, under a per-month lock: replace the month's DailyTally rows,
-    sum them per unit in SQL, compute measures and ranks, replace its MonthlyScore rows.
+    sum them per unit in SQL, compute measures and ranks, replace its MonthlyScore rows;
+    5. once that is committed, a new scores token (selectors.scores_token), so that the
+    report pages cached from the stored scores are built again.
     """
     now = now or timezone.now()
     month = month.replace(day=1)
@@ -346,6 +355,9 @@ def compute_month(*, month: date, now: datetime | None = None, force: bool = Fal
         MonthlyScore.objects.filter(month=month).delete()
         _insert(MonthlyScore, [{"month": month, "final": final, "month_to_date": month_to_date, "as_of": as_of,
                                 "computed_at": now, **row} for row in rows])
+        # What is cached from stored scores (report pages) is keyed by the token: a new one
+        # once these rows are committed (at once, outside an outer transaction).
+        transaction.on_commit(_publish_scores, robust=True)
     result.appeals, result.excluded = stats["appeals"], stats["excluded"]
     result.tallies, result.units = len(tallies), len(rows)
     result.city = next((r for r in rows if r["unit_kind"] == UnitKind.CITY), {})

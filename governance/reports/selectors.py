@@ -5,7 +5,8 @@ Where the figures come from:
   (governance.assessment: MonthlyScore for a month, DailyTally sums for a quarter or a
   custom range — sums of numerators and denominators, never averages of rates);
   a page of a month's unit table (the ranking page) is sorted and cut in SQL and loads
-  one page of rows, whatever the number of units; exports and the API read every row;
+  one page of rows, whatever the number of units, then kept in the shared cache until
+  the scores are computed again; exports and the API read every row;
 - the category breakdown, the list of a unit's problem appeals, the 督办 list and the
   hot spots are bounded, indexed queries on the appeal table: one unit (a code-prefix
   filter on ``territory_code``) or the viewer's jurisdiction, one period of at most a
@@ -18,16 +19,19 @@ jurisdiction) or ``appeals.selectors.appeal_scope``; a unit outside the jurisdic
 NotFound (404).
 """
 
+import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, Count, F, Max, Min, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Collate, NullIf
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS, urlencode
 from django.utils.translation import gettext as _
@@ -43,13 +47,17 @@ from governance.assessment.models import MonthlyScore
 from governance.assessment.periods import (
     CHINA, Period, day_window, month_start, previous_month, today_local,
 )
-from governance.assessment.selectors import ScoreRow, StoredMonth, scores_for, stored_month, stored_rows
+from governance.assessment.selectors import (
+    ScoreRow, StoredMonth, scores_for, scores_token, stored_month, stored_rows,
+)
 from governance.enums import Role
 from governance.errors import ApplicationError, NotFound
 from governance.models import Post
 from governance.reports.tables import Column, ReportTable, sort_rows
 from governance.selectors import Jurisdiction
 from grids.models import Community, Department, District, Grid, Street
+
+logger = logging.getLogger(__name__)
 
 # Territorial levels top-down, and what a unit page drills into.
 LEVELS = [UnitKind.CITY, UnitKind.DISTRICT, UnitKind.STREET, UnitKind.COMMUNITY, UnitKind.GRID]
@@ -245,10 +253,11 @@ def unit_table(
     ``sort`` (default: 综合得分 ascending, the worst first; empty values last).
     ``page`` (1-based) cuts a page of PAGE_SIZE rows; None: every row (exports, API).
 
-    A page of a month stored for every unit is sorted and cut in SQL (_stored_page): its
-    cost does not grow with the number of units (3,000 communities for a city
-    supervisor). Otherwise, and for every row, the whole table is built and sorted here;
-    both give the same rows in the same order (tests/reports/test_paging.py)."""
+    A page of a month stored for every unit is sorted and cut in SQL, and kept in the
+    shared cache until the scores are computed again (_stored_page): its cost does not
+    grow with the number of units (3,000 communities for a city supervisor). Otherwise,
+    and for every row, the whole table is built and sorted here; both give the same rows
+    in the same order (tests/reports/test_paging.py)."""
     key, descending = parse_sort(sort)
     table = ReportTable(
         key=f"units-{level}", title=_("%(level)s考核排名") % {"level": UnitKind(level).label},
@@ -258,18 +267,18 @@ def unit_table(
     if page is not None:
         stored = stored_month(jurisdiction=jurisdiction, period=period, level=level, parent_code=parent_code)
     if stored is not None:
-        table.rows = _stored_page(stored, key=key, descending=descending, page=page)
         table.total, table.final, table.as_of = stored.total, stored.final, stored.as_of  # type: ignore[attr-defined]
-    else:
-        scores = scores_for(jurisdiction=jurisdiction, period=period, level=level, parent_code=parent_code)
-        keys = [c.key for c in table.columns]
-        rows = sort_rows([score_dict(r, keys) for r in scores.rows], key=key, descending=descending)
-        table.total = len(rows)
-        if page is not None:
-            start = (max(page, 1) - 1) * PAGE_SIZE
-            rows = rows[start:start + PAGE_SIZE]
-        table.rows = rows
-        table.final, table.as_of = scores.final, scores.as_of  # type: ignore[attr-defined]
+        _stored_page(table, stored, key=key, descending=descending, page=page, period=period)
+        return table
+    scores = scores_for(jurisdiction=jurisdiction, period=period, level=level, parent_code=parent_code)
+    keys = [c.key for c in table.columns]
+    rows = sort_rows([score_dict(r, keys) for r in scores.rows], key=key, descending=descending)
+    table.total = len(rows)
+    if page is not None:
+        start = (max(page, 1) - 1) * PAGE_SIZE
+        rows = rows[start:start + PAGE_SIZE]
+    table.rows = rows
+    table.final, table.as_of = scores.final, scores.as_of  # type: ignore[attr-defined]
     table.links = _unit_links(level, [r["unit_code"] for r in table.rows], period)
     return table
 
@@ -316,7 +325,49 @@ def _stored_order(key: str, descending: bool) -> list:
     ]
 
 
-def _stored_page(stored: StoredMonth, *, key: str, descending: bool, page: int) -> list[dict]:
+PAGE_CACHE_SECONDS = 6 * 3600  # a page stays right as long as the scores' token: this only bounds the space
+
+
+def _stored_page(table: ReportTable, stored: StoredMonth, *, key: str, descending: bool, page: int,
+                 period: Period) -> None:
+    """Fill ``table`` with one page of the stored month sorted by ``key``: its rows, links
+    and printed cells, kept in the shared cache (Redis in production) under the scores'
+    token, which compute_month renews — the same page for the same scope is built once
+    per computation of the scores. Without a cache, built every time."""
+    cache_key = None
+    token = scores_token()
+    if token is not None:
+        # The database too: two databases (the benchmark's tiers) may share a cache.
+        name = repr((token, connection.settings_dict["NAME"], stored.key, key, descending, page, PAGE_SIZE,
+                     get_script_prefix()))
+        cache_key = f"reports:units-page:{hashlib.sha256(name.encode()).hexdigest()}"
+        found = _cached(cache_key)
+        if found is not None:
+            table.rows, table.links, table.html = found
+            return
+    table.rows = _stored_page_rows(stored, key=key, descending=descending, page=page)
+    table.links = _unit_links(stored.level, [r["unit_code"] for r in table.rows], period)
+    table.html = table.html_rows()
+    if cache_key is not None:
+        _cache(cache_key, (table.rows, table.links, table.html))
+
+
+def _cached(cache_key: str):
+    try:
+        return cache.get(cache_key)
+    except Exception:  # the cache is down: build the page
+        logger.warning("reports: the cache is unavailable", exc_info=True)
+        return None
+
+
+def _cache(cache_key: str, value) -> None:
+    try:
+        cache.set(cache_key, value, PAGE_CACHE_SECONDS)
+    except Exception:
+        logger.warning("reports: the cache is unavailable", exc_info=True)
+
+
+def _stored_page_rows(stored: StoredMonth, *, key: str, descending: bool, page: int) -> list[dict]:
     """One page of the stored month sorted by ``key``, in two queries: the page's ids in
     order (PostgreSQL sorts ids, not rows of 45 columns), then those rows by id."""
     start = (max(page, 1) - 1) * PAGE_SIZE

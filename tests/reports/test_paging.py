@@ -18,8 +18,10 @@ from django.utils import timezone
 from governance.assessment.models import MonthlyScore
 from governance.assessment.periods import Period
 from governance.reports import selectors
+from governance.reports.tables import ReportTable
 from governance.selectors import jurisdiction_for
 from grids.models import Community
+from tests.reports.conftest import page_tables
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +157,60 @@ def test_a_page_loads_one_page_of_rows(city, stored_october, login, monkeypatch,
 def test_unit_links_equal_unit_url(level, code):
     october = Period.month(2026, 10)
     assert selectors._unit_links(level, [code], october) == [{"unit_name": selectors.unit_url(level, code, october)}]
+
+
+# --- the shared cache -----------------------------------------------------------------------------
+
+
+def test_a_page_is_read_from_the_cache_the_second_time(city, stored_october, login):
+    client = login(city.users.supervisor)
+    first = _page_queries(client)
+    second = _page_queries(client)
+    assert len(second) == len(first) - 2  # neither the ids nor the rows
+    assert not [sql for sql in second if re.search(r"LIMIT \d+$", sql) and "monthlyscore" in sql]
+    url = "/reports/?period=2026-10&level=community&sort=-rank_change&page=1"
+    assert page_tables(client.get(url).content.decode()) == page_tables(client.get(url).content.decode())
+    cached = client.get(url).context["table"]
+    fresh = ReportTable(key=cached.key, title=cached.title, columns=cached.columns, rows=cached.rows, links=cached.links)
+    assert cached.html is not None and cached.html == fresh.html_rows()
+    assert cached.links[0]["unit_name"] == selectors.unit_url("community", cached.rows[0]["unit_code"],
+                                                              Period.month(2026, 10))
+
+
+def test_computing_the_month_again_renews_the_cached_pages(city, scored, login, django_capture_on_commit_callbacks):
+    """The cached page holds until compute_month has committed new rows (a new token)."""
+    from governance.assessment.services import compute_month
+    from tests.assessment.fabricate import at, dispatch, fabricate, make
+    from tests.reports.conftest import NOW
+
+    client = login(city.users.supervisor)
+    url = "/reports/?period=2026-10&level=community&sort=unit_code"
+
+    def due_of_jia_er():
+        table = page_tables(client.get(url).content.decode())["units-community"]
+        return dict(zip(table[0], next(r for r in table[1:] if r[4] == "110101001002"), strict=True))["应办结"]
+
+    assert due_of_jia_er() == "2"
+    fabricate([make(place=city.grid_b1, deadline=at(2026, 10, 20, 12), events=[dispatch(city.grid_b1, at(2026, 10, 6, 10))])])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        compute_month(month=date(2026, 10, 1), now=NOW, force=True)
+    assert callbacks  # the token is renewed after the commit, not before
+    assert due_of_jia_er() == "3"
+
+
+def test_the_page_without_a_cache(city, stored_october, login, monkeypatch):
+    """The cache is down: the page is computed every time, as without it."""
+    from django.core.cache import cache
+
+    client = login(city.users.supervisor)
+    url = "/reports/?period=2026-10&level=community&sort=-composite"
+    cached = page_tables(client.get(url).content.decode())
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "set", down)
+    monkeypatch.setattr(cache, "add", down)
+    response = client.get(url)
+    assert response.status_code == 200 and page_tables(response.content.decode()) == cached
