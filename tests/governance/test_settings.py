@@ -177,9 +177,12 @@ def test_redis_url_with_db():
 
 def test_escalation_settings_are_read_from_the_environment(tmp_path):
     names = ["ESCALATION_STREET_HOURS", "ESCALATION_URGENT_SKIP", "ESCALATION_CHUNK_SIZE", "STAFF_BASE_URL",
-             "CELERY_BEAT_SCHEDULE"]
+             "CELERY_BEAT_SCHEDULE", "ESCALATION_SWEEP_WORKERS"]
     values = show(tmp_path, names, SECRET_KEY="x", ESCALATION_STREET_HOURS="12", ESCALATION_URGENT_SKIP="off",
                   STAFF_BASE_URL="https://staff.example.cn", ESCALATION_SWEEP_SECONDS="120")
     assert values["ESCALATION_STREET_HOURS"] == 12 and values["ESCALATION_URGENT_SKIP"] is False
-    assert values["ESCALATION_CHUNK_SIZE"] == 200 and values["STAFF_BASE_URL"] == "https://staff.example.cn"
+    assert values["ESCALATION_CHUNK_SIZE"] == 500 and values["STAFF_BASE_URL"] == "https://staff.example.cn"
+    assert values["ESCALATION_SWEEP_WORKERS"] == 1  # SQLite: one writer at a time
+    on_postgresql = show(tmp_path, ["ESCALATION_SWEEP_WORKERS"], SECRET_KEY="x", DATABASE_URL="postgres://u@h/db")
+    assert on_postgresql["ESCALATION_SWEEP_WORKERS"] == 2
     assert values["CELERY_BEAT_SCHEDULE"]["appeals-escalation-sweep"]["schedule"] == 120.0
