@@ -71,7 +71,7 @@ def appeal_scope(jurisdiction: Jurisdiction) -> QuerySet[Appeal]:
 def appeal_get(*, jurisdiction: Jurisdiction, tracking_code: str) -> Appeal:
     """One appeal by tracking code, or NotFound (also outside the jurisdiction)."""
     code = normalize_tracking_code(tracking_code)
-    appeal = _listed(appeal_scope(jurisdiction)).filter(tracking_code=code).first()
+    appeal = listed(appeal_scope(jurisdiction)).filter(tracking_code=code).first()
     if appeal is None:
         raise NotFound()
     return appeal
@@ -121,7 +121,7 @@ def appeal_queue(
     qs = qs.filter(state=state) if state else qs.filter(state__in=OPEN_STATES)
     qs = _dashboard_filters(qs, category=category, grid=grid, overdue=overdue, search=search,
                             date_from=date_from, date_to=date_to, now=now or timezone.now())
-    return _listed(qs).order_by("deadline", "-created_at", "-id")
+    return listed(qs).order_by("deadline", "-created_at", "-id")
 
 
 def is_overdue(appeal: Appeal, *, now: datetime | None = None) -> bool:
@@ -269,7 +269,7 @@ def appeal_browse(
     if state:
         qs = qs.filter(state=state)
     qs = _dashboard_filters(qs, now=now or timezone.now(), **filters)
-    return _listed(qs).order_by("-created_at", "-id")
+    return listed(qs).order_by("-created_at", "-id")
 
 
 def queue_counts(*, jurisdiction: Jurisdiction, browse: bool = False, now: datetime | None = None, **filters) -> dict:
@@ -398,7 +398,7 @@ class _WithUnits(ModelIterable):
             yield from with_units(chunk)
 
 
-def _listed(qs: QuerySet[Appeal]) -> QuerySet[Appeal]:
+def listed(qs: QuerySet[Appeal]) -> QuerySet[Appeal]:
     """``qs`` whose appeals come with their category, place and handling unit, in a fixed
     number of queries however many rows it has (``with_units``)."""
     qs = qs.select_related(*_LIST_RELATED)
