@@ -1,3 +1,6 @@
+import time
+
+from django.conf import settings
 from django.shortcuts import render
 
 from governance.errors import ApplicationError
@@ -21,3 +24,35 @@ class ApplicationErrorMiddleware:
             {"status": exception.status_code, "message": exception.message},
             status=exception.status_code,
         )
+
+
+SESSION_REFRESHED_KEY = "_refreshed"
+
+
+class SessionRefreshMiddleware:
+    """Idle expiry without a write per request.
+
+    A staff session expires SESSION_COOKIE_AGE after it was last saved. Saving it on
+    every request (SESSION_SAVE_EVERY_REQUEST) is an UPDATE of the session table per
+    page; here a request saves it only when the refresh interval has passed since the
+    last save (a stamp in the session): SESSION_REFRESH_SECONDS, at most a tenth of the
+    idle time. An idle session so lasts between SESSION_COOKIE_AGE − the interval and
+    SESSION_COOKIE_AGE after the last request. Only sessions the request has already loaded (an authenticated page) are
+    looked at: anonymous requests and the public API never read one.
+    Placed after SessionMiddleware, so that its save sees the change.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is None or not session.accessed or session.modified or session.is_empty():
+            return response
+        now = int(time.time())
+        stamp = session.get(SESSION_REFRESHED_KEY, 0)
+        interval = min(settings.SESSION_REFRESH_SECONDS, settings.SESSION_COOKIE_AGE // 10)
+        if not isinstance(stamp, int) or now - stamp >= interval:
+            session[SESSION_REFRESHED_KEY] = now
+        return response

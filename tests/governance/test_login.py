@@ -4,14 +4,21 @@ With django-axes every login goes through authenticate(request=…), so these te
 post to the login page rather than calling client.login().
 """
 
+import time
 from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+
+from governance.middleware import SESSION_REFRESHED_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -87,17 +94,59 @@ def test_a_good_login_clears_earlier_failures(city, client):
     assert log_in(client, "grid_worker").status_code == 302
 
 
-def test_every_request_pushes_the_idle_expiry_forward(city, client):
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
-    log_in(client, "community_worker")
+def _expiry_soon(client) -> Session:
     session = Session.objects.get(session_key=client.session.session_key)
     session.expire_date = timezone.now() + timedelta(seconds=30)
     session.save(update_fields=["expire_date"])
+    return session
 
+
+def test_a_request_pushes_the_idle_expiry_forward(city, client):
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False
+    log_in(client, "community_worker")
+    session = _expiry_soon(client)
+
+    assert client.get(reverse("home")).status_code == 200  # the first page since the login
+    session.refresh_from_db()
+    expected = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    assert abs((session.expire_date - expected).total_seconds()) < 60
+
+
+def test_the_session_is_saved_at_most_once_per_refresh_interval(city, client):
+    log_in(client, "community_worker")
+    client.get(reverse("home"))  # saves the session with its refresh stamp
+    session = _expiry_soon(client)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("home")).status_code == 200
+    writes = [q["sql"] for q in queries.captured_queries
+              if "django_session" in q["sql"] and not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert writes == []
+    session.refresh_from_db()
+    assert (session.expire_date - timezone.now()).total_seconds() < 31  # not pushed: saved a moment ago
+
+    # The interval has passed since the last save: the next request pushes the expiry.
+    key = client.session.session_key
+    store = SessionStore(session_key=key)
+    store[SESSION_REFRESHED_KEY] = int(time.time()) - settings.SESSION_REFRESH_SECONDS
+    store.save()
+    _expiry_soon(client)
     assert client.get(reverse("home")).status_code == 200
     session.refresh_from_db()
     expected = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
     assert abs((session.expire_date - expected).total_seconds()) < 60
+
+
+@override_settings(SESSION_COOKIE_AGE=60, SESSION_REFRESH_SECONDS=60)
+def test_the_refresh_interval_is_at_most_a_tenth_of_the_idle_time(city, client):
+    log_in(client, "community_worker")
+    client.get(reverse("home"))
+    store = SessionStore(session_key=client.session.session_key)
+    store[SESSION_REFRESHED_KEY] = int(time.time()) - 6  # a tenth of 60 s ago
+    store.save()
+    session = _expiry_soon(client)
+    assert client.get(reverse("home")).status_code == 200
+    session.refresh_from_db()
+    assert (session.expire_date - timezone.now()).total_seconds() > 50
 
 
 def test_an_idle_session_expires(city, client):

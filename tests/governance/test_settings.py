@@ -88,7 +88,7 @@ def test_production_cookies_are_secure_and_idle_minutes_are_read(tmp_path):
     )
     assert values == {
         "DEBUG": False, "SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True,
-        "SESSION_COOKIE_AGE": 45 * 60, "SESSION_SAVE_EVERY_REQUEST": True, "AXES_FAILURE_LIMIT": 3,
+        "SESSION_COOKIE_AGE": 45 * 60, "SESSION_SAVE_EVERY_REQUEST": False, "AXES_FAILURE_LIMIT": 3,
     }
 
 
