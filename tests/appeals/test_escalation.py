@@ -240,6 +240,28 @@ def test_small_chunks_take_every_due_appeal_with_queries_per_chunk(city):
     assert all(escalations(a) == 1 for a in appeals)
 
 
+@pytest.mark.django_db
+def test_an_appeal_no_longer_due_when_its_chunk_comes_is_left_alone(city, monkeypatch):
+    """The sweep reads the due ids first and checks each chunk's rows again as it
+    locks them: a level deadline moved on in between (an approved extension, a handler
+    who escalated it by hand) is not escalated on the old one."""
+    category = grid_category()
+    appeals = [quiet(city, category) for _ in range(6)]
+    now = max(after(a) for a in appeals)
+    moved = appeals[-1]
+    real_loop = escalation._chunk_loop
+
+    def loop(qs, ids, process, size):
+        assert moved.pk in ids  # it was due when the ids were read
+        Appeal.objects.filter(pk=moved.pk).update(level_deadline=now + timedelta(hours=5))
+        return real_loop(qs, ids, process, size)
+
+    monkeypatch.setattr(escalation, "_chunk_loop", loop)
+    assert sweep(now, size=2).escalated == 5
+    assert escalations(moved) == 0
+    assert all(escalations(a) == 1 for a in appeals[:-1])
+
+
 # --- escalation by hand (上报) -------------------------------------------------------------------
 
 
@@ -345,8 +367,8 @@ def test_two_concurrent_sweeps_escalate_each_appeal_exactly_once(city):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_sweeps_workers_share_the_due_appeals_and_write_one_digest(city, settings):
-    """ESCALATION_SWEEP_WORKERS threads, each on its own connection, take the appeals
-    whose id modulo 3 is theirs: every appeal once, one event each, one digest per unit."""
+    """ESCALATION_SWEEP_WORKERS threads, each on its own connection, take a third of
+    the due appeals each: every appeal once, one event each, one digest per unit."""
     settings.ESCALATION_SWEEP_WORKERS = 3
     category = grid_category()
     appeals = [quiet(city, category) for _ in range(31)]
