@@ -3,6 +3,7 @@ shared part of ``bench/run.py`` (gunicorn) and the smoke test (Django's live ser
 
 import os
 import platform
+import time
 from datetime import date
 
 from django.contrib.auth import get_user_model
@@ -24,6 +25,30 @@ TARGETS = [
     ("scoring", "seconds", 60, "max"),
 ]
 PAGES = ("queue_page", "appeal_page", "report_page", "api_list")
+
+
+def machine() -> dict:
+    """What the figures were measured on: runs on different machines do not compare."""
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        cpu = platform.processor()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory / 2**30, 1),
+            "python_loop_ms": python_loop_ms()}
+
+
+def python_loop_ms() -> float:
+    """A fixed piece of pure-Python work (best of 5, ms): the speed of one core, so
+    that a run on another machine, or on a busy one, shows as such."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
 
 
 def last_full_month(today: date) -> date:
@@ -49,7 +74,7 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
                     "database": connection.vendor, "python": platform.python_version(),
                     "counts": {"appeals": Appeal.objects.count(), "open_appeals": Appeal.objects.filter(
                         state__in=OPEN_STATES).count(), "buildings": Building.objects.count()},
-                    "settings": settings_note or {},
+                    "settings": settings_note or {}, "machine": machine(),
                     # The machine is shared: the load before and after says how quiet it was.
                     "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     if connection.vendor == "postgresql":
@@ -118,6 +143,7 @@ def table(results: list[dict]) -> str:
         ("scoring month", *[r["scoring"]["month"] for r in results]),
         ("scoring appeals", *[str(r["scoring"]["appeals"]) for r in results]),
         ("scoring seconds", *[str(r["scoring"]["seconds"]) for r in results]),
+        ("machine python_loop_ms", *[str(r.get("machine", {}).get("python_loop_ms", "")) for r in results]),
     ]
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(lines[0]))]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines)
