@@ -168,8 +168,9 @@ def one_tier(args) -> None:
     if args.command in ("measure", "all"):
         from django.conf import settings
 
-        from bench.suite import run_suite
+        from bench.suite import machine, run_suite
 
+        measured_on = machine()  # before the server starts: its workers' start-up would slow the loop
         port = free_port()
         server = gunicorn_start(port, var_dir)
         try:
@@ -184,7 +185,7 @@ def one_tier(args) -> None:
                                                   "API_ANON_RATE", "API_USER_RATE")))
             result = run_suite(f"http://127.0.0.1:{port}", tier=tier.name, requests=args.requests,
                                intake_requests=args.intake, escalate_due=100_000 if tier.name == "M" else None,
-                               settings_note=note)
+                               settings_note=note, machine_note=measured_on)
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -58,7 +58,8 @@ def last_full_month(today: date) -> date:
 
 
 def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int = 2, intake_requests: int = 500,
-              intake_concurrency: int = 8, escalate_due: int | None = 100_000, settings_note: dict | None = None) -> dict:
+              intake_concurrency: int = 8, escalate_due: int | None = 100_000, settings_note: dict | None = None,
+              machine_note: dict | None = None) -> dict:
     """Every measurement, in an order that keeps them independent: the scoring first
     (the report page reads its scores), the pages and the API, the intake, and the
     escalation last (it restores what it changed). Returns the JSON-able result."""
@@ -74,7 +75,7 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
                     "database": connection.vendor, "python": platform.python_version(),
                     "counts": {"appeals": Appeal.objects.count(), "open_appeals": Appeal.objects.filter(
                         state__in=OPEN_STATES).count(), "buildings": Building.objects.count()},
-                    "settings": settings_note or {}, "machine": machine(),
+                    "settings": settings_note or {}, "machine": machine_note or machine(),
                     # The machine is shared: the load before and after says how quiet it was.
                     "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     if connection.vendor == "postgresql":
