@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class GovernanceConfig(AppConfig):
     name = "governance"
     verbose_name = "人员与辖区"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from governance.middleware import stamp_session_on_login
+
+        user_logged_in.connect(stamp_session_on_login, dispatch_uid="governance.stamp_session_on_login")

@@ -1,6 +1,7 @@
 import time
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.shortcuts import render
 
 from governance.errors import ApplicationError
@@ -56,3 +57,12 @@ class SessionRefreshMiddleware:
         if not isinstance(stamp, int) or now - stamp >= interval:
             session[SESSION_REFRESHED_KEY] = now
         return response
+
+
+def stamp_session_on_login(sender, request, user, **kwargs) -> None:
+    """A login saves the session: it is as fresh as a refresh (user_logged_in), so the
+    first page after it does not save it again. Not for a login with no session (the
+    API's token login): stamping would create one."""
+    session = getattr(request, "session", None)
+    if session is not None and session.get(SESSION_KEY):
+        session[SESSION_REFRESHED_KEY] = int(time.time())
