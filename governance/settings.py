@@ -280,6 +280,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Portal rules ---------------------------------------------------------------------
 PAGE_SIZE = env_int("PAGE_SIZE", 30, minimum=5)
+# Browsing a scope, the tab counts of the final states (closed, declined, withdrawn) are
+# kept this long in the shared cache (appeals.selectors.queue_counts); 0: counted each time.
+QUEUE_FINAL_COUNTS_SECONDS = env_int("QUEUE_FINAL_COUNTS_SECONDS", 60, minimum=0)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 50_000, minimum=1)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 20, minimum=1) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES
