@@ -20,22 +20,19 @@ The instances handed out are shared by the requests of the process: read them, n
 change or save them.
 """
 
-import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from django.core.cache import cache
 from django.core.signals import got_request_exception, request_finished, request_started
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from appeals.models import Category, WorkdayOverride
+from governance import shared_cache
 from grids.models import Department
 
-logger = logging.getLogger(__name__)
 
 TOKEN_KEY = "appeals:catalog-token"
 CATALOG_MAX_AGE = 60.0  # seconds
@@ -64,16 +61,9 @@ def _request_finished(**_kwargs) -> None:
 
 
 def _shared_token() -> str | None:
-    """The token in the shared cache (made if missing); None if the cache is down."""
-    try:
-        token = cache.get(TOKEN_KEY)
-        if token is None:
-            cache.add(TOKEN_KEY, uuid.uuid4().hex, timeout=None)
-            token = cache.get(TOKEN_KEY)
-    except Exception:  # the cache is down: read the tables, keep nothing
-        logger.warning("catalog: the cache is unavailable; reading the reference tables", exc_info=True)
-        return None
-    return token
+    """The token in the shared cache (made if missing); None if the cache is down: then
+    the reference tables are read and nothing is kept."""
+    return shared_cache.token(TOKEN_KEY, what="catalog")
 
 
 def _load(token: str) -> Catalog:
@@ -129,7 +119,7 @@ def workday_overrides(start: date, end: date) -> dict[date, bool]:
 def _publish_change() -> None:
     global _snapshot
     _snapshot = None
-    cache.set(TOKEN_KEY, uuid.uuid4().hex, timeout=None)  # robust on_commit: a failure is logged
+    shared_cache.renew(TOKEN_KEY)  # robust on_commit: a failure is logged
 
 
 def invalidate(**_kwargs) -> None:

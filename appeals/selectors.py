@@ -10,7 +10,7 @@ from datetime import date, datetime
 from itertools import islice
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.query import ModelIterable
 from django.utils import timezone
@@ -19,6 +19,7 @@ from appeals import permissions
 from appeals.enums import FINAL_STATES, OPEN_STATES, STAFF_ACTIONS, TRANSITIONS, AppealAction, AppealState, HandlingLevel, QueueLevel
 from appeals.models import Appeal, AppealCoHandler, AppealEvent, Category, normalize_tracking_code
 from governance.enums import COMMUNITY_ROLES, Role
+from governance import shared_cache
 from governance.errors import NotFound
 from governance.selectors import Jurisdiction
 from grids.models import Community, Department, Grid, Street
@@ -310,12 +311,14 @@ def _final_counts(qs: QuerySet[Appeal], *, cached: bool) -> dict:
     seconds = settings.QUEUE_FINAL_COUNTS_SECONDS
     if not cached or not seconds:
         return count()
-    # The query itself is the key: the same scope and filters, the same counts.
-    key = "queue-final-counts:" + hashlib.sha256(str(qs.query).encode()).hexdigest()
-    found = cache.get(key)
+    # The query itself is the key (the same scope and filters, the same counts), and the
+    # database's name: two databases (the benchmark's tiers) may share a cache.
+    name = repr((connection.settings_dict["NAME"], str(qs.query)))
+    key = "appeals:queue-final-counts:" + hashlib.sha256(name.encode()).hexdigest()
+    found = shared_cache.get(key, what="queue counts")
     if found is None:
         found = count()
-        cache.set(key, found, seconds)
+        shared_cache.put(key, found, seconds, what="queue counts")
     return found
 
 

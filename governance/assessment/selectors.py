@@ -37,16 +37,14 @@ the city level): the caller reads scores_for, which fills the gaps.
 stored a month (after its commit); what is cached from stored scores is keyed by it.
 """
 
-import logging
-import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils.translation import gettext as _
 
+from governance import shared_cache
 from governance.assessment import formulas
 from governance.assessment.enums import UnitKind
 from governance.assessment.models import COUNTERS, DailyTally, MonthlyScore
@@ -54,7 +52,6 @@ from governance.assessment.periods import Period
 from governance.errors import ApplicationError, NotFound
 from grids.models import Community, Department, District, Grid, Street
 
-logger = logging.getLogger(__name__)
 SCORES_TOKEN_KEY = "assessment:scores-token"
 
 
@@ -351,12 +348,4 @@ def scores_token() -> str | None:
     """The token of the stored scores in the shared cache (Redis in production), made if
     missing (a cleared cache counts as a change); None if the cache is down. compute_month
     writes a new one once its rows are committed (services._publish_scores)."""
-    try:
-        token = cache.get(SCORES_TOKEN_KEY)
-        if token is None:
-            cache.add(SCORES_TOKEN_KEY, uuid.uuid4().hex, timeout=None)
-            token = cache.get(SCORES_TOKEN_KEY)
-    except Exception:  # the cache is down: nothing is cached
-        logger.warning("scores: the cache is unavailable", exc_info=True)
-        return None
-    return token
+    return shared_cache.token(SCORES_TOKEN_KEY, what="scores")

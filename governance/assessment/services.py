@@ -34,12 +34,10 @@ Counting rules, as implemented:
 """
 
 import logging
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
 from django.utils import timezone
@@ -47,6 +45,7 @@ from django.utils.translation import gettext as _
 
 from appeals.enums import AppealAction, AppealState, Rating
 from appeals.models import Appeal, AppealEvent
+from governance import shared_cache
 from governance.assessment import eventlog, formulas
 from governance.assessment.enums import ExclusionReason, ExclusionStatus, UnitKind
 from governance.assessment.models import COUNTERS, DailyTally, MonthlyScore, ScoreExclusion
@@ -305,7 +304,7 @@ def _insert(model, rows: list[dict]) -> None:
 
 
 def _publish_scores() -> None:
-    cache.set(SCORES_TOKEN_KEY, uuid.uuid4().hex, timeout=None)  # robust on_commit: a failure is logged
+    shared_cache.renew(SCORES_TOKEN_KEY)  # robust on_commit: a failure is logged
 
 
 def month_state(month: date, now: datetime) -> tuple[datetime, bool, bool]:

@@ -20,14 +20,12 @@ NotFound (404).
 """
 
 import hashlib
-import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, Count, F, Max, Min, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Collate, NullIf
@@ -41,6 +39,7 @@ from appeals.enums import OPEN_STATES, AppealAction, AppealState, EscalationLeve
 from appeals.models import Appeal, AppealEvent
 from appeals.selectors import appeal_scope, overdue_q
 from appeals.sms import mask_phone
+from governance import shared_cache
 from governance.assessment import formulas
 from governance.assessment.enums import UnitKind
 from governance.assessment.models import MonthlyScore
@@ -57,7 +56,6 @@ from governance.reports.tables import Column, ReportTable, sort_rows
 from governance.selectors import Jurisdiction
 from grids.models import Community, Department, District, Grid, Street
 
-logger = logging.getLogger(__name__)
 
 # Territorial levels top-down, and what a unit page drills into.
 LEVELS = [UnitKind.CITY, UnitKind.DISTRICT, UnitKind.STREET, UnitKind.COMMUNITY, UnitKind.GRID]
@@ -341,7 +339,7 @@ def _stored_page(table: ReportTable, stored: StoredMonth, *, key: str, descendin
         name = repr((token, connection.settings_dict["NAME"], stored.key, key, descending, page, PAGE_SIZE,
                      get_script_prefix()))
         cache_key = f"reports:units-page:{hashlib.sha256(name.encode()).hexdigest()}"
-        found = _cached(cache_key)
+        found = shared_cache.get(cache_key, what="reports")
         if found is not None:
             table.rows, table.links, table.html = found
             return
@@ -349,22 +347,7 @@ def _stored_page(table: ReportTable, stored: StoredMonth, *, key: str, descendin
     table.links = _unit_links(stored.level, [r["unit_code"] for r in table.rows], period)
     table.html = table.html_rows()
     if cache_key is not None:
-        _cache(cache_key, (table.rows, table.links, table.html))
-
-
-def _cached(cache_key: str):
-    try:
-        return cache.get(cache_key)
-    except Exception:  # the cache is down: build the page
-        logger.warning("reports: the cache is unavailable", exc_info=True)
-        return None
-
-
-def _cache(cache_key: str, value) -> None:
-    try:
-        cache.set(cache_key, value, PAGE_CACHE_SECONDS)
-    except Exception:
-        logger.warning("reports: the cache is unavailable", exc_info=True)
+        shared_cache.put(cache_key, (table.rows, table.links, table.html), PAGE_CACHE_SECONDS, what="reports")
 
 
 def _stored_page_rows(stored: StoredMonth, *, key: str, descending: bool, page: int) -> list[dict]:

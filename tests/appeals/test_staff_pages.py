@@ -620,6 +620,22 @@ def test_browsing_counts_the_final_states_from_the_cache_and_the_open_ones_each_
     assert _tab_counts(client)["withdrawn"] == 1
 
 
+def test_with_the_cache_down_the_supervisors_queue_counts_every_time(city, client, login, settings, monkeypatch):
+    from django.core.cache import cache
+
+    settings.QUEUE_FINAL_COUNTS_SECONDS = 60
+    appeal = receive(city, category=None, phone="13800000001")
+    services.appeal_withdraw_by_resident(tracking_code=appeal.tracking_code, phone_last4="0001")
+    login(city.users.supervisor)
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    for method in ("get", "set", "add"):
+        monkeypatch.setattr(cache, method, down)
+    assert _tab_counts(client)["withdrawn"] == 1
+
+
 def test_a_workers_own_queue_counts_the_final_states_each_time(city, client, login, settings):
     settings.QUEUE_FINAL_COUNTS_SECONDS = 60
     appeal = receive(city, category=grid_category(), phone="13800000001")  # to the community's grid
