@@ -16,7 +16,7 @@ from bench.tiers import TIERS
 from grids.models import Building, Household
 
 TIER = TIERS["T"]
-MEASURES = ("queue_page", "appeal_page", "report_page", "api_list")
+MEASURES = ("queue_page", "appeal_page", "supervisor_queue", "report_page", "api_list")
 
 
 def _seed() -> dict:
