@@ -43,8 +43,6 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import reduce
-from operator import or_
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -573,8 +571,9 @@ def close_unevaluated_sweep(*, now: datetime | None = None, size: int | None = N
     note = _("居民 %(n)s 天内未评价，自动结案。") % {"n": days}
 
     def process(rows: list[dict]) -> int:
-        matches = reduce(or_, (Q(pk=r["id"], version=r["version"]) for r in rows))
-        updated = Appeal.objects.filter(matches, state__in=sources).update(
+        # The chunk's rows are locked since they were read: matching by id is enough (as
+        # in _escalate; one Q per (id, version) cost a tenth of the sweep there).
+        updated = Appeal.objects.filter(pk__in=[r["id"] for r in rows], state__in=sources).update(
             state=target, closed_at=now, updated_at=now, version=F("version") + 1,
         )
         done = rows
