@@ -23,12 +23,13 @@ migrate: install
 run: export DEBUG ?= true
 # The Procfile's commands (python, celery) must come from the project's venv.
 run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-# Links in the demo's SMS (printed by the worker) point at this server.
+# Links in the demo's SMS (printed by the worker) point at this server. honcho hands the
+# web process its --port as PORT (its own default is 5000): the banner's address.
 run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(or $(PORT),8000)
 run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py demo_banner
-	$(BIN)/honcho start -f Procfile
+	$(BIN)/honcho start -f Procfile --port $(or $(PORT),8000)
 
 # The whole suite. Without DATABASE_URL/REDIS_URL/Chromium, the tests that need them
 # skip with a reason; .ci/run provides all three and turns any skip into a failure.
