@@ -1,5 +1,6 @@
 """seed_demo builds a demo city that is whole, idempotent and usable by every demo account."""
 
+import os
 from decimal import Decimal
 
 import pytest
@@ -277,3 +278,20 @@ def test_demo_banner_lists_the_addresses_and_the_accounts(capsys, monkeypatch):
         assert role in line
     assert community.name in out
     assert "东城区城市管理综合行政执法局" in out
+
+
+@pytest.mark.parametrize(("port", "expected"), [(None, "8000"), ("9001", "9001")])
+def test_make_run_starts_the_web_server_on_the_banners_port(port, expected, monkeypatch):
+    """honcho gives the web process its --port as PORT; left to itself it picks 5000,
+    and the banner would name an address nothing listens on."""
+    import subprocess
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "PORT"}
+    if port:
+        env["PORT"] = port
+    root = Path(__file__).resolve().parents[2]
+    dry = subprocess.run(["make", "-n", "run"], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    honcho = next(line for line in dry.stdout.splitlines() if "honcho start" in line)
+    assert honcho.endswith(f"--port {expected}"), honcho
+    assert "web: python manage.py runserver 127.0.0.1:${PORT:-8000}" in (root / "Procfile").read_text()
