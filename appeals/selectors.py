@@ -16,10 +16,19 @@ from django.db.models.query import ModelIterable
 from django.utils import timezone
 
 from appeals import permissions
-from appeals.enums import FINAL_STATES, OPEN_STATES, STAFF_ACTIONS, TRANSITIONS, AppealAction, AppealState, HandlingLevel, QueueLevel
+from appeals.enums import (
+    FINAL_STATES,
+    OPEN_STATES,
+    STAFF_ACTIONS,
+    TRANSITIONS,
+    AppealAction,
+    AppealState,
+    HandlingLevel,
+    QueueLevel,
+)
 from appeals.models import Appeal, AppealCoHandler, AppealEvent, Category, normalize_tracking_code
-from governance.enums import COMMUNITY_ROLES, Role
 from governance import shared_cache
+from governance.enums import COMMUNITY_ROLES, Role
 from governance.errors import NotFound
 from governance.selectors import Jurisdiction
 from grids.models import Community, Department, Grid, Street

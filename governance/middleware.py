@@ -38,9 +38,9 @@ class SessionRefreshMiddleware:
     page; here a request saves it only when the refresh interval has passed since the
     last save (a stamp in the session): SESSION_REFRESH_SECONDS, at most a tenth of the
     idle time. An idle session so lasts between SESSION_COOKIE_AGE − the interval and
-    SESSION_COOKIE_AGE after the last request. Only sessions the request has already loaded (an authenticated page) are
-    looked at: anonymous requests and the public API never read one.
-    Placed after SessionMiddleware, so that its save sees the change.
+    SESSION_COOKIE_AGE after the last request. Only sessions the request has already
+    loaded (an authenticated page) are looked at: anonymous requests and the public API
+    never read one. Placed after SessionMiddleware, so that its save sees the change.
     """
 
     def __init__(self, get_response):
