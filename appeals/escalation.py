@@ -36,7 +36,6 @@ version: they change nothing a handler acts on, and must not turn a form the han
 has open into "already changed".
 """
 
-import json
 import logging
 import threading
 from collections import defaultdict
@@ -51,7 +50,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from appeals import permissions
+from appeals import events, permissions
 from appeals.enums import (
     TRANSITIONS,
     AppealAction,
@@ -59,7 +58,7 @@ from appeals.enums import (
     EscalationLevel,
     HandlingLevel,
 )
-from appeals.models import Appeal, AppealEvent
+from appeals.models import Appeal
 from governance.enums import NotificationKind, Role
 from governance.errors import ActionForbidden, ApplicationError, Conflict
 from governance.notifications import Digest, UnitKey, notify_units
@@ -71,7 +70,6 @@ A = AppealAction
 L = EscalationLevel
 H = HandlingLevel
 
-SYSTEM_LABEL = "系统"
 LEVEL_ORDER = (L.GRID, L.COMMUNITY, L.STREET, L.DISTRICT)
 APPEALS_LINK = "/appeals/"
 
@@ -157,19 +155,17 @@ def _receivers(row: dict, step: Step) -> list[UnitKey]:
     return [(step.to_level, row["community_id"] if step.to_level == L.COMMUNITY else row["street_id"])]
 
 
-def _event_data(row: dict, step: Step, level_deadline: datetime, *, automatic: bool) -> dict:
-    data = {
-        "from": step.from_level, "to": step.to_level, "automatic": automatic,
-        "level_deadline": level_deadline.isoformat(),
-    }
-    if step.skipped:
-        data["skipped"] = True
+def _event_data(row: dict, step: Step, level_deadline: datetime, *, automatic: bool) -> events.Escalate:
+    handler = None
     if step.handler:
         new = row["community_id"] if step.handler == H.COMMUNITY else row["street_id"]
-        data["handler"] = {"from": list(map(str, _handler_key(row))), "to": [step.handler, new]}
-    # The unit it went up to, by code (the new handler, or the district for its 督办).
-    data.update(unit_level=str(step.to_level), unit_code=row[f"{step.to_level}_id"])
-    return data
+        handler = {"from": list(map(str, _handler_key(row))), "to": [step.handler, new]}
+    return events.Escalate(
+        from_level=step.from_level, to_level=step.to_level, automatic=automatic, level_deadline=level_deadline,
+        skipped=True if step.skipped else None, handler=handler,
+        # The unit it went up to, by code (the new handler, or the district for its 督办).
+        unit_level=str(step.to_level), unit_code=row[f"{step.to_level}_id"],
+    )
 
 
 def _level_label(level: str) -> str:
@@ -350,11 +346,11 @@ def _warn(now: datetime, size: int, digests: _Digests) -> int:
         if not due:
             return 0
         Appeal.objects.filter(pk__in=[r["id"] for r in due]).update(warned_level_deadline=F("level_deadline"))
-        AppealEvent.objects.bulk_create([
-            AppealEvent(
-                appeal_id=r["id"], action=A.WARN, actor_label=SYSTEM_LABEL, from_state=r["state"], to_state=r["state"],
+        events.record_many([
+            events.Event(
+                appeal_id=r["id"], from_state=r["state"], to_state=r["state"],
                 note=_("本级办理时限将于 %(t)s 到期。") % {"t": _when(r["level_deadline"])},
-                data={"level": r["escalation_level"] or r["handling_level"], "level_deadline": r["level_deadline"].isoformat()},
+                data=events.Warn(level=r["escalation_level"] or r["handling_level"], level_deadline=r["level_deadline"]),
             )
             for r in due
         ])
@@ -407,45 +403,22 @@ def _escalate(now: datetime, size: int, digests: _Digests) -> int:
         labels = {level: _level_label(level) for level in ("", *L.values)}
         unclassified = _("未分类")
         when = _when_formatter()
-        events = []
+        written = []
         for row in done:
             step, deadline = plans[row["id"]]
             from_label = labels[step.from_level]
-            events.append((
-                row["id"], A.ESCALATE, row["state"], row["state"],
-                note_text % {"t": when(row["level_deadline"]), "from": from_label, "to": labels[step.to_level]},
-                _event_data(row, step, deadline, automatic=True),
+            written.append(events.Event(
+                appeal_id=row["id"], from_state=row["state"], to_state=row["state"],
+                note=note_text % {"t": when(row["level_deadline"]), "from": from_label, "to": labels[step.to_level]},
+                data=_event_data(row, step, deadline, automatic=True),
             ))
             line = _line(row, line_text % {"from": from_label, "t": when(deadline)}, unclassified)
             for key in _receivers(row, step):
                 digests.add(NotificationKind.ESCALATION, key, row["tracking_code"], line)
-        _insert_system_events(events)
+        events.record_many(written)
         return len(done)
 
     return _in_chunks(qs, process, size)
-
-
-_EVENT_INSERT = (
-    "INSERT INTO appeals_appealevent (appeal_id, action, actor_id, actor_label, from_state, to_state, note, data, "
-    "created_at) VALUES "
-)
-
-
-def _insert_system_events(events: list[tuple]) -> None:
-    """The system's events of a chunk, (appeal id, action, from state, to state, note,
-    data) each, in one multi-row INSERT through Django's cursor (so counted like any
-    query) without building a model instance per event: at city scale the instances
-    were a sixth of the sweep's time in Python."""
-    if not events:
-        return
-    created = connection.ops.adapt_datetimefield_value(timezone.now())
-    params = []
-    for appeal_id, action, from_state, to_state, note, data in events:
-        params += [appeal_id, str(action), SYSTEM_LABEL, str(from_state), str(to_state), note,
-                   json.dumps(data, ensure_ascii=False), created]
-    values = ", ".join(["(%s, %s, NULL, %s, %s, %s, %s, %s, %s)"] * len(events))
-    with connection.cursor() as cursor:
-        cursor.execute(_EVENT_INSERT + values, params)
 
 
 def _remind(now: datetime, size: int, digests: _Digests) -> int:
@@ -455,11 +428,11 @@ def _remind(now: datetime, size: int, digests: _Digests) -> int:
 
     def process(rows: list[dict]) -> int:
         Appeal.objects.filter(pk__in=[r["id"] for r in rows]).update(last_reminded_at=now)
-        AppealEvent.objects.bulk_create([
-            AppealEvent(
-                appeal_id=r["id"], action=A.REMIND, actor_label=SYSTEM_LABEL, from_state=r["state"], to_state=r["state"],
+        events.record_many([
+            events.Event(
+                appeal_id=r["id"], from_state=r["state"], to_state=r["state"],
                 note=_("区督办：本级时限 %(t)s 已过，请尽快办结。") % {"t": _when(r["level_deadline"])},
-                data={"level_deadline": r["level_deadline"].isoformat()},
+                data=events.Remind(level_deadline=r["level_deadline"]),
             )
             for r in rows
         ])
@@ -581,9 +554,9 @@ def close_unevaluated_sweep(*, now: datetime | None = None, size: int | None = N
             closed = set(Appeal.objects.filter(pk__in=[r["id"] for r in rows], state=target, closed_at=now)
                          .values_list("pk", flat=True))
             done = [r for r in rows if r["id"] in closed]
-        AppealEvent.objects.bulk_create([
-            AppealEvent(appeal_id=r["id"], action=A.CLOSE_UNEVALUATED, actor_label=SYSTEM_LABEL,
-                        from_state=r["state"], to_state=target, note=note)
+        events.record_many([
+            events.Event(appeal_id=r["id"], data=events.CloseUnevaluated(), from_state=r["state"], to_state=target,
+                         note=note)
             for r in done
         ])
         return len(done)

@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals import permissions
+from appeals import events, permissions
 from appeals.enums import AppealAction, ExtensionState, HandlingLevel
 from appeals.escalation import appeal_link
 from appeals.models import Appeal, ExtensionRequest
@@ -121,10 +121,9 @@ def extension_request(
                 appeal=appeal, level=level, requested_by=actor, reason=reason, previous_deadline=previous,
                 requested_deadline=requested_deadline,
             )
-            services._transition(ctx, A.EXTEND_REQUEST, note=reason, data={
-                "extension": extension.pk, "requested_deadline": requested_deadline.isoformat(),
-                "deadline": previous.isoformat(),
-            })
+            services._transition(ctx, A.EXTEND_REQUEST, note=reason, data=events.ExtendRequest(
+                extension=extension.pk, requested_deadline=requested_deadline, deadline=previous,
+            ))
             notify_units(kind=NotificationKind.EXTENSION, digests={
                 approver_unit(level=level, appeal=appeal): Digest(
                     title=_("延期申请待审批：%(code)s") % {"code": appeal.tracking_code},
@@ -220,17 +219,18 @@ def _decide(*, actor, extension: ExtensionRequest, approve: bool, note: str, exp
             state=state, decided_by=actor, decided_at=now, decision_note=note,
         ):
             raise Conflict(_("该延期申请已被他人处理，请刷新后重试。"))
-        data = {"extension": extension.pk, "requested_deadline": extension.requested_deadline.isoformat()}
         if approve:
             new = extension.requested_deadline
             level_deadline = max(appeal.level_deadline, new) if appeal.level_deadline else new
-            data["deadline"] = [appeal.deadline.isoformat() if appeal.deadline else None, new.isoformat()]
+            data = events.ExtendApprove(extension=extension.pk, requested_deadline=new,
+                                        deadline=(appeal.deadline, new))
             services._transition(ctx, A.EXTEND_APPROVE, note=note, data=data, changes={
                 "deadline": new, "level_deadline": level_deadline, "deferred": True,
             })
             title = _("延期已批准：%(code)s 办结时限延至 %(d)s") % {"code": appeal.tracking_code, "d": _local(new)}
         else:
-            services._transition(ctx, A.EXTEND_REJECT, note=note, data=data)
+            services._transition(ctx, A.EXTEND_REJECT, note=note, data=events.ExtendReject(
+                extension=extension.pk, requested_deadline=extension.requested_deadline))
             title = _("延期未批准：%(code)s") % {"code": appeal.tracking_code}
         if extension.requested_by_id:
             notify_users(kind=NotificationKind.EXTENSION, items=[(extension.requested_by, Digest(

@@ -1,5 +1,5 @@
 """The benchmark city: territory, households, staff with tokens, and a year of appeals
-with their full event histories, written with COPY (bench.pgcopy).
+with their full event histories, written with COPY (governance.kernel.bulk; the events through appeals.events.load_history).
 
 Every row keeps the models' CHECK constraints and the appeals' own rules, so that the
 pages, the sweep and the scoring read it as they read real data:
@@ -29,7 +29,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from bench.pgcopy import copy_rows, next_id, sequence_reset
+from governance.kernel.bulk import copy_rows, next_id, sequence_reset
 from bench.tiers import Tier
 
 BENCH_PASSWORD = "gongzhi-bench"
@@ -190,6 +190,7 @@ def _places() -> list[tuple]:
 def appeals_seed(tier: Tier, *, now: datetime, progress: Callable[[int], None] = lambda n: None) -> dict:
     """``tier.appeals`` appeals received uniformly over the year before ``now``, each
     with its event history; returns counts by state and the number of events."""
+    from appeals import events as ev
     from appeals.models import Appeal, AppealEvent, Category
     from grids.models import Department
 
@@ -211,17 +212,16 @@ def appeals_seed(tier: Tier, *, now: datetime, progress: Callable[[int], None] =
         for received in times[start:start + tier.batch]:
             appeal, history = _lifecycle(rng, appeal_id, received, now, rng.choice(places), rng.choice(categories),
                                          departments, deadlines, tier.stall_share)
-            for action, when, from_state, to_state, label, data in history:
-                events.append({"id": event_id, "appeal_id": appeal_id, "action": action, "actor_id": None,
-                               "actor_label": label, "from_state": from_state, "to_state": to_state, "note": "",
-                               "data": data, "created_at": when})
+            for data, when, from_state, to_state, label in history:
+                events.append(ev.Event(id=event_id, appeal_id=appeal_id, data=data, from_state=from_state,
+                                       to_state=to_state, actor_label=label, at=when))
                 event_id += 1
             appeals.append(appeal)
             states[appeal["state"]] = states.get(appeal["state"], 0) + 1
             appeal_id += 1
         with transaction.atomic():
             copy_rows(Appeal, appeals)
-            copy_rows(AppealEvent, events)
+            ev.load_history(events)
         events_total += len(events)
         progress(len(appeals))
     sequence_reset(Appeal, AppealEvent)
@@ -234,20 +234,22 @@ def _tracking_code(rng: random.Random) -> str:
 
 def _resolution(resolved: datetime, category, staff: str) -> list[tuple]:
     """办结, the on-site check (核查) where the category needs it, then the SMS feedback."""
-    from appeals.enums import AppealAction as A
+    from appeals import events as ev
     from appeals.enums import AppealState as S
 
-    steps = [(A.RESOLVE, resolved, S.IN_PROGRESS, S.RESOLVED, staff, {"photos": 0})]
+    steps = [(ev.Resolve(), resolved, S.IN_PROGRESS, S.RESOLVED, staff)]
     if category.needs_verification:
         resolved += timedelta(hours=2)
-        steps.append((A.VERIFY_PASS, resolved, S.RESOLVED, S.RESOLVED, staff, {}))
-    steps.append((A.FEEDBACK, resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION, "系统", {"method": "sms"}))
+        steps.append((ev.VerifyPass(), resolved, S.RESOLVED, S.RESOLVED, staff))
+    steps.append((ev.Feedback(method="sms"), resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION,
+                  ev.SYSTEM_LABEL))
     return steps
 
 
 def _lifecycle(rng, appeal_id, received, now, place, category, departments, deadlines, stall_share):
     """One appeal's row and its events up to ``now``."""
-    from appeals.enums import AppealAction as A
+    from appeals import events as ev
+    from appeals.enums import AppealAction
     from appeals.enums import AppealState as S
     from appeals.enums import Rating
 
@@ -269,13 +271,13 @@ def _lifecycle(rng, appeal_id, received, now, place, category, departments, dead
     deadline = deadlines.of(category, dispatched)
     span = max((deadline - dispatched).total_seconds(), 3600)
     contact = dispatched + timedelta(hours=rng.uniform(0.2, category.response_hours * (1.0 if rng.random() < 0.9 else 1.5)))
+    system = ev.SYSTEM_LABEL
     plan = [
-        (A.RECEIVE, received, "", S.RECEIVED, "系统", {"source": "phone"}),
-        (A.DISPATCH, dispatched, S.RECEIVED, S.DISPATCHED, "系统",
-         {"level": level, "unit": unit_name, "category": category.code, "automatic": True,
-          "unit_level": level, "unit_code": unit_code}),
-        (A.SIGN, contact, S.DISPATCHED, S.IN_PROGRESS, staff, {}),
-        (A.CONTACT, contact + timedelta(seconds=1), S.IN_PROGRESS, S.IN_PROGRESS, staff, {"first": True}),
+        (ev.Receive(source="phone", seeded="bench"), received, "", S.RECEIVED, system),
+        (ev.Dispatch(unit_level=level, unit_code=unit_code, unit=unit_name, category=category.code, automatic=True),
+         dispatched, S.RECEIVED, S.DISPATCHED, system),
+        (ev.Sign(), contact, S.DISPATCHED, S.IN_PROGRESS, staff),
+        (ev.Contact(first=True), contact + timedelta(seconds=1), S.IN_PROGRESS, S.IN_PROGRESS, staff),
     ]
     stalled = rng.random() < stall_share
     rating, solved, rework = "", None, 0
@@ -285,24 +287,26 @@ def _lifecycle(rng, appeal_id, received, now, place, category, departments, dead
         evaluated = resolved + timedelta(hours=rng.uniform(2, 48))
         if rng.random() < 0.08:  # unsatisfied: one round of rework
             rework = 1
-            plan.append((A.EVALUATE, evaluated, S.AWAITING_EVALUATION, S.IN_PROGRESS, "居民",
-                         {"solved": False, "rating": Rating.UNSATISFIED, "comment": "问题没有解决", "rework": True}))
+            plan.append((ev.Evaluate(solved=False, rating=Rating.UNSATISFIED, comment="问题没有解决", rework=True),
+                         evaluated, S.AWAITING_EVALUATION, S.IN_PROGRESS, ev.RESIDENT_LABEL))
             resolved = evaluated + timedelta(hours=rng.uniform(6, 72))
             evaluated = resolved + timedelta(hours=rng.uniform(2, 24))
             plan += _resolution(resolved, category, staff)
         if rng.random() < 0.08:
-            plan.append((A.CLOSE_UNEVALUATED, resolved + timedelta(days=7, hours=1), S.AWAITING_EVALUATION, S.CLOSED, "系统", {}))
+            plan.append((ev.CloseUnevaluated(), resolved + timedelta(days=7, hours=1), S.AWAITING_EVALUATION, S.CLOSED,
+                         system))
         else:
             rating = rng.choice([Rating.SATISFIED] * 6 + [Rating.BASICALLY] * 3 + [Rating.UNSATISFIED])
             solved = rating != Rating.UNSATISFIED
-            plan.append((A.EVALUATE, evaluated, S.AWAITING_EVALUATION, S.CLOSED, "居民",
-                         {"solved": solved, "rating": rating, "comment": "", "rework": False}))
+            plan.append((ev.Evaluate(solved=solved, rating=rating, rework=False), evaluated, S.AWAITING_EVALUATION,
+                         S.CLOSED, ev.RESIDENT_LABEL))
     history = [e for e in plan if e[1] < now]
-    actions = [e[0] for e in history]
+    actions = [e[0].action for e in history]
+    A = AppealAction
     state = history[-1][3]
     closed = state == S.CLOSED
-    last_resolve = max((e[1] for e in history if e[0] == A.RESOLVE), default=None)
-    last_feedback = max((e[1] for e in history if e[0] == A.FEEDBACK), default=None)
+    last_resolve = max((e[1] for e in history if e[0].action == A.RESOLVE), default=None)
+    last_feedback = max((e[1] for e in history if e[0].action == A.FEEDBACK), default=None)
     resolved_now = state in (S.RESOLVED, S.AWAITING_EVALUATION, S.CLOSED)
     has_dispatch = A.DISPATCH in actions
     appeal = {
@@ -330,7 +334,7 @@ def _lifecycle(rng, appeal_id, received, now, place, category, departments, dead
         "result": "已现场处理完毕" if resolved_now else "",
         "verified": resolved_now and A.VERIFY_PASS in actions[-4:],
         "rating": rating if closed else "", "solved": solved if closed else None, "evaluation_comment": "",
-        "rework_count": sum(1 for e in history if e[0] == A.EVALUATE and e[3] == S.IN_PROGRESS),
+        "rework_count": sum(1 for e in history if e[0].action == A.EVALUATE and e[3] == S.IN_PROGRESS),
         "flagged_for_supervisor": False, "merged_into_id": None, "claimed_by_id": None,
         "version": len(history), "created_at": received, "updated_at": history[-1][1],
     }

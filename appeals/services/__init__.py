@@ -44,7 +44,7 @@ from appeals.services.core import (
     _text,
     _transition,
 )
-from appeals.services.dispatch import _dispatch, _dispatch_changes, _handling_changes, _level_of, _target
+from appeals.services.dispatch import _dispatch, _dispatch_changes, _handling_changes, _level_of
 from appeals.services.intake import appeal_receive
 from appeals.services.resident import (
     appeal_claim,
@@ -58,7 +58,7 @@ from appeals.services.routing import Route, department_for, route_for, unit_from
 __all__ = [
     "A", "FEEDBACK_METHODS", "MOBILE_REQUIRED_SOURCES", "NOTE_MAX", "RESIDENT_LABEL", "S", "SYSTEM_LABEL", "Route",
     "_Context", "_attach", "_changed_message", "_clean_photos", "_dispatch", "_dispatch_changes", "_ensure_table", "_handling_changes",
-    "_level_of", "_state_label", "_target", "_text", "_transition", "appeal_act", "appeal_claim",
+    "_level_of", "_state_label", "_text", "_transition", "appeal_act", "appeal_claim",
     "appeal_close_unevaluated", "appeal_evaluate", "appeal_for_resident", "appeal_receive",
     "appeal_withdraw_by_resident", "department_for", "route_for", "unit_from_code",
 ]

@@ -5,7 +5,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals import permissions
+from appeals import events, permissions
 from appeals.enums import OPEN_STATES, STAFF_ACTIONS, AppealAction, AttachmentKind, HandlingLevel, QueueLevel
 from appeals.models import DESCRIPTION_MAX, Appeal, AppealCoHandler, Category, normalize_tracking_code
 from appeals.services.core import (
@@ -20,7 +20,7 @@ from appeals.services.core import (
     _text,
     _transition,
 )
-from appeals.services.dispatch import _ESCALATION_OF, _dispatch, _handling_changes, _target
+from appeals.services.dispatch import _ESCALATION_OF, _dispatch, _handling_changes
 from appeals.tasks import SMS_FEEDBACK, enqueue_sms
 from appeals.workdays import deadline_for
 from governance.enums import Role
@@ -38,7 +38,7 @@ def _auto_feedback(ctx: _Context) -> None:
         return
     system = _Context(appeal=appeal, actor=None, label=SYSTEM_LABEL, now=ctx.now)
     _transition(system, A.FEEDBACK, changes={"feedback_at": ctx.now},
-                note=_("已向居民发送办理结果和评价链接短信。"), data={"method": "sms"})
+                note=_("已向居民发送办理结果和评价链接短信。"), data=events.Feedback(method="sms"))
     enqueue_sms(appeal_id=appeal.pk, kind=SMS_FEEDBACK)
 
 
@@ -100,7 +100,7 @@ def _do_dispatch(ctx: _Context, *, unit=None, category: Category | None = None, 
         raise ApplicationError(_("请选择办理单位。"))
     note = _text(note, field_label=_("说明"), required=False)
     level = QueueLevel.STREET if ctx.post.role == Role.STREET_OFFICER else QueueLevel.COMMUNITY
-    _dispatch(ctx, unit=unit, category=category, dispatcher_level=level, note=note, data={})
+    _dispatch(ctx, unit=unit, category=category, dispatcher_level=level, note=note)
 
 
 def _do_decline(ctx: _Context, *, reason: str = "", note: str = "") -> None:
@@ -124,7 +124,7 @@ def _do_merge(ctx: _Context, *, target=None, note: str = "") -> None:
         raise ApplicationError(_("诉求 %(code)s 已结束，不能并入。") % {"code": target.tracking_code})
     note = _text(note, field_label=_("说明"), required=False)
     _transition(ctx, A.MERGE, changes={"merged_into": target}, note=note,
-                data={"merged_into": target.tracking_code})
+                data=events.Merge(merged_into=target.tracking_code))
 
 
 def _do_sign(ctx: _Context, *, contact: bool = False, note: str = "") -> None:
@@ -132,14 +132,14 @@ def _do_sign(ctx: _Context, *, contact: bool = False, note: str = "") -> None:
     changes = {}
     if contact and ctx.appeal.first_contact_at is None:
         changes["first_contact_at"] = ctx.now
-    _transition(ctx, A.SIGN, changes=changes, note=note, data={"contact": bool(contact)})
+    _transition(ctx, A.SIGN, changes=changes, note=note, data=events.Sign(contact=bool(contact)))
 
 
 def _do_contact(ctx: _Context, *, note: str = "") -> None:
     note = _text(note, field_label=_("联系情况"), required=False)
     first = ctx.appeal.first_contact_at is None
     _transition(ctx, A.CONTACT, changes={"first_contact_at": ctx.now} if first else {}, note=note,
-                data={"first": first})
+                data=events.Contact(first=first))
 
 
 def _do_return(ctx: _Context, *, reason: str = "", note: str = "") -> None:
@@ -158,10 +158,9 @@ def _do_return(ctx: _Context, *, reason: str = "", note: str = "") -> None:
         "handling_level": "", "handling_grid": None, "handling_community": None, "handling_street": None,
         "handling_department": None, "queue_level": queue,
     }
-    queue_unit = (HandlingLevel.COMMUNITY, appeal.community_id) if back_to_community else (
-        HandlingLevel.STREET, appeal.street_id)
-    _transition(ctx, A.RETURN, changes=changes, note=reason,
-                data={"returned_by": str(appeal.handling_unit), "queue": queue, **_target(*queue_unit)})
+    unit = events.queue_unit(queue=queue, community_code=appeal.community_id, street_code=appeal.street_id)
+    _transition(ctx, A.RETURN, changes=changes, note=reason, data=events.Return(
+        queue=queue, unit_level=unit.level, unit_code=unit.code, returned_by=str(appeal.handling_unit)))
 
 
 def _do_reroute(ctx: _Context, *, reason: str = "", note: str = "", category: Category | None = None,
@@ -174,32 +173,31 @@ def _do_reroute(ctx: _Context, *, reason: str = "", note: str = "", category: Ca
         if not category.active:
             raise ApplicationError(_("类别“%(c)s”已停用。") % {"c": category})
         changes["category"] = category
-        data["category"] = [appeal.category.code if appeal.category else None, category.code]
+        data["category"] = (appeal.category.code if appeal.category else None, category.code)
     if appeal.state == S.RECEIVED:
         if unit is not None:
             raise ApplicationError(_("待派单的诉求请直接派单。"))
         if to_street and appeal.queue_level != QueueLevel.STREET:
             changes["queue_level"] = QueueLevel.STREET
-            data["queue"] = [appeal.queue_level, QueueLevel.STREET]
-            data.update(_target(HandlingLevel.STREET, appeal.street_id))
+            data.update(queue=(appeal.queue_level, QueueLevel.STREET), unit_level=HandlingLevel.STREET,
+                        unit_code=appeal.street_id)
     elif unit is not None:
         before = str(appeal.handling_unit)
         handling = _handling_changes(appeal, unit)
         if handling["handling_level"] != appeal.handling_level or appeal.handling_unit != unit:
             changes.update(handling)
             changes["escalation_level"] = _ESCALATION_OF[handling["handling_level"]]
-            data["unit"] = [before, str(unit)]
-            data.update(_target(handling["handling_level"], unit.code))
+            data.update(unit=(before, str(unit)), unit_level=handling["handling_level"], unit_code=unit.code)
     if not data:
         raise ApplicationError(_("请选择新的类别或办理单位。"))
-    _transition(ctx, A.REROUTE, changes=changes, note=reason, data=data)
+    _transition(ctx, A.REROUTE, changes=changes, note=reason, data=events.Reroute(**data))
 
 
 def _do_resolve(ctx: _Context, *, result: str = "", photos=(), note: str = "") -> None:
     result = _text(result or note, field_label=_("办理结果"), required=True, max_length=DESCRIPTION_MAX)
     clean = _clean_photos(photos)
     event = _transition(ctx, A.RESOLVE, changes={"result": result, "resolved_at": ctx.now, "verified": False},
-                        note=result, data={"photos": len(clean)})
+                        note=result, data=events.Resolve(photos=len(clean)))
     _attach(ctx.appeal, event, clean, AttachmentKind.RESULT)
     _auto_feedback(ctx)
 
@@ -235,7 +233,7 @@ def _do_feedback(ctx: _Context, *, method: str = "phone", note: str = "") -> Non
     if method not in ("phone", "visit"):
         raise ApplicationError(_("请选择反馈方式：电话回访或上门回访。"))
     note = _text(note, field_label=_("反馈情况"), required=False)
-    _transition(ctx, A.FEEDBACK, changes={"feedback_at": ctx.now}, note=note, data={"method": method})
+    _transition(ctx, A.FEEDBACK, changes={"feedback_at": ctx.now}, note=note, data=events.Feedback(method=method))
 
 
 def _do_note(ctx: _Context, *, note: str = "") -> None:
@@ -256,7 +254,8 @@ def _do_whistle(ctx: _Context, *, departments=(), note: str = "") -> None:
     if not new:
         raise ApplicationError(_("所选部门均已吹哨，请等待其报到。"))
     note = _text(note, field_label=_("说明"), required=False, max_length=200)
-    _transition(ctx, A.WHISTLE, note=note, data={"departments": [d.name for d in new], "codes": [d.code for d in new]})
+    _transition(ctx, A.WHISTLE, note=note, data=events.Whistle(
+        departments=tuple(d.name for d in new), codes=tuple(d.code for d in new)))
     AppealCoHandler.objects.bulk_create(
         [AppealCoHandler(appeal=appeal, department=d, summoned_by=ctx.actor, note=note) for d in new]
     )
@@ -277,7 +276,7 @@ def _do_checkin(ctx: _Context, *, department: Department | None = None, note: st
     ):
         raise Conflict(_changed_message())
     name = Department.objects.filter(pk=dept_id).values_list("name", flat=True).first()
-    _transition(ctx, A.CHECKIN, note=note, data={"department": name, "department_id": dept_id})
+    _transition(ctx, A.CHECKIN, note=note, data=events.Checkin(department=name, department_id=dept_id))
 
 
 _HANDLERS = {

@@ -7,7 +7,9 @@ from django.conf import settings
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from appeals import events
 from appeals.enums import TRANSITIONS, AppealAction, AppealState, Source
+from appeals.events import RESIDENT_LABEL, SYSTEM_LABEL
 from appeals.images import clean_image
 from appeals.models import Appeal, AppealAttachment, AppealEvent
 from governance.errors import ApplicationError, Conflict
@@ -17,8 +19,6 @@ from governance.selectors import Jurisdiction
 A = AppealAction
 S = AppealState
 
-RESIDENT_LABEL = "居民"
-SYSTEM_LABEL = "系统"
 NOTE_MAX = 2000
 # The web form and the REST API promise the tracking code and the result by SMS, so
 # they need a mobile. Open311 (GeoReport v2) makes the phone optional: it may be absent
@@ -59,14 +59,15 @@ def _ensure_table(action: str, state: str) -> None:
 
 def _transition(
     ctx: _Context, action: str, *, to_state: str | None = None, changes: dict | None = None,
-    note: str = "", data: dict | None = None,
+    note: str = "", data: events.EventData | None = None,
 ) -> AppealEvent:
     """Apply one row of the table to ``ctx.appeal`` and record its event.
 
     Steps: 1. the table allows the action from the current state; 2. a conditional
     UPDATE on (pk, version, state) bumps the version — no row means someone else got
-    there first (Conflict); 3. one AppealEvent; 4. the in-memory appeal is refreshed.
-    Must run inside transaction.atomic.
+    there first (Conflict); 3. one AppealEvent, through the event writer (``data``: the
+    action's record in appeals.events; none for an action that records nothing more);
+    4. the in-memory appeal is refreshed. Must run inside transaction.atomic.
     """
     appeal = ctx.appeal
     from_state = appeal.state
@@ -84,10 +85,12 @@ def _transition(
     )
     if updated != 1:
         raise Conflict(_changed_message())
-    event = AppealEvent.objects.create(
-        appeal=appeal, action=action, actor=ctx.actor, actor_label=ctx.label[:100],
-        from_state=from_state, to_state=to_state, note=note, data=data or {},
-    )
+    data = data if data is not None else events.DATA_OF[action]()
+    assert data.action == action, (action, data)
+    event = events.record(events.Event(
+        appeal_id=appeal.pk, data=data, from_state=from_state, to_state=to_state, note=note,
+        actor_id=getattr(ctx.actor, "pk", None), actor_label=ctx.label,
+    ))
     appeal.refresh_from_db()
     if hasattr(appeal, "_cohandler_departments"):
         del appeal._cohandler_departments
@@ -113,8 +116,10 @@ def _clean_photos(photos) -> list:
     return [clean_image(p) for p in photos]
 
 
-def _attach(appeal: Appeal, event: AppealEvent, photos: list, kind: str) -> None:
+def _attach(appeal: Appeal, event: AppealEvent | int, photos: list, kind: str) -> None:
+    """Store ``photos`` as the appeal's attachments of ``event`` (the row or its id)."""
+    event_id = event if isinstance(event, int) else event.pk
     for content in photos:
-        attachment = AppealAttachment(appeal=appeal, event=event, kind=kind)
+        attachment = AppealAttachment(appeal=appeal, event_id=event_id, kind=kind)
         attachment.image.save(content.name, content, save=False)
         attachment.save()

@@ -3,6 +3,7 @@ and the dispatch transition (by staff, or automatic at intake)."""
 
 from django.utils.translation import gettext as _
 
+from appeals import events
 from appeals.enums import EscalationLevel, HandlingLevel
 from appeals.models import Appeal, AppealEvent, Category
 from appeals.services.core import A, _Context, _transition
@@ -31,12 +32,6 @@ _ESCALATION_OF = {
     # district 督办 (the sweep's business), so it starts without a level.
     HandlingLevel.DEPARTMENT: "",
 }
-
-
-def _target(level: str, code: str) -> dict:
-    """The event data naming the unit an appeal went to by level and code: names change
-    and repeat (two districts' 城管), codes do not (governance.assessment.eventlog)."""
-    return {"unit_level": str(level), "unit_code": code}
 
 
 def _handling_changes(appeal: Appeal, unit) -> dict:
@@ -74,8 +69,9 @@ def _handling_changes(appeal: Appeal, unit) -> dict:
 
 
 def _dispatch_changes(
-    appeal: Appeal, *, unit, category: Category | None, dispatcher_level: str, actor, now, data: dict,
-) -> tuple[dict, dict]:
+    appeal: Appeal, *, unit, category: Category | None, dispatcher_level: str, actor, now,
+    automatic: bool = False, cooperating: tuple[str, ...] = (),
+) -> tuple[dict, events.Dispatch]:
     """What dispatching ``appeal`` to ``unit`` changes, and the dispatch event's data.
 
     Raises ApplicationError without a category, for an inactive one, or for a unit
@@ -99,14 +95,15 @@ def _dispatch_changes(
         changes["level_deadline"] = changes["deadline"]
     else:
         changes["level_deadline"] = appeal.deadline
-    data = {**data, "unit": str(unit), "level": changes["handling_level"], "category": category.code,
-            **_target(changes["handling_level"], unit.code)}
+    data = events.Dispatch(
+        unit_level=changes["handling_level"], unit_code=unit.code, unit=str(unit), category=category.code,
+        automatic=True if automatic else None, cooperating_departments=tuple(cooperating) or None,
+    )
     return changes, data
 
 
-def _dispatch(ctx: _Context, *, unit, category: Category | None, dispatcher_level: str, note: str, data: dict) -> AppealEvent:
+def _dispatch(ctx: _Context, *, unit, category: Category | None, dispatcher_level: str, note: str) -> AppealEvent:
     changes, data = _dispatch_changes(
         ctx.appeal, unit=unit, category=category, dispatcher_level=dispatcher_level, actor=ctx.actor, now=ctx.now,
-        data=data,
     )
     return _transition(ctx, A.DISPATCH, changes=changes, note=note, data=data)

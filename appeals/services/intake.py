@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals import permissions
+from appeals import events, permissions
 from appeals.enums import PUBLIC_SOURCES, AttachmentKind, QueueLevel, Source
-from appeals.models import DESCRIPTION_MAX, Appeal, AppealEvent, Category, new_tracking_code
+from appeals.models import DESCRIPTION_MAX, Appeal, Category, new_tracking_code
 from appeals.services.core import (
     A,
     MOBILE_REQUIRED_SOURCES,
@@ -112,17 +112,16 @@ def appeal_receive(
         queue_level=QueueLevel.COMMUNITY if community else QueueLevel.STREET,
     )
     route = route_for(appeal)
-    events = [AppealEvent(
-        appeal=appeal, action=A.RECEIVE, actor=actor, actor_label=label, from_state="",
-        to_state=S.RECEIVED, data={"source": source, **({"route": route.reason} if route.unit is None else {})},
-    )]
+    # The events are written once the appeal has its id (``_insert``).
+    plan = [dict(data=events.Receive(source=source, route=route.reason if route.unit is None else None),
+                 from_state="", to_state=S.RECEIVED, actor_id=getattr(actor, "pk", None), actor_label=label)]
     if route.unit is not None:
-        events.append(_dispatch_before_insert(appeal, route, now))
-    _insert(appeal, events, clean_photos)
+        plan.append(_dispatch_before_insert(appeal, route, now))
+    _insert(appeal, plan, clean_photos)
     return appeal
 
 
-def _dispatch_before_insert(appeal: Appeal, route: Route, now: datetime) -> AppealEvent:
+def _dispatch_before_insert(appeal: Appeal, route: Route, now: datetime) -> dict:
     """Automatic dispatch of an appeal not written yet: its fields become the dispatched
     ones and the dispatch event is returned, the one ``_transition`` would write (by the
     system, received → dispatched, version + 1). The appeal is then inserted already
@@ -131,29 +130,25 @@ def _dispatch_before_insert(appeal: Appeal, route: Route, now: datetime) -> Appe
     written again) and a re-read. No one else can hold a row that does not exist yet,
     so the condition on (version, state) has nothing to guard."""
     _ensure_table(A.DISPATCH, appeal.state)
-    data = {"automatic": True}
-    if route.cooperating:
-        data["cooperating_departments"] = list(route.cooperating)
     changes, data = _dispatch_changes(
-        appeal, unit=route.unit, category=None, dispatcher_level="", actor=None, now=now, data=data,
+        appeal, unit=route.unit, category=None, dispatcher_level="", actor=None, now=now,
+        automatic=True, cooperating=route.cooperating,
     )
     for name, value in changes.items():
         setattr(appeal, name, value)
     from_state, appeal.state = appeal.state, S.DISPATCHED
     appeal.version += 1
-    return AppealEvent(
-        appeal=appeal, action=A.DISPATCH, actor=None, actor_label=SYSTEM_LABEL, from_state=from_state,
-        to_state=appeal.state, note=route.reason, data=data,
-    )
+    return dict(data=data, from_state=from_state, to_state=appeal.state, note=route.reason, actor_label=SYSTEM_LABEL)
 
 
 class _TrackingCodeTaken(Exception):
     pass
 
 
-def _insert(appeal: Appeal, events: list[AppealEvent], photos: list) -> None:
-    """Write a new appeal with its events and photos in one transaction; the SMS with
-    the tracking code is queued for after the commit.
+def _insert(appeal: Appeal, plan: list[dict], photos: list) -> None:
+    """Write a new appeal with its events (``plan``: appeals.events.Event's fields but
+    the appeal's id) and photos in one transaction; the SMS with the tracking code is
+    queued for after the commit.
 
     The appeal's INSERT comes first, so a tracking-code collision (astronomically
     unlikely) has written nothing yet: the transaction is rolled back and tried again
@@ -166,8 +161,10 @@ def _insert(appeal: Appeal, events: list[AppealEvent], photos: list) -> None:
                     appeal.save(force_insert=True)
                 except IntegrityError as exc:
                     raise _TrackingCodeTaken from exc
-                AppealEvent.objects.bulk_create(events)
-                _attach(appeal, events[0], photos, AttachmentKind.INTAKE)
+                ids = events.record_many([events.Event(appeal_id=appeal.pk, **e) for e in plan],
+                                         returning_ids=bool(photos))
+                if photos:
+                    _attach(appeal, ids[0], photos, AttachmentKind.INTAKE)
                 if appeal.phone_is_mobile:
                     enqueue_sms(appeal_id=appeal.pk, kind=SMS_RECEIVED)
             return

@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals import permissions
+from appeals import events, permissions
 from appeals.enums import HandlingLevel, Rating
 from appeals.models import Appeal, normalize_tracking_code
 from appeals.services.core import (
@@ -67,23 +67,24 @@ def appeal_evaluate(
     comment = _text(comment, field_label=_("评价意见"), required=False)
     now = timezone.now()
     ctx = _Context(appeal=appeal, actor=None, label=RESIDENT_LABEL, now=now, expected_version=expected_version)
-    data = {"solved": solved, "rating": rating, "comment": comment}
+    evaluation = dict(solved=solved, rating=rating, comment=comment)
     closing = {"solved": solved, "rating": rating, "evaluation_comment": comment, "closed_at": now}
     with transaction.atomic():
         if rating != Rating.UNSATISFIED:
-            _transition(ctx, A.EVALUATE, to_state=S.CLOSED, changes=closing, note=comment, data=data)
+            _transition(ctx, A.EVALUATE, to_state=S.CLOSED, changes=closing, note=comment,
+                        data=events.Evaluate(**evaluation))
             _credit_claimant(appeal, rating)
         elif appeal.rework_count < settings.APPEAL_REWORK_LIMIT:
             level_deadline = deadline_for(appeal.category, now) if appeal.category else appeal.level_deadline
             _transition(
-                ctx, A.EVALUATE, to_state=S.IN_PROGRESS, note=comment, data={**data, "rework": True},
+                ctx, A.EVALUATE, to_state=S.IN_PROGRESS, note=comment, data=events.Evaluate(**evaluation, rework=True),
                 changes={"rework_count": F("rework_count") + 1, "resolved_at": None, "feedback_at": None,
                          "verified": False, "level_deadline": level_deadline},
             )
         else:
             _transition(ctx, A.EVALUATE, to_state=S.CLOSED, note=comment,
                         changes={**closing, "flagged_for_supervisor": True},
-                        data={**data, "rework_limit_reached": True})
+                        data=events.Evaluate(**evaluation, rework_limit_reached=True))
             _credit_claimant(appeal, rating)
     return appeal
 
@@ -137,7 +138,7 @@ def appeal_claim(*, volunteer_user, appeal: Appeal, expected_version: int | None
     try:
         with transaction.atomic():
             _transition(ctx, A.CLAIM, changes={"claimed_by": volunteer},
-                        data={"volunteer_id": volunteer.pk, "volunteer": volunteer.name})
+                        data=events.Claim(volunteer_id=volunteer.pk, volunteer=volunteer.name))
     except Conflict:
         claimed_by = Appeal.objects.filter(pk=appeal.pk).values_list("claimed_by_id", flat=True).first()
         if claimed_by is not None and claimed_by != volunteer.pk:

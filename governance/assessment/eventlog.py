@@ -1,53 +1,32 @@
-"""What the assessment reads from the appeals' event log, in one place.
+"""Who held an appeal, as the scoring reads it from the event log.
 
 The event log (appeals.AppealEvent) is append-only and the source of every measure.
-This module names the actions that matter and reads their data, so that a change in
-how the appeals app records something is adapted here and nowhere else.
-
-Holder-changing events (who holds an appeal):
-- ``dispatch``: data["level"] (grid/community/street/department), data["unit"] (name);
-- ``reroute`` with data["unit"] = [before, after] (names) — a new handler; with
-  data["queue"] = [from, to] — a waiting appeal moved to the street's dispatch centre;
-  a reroute that only corrects the category changes nobody;
-- ``return`` (退单): data["queue"] = the queue it waits in (community/street);
-- ``escalate`` (上报 or the sweep, appeals.escalation) when it moves the handler:
-  data["handler"] = {"from": [level, code], "to": [level, code]}. An escalation that
-  keeps the handler (to the district 督办, or a department's appeal) changes nobody:
-  the handler still holds it, under supervision.
-Since the appeals app records it, every holder-changing event also names the unit by
-code: data["unit_level"] and data["unit_code"] (grid/community/street/district code, or
-the department's code). They win over names, which change and repeat (two departments
-of one district may share a name); names are read only for older events.
+What each kind of event records, and which of them change the holder, is defined once
+in ``appeals.events`` (its ``holder`` per record, ``HOLDER_Q``, ``REWORK_Q``,
+``TERMINAL_ACTIONS``, ``DEFERRAL_ACTIONS``); this module only turns those units into the
+assessment's unit kinds:
+- dispatch, return (the queue's unit), a reroute of the handler or of the queue, and an
+  escalation that moves the handler up change the holder; an escalation that keeps the
+  handler (to the district 督办, or a department's appeal) does not;
+- every such event names the unit by level and code.
 """
 
-from django.db.models import Q
-
-from appeals.enums import AppealAction, AppealState, HandlingLevel, QueueLevel
+from appeals import events
+from appeals.enums import HandlingLevel
 from governance.assessment.enums import UnitKind
 
-A = AppealAction
-ESCALATE = "escalate"
+# What the scoring filters the log by (defined with the events).
+HOLDER_Q = events.HOLDER_Q
+REWORK_Q = events.REWORK_Q
+TERMINAL_ACTIONS = events.TERMINAL_ACTIONS
+DEFERRAL_ACTIONS = events.DEFERRAL_ACTIONS
 
-HOLDER_Q = (
-    Q(action__in=(A.DISPATCH, A.RETURN))
-    | Q(action=A.REROUTE, data__has_key="unit")
-    | Q(action=A.REROUTE, data__has_key="queue")
-    | Q(action=ESCALATE, data__has_key="handler")
-)
-# 返工: the resident was unsatisfied and the appeal went back to work, or the on-site
-# verification failed.
-REWORK_Q = Q(action=A.VERIFY_FAIL) | Q(action=A.EVALUATE, to_state=AppealState.IN_PROGRESS)
-# An appeal that left the workflow without a result (withdrawn by the resident,
-# declined or merged after a return) is not scored.
-TERMINAL_ACTIONS = (A.WITHDRAW, A.DECLINE, A.MERGE)
-# An approved extension (延期 → 缓办).
-DEFERRAL_ACTIONS = ("extend_approve",)
-
-_TERRITORY = {
+_KIND = {
     HandlingLevel.GRID: UnitKind.GRID,
     HandlingLevel.COMMUNITY: UnitKind.COMMUNITY,
     HandlingLevel.STREET: UnitKind.STREET,
     HandlingLevel.DISTRICT: UnitKind.DISTRICT,
+    HandlingLevel.DEPARTMENT: UnitKind.DEPARTMENT,
 }
 _PLACE_FIELD = {
     UnitKind.GRID: "grid_id", UnitKind.COMMUNITY: "community_id",
@@ -56,73 +35,29 @@ _PLACE_FIELD = {
 
 
 def _place(row: dict, kind: str) -> tuple[str, str] | None:
-    # A territorial handler is always the appeal's own grid/community/street (the
-    # dispatch service refuses any other), and the place only ever gets more precise,
-    # so the appeal's place names the unit at every moment of its history.
     code = row.get(_PLACE_FIELD[kind])
     return (kind, code) if code else None
 
 
-def _escalation_handler(data: dict) -> tuple[str, str] | None:
-    target = (data.get("handler") or {}).get("to")
-    if isinstance(target, list | tuple) and len(target) == 2 and target[0] in _TERRITORY and target[1]:
-        return _TERRITORY[target[0]], str(target[1])
-    return None
-
-
-def _by_name(row: dict, name: str | None, departments: dict) -> tuple[str, str] | None:
-    if not name:
+def holder(row: dict) -> tuple[str, str] | None:
+    """The unit (kind, code) that held the appeal after its last holder-changing event
+    (``row["h_action"]``, ``row["h_data"]``), or None if that event names none."""
+    if not row.get("h_action"):
         return None
-    for kind, field in (("grid", "grid__name"), ("community", "community__name"), ("street", "street__name")):
-        if row.get(field) == name:
-            return _place(row, kind)
-    code = departments.get((row.get("district_id"), name))
-    return (UnitKind.DEPARTMENT, code) if code else None
-
-
-def holder(row: dict, departments: dict) -> tuple[str, str] | None:
-    """The unit (kind, code) that held the appeal after its last holder-changing event.
-
-    ``row`` has the appeal's place (grid_id … district_id, their names) and the event's
-    ``h_action``/``h_data``; ``departments`` maps (district code, name) → department code.
-    A waiting appeal (returned, or moved to a queue) is held by the queue's unit: the
-    community, or the street's dispatch centre.
-    """
-    action, data = row.get("h_action"), row.get("h_data") or {}
-    level, code = data.get("unit_level"), data.get("unit_code")
-    if level and code:
-        if level == HandlingLevel.DEPARTMENT:
-            return UnitKind.DEPARTMENT, str(code)
-        return (_TERRITORY[level], str(code)) if level in _TERRITORY else None
-    if action == A.DISPATCH:
-        level = data.get("level")
-        if level == HandlingLevel.DEPARTMENT:
-            return _by_name(row, data.get("unit"), departments)
-        return _place(row, _TERRITORY[level]) if level in _TERRITORY else None
-    if action == ESCALATE:
-        return _escalation_handler(data)
-    if action == A.RETURN:
-        return _queue(row, data.get("queue"))
-    if action == A.REROUTE:
-        unit = data.get("unit")
-        if isinstance(unit, list) and unit:
-            return _by_name(row, unit[-1], departments)
-        return _place(row, UnitKind.STREET)  # moved to the street's dispatch centre
-    return None
+    unit = events.read(row["h_action"], row.get("h_data")).holder
+    if unit is None or unit.level not in _KIND:
+        return None
+    return _KIND[unit.level], unit.code
 
 
 def current_holder(row: dict) -> tuple[str, str] | None:
-    """The fallback when the log has no holder event before the deadline (data created
-    outside the services): who holds the appeal now."""
+    """The fallback when the log has no holder event before the deadline: who holds the
+    appeal now (its handler, or the queue it waits in)."""
     level = row.get("handling_level")
     if level == HandlingLevel.DEPARTMENT and row.get("handling_department__code"):
         return UnitKind.DEPARTMENT, row["handling_department__code"]
-    if level in _TERRITORY:
-        return _place(row, _TERRITORY[level])
-    return _queue(row, row.get("queue_level"))
-
-
-def _queue(row: dict, queue: str | None) -> tuple[str, str] | None:
-    if queue == QueueLevel.COMMUNITY:
-        return _place(row, UnitKind.COMMUNITY) or _place(row, UnitKind.STREET)
-    return _place(row, UnitKind.STREET)
+    if level in _KIND:
+        return _place(row, _KIND[level])
+    unit = events.queue_unit(queue=row.get("queue_level") or "", community_code=row.get("community_id"),
+                             street_code=row.get("street_id") or "")
+    return _place(row, _KIND[unit.level])

@@ -97,7 +97,6 @@ def _appeal_rows(*, start: datetime, end: datetime, as_of: datetime) -> list[dic
         .values(
             "id", "deadline", "response_deadline", "first_contact_at",
             "grid_id", "community_id", "street_id", "district_id",
-            "grid__name", "community__name", "street__name",
             "handling_level", "handling_department__code", "queue_level", "is_excluded",
         )
         .order_by()
@@ -189,7 +188,6 @@ def tally_appeals(*, first: date, last: date, as_of: datetime) -> tuple[dict, di
     counters}, stats).
     """
     end = min(day_window(first, last)[1], as_of)
-    departments = {(d, name): code for d, name, code in Department.objects.values_list("district_id", "name", "code")}
     leaves: dict = defaultdict(_empty)
     stats = {"appeals": 0, "excluded": 0, "unplaced": 0}
     # One day at a time: memory stays bounded by a day's appeals, whatever the month.
@@ -203,7 +201,7 @@ def tally_appeals(*, first: date, last: date, as_of: datetime) -> tuple[dict, di
         for row in _appeal_rows(start=day_start, end=day_end, as_of=as_of):
             if row["terminal"]:
                 continue
-            unit = eventlog.holder(row, departments) or eventlog.current_holder(row)
+            unit = eventlog.holder(row) or eventlog.current_holder(row)
             if unit is None:
                 stats["unplaced"] += 1
                 continue

@@ -11,7 +11,7 @@ or closed unevaluated after 7 days. Every lifecycle ends before now, so nothing 
 is open. Each community gets a steady "quality" so rankings and trends differ and
 stay plausible. A few phones and buildings recur, for the hot spots.
 
-Idempotent: the history is written once (its receive events carry data["demo_history"]);
+Idempotent: the history is written once (its receive events carry seeded="demo_history");
 scoring runs every time (final months are left as stored).
 """
 
@@ -23,6 +23,7 @@ from django.utils import timezone
 from governance.assessment.periods import CHINA, month_start, next_month, previous_month, today_local
 
 MONTHS = 12
+SEEDED = "demo_history"  # the receive events of this history say so (appeals.events.Receive.seeded)
 MAX_APPEALS = 20000  # the large demo city gets fewer per community
 DESCRIPTIONS = {
     "01": ["小区门口垃圾堆放多日无人清理", "楼道堆放杂物影响通行", "绿化带内有建筑垃圾"],
@@ -44,14 +45,14 @@ def _at(day, hour: int, minute: int = 0) -> datetime:
 
 def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_size: int = 2000) -> int:
     """Write the year of handled appeals; returns how many (0 if already there)."""
-    from appeals.enums import AppealAction as A
+    from appeals import events as ev
     from appeals.enums import AppealState as S
     from appeals.enums import HandlingLevel, Rating, Source
     from appeals.models import Appeal, AppealEvent, Category
     from appeals.workdays import deadline_for
     from grids.models import Building
 
-    if AppealEvent.objects.filter(action=A.RECEIVE, data__has_key="demo_history").exists():
+    if AppealEvent.objects.filter(action=ev.Receive.action, data__seeded=SEEDED).exists():
         return 0
     now = now or timezone.now()
     categories = list(Category.objects.filter(default_level=HandlingLevel.GRID, active=True).order_by("code"))
@@ -89,37 +90,37 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
                 unevaluated = not unsatisfied and rng.random() < 0.1
                 rating = Rating.SATISFIED if rng.random() < q else Rating.BASICALLY
                 events = [
-                    (A.RECEIVE, received, "", S.RECEIVED, {"source": Source.PHONE, "demo_history": True}),
-                    (A.DISPATCH, dispatched, S.RECEIVED, S.DISPATCHED,
-                     {"level": "grid", "unit": building.grid.name, "unit_code": building.grid.code, "automatic": True}),
-                    (A.SIGN, contact, S.DISPATCHED, S.IN_PROGRESS, {}),
-                    (A.CONTACT, contact + timedelta(seconds=1), S.IN_PROGRESS, S.IN_PROGRESS, {"first": True}),
-                    (A.RESOLVE, resolved, S.IN_PROGRESS, S.RESOLVED, {"photos": 0}),
-                    (A.FEEDBACK, resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION, {"method": "sms"}),
+                    (ev.Receive(source=Source.PHONE, seeded=SEEDED), received, "", S.RECEIVED),
+                    (ev.Dispatch(unit_level=HandlingLevel.GRID, unit_code=building.grid.code, unit=building.grid.name,
+                                 category=category.code, automatic=True), dispatched, S.RECEIVED, S.DISPATCHED),
+                    (ev.Sign(), contact, S.DISPATCHED, S.IN_PROGRESS),
+                    (ev.Contact(first=True), contact + timedelta(seconds=1), S.IN_PROGRESS, S.IN_PROGRESS),
+                    (ev.Resolve(), resolved, S.IN_PROGRESS, S.RESOLVED),
+                    (ev.Feedback(method="sms"), resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION),
                 ]
                 evaluated_at = resolved + timedelta(hours=rng.uniform(2, 48))
                 rework = 0
                 if unsatisfied:
                     rework = 1
-                    events.append((A.EVALUATE, evaluated_at, S.AWAITING_EVALUATION, S.IN_PROGRESS,
-                                   {"solved": False, "rating": Rating.UNSATISFIED, "comment": "问题没有解决", "rework": True}))
+                    events.append((ev.Evaluate(solved=False, rating=Rating.UNSATISFIED, comment="问题没有解决", rework=True),
+                                   evaluated_at, S.AWAITING_EVALUATION, S.IN_PROGRESS))
                     resolved = evaluated_at + timedelta(hours=rng.uniform(6, 72))
                     evaluated_at = resolved + timedelta(hours=rng.uniform(2, 24))
                     events += [
-                        (A.RESOLVE, resolved, S.IN_PROGRESS, S.RESOLVED, {"photos": 0}),
-                        (A.FEEDBACK, resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION, {"method": "sms"}),
+                        (ev.Resolve(), resolved, S.IN_PROGRESS, S.RESOLVED),
+                        (ev.Feedback(method="sms"), resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION),
                     ]
                     rating = Rating.BASICALLY if rng.random() < q else Rating.UNSATISFIED
                 flagged = rating == Rating.UNSATISFIED  # at the rework limit: closed, for supervisors
                 if unevaluated:
                     closed = resolved + timedelta(days=7, hours=1)
-                    events.append((A.CLOSE_UNEVALUATED, closed, S.AWAITING_EVALUATION, S.CLOSED, {}))
+                    events.append((ev.CloseUnevaluated(), closed, S.AWAITING_EVALUATION, S.CLOSED))
                     rating, solved = "", None
                 else:
                     closed = evaluated_at
                     solved = not flagged and (rating == Rating.SATISFIED or rng.random() < q + 0.1)
-                    events.append((A.EVALUATE, closed, S.AWAITING_EVALUATION, S.CLOSED,
-                                   {"solved": solved, "rating": rating, "comment": "仍未解决" if flagged else ""}))
+                    events.append((ev.Evaluate(solved=solved, rating=rating, comment="仍未解决" if flagged else ""),
+                                   closed, S.AWAITING_EVALUATION, S.CLOSED))
                 if closed >= now:
                     continue  # only finished lifecycles
                 grid = building.grid
@@ -146,17 +147,15 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
         appeal.created_at = events[0][1]
         appeal.updated_at = events[-1][1]
     Appeal.objects.bulk_update(appeals, ["created_at", "updated_at"], batch_size=500)
-    rows = [
-        AppealEvent(appeal=appeal, action=action, actor_label="系统" if action in (A.RECEIVE, A.DISPATCH) else
-                    f"{appeal.grid_id}·网格员", from_state=from_state, to_state=to_state, data=data)
+    system = (ev.Receive.action, ev.Dispatch.action)
+    history = [
+        ev.Event(appeal_id=appeal.pk, data=data, from_state=from_state, to_state=to_state, at=when,
+                 actor_label=ev.SYSTEM_LABEL if data.action in system else f"{appeal.grid_id}·网格员")
         for appeal, events in zip(appeals, lifecycles, strict=True)
-        for action, _when, from_state, to_state, data in events
+        for data, when, from_state, to_state in events
     ]
-    times = [when for events in lifecycles for _a, when, _f, _t, _d in events]
-    AppealEvent.objects.bulk_create(rows, batch_size=batch_size)
-    for row, when in zip(rows, times, strict=True):
-        row.created_at = when
-    AppealEvent.objects.bulk_update(rows, ["created_at"], batch_size=500)
+    for start in range(0, len(history), batch_size):
+        ev.load_history(history[start:start + batch_size])
     return len(appeals)
 
 

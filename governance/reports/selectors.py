@@ -35,6 +35,7 @@ from django.utils.http import RFC3986_SUBDELIMS, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from appeals import events
 from appeals.enums import OPEN_STATES, AppealAction, AppealState, EscalationLevel, Rating
 from appeals.models import Appeal, AppealEvent
 from appeals.selectors import appeal_scope, overdue_q
@@ -65,7 +66,6 @@ CHILD = {
 }
 PAGE_SIZE = 100
 LIST_LIMIT = 50  # problem appeals, hot spots: the worst/most frequent first
-SUPERVISION_NOTE = "supervision"  # AppealEvent.data key of a 督办 note (governance.reports.services)
 
 # --- who sees which levels --------------------------------------------------------------------
 
@@ -635,7 +635,7 @@ def supervision_queryset(*, jurisdiction: Jurisdiction, filters: SupervisionFilt
     if filters.max_days is not None:
         qs = qs.filter(deadline__gt=now - timedelta(days=filters.max_days))
     notes = AppealEvent.objects.filter(
-        appeal=OuterRef("pk"), action=AppealAction.NOTE, data__has_key=SUPERVISION_NOTE
+        events.SUPERVISION_NOTE_Q, appeal=OuterRef("pk")
     ).order_by().values("appeal").annotate(n=Count("id")).values("n")
     return qs.annotate(supervision_notes=Coalesce(Subquery(notes), 0)).select_related(*_PLACE_RELATED).order_by(
         "deadline", "id"
@@ -681,7 +681,7 @@ def supervision_row(appeal: Appeal, *, now: datetime) -> dict:
 
 def supervision_notes(*, appeal: Appeal) -> list[AppealEvent]:
     return list(
-        AppealEvent.objects.filter(appeal=appeal, action=AppealAction.NOTE, data__has_key=SUPERVISION_NOTE)
+        AppealEvent.objects.filter(events.SUPERVISION_NOTE_Q, appeal=appeal)
         .order_by("-created_at", "-id")
     )
 

@@ -3,13 +3,13 @@
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from appeals.enums import OPEN_STATES, AppealAction
+from appeals import events
+from appeals.enums import OPEN_STATES
 from appeals.models import Appeal, AppealEvent
 from appeals.permissions import actor_label, is_visible
 from governance.enums import Role
 from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.notifications import Digest, notify_units
-from governance.reports.selectors import SUPERVISION_NOTE
 from governance.selectors import jurisdiction_for
 
 NOTE_MAX = 1000
@@ -54,10 +54,10 @@ def supervision_note_add(*, actor, appeal: Appeal, note: str) -> AppealEvent:
         raise Conflict(_("该诉求已办结或关闭，不能再督办。"))
     label = actor_label(supervisor_post) if supervisor_post else _("系统管理员")
     with transaction.atomic():
-        event = AppealEvent.objects.create(
-            appeal=appeal, action=AppealAction.NOTE, actor=actor, actor_label=f"{label}（{_('督办')}）"[:100],
-            from_state=appeal.state, to_state=appeal.state, note=note, data={SUPERVISION_NOTE: True},
-        )
+        event = events.record(events.Event(
+            appeal_id=appeal.pk, data=events.Note(supervision=True), actor_id=actor.pk,
+            actor_label=f"{label}（{_('督办')}）", from_state=appeal.state, to_state=appeal.state, note=note,
+        ))
         key = _handler_key(appeal)
         if key is not None:
             from django.urls import reverse

@@ -60,7 +60,8 @@ def test_a_routed_appeal_is_inserted_dispatched_with_both_events(city):
     sql = [q["sql"] for q in queries.captured_queries]
     assert not [s for s in sql if s.startswith("UPDATE")]
     assert len([s for s in sql if s.startswith('INSERT INTO "appeals_appeal"')]) == 1
-    assert len([s for s in sql if s.startswith('INSERT INTO "appeals_appealevent"')]) == 1  # both events at once
+    event_insert = f'INSERT INTO "{AppealEvent._meta.db_table}"'
+    assert len([s for s in sql if s.startswith(event_insert)]) == 1  # both events at once
     assert not [s for s in sql if s.startswith("SELECT")]  # no re-read, no catalog query
 
     stored = Appeal.objects.get(pk=appeal.pk)

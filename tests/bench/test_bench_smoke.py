@@ -10,6 +10,7 @@ from django.db.models import Count
 
 from appeals.enums import AppealState, HandlingLevel
 from appeals.models import Appeal, AppealEvent
+from appeals import events
 from bench.seed import BENCH_ACCOUNTS, city_seed
 from bench.suite import check_targets, run_suite, table
 from bench.tiers import TIERS
@@ -81,5 +82,6 @@ def test_copy_on_postgresql_keeps_the_constraints_and_moves_the_sequences():
     _seed()  # COPY: PostgreSQL checks every CHECK and FK constraint on the way in
     _assert_coherent()
     appeal = Appeal.objects.order_by("-id").first()
-    event = AppealEvent.objects.create(appeal=appeal, action="note", actor_label="系统", to_state=appeal.state)
+    event = events.record(events.Event(appeal_id=appeal.pk, data=events.Note(), from_state=appeal.state,
+                                       to_state=appeal.state))
     assert event.id > AppealEvent.objects.exclude(pk=event.pk).order_by("-id").first().id

@@ -68,12 +68,12 @@ def scored(city):
               AppealState.CLOSED, AppealState.IN_PROGRESS, AppealState.CLOSED]
     for appeal, spec, state in zip(appeals, specs, states, strict=True):
         fields = {"category": category, "state": state, "building": None}
-        for action, when, data, _to in spec["events"]:
-            if action == "resolve":
+        for data, when, _to in spec["events"]:
+            if data.action == "resolve":
                 fields["resolved_at"] = when
-            if action == "evaluate":
-                fields["rating"], fields["solved"] = data["rating"], data["solved"]
-                if data["rating"] == Rating.UNSATISFIED:
+            if data.action == "evaluate":
+                fields["rating"], fields["solved"] = data.rating, data.solved
+                if data.rating == Rating.UNSATISFIED:
                     fields["rework_count"], fields["resolved_at"] = 1, None
         Appeal.objects.filter(pk=appeal.pk).update(**fields)
     compute_month(month=date(2026, 9, 1), now=NOW)
