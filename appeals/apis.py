@@ -22,8 +22,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appeals import catalog, filters, permissions, ratelimit, selectors, services
-from appeals.enums import AppealAction, AppealState, HandlingLevel, Rating, Source, allowed_from
+from appeals import catalog, filters, ratelimit, selectors, services, workflow
+from appeals.enums import AppealAction, HandlingLevel, Rating, Source
 from appeals.models import Category
 from appeals.serializers import (
     AppealActionOutputSerializer,
@@ -32,10 +32,8 @@ from appeals.serializers import (
     AppealListOutputSerializer,
     TrackOutputSerializer,
 )
-from governance.enums import AccessAction, Role
-from governance.errors import ApplicationError, Conflict, NotFound
+from governance.errors import ApplicationError, NotFound
 from governance.selectors import Jurisdiction, jurisdiction_for
-from governance.services import access_log_record
 from grids.models import Building, Community, Department, Street
 from grids.validators import normalize_phone
 
@@ -190,20 +188,16 @@ def _phone_key(phone: str) -> str:
 # --- the staff detail -------------------------------------------------------------------------
 
 
-def _api_actions(jurisdiction: Jurisdiction, appeal) -> list[str]:
-    """The actions as API paths: verify_pass and verify_fail are both POSTed to verify/;
-    actions with no endpoint here (escalation, extensions) are left out."""
+def _api_actions(user, jurisdiction: Jurisdiction, appeal) -> list[str]:
+    """The actions this account may take now, as their URL segments (ENDPOINTS): verify_pass
+    and verify_fail are both POSTed to verify/."""
     names = []
-    for action in selectors.actions_available(jurisdiction=jurisdiction, appeal=appeal):
-        name = "verify" if action in (AppealAction.VERIFY_PASS, AppealAction.VERIFY_FAIL) else str(action)
-        if name in ACTIONS and name not in names:
+    for action in workflow.offered(user=user, appeal=appeal, jurisdiction=jurisdiction,
+                                   actions=workflow.STAFF_ACTIONS):
+        name = ENDPOINTS[action]
+        if name not in names:
             names.append(name)
     return names
-
-
-def _works_on_appeals(jurisdiction: Jurisdiction) -> bool:
-    # Supervisors read only; they see the phone masked, as in lists.
-    return any(post.role != Role.SUPERVISOR for post in jurisdiction.posts)
 
 
 class AppealDetailAPI(APIView):
@@ -217,14 +211,10 @@ class AppealDetailAPI(APIView):
         appeal = selectors.appeal_get(jurisdiction=jurisdiction, tracking_code=tracking_code)
         appeal.timeline = selectors.appeal_timeline(appeal)
         appeal.co_handler_list = selectors.appeal_co_handlers(appeal)
-        appeal.actions = _api_actions(jurisdiction, appeal)
-        full_phone = _works_on_appeals(jurisdiction)
-        if full_phone and appeal.phone:
-            access_log_record(
-                user=request.user, action=AccessAction.VIEW, subject=f"appeal:{appeal.tracking_code}",
-                record_count=1, request=request,
-            )
-        context = {"request": request, "full_phone": full_phone}
+        appeal.actions = _api_actions(request.user, jurisdiction, appeal)
+        appeal.contact = selectors.resident_contact(user=request.user, appeal=appeal, jurisdiction=jurisdiction,
+                                                    request=request)
+        context = {"request": request}
         return Response(AppealDetailOutputSerializer(appeal, context=context).data)
 
 
@@ -290,23 +280,15 @@ class _AppealActionAPI(APIView):
         appeal = selectors.appeal_get(jurisdiction=jurisdiction, tracking_code=tracking_code)
         serializer = self.input_serializer(data=request.data)
         if not serializer.is_valid():
-            _ensure_may_try(jurisdiction, appeal, self.service_action(None))
+            # The table's answer comes before the input's: a refused state or role first.
+            workflow.permit(user=request.user, appeal=appeal, action=self.service_action(None),
+                            jurisdiction=jurisdiction)
             raise serializers.ValidationError(serializer.errors)
         data = dict(serializer.validated_data)
         action = self.service_action(data)
         appeal = services.appeal_act(actor=request.user, appeal=appeal, action=action, **data)
-        appeal.actions = _api_actions(jurisdiction, appeal)
+        appeal.actions = _api_actions(request.user, jurisdiction, appeal)
         return Response(AppealActionOutputSerializer(appeal).data)
-
-
-def _ensure_may_try(jurisdiction: Jurisdiction, appeal, action: str) -> None:
-    """Before reporting bad input: would the action be refused anyway? Say that first."""
-    if not allowed_from(action, appeal.state):
-        raise Conflict(
-            _("诉求当前为“%(state)s”，不能进行“%(action)s”。")
-            % {"state": AppealState(appeal.state).label, "action": AppealAction(action).label}
-        )
-    permissions.ensure_may_act(jurisdiction, appeal, action)
 
 
 def _documented(summary, description=""):
@@ -438,10 +420,13 @@ class AppealVerifyAPI(_AppealActionAPI):
     input_serializer = AppealVerifyInputSerializer
 
     def service_action(self, data: dict | None) -> str:
+        """verify_pass takes the note; verify_fail the reason (or the note as its reason)."""
         if data is None or data.pop("passed"):
             if data is not None:
                 data.pop("reason", None)
             return AppealAction.VERIFY_PASS
+        data["reason"] = data.get("reason") or data.pop("note", "")
+        data.pop("note", None)
         return AppealAction.VERIFY_FAIL
 
 
@@ -496,7 +481,17 @@ class AppealCheckinAPI(_AppealActionAPI):
     input_serializer = AppealCheckinInputSerializer
 
 
-# The URL segment of each action (appeals/api_urls.py).
+@_documented(gettext_lazy("督办意见（督查考核人员）"), gettext_lazy("不改变诉求状态和版本，通知办理单位。"))
+class AppealSuperviseAPI(_AppealActionAPI):
+    action = AppealAction.SUPERVISE
+
+    class AppealSuperviseInputSerializer(AppealActionInputSerializer):
+        note = _text(required=True, missing=gettext_lazy("请填写督办意见。"))
+
+    input_serializer = AppealSuperviseInputSerializer
+
+
+# The URL segment of each action (appeals/api_urls.py); 上报 and 延期 are in appeals/apis_jobs.py.
 ACTIONS = {
     "dispatch": AppealDispatchAPI,
     "decline": AppealDeclineAPI,
@@ -511,6 +506,13 @@ ACTIONS = {
     "note": AppealNoteAPI,
     "whistle": AppealWhistleAPI,
     "checkin": AppealCheckinAPI,
+    "supervise": AppealSuperviseAPI,
+}
+# The URL segment each offered action is POSTed to.
+ENDPOINTS = {
+    **{str(action): str(action) for action in workflow.STAFF_ACTIONS},
+    AppealAction.VERIFY_PASS: "verify", AppealAction.VERIFY_FAIL: "verify",
+    AppealAction.ESCALATE: "escalate", AppealAction.EXTEND_REQUEST: "extensions",
 }
 
 

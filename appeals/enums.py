@@ -1,10 +1,8 @@
-"""States, actions and the one transition table of an appeal (DESIGN.md §4).
+"""The vocabularies of appeals: states, actions, levels, sources (DESIGN.md §4).
 
-The table is the only place that says which action may happen in which state; the
-transition service (appeals.services) refuses everything else with a 409.
+Which action may happen in which state, and who may take it, is the workflow table's
+(appeals.workflow).
 """
-
-from typing import NamedTuple
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +56,8 @@ class AppealAction(models.TextChoices):
     EXTEND_REQUEST = "extend_request", _("申请延期")
     EXTEND_APPROVE = "extend_approve", _("批准延期")
     EXTEND_REJECT = "extend_reject", _("驳回延期")
+    # A supervisor's 督办意见: it changes nothing a handler acts on (DESIGN.md §3).
+    SUPERVISE = "supervise", _("督办意见")
 
 
 class HandlingLevel(models.TextChoices):
@@ -124,65 +124,3 @@ class DeadlineUnit(models.TextChoices):
 class AttachmentKind(models.TextChoices):
     INTAKE = "intake", _("受理照片")
     RESULT = "result", _("办结照片")
-
-
-class Transition(NamedTuple):
-    sources: frozenset[str]
-    # None: the action keeps the state. Several: the service picks by the outcome
-    # (evaluate: satisfied → closed, unsatisfied → rework in_progress or closed at the limit).
-    targets: tuple[str, ...] | None
-
-
-S = AppealState
-A = AppealAction
-_ACTIVE = frozenset({S.DISPATCHED, S.IN_PROGRESS})
-
-TRANSITIONS: dict[str, Transition] = {
-    A.RECEIVE: Transition(frozenset(), (S.RECEIVED,)),  # creation only: from no state
-    A.DISPATCH: Transition(frozenset({S.RECEIVED}), (S.DISPATCHED,)),
-    A.DECLINE: Transition(frozenset({S.RECEIVED}), (S.DECLINED,)),
-    A.MERGE: Transition(frozenset({S.RECEIVED}), (S.DECLINED,)),
-    A.WITHDRAW: Transition(frozenset({S.RECEIVED, S.DISPATCHED}), (S.WITHDRAWN,)),
-    A.SIGN: Transition(frozenset({S.DISPATCHED}), (S.IN_PROGRESS,)),
-    A.CLAIM: Transition(frozenset({S.DISPATCHED}), (S.IN_PROGRESS,)),
-    A.RETURN: Transition(frozenset({S.DISPATCHED}), (S.RECEIVED,)),
-    A.RESOLVE: Transition(frozenset({S.IN_PROGRESS}), (S.RESOLVED,)),
-    A.VERIFY_PASS: Transition(frozenset({S.RESOLVED}), (S.RESOLVED,)),
-    A.VERIFY_FAIL: Transition(frozenset({S.RESOLVED}), (S.IN_PROGRESS,)),
-    A.FEEDBACK: Transition(frozenset({S.RESOLVED}), (S.AWAITING_EVALUATION,)),
-    A.EVALUATE: Transition(frozenset({S.AWAITING_EVALUATION}), (S.CLOSED, S.IN_PROGRESS)),
-    A.CLOSE_UNEVALUATED: Transition(frozenset({S.AWAITING_EVALUATION}), (S.CLOSED,)),
-    A.CONTACT: Transition(_ACTIVE, None),
-    A.NOTE: Transition(frozenset(OPEN_STATES), None),
-    A.REROUTE: Transition(frozenset({S.RECEIVED, S.DISPATCHED}), None),
-    A.WHISTLE: Transition(_ACTIVE, None),
-    A.CHECKIN: Transition(frozenset({S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED}), None),
-    # The clocks run while the handler works on it: dispatched or in progress.
-    A.ESCALATE: Transition(_ACTIVE, None),
-    A.WARN: Transition(_ACTIVE, None),
-    A.REMIND: Transition(_ACTIVE, None),
-    A.EXTEND_REQUEST: Transition(_ACTIVE, None),
-    A.EXTEND_APPROVE: Transition(_ACTIVE, None),
-    # A pending request can still be turned down after the appeal was resolved.
-    A.EXTEND_REJECT: Transition(frozenset(OPEN_STATES), None),
-}
-del S, A
-
-assert set(TRANSITIONS) == set(AppealAction), "every action needs a row in the table"
-
-# What the volunteer who claimed an appeal may do on it (appeals.permissions); the
-# handling unit keeps every staff action, the community its feedback duty.
-VOLUNTEER_ACTIONS = (AppealAction.CONTACT, AppealAction.NOTE, AppealAction.RESOLVE)
-
-# Actions staff take on the dashboard (appeals.services.appeal_act); the others are the
-# resident's (withdraw, evaluate) or the system's (receive, close_unevaluated).
-STAFF_ACTIONS = (
-    AppealAction.DISPATCH, AppealAction.DECLINE, AppealAction.MERGE, AppealAction.SIGN,
-    AppealAction.CONTACT, AppealAction.RETURN, AppealAction.REROUTE, AppealAction.RESOLVE,
-    AppealAction.VERIFY_PASS, AppealAction.VERIFY_FAIL, AppealAction.FEEDBACK,
-    AppealAction.NOTE, AppealAction.WHISTLE, AppealAction.CHECKIN,
-)
-
-
-def allowed_from(action: str, state: str) -> bool:
-    return state in TRANSITIONS[action].sources

@@ -50,19 +50,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from appeals import events, permissions
+from appeals import events, workflow
 from appeals.enums import (
-    TRANSITIONS,
     AppealAction,
     DeadlineUnit,
     EscalationLevel,
     HandlingLevel,
 )
 from appeals.models import Appeal
-from governance.enums import NotificationKind, Role
-from governance.errors import ActionForbidden, ApplicationError, Conflict
+from governance.enums import NotificationKind
 from governance.notifications import Digest, UnitKey, notify_units
-from governance.selectors import jurisdiction_for
 
 logger = logging.getLogger(__name__)
 
@@ -331,7 +328,7 @@ def _warn(now: datetime, size: int, digests: _Digests) -> int:
         return 0
     share = settings.ESCALATION_WARN_PERCENT / 100
     qs = Appeal.objects.filter(
-        state__in=TRANSITIONS[A.WARN].sources, level_deadline__gt=now, level_deadline__lte=now + horizon,
+        state__in=workflow.sources(A.WARN), level_deadline__gt=now, level_deadline__lte=now + horizon,
     ).filter(Q(warned_level_deadline__isnull=True) | ~Q(warned_level_deadline=F("level_deadline")))
 
     def process(rows: list[dict]) -> int:
@@ -364,7 +361,7 @@ def _warn(now: datetime, size: int, digests: _Digests) -> int:
 
 def _escalate(now: datetime, size: int, digests: _Digests) -> int:
     qs = (
-        Appeal.objects.filter(state__in=TRANSITIONS[A.ESCALATE].sources, level_deadline__lte=now)
+        Appeal.objects.filter(state__in=workflow.sources(A.ESCALATE), level_deadline__lte=now)
         .exclude(handling_level="").exclude(escalation_level=L.DISTRICT)
     )
 
@@ -389,7 +386,7 @@ def _escalate(now: datetime, size: int, digests: _Digests) -> int:
             ids = [r["id"] for r in group]
             updated = Appeal.objects.filter(
                 pk__in=ids, escalation_level=step.from_level, handling_level=handling_level,
-                state__in=TRANSITIONS[A.ESCALATE].sources,
+                state__in=workflow.sources(A.ESCALATE),
             ).update(version=F("version") + 1, updated_at=now, **_changes(step, now=now, level_deadline=deadline))
             if updated == len(group):
                 done.extend(group)
@@ -423,7 +420,7 @@ def _escalate(now: datetime, size: int, digests: _Digests) -> int:
 
 def _remind(now: datetime, size: int, digests: _Digests) -> int:
     qs = Appeal.objects.filter(
-        state__in=TRANSITIONS[A.REMIND].sources, escalation_level=L.DISTRICT, level_deadline__lte=now,
+        state__in=workflow.sources(A.REMIND), escalation_level=L.DISTRICT, level_deadline__lte=now,
     ).filter(Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lte=now - timedelta(hours=settings.ESCALATION_REMIND_HOURS)))
 
     def process(rows: list[dict]) -> int:
@@ -449,35 +446,6 @@ def _remind(now: datetime, size: int, digests: _Digests) -> int:
 # --- escalation by hand (上报) ------------------------------------------------------------------
 
 
-def may_escalate(*, jurisdiction, appeal: Appeal) -> bool:
-    """Whether the page may offer the 上报 button (the same checks as appeal_escalate)."""
-    try:
-        escalate_check(jurisdiction=jurisdiction, appeal=appeal)
-    except ApplicationError:
-        return False
-    return True
-
-
-def escalate_check(*, jurisdiction, appeal: Appeal) -> tuple:
-    """Steps 1–4 of ``appeal_escalate`` (everything but the reason), in its order:
-    NotFound, Conflict (state), ActionForbidden (not the handler), Conflict (already at
-    the district). Returns (the acting post, the step). Pages run it before reading a
-    form, so that a refused state or role answers first."""
-    from appeals import services
-
-    permissions.ensure_visible(jurisdiction, appeal)
-    services._ensure_table(A.ESCALATE, appeal.state)
-    post = permissions.acting_post(jurisdiction, appeal, A.RESOLVE)
-    if post is None:
-        if jurisdiction.posts and all(p.role == Role.SUPERVISOR for p in jurisdiction.posts):
-            raise ActionForbidden(_("督查考核账号只读，不能上报诉求。"))
-        raise ActionForbidden(_("只有当前办理单位可以上报。"))
-    step = _step_of(appeal)
-    if step is None:
-        raise Conflict(_("该诉求已列入区督办，不能再上报。"))
-    return post, step
-
-
 def _step_of(appeal: Appeal) -> Step | None:
     return next_step(escalation_level=appeal.escalation_level, handling_level=appeal.handling_level,
                      urgent=bool(appeal.category and appeal.category.urgent))
@@ -488,22 +456,20 @@ def appeal_escalate(
 ) -> Appeal:
     """The handler escalates (上报) what its level cannot solve: the same step as the sweep.
 
-    Steps: 1. outside the actor's jurisdiction → NotFound; 2. the table allows it in
-    the state (dispatched, in progress) → else Conflict; 3. the actor's post handles
-    the appeal (whoever may resolve it) → else ActionForbidden; 4. already at the
-    district 督办 → Conflict; 5. a reason is required → else ApplicationError; 6. a
-    conditional update on the version (stale → Conflict "already changed") with the
-    new level, handler and level deadline, and one ``escalate`` event; 7. one message
-    to the unit it went up to (email after commit). Returns the appeal afterwards.
+    Steps: 1. the workflow table permits it (appeals.workflow: outside the jurisdiction
+    404; not dispatched or in progress 409; not the handler — whoever may resolve it —
+    403; already at the district 督办 409); 2. a reason is required → else
+    ApplicationError; 3. a conditional update on the version (stale → Conflict "already
+    changed") with the new level, handler and level deadline, and one ``escalate``
+    event; 4. one message to the unit it went up to. Returns the appeal afterwards.
     """
     from appeals import services
 
-    now = now or timezone.now()
-    jurisdiction = jurisdiction_for(actor)
-    post, step = escalate_check(jurisdiction=jurisdiction, appeal=appeal)
+    ctx = services._begin(actor=actor, appeal=appeal, action=A.ESCALATE, expected_version=expected_version, now=now)
+    step = _step_of(appeal)
     reason = services._text(reason, field_label=_("上报理由"), required=True)
     category = appeal.category
-    deadline = fresh_level_deadline(to_level=step.to_level, now=now,
+    deadline = fresh_level_deadline(to_level=step.to_level, now=ctx.now,
                                     unit=category.resolution_unit if category else None,
                                     limit=category.resolution_limit if category else None)
     row = {
@@ -513,17 +479,13 @@ def appeal_escalate(
         "street_id": appeal.street_id, "district_id": appeal.district_id, "tracking_code": appeal.tracking_code,
         "category__name": category.name if category else "",
     }
-    ctx = services._Context(
-        appeal=appeal, actor=actor, label=permissions.actor_label(post), now=now,
-        expected_version=expected_version, jurisdiction=jurisdiction, post=post,
-    )
     digests = _Digests()
-    line = _line(row, _("%(unit)s上报：%(reason)s") % {"unit": post.unit_name, "reason": reason})
+    line = _line(row, _("%(unit)s上报：%(reason)s") % {"unit": ctx.post.unit_name, "reason": reason})
     for key in _receivers(row, step):
         digests.add(NotificationKind.ESCALATION, key, appeal.tracking_code, line)
     with transaction.atomic():
-        services._transition(ctx, A.ESCALATE, changes=_changes(step, now=now, level_deadline=deadline), note=reason,
-                             data=_event_data(row, step, deadline, automatic=False))
+        services._transition(ctx, A.ESCALATE, changes=_changes(step, now=ctx.now, level_deadline=deadline),
+                             note=reason, data=_event_data(row, step, deadline, automatic=False))
         digests.send()
     return ctx.appeal
 
@@ -538,8 +500,8 @@ def close_unevaluated_sweep(*, now: datetime | None = None, size: int | None = N
     update and bulk-created events. Idempotent; returns how many were closed."""
     now = now or timezone.now()
     days = settings.APPEAL_AUTO_CLOSE_DAYS
-    sources = TRANSITIONS[A.CLOSE_UNEVALUATED].sources
-    (target,) = TRANSITIONS[A.CLOSE_UNEVALUATED].targets
+    sources = workflow.sources(A.CLOSE_UNEVALUATED)
+    (target,) = workflow.TABLE[A.CLOSE_UNEVALUATED].targets
     qs = Appeal.objects.filter(state__in=sources, feedback_at__lte=now - timedelta(days=days))
     note = _("居民 %(n)s 天内未评价，自动结案。") % {"n": days}
 

@@ -237,7 +237,7 @@ class Merge(EventData):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Note(EventData):
     action = A.NOTE
-    supervision: bool | None = None  # a supervisor's 督办意见
+    supervision: bool | None = None  # older rows: a supervisor's 督办意见 (now ``supervise``)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -304,6 +304,7 @@ def _plain(action_value: str) -> type[EventData]:
     return cls
 
 
+Supervise = _plain(A.SUPERVISE)
 Decline = _plain(A.DECLINE)
 Withdraw = _plain(A.WITHDRAW)
 VerifyPass = _plain(A.VERIFY_PASS)
@@ -314,7 +315,7 @@ DATA_OF: dict[str, type[EventData]] = {
     cls.action: cls for cls in (
         Receive, Dispatch, Return, Reroute, Escalate, Evaluate, Sign, Contact, Resolve, Feedback, Merge, Note,
         Whistle, Checkin, Claim, Warn, Remind, ExtendRequest, ExtendApprove, ExtendReject,
-        Decline, Withdraw, VerifyPass, VerifyFail, CloseUnevaluated,
+        Supervise, Decline, Withdraw, VerifyPass, VerifyFail, CloseUnevaluated,
     )
 }
 assert set(DATA_OF) == set(AppealAction), "every action needs its data in appeals.events"
@@ -343,8 +344,8 @@ REWORK_Q = Q(action=A.VERIFY_FAIL) | Q(action=A.EVALUATE, to_state=AppealState.I
 TERMINAL_ACTIONS = (A.WITHDRAW, A.DECLINE, A.MERGE)
 # An approved extension (延期 → 缓办).
 DEFERRAL_ACTIONS = (A.EXTEND_APPROVE,)
-# A supervisor's 督办意见 (a note with ``supervision``).
-SUPERVISION_NOTE_Q = Q(action=A.NOTE, data__has_key="supervision")
+# A supervisor's 督办意见 (older rows: a note with ``supervision``).
+SUPERVISION_NOTE_Q = Q(action=A.SUPERVISE) | Q(action=A.NOTE, data__has_key="supervision")
 
 
 def queue_unit(*, queue: str, community_code: str | None, street_code: str) -> Unit:

@@ -27,61 +27,12 @@ from appeals.escalation import appeal_link
 from appeals.models import Appeal, ExtensionRequest
 from appeals.tasks import SMS_EXTENDED, enqueue_sms
 from governance.enums import COMMUNITY_ROLES, NotificationKind, Role
-from governance.errors import ActionForbidden, ApplicationError, Conflict
+from governance.errors import ApplicationError, Conflict
 from governance.notifications import Digest, notify_units, notify_users
-from governance.selectors import Jurisdiction, jurisdiction_for
+from governance.selectors import Jurisdiction
 
 A = AppealAction
-H = HandlingLevel
 REASON_MAX = 1000
-
-_APPROVER_LABEL = {
-    H.GRID: "社区", H.COMMUNITY: "街道", H.STREET: "区督查", H.DEPARTMENT: "区督查",
-}
-
-
-def approver_unit(*, level: str, appeal: Appeal) -> tuple[str, str]:
-    """The unit key (governance.notifications) of whoever decides a request made at ``level``."""
-    if level == H.GRID:
-        return ("community", appeal.community_id)
-    if level == H.COMMUNITY:
-        return ("street", appeal.street_id)
-    return ("district", appeal.district_id)
-
-
-def _handler_post(jurisdiction: Jurisdiction, appeal: Appeal):
-    level = appeal.handling_level
-    for post in jurisdiction.posts:
-        if level == H.GRID and post.role == Role.GRID_WORKER and post.grid.code == appeal.handling_grid_id:
-            return post
-        if level == H.COMMUNITY and post.role in COMMUNITY_ROLES and post.community.code == appeal.handling_community_id:
-            return post
-        if level == H.STREET and post.role == Role.STREET_OFFICER and post.street.code == appeal.handling_street_id:
-            return post
-        if level == H.DEPARTMENT and post.role == Role.DEPARTMENT_HANDLER and post.department_id == appeal.handling_department_id:
-            return post
-    return None
-
-
-def _approver_post(jurisdiction: Jurisdiction, extension: ExtensionRequest):
-    kind, code = approver_unit(level=extension.level, appeal=extension.appeal)
-    for post in jurisdiction.posts:
-        if kind == "community" and post.role in COMMUNITY_ROLES and post.community.code == code:
-            return post
-        if kind == "street" and post.role == Role.STREET_OFFICER and post.street.code == code:
-            return post
-        if kind == "district" and post.role == Role.SUPERVISOR and post.district_id and post.district.code == code:
-            return post
-    return None
-
-
-def _context(*, actor, appeal, post, now, expected_version, jurisdiction):
-    from appeals import services
-
-    return services._Context(
-        appeal=appeal, actor=actor, label=permissions.actor_label(post), now=now,
-        expected_version=expected_version, jurisdiction=jurisdiction, post=post,
-    )
 
 
 def extension_request(
@@ -90,18 +41,17 @@ def extension_request(
 ) -> ExtensionRequest:
     """The handler asks for more time (申请延期).
 
-    Steps: 1. outside the jurisdiction → NotFound; 2. the table (dispatched, in
-    progress) → else Conflict; 3. the actor's post is the handling unit itself → else
-    ActionForbidden; 4. the deadline has not passed → else ApplicationError; 5. no
-    other request is pending → else Conflict; 6. a reason and a new deadline later than
-    the current one → else ApplicationError; 7. an ``extend_request`` event (version
-    checked) and the request, in one transaction; 8. a message to the deciding unit.
+    Steps: 1. the workflow table permits it (appeals.workflow: outside the jurisdiction
+    404; not dispatched or in progress 409; not the handling unit itself 403; the
+    deadline passed 400; another request pending 409); 2. a reason and a new deadline
+    later than the current one → else ApplicationError; 3. an ``extend_request`` event
+    (version checked) and the request, in one transaction; 4. a message to the deciding
+    unit.
     """
     from appeals import services
 
-    now = now or timezone.now()
-    jurisdiction = jurisdiction_for(actor)
-    post = extension_request_check(jurisdiction=jurisdiction, appeal=appeal, now=now)
+    ctx = services._begin(actor=actor, appeal=appeal, action=A.EXTEND_REQUEST, expected_version=expected_version,
+                          now=now)
     reason = services._text(reason, field_label=_("延期理由"), required=True, max_length=REASON_MAX)
     if not isinstance(requested_deadline, datetime):
         raise ApplicationError(_("请填写申请延至的时间。"))
@@ -109,10 +59,8 @@ def extension_request(
         requested_deadline = timezone.make_aware(requested_deadline)
     if requested_deadline <= appeal.deadline:
         raise ApplicationError(
-            _("申请延至的时间须晚于现办结时限（%(d)s）。") % {"d": timezone.localtime(appeal.deadline).strftime("%Y-%m-%d %H:%M")}
+            _("申请延至的时间须晚于现办结时限（%(d)s）。") % {"d": _local(appeal.deadline)}
         )
-    ctx = _context(actor=actor, appeal=appeal, post=post, now=now, expected_version=expected_version,
-                   jurisdiction=jurisdiction)
     level = appeal.handling_level
     previous = appeal.deadline
     try:
@@ -125,7 +73,7 @@ def extension_request(
                 extension=extension.pk, requested_deadline=requested_deadline, deadline=previous,
             ))
             notify_units(kind=NotificationKind.EXTENSION, digests={
-                approver_unit(level=level, appeal=appeal): Digest(
+                permissions.approver_unit(level=level, appeal=appeal): Digest(
                     title=_("延期申请待审批：%(code)s") % {"code": appeal.tracking_code},
                     body=_("%(who)s申请将办结时限由 %(old)s 延至 %(new)s。理由：%(reason)s") % {
                         "who": ctx.label, "old": _local(previous), "new": _local(requested_deadline), "reason": reason,
@@ -138,81 +86,22 @@ def extension_request(
     return extension
 
 
-def extension_request_check(*, jurisdiction: Jurisdiction, appeal: Appeal, now: datetime | None = None):
-    """Steps 1–5 of ``extension_request`` (everything but the input), in its order.
-    Returns the handler's post. Pages run it before reading a form."""
-    from appeals import services
-
-    now = now or timezone.now()
-    permissions.ensure_visible(jurisdiction, appeal)
-    services._ensure_table(A.EXTEND_REQUEST, appeal.state)
-    post = _handler_post(jurisdiction, appeal)
-    if post is None:
-        if jurisdiction.posts and all(p.role == Role.SUPERVISOR for p in jurisdiction.posts):
-            raise ActionForbidden(_("督查考核账号只读，不能申请延期。"))
-        raise ActionForbidden(_("只有当前办理单位可以申请延期。"))
-    if appeal.deadline is None or appeal.deadline <= now:
-        raise ApplicationError(_("已超过办结时限，不能再申请延期；请尽快办结或上报。"))
-    if ExtensionRequest.objects.filter(appeal=appeal, state=ExtensionState.PENDING).exists():
-        raise Conflict(_("该诉求已有待审批的延期申请。"))
-    return post
-
-
-def may_request_extension(*, jurisdiction: Jurisdiction, appeal: Appeal, now: datetime | None = None) -> bool:
-    """Whether the page may offer 申请延期 (the same checks as extension_request)."""
-    try:
-        extension_request_check(jurisdiction=jurisdiction, appeal=appeal, now=now)
-    except ApplicationError:
-        return False
-    return True
-
-
-def extension_pending(*, appeal: Appeal) -> ExtensionRequest | None:
-    """The appeal's request waiting for a decision, if any (at most one)."""
-    return ExtensionRequest.objects.filter(appeal=appeal, state=ExtensionState.PENDING).select_related(
-        "requested_by").first()
-
-
-def may_decide(*, jurisdiction: Jurisdiction, extension: ExtensionRequest) -> bool:
-    """Whether this account decides the request (one level above where it was asked)."""
-    return extension.state == ExtensionState.PENDING and _approver_post(jurisdiction, extension) is not None
-
-
 def _local(dt: datetime) -> str:
     return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M")
-
-
-def decide_check(*, jurisdiction: Jurisdiction, extension: ExtensionRequest, approve: bool):
-    """Steps 1–4 of ``extension_approve``/``extension_reject`` (everything but the note),
-    in their order. Returns the deciding post. Pages run it before reading a form."""
-    from appeals import services
-
-    appeal = extension.appeal
-    permissions.ensure_visible(jurisdiction, appeal)
-    services._ensure_table(A.EXTEND_APPROVE if approve else A.EXTEND_REJECT, appeal.state)
-    if extension.state != ExtensionState.PENDING:
-        raise Conflict(_("该延期申请已处理（%(s)s）。") % {"s": extension.get_state_display()})
-    post = _approver_post(jurisdiction, extension)
-    if post is None:
-        raise ActionForbidden(
-            _("延期须由上一级审批：该申请由%(unit)s审批。") % {"unit": _APPROVER_LABEL.get(extension.level, "")}
-        )
-    return post
 
 
 def _decide(*, actor, extension: ExtensionRequest, approve: bool, note: str, expected_version: int | None,
             now: datetime | None) -> ExtensionRequest:
     from appeals import services
 
-    now = now or timezone.now()
     appeal = extension.appeal
-    jurisdiction = jurisdiction_for(actor)
-    post = decide_check(jurisdiction=jurisdiction, extension=extension, approve=approve)
+    action = A.EXTEND_APPROVE if approve else A.EXTEND_REJECT
+    ctx = services._begin(actor=actor, appeal=appeal, action=action, expected_version=expected_version, now=now,
+                          extension=extension)
     note = services._text(note, field_label=_("驳回理由") if not approve else _("审批意见"), required=not approve,
                           max_length=REASON_MAX)
-    ctx = _context(actor=actor, appeal=appeal, post=post, now=now, expected_version=expected_version,
-                   jurisdiction=jurisdiction)
     state = ExtensionState.APPROVED if approve else ExtensionState.REJECTED
+    now = ctx.now
     with transaction.atomic():
         # Claimed conditionally: two approvers at once, exactly one decides.
         if not ExtensionRequest.objects.filter(pk=extension.pk, state=ExtensionState.PENDING).update(
@@ -246,13 +135,13 @@ def extension_approve(*, actor, extension: ExtensionRequest, note: str = "", exp
                       now: datetime | None = None) -> ExtensionRequest:
     """Approve (批准延期) one level up.
 
-    Steps: 1. outside the jurisdiction → NotFound; 2. the table (dispatched, in
-    progress) → else Conflict; 3. the request is still pending → else Conflict; 4. the
-    actor holds the deciding post (one level above the level it was asked at) → else
-    ActionForbidden; 5. in one transaction: the request claimed conditionally, the
+    Steps: 1. the workflow table permits it (appeals.workflow: outside the
+    jurisdiction 404; not dispatched or in progress 409; the request no longer pending
+    409; not the deciding post — one level above the level it was asked at — 403);
+    2. in one transaction: the request claimed conditionally, the
     deadline moved to the requested one (the level deadline too, if earlier), the
     appeal marked deferred (缓办), an ``extend_approve`` event (version checked);
-    6. the requester told in the inbox; the resident by SMS after commit.
+    3. the requester told in the inbox; the resident by SMS after commit.
     """
     return _decide(actor=actor, extension=extension, approve=True, note=note, expected_version=expected_version,
                    now=now)
@@ -271,11 +160,11 @@ def extensions_to_decide(*, jurisdiction: Jurisdiction) -> QuerySet[ExtensionReq
     q = Q(pk__in=[])
     for post in jurisdiction.posts:
         if post.role in COMMUNITY_ROLES:
-            q |= Q(level=H.GRID, appeal__community_id=post.community.code)
+            q |= Q(level=HandlingLevel.GRID, appeal__community_id=post.community.code)
         elif post.role == Role.STREET_OFFICER:
-            q |= Q(level=H.COMMUNITY, appeal__street_id=post.street.code)
+            q |= Q(level=HandlingLevel.COMMUNITY, appeal__street_id=post.street.code)
         elif post.role == Role.SUPERVISOR and post.district_id:
-            q |= Q(level__in=[H.STREET, H.DEPARTMENT], appeal__district_id=post.district.code)
+            q |= Q(level__in=[HandlingLevel.STREET, HandlingLevel.DEPARTMENT], appeal__district_id=post.district.code)
     return (
         ExtensionRequest.objects.filter(q, state=ExtensionState.PENDING)
         .select_related("appeal__category", "requested_by").order_by("created_at", "id")

@@ -279,15 +279,7 @@ class CheckinForm(ActionForm):
     note = forms.CharField(label=_("说明"), required=False, max_length=200)
 
 
-ACTION_FORMS: dict[str, type[ActionForm]] = {
-    A.DISPATCH: DispatchForm, A.DECLINE: DeclineForm, A.MERGE: MergeForm, A.SIGN: SignForm,
-    A.CONTACT: ContactForm, A.RETURN: ReturnForm, A.REROUTE: RerouteForm, A.RESOLVE: ResolveForm,
-    A.VERIFY_PASS: VerifyPassForm, A.VERIFY_FAIL: VerifyFailForm, A.FEEDBACK: FeedbackForm,
-    A.NOTE: NoteForm, A.WHISTLE: WhistleForm, A.CHECKIN: CheckinForm,
-}
-
-
-# --- deadline work (appeals.escalation, appeals.extensions): their own services ----------------------
+# --- deadline work (appeals.escalation, appeals.extensions) -------------------------------------------
 
 
 class EscalateForm(ActionForm):
@@ -322,8 +314,14 @@ class ExtensionDecisionForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
-# Forms the appeal page offers besides ACTION_FORMS (which go through appeal_act).
-JOB_FORMS: dict[str, type[ActionForm]] = {A.ESCALATE: EscalateForm, A.EXTEND_REQUEST: ExtensionRequestForm}
+# The form of each action the appeal page offers (appeals.workflow.OFFERED_ORDER).
+ACTION_FORMS: dict[str, type[ActionForm]] = {
+    A.DISPATCH: DispatchForm, A.DECLINE: DeclineForm, A.MERGE: MergeForm, A.SIGN: SignForm,
+    A.CONTACT: ContactForm, A.RETURN: ReturnForm, A.REROUTE: RerouteForm, A.RESOLVE: ResolveForm,
+    A.VERIFY_PASS: VerifyPassForm, A.VERIFY_FAIL: VerifyFailForm, A.FEEDBACK: FeedbackForm,
+    A.NOTE: NoteForm, A.WHISTLE: WhistleForm, A.CHECKIN: CheckinForm,
+    A.ESCALATE: EscalateForm, A.EXTEND_REQUEST: ExtensionRequestForm,
+}
 
 
 # --- intake on a resident's behalf ----------------------------------------------------------------

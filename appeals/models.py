@@ -298,6 +298,16 @@ class Appeal(models.Model):
         return ""
 
     @property
+    def handler_key(self) -> tuple[str, object] | None:
+        """The handling unit as the notifications key it (governance.notifications):
+        territorial units by code, departments by id; None while it waits in a queue."""
+        for level in ("grid", "community", "street"):
+            code = getattr(self, f"handling_{level}_id")
+            if code:
+                return (level, code)
+        return ("department", self.handling_department_id) if self.handling_department_id else None
+
+    @property
     def phone_is_mobile(self) -> bool:
         return len(self.phone) == 11 and self.phone.startswith("1")
 

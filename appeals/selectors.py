@@ -15,12 +15,10 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.query import ModelIterable
 from django.utils import timezone
 
-from appeals import permissions
+from appeals import permissions, workflow
 from appeals.enums import (
     FINAL_STATES,
     OPEN_STATES,
-    STAFF_ACTIONS,
-    TRANSITIONS,
     AppealAction,
     AppealState,
     HandlingLevel,
@@ -28,9 +26,11 @@ from appeals.enums import (
 )
 from appeals.models import Appeal, AppealCoHandler, AppealEvent, Category, normalize_tracking_code
 from governance import shared_cache
-from governance.enums import COMMUNITY_ROLES, Role
+from governance.enums import COMMUNITY_ROLES, AccessAction, Role
 from governance.errors import NotFound
-from governance.selectors import Jurisdiction
+from governance.kernel.privacy import mask_name, mask_phone
+from governance.selectors import Jurisdiction, jurisdiction_for
+from governance.services import access_log_record
 from grids.models import Community, Department, Grid, Street
 
 A = AppealAction
@@ -152,24 +152,52 @@ def appeal_co_handlers(appeal: Appeal) -> list[AppealCoHandler]:
     return list(appeal.co_handlers.select_related("department"))
 
 
-def actions_available(*, jurisdiction: Jurisdiction, appeal: Appeal) -> list[str]:
-    """The staff actions (AppealAction values, in STAFF_ACTIONS order) this account may
-    take on the appeal now — the same checks as the transition service (table, role and
-    unit, and the action's own preconditions). Empty outside the jurisdiction."""
+# --- the resident's personal data (个人信息保护法) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResidentContact:
+    """What one viewer sees of the resident who raised an appeal."""
+
+    phone: str
+    name: str
+    full: bool  # the full number and name (the view is in the access log)
+
+
+def sees_resident(*, user, appeal: Appeal, jurisdiction: Jurisdiction | None = None) -> bool:
+    """The one rule of who sees the resident's full phone and name (the minimum necessary):
+    while the appeal is open, whoever takes part in handling it — a post of the handling
+    unit, the queue's keeper, the appeal's own street, community or grid, a whistled
+    department (appeals.permissions.takes_part) — and the volunteer who claimed it.
+    Nobody else: not read-only posts (supervisors), not departments it was never sent
+    to, and nobody once the appeal has left the workflow (closed, declined, withdrawn)."""
+    if appeal.state not in OPEN_STATES:
+        return False
+    if permissions.is_claimant(user, appeal):
+        return True
+    jurisdiction = jurisdiction or jurisdiction_for(user)
     if not permissions.is_visible(jurisdiction, appeal):
-        return []
-    needs_check = bool(appeal.category and appeal.category.needs_verification and not appeal.verified)
-    actions = []
-    for action in STAFF_ACTIONS:
-        if appeal.state not in TRANSITIONS[action].sources:
-            continue
-        if action in (A.VERIFY_PASS, A.VERIFY_FAIL) and not needs_check:
-            continue
-        if action == A.FEEDBACK and needs_check:
-            continue
-        if permissions.acting_post(jurisdiction, appeal, action) is not None:
-            actions.append(action)
-    return actions
+        return False
+    return any(permissions.takes_part(post, appeal) for post in jurisdiction.acting_posts)
+
+
+def masked_contact(appeal: Appeal) -> ResidentContact:
+    """The resident as lists, exports and everyone outside the rule see them."""
+    name = appeal.display_name if appeal.anonymous or not appeal.name else mask_name(appeal.name)
+    return ResidentContact(phone=mask_phone(appeal.phone), name=name, full=False)
+
+
+def resident_contact(*, user, appeal: Appeal, jurisdiction: Jurisdiction | None = None,
+                     request=None) -> ResidentContact:
+    """The resident's phone and name as this viewer may see them, for the staff page, the
+    API, exports and the volunteers' pages alike; a full view is written to the access
+    log (who saw whose personal data, when, from where)."""
+    if sees_resident(user=user, appeal=appeal, jurisdiction=jurisdiction):
+        if appeal.phone or appeal.name:
+            access_log_record(user=user, action=AccessAction.VIEW, subject=f"appeal:{appeal.tracking_code}",
+                              request=request)
+        return ResidentContact(phone=appeal.phone, name=appeal.display_name, full=True)
+    return masked_contact(appeal)
 
 
 # --- the public tracking page -------------------------------------------------------------------
@@ -228,7 +256,7 @@ def appeal_track(*, tracking_code: str, phone_last4: str) -> TrackView:
         handling_unit=appeal.handling_unit_name, created_at=appeal.created_at, deadline=appeal.deadline,
         result=appeal.result if appeal.state in (AppealState.AWAITING_EVALUATION, AppealState.CLOSED) else "",
         rating=appeal.rating, can_evaluate=appeal.state == AppealState.AWAITING_EVALUATION,
-        can_withdraw=appeal.state in TRANSITIONS[A.WITHDRAW].sources, version=appeal.version, steps=steps,
+        can_withdraw=appeal.state in workflow.sources(A.WITHDRAW), version=appeal.version, steps=steps,
     )
 
 

@@ -13,8 +13,7 @@ from rest_framework import serializers
 
 from appeals.enums import AppealState
 from appeals.models import Appeal, AppealAttachment, AppealCoHandler, AppealEvent, Category
-from appeals.selectors import is_overdue
-from grids.privacy import mask_phone
+from appeals.selectors import is_overdue, masked_contact
 
 STATE_HELP = _("状态：") + " / ".join(f"{value} {label}" for value, label in AppealState.choices)
 
@@ -63,7 +62,10 @@ class _AppealFields(serializers.ModelSerializer):
     queue_level = serializers.CharField(read_only=True, help_text=_("待派队列：community / street；已派单时为空"))
     escalation_level = serializers.CharField(read_only=True, help_text=_("督办层级：grid / community / street / district"))
     overdue = serializers.SerializerMethodField(help_text=_("已过办结时限且尚未办结"))
-    name = serializers.CharField(source="display_name", read_only=True, help_text=_("居民姓名（匿名时为“匿名”）"))
+    # Lists and action answers show the resident masked (lists are read over shoulders);
+    # the detail shows what appeals.selectors.resident_contact allows this account.
+    name = serializers.SerializerMethodField(help_text=_("居民姓名（脱敏；匿名时为“匿名”）"))
+    phone = serializers.SerializerMethodField(help_text=_("脱敏后的联系电话"))
 
     class Meta:
         model = Appeal
@@ -77,17 +79,21 @@ class _AppealFields(serializers.ModelSerializer):
     def get_overdue(self, appeal: Appeal) -> bool:
         return is_overdue(appeal)
 
+    def _contact(self, appeal: Appeal):
+        return getattr(appeal, "contact", None) or masked_contact(appeal)
+
+    def get_name(self, appeal: Appeal) -> str:
+        return self._contact(appeal).name
+
+    def get_phone(self, appeal: Appeal) -> str:
+        return self._contact(appeal).phone
+
 
 class AppealListOutputSerializer(_AppealFields):
-    """A row of the list: the phone is masked (lists are read over shoulders)."""
-
-    phone = serializers.SerializerMethodField(help_text=_("脱敏后的联系电话"))
+    """A row of the list: the resident masked."""
 
     class Meta(_AppealFields.Meta):
         pass
-
-    def get_phone(self, appeal: Appeal) -> str:
-        return mask_phone(appeal.phone)
 
 
 class AppealPhotoOutputSerializer(serializers.ModelSerializer):
@@ -133,9 +139,10 @@ class AppealCoHandlerOutputSerializer(serializers.ModelSerializer):
 
 class AppealDetailOutputSerializer(_AppealFields):
     """One appeal for staff, with the timeline and the actions this account may take.
-    The full phone is shown to staff who work on appeals (and the view is logged)."""
+    The full phone and name go to those who take part in handling it while it is open
+    (appeals.selectors.resident_contact; the view is logged); others see them masked."""
 
-    phone = serializers.SerializerMethodField(help_text=_("联系电话（督查账号为脱敏号码）"))
+    phone = serializers.SerializerMethodField(help_text=_("联系电话（参与办理的工作人员在办理期间可见完整号码，其余脱敏）"))
     result = serializers.CharField(read_only=True)
     rating = serializers.CharField(read_only=True, help_text=_("satisfied / basically / unsatisfied；空：未评价"))
     merged_into = serializers.CharField(source="merged_into.tracking_code", read_only=True, allow_null=True, default=None)
@@ -153,21 +160,14 @@ class AppealDetailOutputSerializer(_AppealFields):
             "co_handlers", "timeline", "actions",
         ]
 
-    def get_phone(self, appeal: Appeal) -> str:
-        return appeal.phone if self.context.get("full_phone") else mask_phone(appeal.phone)
-
 
 class AppealActionOutputSerializer(_AppealFields):
     """The appeal after an action: its new state, version and the next actions."""
 
-    phone = serializers.SerializerMethodField(help_text=_("脱敏后的联系电话"))
     actions = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta(_AppealFields.Meta):
         fields = [*_AppealFields.Meta.fields, "actions"]
-
-    def get_phone(self, appeal: Appeal) -> str:
-        return mask_phone(appeal.phone)
 
 
 # --- the resident's view -------------------------------------------------------------------

@@ -9,17 +9,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from governance.kernel.privacy import mask_phone
+
 logger = logging.getLogger(__name__)
-
-
-def mask_phone(phone: str) -> str:
-    """138****5678; a landline keeps its area code and last 2 digits."""
-    phone = phone or ""
-    if len(phone) == 11 and phone.isdigit():
-        return f"{phone[:3]}****{phone[-4:]}"
-    if len(phone) > 4:
-        return f"{phone[:4]}{'*' * (len(phone) - 6)}{phone[-2:]}"
-    return "*" * len(phone)
 
 
 class SmsBackend:

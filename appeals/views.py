@@ -6,8 +6,6 @@ parse forms and render. Domain errors of full pages go to the middleware; htmx r
 get the message as a fragment with the same status.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
@@ -24,23 +22,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from appeals import escalation, extensions, permissions, selectors, services
-from appeals.enums import TRANSITIONS, AppealAction, AppealState, AttachmentKind, Source
+from appeals import extensions, permissions, selectors, services, workflow
+from appeals.enums import AppealAction, AppealState, AttachmentKind, Source
 from appeals.forms import (
     ACTION_FORMS,
     INTAKE_ROLES,
-    JOB_FORMS,
     ExtensionDecisionForm,
     IntakeForm,
     PatrolForm,
     QueueFilterForm,
 )
-from governance.enums import COMMUNITY_ROLES, AccessAction, Role
+from governance.enums import COMMUNITY_ROLES, Role
 from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.selectors import Jurisdiction, jurisdiction_for
-from governance.services import access_log_record
 from grids.models import Building, Grid
-from grids.privacy import mask_phone
 from grids.selectors import scoped
 
 S = AppealState
@@ -54,36 +49,12 @@ PRIMARY_ACTIONS = (AppealAction.SIGN, AppealAction.RESOLVE, AppealAction.VERIFY_
                    AppealAction.DISPATCH, AppealAction.CHECKIN)
 
 
-# The deadline work offered on the appeal page next to the actions of appeal_act, through
-# their own services (appeals.escalation, appeals.extensions) and the same form handling.
-@dataclass(frozen=True)
-class _Job:
-    label: str
-    offered: Callable  # (jurisdiction, appeal) -> bool
-    check: Callable  # (jurisdiction, appeal): the service's own checks before the input
-    run: Callable  # (actor, appeal, expected_version, **form data)
-
-
-JOBS = {
-    AppealAction.ESCALATE: _Job(
-        label=gettext_lazy("上报"),
-        offered=lambda jur, appeal: escalation.may_escalate(jurisdiction=jur, appeal=appeal),
-        check=lambda jur, appeal: escalation.escalate_check(jurisdiction=jur, appeal=appeal),
-        run=escalation.appeal_escalate,
-    ),
-    AppealAction.EXTEND_REQUEST: _Job(
-        label=AppealAction.EXTEND_REQUEST.label,
-        offered=lambda jur, appeal: extensions.may_request_extension(jurisdiction=jur, appeal=appeal),
-        check=lambda jur, appeal: extensions.extension_request_check(jurisdiction=jur, appeal=appeal),
-        run=extensions.extension_request,
-    ),
-}
-assert set(JOBS) == set(JOB_FORMS)
-PAGE_FORMS = {**ACTION_FORMS, **JOB_FORMS}
+# The page's name of an action where it differs from the event's.
+_LABELS = {AppealAction.ESCALATE: gettext_lazy("上报")}
 
 
 def _action_label(action: str) -> str:
-    return str(JOBS[action].label) if action in JOBS else str(AppealAction(action).label)
+    return str(_LABELS.get(action) or AppealAction(action).label)
 
 
 # --- small helpers -------------------------------------------------------------------------------
@@ -116,11 +87,6 @@ def _resolution_clock(appeal, now: datetime) -> tuple[str, bool]:
     if appeal.state not in selectors.OVERDUE_STATES:
         return "", False
     return countdown(appeal.deadline, now)
-
-
-def _is_read_only(jurisdiction: Jurisdiction) -> bool:
-    """Supervisors (and admins without a post) have no queue: they browse their scope."""
-    return not any(p.role != Role.SUPERVISOR for p in jurisdiction.posts)
 
 
 def _is_htmx(request) -> bool:
@@ -164,7 +130,7 @@ def _annotate_rows(rows, *, now: datetime, jurisdiction: Jurisdiction) -> list:
         # As |date:"m-d H:i" in the template, at a tenth of its cost.
         appeal.received_text = timezone.localtime(appeal.created_at).strftime("%m-%d %H:%M")
         appeal.countdown, appeal.overdue = _resolution_clock(appeal, now)
-        appeal.masked_phone = mask_phone(appeal.phone)
+        appeal.masked_phone = selectors.masked_contact(appeal).phone
         appeal.can_checkin = appeal.pk in checkins
     return rows
 
@@ -205,7 +171,7 @@ def queue(request):
     jur = jurisdiction_for(request.user)
     if not (jur.everything or jur.posts):
         return redirect("volunteers:home")
-    read_only = _is_read_only(jur)
+    read_only = jur.read_only  # supervisors (and admins without a post) browse their scope
     browse = read_only or request.GET.get("scope") == "1"
     grids = _grid_filter_choices(jur)
     show_grid = grids is not None or read_only
@@ -242,16 +208,14 @@ def queue(request):
 def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, error: str = "", notice: str = "",
                     failed_decision=None) -> dict:
     now = timezone.now()
-    # An action the core offers but this page has no form for yet is left out, not a 500.
-    actions = [a for a in selectors.actions_available(jurisdiction=jur, appeal=appeal) if a in ACTION_FORMS]
-    actions += [a for a, job in JOBS.items() if job.offered(jur, appeal)]
+    actions = workflow.offered(user=request.user, appeal=appeal, jurisdiction=jur, now=now)
     forms = []
     for action in actions:
         if failed_form is not None and failed_form.action == action:
             form = failed_form
         else:
-            form = PAGE_FORMS[action](appeal=appeal, initial={"expected_version": appeal.version},
-                                      auto_id=f"id_{action}_%s")
+            form = ACTION_FORMS[action](appeal=appeal, initial={"expected_version": appeal.version},
+                                        auto_id=f"id_{action}_%s")
         form.action = action
         forms.append({"action": action, "label": _action_label(action), "form": form,
                       "url": reverse("appeals:action", args=[appeal.tracking_code, action])})
@@ -259,11 +223,7 @@ def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, err
     for item in forms:
         item["open"] = item["action"] == primary or bool(item["form"].errors)
     timeline = _label_events(selectors.appeal_timeline(appeal))
-    may_act = bool(actions)
-    if may_act and appeal.phone:
-        # Staff who may act see the resident's full number (to call back): log it.
-        access_log_record(user=request.user, action=AccessAction.VIEW, subject=f"appeal:{appeal.tracking_code}",
-                          request=request)
+    contact = selectors.resident_contact(user=request.user, appeal=appeal, jurisdiction=jur, request=request)
     deadline_text, late = _resolution_clock(appeal, now)
     response_text, response_late = (
         countdown(appeal.response_deadline, now)
@@ -271,7 +231,7 @@ def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, err
     )
     return {
         "appeal": appeal,
-        "phone": appeal.phone if may_act else mask_phone(appeal.phone),
+        "contact": contact,
         "actions": forms,
         "timeline": timeline,
         "intake_photos": [p for e in timeline for p in e.attachments.all() if p.kind == AttachmentKind.INTAKE],
@@ -279,8 +239,8 @@ def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, err
         "deadline_text": deadline_text, "overdue": late,
         "response_text": response_text, "response_late": response_late,
         "error": error, "notice": notice,
-        "read_only": _is_read_only(jur),
-        "extension": _pending_extension(jur, appeal, failed=failed_decision),
+        "read_only": jur.read_only,
+        "extension": _pending_extension(request.user, jur, appeal, failed=failed_decision),
     }
 
 
@@ -296,13 +256,15 @@ def _label_events(events: list) -> list:
     return events
 
 
-def _pending_extension(jur: Jurisdiction, appeal, *, failed=None) -> dict | None:
+def _pending_extension(user, jur: Jurisdiction, appeal, *, failed=None) -> dict | None:
     """The appeal's pending 延期 request, with the decision form for whoever decides it."""
-    extension = extensions.extension_pending(appeal=appeal)
+    extension = permissions.pending_extension(appeal)
     if extension is None:
         return None
     form = None
-    if extensions.may_decide(jurisdiction=jur, extension=extension):
+    # Whoever may turn it down decides it (approval also needs the appeal still running).
+    if workflow.allowed(user=user, appeal=appeal, action=AppealAction.EXTEND_REJECT, jurisdiction=jur,
+                        extension=extension):
         form = failed if failed is not None else ExtensionDecisionForm(
             initial={"expected_version": appeal.version}, auto_id=f"id_ext{extension.pk}_%s")
     return {"request": extension, "form": form, "next": "detail"}
@@ -322,20 +284,6 @@ def _render_region(request, jur, appeal, *, status: int = 200, **kwargs) -> Http
     return render(request, template, context, status=status)
 
 
-def _precheck(jur: Jurisdiction, appeal, action: str) -> None:
-    """The service's own order before reading the form: a refused state or role answers
-    409/403 even when the form is incomplete."""
-    if action in JOBS:
-        JOBS[action].check(jur, appeal)
-        return
-    if appeal.state not in TRANSITIONS[action].sources:
-        raise Conflict(
-            _("诉求当前为“%(state)s”，不能进行“%(action)s”。")
-            % {"state": appeal.get_state_display(), "action": AppealAction(action).label}
-        )
-    permissions.ensure_may_act(jur, appeal, action)
-
-
 @login_required
 @require_POST
 def appeal_action(request, code: str, action: str):
@@ -345,25 +293,23 @@ def appeal_action(request, code: str, action: str):
     htmx = _is_htmx(request)
     try:
         appeal = selectors.appeal_get(jurisdiction=jur, tracking_code=code)
-        if action not in PAGE_FORMS:
+        if action not in ACTION_FORMS:
             raise NotFound()
-        _precheck(jur, appeal, action)
+        # The table's answer comes before the form's: a refused state or role answers
+        # 409/403 even when the form is incomplete.
+        workflow.permit(user=request.user, appeal=appeal, action=action, jurisdiction=jur)
     except ApplicationError as exc:
         if htmx:
             return _flash_fragment(exc.message, status=exc.status_code)
         raise
-    form = PAGE_FORMS[action](request.POST, request.FILES, appeal=appeal, auto_id=f"id_{action}_%s")
+    form = ACTION_FORMS[action](request.POST, request.FILES, appeal=appeal, auto_id=f"id_{action}_%s")
     form.action = action
     if not form.is_valid():
         return _render_region(request, jur, appeal, status=400, failed_form=form,
                               error=_("请检查“%(action)s”表单中的错误。") % {"action": _action_label(action)})
     try:
-        version = form.cleaned_data["expected_version"]
-        if action in JOBS:
-            JOBS[action].run(actor=request.user, appeal=appeal, expected_version=version, **form.service_data())
-        else:
-            services.appeal_act(actor=request.user, appeal=appeal, action=action, expected_version=version,
-                                **form.service_data())
+        services.appeal_act(actor=request.user, appeal=appeal, action=action,
+                            expected_version=form.cleaned_data["expected_version"], **form.service_data())
     except (ActionForbidden, NotFound) as exc:
         return _refusal(exc, htmx=htmx)
     except Conflict as exc:
@@ -460,7 +406,8 @@ def extension_decide(request, pk: int, decision: str):
             raise NotFound()
         extension = extensions.extension_get(jurisdiction=jur, extension_id=pk)
         # Who decides and whether it is still pending answer before the form's input.
-        extensions.decide_check(jurisdiction=jur, extension=extension, approve=decision == "approve")
+        workflow.permit(user=request.user, appeal=extension.appeal, jurisdiction=jur, extension=extension,
+                        action=AppealAction.EXTEND_APPROVE if decision == "approve" else AppealAction.EXTEND_REJECT)
         if not form.is_valid():
             return _render_decisions(request, jur, extension, on_detail=on_detail, status=400, failed=form,
                                      error=_("请检查延期审批表单中的错误。"))

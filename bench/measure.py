@@ -166,13 +166,14 @@ def escalation_time(*, due: int | None, now: datetime | None = None) -> dict:
     commit, VACUUM; 3. time the sweep; 4. write the saved columns back, delete the
     sweep's events and notifications, VACUUM: the database is as seeded again, and the
     run can be repeated."""
-    from appeals.enums import TRANSITIONS, AppealAction, EscalationLevel
+    from appeals import workflow
+    from appeals.enums import AppealAction, EscalationLevel
     from appeals.escalation import escalation_sweep
     from appeals.models import Appeal, AppealEvent
 
     now = now or timezone.now()
     escalation_restore()
-    sources = [str(s) for s in TRANSITIONS[AppealAction.ESCALATE].sources]
+    sources = [str(s) for s in workflow.sources(AppealAction.ESCALATE)]
     open_qs = Appeal.objects.filter(state__in=sources)
     with transaction.atomic():
         placeholders = ", ".join(["%s"] * len(sources))

@@ -26,6 +26,10 @@ ROLE_UNIT = {
 # Roles that keep household and resident records.
 HOUSEHOLD_EDITORS = {Role.GRID_WORKER, Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY}
 COMMUNITY_ROLES = {Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY}
+# Roles that read and handle nothing (DESIGN.md §3: supervisors read everything below their
+# unit and write only 督办 notes, and decide the extensions of their district's streets and
+# departments, the level above which there is no handling unit).
+READ_ONLY_ROLES = {Role.SUPERVISOR}
 
 
 class AccessAction(models.TextChoices):

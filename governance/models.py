@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from governance.enums import AccessAction, NotificationKind, Role
+from governance.enums import READ_ONLY_ROLES, AccessAction, NotificationKind, Role
 
 
 class Post(models.Model):
@@ -45,6 +45,11 @@ class Post(models.Model):
     @property
     def unit(self):
         return self.grid or self.community or self.street or self.department or self.district
+
+    @property
+    def read_only(self) -> bool:
+        """A post that reads and handles nothing (governance.enums.READ_ONLY_ROLES)."""
+        return self.role in READ_ONLY_ROLES
 
     @property
     def unit_name(self) -> str:

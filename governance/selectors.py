@@ -28,6 +28,17 @@ class Jurisdiction:
     def roles(self) -> set[str]:
         return {p.role for p in self.posts}
 
+    @property
+    def acting_posts(self) -> tuple[Post, ...]:
+        """The posts that handle appeals and keep records (all but the read-only ones)."""
+        return tuple(p for p in self.posts if not p.read_only)
+
+    @property
+    def read_only(self) -> bool:
+        """The account handles nothing: supervisors, administrators without a post, and
+        accounts with no post at all (volunteers, residents)."""
+        return not self.acting_posts
+
     def covers(self, code: str) -> bool:
         return self.everything or any(code.startswith(p) for p in self.prefixes)
 
@@ -97,7 +108,7 @@ def ensure_can_edit_households(jurisdiction: Jurisdiction, *, territory_code: st
     for post in jurisdiction.posts:
         if post.role in HOUSEHOLD_EDITORS and territory_code.startswith(_post_prefix(post) or "\0"):
             return
-    if jurisdiction.roles == {Role.SUPERVISOR}:
+    if jurisdiction.posts and jurisdiction.read_only:
         raise ActionForbidden(_("督查考核账号只读，不能修改住户和居民信息。"))
     raise ActionForbidden(
         _("只有本社区的社区工作者或本网格的网格员可以修改住户和居民信息。")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 from governance.env import (
     env_bool,
@@ -174,7 +173,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule lives in one place: governance/schedule.py.
-from governance.schedule import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402
+from governance.schedule import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402, F401
 
 # --- Auth, sessions, lockout ------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

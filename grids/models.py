@@ -7,7 +7,6 @@ code starts with its parent's" is a database CHECK constraint rather than a hope
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 
 from grids.enums import CareTag, Gender, HouseholdStatus, OrganizationKind, PartyLevel

@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from grids.enums import CareTag
 from grids.models import Building, Community, District, Grid, Household, Resident, Street
-from grids.privacy import mask_phone
+from governance.kernel.privacy import mask_phone
 
 
 class DistrictOutputSerializer(serializers.ModelSerializer):

@@ -12,12 +12,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appeals.enums import OPEN_STATES, AppealAction
+from appeals.enums import AppealAction
+from appeals.selectors import resident_contact
 from appeals.services import appeal_act, appeal_claim
 from governance.api.pagination import StandardPagination
-from governance.enums import AccessAction
 from governance.errors import NotFound
-from governance.services import access_log_record
 from volunteers import selectors, services
 from volunteers.models import Activity, Signup
 
@@ -458,11 +457,11 @@ class VolunteerMyAppealRowOutputSerializer(VolunteerHallAppealOutputSerializer):
 
 
 class VolunteerServiceAppealOutputSerializer(VolunteerMyAppealRowOutputSerializer):
-    resident_name = serializers.CharField(source="display_name")
+    resident_name = serializers.CharField(source="contact.name")
     phone = serializers.SerializerMethodField(help_text=_("居民电话：办理期间可见（查看记入个人信息访问日志）"))
 
     def get_phone(self, appeal) -> str:
-        return appeal.phone if appeal.state in OPEN_STATES else ""
+        return appeal.contact.phone if appeal.contact.full else ""
 
 
 class VolunteerClaimInputSerializer(serializers.Serializer):
@@ -484,9 +483,7 @@ class VolunteerServiceResolveInputSerializer(VolunteerClaimInputSerializer):
 
 
 def _service_appeal_response(request, appeal, *, code: int = status.HTTP_200_OK) -> Response:
-    if appeal.phone and appeal.state in OPEN_STATES:
-        access_log_record(user=request.user, action=AccessAction.VIEW, subject=f"appeal-phone:{appeal.tracking_code}",
-                          request=request)
+    appeal.contact = resident_contact(user=request.user, appeal=appeal, request=request)
     return Response(VolunteerServiceAppealOutputSerializer(appeal).data, status=code)
 
 

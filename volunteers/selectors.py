@@ -103,7 +103,8 @@ def _post_covers(post, community_code: str) -> bool:
 def ensure_can_manage_activity(user, activity: Activity) -> None:
     if can_manage_activity(user, activity):
         return
-    if jurisdiction_for(user).roles == {Role.SUPERVISOR}:
+    jurisdiction = jurisdiction_for(user)
+    if jurisdiction.posts and jurisdiction.read_only:
         raise ActionForbidden(_("督查考核账号只读，不能管理志愿活动。"))
     raise ActionForbidden(_("只有活动组织者或本社区工作人员可以管理签到签退。"))
 

@@ -13,12 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from appeals.enums import OPEN_STATES, AppealAction
+from appeals.enums import AppealAction
 from appeals.forms import ContactForm, NoteForm, ResolveForm
+from appeals.selectors import resident_contact
 from appeals.services import appeal_act, appeal_claim
-from governance.enums import AccessAction
 from governance.errors import ApplicationError, NotFound
-from governance.services import access_log_record
 from volunteers import selectors, services
 from volunteers.enums import ActivityStatus, SignupStatus
 from volunteers.forms import ActivityForm, AttendanceForm, CheckinCodeForm
@@ -455,13 +454,10 @@ def my_appeal(request, code: str):
     data), the steps, and the forms to record contact, progress and the result."""
     volunteer = selectors.volunteer_require(request.user)
     appeal = selectors.my_service_appeal_get(volunteer=volunteer, tracking_code=code)
-    show_phone = bool(appeal.phone) and appeal.state in OPEN_STATES
-    if show_phone:
-        access_log_record(user=request.user, action=AccessAction.VIEW, subject=f"appeal-phone:{appeal.tracking_code}",
-                          request=request)
+    contact = resident_contact(user=request.user, appeal=appeal, request=request)
     initial = {"expected_version": appeal.version}
     return render(request, "volunteers/my_appeal_detail.html", {
-        "volunteer": volunteer, "appeal": appeal, "show_phone": show_phone,
+        "volunteer": volunteer, "appeal": appeal, "contact": contact,
         "steps": selectors.service_appeal_steps(appeal, user=request.user),
         "can_contact": appeal.state == "in_progress",
         "contact_form": ContactForm(initial=initial, prefix="contact"),

@@ -1,32 +1,43 @@
-"""Staff actions (appeal_act), and the automatic feedback after resolve and verify."""
+"""The staff's actions on one appeal, one typed service each, and the automatic feedback
+after resolve and verify.
+
+Each function: 1. asks the workflow table whether the actor may take the action now
+(appeals.workflow.permit: 404, 409, 403 or the action's precondition, in that order);
+2. validates its own input (400) — so a required input defaults to empty and is refused
+here, after the table's answer; 3. applies the table's row through the transition
+service, in one transaction (a stale ``expected_version`` → 409 "already changed");
+4. side effects after commit. ``expected_version`` is the version the user saw (a hidden
+form field, the API's field); by default the appeal's own.
+
+``appeal_act`` takes an action by name (pages and the API post to one URL per action).
+"""
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals import events, permissions
-from appeals.enums import OPEN_STATES, STAFF_ACTIONS, AppealAction, AttachmentKind, HandlingLevel, QueueLevel
+from appeals import events, permissions, workflow
+from appeals.enums import OPEN_STATES, AppealAction, AppealState, AttachmentKind, HandlingLevel, QueueLevel
 from appeals.models import DESCRIPTION_MAX, Appeal, AppealCoHandler, Category, normalize_tracking_code
+from appeals.events import SYSTEM_LABEL
 from appeals.services.core import (
-    A,
-    S,
-    SYSTEM_LABEL,
-    _Context,
     _attach,
+    _begin,
     _changed_message,
     _clean_photos,
-    _ensure_table,
+    _Context,
     _text,
     _transition,
 )
 from appeals.services.dispatch import _ESCALATION_OF, _dispatch, _handling_changes
 from appeals.tasks import SMS_FEEDBACK, enqueue_sms
 from appeals.workdays import deadline_for
-from governance.enums import Role
+from governance.enums import NotificationKind, Role
 from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
-from governance.selectors import jurisdiction_for
+from governance.notifications import Digest, notify_units
 from grids.models import Department
+
+FEEDBACK_METHODS = {"phone": "电话回访", "visit": "上门回访", "sms": "短信"}
 
 
 def _auto_feedback(ctx: _Context) -> None:
@@ -37,78 +48,37 @@ def _auto_feedback(ctx: _Context) -> None:
     if appeal.category and appeal.category.needs_verification and not appeal.verified:
         return
     system = _Context(appeal=appeal, actor=None, label=SYSTEM_LABEL, now=ctx.now)
-    _transition(system, A.FEEDBACK, changes={"feedback_at": ctx.now},
+    _transition(system, AppealAction.FEEDBACK, changes={"feedback_at": ctx.now},
                 note=_("已向居民发送办理结果和评价链接短信。"), data=events.Feedback(method="sms"))
     enqueue_sms(appeal_id=appeal.pk, kind=SMS_FEEDBACK)
 
 
-def appeal_act(*, actor, appeal: Appeal, action: str, expected_version: int | None = None, **data) -> Appeal:
-    """Take one staff action on an appeal; returns the appeal as it is afterwards.
-
-    Steps: 1. outside the actor's jurisdiction → NotFound (the volunteer who claimed
-    the appeal sees it: appeals.permissions.claimant_may_act); 2. the transition table
-    allows the action in the current state → else Conflict; 3. the actor's post may take
-    it (role + unit; the claimant: contact, note, resolve) → else ActionForbidden with
-    the reason; 4. the action's own input
-    is validated → else ApplicationError; 5. a conditional update + one event (plus an
-    automatic feedback event after resolve/verify for appeals with a mobile); 6. SMS
-    after commit.
-
-    ``expected_version``: the version the user saw (a hidden form field); defaults to
-    ``appeal.version``. ``data`` per action (all optional unless marked):
-      dispatch: unit* (Grid/Community/Street/Department), category, note
-      decline: reason*
-      merge: target* (Appeal or tracking code), note
-      sign: contact (bool: the first contact happened with the sign-for), note
-      contact: note
-      return: reason*
-      reroute: reason*, category, unit (only when dispatched), to_street (bool: a
-               community's queue hands an appeal to the street's dispatch centre)
-      resolve: result*, photos (uploaded files, ≤ APPEAL_PHOTO_MAX_COUNT)
-      verify_pass: note;  verify_fail: reason*
-      feedback: method ("phone" | "visit"), note
-      note: note*
-      whistle: departments* (iterable of Department), note
-      checkin: department (when the account has several), note
-    """
-    if action not in AppealAction.values:
-        raise ApplicationError(_("未知的操作“%(a)s”。") % {"a": action})
-    if action not in STAFF_ACTIONS:
-        jur = jurisdiction_for(actor)
-        permissions.ensure_visible(jur, appeal)
-        permissions.ensure_may_act(jur, appeal, action)  # always refuses: not a staff action
-    handler = _HANDLERS[action]
-    jurisdiction = jurisdiction_for(actor)
-    # The volunteer who claimed the appeal acts without a post (contact, note, resolve).
-    as_claimant = permissions.claimant_may_act(jurisdiction, actor, appeal, action)
-    if not as_claimant:
-        permissions.ensure_visible(jurisdiction, appeal)
-    _ensure_table(action, appeal.state)
-    post = None if as_claimant else permissions.ensure_may_act(jurisdiction, appeal, action)
-    label = permissions.claimant_label(appeal.claimed_by) if as_claimant else permissions.actor_label(post)
-    ctx = _Context(
-        appeal=appeal, actor=actor, label=label, now=timezone.now(),
-        expected_version=expected_version, jurisdiction=jurisdiction, post=post,
-    )
-    with transaction.atomic():
-        handler(ctx, **data)
-    return ctx.appeal
-
-
-def _do_dispatch(ctx: _Context, *, unit=None, category: Category | None = None, note: str = "") -> None:
+def appeal_dispatch(*, actor, appeal: Appeal, unit=None, category: Category | None = None, note: str = "",
+                    expected_version: int | None = None) -> Appeal:
+    """派单 from the queue the appeal waits in (community, or the street's dispatch centre)
+    to a unit of its place or a department of its district; the deadlines start here."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.DISPATCH, expected_version=expected_version)
     if unit is None:
         raise ApplicationError(_("请选择办理单位。"))
     note = _text(note, field_label=_("说明"), required=False)
     level = QueueLevel.STREET if ctx.post.role == Role.STREET_OFFICER else QueueLevel.COMMUNITY
-    _dispatch(ctx, unit=unit, category=category, dispatcher_level=level, note=note)
+    with transaction.atomic():
+        _dispatch(ctx, unit=unit, category=category, dispatcher_level=level, note=note)
+    return ctx.appeal
 
 
-def _do_decline(ctx: _Context, *, reason: str = "", note: str = "") -> None:
-    reason = _text(reason or note, field_label=_("不予受理的理由"), required=True)
-    _transition(ctx, A.DECLINE, note=reason)
+def appeal_decline(*, actor, appeal: Appeal, reason: str = "", expected_version: int | None = None) -> Appeal:
+    """不予受理, with the reason the resident reads."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.DECLINE, expected_version=expected_version)
+    reason = _text(reason, field_label=_("不予受理的理由"), required=True)
+    with transaction.atomic():
+        _transition(ctx, AppealAction.DECLINE, note=reason)
+    return ctx.appeal
 
 
-def _do_merge(ctx: _Context, *, target=None, note: str = "") -> None:
+def appeal_merge(*, actor, appeal: Appeal, target=None, note: str = "", expected_version: int | None = None) -> Appeal:
+    """并案 into another open appeal of the jurisdiction (``target``: the appeal, or its tracking code)."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.MERGE, expected_version=expected_version)
     if target is None or target == "":
         raise ApplicationError(_("请填写要并入的诉求查询码。"))
     if isinstance(target, str):
@@ -118,36 +88,47 @@ def _do_merge(ctx: _Context, *, target=None, note: str = "") -> None:
             raise ApplicationError(_("找不到查询码为“%(code)s”的诉求，或不在您的辖区内。") % {"code": code})
     elif not permissions.is_visible(ctx.jurisdiction, target):
         raise NotFound()
-    if target.pk == ctx.appeal.pk:
+    if target.pk == appeal.pk:
         raise ApplicationError(_("不能把诉求并入它自己。"))
     if target.state not in OPEN_STATES or target.merged_into_id:
         raise ApplicationError(_("诉求 %(code)s 已结束，不能并入。") % {"code": target.tracking_code})
     note = _text(note, field_label=_("说明"), required=False)
-    _transition(ctx, A.MERGE, changes={"merged_into": target}, note=note,
-                data=events.Merge(merged_into=target.tracking_code))
+    with transaction.atomic():
+        _transition(ctx, AppealAction.MERGE, changes={"merged_into": target}, note=note,
+                    data=events.Merge(merged_into=target.tracking_code))
+    return ctx.appeal
 
 
-def _do_sign(ctx: _Context, *, contact: bool = False, note: str = "") -> None:
+def appeal_sign(*, actor, appeal: Appeal, contact: bool = False, note: str = "",
+                expected_version: int | None = None) -> Appeal:
+    """签收, recording the first contact with the resident (先行联系) when it happened with it."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.SIGN, expected_version=expected_version)
     note = _text(note, field_label=_("说明"), required=False)
     changes = {}
-    if contact and ctx.appeal.first_contact_at is None:
+    if contact and appeal.first_contact_at is None:
         changes["first_contact_at"] = ctx.now
-    _transition(ctx, A.SIGN, changes=changes, note=note, data=events.Sign(contact=bool(contact)))
+    with transaction.atomic():
+        _transition(ctx, AppealAction.SIGN, changes=changes, note=note, data=events.Sign(contact=bool(contact)))
+    return ctx.appeal
 
 
-def _do_contact(ctx: _Context, *, note: str = "") -> None:
+def appeal_contact(*, actor, appeal: Appeal, note: str = "", expected_version: int | None = None) -> Appeal:
+    """先行联系 (the response the response rate measures), or a later contact."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.CONTACT, expected_version=expected_version)
     note = _text(note, field_label=_("联系情况"), required=False)
-    first = ctx.appeal.first_contact_at is None
-    _transition(ctx, A.CONTACT, changes={"first_contact_at": ctx.now} if first else {}, note=note,
-                data=events.Contact(first=first))
+    first = appeal.first_contact_at is None
+    with transaction.atomic():
+        _transition(ctx, AppealAction.CONTACT, changes={"first_contact_at": ctx.now} if first else {}, note=note,
+                    data=events.Contact(first=first))
+    return ctx.appeal
 
 
-def _do_return(ctx: _Context, *, reason: str = "", note: str = "") -> None:
-    """Back to whoever dispatched it: a community's dispatch returns to the community's
-    queue (unless the community itself returns it); automatic and street dispatch
-    return to the street's dispatch centre, which reviews returns."""
-    reason = _text(reason or note, field_label=_("退单理由"), required=True)
-    appeal = ctx.appeal
+def appeal_return(*, actor, appeal: Appeal, reason: str = "", expected_version: int | None = None) -> Appeal:
+    """退单: back to whoever dispatched it. A community's dispatch returns to the
+    community's queue (unless the community itself returns it); automatic and street
+    dispatch return to the street's dispatch centre, which reviews returns."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.RETURN, expected_version=expected_version)
+    reason = _text(reason, field_label=_("退单理由"), required=True)
     back_to_community = (
         appeal.dispatcher_level == QueueLevel.COMMUNITY
         and appeal.handling_level != HandlingLevel.COMMUNITY
@@ -159,14 +140,18 @@ def _do_return(ctx: _Context, *, reason: str = "", note: str = "") -> None:
         "handling_department": None, "queue_level": queue,
     }
     unit = events.queue_unit(queue=queue, community_code=appeal.community_id, street_code=appeal.street_id)
-    _transition(ctx, A.RETURN, changes=changes, note=reason, data=events.Return(
-        queue=queue, unit_level=unit.level, unit_code=unit.code, returned_by=str(appeal.handling_unit)))
+    with transaction.atomic():
+        _transition(ctx, AppealAction.RETURN, changes=changes, note=reason, data=events.Return(
+            queue=queue, unit_level=unit.level, unit_code=unit.code, returned_by=str(appeal.handling_unit)))
+    return ctx.appeal
 
 
-def _do_reroute(ctx: _Context, *, reason: str = "", note: str = "", category: Category | None = None,
-                unit=None, to_street: bool = False) -> None:
-    reason = _text(reason or note, field_label=_("改派理由"), required=True)
-    appeal = ctx.appeal
+def appeal_reroute(*, actor, appeal: Appeal, reason: str = "", category: Category | None = None, unit=None,
+                   to_street: bool = False, expected_version: int | None = None) -> Appeal:
+    """改派 by the dispatcher: a new category, a new handling unit (when dispatched), or a
+    waiting appeal handed to the street's dispatch centre (``to_street``)."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.REROUTE, expected_version=expected_version)
+    reason = _text(reason, field_label=_("改派理由"), required=True)
     changes: dict = {}
     data: dict = {}
     if category is not None and category.pk != appeal.category_id:
@@ -174,7 +159,7 @@ def _do_reroute(ctx: _Context, *, reason: str = "", note: str = "", category: Ca
             raise ApplicationError(_("类别“%(c)s”已停用。") % {"c": category})
         changes["category"] = category
         data["category"] = (appeal.category.code if appeal.category else None, category.code)
-    if appeal.state == S.RECEIVED:
+    if appeal.state == AppealState.RECEIVED:
         if unit is not None:
             raise ApplicationError(_("待派单的诉求请直接派单。"))
         if to_street and appeal.queue_level != QueueLevel.STREET:
@@ -190,59 +175,94 @@ def _do_reroute(ctx: _Context, *, reason: str = "", note: str = "", category: Ca
             data.update(unit=(before, str(unit)), unit_level=handling["handling_level"], unit_code=unit.code)
     if not data:
         raise ApplicationError(_("请选择新的类别或办理单位。"))
-    _transition(ctx, A.REROUTE, changes=changes, note=reason, data=events.Reroute(**data))
+    with transaction.atomic():
+        _transition(ctx, AppealAction.REROUTE, changes=changes, note=reason, data=events.Reroute(**data))
+    return ctx.appeal
 
 
-def _do_resolve(ctx: _Context, *, result: str = "", photos=(), note: str = "") -> None:
-    result = _text(result or note, field_label=_("办理结果"), required=True, max_length=DESCRIPTION_MAX)
+def appeal_resolve(*, actor, appeal: Appeal, result: str = "", photos=(), expected_version: int | None = None) -> Appeal:
+    """办结 with the result (and photos); for an appeal with a mobile that needs no on-site
+    check, the result SMS with the evaluation link is the feedback (automatic)."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.RESOLVE, expected_version=expected_version)
+    result = _text(result, field_label=_("办理结果"), required=True, max_length=DESCRIPTION_MAX)
     clean = _clean_photos(photos)
-    event = _transition(ctx, A.RESOLVE, changes={"result": result, "resolved_at": ctx.now, "verified": False},
-                        note=result, data=events.Resolve(photos=len(clean)))
-    _attach(ctx.appeal, event, clean, AttachmentKind.RESULT)
-    _auto_feedback(ctx)
+    with transaction.atomic():
+        event = _transition(ctx, AppealAction.RESOLVE, note=result, data=events.Resolve(photos=len(clean)),
+                            changes={"result": result, "resolved_at": ctx.now, "verified": False})
+        _attach(ctx.appeal, event, clean, AttachmentKind.RESULT)
+        _auto_feedback(ctx)
+    return ctx.appeal
 
 
-def _ensure_needs_verification(appeal: Appeal) -> None:
-    if not (appeal.category and appeal.category.needs_verification):
-        raise Conflict(_("该类别无需现场核查。"))
-    if appeal.verified:
-        raise Conflict(_("该诉求已核查通过。"))
-
-
-def _do_verify_pass(ctx: _Context, *, note: str = "") -> None:
-    _ensure_needs_verification(ctx.appeal)
+def appeal_verify_pass(*, actor, appeal: Appeal, note: str = "", expected_version: int | None = None) -> Appeal:
+    """核查通过 on site; the feedback follows (automatic for a mobile)."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.VERIFY_PASS, expected_version=expected_version)
     note = _text(note, field_label=_("核查情况"), required=False)
-    _transition(ctx, A.VERIFY_PASS, changes={"verified": True}, note=note)
-    _auto_feedback(ctx)
+    with transaction.atomic():
+        _transition(ctx, AppealAction.VERIFY_PASS, changes={"verified": True}, note=note)
+        _auto_feedback(ctx)
+    return ctx.appeal
 
 
-def _do_verify_fail(ctx: _Context, *, reason: str = "", note: str = "") -> None:
-    _ensure_needs_verification(ctx.appeal)
-    reason = _text(reason or note, field_label=_("核查未通过的原因"), required=True)
-    level_deadline = deadline_for(ctx.appeal.category, ctx.now)
-    _transition(ctx, A.VERIFY_FAIL, changes={"resolved_at": None, "level_deadline": level_deadline}, note=reason)
+def appeal_verify_fail(*, actor, appeal: Appeal, reason: str = "", expected_version: int | None = None) -> Appeal:
+    """核查未通过: back to work (返工) with a fresh level deadline."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.VERIFY_FAIL, expected_version=expected_version)
+    reason = _text(reason, field_label=_("核查未通过的原因"), required=True)
+    level_deadline = deadline_for(appeal.category, ctx.now)
+    with transaction.atomic():
+        _transition(ctx, AppealAction.VERIFY_FAIL, changes={"resolved_at": None, "level_deadline": level_deadline},
+                    note=reason)
+    return ctx.appeal
 
 
-FEEDBACK_METHODS = {"phone": "电话回访", "visit": "上门回访", "sms": "短信"}
-
-
-def _do_feedback(ctx: _Context, *, method: str = "phone", note: str = "") -> None:
-    appeal = ctx.appeal
-    if appeal.category and appeal.category.needs_verification and not appeal.verified:
-        raise Conflict(_("该类别须先现场核查通过，才能反馈。"))
+def appeal_feedback(*, actor, appeal: Appeal, method: str = "phone", note: str = "",
+                    expected_version: int | None = None) -> Appeal:
+    """反馈/回访 recorded by staff after a call or a visit (appeals without a mobile)."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.FEEDBACK, expected_version=expected_version)
     if method not in ("phone", "visit"):
         raise ApplicationError(_("请选择反馈方式：电话回访或上门回访。"))
     note = _text(note, field_label=_("反馈情况"), required=False)
-    _transition(ctx, A.FEEDBACK, changes={"feedback_at": ctx.now}, note=note, data=events.Feedback(method=method))
+    with transaction.atomic():
+        _transition(ctx, AppealAction.FEEDBACK, changes={"feedback_at": ctx.now}, note=note,
+                    data=events.Feedback(method=method))
+    return ctx.appeal
 
 
-def _do_note(ctx: _Context, *, note: str = "") -> None:
+def appeal_note(*, actor, appeal: Appeal, note: str = "", expected_version: int | None = None) -> Appeal:
+    """办理进展, by a unit taking part in the handling (or the claimant)."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.NOTE, expected_version=expected_version)
     note = _text(note, field_label=_("办理进展"), required=True)
-    _transition(ctx, A.NOTE, note=note)
+    with transaction.atomic():
+        _transition(ctx, AppealAction.NOTE, note=note)
+    return ctx.appeal
 
 
-def _do_whistle(ctx: _Context, *, departments=(), note: str = "") -> None:
-    appeal = ctx.appeal
+SUPERVISION_NOTE_MAX = 1000
+
+
+def appeal_supervise(*, actor, appeal: Appeal, note: str = "", expected_version: int | None = None) -> Appeal:
+    """A supervisor's 督办意见 (DESIGN.md §3: their one write). It changes nothing a handler
+    acts on, so the appeal's version is left alone (the table's ``keeps_version``) and no
+    handler's open form goes stale; the handling unit is told in its inbox."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.SUPERVISE)
+    note = _text(note, field_label=_("督办意见"), required=True, max_length=SUPERVISION_NOTE_MAX)
+    with transaction.atomic():
+        _transition(ctx, AppealAction.SUPERVISE, note=note)
+        key = appeal.handler_key
+        if key is not None:
+            from appeals.escalation import appeal_link
+
+            notify_units(kind=NotificationKind.REMINDER, digests={key: Digest(
+                title=_("督办意见：诉求 %(code)s") % {"code": appeal.tracking_code}, body=note,
+                link=appeal_link(appeal.tracking_code),
+            )})
+    return ctx.appeal
+
+
+def appeal_whistle(*, actor, appeal: Appeal, departments=(), note: str = "",
+                   expected_version: int | None = None) -> Appeal:
+    """吹哨: the street summons departments of its district to the appeal; each reports (报到)."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.WHISTLE, expected_version=expected_version)
     departments = list(departments or ())
     if not departments:
         raise ApplicationError(_("请选择要吹哨的职能部门。"))
@@ -254,15 +274,19 @@ def _do_whistle(ctx: _Context, *, departments=(), note: str = "") -> None:
     if not new:
         raise ApplicationError(_("所选部门均已吹哨，请等待其报到。"))
     note = _text(note, field_label=_("说明"), required=False, max_length=200)
-    _transition(ctx, A.WHISTLE, note=note, data=events.Whistle(
-        departments=tuple(d.name for d in new), codes=tuple(d.code for d in new)))
-    AppealCoHandler.objects.bulk_create(
-        [AppealCoHandler(appeal=appeal, department=d, summoned_by=ctx.actor, note=note) for d in new]
-    )
+    with transaction.atomic():
+        _transition(ctx, AppealAction.WHISTLE, note=note, data=events.Whistle(
+            departments=tuple(d.name for d in new), codes=tuple(d.code for d in new)))
+        AppealCoHandler.objects.bulk_create(
+            [AppealCoHandler(appeal=appeal, department=d, summoned_by=actor, note=note) for d in new]
+        )
+    return ctx.appeal
 
 
-def _do_checkin(ctx: _Context, *, department: Department | None = None, note: str = "") -> None:
-    appeal = ctx.appeal
+def appeal_checkin(*, actor, appeal: Appeal, department: Department | None = None, note: str = "",
+                   expected_version: int | None = None) -> Appeal:
+    """报到 of a whistled department (``department`` when the account serves several)."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.CHECKIN, expected_version=expected_version)
     pending = {d for d, checked in permissions.cohandler_departments(appeal).items() if not checked}
     mine = [p.department_id for p in ctx.jurisdiction.posts
             if p.role == Role.DEPARTMENT_HANDLER and p.department_id in pending]
@@ -270,19 +294,51 @@ def _do_checkin(ctx: _Context, *, department: Department | None = None, note: st
     if dept_id not in mine:
         raise ActionForbidden(_("该部门未被吹哨，或已报到。"))
     note = _text(note, field_label=_("说明"), required=False, max_length=200)
-    # Claim the 报到 conditionally as well: two colleagues of one department at once.
-    if not AppealCoHandler.objects.filter(appeal=appeal, department_id=dept_id, checked_in_at__isnull=True).update(
-        checked_in_at=ctx.now, note=note or F("note")
-    ):
-        raise Conflict(_changed_message())
-    name = Department.objects.filter(pk=dept_id).values_list("name", flat=True).first()
-    _transition(ctx, A.CHECKIN, note=note, data=events.Checkin(department=name, department_id=dept_id))
+    with transaction.atomic():
+        # Claim the 报到 conditionally as well: two colleagues of one department at once.
+        if not AppealCoHandler.objects.filter(appeal=appeal, department_id=dept_id, checked_in_at__isnull=True).update(
+            checked_in_at=ctx.now, note=note or F("note")
+        ):
+            raise Conflict(_changed_message())
+        name = Department.objects.filter(pk=dept_id).values_list("name", flat=True).first()
+        _transition(ctx, AppealAction.CHECKIN, note=note, data=events.Checkin(department=name, department_id=dept_id))
+    return ctx.appeal
 
 
-_HANDLERS = {
-    A.DISPATCH: _do_dispatch, A.DECLINE: _do_decline, A.MERGE: _do_merge, A.SIGN: _do_sign,
-    A.CONTACT: _do_contact, A.RETURN: _do_return, A.REROUTE: _do_reroute, A.RESOLVE: _do_resolve,
-    A.VERIFY_PASS: _do_verify_pass, A.VERIFY_FAIL: _do_verify_fail, A.FEEDBACK: _do_feedback,
-    A.NOTE: _do_note, A.WHISTLE: _do_whistle, A.CHECKIN: _do_checkin,
+def _escalate(**kwargs):
+    from appeals.escalation import appeal_escalate
+
+    return appeal_escalate(**kwargs)
+
+
+def _extend(**kwargs):
+    from appeals.extensions import extension_request
+
+    extension_request(**kwargs)
+    return kwargs["appeal"]
+
+
+# The service of each action a page or the API offers (appeals.workflow.OFFERED_ORDER).
+SERVICES = {
+    AppealAction.DISPATCH: appeal_dispatch, AppealAction.DECLINE: appeal_decline, AppealAction.MERGE: appeal_merge,
+    AppealAction.SIGN: appeal_sign, AppealAction.CONTACT: appeal_contact, AppealAction.RETURN: appeal_return,
+    AppealAction.REROUTE: appeal_reroute, AppealAction.RESOLVE: appeal_resolve,
+    AppealAction.VERIFY_PASS: appeal_verify_pass, AppealAction.VERIFY_FAIL: appeal_verify_fail,
+    AppealAction.FEEDBACK: appeal_feedback, AppealAction.NOTE: appeal_note, AppealAction.WHISTLE: appeal_whistle,
+    AppealAction.CHECKIN: appeal_checkin, AppealAction.ESCALATE: _escalate, AppealAction.EXTEND_REQUEST: _extend,
+    AppealAction.SUPERVISE: appeal_supervise,
 }
-assert set(_HANDLERS) == set(STAFF_ACTIONS)
+assert set(SERVICES) == set(workflow.STAFF_ACTIONS)
+
+
+def appeal_act(*, actor, appeal: Appeal, action: str, expected_version: int | None = None, **data) -> Appeal:
+    """Take the action named ``action`` (a page's or the API's URL) with its own input;
+    returns the appeal as it is afterwards. An action that is not the staff's answers
+    with the table's refusal (403), after the jurisdiction (404) and the state (409)."""
+    if action not in AppealAction.values:
+        raise ApplicationError(_("未知的操作“%(a)s”。") % {"a": action})
+    service = SERVICES.get(action)
+    if service is None:
+        workflow.permit(user=actor, appeal=appeal, action=action)
+        raise ActionForbidden(str(workflow.TABLE[action].refusal))  # pragma: no cover - permit refuses first
+    return service(actor=actor, appeal=appeal, expected_version=expected_version, **data)

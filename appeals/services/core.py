@@ -1,23 +1,19 @@
 """The core of the transition service: one row of the table, one event (appeals.services)."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals import events
-from appeals.enums import TRANSITIONS, AppealAction, AppealState, Source
-from appeals.events import RESIDENT_LABEL, SYSTEM_LABEL
+from appeals import events, permissions, workflow
+from appeals.enums import Source
 from appeals.images import clean_image
 from appeals.models import Appeal, AppealAttachment, AppealEvent
 from governance.errors import ApplicationError, Conflict
 from governance.selectors import Jurisdiction
-
-
-A = AppealAction
-S = AppealState
 
 NOTE_MAX = 2000
 # The web form and the REST API promise the tracking code and the result by SMS, so
@@ -42,19 +38,16 @@ class _Context:
     expected_version: int | None = None
     jurisdiction: Jurisdiction | None = None
     post: object | None = None
-    extra_events: list = field(default_factory=list)
 
 
-def _state_label(state: str) -> str:
-    return str(AppealState(state).label) if state else ""
-
-
-def _ensure_table(action: str, state: str) -> None:
-    if state not in TRANSITIONS[action].sources:
-        raise Conflict(
-            _("诉求当前为“%(state)s”，不能进行“%(action)s”。")
-            % {"state": _state_label(state), "action": AppealAction(action).label}
-        )
+def _begin(*, actor, appeal: Appeal, action: str, expected_version: int | None = None, now: datetime | None = None,
+           extension=None) -> _Context:
+    """The context of an action the workflow table permits this actor now (else its
+    refusal: 404, 409, 403, or the action's precondition)."""
+    now = now or timezone.now()
+    permit = workflow.permit(user=actor, appeal=appeal, action=action, now=now, extension=extension)
+    return _Context(appeal=appeal, actor=actor, label=permit.label, now=now, expected_version=expected_version,
+                    jurisdiction=permit.jurisdiction, post=permit.post)
 
 
 def _transition(
@@ -65,14 +58,15 @@ def _transition(
 
     Steps: 1. the table allows the action from the current state; 2. a conditional
     UPDATE on (pk, version, state) bumps the version — no row means someone else got
-    there first (Conflict); 3. one AppealEvent, through the event writer (``data``: the
+    there first (Conflict); an action that changes nothing a handler acts on (the row's
+    ``keeps_version``: a 督办意见) updates nothing; 3. one AppealEvent, through the event writer (``data``: the
     action's record in appeals.events; none for an action that records nothing more);
     4. the in-memory appeal is refreshed. Must run inside transaction.atomic.
     """
     appeal = ctx.appeal
     from_state = appeal.state
-    _ensure_table(action, from_state)
-    targets = TRANSITIONS[action].targets
+    workflow.ensure_state(action, from_state)
+    targets = workflow.TABLE[action].targets
     if targets is None:
         to_state = from_state
     else:
@@ -80,11 +74,14 @@ def _transition(
         assert to_state in targets, (action, to_state)
     version = ctx.expected_version if ctx.expected_version is not None else appeal.version
     ctx.expected_version = None  # only the first step of a call is checked against the caller
-    updated = Appeal.objects.filter(pk=appeal.pk, version=version, state=from_state).update(
-        state=to_state, version=F("version") + 1, updated_at=ctx.now, **(changes or {})
-    )
-    if updated != 1:
-        raise Conflict(_changed_message())
+    if workflow.TABLE[action].keeps_version:
+        assert not changes, (action, changes)
+    else:
+        updated = Appeal.objects.filter(pk=appeal.pk, version=version, state=from_state).update(
+            state=to_state, version=F("version") + 1, updated_at=ctx.now, **(changes or {})
+        )
+        if updated != 1:
+            raise Conflict(_changed_message())
     data = data if data is not None else events.DATA_OF[action]()
     assert data.action == action, (action, data)
     event = events.record(events.Event(
@@ -92,8 +89,7 @@ def _transition(
         actor_id=getattr(ctx.actor, "pk", None), actor_label=ctx.label,
     ))
     appeal.refresh_from_db()
-    if hasattr(appeal, "_cohandler_departments"):
-        del appeal._cohandler_departments
+    permissions.forget(appeal)
     return event
 
 

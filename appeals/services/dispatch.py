@@ -4,9 +4,9 @@ and the dispatch transition (by staff, or automatic at intake)."""
 from django.utils.translation import gettext as _
 
 from appeals import events
-from appeals.enums import EscalationLevel, HandlingLevel
+from appeals.enums import AppealAction, EscalationLevel, HandlingLevel
 from appeals.models import Appeal, AppealEvent, Category
-from appeals.services.core import A, _Context, _transition
+from appeals.services.core import _Context, _transition
 from appeals.workdays import deadline_for, response_deadline_for
 from governance.errors import ApplicationError
 from grids.models import Community, Department, Grid, Street
@@ -106,4 +106,4 @@ def _dispatch(ctx: _Context, *, unit, category: Category | None, dispatcher_leve
     changes, data = _dispatch_changes(
         ctx.appeal, unit=unit, category=category, dispatcher_level=dispatcher_level, actor=ctx.actor, now=ctx.now,
     )
-    return _transition(ctx, A.DISPATCH, changes=changes, note=note, data=data)
+    return _transition(ctx, AppealAction.DISPATCH, changes=changes, note=note, data=data)

@@ -7,24 +7,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals import events, permissions
-from appeals.enums import PUBLIC_SOURCES, AttachmentKind, QueueLevel, Source
+from appeals import events, permissions, workflow
+from appeals.enums import PUBLIC_SOURCES, AppealAction, AppealState, AttachmentKind, QueueLevel, Source
 from appeals.models import DESCRIPTION_MAX, Appeal, Category, new_tracking_code
+from appeals.events import RESIDENT_LABEL, SYSTEM_LABEL
 from appeals.services.core import (
-    A,
     MOBILE_REQUIRED_SOURCES,
-    RESIDENT_LABEL,
-    S,
-    SYSTEM_LABEL,
     _attach,
-    _ensure_table,
     _clean_photos,
     _text,
 )
 from appeals.services.dispatch import _dispatch_changes
 from appeals.services.routing import Route, route_for
 from appeals.tasks import SMS_RECEIVED, enqueue_sms
-from governance.enums import Role
 from governance.errors import ActionForbidden, ApplicationError
 from governance.selectors import jurisdiction_for
 from grids.models import Building, Community, Grid, Street
@@ -33,7 +28,7 @@ from grids.validators import normalize_phone
 
 def _staff_label(actor) -> tuple[str, object | None]:
     jur = jurisdiction_for(actor)
-    posts = [p for p in jur.posts if p.role != Role.SUPERVISOR]
+    posts = jur.acting_posts
     if not posts:
         raise ActionForbidden(_("只有网格员、社区、街道或部门工作人员可以代居民登记诉求。"))
     return permissions.actor_label(posts[0]), posts[0]
@@ -114,7 +109,7 @@ def appeal_receive(
     route = route_for(appeal)
     # The events are written once the appeal has its id (``_insert``).
     plan = [dict(data=events.Receive(source=source, route=route.reason if route.unit is None else None),
-                 from_state="", to_state=S.RECEIVED, actor_id=getattr(actor, "pk", None), actor_label=label)]
+                 from_state="", to_state=AppealState.RECEIVED, actor_id=getattr(actor, "pk", None), actor_label=label)]
     if route.unit is not None:
         plan.append(_dispatch_before_insert(appeal, route, now))
     _insert(appeal, plan, clean_photos)
@@ -129,14 +124,14 @@ def _dispatch_before_insert(appeal: Appeal, route: Route, now: datetime) -> dict
     INSERT, a conditional UPDATE (at city scale a second version of the row, every index
     written again) and a re-read. No one else can hold a row that does not exist yet,
     so the condition on (version, state) has nothing to guard."""
-    _ensure_table(A.DISPATCH, appeal.state)
+    workflow.ensure_state(AppealAction.DISPATCH, appeal.state)
     changes, data = _dispatch_changes(
         appeal, unit=route.unit, category=None, dispatcher_level="", actor=None, now=now,
         automatic=True, cooperating=route.cooperating,
     )
     for name, value in changes.items():
         setattr(appeal, name, value)
-    from_state, appeal.state = appeal.state, S.DISPATCHED
+    from_state, appeal.state = appeal.state, AppealState.DISPATCHED
     appeal.version += 1
     return dict(data=data, from_state=from_state, to_state=appeal.state, note=route.reason, actor_label=SYSTEM_LABEL)
 

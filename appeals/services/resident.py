@@ -9,16 +9,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals import events, permissions
-from appeals.enums import HandlingLevel, Rating
+from appeals import events, permissions, workflow
+from appeals.enums import AppealAction, AppealState, HandlingLevel, Rating
 from appeals.models import Appeal, normalize_tracking_code
+from appeals.events import RESIDENT_LABEL, SYSTEM_LABEL
 from appeals.services.core import (
-    A,
-    RESIDENT_LABEL,
-    S,
-    SYSTEM_LABEL,
     _Context,
-    _ensure_table,
     _text,
     _transition,
 )
@@ -43,7 +39,7 @@ def appeal_withdraw_by_resident(*, tracking_code: str, phone_last4: str, reason:
     reason = _text(reason, field_label=_("撤回原因"), required=False)
     ctx = _Context(appeal=appeal, actor=None, label=RESIDENT_LABEL, now=timezone.now())
     with transaction.atomic():
-        _transition(ctx, A.WITHDRAW, note=reason)
+        _transition(ctx, AppealAction.WITHDRAW, note=reason)
     return appeal
 
 
@@ -71,18 +67,18 @@ def appeal_evaluate(
     closing = {"solved": solved, "rating": rating, "evaluation_comment": comment, "closed_at": now}
     with transaction.atomic():
         if rating != Rating.UNSATISFIED:
-            _transition(ctx, A.EVALUATE, to_state=S.CLOSED, changes=closing, note=comment,
+            _transition(ctx, AppealAction.EVALUATE, to_state=AppealState.CLOSED, changes=closing, note=comment,
                         data=events.Evaluate(**evaluation))
             _credit_claimant(appeal, rating)
         elif appeal.rework_count < settings.APPEAL_REWORK_LIMIT:
             level_deadline = deadline_for(appeal.category, now) if appeal.category else appeal.level_deadline
             _transition(
-                ctx, A.EVALUATE, to_state=S.IN_PROGRESS, note=comment, data=events.Evaluate(**evaluation, rework=True),
+                ctx, AppealAction.EVALUATE, to_state=AppealState.IN_PROGRESS, note=comment, data=events.Evaluate(**evaluation, rework=True),
                 changes={"rework_count": F("rework_count") + 1, "resolved_at": None, "feedback_at": None,
                          "verified": False, "level_deadline": level_deadline},
             )
         else:
-            _transition(ctx, A.EVALUATE, to_state=S.CLOSED, note=comment,
+            _transition(ctx, AppealAction.EVALUATE, to_state=AppealState.CLOSED, note=comment,
                         changes={**closing, "flagged_for_supervisor": True},
                         data=events.Evaluate(**evaluation, rework_limit_reached=True))
             _credit_claimant(appeal, rating)
@@ -126,7 +122,7 @@ def appeal_claim(*, volunteer_user, appeal: Appeal, expected_version: int | None
     taken = _("该诉求已被其他志愿者接单。")
     if appeal.claimed_by_id is not None:
         raise Conflict(_("您已接下该诉求。") if appeal.claimed_by_id == volunteer.pk else taken)
-    _ensure_table(A.CLAIM, appeal.state)
+    workflow.ensure_state(AppealAction.CLAIM, appeal.state)
     if appeal.handling_level not in (HandlingLevel.GRID, HandlingLevel.COMMUNITY):
         raise Conflict(_("该诉求已不在本社区的接单大厅。"))
     if volunteer.status != VolunteerStatus.ACTIVE:
@@ -137,7 +133,7 @@ def appeal_claim(*, volunteer_user, appeal: Appeal, expected_version: int | None
     )
     try:
         with transaction.atomic():
-            _transition(ctx, A.CLAIM, changes={"claimed_by": volunteer},
+            _transition(ctx, AppealAction.CLAIM, changes={"claimed_by": volunteer},
                         data=events.Claim(volunteer_id=volunteer.pk, volunteer=volunteer.name))
     except Conflict:
         claimed_by = Appeal.objects.filter(pk=appeal.pk).values_list("claimed_by_id", flat=True).first()
@@ -152,10 +148,10 @@ def appeal_close_unevaluated(*, appeal: Appeal, now: datetime | None = None) -> 
     APPEAL_AUTO_CLOSE_DAYS of the feedback. Conflict if it is not due (or changed)."""
     now = now or timezone.now()
     due = appeal.feedback_at and appeal.feedback_at <= now - timedelta(days=settings.APPEAL_AUTO_CLOSE_DAYS)
-    if appeal.state == S.AWAITING_EVALUATION and not due:
+    if appeal.state == AppealState.AWAITING_EVALUATION and not due:
         raise Conflict(_("反馈后未满 %(n)s 天，不能按未评价结案。") % {"n": settings.APPEAL_AUTO_CLOSE_DAYS})
     ctx = _Context(appeal=appeal, actor=None, label=SYSTEM_LABEL, now=now)
     with transaction.atomic():
-        _transition(ctx, A.CLOSE_UNEVALUATED, changes={"closed_at": now},
+        _transition(ctx, AppealAction.CLOSE_UNEVALUATED, changes={"closed_at": now},
                     note=_("居民 %(n)s 天内未评价，自动结案。") % {"n": settings.APPEAL_AUTO_CLOSE_DAYS})
     return appeal

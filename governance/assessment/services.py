@@ -412,7 +412,7 @@ def exclusion_request(*, actor, appeal: Appeal, reason_kind: str, reason: str) -
     jurisdiction = jurisdiction_for(actor)
     if not is_visible(jurisdiction, appeal):
         raise NotFound()
-    if jurisdiction.posts and jurisdiction.roles == {Role.SUPERVISOR}:
+    if jurisdiction.posts and jurisdiction.read_only:
         raise ActionForbidden(_("督查考核账号只读，不能申请考核核减。"))
     if reason_kind not in ExclusionReason.values:
         raise ApplicationError(_("请选择核减类型：恶意诉求、重复诉求、超出职权范围或其他。"))

@@ -36,10 +36,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from appeals import events
-from appeals.enums import OPEN_STATES, AppealAction, AppealState, EscalationLevel, Rating
+from appeals.enums import OPEN_STATES, AppealState, EscalationLevel, Rating
 from appeals.models import Appeal, AppealEvent
 from appeals.selectors import appeal_scope, overdue_q
-from appeals.sms import mask_phone
+from governance.kernel.privacy import mask_phone
 from governance import shared_cache
 from governance.assessment import formulas
 from governance.assessment.enums import UnitKind

@@ -9,13 +9,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from appeals import workflow
+from appeals.enums import AppealAction
 from appeals.selectors import appeal_get, category_list
+from appeals.services import appeal_supervise
 from governance.assessment.enums import UnitKind
-from governance.enums import AccessAction, Role
+from governance.enums import AccessAction
 from governance.errors import ApplicationError, NotFound
 from governance.reports import selectors
 from governance.reports.exports import export_response
-from governance.reports.services import supervision_note_add
 from governance.selectors import jurisdiction_for
 from governance.services import access_log_record
 
@@ -172,7 +174,7 @@ def supervision(request):
         "pages": max((table.total - 1) // selectors.PAGE_SIZE + 1, 1),
         "page_qs": _query_without(request.GET, "page", "export"),
         "export_qs": _query_without(request.GET, "page", "export"),
-        "is_supervisor": Role.SUPERVISOR in jurisdiction.roles or request.user.is_superuser,
+        "is_supervisor": jurisdiction.read_only,
     }
     return render(request, "reports/supervision.html", context)
 
@@ -183,14 +185,15 @@ def supervision_notes(request, code: str):
     """An appeal's 督办 notes; supervisors add one."""
     jurisdiction = jurisdiction_for(request.user)
     appeal = appeal_get(jurisdiction=jurisdiction, tracking_code=code)
+    may_note = workflow.allowed(user=request.user, appeal=appeal, action=AppealAction.SUPERVISE,
+                                jurisdiction=jurisdiction)
     if request.method == "POST":
-        supervision_note_add(actor=request.user, appeal=appeal, note=request.POST.get("note", ""))
+        appeal_supervise(actor=request.user, appeal=appeal, note=request.POST.get("note", ""))
         messages.success(request, _("督办意见已记录，并已通知办理单位。"))
         return redirect("reports:supervision-notes", code=appeal.tracking_code)
     context = {
         "appeal": appeal, "notes": selectors.supervision_notes(appeal=appeal),
-        "row": selectors.supervision_row(appeal, now=timezone.now()),
-        "may_note": Role.SUPERVISOR in jurisdiction.roles or request.user.is_superuser,
+        "row": selectors.supervision_row(appeal, now=timezone.now()), "may_note": may_note,
     }
     return render(request, "reports/supervision_notes.html", context)
 

@@ -1,6 +1,6 @@
 from django import template
 
-from grids import privacy
+from governance.kernel import privacy
 
 register = template.Library()
 

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from appeals import escalation
+from appeals import escalation, workflow
 from appeals.enums import AppealAction, AppealState, DeadlineUnit, EscalationLevel, HandlingLevel, Source
 from appeals.models import Appeal, AppealEvent
 from governance.enums import NotificationKind, Role
@@ -288,8 +288,8 @@ def test_the_handler_escalates_by_hand_through_the_same_step(city):
     assert event.actor == u.grid_worker
     (message,) = inbox(u.community_worker, NotificationKind.ESCALATION)
     assert "涉及物业" in message.body
-    assert escalation.may_escalate(jurisdiction=_jur(u.community_worker), appeal=appeal)
-    assert not escalation.may_escalate(jurisdiction=_jur(u.grid_worker), appeal=appeal)
+    assert workflow.allowed(user=u.community_worker, appeal=appeal, action=A.ESCALATE)
+    assert not workflow.allowed(user=u.grid_worker, appeal=appeal, action=A.ESCALATE)
 
     appeal = escalation.appeal_escalate(actor=u.community_worker, appeal=appeal, reason="需街道协调")
     appeal = escalation.appeal_escalate(actor=u.street_officer, appeal=appeal, reason="需区级督办")

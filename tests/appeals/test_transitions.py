@@ -4,11 +4,11 @@ import pytest
 from django.utils import timezone
 
 from appeals import services
-from appeals.enums import TRANSITIONS, AppealAction, AppealState, QueueLevel, Rating, Source
+from appeals import workflow
+from appeals.enums import AppealAction, AppealState, QueueLevel, Rating, Source
 from appeals.models import Appeal, AppealEvent
-from appeals.selectors import actions_available, appeal_timeline, appeal_track
+from appeals.selectors import appeal_timeline, appeal_track
 from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
-from governance.selectors import jurisdiction_for
 from tests.appeals.factories import (
     community_category,
     grid_category,
@@ -70,9 +70,8 @@ def test_verification_comes_before_feedback(city, django_capture_on_commit_callb
         appeal = act(u.grid_worker, appeal, A.RESOLVE, result="已清理")
     assert appeal.state == S.RESOLVED
     assert len(_sms_outbox_and_eager_tasks) == 0  # no result message before the check
-    jur = jurisdiction_for(u.grid_worker)
-    assert A.VERIFY_PASS in actions_available(jurisdiction=jur, appeal=appeal)
-    assert A.FEEDBACK not in actions_available(jurisdiction=jur, appeal=appeal)
+    assert A.VERIFY_PASS in workflow.offered(user=u.grid_worker, appeal=appeal)
+    assert A.FEEDBACK not in workflow.offered(user=u.grid_worker, appeal=appeal)
 
     with pytest.raises(ApplicationError, match="原因"):
         act(u.grid_worker, appeal, A.VERIFY_FAIL)
@@ -161,7 +160,7 @@ SWEEP_ONLY = {A.WARN, A.REMIND}
 ILLEGAL = [
     (action, state)
     for action in AppealAction if action != A.RECEIVE and action not in SWEEP_ONLY
-    for state in AppealState if state not in TRANSITIONS[action].sources
+    for state in AppealState if state not in workflow.sources(action)
 ]
 
 
@@ -188,7 +187,7 @@ def test_every_illegal_transition_is_refused(city, action, state):
 
 
 def test_the_table_covers_every_state_and_action():
-    assert {s for t in TRANSITIONS.values() for s in t.sources} == set(AppealState) - {S.CLOSED, S.DECLINED, S.WITHDRAWN}
+    assert {s for t in workflow.TABLE.values() for s in t.sources} == set(AppealState) - {S.CLOSED, S.DECLINED, S.WITHDRAWN}
 
 
 def test_unsatisfied_evaluation_sends_it_back_for_rework_up_to_the_limit(city, settings):
@@ -239,7 +238,7 @@ def test_outsider_gets_not_found_and_supervisor_is_read_only(city):
     for supervisor in (u.supervisor, u.district_supervisor):
         with pytest.raises(ActionForbidden, match="只读"):
             act(supervisor, appeal, A.SIGN)
-        assert actions_available(jurisdiction=jurisdiction_for(supervisor), appeal=appeal) == []
+        assert workflow.offered(user=supervisor, appeal=appeal) == []
     with pytest.raises(ActionForbidden, match="当前办理单位"):
         act(u.street_officer, appeal, A.SIGN)
     with pytest.raises(ActionForbidden, match="居民本人"):
@@ -249,17 +248,17 @@ def test_outsider_gets_not_found_and_supervisor_is_read_only(city):
 
 def test_community_worker_acts_for_its_grids(city):
     appeal = receive(city, category=grid_category())
-    jur = jurisdiction_for(city.users.community_worker)
-    assert A.SIGN in actions_available(jurisdiction=jur, appeal=appeal)
+    assert A.SIGN in workflow.offered(user=city.users.community_worker, appeal=appeal)
     appeal = act(city.users.community_worker, appeal, A.SIGN)
     assert appeal_timeline(appeal)[-1].actor_label == "甲一社区·社区工作者"
 
 
 def test_actions_available_for_the_grid_worker(city):
     appeal = receive(city, category=grid_category())
-    jur = jurisdiction_for(city.users.grid_worker)
-    assert actions_available(jurisdiction=jur, appeal=appeal) == [A.SIGN, A.CONTACT, A.RETURN, A.NOTE]
-    assert actions_available(jurisdiction=jurisdiction_for(city.users.outsider), appeal=appeal) == []
+    # 上报 and 延期 are offered beside the table's other staff actions.
+    assert workflow.offered(user=city.users.grid_worker, appeal=appeal) == [
+        A.SIGN, A.CONTACT, A.RETURN, A.NOTE, A.ESCALATE, A.EXTEND_REQUEST]
+    assert workflow.offered(user=city.users.outsider, appeal=appeal) == []
 
 
 def test_stale_version_is_refused(city):
@@ -291,7 +290,7 @@ def test_return_goes_back_to_the_dispatcher(city):
     assert appeal.state == S.DISPATCHED and appeal.dispatched_by == u.community_worker
     appeal = act(u.grid_worker, appeal, A.RETURN, reason="属于物业管理")
     assert appeal.queue_level == QueueLevel.COMMUNITY
-    assert A.DISPATCH in actions_available(jurisdiction=jurisdiction_for(u.community_worker), appeal=appeal)
+    assert A.DISPATCH in workflow.offered(user=u.community_worker, appeal=appeal)
     appeal = act(u.community_worker, appeal, A.REROUTE, reason="类别有误", category=community_category())
     assert appeal.state == S.RECEIVED and appeal.category.code == "05001"
     appeal = act(u.community_worker, appeal, A.DISPATCH, unit=city.comm_a)
@@ -309,7 +308,7 @@ def test_dispatch_by_hand_checks_the_place_and_fills_it_in(city):
         act(u.street_officer, appeal, A.DISPATCH, unit=city.grid_c1)
     appeal = act(u.street_officer, appeal, A.DISPATCH, unit=city.grid_a2)
     assert (appeal.grid, appeal.community, appeal.territory_code) == (city.grid_a2, city.comm_a, city.grid_a2.code)
-    assert A.SIGN in actions_available(jurisdiction=jurisdiction_for(u.grid_worker2), appeal=appeal)
+    assert A.SIGN in workflow.offered(user=u.grid_worker2, appeal=appeal)
 
 
 def test_reroute_of_a_dispatched_appeal_by_the_street(city):
@@ -352,7 +351,6 @@ def test_merge_a_duplicate(city):
 def test_whistle_and_checkin(city):
     u = city.users
     appeal = receive(city, category=grid_category())
-    handler_jur = jurisdiction_for(u.department_handler)
     with pytest.raises(NotFound):
         act(u.department_handler, appeal, A.CHECKIN)
     with pytest.raises(ActionForbidden, match="街道"):
@@ -361,7 +359,7 @@ def test_whistle_and_checkin(city):
         act(u.street_officer, appeal, A.WHISTLE, departments=[])
     appeal = act(u.street_officer, appeal, A.WHISTLE, departments=[city.chengguan], note="占道严重，请城管到场")
     assert appeal.state == S.DISPATCHED
-    assert actions_available(jurisdiction=handler_jur, appeal=appeal) == [A.NOTE, A.CHECKIN]
+    assert workflow.offered(user=u.department_handler, appeal=appeal) == [A.NOTE, A.CHECKIN]
     with pytest.raises(ApplicationError, match="均已吹哨"):
         act(u.street_officer, appeal, A.WHISTLE, departments=[city.chengguan])
     appeal = act(u.department_handler, appeal, A.CHECKIN, note="已到场")

@@ -69,8 +69,8 @@ def test_a_supervisor_adds_a_note_the_handler_is_told(city, overdue, login):
     client = login(city.users.district_supervisor)
     response = client.post(f"/reports/supervision/{appeal.tracking_code}/", {"note": "请三日内办结并回复。"})
     assert response.status_code == 302
-    event = AppealEvent.objects.get(appeal=appeal, action=AppealAction.NOTE)
-    assert event.note == "请三日内办结并回复。" and event.data == {"supervision": True}
+    event = AppealEvent.objects.get(appeal=appeal, action=AppealAction.SUPERVISE)
+    assert event.note == "请三日内办结并回复。"
     assert event.actor == city.users.district_supervisor and "督办" in event.actor_label
     appeal.refresh_from_db()
     assert appeal.version == version and appeal.state == AppealState.IN_PROGRESS
@@ -92,4 +92,4 @@ def test_only_supervisors_write_notes(city, overdue, login):
     assert outside.status_code == 404
     empty = login(city.users.supervisor).post(f"/reports/supervision/{code}/", {"note": "  "})
     assert empty.status_code == 400
-    assert not AppealEvent.objects.filter(action=AppealAction.NOTE).exists()
+    assert not AppealEvent.objects.filter(action=AppealAction.SUPERVISE).exists()

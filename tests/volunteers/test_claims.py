@@ -270,7 +270,7 @@ def test_a_volunteer_cannot_act_on_an_appeal_they_did_not_claim(hall):
 def test_the_claimant_may_only_contact_note_and_resolve(hall, action):
     appeal = _claim(hall, hall.errand)
     with pytest.raises(ActionForbidden, match="接单志愿者只能"):
-        appeal_services.appeal_act(actor=hall.users.volunteer, appeal=appeal, action=action, reason="x")
+        appeal_services.appeal_act(actor=hall.users.volunteer, appeal=appeal, action=action)
 
 
 def test_staff_keep_their_rights_on_a_claimed_appeal(hall, login):

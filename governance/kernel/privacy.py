@@ -1,4 +1,4 @@
-"""Masking of personal data for lists and public pages."""
+"""Masking of personal data (the one rule for lists, exports, logs and public pages)."""
 
 import re
 
