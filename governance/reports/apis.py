@@ -55,7 +55,12 @@ class ReportMeasureSerializer(serializers.Serializer):
     label = serializers.CharField()
     value = serializers.FloatField(allow_null=True)
     benchmark = serializers.FloatField(allow_null=True, help_text=_("上级单位的同一指标"))
-    low = serializers.BooleanField()
+    lower_is_better = serializers.BooleanField(help_text=_("越低越好的指标（如返工率）"))
+    comparison = serializers.ChoiceField(
+        choices=["higher", "lower", "equal"], allow_null=True,
+        help_text=_("与上级相比：higher 高于上级，lower 低于上级，equal 持平；缺数据为 null"),
+    )
+    low = serializers.BooleanField(help_text=_("比上级差：越高越好的指标低于上级，或越低越好的指标高于上级"))
 
 
 class ReportTrendSerializer(serializers.Serializer):

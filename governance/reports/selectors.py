@@ -40,6 +40,7 @@ from appeals.models import Appeal, AppealEvent
 from appeals.selectors import appeal_scope, overdue_q
 from appeals.sms import mask_phone
 from governance import shared_cache
+from governance.assessment import enums as assessment_enums
 from governance.assessment import formulas
 from governance.assessment.enums import UnitKind
 from governance.assessment.models import MonthlyScore
@@ -178,17 +179,8 @@ def period_query(period: Period) -> str:
 
 # --- unit tables ------------------------------------------------------------------------------
 
-MEASURES = [
-    ("composite", gettext_lazy("综合得分")),
-    ("response_rate", gettext_lazy("响应率(%)")),
-    ("resolution_rate", gettext_lazy("解决率(%)")),
-    ("satisfaction_rate", gettext_lazy("满意率(%)")),
-    ("closure_rate", gettext_lazy("结案率(%)")),
-    ("on_time_rate", gettext_lazy("按期结案率(%)")),
-    ("rework_rate", gettext_lazy("返工率(%)")),
-]
-# Lower is better only for the rework rate.
-LOWER_IS_BETTER = {"rework_rate"}
+# The measures' columns: which way is better is said once, in the registry.
+MEASURES = assessment_enums.MEASURES
 
 
 def unit_columns() -> list[Column]:
@@ -198,7 +190,8 @@ def unit_columns() -> list[Column]:
         Column("rank_change", _("名次变化"), "change", sortable=True),
         Column("unit_name", _("单位"), "text", sortable=True),
         Column("unit_code", _("编码"), "code", sortable=True),
-        *[Column(key, str(label), "rate", sortable=True) for key, label in MEASURES],
+        # The first click on a measure's header lists the worst first.
+        *[Column(m.key, str(m.label), "rate", sortable=True, first_desc=m.lower_is_better) for m in MEASURES],
         Column("dispatched", _("派单数"), "int", sortable=True),
         Column("due", _("应办结"), "int", sortable=True),
         Column("deferred", _("缓办"), "int", sortable=True),
@@ -381,7 +374,7 @@ class UnitReport:
     as_of: datetime | None = None
     parent: tuple[str, str, str] | None = None  # (kind, code, name) when the viewer may open it
     benchmark_name: str = ""
-    measures: list[dict] = field(default_factory=list)  # each: key, label, value, benchmark, low
+    measures: list[dict] = field(default_factory=list)  # each as compare_measure gives it
     children: ReportTable | None = None
     departments: ReportTable | None = None
     trend: dict = field(default_factory=dict)
@@ -405,6 +398,21 @@ def _everyone() -> Jurisdiction:
     # The parent's figures are a benchmark (an aggregate, no personal data): a community
     # worker compares the community with its street without being able to open the street.
     return Jurisdiction(user_id=None, everything=True)
+
+
+def compare_measure(measure: assessment_enums.Measure, value, benchmark) -> dict:
+    """One row of the unit page's comparison with the parent unit: ``comparison`` is
+    "higher", "lower" or "equal" (None without both figures) — the words "高于上级" /
+    "低于上级" — and ``low`` says whether that is worse, which for a lower-is-better
+    measure (返工率) is being higher: the colour."""
+    comparison = None
+    if value is not None and benchmark is not None:
+        comparison = "higher" if value > benchmark else "lower" if value < benchmark else "equal"
+    return {
+        "key": measure.key, "label": str(measure.label), "value": value, "benchmark": benchmark,
+        "lower_is_better": measure.lower_is_better, "comparison": comparison,
+        "low": comparison is not None and measure.worse(value, benchmark),
+    }
 
 
 def unit_report(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str,
@@ -431,12 +439,8 @@ def unit_report(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: 
             report.benchmark_name = parent_row.unit_name or _unit_name(parent_kind, parent_code)
             if jurisdiction.covers(parent_code):
                 report.parent = (parent_kind, parent_code, report.benchmark_name)
-    for key, label in MEASURES:
-        value, bench = report.row.get(key), benchmark.get(key)
-        low = value is not None and bench is not None and (
-            value > bench if key in LOWER_IS_BETTER else value < bench
-        )
-        report.measures.append({"key": key, "label": str(label), "value": value, "benchmark": bench, "low": low})
+    for measure in MEASURES:
+        report.measures.append(compare_measure(measure, report.row.get(measure.key), benchmark.get(measure.key)))
     child = CHILD.get(kind)
     if child:
         report.children = unit_table(jurisdiction=jurisdiction, period=period, level=child,
@@ -575,15 +579,23 @@ def problem_appeals(*, jurisdiction: Jurisdiction, period: Period, kind: str, co
 
 
 def heat_data(table: ReportTable) -> dict:
-    """Units × measures for the heat table chart: [x, y, value] with null for no data."""
+    """Units × measures for the heat table chart: [x, y, colour, value] — ``colour`` on
+    the measure's 0 (worst, red) to 100 (best, green) scale (a lower-is-better rate turned
+    round: a high 返工率 is red), ``value`` the figure the cell shows; both null for no
+    data. The rows keep the table's order (the worst first by default)."""
     units = [r["unit_name"] for r in table.rows]
-    measures = [str(label) for _k, label in MEASURES]
     cells = []
     for y, row in enumerate(table.rows):
-        for x, (key, _label) in enumerate(MEASURES):
-            value = row.get(key)
-            cells.append([x, y, None if value is None else float(value)])
-    return {"units": units, "measures": measures, "cells": cells}
+        for x, measure in enumerate(MEASURES):
+            value = row.get(measure.key)
+            if value is None:
+                cells.append([x, y, None, None])
+            else:
+                cells.append([x, y, float(measure.goodness(Decimal(value))), float(value)])
+    return {
+        "units": units, "measures": [str(m.label) for m in MEASURES],
+        "lower_is_better": [m.lower_is_better for m in MEASURES], "cells": cells,
+    }
 
 
 def ranking_data(table: ReportTable, *, limit: int = 30) -> dict:
