@@ -367,8 +367,14 @@ for _name, _weight in [*SCORE_WEIGHTS.items(), ("basically", SCORE_BASICALLY_SAT
         raise ImproperlyConfigured(f"The score weight {_name}={_weight!r} is not a number.") from None
 # The nightly scoring task's hard time limit, in seconds.
 SCORE_TASK_TIME_LIMIT = env_int("SCORE_TASK_TIME_LIMIT", 3600, minimum=60)
-# Staffing target (DESIGN.md §5): 社区工作者 per 10,000 resident population, for districts and streets.
+# Staffing target (DESIGN.md §5): 社区工作者 per 10,000 urban resident population (城镇常住人口),
+# judged for districts and the city.
 STAFFING_TARGET_PER_10K = env_int("STAFFING_TARGET_PER_10K", 18, minimum=1)
+# The posts that count as 社区工作者 for it, as role keys (governance.enums.Role), e.g.
+# "community_worker,community_secretary,grid_worker" where 专职网格员 count; unset: the
+# community roles (COMMUNITY_ROLES). Only roles bound to a grid, community or street;
+# checked at start-up (governance.apps).
+STAFFING_ROLES = env_list("STAFFING_ROLES", None)
 
 # --- Escalation ---
 # appeals.escalation (DESIGN.md §4 "Deadlines and escalation"). The sweep's interval
