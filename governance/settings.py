@@ -321,7 +321,12 @@ TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "")
 # --- Volunteers ---
 # 双报到: the yearly service target of an in-service party member, in hours.
 VOLUNTEER_YEARLY_HOURS_TARGET = env_int("VOLUNTEER_YEARLY_HOURS_TARGET", 50, minimum=1)
-# Hours credited for one activity never exceed this (a forgotten check-out is not a day's work).
+# An attendance is credited from the later of the check-in and the activity's start to
+# the earlier of the check-out and the scheduled end plus this many minutes (a forgotten
+# check-out earns no more); those minutes are the 双报到 hours.
+VOLUNTEER_CHECKOUT_GRACE_MINUTES = env_int("VOLUNTEER_CHECKOUT_GRACE_MINUTES", 30, minimum=0)
+# Points: floor(Σ min(minutes, this × 60) × VOLUNTEER_POINTS_PER_HOUR / 60) over a
+# volunteer's lifetime attendance, less the activity points already earned.
 VOLUNTEER_MAX_HOURS_PER_ACTIVITY = env_int("VOLUNTEER_MAX_HOURS_PER_ACTIVITY", 8, minimum=1)
 VOLUNTEER_POINTS_PER_HOUR = env_int("VOLUNTEER_POINTS_PER_HOUR", 1, minimum=0)
 # Earning stops at the cap (the rest is noted in the ledger, not credited).
