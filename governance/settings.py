@@ -4,6 +4,7 @@ Embedded defaults (no variables set): SQLite under var/, a filesystem Celery bro
 under var/, DEBUG off. ``make run`` turns DEBUG on for the demo.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -350,6 +351,21 @@ VOLUNTEER_CHECKIN_TOKEN_SECONDS = env_int("VOLUNTEER_CHECKIN_TOKEN_SECONDS", 300
 OPEN311_RATE_PER_KEY = env_str("OPEN311_RATE_PER_KEY", "600/hour")
 # lat/long place a request on the nearest registered building within this many metres.
 OPEN311_MAX_DISTANCE_M = env_int("OPEN311_MAX_DISTANCE_M", 300, minimum=1)
+# The street (9-digit code) whose dispatch centre receives a request whose address_string
+# names no single building and no one street (地址不明, e.g. only a district). Unset:
+# such a request is answered 400. A code that is not 9 digits stops start-up here; one
+# that names no street fails the database check (appeals.open311.checks) run by migrate.
+OPEN311_FALLBACK_STREET = env_str("OPEN311_FALLBACK_STREET", "")
+if OPEN311_FALLBACK_STREET and not re.fullmatch(r"\d{9}", OPEN311_FALLBACK_STREET):
+    raise ImproperlyConfigured(
+        f"OPEN311_FALLBACK_STREET={OPEN311_FALLBACK_STREET!r} is not a street code (9 digits, e.g. 110101001)."
+    )
+# The service discovery document (/open311/v2/discovery.json): how to reach the operators
+# and how to get a key.
+OPEN311_CONTACT = env_str("OPEN311_CONTACT", "请联系本平台运维部门（12345 热线受理中心）。")
+OPEN311_KEY_SERVICE = env_str(
+    "OPEN311_KEY_SERVICE", "接口密钥由平台管理员签发：python manage.py open311_key create 应用名称。",
+)
 
 # --- Assessment ---
 # A month's scores become final at 00:00 on this day of the next month (DESIGN.md §5);
