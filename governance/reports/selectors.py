@@ -400,7 +400,7 @@ def _everyone() -> Jurisdiction:
     return Jurisdiction(user_id=None, everything=True)
 
 
-def compare_measure(measure: assessment_enums.Measure, value, benchmark) -> dict:
+def compare_measure(*, measure: assessment_enums.Measure, value, benchmark) -> dict:
     """One row of the unit page's comparison with the parent unit: ``comparison`` is
     "higher", "lower" or "equal" (None without both figures) — the words "高于上级" /
     "低于上级" — and ``low`` says whether that is worse, which for a lower-is-better
@@ -440,7 +440,9 @@ def unit_report(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: 
             if jurisdiction.covers(parent_code):
                 report.parent = (parent_kind, parent_code, report.benchmark_name)
     for measure in MEASURES:
-        report.measures.append(compare_measure(measure, report.row.get(measure.key), benchmark.get(measure.key)))
+        report.measures.append(compare_measure(
+            measure=measure, value=report.row.get(measure.key), benchmark=benchmark.get(measure.key),
+        ))
     child = CHILD.get(kind)
     if child:
         report.children = unit_table(jurisdiction=jurisdiction, period=period, level=child,
