@@ -121,6 +121,13 @@ class Appeal(models.Model):
         verbose_name=_("楼栋"),
     )
     address_text = models.CharField(_("地址描述"), max_length=200, blank=True)
+    # 地址不明: the address named no single building (Open311: several, or only a unit);
+    # the appeal waits for dispatch by hand in its street's queue, never pinned to a guess.
+    address_unclear = models.BooleanField(_("地址不明"), default=False)
+    # The point a client reported (WGS-84, Open311 lat/long), kept as given; public reads
+    # round it to about 100 m (DESIGN.md §8).
+    latitude = models.DecimalField(_("上报纬度"), max_digits=12, decimal_places=9, null=True, blank=True)
+    longitude = models.DecimalField(_("上报经度"), max_digits=12, decimal_places=9, null=True, blank=True)
     district = models.ForeignKey(
         "grids.District", on_delete=models.PROTECT, to_field="code", db_column="district_code",
         null=True, blank=True, db_index=False, related_name="+", verbose_name=_("区"),
@@ -276,6 +283,13 @@ class Appeal(models.Model):
                 name="appeal_waiting_has_queue",
             ),
         ]
+
+    @property
+    def reported_point(self) -> str:
+        """The reported lat/long as given, without trailing zeros: "39.9302, 116.4101"."""
+        if self.latitude is None or self.longitude is None:
+            return ""
+        return ", ".join(format(v.normalize(), "f") for v in (self.latitude, self.longitude))
 
     def __str__(self) -> str:
         return self.tracking_code

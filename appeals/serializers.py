@@ -71,7 +71,7 @@ class _AppealFields(serializers.ModelSerializer):
         model = Appeal
         fields = [
             "tracking_code", "state", "state_label", "source", "category", "description", "address_text",
-            "building", "district", "street", "community", "grid", "handling_level", "handling_unit",
+            "address_unclear", "latitude", "longitude", "building", "district", "street", "community", "grid", "handling_level", "handling_unit",
             "queue_level", "escalation_level", "response_deadline", "deadline", "level_deadline", "overdue",
             "first_contact_at", "created_at", "updated_at", "name", "phone", "rework_count", "version",
         ]

@@ -11,3 +11,7 @@ class GovernanceConfig(AppConfig):
         from governance.middleware import stamp_session_on_login
 
         user_logged_in.connect(stamp_session_on_login, dispatch_uid="governance.stamp_session_on_login")
+
+        from governance.enums import staffing_roles
+
+        staffing_roles()  # a bad STAFFING_ROLES stops start-up

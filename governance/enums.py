@@ -32,6 +32,25 @@ COMMUNITY_ROLES = {Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY}
 READ_ONLY_ROLES = {Role.SUPERVISOR}
 
 
+def staffing_roles() -> frozenset[str]:
+    """The posts counted as 社区工作者 in the staffing ratio: settings.STAFFING_ROLES, or
+    the community roles when unset (provinces differ on 专职网格员). Only roles bound to a
+    grid, community or street; anything else raises ImproperlyConfigured."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    configured = settings.STAFFING_ROLES
+    if configured is None:
+        return frozenset(COMMUNITY_ROLES)
+    territorial = [r for r, unit in ROLE_UNIT.items() if unit in ("grid", "community", "street")]
+    unknown = [r for r in configured if r not in territorial]
+    if unknown or not configured:
+        raise ImproperlyConfigured(
+            f"STAFFING_ROLES={','.join(configured)!r}: give one or more of {', '.join(territorial)}."
+        )
+    return frozenset(configured)
+
+
 class AccessAction(models.TextChoices):
     VIEW = "view", _("查看")
     EXPORT = "export", _("导出")

@@ -4,6 +4,7 @@ Embedded defaults (no variables set): SQLite under var/, a filesystem Celery bro
 under var/, DEBUG off. ``make run`` turns DEBUG on for the demo.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -320,7 +321,12 @@ TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "")
 # --- Volunteers ---
 # 双报到: the yearly service target of an in-service party member, in hours.
 VOLUNTEER_YEARLY_HOURS_TARGET = env_int("VOLUNTEER_YEARLY_HOURS_TARGET", 50, minimum=1)
-# Hours credited for one activity never exceed this (a forgotten check-out is not a day's work).
+# An attendance is credited from the later of the check-in and the activity's start to
+# the earlier of the check-out and the scheduled end plus this many minutes (a forgotten
+# check-out earns no more); those minutes are the 双报到 hours.
+VOLUNTEER_CHECKOUT_GRACE_MINUTES = env_int("VOLUNTEER_CHECKOUT_GRACE_MINUTES", 30, minimum=0)
+# Points: floor(Σ min(minutes, this × 60) × VOLUNTEER_POINTS_PER_HOUR / 60) over a
+# volunteer's lifetime attendance, less the activity points already earned.
 VOLUNTEER_MAX_HOURS_PER_ACTIVITY = env_int("VOLUNTEER_MAX_HOURS_PER_ACTIVITY", 8, minimum=1)
 VOLUNTEER_POINTS_PER_HOUR = env_int("VOLUNTEER_POINTS_PER_HOUR", 1, minimum=0)
 # Earning stops at the cap (the rest is noted in the ledger, not credited).
@@ -344,6 +350,21 @@ VOLUNTEER_CHECKIN_TOKEN_SECONDS = env_int("VOLUNTEER_CHECKIN_TOKEN_SECONDS", 300
 OPEN311_RATE_PER_KEY = env_str("OPEN311_RATE_PER_KEY", "600/hour")
 # lat/long place a request on the nearest registered building within this many metres.
 OPEN311_MAX_DISTANCE_M = env_int("OPEN311_MAX_DISTANCE_M", 300, minimum=1)
+# The street (9-digit code) whose dispatch centre receives a request whose address_string
+# names no single building and no one street (地址不明, e.g. only a district). Unset:
+# such a request is answered 400. A code that is not 9 digits stops start-up here; one
+# that names no street fails the database check (appeals.open311.checks) run by migrate.
+OPEN311_FALLBACK_STREET = env_str("OPEN311_FALLBACK_STREET", "")
+if OPEN311_FALLBACK_STREET and not re.fullmatch(r"\d{9}", OPEN311_FALLBACK_STREET):
+    raise ImproperlyConfigured(
+        f"OPEN311_FALLBACK_STREET={OPEN311_FALLBACK_STREET!r} is not a street code (9 digits, e.g. 110101001)."
+    )
+# The service discovery document (/open311/v2/discovery.json): how to reach the operators
+# and how to get a key.
+OPEN311_CONTACT = env_str("OPEN311_CONTACT", "请联系本平台运维部门（12345 热线受理中心）。")
+OPEN311_KEY_SERVICE = env_str(
+    "OPEN311_KEY_SERVICE", "接口密钥由平台管理员签发：python manage.py open311_key create 应用名称。",
+)
 
 # --- Assessment ---
 # A month's scores become final at 00:00 on this day of the next month (DESIGN.md §5);
@@ -366,8 +387,14 @@ for _name, _weight in [*SCORE_WEIGHTS.items(), ("basically", SCORE_BASICALLY_SAT
         raise ImproperlyConfigured(f"The score weight {_name}={_weight!r} is not a number.") from None
 # The nightly scoring task's hard time limit, in seconds.
 SCORE_TASK_TIME_LIMIT = env_int("SCORE_TASK_TIME_LIMIT", 3600, minimum=60)
-# Staffing target (DESIGN.md §5): 社区工作者 per 10,000 resident population, for districts and streets.
+# Staffing target (DESIGN.md §5): 社区工作者 per 10,000 urban resident population (城镇常住人口),
+# judged for districts and the city.
 STAFFING_TARGET_PER_10K = env_int("STAFFING_TARGET_PER_10K", 18, minimum=1)
+# The posts that count as 社区工作者 for it, as role keys (governance.enums.Role), e.g.
+# "community_worker,community_secretary,grid_worker" where 专职网格员 count; unset: the
+# community roles (COMMUNITY_ROLES). Only roles bound to a grid, community or street;
+# checked at start-up (governance.apps).
+STAFFING_ROLES = env_list("STAFFING_ROLES", None)
 
 # --- Escalation ---
 # appeals.escalation (DESIGN.md §4 "Deadlines and escalation"). The sweep's interval

@@ -8,13 +8,13 @@ from grids.models import (
 
 @admin.register(District)
 class DistrictAdmin(admin.ModelAdmin):
-    list_display = ("code", "name")
+    list_display = ("code", "name", "urban_population")
     search_fields = ("code", "name")
 
 
 @admin.register(Street)
 class StreetAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "district")
+    list_display = ("code", "name", "district", "urban_population")
     list_filter = ("district",)
     search_fields = ("code", "name")
     autocomplete_fields = ("district",)
@@ -22,7 +22,7 @@ class StreetAdmin(admin.ModelAdmin):
 
 @admin.register(Community)
 class CommunityAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "street", "population")
+    list_display = ("code", "name", "street", "population", "urban_population")
     list_filter = ("street__district",)
     search_fields = ("code", "name")
     autocomplete_fields = ("street",)

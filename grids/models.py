@@ -33,9 +33,22 @@ def _code_constraints(model: str, length: int, parent: str | None) -> list[model
     return checks
 
 
+def _urban_population(level: str):
+    """城镇常住人口 of a unit, the denominator of the staffing ratio (DESIGN.md §5:
+    每万城镇常住人口不少于18名社区工作者). Empty (or 0): no figure — the ratio reads
+    "无数据"; a street's or district's empty figure is the sum of its units' when every
+    one of them has one (governance.reports.selectors.staffing)."""
+    return models.PositiveIntegerField(
+        _("城镇常住人口"), null=True, blank=True,
+        help_text=_("统计部门公布的%(level)s城镇常住人口，用于社区工作者配比（每万城镇常住人口社区工作者数）。"
+                    "留空表示无数据；街道、区留空时按下级单位合计（下级均有数据时）。") % {"level": level},
+    )
+
+
 class District(models.Model):
     code = models.CharField(_("区划代码"), max_length=6, unique=True, validators=[_digits(6)])
     name = models.CharField(_("名称"), max_length=50)
+    urban_population = _urban_population(_("本区"))
 
     class Meta:
         verbose_name = _("区")
@@ -54,6 +67,7 @@ class Street(models.Model):
     )
     code = models.CharField(_("编码"), max_length=9, unique=True, validators=[_digits(9)])
     name = models.CharField(_("名称"), max_length=50)
+    urban_population = _urban_population(_("本街道"))
 
     class Meta:
         verbose_name = _("街道")
@@ -72,7 +86,12 @@ class Community(models.Model):
     )
     code = models.CharField(_("编码"), max_length=12, unique=True, validators=[_digits(12)])
     name = models.CharField(_("名称"), max_length=50)
-    population = models.PositiveIntegerField(_("常住人口"), default=0)
+    population = models.PositiveIntegerField(
+        _("常住人口"), default=0,
+        help_text=_("社区登记的常住人口（演示数据为在册居民人数），显示在辖区概况中；"
+                    "社区工作者配比不用它，而按“城镇常住人口”计算。"),
+    )
+    urban_population = _urban_population(_("本社区"))
 
     class Meta:
         verbose_name = _("社区")

@@ -62,7 +62,7 @@ class ActivityAdmin(admin.ModelAdmin):
 
 @admin.register(Signup)
 class SignupAdmin(_ReadOnlyAdmin):
-    list_display = ["activity", "volunteer", "status", "checked_in_at", "checked_out_at", "hours_credited"]
+    list_display = ["activity", "volunteer", "status", "checked_in_at", "checked_out_at", "minutes_credited"]
     list_filter = ["status"]
     search_fields = ["volunteer__name", "activity__title"]
 
@@ -85,6 +85,6 @@ class RedemptionAdmin(_ReadOnlyAdmin):
 class PointsEntryAdmin(_ReadOnlyAdmin):
     """The ledger is append-only: corrections are new rows (volunteers.services.points_adjust)."""
 
-    list_display = ["created_at", "volunteer", "delta", "balance_after", "kind", "source", "note"]
+    list_display = ["created_at", "volunteer", "delta", "accrued", "balance_after", "kind", "source", "note"]
     list_filter = ["kind", "source"]
     search_fields = ["volunteer__name", "appeal_code", "note"]

@@ -59,11 +59,13 @@ class VolunteerActivityCreateInputSerializer(serializers.Serializer):
 class VolunteerSignupOutputSerializer(serializers.ModelSerializer):
     volunteer_name = serializers.CharField(source="volunteer.name", read_only=True)
     status = serializers.CharField(read_only=True, help_text="signed_up 已报名 / cancelled 已取消 / checked_in 已签到 / attended 已签退")
+    hours_credited = serializers.DecimalField(max_digits=9, decimal_places=2, read_only=True,
+                                              help_text=_("认定时长（小时），即 minutes_credited / 60"))
 
     class Meta:
         model = Signup
         fields = ["id", "activity", "volunteer", "volunteer_name", "status", "signed_up_at", "cancelled_at",
-                  "checked_in_at", "checked_out_at", "hours_credited"]
+                  "checked_in_at", "checked_out_at", "minutes_credited", "hours_credited"]
 
 
 class VolunteerSelfCheckInputSerializer(serializers.Serializer):
@@ -97,8 +99,10 @@ class VolunteerMeOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
     joined_on = serializers.DateField()
     points_balance = serializers.IntegerField()
-    hours_year = serializers.DecimalField(max_digits=9, decimal_places=2)
-    hours_total = serializers.DecimalField(max_digits=9, decimal_places=2)
+    hours_year = serializers.DecimalField(max_digits=9, decimal_places=2, help_text=_("本年服务时长（双报到计此数）"))
+    hours_total = serializers.DecimalField(max_digits=9, decimal_places=2, help_text=_("累计服务时长"))
+    points_hours_total = serializers.DecimalField(
+        max_digits=9, decimal_places=2, help_text=_("累计计积分时长：每次活动最多计 VOLUNTEER_MAX_HOURS_PER_ACTIVITY 小时"))
     registration = VolunteerRegistrationOutputSerializer(allow_null=True)
 
 
@@ -106,8 +110,9 @@ class VolunteerPointsEntryOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     delta = serializers.IntegerField()
+    accrued = serializers.IntegerField(help_text=_("志愿活动明细：按积分规则应计的变动（余额上限前）"))
     balance_after = serializers.IntegerField()
-    kind = serializers.CharField()
+    kind = serializers.CharField(help_text="earn 获得 / redeem 兑换 / adjust 调整 / reversal 冲正")
     source = serializers.CharField()
     activity = serializers.IntegerField(source="activity_id", allow_null=True)
     appeal_code = serializers.CharField(allow_blank=True)
@@ -181,8 +186,9 @@ class VolunteerMeAPI(APIView):
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         year = timezone.localdate().year
-        volunteer.hours_year = selectors.hours_total(volunteer=volunteer, year=year)
+        volunteer.minutes_year = selectors.service_minutes(volunteer=volunteer, year=year)  # → hours_year
         volunteer.hours_total = selectors.hours_total(volunteer=volunteer)
+        volunteer.points_hours_total = selectors.points_hours_total(volunteer=volunteer)
         volunteer.registration = selectors.registration_for(volunteer=volunteer, year=year)
         return Response(VolunteerMeOutputSerializer(volunteer).data)
 

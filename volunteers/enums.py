@@ -44,6 +44,7 @@ class PointsKind(models.TextChoices):
     EARN = "earn", _("获得")
     REDEEM = "redeem", _("兑换")
     ADJUST = "adjust", _("调整")
+    REVERSAL = "reversal", _("冲正")
 
 
 class PointsSource(models.TextChoices):

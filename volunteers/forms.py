@@ -30,6 +30,14 @@ class AttendanceForm(forms.Form):
     )
 
 
+class AttendanceCorrectionForm(forms.Form):
+    """The organiser corrects a checked-out volunteer's times (更正签到签退)."""
+
+    checked_in_at = forms.DateTimeField(label=_("签到时间"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    checked_out_at = forms.DateTimeField(label=_("签退时间"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    reason = forms.CharField(label=_("更正原因"), max_length=100)
+
+
 class CheckinCodeForm(forms.Form):
     code = forms.CharField(label=_("签到码"), max_length=6, min_length=6)
     direction = forms.ChoiceField(choices=[("in", _("签到")), ("out", _("签退"))])

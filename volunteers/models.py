@@ -6,6 +6,7 @@ below zero, an activity is credited once per sign-up and an appeal once per volu
 """
 
 import secrets
+from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.db import models
@@ -22,6 +23,11 @@ from volunteers.enums import (
     VolunteerStatus,
     YearlyRating,
 )
+
+
+def minutes_to_hours(minutes: int | None) -> Decimal:
+    """Credited minutes as hours, two decimals rounded down (50 minutes: 0.83)."""
+    return (Decimal(minutes or 0) / 60).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
 
 
 def new_checkin_code() -> str:
@@ -78,6 +84,11 @@ class Volunteer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def hours_year(self) -> Decimal:
+        """The year's hours of a volunteer annotated with ``minutes_year`` (selectors)."""
+        return minutes_to_hours(self.minutes_year)
 
     @property
     def skill_list(self) -> list[str]:
@@ -155,6 +166,18 @@ class PartyMemberRegistration(models.Model):
     def __str__(self) -> str:
         return f"{self.volunteer} · {self.year}"
 
+    @property
+    def hours_year(self) -> Decimal:
+        """The year's 双报到 hours (credited minutes, uncapped) of a registration annotated
+        with ``minutes_year`` (selectors.registration_list_with_hours)."""
+        return minutes_to_hours(self.minutes_year)
+
+    @property
+    def points_hours_year(self) -> Decimal:
+        """Of those, the hours the points rule counts (each activity capped), with
+        ``points_minutes_year``; shown beside the 双报到 hours where they differ."""
+        return minutes_to_hours(self.points_minutes_year)
+
 
 class Activity(models.Model):
     """A volunteer activity (志愿活动) of a community."""
@@ -214,7 +237,9 @@ class Signup(models.Model):
     cancelled_at = models.DateTimeField(_("取消时间"), null=True, blank=True)
     checked_in_at = models.DateTimeField(_("签到时间"), null=True, blank=True)
     checked_out_at = models.DateTimeField(_("签退时间"), null=True, blank=True)
-    hours_credited = models.DecimalField(_("认定时长（小时）"), max_digits=5, decimal_places=2, default=0)
+    # volunteers.services.credited_minutes: the 双报到 hours, uncapped; the points rule
+    # caps each activity at VOLUNTEER_MAX_HOURS_PER_ACTIVITY.
+    minutes_credited = models.PositiveIntegerField(_("认定时长（分钟）"), default=0)
 
     class Meta:
         verbose_name = _("活动报名")
@@ -223,12 +248,15 @@ class Signup(models.Model):
         constraints = [
             # One row per volunteer and activity: signing up again revives a cancelled row.
             models.UniqueConstraint(fields=["activity", "volunteer"], name="signup_once_per_activity"),
-            models.CheckConstraint(condition=Q(hours_credited__gte=0), name="signup_hours_not_negative"),
         ]
         indexes = [models.Index(fields=["volunteer", "status"], name="signup_volunteer_status")]
 
     def __str__(self) -> str:
         return f"{self.volunteer} · {self.activity}"
+
+    @property
+    def hours_credited(self) -> Decimal:
+        return minutes_to_hours(self.minutes_credited)
 
 
 class Reward(models.Model):
@@ -273,14 +301,19 @@ class Redemption(models.Model):
 
 
 class PointsEntry(models.Model):
-    """One line of the append-only points ledger (积分明细). Never updated, never deleted.
+    """One line of the append-only points ledger (积分明细). Never updated, never deleted:
+    a correction is a new line (冲正, or a credit).
 
     The sum of a volunteer's deltas equals their ``points_balance``; ``balance_after``
-    is the balance right after this line.
+    is the balance right after this line. For activity lines, ``accrued`` is what the
+    points rule gave before the balance cap (and before a spent balance limited a
+    reversal): their sum is the rule's points for the volunteer's lifetime attendance
+    (volunteers.services.activity_points_due), however the balance fared.
     """
 
     volunteer = models.ForeignKey(Volunteer, on_delete=models.PROTECT, related_name="points_entries", verbose_name=_("志愿者"))
     delta = models.IntegerField(_("变动"))
+    accrued = models.IntegerField(_("按规则应计"), default=0)
     balance_after = models.PositiveIntegerField(_("变动后余额"))
     kind = models.CharField(_("类型"), max_length=8, choices=PointsKind.choices)
     source = models.CharField(_("来源"), max_length=16, choices=PointsSource.choices)
@@ -321,6 +354,7 @@ class PointsEntry(models.Model):
             models.CheckConstraint(
                 condition=Q(kind=PointsKind.EARN, delta__gte=0)
                 | Q(kind=PointsKind.REDEEM, delta__lt=0)
+                | Q(kind=PointsKind.REVERSAL, delta__lte=0)
                 | Q(kind=PointsKind.ADJUST),
                 name="points_delta_sign_matches_kind",
             ),

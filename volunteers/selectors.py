@@ -15,7 +15,6 @@ from django.conf import settings
 from django.db.models import (
     Case,
     Count,
-    DecimalField,
     F,
     IntegerField,
     OuterRef,
@@ -26,7 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,7 +35,7 @@ from governance.enums import Role
 from governance.errors import ActionForbidden, NotFound
 from governance.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Community
-from volunteers.enums import ActivityStatus, SignupStatus, VolunteerStatus
+from volunteers.enums import ActivityStatus, PointsSource, SignupStatus, VolunteerStatus
 from volunteers.models import (
     Activity,
     PairedOrganization,
@@ -46,11 +45,11 @@ from volunteers.models import (
     Reward,
     Signup,
     Volunteer,
+    minutes_to_hours,
 )
 
 # Posts that may organise activities and run their attendance.
 ORGANISING_ROLES = {Role.GRID_WORKER, Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY, Role.STREET_OFFICER}
-_ZERO_HOURS = Value(Decimal("0.00"), output_field=DecimalField(max_digits=9, decimal_places=2))
 
 
 def volunteer_for_user(user) -> Volunteer | None:
@@ -216,11 +215,59 @@ def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
     return dt.datetime(year, 1, 1, tzinfo=tz), dt.datetime(year + 1, 1, 1, tzinfo=tz)
 
 
-def hours_total(*, volunteer: Volunteer, year: int | None = None) -> Decimal:
+def _attended(volunteer: Volunteer, year: int | None) -> QuerySet:
     qs = Signup.objects.filter(volunteer=volunteer, status=SignupStatus.ATTENDED)
     if year is not None:
-        qs = qs.filter(checked_out_at__range=year_bounds(year))
-    return qs.aggregate(h=Coalesce(Sum("hours_credited"), _ZERO_HOURS))["h"]
+        start, end = year_bounds(year)
+        qs = qs.filter(checked_out_at__gte=start, checked_out_at__lt=end)
+    return qs
+
+
+def _capped_minutes(path: str = "minutes_credited"):
+    """An attendance's minutes as the points rule counts them (capped per activity)."""
+    return Least(path, Value(settings.VOLUNTEER_MAX_HOURS_PER_ACTIVITY * 60))
+
+
+def service_minutes(*, volunteer: Volunteer, year: int | None = None) -> int:
+    """Credited minutes, uncapped: the 双报到 figure."""
+    return _attended(volunteer, year).aggregate(m=Coalesce(Sum("minutes_credited"), 0))["m"]
+
+
+def hours_total(*, volunteer: Volunteer, year: int | None = None) -> Decimal:
+    """Service hours (the credited minutes, uncapped): the 双报到 figure."""
+    return minutes_to_hours(service_minutes(volunteer=volunteer, year=year))
+
+
+def points_hours_total(*, volunteer: Volunteer, year: int | None = None) -> Decimal:
+    """The hours the points rule counts: each activity capped at VOLUNTEER_MAX_HOURS_PER_ACTIVITY."""
+    return minutes_to_hours(_attended(volunteer, year).aggregate(m=Coalesce(Sum(_capped_minutes()), 0))["m"])
+
+
+@dataclass(frozen=True)
+class PointsDrift:
+    volunteer_id: int
+    due: int  # the rule's activity points (services.activity_points_due)
+    accrued: int  # what the activity lines of the ledger accrued
+
+
+def activity_points_drift() -> list[PointsDrift]:
+    """Every volunteer whose activity lines have not accrued what the points rule gives
+    for their attendance (e.g. after the rule changed), in two grouped queries."""
+    minutes = dict(
+        Signup.objects.filter(status=SignupStatus.ATTENDED).order_by().values("volunteer_id")
+        .annotate(m=Sum(_capped_minutes())).values_list("volunteer_id", "m")
+    )
+    accrued = dict(
+        PointsEntry.objects.filter(source=PointsSource.ACTIVITY).order_by().values("volunteer_id")
+        .annotate(a=Sum("accrued")).values_list("volunteer_id", "a")
+    )
+    rate = settings.VOLUNTEER_POINTS_PER_HOUR
+    drift = []
+    for pk in sorted(set(minutes) | set(accrued)):
+        due = (minutes.get(pk) or 0) * rate // 60
+        if due != (accrued.get(pk) or 0):
+            drift.append(PointsDrift(volunteer_id=pk, due=due, accrued=accrued.get(pk) or 0))
+    return drift
 
 
 def points_history(*, volunteer: Volunteer) -> QuerySet:
@@ -252,7 +299,7 @@ def registration_for(*, volunteer: Volunteer, year: int) -> PartyMemberRegistrat
 
 # --- Overview for community workers ------------------------------------------------------
 
-def _hours_subquery(year: int, volunteer_ref: str = "volunteer_id") -> Subquery:
+def _minutes_subquery(year: int, minutes, volunteer_ref: str = "volunteer_id") -> Subquery:
     start, end = year_bounds(year)
     return Subquery(
         Signup.objects.filter(
@@ -261,15 +308,20 @@ def _hours_subquery(year: int, volunteer_ref: str = "volunteer_id") -> Subquery:
         )
         .order_by()
         .values("volunteer_id")
-        .annotate(h=Sum("hours_credited"))
-        .values("h"),
-        output_field=DecimalField(max_digits=9, decimal_places=2),
+        .annotate(m=Sum(minutes))
+        .values("m"),
+        output_field=IntegerField(),
     )
 
 
 def registration_list_with_hours(qs: QuerySet, *, year: int) -> QuerySet:
-    """Registrations annotated with ``hours_year``: hours attended (checked out) in the year."""
-    return qs.annotate(hours_year=Coalesce(_hours_subquery(year), _ZERO_HOURS))
+    """Registrations annotated with ``minutes_year`` (credited minutes checked out in the
+    year: the 双报到 hours, ``hours_year``) and ``points_minutes_year`` (the same, each
+    activity capped as the points rule counts it: ``points_hours_year``)."""
+    return qs.annotate(
+        minutes_year=Coalesce(_minutes_subquery(year, "minutes_credited"), 0),
+        points_minutes_year=Coalesce(_minutes_subquery(year, _capped_minutes()), 0),
+    )
 
 
 def volunteer_hours_list(user, *, year: int, query: str = "", community_code: str = "") -> QuerySet:
@@ -284,11 +336,11 @@ def volunteer_hours_list(user, *, year: int, query: str = "", community_code: st
     in_year = Q(signups__status=SignupStatus.ATTENDED, signups__checked_out_at__gte=start, signups__checked_out_at__lt=end)
     return (
         qs.annotate(
-            hours_year=Coalesce(Sum("signups__hours_credited", filter=in_year), _ZERO_HOURS),
+            minutes_year=Coalesce(Sum("signups__minutes_credited", filter=in_year), 0),
             activities_year=Count("signups", filter=in_year),
         )
         .select_related("community")
-        .order_by("-hours_year", "name", "id")
+        .order_by("-minutes_year", "name", "id")
     )
 
 
@@ -303,7 +355,7 @@ def member_progress_list(user, *, year: int, query: str = "", community_code: st
     return (
         registration_list_with_hours(qs, year=year)
         .select_related("volunteer", "organization", "community")
-        .order_by("hours_year", "volunteer__name", "id")
+        .order_by("minutes_year", "volunteer__name", "id")
     )
 
 
@@ -326,12 +378,15 @@ def organization_participation(organizations, *, year: int) -> list[dict]:
     totals = {o.pk: {"organization": o, "members": 0, "hours": Decimal(0), "met": 0} for o in organizations}
     members = registration_list_with_hours(
         PartyMemberRegistration.objects.filter(year=year, organization_id__in=list(totals)), year=year,
-    ).values("organization_id", "hours_year", "hours_target")
+    ).values("organization_id", "minutes_year", "hours_target")
+    minutes = dict.fromkeys(totals, 0)
     for m in members:
         row = totals[m["organization_id"]]
         row["members"] += 1
-        row["hours"] += m["hours_year"]
-        row["met"] += m["hours_year"] >= m["hours_target"]
+        minutes[m["organization_id"]] += m["minutes_year"]
+        row["met"] += m["minutes_year"] >= m["hours_target"] * 60
+    for pk, row in totals.items():
+        row["hours"] = minutes_to_hours(minutes[pk])
     return list(totals.values())
 
 
@@ -349,10 +404,10 @@ def participation_summary(user, *, year: int, community_code: str = "") -> dict:
     with_hours = registration_list_with_hours(registrations, year=year)
     return {
         "volunteers": volunteers.count(),
-        "hours": signups.filter(checked_out_at__gte=start, checked_out_at__lt=end).aggregate(
-            h=Coalesce(Sum("hours_credited"), _ZERO_HOURS))["h"],
+        "hours": minutes_to_hours(signups.filter(checked_out_at__gte=start, checked_out_at__lt=end).aggregate(
+            m=Coalesce(Sum("minutes_credited"), 0))["m"]),
         "members": registrations.count(),
-        "members_met": with_hours.filter(hours_year__gte=F("hours_target")).count(),
+        "members_met": with_hours.filter(minutes_year__gte=F("hours_target") * 60).count(),
     }
 
 

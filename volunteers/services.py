@@ -9,12 +9,13 @@ in the same transaction as the balance it explains.
 """
 
 import datetime as dt
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -254,16 +255,71 @@ def _signup_for(activity: Activity, volunteer: Volunteer) -> Signup:
     return signup
 
 
-def hours_attended(*, checked_in_at: dt.datetime, checked_out_at: dt.datetime) -> Decimal:
-    """The attended time in hours (two decimals, rounded down), capped per activity."""
-    seconds = max(0, (checked_out_at - checked_in_at).total_seconds())
-    hours = (Decimal(seconds) / Decimal(3600)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-    return min(hours, Decimal(settings.VOLUNTEER_MAX_HOURS_PER_ACTIVITY))
+def credited_minutes(*, activity: Activity, checked_in_at: dt.datetime, checked_out_at: dt.datetime) -> int:
+    """The whole minutes an attendance is credited with: from the later of the check-in
+    and the activity's start to the earlier of the check-out and the scheduled end plus
+    VOLUNTEER_CHECKOUT_GRACE_MINUTES (a forgotten check-out earns no more than that), at
+    least 0. These are the 双报到 hours; the points rule caps them (activity_points_due)."""
+    grace = dt.timedelta(minutes=settings.VOLUNTEER_CHECKOUT_GRACE_MINUTES)
+    start = max(checked_in_at, activity.starts_at)
+    end = min(checked_out_at, activity.ends_at + grace)
+    return max(0, int((end - start).total_seconds()) // 60)
 
 
-def points_for_hours(hours: Decimal) -> int:
-    """Points for credited hours: hours × VOLUNTEER_POINTS_PER_HOUR, rounded half up."""
-    return int((hours * settings.VOLUNTEER_POINTS_PER_HOUR).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+def activity_points_due(*, volunteer: Volunteer) -> int:
+    """The activity points the rule gives for the volunteer's whole attendance:
+    floor(Σ min(mᵢ, VOLUNTEER_MAX_HOURS_PER_ACTIVITY × 60) × VOLUNTEER_POINTS_PER_HOUR / 60)
+    over their attended sign-ups' credited minutes mᵢ — summed before rounding, so two
+    30-minute activities give 1 point and four 15-minute ones 1, not 2 and 0."""
+    cap = settings.VOLUNTEER_MAX_HOURS_PER_ACTIVITY * 60
+    minutes = Signup.objects.filter(volunteer=volunteer, status=SignupStatus.ATTENDED).aggregate(
+        m=Coalesce(Sum(Least("minutes_credited", Value(cap))), 0),
+    )["m"]
+    return minutes * settings.VOLUNTEER_POINTS_PER_HOUR // 60
+
+
+def _activity_points_settle(
+    *, volunteer: Volunteer, note: str, actor=None, signup: Signup | None = None,
+    activity: Activity | None = None, record_zero: bool = False,
+) -> PointsEntry | None:
+    """Bring the volunteer's activity points to what the rule gives, inside the caller's
+    transaction, after the attendance it follows from has been written.
+
+    Steps: 1. lock the volunteer row — settlements of one volunteer run one after the
+    other, and each reads the attendance and entries committed before it; 2. the rule's
+    points (activity_points_due) less the points already accrued by activity lines;
+    3. more: an earning line crediting the difference up to the balance cap; less: a
+    reversing line (冲正) taking it back, never below a zero balance; none: a 0 line only
+    when ``record_zero`` (a check-out is always on the ledger). The line's ``accrued``
+    is the rule's difference, its ``delta`` what the balance moved; the note says when
+    they differ. Past lines are never changed.
+    """
+    locked = Volunteer.objects.select_for_update().only("points_balance").get(pk=volunteer.pk)
+    accrued = PointsEntry.objects.filter(volunteer=volunteer, source=PointsSource.ACTIVITY).aggregate(
+        a=Coalesce(Sum("accrued"), 0),
+    )["a"]
+    difference = activity_points_due(volunteer=volunteer) - accrued
+    if difference == 0 and not record_zero:
+        return None
+    balance = locked.points_balance
+    if difference >= 0:
+        cap = settings.VOLUNTEER_POINTS_BALANCE_CAP
+        delta, kind = max(0, min(difference, cap - balance)), PointsKind.EARN
+        if delta < difference:
+            note = f"{note}；" + _("已达积分上限 %(cap)s，%(lost)s 分未计入") % {"cap": cap, "lost": difference - delta}
+    else:
+        delta, kind = -min(-difference, balance), PointsKind.REVERSAL
+        if delta > difference:
+            note = f"{note}；" + _("余额不足，%(n)s 分未能扣回") % {"n": delta - difference}
+    balance += delta
+    if delta:
+        Volunteer.objects.filter(pk=volunteer.pk).update(points_balance=balance)
+    volunteer.points_balance = balance
+    return PointsEntry.objects.create(
+        volunteer=volunteer, delta=delta, accrued=difference, balance_after=balance, kind=kind,
+        source=PointsSource.ACTIVITY, signup=signup, activity=activity or (signup.activity if signup else None),
+        note=note[:200], created_by=actor,
+    )
 
 
 def _attendance_time(activity: Activity, at: dt.datetime | None) -> dt.datetime:
@@ -299,17 +355,16 @@ def _check_out(signup: Signup, *, at: dt.datetime, actor=None) -> Signup:
         raise Conflict(_("%(name)s 已签退。") % {"name": signup.volunteer.name})
     if at < signup.checked_in_at:
         raise ApplicationError(_("签退时间不能早于签到时间。"))
-    hours = hours_attended(checked_in_at=signup.checked_in_at, checked_out_at=at)
+    minutes = credited_minutes(activity=signup.activity, checked_in_at=signup.checked_in_at, checked_out_at=at)
     changed = Signup.objects.filter(pk=signup.pk, status=SignupStatus.CHECKED_IN).update(
-        status=SignupStatus.ATTENDED, checked_out_at=at, hours_credited=hours,
+        status=SignupStatus.ATTENDED, checked_out_at=at, minutes_credited=minutes,
     )
     if not changed:
         raise Conflict(_("报名状态已变化，请刷新后再试。"))
-    signup.status, signup.checked_out_at, signup.hours_credited = SignupStatus.ATTENDED, at, hours
-    _points_earn(
-        volunteer=signup.volunteer, points=points_for_hours(hours), source=PointsSource.ACTIVITY,
-        signup=signup, activity=signup.activity, actor=actor,
-        note=_("参加“%(title)s” %(hours)s 小时") % {"title": signup.activity.title, "hours": hours},
+    signup.status, signup.checked_out_at, signup.minutes_credited = SignupStatus.ATTENDED, at, minutes
+    _activity_points_settle(
+        volunteer=signup.volunteer, signup=signup, actor=actor, record_zero=True,
+        note=_("参加“%(title)s” %(m)s 分钟") % {"title": signup.activity.title, "m": minutes},
     )
     return signup
 
@@ -331,6 +386,56 @@ def signup_check_out(*, activity: Activity, volunteer: Volunteer, at: dt.datetim
     """The organiser checks a volunteer out: the attended hours (capped) and their points are credited."""
     _ensure_attendance_open(activity)
     return _check_out(_signup_for(activity, volunteer), at=_attendance_time(activity, at), actor=actor)
+
+
+@transaction.atomic
+def signup_correct_attendance(
+    *, activity: Activity, volunteer: Volunteer, checked_in_at: dt.datetime, checked_out_at: dt.datetime,
+    reason: str, actor,
+) -> Signup:
+    """Correct an attended sign-up's check-in and check-out (更正签到签退), with a reason.
+
+    Steps: 1. a reason; the sign-up has been checked out; the times are in order, not in
+    the future, not before check-in opens; 2. the sign-up's times and credited minutes
+    change, conditionally on the times read (of two corrections at once, one wins);
+    3. the points follow (_activity_points_settle): the difference is a new ledger line —
+    a reversing one (冲正) when the correction takes points back — never an edit of a
+    past line. The caller has checked that ``actor`` may manage the activity.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("更正签到签退须写明原因。"))
+    signup = _signup_for(activity, volunteer)
+    if signup.status != SignupStatus.ATTENDED:
+        raise Conflict(_("%(name)s 尚未签退，不能更正；请直接签到、签退。") % {"name": volunteer.name})
+    checked_in_at = _attendance_time(activity, checked_in_at)
+    checked_out_at = _attendance_time(activity, checked_out_at)
+    if checked_out_at < checked_in_at:
+        raise ApplicationError(_("签退时间不能早于签到时间。"))
+    minutes = credited_minutes(activity=activity, checked_in_at=checked_in_at, checked_out_at=checked_out_at)
+    changed = Signup.objects.filter(
+        pk=signup.pk, status=SignupStatus.ATTENDED, checked_in_at=signup.checked_in_at,
+        checked_out_at=signup.checked_out_at,
+    ).update(checked_in_at=checked_in_at, checked_out_at=checked_out_at, minutes_credited=minutes)
+    if not changed:
+        raise Conflict(_("签到签退记录已被他人更正，请刷新后再试。"))
+    before = signup.minutes_credited
+    signup.checked_in_at, signup.checked_out_at, signup.minutes_credited = checked_in_at, checked_out_at, minutes
+    _activity_points_settle(
+        volunteer=volunteer, activity=activity, actor=actor,
+        note=_("更正“%(title)s”签到签退：%(before)s 分钟 → %(after)s 分钟（%(reason)s）") % {
+            "title": activity.title, "before": before, "after": minutes, "reason": reason[:60]},
+    )
+    return signup
+
+
+@transaction.atomic
+def activity_points_reconcile(*, volunteer: Volunteer, actor=None) -> PointsEntry | None:
+    """Bring a volunteer's activity points to the rule (activity_points_due) with one new
+    ledger line for the difference — e.g. after the points rule changed (before issue 13
+    each activity's hours were rounded on their own: two 30-minute activities gave 2
+    points). Nothing to do: None. Safe to run twice."""
+    return _activity_points_settle(volunteer=volunteer, actor=actor, note=_("按积分规则重新核算志愿活动积分"))
 
 
 @transaction.atomic
@@ -539,8 +644,8 @@ def yearly_rating(*, hours: Decimal, target: int, reported: bool) -> str:
 def party_members_evaluate(*, year: int, batch_size: int = 1000) -> int:
     """Evaluate every 双报到 registration of ``year``; returns how many were evaluated.
 
-    Steps: 1. select the year's registrations with their attended hours of that year
-    (one query per batch, hours summed in SQL); 2. compute below_target and the rating
+    Steps: 1. select the year's registrations with their credited minutes of that year
+    (one query per batch, summed in SQL); 2. compute below_target and the rating
     (yearly_rating); 3. write them in bulk. Running it twice gives the same result.
     """
     from volunteers.selectors import registration_list_with_hours
@@ -557,10 +662,11 @@ def party_members_evaluate(*, year: int, batch_size: int = 1000) -> int:
         if not batch:
             break
         for reg in batch:
-            hours = reg.hours_year or Decimal(0)
+            hours = reg.hours_year  # the credited minutes, uncapped by the points rule
             reg.hours_done = hours
-            reg.below_target = hours < reg.hours_target
-            reg.rating = yearly_rating(hours=hours, target=reg.hours_target, reported=reg.reported_at is not None)
+            reg.below_target = reg.minutes_year < reg.hours_target * 60
+            reg.rating = yearly_rating(hours=Decimal(reg.minutes_year) / 60, target=reg.hours_target,
+                                       reported=reg.reported_at is not None)
             reg.evaluated_at = now
         with transaction.atomic():
             PartyMemberRegistration.objects.bulk_update(batch, ["hours_done", "below_target", "rating", "evaluated_at"])

@@ -22,6 +22,7 @@ urlpatterns = [
          {"direction": "in"}, name="manage-check-in"),
     path("manage/<int:pk>/signups/<int:signup_pk>/check-out/", views.manage_attendance,
          {"direction": "out"}, name="manage-check-out"),
+    path("manage/<int:pk>/signups/<int:signup_pk>/correct/", views.manage_correct, name="manage-correct"),
     path("manage/<int:pk>/finish/", views.manage_status, {"action": "finish"}, name="manage-finish"),
     path("manage/<int:pk>/cancel/", views.manage_status, {"action": "cancel"}, name="manage-cancel"),
     path("manage/<int:pk>/qr/", views.manage_qr, name="manage-qr"),

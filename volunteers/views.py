@@ -20,7 +20,7 @@ from appeals.services import appeal_act, appeal_claim
 from governance.errors import ApplicationError, NotFound
 from volunteers import selectors, services
 from volunteers.enums import ActivityStatus, SignupStatus
-from volunteers.forms import ActivityForm, AttendanceForm, CheckinCodeForm
+from volunteers.forms import ActivityForm, AttendanceCorrectionForm, AttendanceForm, CheckinCodeForm
 from volunteers.models import Signup
 
 
@@ -59,6 +59,7 @@ def home(request):
         "past": [s for s in signups if not (s.activity.ends_at > now and s.status != SignupStatus.ATTENDED)],
         "hours_year": selectors.hours_total(volunteer=volunteer, year=year),
         "hours_all": selectors.hours_total(volunteer=volunteer),
+        "points_hours_all": selectors.points_hours_total(volunteer=volunteer),
         "registration": selectors.registration_for(volunteer=volunteer, year=year),
         "year": year,
         "recent_points": selectors.points_history(volunteer=volunteer)[:5],
@@ -158,7 +159,7 @@ def activity_self_check(request, pk: int):
 
 def _attendance_message(signup: Signup) -> str:
     if signup.status == SignupStatus.ATTENDED:
-        return _("%(name)s 签退成功，认定时长 %(hours)s 小时。") % {"name": signup.volunteer.name, "hours": signup.hours_credited}
+        return _("%(name)s 签退成功，认定时长 %(m)s 分钟。") % {"name": signup.volunteer.name, "m": signup.minutes_credited}
     return _("%(name)s 签到成功。") % {"name": signup.volunteer.name}
 
 
@@ -188,6 +189,10 @@ def points(request):
     volunteer = selectors.volunteer_require(request.user)
     return render(request, "volunteers/points.html", {
         "volunteer": volunteer,
+        "hours_all": selectors.hours_total(volunteer=volunteer),
+        "points_hours_all": selectors.points_hours_total(volunteer=volunteer),
+        "max_hours": settings.VOLUNTEER_MAX_HOURS_PER_ACTIVITY,
+        "points_per_hour": settings.VOLUNTEER_POINTS_PER_HOUR,
         "entries": _page(request, selectors.points_history(volunteer=volunteer)),
         "redemptions": selectors.redemption_list(volunteer=volunteer)[:20],
     })
@@ -273,6 +278,7 @@ def manage_detail(request, pk: int):
         "checked_in": sum(s.status == SignupStatus.CHECKED_IN for s in signups),
         "attended": sum(s.status == SignupStatus.ATTENDED for s in signups),
         "attendance_form": AttendanceForm(),
+        "grace_minutes": settings.VOLUNTEER_CHECKOUT_GRACE_MINUTES,
         "now": timezone.now(),
     })
 
@@ -295,6 +301,31 @@ def manage_attendance(request, pk: int, signup_pk: int, direction: str):
         else:
             signup = services.signup_check_out(activity=activity, volunteer=signup.volunteer, at=at, actor=request.user)
         messages.success(request, _attendance_message(signup))
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        _flash_error(request, exc)
+    return redirect("volunteers:manage-detail", pk)
+
+
+@login_required
+@require_POST
+def manage_correct(request, pk: int, signup_pk: int):
+    """Correct a checked-out volunteer's times; the points follow as a new ledger line."""
+    activity = _managed(request, pk)
+    signup = Signup.objects.filter(activity=activity, pk=signup_pk).select_related("volunteer").first()
+    if signup is None:
+        raise NotFound()
+    form = AttendanceCorrectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写签到、签退时间和更正原因。"))
+        return redirect("volunteers:manage-detail", pk)
+    try:
+        signup = services.signup_correct_attendance(
+            activity=activity, volunteer=signup.volunteer, actor=request.user, **form.cleaned_data,
+        )
+        messages.success(request, _("已更正 %(name)s 的签到签退，认定时长 %(m)s 分钟；积分按规则补记或冲正。") % {
+            "name": signup.volunteer.name, "m": signup.minutes_credited})
     except ApplicationError as exc:
         if exc.status_code == 404:
             raise

@@ -8,3 +8,6 @@ class Open311Config(AppConfig):
     label = "open311"
     verbose_name = "Open311 接口"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from appeals.open311 import checks  # noqa: F401  (registers the start-up checks)

@@ -131,3 +131,20 @@ class ServiceAttribute(models.Model):
     @property
     def keys(self) -> set[str]:
         return {str(v.get("key")) for v in self.values or [] if isinstance(v, dict)}
+
+
+class ServicesChange(models.Model):
+    """When the services (the active categories and their attributes) were first seen as
+    they are: the changeset of the service discovery document, which tells clients to
+    refresh their cached service lists (appeals.open311.services.services_changeset)."""
+
+    fingerprint = models.CharField(_("服务清单摘要"), max_length=64, editable=False)
+    seen_at = models.DateTimeField(_("首次发现"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Open311 服务清单变更")
+        verbose_name_plural = _("Open311 服务清单变更")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.seen_at:%Y-%m-%d %H:%M} {self.fingerprint[:8]}"

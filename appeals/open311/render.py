@@ -22,6 +22,8 @@ ITEM_TAGS = {
     "attributes": "attribute",
     "values": "value",
     "errors": "error",
+    "endpoints": "endpoint",
+    "formats": "format",
 }
 # Characters XML 1.0 does not allow at all (ElementTree would write them unescaped).
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -2,16 +2,19 @@
 
 GET requests is public and covers every appeal from every channel, so these reads
 return only what anyone may see: the category, the state mapped to open/closed, the
-handling unit's name, the building's address and coordinates (never the household or
-the address a resident typed), and the description and result with phone numbers,
-ID numbers, e-mail addresses, room numbers and the reporter's own name masked. No
-reporter's name, phone or e-mail is ever part of a response.
+handling unit's name, the building's address, the coordinates rounded to about 100 m
+(never the household, the address a resident typed, or an exact reported point), and
+the description and result with phone numbers, ID numbers, e-mail addresses, room
+numbers and the reporter's own name masked. No reporter's name, phone or e-mail is
+ever part of a response.
 """
 
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -95,6 +98,27 @@ def service_definition(category: Category) -> dict:
     return {"service_code": category.code, "attributes": attributes}
 
 
+# --- service discovery ---------------------------------------------------------------
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+FORMATS = ["text/xml", "application/json"]
+
+
+def discovery(*, endpoint_url: str, changeset: datetime) -> dict:
+    """The GeoReport service discovery document (the spec's Service Discovery page):
+    one production endpoint, both formats, how to reach the operators and get a key."""
+    stamp = _dt(changeset)
+    return {
+        "changeset": stamp,
+        "contact": settings.OPEN311_CONTACT,
+        "key_service": settings.OPEN311_KEY_SERVICE,
+        "endpoints": [{
+            "specification": SPECIFICATION, "url": endpoint_url, "changeset": stamp,
+            "type": "production", "formats": FORMATS,
+        }],
+    }
+
+
 # --- privacy -------------------------------------------------------------------------
 
 # Runs of 7 or more digits (mobiles, landlines, ID and bank card numbers), optionally
@@ -173,9 +197,26 @@ def service_notice(appeal: Appeal) -> str | None:
     return _("本类诉求办结时限为 %(limit)s。") % {"limit": appeal.category.limit_label}
 
 
+_PUBLIC_PRECISION = Decimal("0.001")  # about 100 m of latitude (DESIGN.md §8)
+
+
+def public_coordinate(value) -> float | None:
+    """A coordinate as the public may see it: rounded to 3 decimals, about 100 m."""
+    if value is None:
+        return None
+    return float(Decimal(value).quantize(_PUBLIC_PRECISION, rounding=ROUND_HALF_UP))
+
+
 def request_row(appeal: Appeal) -> dict:
-    """One appeal as a GeoReport service request; nothing of the reporter."""
+    """One appeal as a GeoReport service request; nothing of the reporter. Its point is
+    the one the client reported, else its building's, rounded (public_coordinate)."""
     building = appeal.building
+    if appeal.latitude is not None and appeal.longitude is not None:
+        point = (appeal.latitude, appeal.longitude)
+    elif building is not None:
+        point = (building.latitude, building.longitude)
+    else:
+        point = (None, None)
     if building is not None:
         address = "，".join(p for p in (building.address, building.compound) if p)
         if appeal.community_id:
@@ -200,8 +241,8 @@ def request_row(appeal: Appeal) -> dict:
         "address": address or None,
         "address_id": building.code if building else None,
         "zipcode": None,
-        "lat": float(building.latitude) if building and building.latitude is not None else None,
-        "long": float(building.longitude) if building and building.longitude is not None else None,
+        "lat": public_coordinate(point[0]),
+        "long": public_coordinate(point[1]),
         "media_url": _media_url(appeal),
     }
 

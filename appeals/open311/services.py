@@ -1,7 +1,11 @@
 """Open311 writes: API keys, and filing a request through the appeals intake service."""
 
+import hashlib
+import json
+import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,12 +17,14 @@ from django.utils.translation import gettext as _
 from appeals import ratelimit
 from appeals.enums import Source
 from appeals.models import Appeal, Category
-from appeals.open311 import locations
-from appeals.open311.models import ApiKey, AttributeType, Open311Request, hash_key
+from appeals.open311 import locations, selectors
+from appeals.open311.models import ApiKey, AttributeType, Open311Request, ServiceAttribute, ServicesChange, hash_key
 from appeals.services import appeal_receive
 from governance.errors import ActionForbidden, ApplicationError, NotFound
+from grids.models import Street
 from grids.validators import normalize_phone
 
+logger = logging.getLogger(__name__)
 _LATIN = re.compile(r"[A-Za-z]")
 
 
@@ -67,6 +73,26 @@ def check_key_rate(*, key: ApiKey) -> None:
     """Raise RateLimited (429) once a key files more than OPEN311_RATE_PER_KEY."""
     if not ratelimit.hit("open311-key", str(key.pk), ratelimit.Rate.parse(settings.OPEN311_RATE_PER_KEY)):
         raise ratelimit.RateLimited(_("该 api_key 提交过于频繁，请稍后再试。"))
+
+
+# --- the discovery document's changeset -------------------------------------------------
+
+
+def services_changeset() -> datetime:
+    """When the services were first seen as they are now: the latest ServicesChange,
+    or a new one when the services' fingerprint (the services list and every attribute,
+    as published) differs from it. A write on a read, at most once per change."""
+    published = [selectors.service_list(), list(
+        ServiceAttribute.objects.filter(category__active=True).order_by("category_id", "order", "id").values_list(
+            "category_id", "code", "order", "description", "datatype", "datatype_description", "required",
+            "variable", "values",
+        )
+    )]
+    fingerprint = hashlib.sha256(json.dumps(published, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+    latest = ServicesChange.objects.order_by("-id").first()
+    if latest is None or latest.fingerprint != fingerprint:
+        latest = ServicesChange.objects.create(fingerprint=fingerprint)
+    return latest.seen_at
 
 
 # --- intake ----------------------------------------------------------------------------
@@ -130,15 +156,31 @@ def _clean_attributes(category: Category, given: dict) -> dict:
     }
 
 
+def fallback_street() -> Street | None:
+    """The street of OPEN311_FALLBACK_STREET, or None when unset (or since deleted: the
+    start-up check reports a code that names no street)."""
+    code = settings.OPEN311_FALLBACK_STREET
+    if not code:
+        return None
+    street = Street.objects.filter(code=code).first()
+    if street is None:
+        logger.error("OPEN311_FALLBACK_STREET=%r names no street; 地址不明 requests are refused.", code)
+    return street
+
+
 def request_create(*, api_key: ApiKey, data: RequestInput) -> Appeal:
     """File an Open311 service request as an appeal.
 
     Steps: 1. the key's rate (429); 2. the service (404 unknown, 400 missing); 3. the
     place: a building from address_id, lat/long or address_string (400 naming what
-    could not be found); 4. email, media_url and attributes checked; 5. the per-phone
-    intake limit shared with the web form; 6. ``appeal_receive(source=OPEN311)`` — the
-    same validation, events and automatic dispatch as the web form — and the Open311
-    details, in one transaction. Returns the appeal (its pk is the service_request_id).
+    could not be found) — or, for an address_string that names several buildings or
+    only units (地址不明), the one street it identifies, else OPEN311_FALLBACK_STREET
+    (neither: 400); 4. email, media_url and attributes checked; 5. the per-phone intake
+    limit shared with the web form; 6. ``appeal_receive(source=OPEN311)`` — the same
+    validation, events and automatic dispatch as the web form; a 地址不明 appeal keeps its
+    text and the flag and waits in its street's dispatch queue; a reported lat/long is
+    kept as given — and the Open311 details, in one transaction. Returns the appeal (its
+    pk is the service_request_id).
     """
     check_key_rate(key=api_key)
     code = data.service_code.strip()
@@ -150,8 +192,16 @@ def request_create(*, api_key: ApiKey, data: RequestInput) -> Appeal:
     placement = locations.place(
         address_id=data.address_id, lat=data.lat, long=data.long, address_string=data.address_string,
     )
+    street = None
     if placement.building is None:
-        raise LocationNotFound(placement.errors)
+        if placement.unclear is None:
+            raise LocationNotFound(placement.errors)
+        street = placement.unclear.street or fallback_street()
+        if street is None:
+            raise LocationNotFound([
+                _("address_string“%(v)s”对应多个楼栋或只到区，无法确定所属街道，诉求未提交；"
+                  "请提供 address_id、lat/long，或写明街道、社区和楼栋。") % {"v": data.address_string.strip()[:60]}
+            ])
     email = data.email.strip()
     if email:
         try:
@@ -174,10 +224,17 @@ def request_create(*, api_key: ApiKey, data: RequestInput) -> Appeal:
     # Per phone as on the web form; not per address: one client app relays many residents.
     ratelimit.check_intake(ip=None, phone=phone or None)
     with transaction.atomic():
+        latitude, longitude = placement.point or (None, None)
         appeal = appeal_receive(
             source=Source.OPEN311,
             category=category,
             building=placement.building,
+            # 地址不明: the street's dispatch centre places it by hand, from the text as sent.
+            street=street,
+            address_text=data.address_string.strip() if street else "",
+            address_unclear=street is not None,
+            latitude=latitude,
+            longitude=longitude,
             # The spec makes the description optional; the appeal needs one.
             description=data.description.strip() or category.name,
             phone=data.phone,

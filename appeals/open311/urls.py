@@ -7,6 +7,7 @@ from appeals.open311 import views
 FMT = r"\.(?P<fmt>json|xml)$"
 
 urlpatterns = [
+    re_path(r"^discovery" + FMT, views.discovery_view, name="open311-discovery"),
     re_path(r"^services" + FMT, views.services_view, name="open311-services"),
     re_path(r"^services/(?P<service_code>[^/]+?)" + FMT, views.service_definition_view, name="open311-service"),
     re_path(r"^requests" + FMT, views.requests_view, name="open311-requests"),

@@ -9,6 +9,8 @@ import re
 from functools import wraps
 
 from django.conf import settings
+from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -26,15 +28,33 @@ def _status_for(exc: ApplicationError) -> int:
     return exc.status_code if exc.status_code in (403, 404, 429) else 400
 
 
+def _without_body(response: HttpResponse) -> HttpResponse:
+    """A HEAD answer: the GET's status and headers (its length too), no body."""
+    length = len(response.content)
+    response.content = b""
+    response["Content-Length"] = str(length)
+    return response
+
+
 def open311_endpoint(*methods: str):
+    """Each resource answers its ``methods`` — and HEAD wherever it answers GET, with the
+    GET's headers and no body; other methods: 405 in the spec's error format."""
+    allowed = (*methods, "HEAD") if "GET" in methods else methods
+
     def decorate(view):
         @csrf_exempt
         @wraps(view)
         def wrapper(request, fmt: str, **kwargs):
-            if request.method not in methods:
+            if request.method not in allowed:
                 response = error_response(fmt, 405, [_("不支持 %(m)s 请求。") % {"m": request.method}])
-                response["Allow"] = ", ".join(methods)
+                response["Allow"] = ", ".join(allowed)
                 return response
+            if request.method == "HEAD":
+                request.method = "GET"  # the view answers as for GET; the body is dropped
+                return _without_body(answer(request, fmt, **kwargs))
+            return answer(request, fmt, **kwargs)
+
+        def answer(request, fmt: str, **kwargs):
             try:
                 return view(request, fmt, **kwargs)
             except services.LocationNotFound as exc:
@@ -50,6 +70,15 @@ def open311_endpoint(*methods: str):
         return wrapper
 
     return decorate
+
+
+@open311_endpoint("GET")
+def discovery_view(request, fmt: str):
+    """The service discovery document (discovery.json / discovery.xml)."""
+    base = reverse("open311-discovery", kwargs={"fmt": fmt}).rsplit("/", 1)[0]
+    endpoint_url = f"{settings.PUBLIC_BASE_URL.rstrip('/')}{base}"
+    return respond(fmt, "discovery", selectors.discovery(endpoint_url=endpoint_url,
+                                                          changeset=services.services_changeset()))
 
 
 @open311_endpoint("GET")
@@ -117,6 +146,7 @@ def token_view(request, fmt: str, token: str):
 @csrf_exempt
 def not_found_view(request, path: str = ""):
     """An unknown resource or format under /open311/v2/: 404 in XML, the spec's one
-    required format (or JSON when the path asks for it)."""
+    required format (or JSON when the path asks for it); to HEAD, without the body."""
     fmt = "json" if path.endswith(".json") else "xml"
-    return error_response(fmt, 404, [_("没有这个 Open311 资源：%(p)s（格式须为 .json 或 .xml）。") % {"p": path[:80]}])
+    response = error_response(fmt, 404, [_("没有这个 Open311 资源：%(p)s（格式须为 .json 或 .xml）。") % {"p": path[:80]}])
+    return _without_body(response) if request.method == "HEAD" else response

@@ -1,6 +1,7 @@
 """Intake (受理) from every channel, with automatic dispatch."""
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -38,7 +39,8 @@ def appeal_receive(
     *, source: str, description: str, phone: str = "", category: Category | None = None,
     building: Building | None = None, address_text: str = "", name: str = "", anonymous: bool = False,
     actor=None, grid: Grid | None = None, community: Community | None = None, street: Street | None = None,
-    photos=(), now: datetime | None = None,
+    photos=(), now: datetime | None = None, address_unclear: bool = False,
+    latitude: Decimal | None = None, longitude: Decimal | None = None,
 ) -> Appeal:
     """Receive (受理) an appeal from any channel, then try automatic dispatch.
 
@@ -51,7 +53,8 @@ def appeal_receive(
     dispatched, with the receive and the dispatch event (``_dispatch_before_insert``);
     5. after commit: the tracking code by SMS.
     Staff sources need ``actor`` (a staff account); public sources (web, API,
-    Open311) take none.
+    Open311) take none. ``address_unclear`` (地址不明) and a reported ``latitude`` /
+    ``longitude`` are kept as given (Open311).
     Returns the appeal (state received or dispatched). Raises ApplicationError (400) on
     bad input, ActionForbidden if the actor is not staff.
     """
@@ -105,6 +108,7 @@ def appeal_receive(
         district_id=street.district_id, street=street, community=community, grid=grid,
         territory_code=territory.code, name=name, anonymous=anonymous, phone=phone,
         queue_level=QueueLevel.COMMUNITY if community else QueueLevel.STREET,
+        address_unclear=address_unclear, latitude=latitude, longitude=longitude,
     )
     route = route_for(appeal)
     # The events are written once the appeal has its id (``_insert``).

@@ -330,6 +330,9 @@ class CommunityBuilder:
         self.community.population = sum(
             len(residents) for _b, h, residents, _c in self.households if h.status == HouseholdStatus.ACTIVE
         )
+        # The demo's communities are all urban: their registered residents stand in for
+        # the statistics bureau's 城镇常住人口 (the staffing ratio's denominator).
+        self.community.urban_population = self.community.population
         rng = self.rng
         with transaction.atomic():
             self.community.save(force_insert=True)

@@ -55,7 +55,12 @@ class ReportMeasureSerializer(serializers.Serializer):
     label = serializers.CharField()
     value = serializers.FloatField(allow_null=True)
     benchmark = serializers.FloatField(allow_null=True, help_text=_("上级单位的同一指标"))
-    low = serializers.BooleanField()
+    lower_is_better = serializers.BooleanField(help_text=_("越低越好的指标（如返工率）"))
+    comparison = serializers.ChoiceField(
+        choices=["higher", "lower", "equal"], allow_null=True,
+        help_text=_("与上级相比：higher 高于上级，lower 低于上级，equal 持平；缺数据为 null"),
+    )
+    low = serializers.BooleanField(help_text=_("比上级差：越高越好的指标低于上级，或越低越好的指标高于上级"))
 
 
 class ReportTrendSerializer(serializers.Serializer):
@@ -89,7 +94,9 @@ class ReportHotspotsOutputSerializer(serializers.Serializer):
 
 
 class ReportStaffingOutputSerializer(serializers.Serializer):
-    target = serializers.FloatField()
+    target = serializers.FloatField(help_text=_("每万城镇常住人口社区工作者目标数"))
+    roles = serializers.ListField(child=serializers.CharField(), help_text=_("计入的岗位"))
+    city = ReportTableSerializer(help_text=_("全市（仅全市账号）；判断是否达标"))
     districts = ReportTableSerializer()
     streets = ReportTableSerializer()
     communities = ReportTableSerializer()
@@ -196,13 +203,14 @@ class ReportHotspotsAPI(APIView):
 
 class ReportStaffingAPI(APIView):
     @extend_schema(
-        tags=TAGS, operation_id="reports_staffing_retrieve", summary=_("社区工作者配比（每万常住人口）"),
+        tags=TAGS, operation_id="reports_staffing_retrieve", summary=_("社区工作者配比（每万城镇常住人口）"),
         parameters=[OpenApiParameter("unit", str, description=_("单位编码前缀"))],
         responses={200: ReportStaffingOutputSerializer, 404: _NOT_FOUND},
     )
     def get(self, request):
         jurisdiction, _levels = _viewer(request)
         found = selectors.staffing(jurisdiction=jurisdiction, unit=(request.query_params.get("unit") or "").strip())
-        data = {"target": float(found.target), "districts": table_json(found.districts),
+        data = {"target": float(found.target), "roles": found.roles, "city": table_json(found.city),
+                "districts": table_json(found.districts),
                 "streets": table_json(found.streets), "communities": table_json(found.communities)}
         return Response(ReportStaffingOutputSerializer(data).data)

@@ -39,7 +39,7 @@ def csv_lines(tables: list[ReportTable]) -> Iterator[str]:
 
 def _xlsx_value(column: Column, value):
     if value is None or value == "":
-        return None
+        return column.empty or None
     if column.kind in ("int", "rate", "hours"):
         return float(value) if isinstance(value, Decimal | float) else value
     return display(column, value)

@@ -12,7 +12,7 @@ Where the figures come from:
   filter on ``territory_code``) or the viewer's jurisdiction, one period of at most a
   year (``deadline``/``created_at`` ranges, both indexed), grouped in SQL and cut to a
   fixed number of rows — never a scan of all appeals in Python;
-- the staffing ratio reads posts and communities (two grouped queries).
+- the staffing ratio reads the units and the counted posts (four queries).
 
 Scope: everything goes through ``scores_for`` / ``stored_month`` (units inside the
 jurisdiction) or ``appeals.selectors.appeal_scope``; a unit outside the jurisdiction is
@@ -22,7 +22,7 @@ NotFound (404).
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 from urllib.parse import quote
 
 from django.conf import settings
@@ -33,7 +33,6 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS, urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from appeals import events
 from appeals.enums import OPEN_STATES, AppealState, EscalationLevel, Rating
@@ -41,6 +40,7 @@ from appeals.models import Appeal, AppealEvent
 from appeals.selectors import appeal_scope, overdue_q
 from governance.kernel.privacy import mask_phone
 from governance import shared_cache
+from governance.assessment import enums as assessment_enums
 from governance.assessment import formulas
 from governance.assessment.enums import UnitKind
 from governance.assessment.models import MonthlyScore
@@ -50,7 +50,7 @@ from governance.assessment.periods import (
 from governance.assessment.selectors import (
     ScoreRow, StoredMonth, scores_for, scores_token, stored_month, stored_rows,
 )
-from governance.enums import Role
+from governance.enums import Role, staffing_roles
 from governance.errors import ApplicationError, NotFound
 from governance.models import Post
 from governance.reports.tables import Column, ReportTable, sort_rows
@@ -178,17 +178,8 @@ def period_query(period: Period) -> str:
 
 # --- unit tables ------------------------------------------------------------------------------
 
-MEASURES = [
-    ("composite", gettext_lazy("综合得分")),
-    ("response_rate", gettext_lazy("响应率(%)")),
-    ("resolution_rate", gettext_lazy("解决率(%)")),
-    ("satisfaction_rate", gettext_lazy("满意率(%)")),
-    ("closure_rate", gettext_lazy("结案率(%)")),
-    ("on_time_rate", gettext_lazy("按期结案率(%)")),
-    ("rework_rate", gettext_lazy("返工率(%)")),
-]
-# Lower is better only for the rework rate.
-LOWER_IS_BETTER = {"rework_rate"}
+# The measures' columns: which way is better is said once, in the registry.
+MEASURES = assessment_enums.MEASURES
 
 
 def unit_columns() -> list[Column]:
@@ -198,7 +189,8 @@ def unit_columns() -> list[Column]:
         Column("rank_change", _("名次变化"), "change", sortable=True),
         Column("unit_name", _("单位"), "text", sortable=True),
         Column("unit_code", _("编码"), "code", sortable=True),
-        *[Column(key, str(label), "rate", sortable=True) for key, label in MEASURES],
+        # The first click on a measure's header lists the worst first.
+        *[Column(m.key, str(m.label), "rate", sortable=True, first_desc=m.lower_is_better) for m in MEASURES],
         Column("dispatched", _("派单数"), "int", sortable=True),
         Column("due", _("应办结"), "int", sortable=True),
         Column("deferred", _("缓办"), "int", sortable=True),
@@ -381,7 +373,7 @@ class UnitReport:
     as_of: datetime | None = None
     parent: tuple[str, str, str] | None = None  # (kind, code, name) when the viewer may open it
     benchmark_name: str = ""
-    measures: list[dict] = field(default_factory=list)  # each: key, label, value, benchmark, low
+    measures: list[dict] = field(default_factory=list)  # each as compare_measure gives it
     children: ReportTable | None = None
     departments: ReportTable | None = None
     trend: dict = field(default_factory=dict)
@@ -405,6 +397,21 @@ def _everyone() -> Jurisdiction:
     # The parent's figures are a benchmark (an aggregate, no personal data): a community
     # worker compares the community with its street without being able to open the street.
     return Jurisdiction(user_id=None, everything=True)
+
+
+def compare_measure(*, measure: assessment_enums.Measure, value, benchmark) -> dict:
+    """One row of the unit page's comparison with the parent unit: ``comparison`` is
+    "higher", "lower" or "equal" (None without both figures) — the words "高于上级" /
+    "低于上级" — and ``low`` says whether that is worse, which for a lower-is-better
+    measure (返工率) is being higher: the colour."""
+    comparison = None
+    if value is not None and benchmark is not None:
+        comparison = "higher" if value > benchmark else "lower" if value < benchmark else "equal"
+    return {
+        "key": measure.key, "label": str(measure.label), "value": value, "benchmark": benchmark,
+        "lower_is_better": measure.lower_is_better, "comparison": comparison,
+        "low": comparison is not None and measure.worse(value, benchmark),
+    }
 
 
 def unit_report(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str,
@@ -431,12 +438,10 @@ def unit_report(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: 
             report.benchmark_name = parent_row.unit_name or _unit_name(parent_kind, parent_code)
             if jurisdiction.covers(parent_code):
                 report.parent = (parent_kind, parent_code, report.benchmark_name)
-    for key, label in MEASURES:
-        value, bench = report.row.get(key), benchmark.get(key)
-        low = value is not None and bench is not None and (
-            value > bench if key in LOWER_IS_BETTER else value < bench
-        )
-        report.measures.append({"key": key, "label": str(label), "value": value, "benchmark": bench, "low": low})
+    for measure in MEASURES:
+        report.measures.append(compare_measure(
+            measure=measure, value=report.row.get(measure.key), benchmark=benchmark.get(measure.key),
+        ))
     child = CHILD.get(kind)
     if child:
         report.children = unit_table(jurisdiction=jurisdiction, period=period, level=child,
@@ -575,15 +580,23 @@ def problem_appeals(*, jurisdiction: Jurisdiction, period: Period, kind: str, co
 
 
 def heat_data(table: ReportTable) -> dict:
-    """Units × measures for the heat table chart: [x, y, value] with null for no data."""
+    """Units × measures for the heat table chart: [x, y, colour, value] — ``colour`` on
+    the measure's 0 (worst, red) to 100 (best, green) scale (a lower-is-better rate turned
+    round: a high 返工率 is red), ``value`` the figure the cell shows; both null for no
+    data. The rows keep the table's order (the worst first by default)."""
     units = [r["unit_name"] for r in table.rows]
-    measures = [str(label) for _k, label in MEASURES]
     cells = []
     for y, row in enumerate(table.rows):
-        for x, (key, _label) in enumerate(MEASURES):
-            value = row.get(key)
-            cells.append([x, y, None if value is None else float(value)])
-    return {"units": units, "measures": measures, "cells": cells}
+        for x, measure in enumerate(MEASURES):
+            value = row.get(measure.key)
+            if value is None:
+                cells.append([x, y, None, None])
+            else:
+                cells.append([x, y, float(measure.goodness(Decimal(value))), float(value)])
+    return {
+        "units": units, "measures": [str(m.label) for m in MEASURES],
+        "lower_is_better": [m.lower_is_better for m in MEASURES], "cells": cells,
+    }
 
 
 def ranking_data(table: ReportTable, *, limit: int = 30) -> dict:
@@ -776,90 +789,142 @@ def hotspots(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") -> H
 
 # --- staffing ratio ---------------------------------------------------------------------------
 
-# Who counts as a 社区工作者 for the ratio: community workers and secretaries, and the
-# full-time grid workers (专职网格员), whom the 2024 national guidance on the community
-# workforce brings into the same 社区工作者 management. Each person counts once per
-# community, whatever posts they hold there.
-STAFFING_ROLES = (Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY, Role.GRID_WORKER)
+_CENTS = Decimal("0.01")
 
 
-def _ratio(workers: int, population: int) -> Decimal | None:
+def staffing_figures(*, workers: int, population: int | None, target: int) -> dict:
+    """One unit's figures against the target of ``target`` 社区工作者 per 10,000 城镇常住人口:
+
+    - ratio = workers × 10,000 / population, truncated to 2 decimals (17.996… reads 17.99,
+      never 18.00: a rounded-up figure would read as met);
+    - gap = ceil(target × population / 10,000) − workers, at least 0;
+    - meets (达标) = workers × 10,000 ≥ target × population — so "达标" and a gap of 0
+      always go together;
+    - no population (none, or 0): ratio and gap empty, meets "无数据".
+    """
     if not population:
-        return None
-    return (Decimal(workers) * 10000 / Decimal(population)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return {"population": None, "workers": workers, "ratio": None, "meets": _("无数据"), "gap": None}
+    needed = -(-target * population // 10000)
+    return {
+        "population": population, "workers": workers,
+        "ratio": (Decimal(workers * 10000) / Decimal(population)).quantize(_CENTS, rounding=ROUND_DOWN),
+        "meets": _("达标") if workers * 10000 >= target * population else _("未达标"),
+        "gap": max(needed - workers, 0),
+    }
+
+
+def _rolled_up(own: int | None, parts: list[int | None]) -> int | None:
+    """A unit's 城镇常住人口: its own figure, else the sum of its units' when every one of
+    them has a figure (a partial sum would make the ratio look better than it is)."""
+    if own:
+        return own
+    if parts and all(parts):
+        return sum(parts)
+    return None
 
 
 @dataclass
 class Staffing:
-    target: Decimal
-    districts: ReportTable
-    streets: ReportTable
-    communities: ReportTable
+    target: int
+    roles: list[str]  # the counted posts' names
+    city: ReportTable  # judged (达标); empty unless the viewer sees the whole city
+    districts: ReportTable  # judged (达标)
+    streets: ReportTable  # detail
+    communities: ReportTable  # detail
+
+
+def _staffing_columns(parent_label: str | None, *, judged: bool) -> list[Column]:
+    cols = [Column("code", _("编码"), "code"), Column("name", _("单位"))]
+    if parent_label:
+        cols.append(Column("parent", parent_label))
+    cols += [
+        Column("population", _("城镇常住人口"), "int"), Column("workers", _("社区工作者(人)"), "int"),
+        Column("ratio", _("每万城镇常住人口社区工作者"), "rate", empty=_("无数据")),
+    ]
+    if judged:
+        cols.append(Column("meets", _("是否达标")))
+    return [*cols, Column("gap", _("距目标缺口(人)"), "int")]
 
 
 def staffing(*, jurisdiction: Jurisdiction, unit: str = "") -> Staffing:
-    """社区工作者 per 10,000 resident population (Community.population) against the target
-    (STAFFING_TARGET_PER_10K, default 18): districts and streets, communities as detail.
-    Units inside the jurisdiction only (NotFound for a ``unit`` outside). Three queries."""
+    """社区工作者 per 10,000 城镇常住人口 against STAFFING_TARGET_PER_10K (18), DESIGN.md §5.
+
+    - Who counts: distinct people (accounts) holding a post of a counted role
+      (governance.enums.staffing_roles: STAFFING_ROLES, default the community roles) in
+      the unit or below — one person with two posts counts once, in each unit that holds
+      one of their posts;
+    - the denominator: the units' urban_population, rolled up (_rolled_up);
+    - 达标 is judged for the districts and the city; streets and communities are detail.
+
+    Only units inside the jurisdiction (and under ``unit``, a code prefix; NotFound outside)
+    are listed, so every listed unit's posts and figures are all counted. Four queries."""
     if unit and not jurisdiction.covers(unit):
         raise NotFound()
-    communities = jurisdiction.scope(Community.objects.all(), "code")
-    if unit:
-        communities = communities.filter(code__startswith=unit)
-    communities = list(
-        communities.values("code", "name", "population", "street__code", "street__name",
-                           "street__district__code", "street__district__name").order_by("code")
+
+    def inside(qs):
+        qs = jurisdiction.scope(qs, "code")
+        return qs.filter(code__startswith=unit) if unit else qs
+
+    districts = list(inside(District.objects.all()).order_by("code").values("code", "name", "urban_population"))
+    streets = list(inside(Street.objects.all()).order_by("code").values(
+        "code", "name", "urban_population", "district__name"))
+    communities = list(inside(Community.objects.all()).order_by("code").values(
+        "code", "name", "urban_population", "street__name"))
+
+    roles = staffing_roles()
+    posts = Post.objects.filter(role__in=roles, user__is_active=True).annotate(
+        place=Coalesce("grid__code", "community__code", "street__code"),
     )
-    codes = [c["code"] for c in communities]
-    workers_by_community: dict[str, set] = {}
-    posts = Post.objects.filter(role__in=STAFFING_ROLES, user__is_active=True).filter(
-        Q(community__code__in=codes) | Q(grid__community__code__in=codes)
-    ).annotate(place=Coalesce("community__code", "grid__community__code")).values_list("place", "user_id")
-    for place, user_id in posts:
-        workers_by_community.setdefault(place, set()).add(user_id)
-    target = Decimal(settings.STAFFING_TARGET_PER_10K)
+    place_q = jurisdiction.code_q("place")
+    if place_q is not None:
+        posts = posts.filter(place_q)
+    if unit:
+        posts = posts.filter(place__startswith=unit)
+    people: dict[str, set[int]] = {}
+    for place, user_id in posts.values_list("place", "user_id"):
+        for length in (12, 9, 6):
+            if len(place) >= length:
+                people.setdefault(place[:length], set()).add(user_id)
+        people.setdefault(formulas.city_code(place[:6]), set()).add(user_id)
 
-    def line(code, name, workers, population, **extra):
-        ratio = _ratio(workers, population)
-        gap = None
-        if population:
-            needed = (target * Decimal(population) / 10000).quantize(Decimal("1"), rounding="ROUND_CEILING")
-            gap = max(int(needed) - workers, 0)
-        return {"code": code, "name": name, **extra, "population": population, "workers": workers,
-                "ratio": ratio, "meets": (_("达标") if ratio is not None and ratio >= target else _("未达标")),
-                "gap": gap}
-
-    streets: dict[str, dict] = {}
-    districts: dict[str, dict] = {}
-    community_rows = []
+    target = settings.STAFFING_TARGET_PER_10K
+    population: dict[str, int | None] = {}
+    parts: dict[str, list[int | None]] = {}  # a unit's units' figures, by the unit's code
     for c in communities:
-        workers = len(workers_by_community.get(c["code"], ()))
-        community_rows.append(line(c["code"], c["name"], workers, c["population"], parent=c["street__name"]))
-        for bucket, key, name, parent in (
-            (streets, c["street__code"], c["street__name"], c["street__district__name"]),
-            (districts, c["street__district__code"], c["street__district__name"], ""),
-        ):
-            agg = bucket.setdefault(key, {"name": name, "parent": parent, "workers": 0, "population": 0})
-            agg["workers"] += workers
-            agg["population"] += c["population"] or 0
+        population[c["code"]] = c["urban_population"] or None
+        parts.setdefault(c["code"][:9], []).append(population[c["code"]])
+    for s in streets:
+        population[s["code"]] = _rolled_up(s["urban_population"], parts.get(s["code"], []))
+        parts.setdefault(s["code"][:6], []).append(population[s["code"]])
+    for d in districts:
+        population[d["code"]] = _rolled_up(d["urban_population"], parts.get(d["code"], []))
+        parts.setdefault(formulas.city_code(d["code"]), []).append(population[d["code"]])
 
-    def columns(parent_label):
-        cols = [Column("code", _("编码"), "code"), Column("name", _("单位"))]
-        if parent_label:
-            cols.append(Column("parent", parent_label))
-        return [*cols, Column("population", _("常住人口"), "int"), Column("workers", _("社区工作者"), "int"),
-                Column("ratio", _("每万人社区工作者"), "rate"), Column("meets", _("是否达标")),
-                Column("gap", _("距目标缺口(人)"), "int")]
+    def row(code, name, **extra):
+        return {"code": code, "name": name, **extra,
+                **staffing_figures(workers=len(people.get(code, ())), population=population[code], target=target)}
 
+    city_rows = []
+    if jurisdiction.everything:
+        for code in sorted({formulas.city_code(d["code"]) for d in districts}):
+            if code.startswith(unit):
+                population[code] = _rolled_up(None, parts[code])
+                city_rows.append(row(code, _("全市")))
+    labels = dict(Role.choices)
     return Staffing(
         target=target,
-        districts=ReportTable(key="staffing-districts", title=_("各区社区工作者配比"), columns=columns(None),
-                              rows=[line(k, v["name"], v["workers"], v["population"]) for k, v in sorted(districts.items())]),
-        streets=ReportTable(key="staffing-streets", title=_("各街道社区工作者配比"), columns=columns(_("所属区")),
-                            rows=[line(k, v["name"], v["workers"], v["population"], parent=v["parent"])
-                                  for k, v in sorted(streets.items())]),
-        communities=ReportTable(key="staffing-communities", title=_("各社区明细"), columns=columns(_("所属街道")),
-                                rows=community_rows),
+        roles=[str(labels[r]) for r in Role.values if r in roles],
+        city=ReportTable(key="staffing-city", title=_("全市社区工作者配比"),
+                         columns=_staffing_columns(None, judged=True), rows=city_rows),
+        districts=ReportTable(key="staffing-districts", title=_("各区社区工作者配比"),
+                              columns=_staffing_columns(None, judged=True),
+                              rows=[row(d["code"], d["name"]) for d in districts]),
+        streets=ReportTable(key="staffing-streets", title=_("各街道社区工作者配比（明细）"),
+                            columns=_staffing_columns(_("所属区"), judged=False),
+                            rows=[row(s["code"], s["name"], parent=s["district__name"]) for s in streets]),
+        communities=ReportTable(key="staffing-communities", title=_("各社区社区工作者配比（明细）"),
+                                columns=_staffing_columns(_("所属街道"), judged=False),
+                                rows=[row(c["code"], c["name"], parent=c["street__name"]) for c in communities]),
     )
 
 

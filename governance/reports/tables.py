@@ -18,6 +18,11 @@ class Column:
     # text | code (kept as text in XLSX) | int | rate (percent, 2 decimals) | hours | rank | change
     kind: str = "text"
     sortable: bool = False
+    # The first click on a sortable header sorts descending (a lower-is-better measure:
+    # the worst first); otherwise ascending (a rate: the worst first).
+    first_desc: bool = False
+    # What an empty cell shows (page, CSV, XLSX); the API keeps null.
+    empty: str = ""
 
 
 @dataclass
@@ -71,7 +76,7 @@ def _escape(value) -> str:
 def display(column: Column, value) -> str:
     """The text a cell shows (page and CSV alike)."""
     if value is None or value == "":
-        return DASH
+        return column.empty or DASH
     if column.kind == "rate":
         return f"{Decimal(value):.2f}"
     if column.kind == "hours":

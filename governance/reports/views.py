@@ -230,12 +230,13 @@ def hotspots(request):
 @login_required
 @require_GET
 def staffing(request):
-    """社区工作者配比 against the target, districts and streets with communities as detail."""
+    """社区工作者配比 against the target: the city and districts judged, streets and communities as detail."""
     jurisdiction, _levels = _viewer(request)
     unit = (request.GET.get("unit") or "").strip()
     found = selectors.staffing(jurisdiction=jurisdiction, unit=unit)
     export = _export_kind(request)
     if export:
-        return export_response([found.districts, found.streets, found.communities], kind=export, stem="staffing")
+        tables = [t for t in (found.city, found.districts, found.streets) if t.rows]
+        return export_response([*tables, found.communities], kind=export, stem="staffing")
     context = {"found": found, "unit": unit, "export_qs": _query_without(request.GET, "export")}
     return render(request, "reports/staffing.html", context)

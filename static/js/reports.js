@@ -43,15 +43,24 @@
       };
     },
     heat: function (d) {
+      // Each cell is [x, y, colour, value]: the colour is on the measure's worst (0, red)
+      // to best (100, green) scale, so a high 返工率 is red; the label shows the value.
+      var shown = function (p) { return p.value[3].toFixed(2); };
       return {
-        tooltip: { position: "top" },
+        tooltip: {
+          position: "top",
+          formatter: function (p) {
+            return d.units[p.value[1]] + " · " + d.measures[p.value[0]] + "：" + shown(p) +
+              (d.lower_is_better[p.value[0]] ? "（越低越好）" : "");
+          }
+        },
         grid: { left: 120, right: 20, top: 10, bottom: 70 },
         xAxis: { type: "category", data: d.measures, splitArea: { show: true }, axisLabel: { interval: 0, rotate: 30 } },
         yAxis: { type: "category", data: d.units, splitArea: { show: true }, axisLabel: { width: 110, overflow: "truncate" } },
-        visualMap: { min: 0, max: 100, calculable: true, orient: "horizontal", left: "center", bottom: 0,
-                     itemHeight: 80, inRange: { color: ["#c8102e", "#fef0c7", "#2e7d32"] } },
+        visualMap: { min: 0, max: 100, dimension: 2, calculable: true, orient: "horizontal", left: "center", bottom: 0,
+                     itemHeight: 80, text: ["好", "差"], inRange: { color: ["#c8102e", "#fef0c7", "#2e7d32"] } },
         series: [{ type: "heatmap", data: d.cells.filter(function (c) { return c[2] !== null; }),
-                   label: { show: d.units.length <= 20 } }]
+                   label: { show: d.units.length <= 20, formatter: shown } }]
       };
     }
   };

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_VARIABLES = {
     "DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SESSION_IDLE_MINUTES",
     "SECURE_COOKIES", "LOGIN_FAILURE_LIMIT", "LOGIN_LOCKOUT_MINUTES", "DJANGO_SETTINGS_MODULE",
+    "OPEN311_FALLBACK_STREET", "STAFFING_ROLES",
 }
 
 SHOW = """
@@ -64,6 +65,8 @@ BAD = [
     ({"ESCALATION_URGENT_SKIP": "maybe", "SECRET_KEY": "x"}, "ESCALATION_URGENT_SKIP='maybe' is not a boolean"),
     ({"ESCALATION_WARN_PERCENT": "150", "SECRET_KEY": "x"}, "ESCALATION_WARN_PERCENT=150 must be between 0 and 100"),
     ({"ESCALATION_SWEEP_SECONDS": "5", "SECRET_KEY": "x"}, "ESCALATION_SWEEP_SECONDS='5' must be at least 10"),
+    ({"OPEN311_FALLBACK_STREET": "东华门街道", "SECRET_KEY": "x"}, "OPEN311_FALLBACK_STREET='东华门街道' is not a street code"),
+    ({"STAFFING_ROLES": "community_worker,supervisor", "SECRET_KEY": "x"}, "STAFFING_ROLES='community_worker,supervisor'"),
 ]
 
 

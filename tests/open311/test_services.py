@@ -103,5 +103,5 @@ def test_unknown_format_or_resource_is_404(client, o311, path):
 def test_wrong_method_answers_in_the_spec_format(client, o311):
     response = client.post(f"{BASE}/services.json", {})
     assert response.status_code == 405
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"
     assert errors_of(response, "json")[0][0] == 405

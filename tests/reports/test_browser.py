@@ -18,6 +18,21 @@ def test_report_page_charts_and_xlsx_download(city, scored, browser_page, live_s
     page.goto(f"{live_server.url}/reports/?period=2026-10&level=community")
     for name in ("trend", "ranking", "heat"):
         page.wait_for_selector(f'[data-chart="{name}"] svg', timeout=10000)
+    # The heat table colours by "better", not by size: 甲一社区's 返工率 of 0.00 is
+    # drawn in the best colour (green), as its 100.00 解决率 is.
+    fills = page.evaluate("""() => {
+        const chart = echarts.getInstanceByDom(document.querySelector('[data-chart="heat"]'));
+        const data = chart.getModel().getSeriesByIndex(0).getData();
+        const out = {};
+        for (let i = 0; i < data.count(); i++) {
+            const item = data.getRawDataItem(i);
+            out[item[0] + ":" + item[3]] = data.getItemVisual(i, "style").fill;
+        }
+        return out;
+    }""")
+    green = "#2e7d32"
+    assert fills["6:0"].lower() in (green, "rgba(46,125,50,1)")  # 返工率 0.00: the best
+    assert fills["2:100"].lower() in (green, "rgba(46,125,50,1)")  # 解决率 100.00: the best
     rows = page.locator('table[data-table="units-community"] tbody tr')
     assert rows.count() == 3
     assert rows.first.locator("td").nth(3).inner_text() == "甲二社区"  # the worst first

@@ -1,7 +1,6 @@
-"""Hot spots (masked phones, access logged) and the staffing ratio."""
+"""Hot spots (masked phones, access logged); the staffing ratio is in test_staffing.py."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -35,23 +34,3 @@ def test_hot_spots_repeated_categories_buildings_and_households(city, login):
     client.get(f"/reports/hotspots/?{period}&export=xlsx")
     assert AccessLog.objects.filter(user=city.users.street_officer, action="export").count() == 1
     assert client.get(f"/reports/hotspots/?{period}&unit=110101002").status_code == 404
-
-
-def test_staffing_ratio_per_10000_residents(city, login):
-    data = login(city.users.supervisor).get("/api/v1/reports/staffing/").json()
-    assert data["target"] == 18.0
-    communities = {r["code"]: r for r in data["communities"]["rows"]}
-    # 甲一社区: the community worker and its two grid workers, 8,000 residents.
-    assert communities["110101001001"]["workers"] == 3 and communities["110101001001"]["ratio"] == 3.75
-    assert communities["110101001001"]["gap"] == 12  # 18 × 0.8 = 14.4 → 15 needed
-    assert communities["110101001002"]["workers"] == 0 and communities["110101001002"]["ratio"] == 0.0
-    assert communities["110101002001"]["ratio"] == 2.0  # the outsider, 5,000 residents
-    streets = {r["code"]: r for r in data["streets"]["rows"]}
-    assert streets["110101001"]["ratio"] == float(Decimal(3 * 10000) / 14000) .__round__(2)
-    assert streets["110101001"]["meets"] == "未达标"
-    districts = {r["code"]: r for r in data["districts"]["rows"]}
-    assert districts["110101"]["workers"] == 4 and districts["110101"]["population"] == 19000
-    # A community worker sees only their community.
-    page = login(city.users.community_worker).get("/reports/staffing/")
-    rows = page_tables(page.content.decode())["staffing-communities"]
-    assert [r[0] for r in rows[1:]] == ["110101001001"]

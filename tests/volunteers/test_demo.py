@@ -17,7 +17,7 @@ def test_demo_step_builds_a_usable_community_and_is_idempotent(city):
     now = timezone.now()
     today = Activity.objects.get(starts_at__lte=now, ends_at__gt=now)
     assert Signup.objects.get(activity=today, volunteer=me).status == SignupStatus.SIGNED_UP
-    assert Signup.objects.filter(status=SignupStatus.ATTENDED, hours_credited__gt=0).exists()
+    assert Signup.objects.filter(status=SignupStatus.ATTENDED, minutes_credited__gt=0).exists()
     assert Activity.objects.filter(status="open", starts_at__gt=now).exists()
     assert Reward.objects.filter(stock__gt=0).count() == 5
     me.refresh_from_db()

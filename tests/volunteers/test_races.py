@@ -83,3 +83,29 @@ def test_concurrent_redemptions_never_oversell(city):
     for v in Volunteer.objects.filter(pk__in=[v.pk for v in volunteers]):
         assert v.points_balance >= 0
         assert PointsEntry.objects.filter(volunteer=v).aggregate(s=Sum("delta"))["s"] == v.points_balance
+
+
+def test_concurrent_check_outs_of_one_volunteer_earn_the_lifetime_points_once(city):
+    """Four 15-minute activities checked out at the same moment: 60 minutes → 1 point,
+    whichever order the check-outs commit in (each settles after the others it sees)."""
+    import datetime as dt
+
+    from tests.volunteers.conftest import sign_up_and_start
+
+    v = services.volunteer_register(community=city.comm_a, user=UserFactory())
+    activities = []
+    for i in range(4):
+        activity = sign_up_and_start(make_activity(city.comm_a, city.users.community_worker, title=f"一刻钟{i}"), v,
+                                     started_ago=dt.timedelta(hours=2))
+        services.signup_check_in(activity=activity, volunteer=v, at=activity.starts_at)
+        activities.append(activity)
+    ok, errors = _run_at_once([
+        lambda a=a: services.signup_check_out(activity=a, volunteer=v, at=a.starts_at + dt.timedelta(minutes=15))
+        for a in activities
+    ])
+    assert ok == 4 and errors == []
+    v.refresh_from_db()
+    assert v.points_balance == 1
+    entries = PointsEntry.objects.filter(volunteer=v)
+    assert entries.count() == 4 and sorted(entries.values_list("delta", flat=True)) == [0, 0, 0, 1]
+    assert entries.aggregate(s=Sum("accrued"))["s"] == entries.aggregate(s=Sum("delta"))["s"] == 1

@@ -93,7 +93,8 @@ def test_cannot_sign_up_after_the_start_or_to_a_cancelled_activity(vol):
 # --- Attendance, hours and points ---------------------------------------------------------
 
 def test_code_check_in_and_out_credit_hours_and_points(vol):
-    activity = sign_up_and_start(vol.activity, vol.v)
+    activity = sign_up_and_start(make_activity(vol.comm_a, vol.users.community_worker, hours=4), vol.v,
+                                 started_ago=dt.timedelta(hours=3))
     with pytest.raises(ApplicationError, match="签到码不正确"):
         wrong = "000000" if activity.checkin_code != "000000" else "111111"
         services.signup_self_check(activity=activity, volunteer=vol.v, direction="in", code=wrong)
@@ -102,25 +103,11 @@ def test_code_check_in_and_out_credit_hours_and_points(vol):
     Signup.objects.filter(activity=activity, volunteer=vol.v).update(checked_in_at=timezone.now() - dt.timedelta(hours=2, minutes=30))
     signup = services.signup_self_check(activity=activity, volunteer=vol.v, direction="out", code=activity.checkin_code)
     assert signup.status == SignupStatus.ATTENDED
-    assert Decimal("2.49") <= signup.hours_credited <= Decimal("2.51")
-    assert _balance(vol.v) == 3  # 2.5 h rounds half up
+    assert signup.minutes_credited == 150 and signup.hours_credited == Decimal("2.50")
+    assert _balance(vol.v) == 2  # floor(150 / 60): the other half hour waits for the next activity
     entry = PointsEntry.objects.get(volunteer=vol.v)
-    assert entry.kind == PointsKind.EARN and entry.activity_id == activity.pk and entry.balance_after == 3
-
-
-def test_hours_are_capped_per_activity(vol, settings):
-    settings.VOLUNTEER_MAX_HOURS_PER_ACTIVITY = 2
-    activity = sign_up_and_start(vol.activity, vol.v, started_ago=dt.timedelta(minutes=30))
-    services.signup_check_in(activity=activity, volunteer=vol.v, at=activity.starts_at - dt.timedelta(minutes=30))
-    # A forgotten check-out the next day is still worth the cap, no more.
-    signup = services.signup_check_out(activity=activity, volunteer=vol.v)
-    assert signup.hours_credited == Decimal("1.00")
-    activity2 = sign_up_and_start(make_activity(vol.comm_a, vol.users.community_worker, title="长活动", hours=10), vol.v,
-                                  started_ago=dt.timedelta(hours=5))
-    services.signup_check_in(activity=activity2, volunteer=vol.v, at=activity2.starts_at)
-    signup2 = services.signup_check_out(activity=activity2, volunteer=vol.v)
-    assert signup2.hours_credited == Decimal("2")
-    assert _balance(vol.v) == 1 + 2
+    assert entry.kind == PointsKind.EARN and entry.activity_id == activity.pk and entry.balance_after == 2
+    assert entry.accrued == 2 and "150 分钟" in entry.note
 
 
 def test_points_per_hour_is_a_setting(vol, settings):
