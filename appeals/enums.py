@@ -58,6 +58,9 @@ class AppealAction(models.TextChoices):
     EXTEND_REQUEST = "extend_request", _("申请延期")
     EXTEND_APPROVE = "extend_approve", _("批准延期")
     EXTEND_REJECT = "extend_reject", _("驳回延期")
+    # The working-day calendar changed (a year's official schedule entered, a day
+    # corrected): the system re-computes the deadline from its stored inputs.
+    DEADLINE_CORRECT = "deadline_correct", _("时限校正")
 
 
 class HandlingLevel(models.TextChoices):
@@ -121,6 +124,14 @@ class DeadlineUnit(models.TextChoices):
     WORKING_DAYS = "working_days", _("工作日")
 
 
+class CalendarSource(models.TextChoices):
+    """Where a day of the working-day calendar comes from (appeals.workdays)."""
+
+    OFFICIAL = "official", _("国办通知")
+    LAW = "law", _("法定")
+    OVERRIDE = "override", _("调整")
+
+
 class AttachmentKind(models.TextChoices):
     INTAKE = "intake", _("受理照片")
     RESULT = "result", _("办结照片")
@@ -165,6 +176,9 @@ TRANSITIONS: dict[str, Transition] = {
     A.EXTEND_APPROVE: Transition(_ACTIVE, None),
     # A pending request can still be turned down after the appeal was resolved.
     A.EXTEND_REJECT: Transition(frozenset(OPEN_STATES), None),
+    # The system's correction of the calendar, in every open state (a resolved appeal's
+    # deadline still decides whether it was on time).
+    A.DEADLINE_CORRECT: Transition(frozenset(OPEN_STATES), None),
 }
 del S, A
 

@@ -22,7 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals import permissions
-from appeals.enums import AppealAction, ExtensionState, HandlingLevel
+from appeals.deadlines import deadline_text, extension_working_days
+from appeals.enums import AppealAction, DeadlineUnit, ExtensionState, HandlingLevel
 from appeals.escalation import appeal_link
 from appeals.models import Appeal, ExtensionRequest
 from appeals.tasks import SMS_EXTENDED, enqueue_sms
@@ -109,7 +110,7 @@ def extension_request(
         requested_deadline = timezone.make_aware(requested_deadline)
     if requested_deadline <= appeal.deadline:
         raise ApplicationError(
-            _("申请延至的时间须晚于现办结时限（%(d)s）。") % {"d": timezone.localtime(appeal.deadline).strftime("%Y-%m-%d %H:%M")}
+            _("申请延至的时间须晚于现办结时限（%(d)s）。") % {"d": deadline_text(appeal)}
         )
     ctx = _context(actor=actor, appeal=appeal, post=post, now=now, expected_version=expected_version,
                    jurisdiction=jurisdiction)
@@ -129,7 +130,8 @@ def extension_request(
                 approver_unit(level=level, appeal=appeal): Digest(
                     title=_("延期申请待审批：%(code)s") % {"code": appeal.tracking_code},
                     body=_("%(who)s申请将办结时限由 %(old)s 延至 %(new)s。理由：%(reason)s") % {
-                        "who": ctx.label, "old": _local(previous), "new": _local(requested_deadline), "reason": reason,
+                        "who": ctx.label, "old": deadline_text(previous, appeal.deadline_unit),
+                        "new": deadline_text(requested_deadline), "reason": reason,
                     },
                     link=appeal_link(appeal.tracking_code),
                 ),
@@ -179,10 +181,6 @@ def may_decide(*, jurisdiction: Jurisdiction, extension: ExtensionRequest) -> bo
     return extension.state == ExtensionState.PENDING and _approver_post(jurisdiction, extension) is not None
 
 
-def _local(dt: datetime) -> str:
-    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M")
-
-
 def decide_check(*, jurisdiction: Jurisdiction, extension: ExtensionRequest, approve: bool):
     """Steps 1–4 of ``extension_approve``/``extension_reject`` (everything but the note),
     in their order. Returns the deciding post. Pages run it before reading a form."""
@@ -225,10 +223,14 @@ def _decide(*, actor, extension: ExtensionRequest, approve: bool, note: str, exp
             new = extension.requested_deadline
             level_deadline = max(appeal.level_deadline, new) if appeal.level_deadline else new
             data["deadline"] = [appeal.deadline.isoformat() if appeal.deadline else None, new.isoformat()]
-            services._transition(ctx, A.EXTEND_APPROVE, note=note, data=data, changes={
-                "deadline": new, "level_deadline": level_deadline, "deferred": True,
-            })
-            title = _("延期已批准：%(code)s 办结时限延至 %(d)s") % {"code": appeal.tracking_code, "d": _local(new)}
+            changes = {"deadline": new, "level_deadline": level_deadline, "deferred": True}
+            if appeal.deadline_unit == DeadlineUnit.WORKING_DAYS and appeal.deadline is not None:
+                # The deadline's inputs (appeals.deadlines): the extension in working days.
+                days = extension_working_days(appeal.deadline, new)
+                changes["deadline_extension_days"] = (appeal.deadline_extension_days or 0) + days
+                data["extension_days"] = days
+            services._transition(ctx, A.EXTEND_APPROVE, note=note, data=data, changes=changes)
+            title = _("延期已批准：%(code)s 办结时限延至 %(d)s") % {"code": appeal.tracking_code, "d": deadline_text(new)}
         else:
             services._transition(ctx, A.EXTEND_REJECT, note=note, data=data)
             title = _("延期未批准：%(code)s") % {"code": appeal.tracking_code}
@@ -251,7 +253,8 @@ def extension_approve(*, actor, extension: ExtensionRequest, note: str = "", exp
     actor holds the deciding post (one level above the level it was asked at) → else
     ActionForbidden; 5. in one transaction: the request claimed conditionally, the
     deadline moved to the requested one (the level deadline too, if earlier), the
-    appeal marked deferred (缓办), an ``extend_approve`` event (version checked);
+    extension's working days added to the deadline's inputs (a working-day deadline),
+    the appeal marked deferred (缓办), an ``extend_approve`` event (version checked);
     6. the requester told in the inbox; the resident by SMS after commit.
     """
     return _decide(actor=actor, extension=extension, approve=True, note=note, expected_version=expected_version,

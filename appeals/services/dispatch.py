@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from appeals.enums import EscalationLevel, HandlingLevel
 from appeals.models import Appeal, AppealEvent, Category
+from appeals.deadlines import inputs_at_dispatch
 from appeals.services.core import A, _Context, _transition
 from appeals.workdays import deadline_for, response_deadline_for
 from governance.errors import ApplicationError
@@ -81,7 +82,8 @@ def _dispatch_changes(
     Raises ApplicationError without a category, for an inactive one, or for a unit
     outside the appeal's place. The deadlines run from the first dispatch: a return
     and a new dispatch do not give the appeal more time (only an approved extension
-    moves the deadline).
+    or a correction of the calendar moves the deadline). What the deadline is computed
+    from is stored with it (appeals.deadlines).
     """
     category = category or appeal.category
     if category is None:
@@ -97,6 +99,7 @@ def _dispatch_changes(
         changes["response_deadline"] = response_deadline_for(category, now)
         changes["deadline"] = deadline_for(category, now)
         changes["level_deadline"] = changes["deadline"]
+        changes.update(inputs_at_dispatch(category, now))
     else:
         changes["level_deadline"] = appeal.deadline
     data = {**data, "unit": str(unit), "level": changes["handling_level"], "category": category.code,
