@@ -1,16 +1,20 @@
 """The responsibility list is edited here; appeals and their history are read here
 (appeals change only through the transition service)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from appeals.models import (
     Appeal,
     AppealAttachment,
     AppealCoHandler,
     AppealEvent,
+    CalendarDay,
+    CalendarYear,
     Category,
     ExtensionRequest,
-    WorkdayOverride,
 )
 
 
@@ -94,12 +98,61 @@ class AppealEventAdmin(_ReadOnlyAdmin):
         return False
 
 
-@admin.register(WorkdayOverride)
-class WorkdayOverrideAdmin(admin.ModelAdmin):
-    list_display = ("date", "is_workday", "note")
-    list_filter = ("is_workday",)
-    search_fields = ("note",)
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """The days entered by hand: the State Council's schedule (国办通知) once published, and
+    local adjustments. Saving or deleting one re-computes its year's open deadlines."""
+
+    list_display = ("date", "weekday", "is_workday", "name", "source", "note")
+    list_filter = ("source", "is_workday")
+    search_fields = ("name", "note")
     date_hierarchy = "date"
+    change_list_template = "admin/appeals/calendar_change_list.html"
+
+    @admin.display(description=gettext_lazy("星期"))
+    def weekday(self, obj):
+        from appeals.workdays import weekday_name
+
+        return weekday_name(obj.date)
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(admin.ModelAdmin):
+    """Whether a year's official schedule is entered. Until then a year the
+    chinesecalendar library does not cover is computed from the law (provisional)."""
+
+    list_display = ("year", "status", "official_entered", "entered_at", "entered_by", "recompute_requested_at",
+                    "recomputed_at")
+    fields = ("year", "official_entered", "entered_at", "entered_by", "recompute_requested_at", "recompute_reason",
+              "recomputed_at")
+    readonly_fields = ("entered_at", "entered_by", "recompute_requested_at", "recompute_reason", "recomputed_at")
+    actions = ["mark_official"]
+    change_list_template = "admin/appeals/calendar_change_list.html"
+
+    @admin.display(description=gettext_lazy("日历状态"))
+    def status(self, obj):
+        from appeals.workdays import is_provisional, library_covers
+
+        if library_covers(obj.year):
+            return _("国办通知（chinesecalendar）")
+        if not is_provisional(obj.year, official_years=frozenset({obj.year} if obj.official_entered else ())):
+            return _("国办通知（已录入）")
+        return _("暂定：按法定假日推算")
+
+    def save_model(self, request, obj, form, change):
+        if "official_entered" in form.changed_data:
+            obj.entered_at = timezone.now() if obj.official_entered else None
+            obj.entered_by = request.user if obj.official_entered else None
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=gettext_lazy("标记为已录入国办通知（重算该年未办结诉求的时限）"))
+    def mark_official(self, request, queryset):
+        marked = 0
+        for year in queryset.filter(official_entered=False):
+            year.official_entered, year.entered_at, year.entered_by = True, timezone.now(), request.user
+            year.save()  # the signal re-computes the year's deadlines after the commit
+            marked += 1
+        self.message_user(request, _("已标记 %(n)s 个年份，相关时限将在后台重新计算。") % {"n": marked}, messages.SUCCESS)
 
 
 @admin.register(ExtensionRequest)

@@ -16,6 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appeals import escalation, extensions, selectors
+from appeals.deadlines import deadline_text
+from appeals.serializers import DEADLINE_TEXT_HELP
 from governance.selectors import jurisdiction_for
 
 TAGS = ["appeals"]
@@ -35,8 +37,12 @@ class AppealDeadlineOutputSerializer(serializers.Serializer):
     escalation_level = serializers.CharField()
     level_deadline = serializers.DateTimeField(allow_null=True)
     deadline = serializers.DateTimeField(allow_null=True)
+    deadline_text = serializers.SerializerMethodField(help_text=DEADLINE_TEXT_HELP)
     deferred = serializers.BooleanField()
     version = serializers.IntegerField()
+
+    def get_deadline_text(self, appeal) -> str:
+        return deadline_text(appeal)
 
 
 class AppealExtensionOutputSerializer(serializers.Serializer):

@@ -1,14 +1,15 @@
 """The reference data of intake and dispatch, cached in each process: the responsibility
-list (categories), the districts' departments and the workday overrides.
+list (categories), the districts' departments and the entered working-day calendar
+(CalendarDay rows, and the years whose official schedule was entered).
 
 Every intake reads them (the category by its code, the department of the category's
-kind in the appeal's district, the overrides for the deadline), and they change a few
-times a year, by an admin. One snapshot of the three small tables is kept per process
+kind in the appeal's district, the calendar for the deadline), and they change a few
+times a year, by an admin. One snapshot of the small tables is kept per process
 and checked against a token in the shared cache (Redis in production): at the first
 use in a request (one cache read per request, however many lookups), and at every use
 outside requests (workers, commands):
 
-- saving or deleting a Category, Department or WorkdayOverride (signals) drops this
+- saving or deleting a Category, Department, CalendarDay or CalendarYear (signals) drops this
   process's snapshot at once and, after the commit, writes a new token, so that every
   other process reloads on its next use (a reload before the commit would read the old
   rows, hence after the commit);
@@ -29,7 +30,7 @@ from django.core.signals import got_request_exception, request_finished, request
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from appeals.models import Category, WorkdayOverride
+from appeals.models import CalendarDay, CalendarYear, Category
 from governance import shared_cache
 from grids.models import Department
 
@@ -42,7 +43,8 @@ CATALOG_MAX_AGE = 60.0  # seconds
 class Catalog:
     categories: dict[str, Category]  # by code, inactive ones too ("已停用" is not "找不到")
     departments: dict[str, Department]  # by code, "<district>-<kind>"
-    overrides: dict[date, bool]  # WorkdayOverride: date → is_workday
+    overrides: dict[date, bool]  # CalendarDay: date → is_workday
+    official_years: frozenset[int]  # CalendarYear marked "official schedule entered"
     token: str
     loaded_at: float
 
@@ -70,7 +72,8 @@ def _load(token: str) -> Catalog:
     return Catalog(
         categories={c.code: c for c in Category.objects.all()},
         departments={d.code: d for d in Department.objects.all()},
-        overrides=dict(WorkdayOverride.objects.values_list("date", "is_workday")),
+        overrides=dict(CalendarDay.objects.values_list("date", "is_workday")),
+        official_years=frozenset(CalendarYear.objects.filter(official_entered=True).values_list("year", flat=True)),
         token=token,
         loaded_at=time.monotonic(),
     )
@@ -85,7 +88,7 @@ def _fresh(snapshot: Catalog | None, token: str | None) -> bool:
 
 def catalog() -> Catalog:
     """The current snapshot: one cache read per request (or per use outside requests),
-    and three small queries when it changed."""
+    and four small queries when it changed."""
     global _snapshot
     snapshot = _snapshot
     if _fresh(snapshot, getattr(_request, "checked_token", None)):
@@ -112,8 +115,26 @@ def department_by_code(code: str) -> Department | None:
 
 
 def workday_overrides(start: date, end: date) -> dict[date, bool]:
-    """The admins' workday overrides between two dates (inclusive)."""
+    """The admins' calendar days between two dates (inclusive)."""
     return {day: workday for day, workday in catalog().overrides.items() if start <= day <= end}
+
+
+def official_years() -> frozenset[int]:
+    """The years whose official schedule an admin marked entered."""
+    return catalog().official_years
+
+
+def reload() -> Catalog:
+    """A fresh snapshot now, whatever the token says: for a job that must see a change
+    another process committed a moment ago (the token is renewed after that commit,
+    possibly after the job was queued)."""
+    global _snapshot
+    _snapshot = None
+    token = _shared_token()
+    snapshot = _load(token or "")
+    if token is not None:
+        _snapshot = snapshot
+    return snapshot
 
 
 def _publish_change() -> None:
@@ -133,6 +154,6 @@ request_started.connect(_request_started, dispatch_uid="catalog-request-started"
 request_finished.connect(_request_finished, dispatch_uid="catalog-request-finished")
 # A request that raises (a test client re-raises before closing the response) ends here too.
 got_request_exception.connect(_request_finished, dispatch_uid="catalog-request-exception")
-for _model in (Category, Department, WorkdayOverride):
+for _model in (Category, Department, CalendarDay, CalendarYear):
     post_save.connect(invalidate, sender=_model, dispatch_uid=f"catalog-save-{_model._meta.label}")
     post_delete.connect(invalidate, sender=_model, dispatch_uid=f"catalog-delete-{_model._meta.label}")

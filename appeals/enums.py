@@ -58,6 +58,9 @@ class AppealAction(models.TextChoices):
     EXTEND_REJECT = "extend_reject", _("驳回延期")
     # A supervisor's 督办意见: it changes nothing a handler acts on (DESIGN.md §3).
     SUPERVISE = "supervise", _("督办意见")
+    # The working-day calendar changed (a year's official schedule entered, a day
+    # corrected): the system re-computes the deadline from its stored inputs.
+    DEADLINE_CORRECT = "deadline_correct", _("时限校正")
 
 
 class HandlingLevel(models.TextChoices):
@@ -119,6 +122,14 @@ class Rating(models.TextChoices):
 class DeadlineUnit(models.TextChoices):
     HOURS = "hours", _("小时")
     WORKING_DAYS = "working_days", _("工作日")
+
+
+class CalendarSource(models.TextChoices):
+    """Where a day of the working-day calendar comes from (appeals.workdays)."""
+
+    OFFICIAL = "official", _("国办通知")
+    LAW = "law", _("法定")
+    OVERRIDE = "override", _("调整")
 
 
 class AttachmentKind(models.TextChoices):

@@ -288,6 +288,7 @@ class ExtendApprove(EventData):
     extension: int
     requested_deadline: datetime | str
     deadline: tuple  # [before, after]
+    extension_days: int | None = None  # working days added (a working-day deadline)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -295,6 +296,22 @@ class ExtendReject(EventData):
     action = A.EXTEND_REJECT
     extension: int
     requested_deadline: datetime | str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeadlineCorrect(EventData):
+    """时限校正: the working-day calendar changed and the deadline was computed again from its
+    inputs (appeals.recompute): [before, after] in China time, what the new calendar gives
+    (``computed``; later when ``guarded`` by the next working day), why, and from what."""
+
+    action = A.DEADLINE_CORRECT
+    deadline: tuple
+    computed: str
+    year: int
+    reason: str
+    inputs: dict
+    guarded: bool | None = None
+    level_deadline: tuple | None = None
 
 
 def _plain(action_value: str) -> type[EventData]:
@@ -314,7 +331,7 @@ CloseUnevaluated = _plain(A.CLOSE_UNEVALUATED)
 DATA_OF: dict[str, type[EventData]] = {
     cls.action: cls for cls in (
         Receive, Dispatch, Return, Reroute, Escalate, Evaluate, Sign, Contact, Resolve, Feedback, Merge, Note,
-        Whistle, Checkin, Claim, Warn, Remind, ExtendRequest, ExtendApprove, ExtendReject,
+        Whistle, Checkin, Claim, Warn, Remind, ExtendRequest, ExtendApprove, ExtendReject, DeadlineCorrect,
         Supervise, Decline, Withdraw, VerifyPass, VerifyFail, CloseUnevaluated,
     )
 }

@@ -22,7 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals import events, permissions
-from appeals.enums import AppealAction, ExtensionState, HandlingLevel
+from appeals.deadlines import deadline_text, extension_working_days
+from appeals.enums import AppealAction, DeadlineUnit, ExtensionState, HandlingLevel
 from appeals.escalation import appeal_link
 from appeals.models import Appeal, ExtensionRequest
 from appeals.tasks import SMS_EXTENDED, enqueue_sms
@@ -59,7 +60,7 @@ def extension_request(
         requested_deadline = timezone.make_aware(requested_deadline)
     if requested_deadline <= appeal.deadline:
         raise ApplicationError(
-            _("申请延至的时间须晚于现办结时限（%(d)s）。") % {"d": _local(appeal.deadline)}
+            _("申请延至的时间须晚于现办结时限（%(d)s）。") % {"d": deadline_text(appeal)}
         )
     level = appeal.handling_level
     previous = appeal.deadline
@@ -76,7 +77,8 @@ def extension_request(
                 permissions.approver_unit(level=level, appeal=appeal): Digest(
                     title=_("延期申请待审批：%(code)s") % {"code": appeal.tracking_code},
                     body=_("%(who)s申请将办结时限由 %(old)s 延至 %(new)s。理由：%(reason)s") % {
-                        "who": ctx.label, "old": _local(previous), "new": _local(requested_deadline), "reason": reason,
+                        "who": ctx.label, "old": deadline_text(previous, appeal.deadline_unit),
+                        "new": deadline_text(requested_deadline), "reason": reason,
                     },
                     link=appeal_link(appeal.tracking_code),
                 ),
@@ -84,10 +86,6 @@ def extension_request(
     except IntegrityError:  # a colleague's request got in first
         raise Conflict(_("该诉求已有待审批的延期申请。")) from None
     return extension
-
-
-def _local(dt: datetime) -> str:
-    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M")
 
 
 def _decide(*, actor, extension: ExtensionRequest, approve: bool, note: str, expected_version: int | None,
@@ -111,12 +109,16 @@ def _decide(*, actor, extension: ExtensionRequest, approve: bool, note: str, exp
         if approve:
             new = extension.requested_deadline
             level_deadline = max(appeal.level_deadline, new) if appeal.level_deadline else new
+            changes = {"deadline": new, "level_deadline": level_deadline, "deferred": True}
+            days = None
+            if appeal.deadline_unit == DeadlineUnit.WORKING_DAYS and appeal.deadline is not None:
+                # The deadline's inputs (appeals.deadlines): the extension in working days.
+                days = extension_working_days(appeal.deadline, new)
+                changes["deadline_extension_days"] = (appeal.deadline_extension_days or 0) + days
             data = events.ExtendApprove(extension=extension.pk, requested_deadline=new,
-                                        deadline=(appeal.deadline, new))
-            services._transition(ctx, A.EXTEND_APPROVE, note=note, data=data, changes={
-                "deadline": new, "level_deadline": level_deadline, "deferred": True,
-            })
-            title = _("延期已批准：%(code)s 办结时限延至 %(d)s") % {"code": appeal.tracking_code, "d": _local(new)}
+                                        deadline=(appeal.deadline, new), extension_days=days)
+            services._transition(ctx, A.EXTEND_APPROVE, note=note, data=data, changes=changes)
+            title = _("延期已批准：%(code)s 办结时限延至 %(d)s") % {"code": appeal.tracking_code, "d": deadline_text(new)}
         else:
             services._transition(ctx, A.EXTEND_REJECT, note=note, data=events.ExtendReject(
                 extension=extension.pk, requested_deadline=extension.requested_deadline))
@@ -140,7 +142,8 @@ def extension_approve(*, actor, extension: ExtensionRequest, note: str = "", exp
     409; not the deciding post — one level above the level it was asked at — 403);
     2. in one transaction: the request claimed conditionally, the
     deadline moved to the requested one (the level deadline too, if earlier), the
-    appeal marked deferred (缓办), an ``extend_approve`` event (version checked);
+    extension's working days added to the deadline's inputs (a working-day deadline),
+    the appeal marked deferred (缓办), an ``extend_approve`` event (version checked);
     3. the requester told in the inbox; the resident by SMS after commit.
     """
     return _decide(actor=actor, extension=extension, approve=True, note=note, expected_version=expected_version,

@@ -9,10 +9,10 @@ import html
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from appeals.deadlines import deadline_text
 from appeals.enums import AppealAction, AppealState, HandlingLevel, Source
 from appeals.selectors import category_list
 from governance.enums import COMMUNITY_ROLES, Role
@@ -301,7 +301,7 @@ class ExtensionRequestForm(ActionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.appeal is not None and self.appeal.deadline:
-            current = timezone.localtime(self.appeal.deadline).strftime("%Y-%m-%d %H:%M")
+            current = deadline_text(self.appeal)
             self.fields["requested_deadline"].help_text = _("现办结时限 %(d)s；由上一级审批。") % {"d": current}
 
 

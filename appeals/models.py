@@ -17,6 +17,7 @@ from appeals.enums import (
     AppealAction,
     AppealState,
     AttachmentKind,
+    CalendarSource,
     CategoryType,
     DeadlineUnit,
     EscalationLevel,
@@ -201,6 +202,15 @@ class Appeal(models.Model):
     last_reminded_at = models.DateTimeField(_("最近催办时间"), null=True, blank=True)
     # 缓办: an approved extension moved the deadline (appeals.extensions).
     deferred = models.BooleanField(_("缓办"), default=False)
+    # What the deadline is computed from (appeals.deadlines), so that a correction of the
+    # calendar can compute it again: set at the first dispatch, the extension days at each
+    # approved extension. Empty on rows dispatched before they existed: derived when needed.
+    deadline_start = models.DateTimeField(_("时限起算时间"), null=True, blank=True)
+    deadline_limit = models.PositiveIntegerField(_("办结时限数值"), null=True, blank=True)
+    deadline_unit = models.CharField(
+        _("办结时限单位"), max_length=14, choices=DeadlineUnit.choices, null=True, blank=True
+    )
+    deadline_extension_days = models.PositiveIntegerField(_("批准延期工作日数"), null=True, blank=True)
 
     result = models.TextField(_("办理结果"), blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX)])
     verified = models.BooleanField(_("已核查"), default=False)
@@ -451,18 +461,66 @@ class ExtensionRequest(models.Model):
         return f"{self.appeal_id} {self.get_state_display()}"
 
 
-class WorkdayOverride(models.Model):
-    """An admin's correction of the official calendar (and the only data for years the
-    chinesecalendar library does not cover yet)."""
+class CalendarDay(models.Model):
+    """A day of the working-day calendar entered by an administrator (appeals.workdays):
+    a day of the State Council's schedule (国办通知: its holidays and 调休 working days), a
+    statutory day pinned by hand (法定), or a local adjustment (调整, e.g. 临时停工). It wins
+    over the chinesecalendar library and over the law's computation. Saving or deleting
+    one re-computes the open deadlines of its year (appeals.recompute)."""
 
     date = models.DateField(_("日期"), unique=True)
-    is_workday = models.BooleanField(_("工作日"))
+    is_workday = models.BooleanField(_("工作日"), help_text=_("勾选：上班；不勾选：休息"))
+    source = models.CharField(
+        _("来源"), max_length=10, choices=CalendarSource.choices, default=CalendarSource.OFFICIAL
+    )
+    name = models.CharField(_("名称"), max_length=30, blank=True, help_text=_("如 元旦、春节、调休上班、临时停工"))
     note = models.CharField(_("说明"), max_length=100, blank=True)
 
     class Meta:
-        verbose_name = _("工作日调整")
-        verbose_name_plural = _("工作日调整")
+        verbose_name = _("节假日与调休")
+        verbose_name_plural = _("节假日与调休")
         ordering = ["date"]
 
     def __str__(self) -> str:
-        return f"{self.date} {'上班' if self.is_workday else '休息'}"
+        return f"{self.date} {self.name or ('上班' if self.is_workday else '休息')}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The date it had, so that moving a day to another year re-computes both years.
+        instance.loaded_date = instance.__dict__.get("date")
+        return instance
+
+
+class CalendarYear(models.Model):
+    """One year of the calendar: whether its official schedule (国办通知) has been entered,
+    and a pending re-computation of its open deadlines (set with every change, cleared by
+    the run that saw it: the beat catches up when the broker was down)."""
+
+    year = models.PositiveSmallIntegerField(_("年份"), unique=True)
+    official_entered = models.BooleanField(
+        _("已录入国办通知"), default=False,
+        help_text=_("国务院办公厅公布当年节假日安排并录入为“国办通知”日期后勾选；此前该年按法定假日推算，为暂定。"),
+    )
+    entered_at = models.DateTimeField(_("标记时间"), null=True, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("标记人"),
+    )
+    recompute_requested_at = models.DateTimeField(_("待重算时限"), null=True, blank=True, editable=False)
+    recompute_reason = models.CharField(_("重算原因"), max_length=200, blank=True, editable=False)
+    recomputed_at = models.DateTimeField(_("最近重算时间"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("年度工作日历")
+        verbose_name_plural = _("年度工作日历")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return f"{self.year}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance.loaded_official_entered = instance.__dict__.get("official_entered")
+        return instance

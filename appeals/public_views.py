@@ -8,13 +8,11 @@ anyone else's personal data.
 """
 
 import time
-from datetime import timedelta
 
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -249,19 +247,7 @@ def _track_page(request, code: str, last4: str, *, evaluation_form=None, error: 
         evaluation_form = EvaluationForm(initial={"version": view.version})
     return render(request, "appeals/public/track_detail.html", {
         "view": view, "evaluation_form": evaluation_form, "error": error,
-        "deadline": _deadline_label(view.deadline),
     }, status=status)
-
-
-def _deadline_label(deadline) -> str:
-    """A working-day deadline ends at 24:00 of its last day (stored as the next 00:00);
-    residents read "12月2日 24:00", not the next day."""
-    if deadline is None:
-        return ""
-    local = timezone.localtime(deadline)
-    if (local.hour, local.minute) == (0, 0):
-        return f"{(local - timedelta(minutes=1)):%Y-%m-%d} 24:00"
-    return f"{local:%Y-%m-%d %H:%M}"
 
 
 @require_http_methods(["GET", "POST"])

@@ -16,6 +16,7 @@ from django.db.models.query import ModelIterable
 from django.utils import timezone
 
 from appeals import permissions, workflow
+from appeals.deadlines import deadline_text
 from appeals.enums import (
     FINAL_STATES,
     OPEN_STATES,
@@ -202,8 +203,9 @@ def resident_contact(*, user, appeal: Appeal, jurisdiction: Jurisdiction | None 
 
 # --- the public tracking page -------------------------------------------------------------------
 
-# What a resident sees of each step: the action and the unit, plus the text meant for them.
-_PUBLIC_NOTE_ACTIONS = {A.DECLINE, A.RESOLVE, A.WITHDRAW, A.EVALUATE}
+# What a resident sees of each step: the action and the unit, plus the text meant for them
+# (a correction of the deadline says old → new and why, written by the system).
+_PUBLIC_NOTE_ACTIONS = {A.DECLINE, A.RESOLVE, A.WITHDRAW, A.EVALUATE, A.DEADLINE_CORRECT}
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,7 @@ class TrackView:
     handling_unit: str
     created_at: datetime
     deadline: datetime | None
+    deadline_text: str  # appeals.deadlines.deadline_text: "12月15日（周二）24:00"
     result: str
     rating: str
     can_evaluate: bool
@@ -254,7 +257,7 @@ def appeal_track(*, tracking_code: str, phone_last4: str) -> TrackView:
         tracking_code=appeal.tracking_code, state=appeal.state, state_label=appeal.get_state_display(),
         category=str(appeal.category) if appeal.category else "", description=appeal.description,
         handling_unit=appeal.handling_unit_name, created_at=appeal.created_at, deadline=appeal.deadline,
-        result=appeal.result if appeal.state in (AppealState.AWAITING_EVALUATION, AppealState.CLOSED) else "",
+        deadline_text=deadline_text(appeal), result=appeal.result if appeal.state in (AppealState.AWAITING_EVALUATION, AppealState.CLOSED) else "",
         rating=appeal.rating, can_evaluate=appeal.state == AppealState.AWAITING_EVALUATION,
         can_withdraw=appeal.state in workflow.sources(A.WITHDRAW), version=appeal.version, steps=steps,
     )
@@ -473,3 +476,55 @@ def listed(qs: QuerySet[Appeal]) -> QuerySet[Appeal]:
     qs = qs.select_related(*_LIST_RELATED)
     qs._iterable_class = _WithUnits
     return qs
+
+
+# --- the working-day calendar --------------------------------------------------------------------
+
+
+def deadlines_reaching_into(year: int) -> QuerySet[Appeal]:
+    """Open appeals whose deadline depends on the working days of ``year``: received
+    before the year ends, with a deadline after it begins, not counted in hours (the
+    deadlines a change of the year's calendar may move; appeals.recompute)."""
+    from appeals.enums import DeadlineUnit
+    from appeals.workdays import CHINA
+
+    return Appeal.objects.filter(
+        state__in=workflow.sources(A.DEADLINE_CORRECT),
+        deadline__gt=datetime(year, 1, 1, tzinfo=CHINA), created_at__lt=datetime(year + 1, 1, 1, tzinfo=CHINA),
+    ).exclude(deadline_unit=DeadlineUnit.HOURS)
+
+
+@dataclass(frozen=True)
+class ProvisionalYear:
+    year: int
+    open_appeals: int | None  # None: not counted (only whether there are any)
+
+
+PROVISIONAL_CACHE_KEY = "appeals:calendar-provisional"
+PROVISIONAL_CACHE_SECONDS = 300
+
+
+def calendar_provisional_years(*, now: datetime | None = None, count: bool = True) -> list[ProvisionalYear]:
+    """The years from last year to next year whose working days are still the law's
+    estimate (appeals.workdays.is_provisional) and that hold open deadlines: what the
+    admin's and supervisors' home, /healthz and the admin warn about. With ``count``, how
+    many open appeals reach into each (kept in the shared cache for a few minutes: the
+    count runs over every open deadline of the year); without, only whether any does."""
+    from appeals.workdays import CHINA, is_provisional, load_official_years
+
+    now = now or timezone.now()
+    this = now.astimezone(CHINA).year
+    official = load_official_years()
+    years = [y for y in (this - 1, this, this + 1) if is_provisional(y, official_years=official)]
+    if not years:
+        return []
+    if not count:
+        return [ProvisionalYear(y, None) for y in years if deadlines_reaching_into(y).exists()]
+    key = f"{PROVISIONAL_CACHE_KEY}:{'-'.join(map(str, years))}"
+    cached = shared_cache.get(key, what="provisional calendar years")
+    if cached is not None:
+        return [ProvisionalYear(y, n) for y, n in cached]
+    counted = [(y, deadlines_reaching_into(y).count()) for y in years]
+    counted = [(y, n) for y, n in counted if n]
+    shared_cache.put(key, counted, PROVISIONAL_CACHE_SECONDS, what="provisional calendar years")
+    return [ProvisionalYear(y, n) for y, n in counted]

@@ -11,10 +11,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from appeals.deadlines import deadline_text
 from appeals.enums import AppealState
 from appeals.models import Appeal, AppealAttachment, AppealCoHandler, AppealEvent, Category
 from appeals.selectors import is_overdue, masked_contact
 
+DEADLINE_TEXT_HELP = _("办结时限的文字：工作日时限为当日24:00，如“12月15日（周二）24:00”；小时时限为准确时刻")
 STATE_HELP = _("状态：") + " / ".join(f"{value} {label}" for value, label in AppealState.choices)
 
 
@@ -62,6 +64,7 @@ class _AppealFields(serializers.ModelSerializer):
     queue_level = serializers.CharField(read_only=True, help_text=_("待派队列：community / street；已派单时为空"))
     escalation_level = serializers.CharField(read_only=True, help_text=_("督办层级：grid / community / street / district"))
     overdue = serializers.SerializerMethodField(help_text=_("已过办结时限且尚未办结"))
+    deadline_text = serializers.SerializerMethodField(help_text=DEADLINE_TEXT_HELP)
     # Lists and action answers show the resident masked (lists are read over shoulders);
     # the detail shows what appeals.selectors.resident_contact allows this account.
     name = serializers.SerializerMethodField(help_text=_("居民姓名（脱敏；匿名时为“匿名”）"))
@@ -71,13 +74,17 @@ class _AppealFields(serializers.ModelSerializer):
         model = Appeal
         fields = [
             "tracking_code", "state", "state_label", "source", "category", "description", "address_text",
-            "address_unclear", "latitude", "longitude", "building", "district", "street", "community", "grid", "handling_level", "handling_unit",
-            "queue_level", "escalation_level", "response_deadline", "deadline", "level_deadline", "overdue",
+            "address_unclear", "latitude", "longitude", "building", "district", "street", "community", "grid",
+            "handling_level", "handling_unit", "queue_level", "escalation_level", "response_deadline", "deadline",
+            "deadline_text", "level_deadline", "overdue",
             "first_contact_at", "created_at", "updated_at", "name", "phone", "rework_count", "version",
         ]
 
     def get_overdue(self, appeal: Appeal) -> bool:
         return is_overdue(appeal)
+
+    def get_deadline_text(self, appeal: Appeal) -> str:
+        return deadline_text(appeal)
 
     def _contact(self, appeal: Appeal):
         return getattr(appeal, "contact", None) or masked_contact(appeal)
@@ -192,6 +199,7 @@ class TrackOutputSerializer(serializers.Serializer):
     handling_unit = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
     deadline = serializers.DateTimeField(allow_null=True)
+    deadline_text = serializers.CharField(allow_blank=True, help_text=DEADLINE_TEXT_HELP)
     result = serializers.CharField(allow_blank=True)
     rating = serializers.CharField(allow_blank=True)
     can_evaluate = serializers.BooleanField()

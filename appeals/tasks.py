@@ -33,7 +33,9 @@ def compose_message(appeal, kind: str) -> str:
             "code": appeal.tracking_code, "result": result, "url": track_url(appeal.tracking_code),
         }
     if kind == SMS_EXTENDED:
-        deadline = timezone.localtime(appeal.deadline).strftime("%Y-%m-%d %H:%M") if appeal.deadline else ""
+        from appeals.deadlines import deadline_text
+
+        deadline = deadline_text(appeal)
         return _("【共治】您的诉求（查询码 %(code)s）经审批延期办理，办结时限延至 %(deadline)s。办理进度：%(url)s") % {
             "code": appeal.tracking_code, "deadline": deadline, "url": track_url(appeal.tracking_code),
         }
@@ -98,3 +100,35 @@ def close_unevaluated(*, now: str | None = None) -> int:
     from appeals.escalation import close_unevaluated_sweep
 
     return close_unevaluated_sweep(now=_moment(now))
+
+
+# A re-computation of a year's deadlines is queued after the commit of a calendar change
+# (appeals.recompute); the beat runs the years still pending a while later (a job lost to
+# a broker outage). A run is chunked and safe to repeat: what it moved stays moved.
+RECOMPUTE_CATCH_UP_AFTER = 300  # seconds: the queued job's head start
+
+
+@shared_task(name="appeals.tasks.recompute_deadlines", time_limit=3600, soft_time_limit=3500, acks_late=True)
+def recompute_deadlines(*, year: int, force: bool = False) -> dict | None:
+    """Re-compute the open deadlines reaching into ``year`` if it is pending (or ``force``)."""
+    from appeals.recompute import year_recompute
+
+    result = year_recompute(year=year, force=force)
+    if result is None:
+        return None
+    return {"year": result.year, "checked": result.checked, "moved": result.moved, "guarded": result.guarded,
+            "unknown": result.unknown}
+
+
+@shared_task(name="appeals.tasks.recompute_pending_deadlines", time_limit=3600, soft_time_limit=3500,
+             acks_late=True)
+def recompute_pending_deadlines() -> list[int]:
+    """The catch-up: every year whose calendar changed and was not re-computed since."""
+    from datetime import timedelta
+
+    from appeals.recompute import pending_years, year_recompute
+
+    years = pending_years(older_than=timedelta(seconds=RECOMPUTE_CATCH_UP_AFTER))
+    for year in years:
+        year_recompute(year=year)
+    return years

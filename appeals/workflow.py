@@ -186,6 +186,8 @@ TABLE: dict[str, Step] = {step.action: step for step in (
          _post(permissions.handles), gettext_lazy("只有当前办理单位可以上报。"),
          read_only_refusal=gettext_lazy("督查考核账号只读，不能上报诉求。"), guard=_below_district),
     Step(A.WARN, ACTIVE, None, frozenset({Party.SYSTEM}), keeps_version=True),
+    # The working-day calendar changed: the system computes the deadline again (appeals.recompute).
+    Step(A.DEADLINE_CORRECT, OPEN, None, frozenset({Party.SYSTEM})),
     Step(A.REMIND, ACTIVE, None, frozenset({Party.SYSTEM}), keeps_version=True),
     # Only the unit at the handling level asks (a community does not ask for its grid's
     # appeal: it would then approve its own request).

@@ -30,6 +30,13 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "appeals.tasks.close_unevaluated",
         "schedule": crontab(minute=10, hour=1),
     },
+    # Open deadlines of a year whose calendar changed, if the job queued with the change
+    # was lost (a broker outage): derived from CalendarYear's pending mark.
+    "appeals-recompute-pending-deadlines": {
+        "task": "appeals.tasks.recompute_pending_deadlines",
+        "schedule": 900.0,
+        "options": {"expires": 900.0},
+    },
     "notification-emails-catch-up": {
         "task": "governance.tasks.send_notification_emails",
         "schedule": float(NOTIFICATION_EMAIL_SECONDS),

@@ -8,8 +8,9 @@ from django.views.defaults import page_not_found as html_page_not_found
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from appeals.selectors import queue_counts
+from appeals.selectors import calendar_provisional_years, queue_counts
 from governance.celery import app as celery_app
+from governance.enums import Role
 from governance.reports.selectors import home_card as report_home_card
 from governance.selectors import jurisdiction_for
 
@@ -21,7 +22,9 @@ BROKER_CHECK_TIMEOUT = 2  # seconds
 @require_GET
 @never_cache
 def healthz(request):
-    """200 when the database and the broker answer; 503 naming the failing part."""
+    """200 when the database and the broker answer; 503 naming the failing part. Also
+    says (still 200) which years that hold open deadlines have a provisional calendar
+    (working days computed from the law, the official schedule not entered yet)."""
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -48,21 +51,39 @@ def healthz(request):
         checks["broker"] = "error"
     healthy = all(v == "ok" for v in checks.values())
     failing = [k for k, v in checks.items() if v != "ok"]
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", "checks": checks, "failing": failing},
-        status=200 if healthy else 503,
-    )
+    body = {"status": "ok" if healthy else "error", "checks": checks, "failing": failing}
+    if checks["database"] == "ok":
+        body["calendar"] = _calendar_health()
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _calendar_health() -> dict:
+    try:
+        years = [y.year for y in calendar_provisional_years(count=False)]
+    except Exception as exc:  # a warning, never the reason for a 503
+        logger.warning("healthz: calendar check failed: %s", exc.__class__.__name__)
+        return {"provisional_years": None}
+    body = {"provisional_years": years}
+    if years:
+        body["warning"] = "provisional calendar (computed from the law, official schedule not entered): " + ", ".join(
+            map(str, years))
+    return body
 
 
 @login_required
 def home(request):
     jurisdiction = jurisdiction_for(request.user)
+    is_admin = request.user.is_staff or request.user.is_superuser
+    # Admins and supervisors are told while a year with open deadlines is provisional.
+    warn_calendar = is_admin or Role.SUPERVISOR in jurisdiction.roles
     return render(
         request,
         "governance/home.html",
         {"jurisdiction": jurisdiction, "posts": jurisdiction.posts,
          "my_queue": queue_counts(jurisdiction=jurisdiction),
-         "report_card": report_home_card(jurisdiction=jurisdiction)},
+         "report_card": report_home_card(jurisdiction=jurisdiction),
+         "provisional_years": calendar_provisional_years() if warn_calendar else [],
+         "calendar_admin_link": is_admin},
     )
 
 

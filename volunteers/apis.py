@@ -12,8 +12,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from appeals.deadlines import deadline_text
 from appeals.enums import AppealAction
 from appeals.selectors import resident_contact
+from appeals.serializers import DEADLINE_TEXT_HELP
 from appeals.services import appeal_act, appeal_claim
 from governance.api.pagination import StandardPagination
 from governance.errors import NotFound
@@ -450,10 +452,14 @@ class VolunteerHallAppealOutputSerializer(serializers.Serializer):
     address = serializers.SerializerMethodField()
     dispatched_at = serializers.DateTimeField(allow_null=True)
     deadline = serializers.DateTimeField(allow_null=True)
+    deadline_text = serializers.SerializerMethodField(help_text=DEADLINE_TEXT_HELP)
     version = serializers.IntegerField(help_text=_("接单时作为 expected_version 传回"))
 
     def get_address(self, appeal) -> str:
         return appeal.building.address if appeal.building_id else appeal.address_text
+
+    def get_deadline_text(self, appeal) -> str:
+        return deadline_text(appeal)
 
 
 class VolunteerMyAppealRowOutputSerializer(VolunteerHallAppealOutputSerializer):

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from appeals import events
 from appeals.enums import AppealAction, EscalationLevel, HandlingLevel
 from appeals.models import Appeal, AppealEvent, Category
+from appeals.deadlines import inputs_at_dispatch
 from appeals.services.core import _Context, _transition
 from appeals.workdays import deadline_for, response_deadline_for
 from governance.errors import ApplicationError
@@ -77,7 +78,8 @@ def _dispatch_changes(
     Raises ApplicationError without a category, for an inactive one, or for a unit
     outside the appeal's place. The deadlines run from the first dispatch: a return
     and a new dispatch do not give the appeal more time (only an approved extension
-    moves the deadline).
+    or a correction of the calendar moves the deadline). What the deadline is computed
+    from is stored with it (appeals.deadlines).
     """
     category = category or appeal.category
     if category is None:
@@ -93,6 +95,7 @@ def _dispatch_changes(
         changes["response_deadline"] = response_deadline_for(category, now)
         changes["deadline"] = deadline_for(category, now)
         changes["level_deadline"] = changes["deadline"]
+        changes.update(inputs_at_dispatch(category, now))
     else:
         changes["level_deadline"] = appeal.deadline
     data = events.Dispatch(

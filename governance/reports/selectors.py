@@ -35,6 +35,7 @@ from django.utils.http import RFC3986_SUBDELIMS, urlencode
 from django.utils.translation import gettext as _
 
 from appeals import events
+from appeals.deadlines import deadline_text
 from appeals.enums import OPEN_STATES, AppealState, EscalationLevel, Rating
 from appeals.models import Appeal, AppealEvent
 from appeals.selectors import appeal_scope, overdue_q
@@ -565,7 +566,7 @@ def problem_appeals(*, jurisdiction: Jurisdiction, period: Period, kind: str, co
             "category": appeal.category.name if appeal.category_id else _("未分类"),
             "place": _place(appeal), "handler": appeal.handling_unit_name,
             "state": appeal.get_state_display(),
-            "deadline": timezone.localtime(appeal.deadline, CHINA).strftime("%Y-%m-%d %H:%M"),
+            "deadline": deadline_text(appeal, with_year=True),
             "problem": "、".join(problems),
         })
         links.append({"tracking_code": reverse("appeals:detail", args=[appeal.tracking_code])})
@@ -682,7 +683,7 @@ def supervision_row(appeal: Appeal, *, now: datetime) -> dict:
         "place": _place(appeal), "handler": appeal.handling_unit_name,
         "level": appeal.get_escalation_level_display() or "",
         "state": appeal.get_state_display(),
-        "deadline": timezone.localtime(appeal.deadline, CHINA).strftime("%Y-%m-%d %H:%M") if appeal.deadline else "",
+        "deadline": deadline_text(appeal, with_year=True),
         "overdue": _overdue_text(late) if late > timedelta(0) else "",
         "overdue_hours": int(late.total_seconds() // 3600) if late > timedelta(0) else 0,
         "deferred": _("是") if appeal.deferred else "",

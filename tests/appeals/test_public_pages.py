@@ -274,7 +274,7 @@ def test_tracking_shows_the_timeline_with_unit_names_only(client, city, appeal, 
         page = text(client.get(response.url))
     assert "办理过程" in page and "办理中" in page and "签收" in page
     assert "甲一社区第一网格" in page  # the handling unit, by name
-    assert re.search(r"\d{4}-\d\d-\d\d 24:00", page)  # a working-day deadline ends at 24:00
+    assert re.search(r"\d+月\d+日（周.）24:00", page)  # a working-day deadline ends at 24:00
     for private in (u.grid_worker.username, u.grid_worker.first_name, "网格员", "13812345678", "约定下午上门"):
         assert private not in page
     # Remembered for this browser and this code only.

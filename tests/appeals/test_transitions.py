@@ -154,8 +154,9 @@ def _volunteer_claim(city, appeal):
 
 
 JOB_ACTIONS = _job_actions()
-# Recorded in bulk by the sweep, which selects by these rows' sources (tests/appeals/test_escalation.py).
-SWEEP_ONLY = {A.WARN, A.REMIND}
+# Recorded in bulk by the sweep, which selects by these rows' sources (tests/appeals/test_escalation.py),
+# and by the deadline re-computation, likewise (tests/appeals/test_recompute.py).
+SWEEP_ONLY = {A.WARN, A.REMIND, A.DEADLINE_CORRECT}
 
 ILLEGAL = [
     (action, state)
