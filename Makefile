@@ -36,6 +36,8 @@ run: migrate
 test: export SECRET_KEY ?= make-test-only-not-a-secret
 test: migrate
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports
+	$(BIN)/ruff check --quiet .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

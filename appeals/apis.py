@@ -32,8 +32,8 @@ from appeals.serializers import (
     AppealListOutputSerializer,
     TrackOutputSerializer,
 )
-from governance.errors import ApplicationError, NotFound
-from governance.selectors import Jurisdiction, jurisdiction_for
+from governance.kernel.errors import ApplicationError, NotFound
+from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Building, Community, Department, Street
 from grids.validators import normalize_phone
 

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from appeals import escalation, extensions, selectors
 from appeals.deadlines import deadline_text
 from appeals.serializers import DEADLINE_TEXT_HELP
-from governance.selectors import jurisdiction_for
+from governance.staff.selectors import jurisdiction_for
 
 TAGS = ["appeals"]
 _ERRORS = {

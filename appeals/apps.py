@@ -7,7 +7,9 @@ class AppealsConfig(AppConfig):
 
     def ready(self):
         # The reference-data cache listens to saves and deletes in every process.
-        from appeals import catalog  # noqa: F401
         # After the catalog: a calendar change re-computes the open deadlines of its year,
         # queued after the commit that also renews the catalog's token.
-        from appeals import recompute  # noqa: F401
+        from appeals import (
+            catalog,  # noqa: F401
+            recompute,  # noqa: F401
+        )

@@ -31,9 +31,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from appeals.models import CalendarDay, CalendarYear, Category
-from governance import shared_cache
+from governance.kernel import shared_cache
 from grids.models import Department
-
 
 TOKEN_KEY = "appeals:catalog-token"
 CATALOG_MAX_AGE = 60.0  # seconds

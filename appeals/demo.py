@@ -19,6 +19,7 @@ from appeals.enums import CategoryType as T
 from appeals.enums import DeadlineUnit as U
 from appeals.enums import HandlingLevel as L
 from appeals.enums import Rating, Source
+from grids.models import Building, Community
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,6 @@ def _write(ctx, message: str) -> None:
 
 def _territory(ctx):
     """The demo community, its grids, buildings and street, from ctx or the database."""
-    from grids.models import Building, Community
-
     territory = getattr(ctx, "territory", None)
     community = getattr(territory, "community", None)
     if community is None:

@@ -59,7 +59,7 @@ from appeals.enums import (
 )
 from appeals.models import Appeal
 from governance.enums import NotificationKind
-from governance.notifications import Digest, UnitKey, notify_units
+from governance.staff.notifications import Digest, UnitKey, notify_units
 
 logger = logging.getLogger(__name__)
 

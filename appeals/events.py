@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from appeals.enums import AppealAction, AppealState, HandlingLevel, QueueLevel
 from appeals.models import AppealEvent
+from governance.kernel.bulk import copy_rows
 
 A = AppealAction
 
@@ -443,8 +444,6 @@ def record_many(events: Sequence[Event], *, returning_ids: bool = False) -> list
 def load_history(events: Sequence[Event]) -> int:
     """Load a seeded history (ids and times given by the seed) in bulk: COPY on
     PostgreSQL, executemany elsewhere. Returns how many were written."""
-    from governance.kernel.bulk import copy_rows
-
     rows = []
     for event in events:
         assert event.at is not None, "a history gives each event its time"

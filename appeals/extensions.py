@@ -28,9 +28,9 @@ from appeals.escalation import appeal_link
 from appeals.models import Appeal, ExtensionRequest
 from appeals.tasks import SMS_EXTENDED, enqueue_sms
 from governance.enums import COMMUNITY_ROLES, NotificationKind, Role
-from governance.errors import ApplicationError, Conflict
-from governance.notifications import Digest, notify_units, notify_users
-from governance.selectors import Jurisdiction
+from governance.kernel.errors import ApplicationError, Conflict, NotFound
+from governance.staff.notifications import Digest, notify_units, notify_users
+from governance.staff.selectors import Jurisdiction
 
 A = AppealAction
 REASON_MAX = 1000
@@ -176,8 +176,6 @@ def extensions_to_decide(*, jurisdiction: Jurisdiction) -> QuerySet[ExtensionReq
 
 def extension_get(*, jurisdiction: Jurisdiction, extension_id: int) -> ExtensionRequest:
     """One request, NotFound outside the jurisdiction (by its appeal)."""
-    from governance.errors import NotFound
-
     extension = ExtensionRequest.objects.select_related("appeal__category", "requested_by").filter(pk=extension_id).first()
     if extension is None or not permissions.is_visible(jurisdiction, extension.appeal):
         raise NotFound()

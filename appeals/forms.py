@@ -16,7 +16,7 @@ from appeals.deadlines import deadline_text
 from appeals.enums import AppealAction, AppealState, HandlingLevel, Source
 from appeals.selectors import category_list
 from governance.enums import COMMUNITY_ROLES, Role
-from governance.selectors import Jurisdiction
+from governance.staff.selectors import Jurisdiction
 from grids.models import Building, Community, Department, Grid, Street
 from grids.selectors import scoped
 from grids.validators import normalize_phone

@@ -12,7 +12,7 @@ from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png"}
 MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded

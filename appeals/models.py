@@ -323,7 +323,7 @@ class Appeal(models.Model):
 
     @property
     def handler_key(self) -> tuple[str, object] | None:
-        """The handling unit as the notifications key it (governance.notifications):
+        """The handling unit as the notifications key it (governance.staff.notifications):
         territorial units by code, departments by id; None while it waits in a queue."""
         for level in ("grid", "community", "street"):
             code = getattr(self, f"handling_{level}_id")

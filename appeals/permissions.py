@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 
 from appeals.enums import AppealState, ExtensionState, HandlingLevel, QueueLevel
 from governance.enums import COMMUNITY_ROLES, Role
-from governance.errors import NotFound
+from governance.kernel.errors import NotFound
 from governance.models import Post
-from governance.selectors import Jurisdiction
+from governance.staff.selectors import Jurisdiction
 
 
 def cohandler_departments(appeal) -> dict[int, bool]:

@@ -11,7 +11,7 @@ from appeals.enums import Rating
 from appeals.images import clean_image
 from appeals.models import DESCRIPTION_MAX, normalize_tracking_code
 from appeals.selectors import category_list
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 from grids.models import Building, Community, Street
 from grids.validators import LANDLINE_RE, normalize_phone
 

@@ -24,8 +24,8 @@ from appeals.public_forms import NOT_SURE, AppealSubmitForm, EvaluationForm, Las
 from appeals.ratelimit import RateLimited, check_intake, client_ip, ensure_tracking_allowed, record_tracking_failure
 from appeals.selectors import appeal_track, category_list
 from appeals.services import appeal_evaluate, appeal_receive, appeal_withdraw_by_resident
+from governance.kernel.errors import ApplicationError, Conflict, NotFound
 from governance.kernel.privacy import mask_phone
-from governance.errors import ApplicationError, Conflict, NotFound
 
 TRACK_SESSION_KEY = "public_track"
 SUBMITTED_SESSION_KEY = "public_submitted"

@@ -13,7 +13,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext as _
 
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 

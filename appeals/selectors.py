@@ -26,12 +26,12 @@ from appeals.enums import (
     QueueLevel,
 )
 from appeals.models import Appeal, AppealCoHandler, AppealEvent, Category, normalize_tracking_code
-from governance import shared_cache
 from governance.enums import COMMUNITY_ROLES, AccessAction, Role
-from governance.errors import NotFound
+from governance.kernel import shared_cache
+from governance.kernel.access import access_log_record
+from governance.kernel.errors import NotFound
 from governance.kernel.privacy import mask_name, mask_phone
-from governance.selectors import Jurisdiction, jurisdiction_for
-from governance.services import access_log_record
+from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Community, Department, Grid, Street
 
 A = AppealAction

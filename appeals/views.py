@@ -33,8 +33,8 @@ from appeals.forms import (
     QueueFilterForm,
 )
 from governance.enums import COMMUNITY_ROLES, Role
-from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
-from governance.selectors import Jurisdiction, jurisdiction_for
+from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Building, Grid
 from grids.selectors import scoped
 

@@ -34,8 +34,8 @@ from django.utils.translation import gettext_lazy
 
 from appeals import permissions
 from appeals.enums import OPEN_STATES, AppealAction, AppealState, EscalationLevel
-from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
-from governance.selectors import Jurisdiction, jurisdiction_for
+from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.staff.selectors import Jurisdiction, jurisdiction_for
 
 A = AppealAction
 S = AppealState

@@ -29,8 +29,8 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from governance.kernel.bulk import copy_rows, next_id, sequence_reset
 from bench.tiers import Tier
+from governance.kernel.bulk import copy_rows, next_id, sequence_reset
 
 BENCH_PASSWORD = "gongzhi-bench"
 # username → (role, unit key of bench_units)
@@ -249,9 +249,8 @@ def _resolution(resolved: datetime, category, staff: str) -> list[tuple]:
 def _lifecycle(rng, appeal_id, received, now, place, category, departments, deadlines, stall_share):
     """One appeal's row and its events up to ``now``."""
     from appeals import events as ev
-    from appeals.enums import AppealAction
+    from appeals.enums import AppealAction, Rating
     from appeals.enums import AppealState as S
-    from appeals.enums import Rating
 
     (building_id, building_code, address, grid_code, grid_name, community_code, community_name,
      street_code, street_name, district_code) = place
@@ -280,13 +279,12 @@ def _lifecycle(rng, appeal_id, received, now, place, category, departments, dead
         (ev.Contact(first=True), contact + timedelta(seconds=1), S.IN_PROGRESS, S.IN_PROGRESS, staff),
     ]
     stalled = rng.random() < stall_share
-    rating, solved, rework = "", None, 0
+    rating, solved = "", None
     if not stalled:
         resolved = dispatched + timedelta(seconds=span * (rng.uniform(0.2, 0.95) if rng.random() < 0.88 else rng.uniform(1.05, 1.6)))
         plan += _resolution(resolved, category, staff)
         evaluated = resolved + timedelta(hours=rng.uniform(2, 48))
         if rng.random() < 0.08:  # unsatisfied: one round of rework
-            rework = 1
             plan.append((ev.Evaluate(solved=False, rating=Rating.UNSATISFIED, comment="问题没有解决", rework=True),
                          evaluated, S.AWAITING_EVALUATION, S.IN_PROGRESS, ev.RESIDENT_LABEL))
             resolved = evaluated + timedelta(hours=rng.uniform(6, 72))

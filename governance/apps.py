@@ -8,7 +8,7 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from governance.middleware import stamp_session_on_login
+        from governance.kernel.middleware import stamp_session_on_login
 
         user_logged_in.connect(stamp_session_on_login, dispatch_uid="governance.stamp_session_on_login")
 

@@ -8,7 +8,7 @@ def portal(request):
 
     def unread() -> int:
         if not hasattr(request, "_unread_notifications"):
-            from governance.notifications import notification_unread_count
+            from governance.staff.notifications import notification_unread_count
 
             request._unread_notifications = notification_unread_count(user=user)
         return request._unread_notifications

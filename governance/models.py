@@ -82,7 +82,7 @@ class AccessLog(models.Model):
 
 class Notification(models.Model):
     """A message in a staff member's inbox (站内消息); a copy goes by email when the
-    account has an address (governance.notifications)."""
+    account has an address (governance.staff.notifications)."""
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("接收人")

@@ -70,7 +70,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "governance.middleware.SessionRefreshMiddleware",
+    "governance.kernel.middleware.SessionRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
-    "governance.middleware.ApplicationErrorMiddleware",
+    "governance.kernel.middleware.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "governance.urls"
@@ -201,7 +201,7 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 # Idle sessions expire: a request pushes the expiry forward when the session was last
-# saved SESSION_REFRESH_SECONDS ago or more (governance.middleware.SessionRefreshMiddleware),
+# saved SESSION_REFRESH_SECONDS ago or more (governance.kernel.middleware.SessionRefreshMiddleware),
 # not on every request (an UPDATE per page).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
 SESSION_SAVE_EVERY_REQUEST = False
@@ -254,10 +254,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "governance.api.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "governance.kernel.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "governance.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "governance.kernel.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_ANON_RATE", "120/minute"),
         "user": env_str("API_USER_RATE", "1200/minute"),

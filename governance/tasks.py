@@ -3,6 +3,10 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+# The inbox's email copies are the staff layer's task (registered under its old name);
+# importing it here lets the worker's autodiscovery of this module register it.
+from governance.staff.tasks import send_notification_emails  # noqa: E402, F401
+
 logger = logging.getLogger(__name__)
 
 
@@ -14,16 +18,3 @@ def heartbeat(*, echo: str = "") -> str:
     stamp = timezone.now().isoformat()
     logger.info("heartbeat %s", stamp)
     return f"{echo}@{stamp}" if echo else stamp
-
-
-@shared_task(
-    name="governance.tasks.send_notification_emails",
-    autoretry_for=(Exception,), retry_backoff=30, retry_backoff_max=600, retry_jitter=True, max_retries=5,
-    time_limit=120, soft_time_limit=110,
-)
-def send_notification_emails() -> int:
-    """Email the pending inbox messages (queued after commit, and by beat as the
-    catch-up after a broker outage). Safe to run twice: each row is claimed once."""
-    from governance.notifications import emails_send_pending
-
-    return emails_send_pending()

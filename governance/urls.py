@@ -8,7 +8,7 @@ from governance import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    path("api/v1/", include("governance.api.urls")),
+    path("api/v1/", include("governance.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -31,7 +31,7 @@ if settings.STAFF_SITE_ENABLED:
         path("appeals/", include("appeals.urls")),
         path("volunteers/", include("volunteers.urls")),
         path("reports/", include("governance.reports.urls")),
-        path("notifications/", include("governance.notification_urls")),
+        path("notifications/", include("governance.staff.urls")),
         path("admin/", admin.site.urls),
     ]
 

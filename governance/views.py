@@ -4,15 +4,15 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.views.defaults import page_not_found as html_page_not_found
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found as html_page_not_found
 
 from appeals.selectors import calendar_provisional_years, queue_counts
 from governance.celery import app as celery_app
 from governance.enums import Role
 from governance.reports.selectors import home_card as report_home_card
-from governance.selectors import jurisdiction_for
+from governance.staff.selectors import jurisdiction_for
 
 logger = logging.getLogger(__name__)
 

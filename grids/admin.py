@@ -1,8 +1,17 @@
 from django.contrib import admin
 
 from grids.models import (
-    Building, Community, Department, District, Grid, Household, HouseholdChange, Organization,
-    PartyOrganization, Resident, Street,
+    Building,
+    Community,
+    Department,
+    District,
+    Grid,
+    Household,
+    HouseholdChange,
+    Organization,
+    PartyOrganization,
+    Resident,
+    Street,
 )
 
 

@@ -11,9 +11,9 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 
 from governance.enums import AccessAction
-from governance.errors import NotFound
-from governance.selectors import jurisdiction_for
-from governance.services import access_log_record
+from governance.kernel.access import access_log_record
+from governance.kernel.errors import NotFound
+from governance.staff.selectors import jurisdiction_for
 from grids import filters, selectors, serializers
 from grids.models import Building, Community, District, Grid, Street
 

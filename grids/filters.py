@@ -9,7 +9,7 @@ from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from governance.selectors import jurisdiction_for
+from governance.staff.selectors import jurisdiction_for
 from grids import selectors
 from grids.enums import CareTag, HouseholdStatus
 from grids.models import Building, Community, District, Grid, Household, Street

@@ -14,13 +14,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from governance.enums import AccessAction
-from governance.selectors import ensure_can_edit_households, jurisdiction_for
-from governance.services import access_log_record
+from governance.kernel.access import access_log_record
+from governance.staff.selectors import ensure_can_edit_households, jurisdiction_for
 from grids import selectors
 from grids.forms import HouseholdImportForm
 from grids.io.columns import BLANK_KEEPS_HELP, COLUMNS
 from grids.io.exporting import XLSX_CONTENT_TYPE, household_export_xlsx
-from grids.io.importing import ImportRejected, household_import as import_service
+from grids.io.importing import ImportRejected
+from grids.io.importing import household_import as import_service
 from grids.views import LEVELS
 
 MAX_ERRORS_SHOWN = 500

@@ -4,7 +4,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from governance.selectors import Jurisdiction
+from governance.staff.selectors import Jurisdiction
 from grids.enums import HouseholdStatus
 from grids.models import Building, Community, Department, District, Grid, Household, Resident, Street
 

@@ -5,13 +5,13 @@ Parent links are the parent's code (the foreign keys point at codes), so no list
 needs a join to show where a unit sits.
 """
 
-from drf_spectacular.utils import extend_schema_field
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from governance.kernel.privacy import mask_phone
 from grids.enums import CareTag
 from grids.models import Building, Community, District, Grid, Household, Resident, Street
-from governance.kernel.privacy import mask_phone
 
 
 class DistrictOutputSerializer(serializers.ModelSerializer):

@@ -6,8 +6,8 @@ from datetime import date
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from governance.errors import ApplicationError, Conflict
-from governance.selectors import Jurisdiction, ensure_can_edit_households
+from governance.kernel.errors import ApplicationError, Conflict
+from governance.staff.selectors import Jurisdiction, ensure_can_edit_households
 from grids.enums import HouseholdStatus
 from grids.models import Building, Household, HouseholdChange, Resident
 

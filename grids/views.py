@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from governance.enums import AccessAction
-from governance.errors import ApplicationError
-from governance.selectors import ensure_can_edit_households, jurisdiction_for
-from governance.services import access_log_record
+from governance.kernel.access import access_log_record
+from governance.kernel.errors import ApplicationError
+from governance.staff.selectors import ensure_can_edit_households, jurisdiction_for
 from grids import selectors, services
 from grids.forms import HouseholdForm, MoveOutForm, ResidentForm
 from grids.models import Building, Community, District, Grid, Resident, Street

@@ -16,9 +16,9 @@ from appeals.deadlines import deadline_text
 from appeals.enums import AppealAction
 from appeals.selectors import resident_contact
 from appeals.serializers import DEADLINE_TEXT_HELP
-from appeals.services import appeal_act, appeal_claim
-from governance.api.pagination import StandardPagination
-from governance.errors import NotFound
+from appeals.services import appeal_act
+from governance.kernel.api.pagination import StandardPagination
+from governance.kernel.errors import NotFound
 from volunteers import selectors, services
 from volunteers.models import Activity, Signup
 
@@ -527,7 +527,7 @@ class VolunteerHallClaimAPI(APIView):
         appeal = selectors.hall_appeal_for_claim(volunteer=volunteer, tracking_code=tracking_code)
         serializer = VolunteerClaimInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        appeal = appeal_claim(volunteer_user=request.user, appeal=appeal,
+        appeal = services.service_appeal_claim(user=request.user, appeal=appeal,
                               expected_version=serializer.validated_data.get("expected_version"))
         return _service_appeal_response(request, appeal)
 

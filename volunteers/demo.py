@@ -22,7 +22,7 @@ from governance.enums import Role
 from governance.models import Post
 from grids.models import Building, Community, Resident
 from volunteers import services
-from volunteers.enums import Skill, SignupStatus
+from volunteers.enums import SignupStatus, Skill
 from volunteers.models import (
     Activity,
     PairedOrganization,

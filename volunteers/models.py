@@ -18,8 +18,8 @@ from volunteers.enums import (
     ActivityStatus,
     PointsKind,
     PointsSource,
-    Skill,
     SignupStatus,
+    Skill,
     VolunteerStatus,
     YearlyRating,
 )

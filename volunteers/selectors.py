@@ -32,8 +32,8 @@ from django.utils.translation import gettext as _
 from appeals.enums import AppealAction, AppealState, HandlingLevel
 from appeals.models import Appeal, normalize_tracking_code
 from governance.enums import Role
-from governance.errors import ActionForbidden, NotFound
-from governance.selectors import Jurisdiction, jurisdiction_for
+from governance.kernel.errors import ActionForbidden, NotFound
+from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Community
 from volunteers.enums import ActivityStatus, PointsSource, SignupStatus, VolunteerStatus
 from volunteers.models import (

@@ -19,7 +19,8 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from appeals.services import appeal_claim
+from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from grids.models import Community, Resident
 from volunteers.enums import (
     RATING_ORDER,
@@ -525,8 +526,9 @@ def points_award_for_service_appeal(
     volunteer, return that entry (the evaluation may be delivered twice); 3. credit up to
     the balance cap, with the ledger row.
 
-    Called by appeals.services.appeal_evaluate, in the evaluation's transaction, when the
-    evaluation closes an appeal a volunteer claimed (接单). A rework round (不满意 with
+    Called through the appeals' hook CLAIMED_APPEAL_CLOSED (registered in volunteers.apps),
+    in the evaluation's transaction, when the evaluation closes an appeal a volunteer
+    claimed (接单). A rework round (不满意 with
     reworks left) earns nothing: the appeal goes back to the same volunteer, and the
     evaluation that finally closes it decides — at the rework limit that is 不满意.
     An appeal closed without an evaluation earns nothing.
@@ -673,3 +675,24 @@ def party_members_evaluate(*, year: int, batch_size: int = 1000) -> int:
         evaluated += len(batch)
         last_pk = batch[-1].pk
     return evaluated
+
+
+# --- the order hall (接单大厅): claiming a service appeal ------------------------------------
+
+
+def service_appeal_claim(*, user, appeal, expected_version: int | None = None):
+    """A volunteer claims a service appeal of their community (平台派单、党员接单): the
+    volunteer behind the account, then appeals.services.appeal_claim (NotFound outside
+    the community's order hall, Conflict when taken or no longer open, ActionForbidden
+    when the volunteer is suspended or has left)."""
+    volunteer = None
+    if user is not None and user.is_authenticated:
+        volunteer = Volunteer.objects.select_related("community").filter(user=user).first()
+    return appeal_claim(actor=user, appeal=appeal, volunteer=volunteer, expected_version=expected_version,
+                        active=volunteer is not None and volunteer.status == VolunteerStatus.ACTIVE)
+
+
+def _award_on_claimed_appeal_closed(*, appeal, rating: str) -> None:
+    points_award_for_service_appeal(volunteer=appeal.claimed_by, appeal_id=appeal.pk, rating=rating,
+                                    appeal_code=appeal.tracking_code)
+

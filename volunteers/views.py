@@ -16,8 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 from appeals.enums import AppealAction
 from appeals.forms import ContactForm, NoteForm, ResolveForm
 from appeals.selectors import resident_contact
-from appeals.services import appeal_act, appeal_claim
-from governance.errors import ApplicationError, NotFound
+from appeals.services import appeal_act
+from governance.kernel.errors import ApplicationError, NotFound
 from volunteers import selectors, services
 from volunteers.enums import ActivityStatus, SignupStatus
 from volunteers.forms import ActivityForm, AttendanceCorrectionForm, AttendanceForm, CheckinCodeForm
@@ -458,7 +458,7 @@ def hall_claim(request, code: str):
     volunteer = selectors.volunteer_require(request.user)
     appeal = selectors.hall_appeal_for_claim(volunteer=volunteer, tracking_code=code)
     try:
-        appeal_claim(volunteer_user=request.user, appeal=appeal, expected_version=_expected_version(request))
+        services.service_appeal_claim(user=request.user, appeal=appeal, expected_version=_expected_version(request))
     except ApplicationError as exc:
         if exc.status_code == 404:
             raise

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.core.checks import Error, Tags, register
 from django.db import DatabaseError
 
+from grids.models import Street
+
 
 @register(Tags.database)
 def fallback_street_exists(app_configs=None, databases=None, **kwargs) -> list[Error]:
@@ -12,8 +14,6 @@ def fallback_street_exists(app_configs=None, databases=None, **kwargs) -> list[E
     code = settings.OPEN311_FALLBACK_STREET
     if not code or not databases:
         return []
-    from grids.models import Street
-
     try:
         exists = Street.objects.filter(code=code).exists()
     except DatabaseError:

@@ -20,7 +20,7 @@ from appeals.models import Appeal, Category
 from appeals.open311 import locations, selectors
 from appeals.open311.models import ApiKey, AttributeType, Open311Request, ServiceAttribute, ServicesChange, hash_key
 from appeals.services import appeal_receive
-from governance.errors import ActionForbidden, ApplicationError, NotFound
+from governance.kernel.errors import ActionForbidden, ApplicationError, NotFound
 from grids.models import Street
 from grids.validators import normalize_phone
 

@@ -16,8 +16,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from appeals.open311 import selectors, services
 from appeals.open311.render import error_response, respond
-from appeals.ratelimit import RateLimited, Rate
-from governance.errors import ApplicationError
+from appeals.ratelimit import Rate, RateLimited
+from governance.kernel.errors import ApplicationError
 
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 

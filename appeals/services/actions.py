@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from appeals import events, permissions, workflow
 from appeals.enums import OPEN_STATES, AppealAction, AppealState, AttachmentKind, HandlingLevel, QueueLevel
-from appeals.models import DESCRIPTION_MAX, Appeal, AppealCoHandler, Category, normalize_tracking_code
 from appeals.events import SYSTEM_LABEL
+from appeals.models import DESCRIPTION_MAX, Appeal, AppealCoHandler, Category, normalize_tracking_code
 from appeals.services.core import (
     _attach,
     _begin,
@@ -33,8 +33,8 @@ from appeals.services.dispatch import _ESCALATION_OF, _dispatch, _handling_chang
 from appeals.tasks import SMS_FEEDBACK, enqueue_sms
 from appeals.workdays import deadline_for
 from governance.enums import NotificationKind, Role
-from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
-from governance.notifications import Digest, notify_units
+from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.staff.notifications import Digest, notify_units
 from grids.models import Department
 
 FEEDBACK_METHODS = {"phone": "电话回访", "visit": "上门回访", "sms": "短信"}

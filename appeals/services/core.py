@@ -12,8 +12,8 @@ from appeals import events, permissions, workflow
 from appeals.enums import Source
 from appeals.images import clean_image
 from appeals.models import Appeal, AppealAttachment, AppealEvent
-from governance.errors import ApplicationError, Conflict
-from governance.selectors import Jurisdiction
+from governance.kernel.errors import ApplicationError, Conflict
+from governance.staff.selectors import Jurisdiction
 
 NOTE_MAX = 2000
 # The web form and the REST API promise the tracking code and the result by SMS, so

@@ -4,12 +4,12 @@ and the dispatch transition (by staff, or automatic at intake)."""
 from django.utils.translation import gettext as _
 
 from appeals import events
+from appeals.deadlines import inputs_at_dispatch
 from appeals.enums import AppealAction, EscalationLevel, HandlingLevel
 from appeals.models import Appeal, AppealEvent, Category
-from appeals.deadlines import inputs_at_dispatch
 from appeals.services.core import _Context, _transition
 from appeals.workdays import deadline_for, response_deadline_for
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 from grids.models import Community, Department, Grid, Street
 
 

@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 
 from appeals import events, permissions, workflow
 from appeals.enums import PUBLIC_SOURCES, AppealAction, AppealState, AttachmentKind, QueueLevel, Source
-from appeals.models import DESCRIPTION_MAX, Appeal, Category, new_tracking_code
 from appeals.events import RESIDENT_LABEL, SYSTEM_LABEL
+from appeals.models import DESCRIPTION_MAX, Appeal, Category, new_tracking_code
 from appeals.services.core import (
     MOBILE_REQUIRED_SOURCES,
     _attach,
@@ -21,8 +21,8 @@ from appeals.services.core import (
 from appeals.services.dispatch import _dispatch_changes
 from appeals.services.routing import Route, route_for
 from appeals.tasks import SMS_RECEIVED, enqueue_sms
-from governance.errors import ActionForbidden, ApplicationError
-from governance.selectors import jurisdiction_for
+from governance.kernel.errors import ActionForbidden, ApplicationError
+from governance.staff.selectors import jurisdiction_for
 from grids.models import Building, Community, Grid, Street
 from grids.validators import normalize_phone
 

@@ -11,15 +11,17 @@ from django.utils.translation import gettext as _
 
 from appeals import events, permissions, workflow
 from appeals.enums import AppealAction, AppealState, HandlingLevel, Rating
-from appeals.models import Appeal, normalize_tracking_code
 from appeals.events import RESIDENT_LABEL, SYSTEM_LABEL
+from appeals.hooks import CLAIMED_APPEAL_CLOSED
+from appeals.models import Appeal, normalize_tracking_code
 from appeals.services.core import (
     _Context,
     _text,
     _transition,
 )
 from appeals.workdays import deadline_for
-from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.kernel import hooks
+from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 
 
 def appeal_for_resident(*, tracking_code: str, phone_last4: str) -> Appeal:
@@ -87,22 +89,20 @@ def appeal_evaluate(
 
 def _credit_claimant(appeal: Appeal, rating: str) -> None:
     """The evaluation that closes a claimed appeal decides the volunteer's points, in the
-    same transaction (once per appeal: volunteers.services.points_award_for_service_appeal).
-    A rework round earns nothing: the appeal goes back to the volunteer, and the
-    evaluation that finally closes it (at the rework limit: 不满意, 0 by default) decides."""
+    same transaction, through the hook the volunteers app registers. A rework round earns
+    nothing: the appeal goes back to the volunteer, and the evaluation that finally closes
+    it (at the rework limit: 不满意, 0 by default) decides."""
     if appeal.claimed_by_id is None:
         return
-    from volunteers.services import points_award_for_service_appeal  # volunteers depends on appeals, not back
-
-    points_award_for_service_appeal(
-        volunteer=appeal.claimed_by, appeal_id=appeal.pk, rating=rating, appeal_code=appeal.tracking_code,
-    )
+    hooks.fire(CLAIMED_APPEAL_CLOSED, appeal=appeal, rating=rating)
 
 
-def appeal_claim(*, volunteer_user, appeal: Appeal, expected_version: int | None = None) -> Appeal:
-    """A volunteer claims (接单) an appeal from their community's order hall: 平台派单、党员接单.
+def appeal_claim(*, actor, appeal: Appeal, volunteer, active: bool, expected_version: int | None = None) -> Appeal:
+    """A volunteer claims (接单) an appeal from their community's order hall: 平台派单、党员接单
+    (``volunteer``: the claiming volunteer, found by the volunteers app; ``active``: whether
+    their status lets them claim).
 
-    Steps: 1. the account is a volunteer of the appeal's community and the category is
+    Steps: 1. the volunteer is of the appeal's community and the category is
     volunteer-suitable → else NotFound; 2. already claimed → Conflict "已被其他志愿者接单";
     3. the table allows claim (dispatched) → else Conflict; the handler is the community
     or one of its grids → else Conflict; 4. the volunteer is active → else
@@ -112,11 +112,6 @@ def appeal_claim(*, volunteer_user, appeal: Appeal, expected_version: int | None
     unit stays responsible (deadlines, feedback); the volunteer may then contact, note
     and resolve through ``appeal_act``.
     """
-    from volunteers.enums import VolunteerStatus  # volunteers depends on appeals, not back
-    from volunteers.models import Volunteer
-
-    volunteer = Volunteer.objects.select_related("community").filter(user=volunteer_user).first() if (
-        volunteer_user is not None and volunteer_user.is_authenticated) else None
     if volunteer is None or not permissions.in_order_hall_community(appeal, volunteer.community_id):
         raise NotFound()
     taken = _("该诉求已被其他志愿者接单。")
@@ -125,10 +120,10 @@ def appeal_claim(*, volunteer_user, appeal: Appeal, expected_version: int | None
     workflow.ensure_state(AppealAction.CLAIM, appeal.state)
     if appeal.handling_level not in (HandlingLevel.GRID, HandlingLevel.COMMUNITY):
         raise Conflict(_("该诉求已不在本社区的接单大厅。"))
-    if volunteer.status != VolunteerStatus.ACTIVE:
+    if not active:
         raise ActionForbidden(_("您的志愿者身份已暂停或退出，不能接单。"))
     ctx = _Context(
-        appeal=appeal, actor=volunteer_user, label=permissions.claimant_label(volunteer), now=timezone.now(),
+        appeal=appeal, actor=actor, label=permissions.claimant_label(volunteer), now=timezone.now(),
         expected_version=expected_version,
     )
     try:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from appeals import catalog
 from appeals.enums import CategoryType, HandlingLevel
 from appeals.models import Appeal
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 from grids.models import Community, Department, Grid, Street
 
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _l
 from governance.assessment import services
 from governance.assessment.enums import ExclusionStatus
 from governance.assessment.models import DailyTally, MonthlyScore, ScoreExclusion
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 
 
 def _decide(modeladmin, request, queryset, *, approve: bool) -> None:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 
 CHINA = ZoneInfo("Asia/Shanghai")
 _EPSILON = timedelta(microseconds=1)

@@ -44,12 +44,12 @@ from decimal import Decimal
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils.translation import gettext as _
 
-from governance import shared_cache
 from governance.assessment import formulas
 from governance.assessment.enums import UnitKind
 from governance.assessment.models import COUNTERS, DailyTally, MonthlyScore
 from governance.assessment.periods import Period
-from governance.errors import ApplicationError, NotFound
+from governance.kernel import shared_cache
+from governance.kernel.errors import ApplicationError, NotFound
 from grids.models import Community, Department, District, Grid, Street
 
 SCORES_TOKEN_KEY = "assessment:scores-token"

@@ -45,18 +45,25 @@ from django.utils.translation import gettext as _
 
 from appeals.enums import AppealAction, AppealState, Rating
 from appeals.models import Appeal, AppealEvent
-from governance import shared_cache
+from appeals.permissions import is_visible
 from governance.assessment import eventlog, formulas
 from governance.assessment.enums import ExclusionReason, ExclusionStatus, UnitKind
 from governance.assessment.models import COUNTERS, DailyTally, MonthlyScore, ScoreExclusion
 from governance.assessment.periods import (
-    cutoff_moment, day_window, deadline_day, local_midnight, month_end, next_month, previous_month,
+    cutoff_moment,
+    day_window,
+    deadline_day,
+    local_midnight,
+    month_end,
+    next_month,
+    previous_month,
     today_local,
 )
 from governance.assessment.selectors import SCORES_TOKEN_KEY
 from governance.enums import Role
-from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
-from governance.selectors import jurisdiction_for
+from governance.kernel import shared_cache
+from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.staff.selectors import jurisdiction_for
 from grids.models import Community, Department, District, Grid, Street
 
 logger = logging.getLogger(__name__)
@@ -407,8 +414,6 @@ def exclusion_request(*, actor, appeal: Appeal, reason_kind: str, reason: str) -
     are read-only (ActionForbidden); 3. a known reason kind and a reason text; 4. one
     request per appeal (Conflict if one exists); 5. a pending ScoreExclusion.
     """
-    from appeals.permissions import is_visible
-
     jurisdiction = jurisdiction_for(actor)
     if not is_visible(jurisdiction, appeal):
         raise NotFound()
@@ -434,8 +439,6 @@ def exclusion_decide(*, actor, exclusion: ScoreExclusion, approve: bool, note: s
     update from pending (Conflict if someone decided first). The reason is kept either
     way; an approval counts from the next computation of a month that is not final.
     """
-    from appeals.permissions import is_visible
-
     jurisdiction = jurisdiction_for(actor)
     appeal = exclusion.appeal
     if not is_visible(jurisdiction, appeal):

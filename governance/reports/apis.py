@@ -12,11 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.enums import AccessAction
-from governance.errors import NotFound
+from governance.kernel.access import access_log_record
+from governance.kernel.errors import NotFound
 from governance.reports import selectors
 from governance.reports.views import supervision_filters
-from governance.selectors import jurisdiction_for
-from governance.services import access_log_record
+from governance.staff.selectors import jurisdiction_for
 
 TAGS = ["reports"]
 _NOT_FOUND = OpenApiResponse(description=_("不存在，或不在您的辖区内。"))

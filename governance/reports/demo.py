@@ -20,7 +20,14 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
+from appeals import events as ev
+from appeals.enums import AppealState as S
+from appeals.enums import HandlingLevel, Rating, Source
+from appeals.models import Appeal, AppealEvent, Category
+from appeals.workdays import deadline_for
 from governance.assessment.periods import CHINA, month_start, next_month, previous_month, today_local
+from governance.assessment.services import compute_month
+from grids.models import Building
 
 MONTHS = 12
 SEEDED = "demo_history"  # the receive events of this history say so (appeals.events.Receive.seeded)
@@ -45,13 +52,6 @@ def _at(day, hour: int, minute: int = 0) -> datetime:
 
 def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_size: int = 2000) -> int:
     """Write the year of handled appeals; returns how many (0 if already there)."""
-    from appeals import events as ev
-    from appeals.enums import AppealState as S
-    from appeals.enums import HandlingLevel, Rating, Source
-    from appeals.models import Appeal, AppealEvent, Category
-    from appeals.workdays import deadline_for
-    from grids.models import Building
-
     if AppealEvent.objects.filter(action=ev.Receive.action, data__seeded=SEEDED).exists():
         return 0
     now = now or timezone.now()
@@ -161,8 +161,6 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
 
 def scores_seed(*, now: datetime | None = None) -> list:
     """Score the last MONTHS months and this month to date (final months stay as stored)."""
-    from governance.assessment.services import compute_month
-
     now = now or timezone.now()
     month = month_start(today_local(now))
     months = [month]

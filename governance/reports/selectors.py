@@ -39,25 +39,34 @@ from appeals.deadlines import deadline_text
 from appeals.enums import OPEN_STATES, AppealState, EscalationLevel, Rating
 from appeals.models import Appeal, AppealEvent
 from appeals.selectors import appeal_scope, overdue_q
-from governance.kernel.privacy import mask_phone
-from governance import shared_cache
 from governance.assessment import enums as assessment_enums
 from governance.assessment import formulas
 from governance.assessment.enums import UnitKind
 from governance.assessment.models import MonthlyScore
 from governance.assessment.periods import (
-    CHINA, Period, day_window, month_start, previous_month, today_local,
+    CHINA,
+    Period,
+    day_window,
+    month_start,
+    previous_month,
+    today_local,
 )
 from governance.assessment.selectors import (
-    ScoreRow, StoredMonth, scores_for, scores_token, stored_month, stored_rows,
+    ScoreRow,
+    StoredMonth,
+    scores_for,
+    scores_token,
+    stored_month,
+    stored_rows,
 )
 from governance.enums import Role, staffing_roles
-from governance.errors import ApplicationError, NotFound
+from governance.kernel import shared_cache
+from governance.kernel.errors import ApplicationError, NotFound
+from governance.kernel.privacy import mask_phone
 from governance.models import Post
 from governance.reports.tables import Column, ReportTable, sort_rows
-from governance.selectors import Jurisdiction
+from governance.staff.selectors import Jurisdiction
 from grids.models import Community, Department, District, Grid, Street
-
 
 # Territorial levels top-down, and what a unit page drills into.
 LEVELS = [UnitKind.CITY, UnitKind.DISTRICT, UnitKind.STREET, UnitKind.COMMUNITY, UnitKind.GRID]

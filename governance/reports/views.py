@@ -15,11 +15,11 @@ from appeals.selectors import appeal_get, category_list
 from appeals.services import appeal_supervise
 from governance.assessment.enums import UnitKind
 from governance.enums import AccessAction
-from governance.errors import ApplicationError, NotFound
+from governance.kernel.access import access_log_record
+from governance.kernel.errors import ApplicationError, NotFound
 from governance.reports import selectors
 from governance.reports.exports import export_response
-from governance.selectors import jurisdiction_for
-from governance.services import access_log_record
+from governance.staff.selectors import jurisdiction_for
 
 EXPORTS = ("csv", "xlsx")
 

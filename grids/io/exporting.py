@@ -12,7 +12,7 @@ from typing import BinaryIO
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from governance.selectors import Jurisdiction
+from governance.staff.selectors import Jurisdiction
 from grids import selectors
 from grids.enums import CareTag, Gender, HouseholdStatus
 from grids.io.columns import BLANK_KEEPS_HELP, COLUMNS

@@ -17,12 +17,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from governance.enums import AccessAction
-from governance.errors import ActionForbidden, ApplicationError, Conflict
-from governance.selectors import Jurisdiction, ensure_can_edit_households
-from governance.services import access_log_record
+from governance.kernel.access import access_log_record
+from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict
+from governance.staff.selectors import Jurisdiction, ensure_can_edit_households
 from grids.enums import Gender, HouseholdStatus
 from grids.io.columns import (
-    BY_KEY, COLUMNS, FALSE_WORDS, HOUSEHOLD_KEYS, RESIDENT_FIELD, RESIDENT_KEYS, TRUE_WORDS,
+    BY_KEY,
+    COLUMNS,
+    FALSE_WORDS,
+    HOUSEHOLD_KEYS,
+    RESIDENT_FIELD,
+    RESIDENT_KEYS,
+    TRUE_WORDS,
 )
 from grids.io.reader import FileRejected, Table, read_table
 from grids.models import Building, Grid, Household, HouseholdChange, Resident

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 from grids.io.columns import BY_HEADER, HEADERS
 
 HEADER_SEARCH_ROWS = 10  # a title row or two above the header is common in office sheets

@@ -8,7 +8,7 @@ from django.db import connection
 from appeals import services
 from appeals.enums import AppealAction, AppealState
 from appeals.models import Appeal, AppealEvent
-from governance.errors import Conflict
+from governance.kernel.errors import Conflict
 from tests.appeals.factories import grid_category, receive
 
 

@@ -7,8 +7,8 @@ from appeals import services
 from appeals.enums import AppealAction, AppealState, EscalationLevel, HandlingLevel, QueueLevel
 from appeals.models import Appeal
 from appeals.selectors import appeal_get, appeal_queue, appeal_scope
-from governance.errors import NotFound
-from governance.selectors import jurisdiction_for
+from governance.kernel.errors import NotFound
+from governance.staff.selectors import jurisdiction_for
 from tests.appeals.factories import (
     CategoryFactory,
     community_category,

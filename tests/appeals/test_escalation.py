@@ -15,7 +15,7 @@ from appeals import escalation, workflow
 from appeals.enums import AppealAction, AppealState, DeadlineUnit, EscalationLevel, HandlingLevel, Source
 from appeals.models import Appeal, AppealEvent
 from governance.enums import NotificationKind, Role
-from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.models import Notification
 from tests.appeals.factories import CategoryFactory, component_department_category, grid_category, receive
 from tests.factories import UserFactory, post
@@ -301,7 +301,7 @@ def test_the_handler_escalates_by_hand_through_the_same_step(city):
 
 
 def _jur(user):
-    from governance.selectors import jurisdiction_for
+    from governance.staff.selectors import jurisdiction_for
 
     return jurisdiction_for(user)
 
@@ -412,11 +412,11 @@ def test_beat_sends_the_sweep_at_the_configured_interval(settings):
     assert entry["task"] == "appeals.tasks.escalation_sweep"
     assert entry["schedule"] == float(schedule.ESCALATION_SWEEP_SECONDS) == 300.0
     assert settings.CELERY_BEAT_SCHEDULE["appeals-close-unevaluated"]["task"] == "appeals.tasks.close_unevaluated"
-    from governance.celery import app
-
     # Every task of the schedule names a real task in its app's tasks module (the module a
     # worker's autodiscovery imports), with a time limit it can be sent with.
     import importlib
+
+    from governance.celery import app
 
     for name, item in settings.CELERY_BEAT_SCHEDULE.items():
         module_name, function = item["task"].rsplit(".", 1)

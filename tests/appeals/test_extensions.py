@@ -10,7 +10,7 @@ from appeals import extensions
 from appeals.enums import AppealAction, ExtensionState
 from appeals.models import ExtensionRequest
 from governance.enums import NotificationKind
-from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.models import Notification
 from tests.appeals.factories import component_department_category, grid_category, receive, street_category
 
@@ -151,6 +151,6 @@ def test_the_extension_api(city, client):
 
 
 def _jur(user):
-    from governance.selectors import jurisdiction_for
+    from governance.staff.selectors import jurisdiction_for
 
     return jurisdiction_for(user)

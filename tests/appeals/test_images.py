@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from appeals.images import clean_image
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 
 
 def _jpeg_with_exif() -> bytes:

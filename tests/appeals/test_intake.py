@@ -9,10 +9,10 @@ from PIL import Image
 
 from appeals import services, sms
 from appeals.enums import Source
-from appeals.models import Appeal, AppealAttachment, TRACKING_ALPHABET
+from appeals.models import TRACKING_ALPHABET, Appeal, AppealAttachment
 from appeals.selectors import appeal_possible_duplicates
 from governance.celery import app as celery_app
-from governance.errors import ActionForbidden, ApplicationError
+from governance.kernel.errors import ActionForbidden, ApplicationError
 from tests.appeals.factories import CategoryFactory, grid_category, receive
 
 pytestmark = pytest.mark.django_db

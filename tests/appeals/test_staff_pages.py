@@ -22,7 +22,7 @@ from appeals.models import Appeal, AppealCoHandler
 from appeals.selectors import appeal_browse, appeal_timeline
 from appeals.views import countdown
 from governance.models import AccessLog
-from governance.selectors import jurisdiction_for
+from governance.staff.selectors import jurisdiction_for
 from tests.appeals.factories import (
     community_category,
     component_department_category,

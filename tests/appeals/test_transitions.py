@@ -3,12 +3,11 @@
 import pytest
 from django.utils import timezone
 
-from appeals import services
-from appeals import workflow
+from appeals import services, workflow
 from appeals.enums import AppealAction, AppealState, QueueLevel, Rating, Source
 from appeals.models import Appeal, AppealEvent
 from appeals.selectors import appeal_timeline, appeal_track
-from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from tests.appeals.factories import (
     community_category,
     grid_category,
@@ -150,7 +149,9 @@ def _volunteer_claim(city, appeal):
     appeal.category.volunteer_suitable = True
     appeal.category.save(update_fields=["volunteer_suitable"])
     volunteer_register(community=city.comm_a, user=city.users.volunteer)
-    return services.appeal_claim(volunteer_user=city.users.volunteer, appeal=appeal)
+    from volunteers.services import service_appeal_claim
+
+    return service_appeal_claim(user=city.users.volunteer, appeal=appeal)
 
 
 JOB_ACTIONS = _job_actions()

@@ -10,7 +10,7 @@ from appeals.apis import ACTIONS, ENDPOINTS
 from appeals.enums import AppealAction, AppealState
 from appeals.forms import ACTION_FORMS
 from appeals.services import SERVICES
-from governance.errors import ActionForbidden, Conflict, NotFound
+from governance.kernel.errors import ActionForbidden, Conflict, NotFound
 from tests.appeals.factories import grid_category, receive
 
 A = AppealAction

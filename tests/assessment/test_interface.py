@@ -15,8 +15,8 @@ from governance.assessment.models import MonthlyScore
 from governance.assessment.periods import Period, deadline_day
 from governance.assessment.selectors import scores_for
 from governance.assessment.tasks import compute_scores
-from governance.errors import ApplicationError, Conflict, NotFound
-from governance.selectors import jurisdiction_for
+from governance.kernel.errors import ApplicationError, Conflict, NotFound
+from governance.staff.selectors import jurisdiction_for
 from tests.appeals.factories import event_department_category, grid_category, receive
 from tests.assessment.fabricate import at, contact, dispatch, evaluate, fabricate, make, resolve
 from tests.assessment.test_scoring import snapshot

@@ -11,9 +11,18 @@ from governance.assessment import formulas, services
 from governance.assessment.models import COUNTERS, DailyTally, MonthlyScore
 from governance.assessment.periods import Period
 from governance.assessment.selectors import scores_for
-from governance.selectors import jurisdiction_for
+from governance.staff.selectors import jurisdiction_for
 from tests.assessment.fabricate import (
-    at, contact, dispatch, escalate, evaluate, extend_approve, fabricate, make, resolve, add_events,
+    add_events,
+    at,
+    contact,
+    dispatch,
+    escalate,
+    evaluate,
+    extend_approve,
+    fabricate,
+    make,
+    resolve,
 )
 
 OCT = date(2026, 10, 1)
@@ -189,7 +198,7 @@ def test_approved_exclusions_leave_the_rates_and_keep_the_reason(city):
     services.compute_month(month=OCT, now=BEFORE_CUTOFF)
     assert score("grid", city.grid_a1.code).due == 5
 
-    from governance.errors import ActionForbidden, NotFound
+    from governance.kernel.errors import ActionForbidden, NotFound
 
     with pytest.raises(NotFound):
         services.exclusion_decide(actor=users.outsider, exclusion=request, approve=True)

@@ -8,9 +8,9 @@ import json
 import pytest
 from django.db.models import Count
 
+from appeals import events
 from appeals.enums import AppealState, HandlingLevel
 from appeals.models import Appeal, AppealEvent
-from appeals import events
 from bench.seed import BENCH_ACCOUNTS, city_seed
 from bench.suite import check_targets, run_suite, table
 from bench.tiers import TIERS

@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.middleware import SESSION_REFRESHED_KEY
+from governance.kernel.middleware import SESSION_REFRESHED_KEY
 
 pytestmark = pytest.mark.django_db
 

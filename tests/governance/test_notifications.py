@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from governance.enums import NotificationKind
 from governance.models import Notification
-from governance.notifications import Digest, emails_send_pending, notify_units
+from governance.staff.notifications import Digest, emails_send_pending, notify_units
 
 pytestmark = pytest.mark.django_db
 

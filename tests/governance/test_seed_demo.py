@@ -13,7 +13,7 @@ from governance.demo.seed import demo_seed
 from governance.demo.sizes import DemoSize
 from governance.enums import Role
 from governance.models import Post
-from governance.selectors import jurisdiction_for
+from governance.staff.selectors import jurisdiction_for
 from grids.enums import CareTag, OrganizationKind, PartyLevel
 from grids.models import (
     Building,

@@ -19,7 +19,7 @@ from governance.assessment.models import MonthlyScore
 from governance.assessment.periods import Period
 from governance.reports import selectors
 from governance.reports.tables import ReportTable
-from governance.selectors import jurisdiction_for
+from governance.staff.selectors import jurisdiction_for
 from grids.models import Community
 from tests.reports.conftest import page_tables
 

@@ -124,8 +124,9 @@ def test_nav_link_only_for_report_readers(city, login):
 
 
 def test_home_card_shows_this_months_scores_and_overdue(city, login):
-    from governance.assessment.services import compute_month
     from django.utils import timezone
+
+    from governance.assessment.services import compute_month
 
     compute_month(month=timezone.localdate().replace(day=1))
     response = login(city.users.community_worker).get("/")

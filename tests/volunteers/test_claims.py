@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from appeals import services as appeal_services
 from appeals.enums import AppealAction, AppealState, CategoryType, HandlingLevel, Rating
 from appeals.models import Appeal, AppealEvent
-from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.models import AccessLog
 from tests.appeals.factories import CategoryFactory, community_category, receive
 from tests.factories import UserFactory
@@ -60,7 +60,7 @@ def hall(vol):
 
 
 def _claim(city, appeal, user=None, **kw):
-    return appeal_services.appeal_claim(volunteer_user=user or city.users.volunteer, appeal=appeal, **kw)
+    return volunteer_services.service_appeal_claim(user=user or city.users.volunteer, appeal=appeal, **kw)
 
 
 def _resolve_and_evaluate(city, appeal, rating, *, user=None):
@@ -196,7 +196,7 @@ def test_concurrent_claims_have_exactly_one_winner(city):
         try:
             copy = Appeal.objects.get(pk=appeal.pk)
             barrier.wait()
-            appeal_services.appeal_claim(volunteer_user=user, appeal=copy, expected_version=copy.version)
+            volunteer_services.service_appeal_claim(user=user, appeal=copy, expected_version=copy.version)
             with outcome.lock:
                 outcome.ok += 1
         except ApplicationError as exc:

@@ -17,7 +17,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.errors import ApplicationError, Conflict
+from governance.kernel.errors import ApplicationError, Conflict
 from tests.volunteers.conftest import make_activity, sign_up_and_start
 from volunteers import selectors, services
 from volunteers.enums import PointsKind, PointsSource

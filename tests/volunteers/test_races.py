@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 from tests.factories import UserFactory
 from tests.volunteers.conftest import make_activity
 from volunteers import services

@@ -5,7 +5,7 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from governance.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from tests.volunteers.conftest import make_activity, sign_up_and_start
 from volunteers import services
 from volunteers.enums import PointsKind, SignupStatus, YearlyRating

@@ -4,8 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.enums import AccessAction
-from governance.selectors import Jurisdiction, jurisdiction_for
-from governance.services import access_log_record
+from governance.kernel.access import access_log_record
+from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.io.exporting import household_export_xlsx
 from grids.io.importing import LEVEL_BY_LENGTH
 from grids.models import Community, District, Grid, Street

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from governance.selectors import jurisdiction_for
+from governance.staff.selectors import jurisdiction_for
 from grids.io.importing import ImportRejected, household_import
 
 

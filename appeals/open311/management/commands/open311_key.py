@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from appeals.open311.models import ApiKey
 from appeals.open311.services import api_key_create, api_key_revoke
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 
 
 def _when(value) -> str:

@@ -4,7 +4,7 @@ from tqdm import tqdm
 
 from governance.assessment import services
 from governance.assessment.periods import parse_month
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 
 
 def _pct(value) -> str:

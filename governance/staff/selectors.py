@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from governance.enums import COMMUNITY_ROLES, HOUSEHOLD_EDITORS, Role
-from governance.errors import ActionForbidden
+from governance.kernel.errors import ActionForbidden
 from governance.models import Post
 
 

@@ -1,4 +1,4 @@
-"""The staff inbox pages (governance.notifications): the list, mark one or all read."""
+"""The staff inbox pages (governance.staff.notifications): the list, mark one or all read."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,7 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from governance.notifications import notification_list, notification_mark_all_read, notification_mark_read
+from governance.staff.notifications import notification_list, notification_mark_all_read, notification_mark_read
 
 PER_PAGE = 30
 

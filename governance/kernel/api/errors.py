@@ -6,7 +6,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from governance.errors import ApplicationError, NotFound
+from governance.kernel.errors import ApplicationError, NotFound
 
 
 def exception_handler(exc, context):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.shortcuts import render
 
-from governance.errors import ApplicationError
+from governance.kernel.errors import ApplicationError
 
 
 class ApplicationErrorMiddleware:

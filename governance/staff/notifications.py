@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from governance.enums import COMMUNITY_ROLES, Role
-from governance.errors import NotFound
+from governance.kernel.errors import NotFound
 from governance.models import Notification, Post
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def notify_users(*, items, kind: str) -> list[Notification]:
 def enqueue_emails() -> None:
     """Queue the email task after the surrounding transaction commits; never raise (a
     broker that is down is logged, and the rows wait for the catch-up)."""
-    from governance.tasks import send_notification_emails
+    from governance.staff.tasks import send_notification_emails
 
     def _send():
         try:

@@ -1,5 +1,5 @@
 """Domain errors, mapped once to HTTP: by ApplicationErrorMiddleware for pages and by
-governance.api.errors.exception_handler for the API."""
+governance.kernel.api.errors.exception_handler for the API."""
 
 from django.utils.translation import gettext_lazy as _
 

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from governance.api.auth import TokenLoginAPI
+from governance.kernel.api.auth import TokenLoginAPI
 
 urlpatterns = [
     path("auth/token/", TokenLoginAPI.as_view(), name="api-token"),

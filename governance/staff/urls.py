@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance import notification_views as views
+from governance.staff import views
 
 urlpatterns = [
     path("", views.notifications, name="notifications"),
