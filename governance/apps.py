@@ -15,3 +15,10 @@ class GovernanceConfig(AppConfig):
         from governance.enums import staffing_roles
 
         staffing_roles()  # a bad STAFFING_ROLES stops start-up
+
+        # Every app's tasks module, imported now in every process (web, worker, beat, tests):
+        # a task is then registered whatever else was imported before (Celery's own
+        # autodiscovery waits for the app's first use).
+        from governance.celery import app
+
+        app.autodiscover_tasks(force=True)

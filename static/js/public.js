@@ -32,5 +32,25 @@
       input.reportValidity();
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { counters(); anonymous(); photoLimit(); });
+  // The place lists reload as the street and the community change (htmx); a reply that
+  // arrives after the resident picked an entry must not undo the pick: keep the chosen
+  // value when the new list still offers it.
+  function keepPlaceChoice() {
+    var kept = {};
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      var target = event.detail.target;
+      if (target && target.tagName === "SELECT") kept[target.id] = target.value;
+    });
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      var target = event.detail.target;
+      if (!target || target.tagName !== "SELECT" || !kept[target.id]) return;
+      var value = kept[target.id];
+      if (Array.prototype.some.call(target.options, function (o) { return o.value === value; })) {
+        target.value = value;
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    counters(); anonymous(); photoLimit(); keepPlaceChoice();
+  });
 })();

@@ -30,6 +30,10 @@ def test_resident_and_grid_worker_close_the_loop(browser_page, live_server, sms_
     page.select_option("#id_community", city.comm_a.code)
     page.wait_for_selector(f"#id_building option[value='{city.building_a1.code}']", state="attached")
     page.select_option("#id_building", city.building_a1.code)
+    # Wait on the page's state, not on time: the place lists' requests have all answered
+    # and the building chosen is still the one chosen.
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    assert page.input_value("#id_building") == city.building_a1.code
     page.select_option("#id_category", str(category.pk))
     page.fill("#id_description", "3号楼下的垃圾已经堆了三天，气味很大，请尽快清运。")
     page.fill("#id_phone", PHONE)

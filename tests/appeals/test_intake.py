@@ -145,8 +145,10 @@ def test_console_backend_masks_the_number(caplog):
 
 
 def _reconnect():
-    # Celery caches its producer pool per app; drop it so the new broker URL is used.
-    celery_app.close()
+    # Celery caches its connection and producer pools per app; drop them so the new broker
+    # URL is used. (Not app.close(): it also deregisters the app, and tasks imported
+    # afterwards would then never be registered.)
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
