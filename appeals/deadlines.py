@@ -114,3 +114,18 @@ def deadline_text(value, unit: str | None = None, *, with_year: bool = False) ->
     if with_year:
         return _("%(year)s年%(month)s月%(day)s日（%(weekday)s）%(time)s") % parts
     return _("%(month)s月%(day)s日（%(weekday)s）%(time)s") % parts
+
+
+def duration_text(delta: timedelta | float) -> str:
+    """A span of time as people read it: "2天3小时", "5小时", "12分钟" (at least 1 minute) —
+    the countdowns on the staff pages and the overdue times of the reports."""
+    seconds = delta.total_seconds() if isinstance(delta, timedelta) else delta
+    minutes = int(max(seconds, 0) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return _("%(d)s天%(h)s小时") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)s小时") % {"h": hours}
+    return _("%(m)s分钟") % {"m": max(mins, 1)}
+

@@ -322,6 +322,12 @@ class Appeal(models.Model):
         return ""
 
     @property
+    def place_name(self) -> str:
+        """Where it is, in words a list row shows: community and grid, or the street."""
+        parts = [self.community.name if self.community_id else "", self.grid.name if self.grid_id else ""]
+        return "".join(parts) or (self.street.name if self.street_id else "")
+
+    @property
     def handler_key(self) -> tuple[str, object] | None:
         """The handling unit as the notifications key it (governance.staff.notifications):
         territorial units by code, departments by id; None while it waits in a queue."""

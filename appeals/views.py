@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appeals import extensions, permissions, selectors, services, workflow
+from appeals.deadlines import duration_text
 from appeals.enums import AppealAction, AppealState, AttachmentKind, Source
 from appeals.forms import (
     ACTION_FORMS,
@@ -60,25 +61,14 @@ def _action_label(action: str) -> str:
 # --- small helpers -------------------------------------------------------------------------------
 
 
-def _duration(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return _("%(d)s天%(h)s小时") % {"d": days, "h": hours}
-    if hours:
-        return _("%(h)s小时") % {"h": hours}
-    return _("%(m)s分钟") % {"m": max(mins, 1)}
-
-
 def countdown(deadline: datetime | None, now: datetime) -> tuple[str, bool]:
     """("剩余 2天3小时", False) or ("已超期 5小时", True); ("", False) without a deadline."""
     if deadline is None:
         return "", False
     left = (deadline - now).total_seconds()
     if left >= 0:
-        return _("剩余 %(t)s") % {"t": _duration(left)}, False
-    return _("已超期 %(t)s") % {"t": _duration(-left)}, True
+        return _("剩余 %(t)s") % {"t": duration_text(left)}, False
+    return _("已超期 %(t)s") % {"t": duration_text(-left)}, True
 
 
 def _resolution_clock(appeal, now: datetime) -> tuple[str, bool]:

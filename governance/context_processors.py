@@ -30,6 +30,6 @@ def reports_link(user) -> bool:
     jurisdiction = getattr(user, "_gongzhi_jurisdiction", None)
     if jurisdiction is None:
         return False
-    from governance.reports.selectors import can_see_reports
+    from governance.reports.scope import can_see_reports
 
     return can_see_reports(jurisdiction)

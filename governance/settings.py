@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "axes",
     "governance",
     "governance.assessment",
+    "governance.reports",
     "grids",
     "appeals",
     "appeals.open311",

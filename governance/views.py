@@ -11,7 +11,7 @@ from django.views.defaults import page_not_found as html_page_not_found
 from appeals.selectors import calendar_provisional_years, queue_counts
 from governance.celery import app as celery_app
 from governance.enums import Role
-from governance.reports.selectors import home_card as report_home_card
+from governance.reports.home import home_card as report_home_card
 from governance.staff.selectors import jurisdiction_for
 
 logger = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ def _urban_population(level: str):
     """城镇常住人口 of a unit, the denominator of the staffing ratio (DESIGN.md §5:
     每万城镇常住人口不少于18名社区工作者). Empty (or 0): no figure — the ratio reads
     "无数据"; a street's or district's empty figure is the sum of its units' when every
-    one of them has one (governance.reports.selectors.staffing)."""
+    one of them has one (governance.reports.staffing_selectors.staffing)."""
     return models.PositiveIntegerField(
         _("城镇常住人口"), null=True, blank=True,
         help_text=_("统计部门公布的%(level)s城镇常住人口，用于社区工作者配比（每万城镇常住人口社区工作者数）。"

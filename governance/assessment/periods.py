@@ -11,6 +11,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from governance.kernel.errors import ApplicationError
@@ -141,3 +143,51 @@ class Period:
         if self.kind == "quarter":
             return f"{self.first.year}Q{(self.first.month + 2) // 3}"
         return f"{self.first.isoformat()}..{self.last.isoformat()}"
+
+
+# --- periods as the report pages ask for them and name them ----------------------------------
+
+
+def period_from_params(params, *, now: datetime | None = None) -> Period:
+    """``period`` = 2026-10 | 2026Q4 | 2026-10-01..2026-10-15, or ``from``+``to`` dates;
+    default this month (to date)."""
+    first, last = (params.get("from") or "").strip(), (params.get("to") or "").strip()
+    if first or last:
+        try:
+            return Period.range(date.fromisoformat(first), date.fromisoformat(last))
+        except ValueError:
+            raise ApplicationError(_("请填写开始和结束日期（YYYY-MM-DD）。")) from None
+    value = (params.get("period") or "").strip()
+    if value:
+        return Period.parse(value)
+    today = today_local(now or timezone.now())
+    return Period.month(today.year, today.month)
+
+
+def period_choices(*, now: datetime | None = None) -> list[tuple[str, str]]:
+    """The last 12 months and the last 4 quarters, newest first."""
+    month = month_start(today_local(now or timezone.now()))
+    choices = []
+    for _i in range(12):
+        choices.append((f"{month:%Y-%m}", _("%(y)s年%(m)s月") % {"y": month.year, "m": month.month}))
+        month = previous_month(month)
+    today = today_local(now or timezone.now())
+    year, quarter = today.year, (today.month + 2) // 3
+    for _i in range(4):
+        choices.append((f"{year}Q{quarter}", _("%(y)s年第%(q)s季度") % {"y": year, "q": quarter}))
+        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    return choices
+
+
+def period_label(period: Period) -> str:
+    if period.kind == "month":
+        return _("%(y)s年%(m)s月") % {"y": period.first.year, "m": period.first.month}
+    if period.kind == "quarter":
+        return _("%(y)s年第%(q)s季度") % {"y": period.first.year, "q": (period.first.month + 2) // 3}
+    return f"{period.first.isoformat()} — {period.last.isoformat()}"
+
+
+def period_query(period: Period) -> str:
+    if period.kind == "range":
+        return urlencode({"from": period.first.isoformat(), "to": period.last.isoformat()})
+    return urlencode({"period": period.label})

@@ -11,10 +11,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance.assessment import periods
 from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
 from governance.kernel.errors import NotFound
-from governance.reports import selectors
+from governance.reports import hotspots as hotspot_selectors
+from governance.reports import scope, unit_page, units
+from governance.reports import staffing as staffing_selectors
+from governance.reports import supervision as supervision_selectors
 from governance.reports.views import supervision_filters
 from governance.staff.selectors import jurisdiction_for
 
@@ -119,7 +123,7 @@ def table_json(table) -> dict | None:
 
 def _viewer(request):
     jurisdiction = jurisdiction_for(request.user)
-    levels = selectors.viewer_levels(jurisdiction)
+    levels = scope.viewer_levels(jurisdiction)
     if not levels:
         raise NotFound()
     return jurisdiction, levels
@@ -135,11 +139,11 @@ class ReportUnitsAPI(APIView):
     )
     def get(self, request):
         jurisdiction, levels = _viewer(request)
-        period = selectors.period_from_params(request.query_params)
-        level = request.query_params.get("level") or selectors.default_level(levels)
+        period = periods.period_from_params(request.query_params)
+        level = request.query_params.get("level") or scope.default_level(levels)
         if level not in levels:
             raise NotFound()
-        table = selectors.unit_table(
+        table = units.unit_table(
             jurisdiction=jurisdiction, period=period, level=level,
             parent_code=request.query_params.get("parent") or None, sort=request.query_params.get("sort"),
         )
@@ -153,8 +157,8 @@ class ReportUnitDetailAPI(APIView):
                    parameters=PERIOD_PARAMS, responses={200: ReportUnitDetailOutputSerializer, 400: _BAD, 404: _NOT_FOUND})
     def get(self, request, kind: str, code: str):
         jurisdiction, _levels = _viewer(request)
-        period = selectors.period_from_params(request.query_params)
-        report = selectors.unit_report(jurisdiction=jurisdiction, period=period, kind=kind, code=code)
+        period = periods.period_from_params(request.query_params)
+        report = unit_page.unit_report(jurisdiction=jurisdiction, period=period, kind=kind, code=code)
         row = {k: _plain(v) for k, v in report.row.items()}
         data = {
             "kind": kind, "code": code, "name": report.name, "period": period.label, "final": report.final,
@@ -178,7 +182,7 @@ class ReportSupervisionAPI(APIView):
     )
     def get(self, request):
         jurisdiction, _levels = _viewer(request)
-        table = selectors.supervision_table(jurisdiction=jurisdiction, filters=supervision_filters(request.query_params))
+        table = supervision_selectors.supervision_table(jurisdiction=jurisdiction, filters=supervision_filters(request.query_params))
         return Response(ReportTableSerializer(table_json(table)).data)
 
 
@@ -190,9 +194,9 @@ class ReportHotspotsAPI(APIView):
     )
     def get(self, request):
         jurisdiction, _levels = _viewer(request)
-        period = selectors.period_from_params(request.query_params)
+        period = periods.period_from_params(request.query_params)
         unit = (request.query_params.get("unit") or "").strip()
-        found = selectors.hotspots(jurisdiction=jurisdiction, period=period, unit=unit)
+        found = hotspot_selectors.hotspots(jurisdiction=jurisdiction, period=period, unit=unit)
         if found.households.rows:
             access_log_record(user=request.user, action=AccessAction.VIEW, subject=f"hotspots:{unit or 'all'}:{period.label}",
                               record_count=len(found.households.rows), request=request)
@@ -209,7 +213,7 @@ class ReportStaffingAPI(APIView):
     )
     def get(self, request):
         jurisdiction, _levels = _viewer(request)
-        found = selectors.staffing(jurisdiction=jurisdiction, unit=(request.query_params.get("unit") or "").strip())
+        found = staffing_selectors.staffing(jurisdiction=jurisdiction, unit=(request.query_params.get("unit") or "").strip())
         data = {"target": float(found.target), "roles": found.roles, "city": table_json(found.city),
                 "districts": table_json(found.districts),
                 "streets": table_json(found.streets), "communities": table_json(found.communities)}

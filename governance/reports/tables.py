@@ -2,13 +2,23 @@
 XLSX and the API show exactly the same figures: each renders the same ReportTable,
 formatting a value by its column's kind (``display``)."""
 
-import html
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.utils.safestring import SafeString, mark_safe
+from governance.assessment.enums import UnitKind
 
 DASH = "—"
+# Territorial levels top-down, and what a unit page drills into.
+LEVELS = [UnitKind.CITY, UnitKind.DISTRICT, UnitKind.STREET, UnitKind.COMMUNITY, UnitKind.GRID]
+CHILD = {
+    UnitKind.CITY: UnitKind.DISTRICT, UnitKind.DISTRICT: UnitKind.STREET,
+    UnitKind.STREET: UnitKind.COMMUNITY, UnitKind.COMMUNITY: UnitKind.GRID,
+}
+PAGE_SIZE = 100
+LIST_LIMIT = 50  # problem appeals, hot spots: the worst/most frequent first
+# What a row of an appeal list (problems, 督办) reads of its places and handler.
+PLACE_RELATED = ("category", "street", "community", "grid", "handling_grid__community", "handling_community",
+                 "handling_street", "handling_department")
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,8 @@ class ReportTable:
     # Per row, links shown on the page only (not data): {column key: url}.
     links: list[dict] = field(default_factory=list)
     total: int | None = None  # rows before paging, when the page shows a slice
-    html: list[SafeString] | None = None  # html_rows, when already printed (a cached page)
+    # Where a page of it is kept in the shared cache (its printed cells too: presenters).
+    cache_key: str | None = None
 
     def display_rows(self) -> list[list[tuple[str, str, str]]]:
         """Per row, (text, link, kind) for each column, as the page prints them."""
@@ -43,34 +54,6 @@ class ReportTable:
             links = self.links[index] if index < len(self.links) else {}
             out.append([(display(c, row.get(c.key)), links.get(c.key, ""), c.kind) for c in self.columns])
         return out
-
-    def html_rows(self) -> list[SafeString]:
-        """Per row, its <td> cells as _table.html printed them from display_rows: the
-        kind as the class (a rank change also up/down), a link around the text when the
-        column has one, escaped as the template escapes. Built here rather than by
-        template tags per cell: 100 units × 21 columns took 57 ms through the template,
-        6 ms here (on the loaded bench machine)."""
-        if self.html is not None:
-            return self.html
-        columns = [(c, f"k-{_escape(c.kind)}") for c in self.columns]
-        out = []
-        for index, row in enumerate(self.rows):
-            links = self.links[index] if index < len(self.links) else {}
-            cells = []
-            for column, css in columns:
-                text = display(column, row.get(column.key))
-                if column.kind == "change" and text[:1] in ("↑", "↓"):
-                    css = f"{css} up" if text[:1] == "↑" else f"{css} down"
-                link = links.get(column.key)
-                body = f'<a href="{_escape(link)}">{_escape(text)}</a>' if link else _escape(text)
-                cells.append(f'<td class="{css}">{body}</td>')
-            out.append(mark_safe("".join(cells)))
-        return out
-
-
-def _escape(value) -> str:
-    """django.utils.html.conditional_escape without its lazy-string wrapper (the same text)."""
-    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
 def display(column: Column, value) -> str:

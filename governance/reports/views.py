@@ -1,4 +1,4 @@
-"""Report pages (报表): thin — parse the query, ask governance.reports.selectors, render
+"""Report pages (报表): thin — parse the query, ask the report selectors (units, unit_page, supervision, hotspots, staffing), render
 or export the same ReportTable. Every table page takes ``?export=csv|xlsx``."""
 
 from django.contrib import messages
@@ -13,11 +13,15 @@ from appeals import workflow
 from appeals.enums import AppealAction
 from appeals.selectors import appeal_get, category_list
 from appeals.services import appeal_supervise
+from governance.assessment import periods
 from governance.assessment.enums import UnitKind
 from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
 from governance.kernel.errors import ApplicationError, NotFound
-from governance.reports import selectors
+from governance.reports import hotspots as hotspot_selectors
+from governance.reports import presenters, scope, tables, unit_page, units
+from governance.reports import staffing as staffing_selectors
+from governance.reports import supervision as supervision_selectors
 from governance.reports.exports import export_response
 from governance.staff.selectors import jurisdiction_for
 
@@ -47,7 +51,7 @@ def _export_kind(request) -> str | None:
 
 def _viewer(request):
     jurisdiction = jurisdiction_for(request.user)
-    levels = selectors.viewer_levels(jurisdiction)
+    levels = scope.viewer_levels(jurisdiction)
     if not levels:
         raise NotFound()
     return jurisdiction, levels
@@ -55,15 +59,15 @@ def _viewer(request):
 
 def _common(request, period) -> dict:
     return {
-        "period": period, "period_label": selectors.period_label(period),
-        "period_query": selectors.period_query(period),
-        "period_choices": selectors.period_choices(),
+        "period": period, "period_label": periods.period_label(period),
+        "period_query": periods.period_query(period),
+        "period_choices": periods.period_choices(),
         "custom": period.kind == "range",
     }
 
 
 def _table_context(request, table, *, sort: str) -> dict:
-    key, descending = selectors.parse_sort(sort)
+    key, descending = units.parse_sort(sort)
     return {
         "table": table, "sort_key": key, "sort_desc": descending,
         "sort_qs": _query_without(request.GET, "sort", "page", "export"),
@@ -75,28 +79,28 @@ def _table_context(request, table, *, sort: str) -> dict:
 def index(request):
     """The units of one level across the viewer's jurisdiction, worst first by default."""
     jurisdiction, levels = _viewer(request)
-    period = selectors.period_from_params(request.GET)
-    level = request.GET.get("level") or selectors.default_level(levels)
+    period = periods.period_from_params(request.GET)
+    level = request.GET.get("level") or scope.default_level(levels)
     if level not in levels:
         raise NotFound()
     sort = request.GET.get("sort") or "composite"
     export = _export_kind(request)
     page = None if export else _page(request.GET)
-    table = selectors.unit_table(jurisdiction=jurisdiction, period=period, level=level, sort=sort, page=page)
+    table = units.unit_table(jurisdiction=jurisdiction, period=period, level=level, sort=sort, page=page)
     if export:
         return export_response([table], kind=export, stem=f"units-{level}-{period.label}")
-    units = selectors.post_units(jurisdiction)
-    top_kind, top_code, top_name = units[0]
+    own_units = scope.post_units(jurisdiction)
+    top_kind, top_code, top_name = own_units[0]
     context = {
         **_common(request, period), **_table_context(request, table, sort=sort),
         "levels": [(v, UnitKind(v).label) for v in levels], "level": level, "level_label": UnitKind(level).label,
-        "units": units, "top_name": top_name, "top_url": selectors.unit_url(top_kind, top_code, period),
-        "page": page, "pages": max((table.total - 1) // selectors.PAGE_SIZE + 1, 1),
+        "units": own_units, "top_name": top_name, "top_url": units.unit_url(top_kind, top_code, period),
+        "page": page, "pages": max((table.total - 1) // tables.PAGE_SIZE + 1, 1),
         "page_qs": _query_without(request.GET, "page", "export"),
         "charts": {
-            "ranking": selectors.ranking_data(table),
-            "heat": selectors.heat_data(table),
-            "trend": selectors.unit_trend(kind=top_kind, code=top_code, last_month=period.last.replace(day=1)),
+            "ranking": presenters.ranking_data(table),
+            "heat": presenters.heat_data(table),
+            "trend": unit_page.unit_trend(kind=top_kind, code=top_code, last_month=period.last.replace(day=1)),
         },
         "trend_name": top_name, "hidden": [("level", level)],
     }
@@ -111,9 +115,9 @@ UNIT_TABLES = ("children", "departments", "categories", "problems")
 def unit(request, kind: str, code: str):
     """One unit: why its score is what it is, and its units one level down."""
     jurisdiction, _levels = _viewer(request)
-    period = selectors.period_from_params(request.GET)
+    period = periods.period_from_params(request.GET)
     sort = request.GET.get("sort") or "composite"
-    report = selectors.unit_report(jurisdiction=jurisdiction, period=period, kind=kind, code=code, sort=sort)
+    report = unit_page.unit_report(jurisdiction=jurisdiction, period=period, kind=kind, code=code, sort=sort)
     export = _export_kind(request)
     if export:
         which = request.GET.get("table") or "children"
@@ -125,12 +129,12 @@ def unit(request, kind: str, code: str):
               "categories": {"names": [r["category"] for r in report.categories.rows],
                              "values": [r["due"] for r in report.categories.rows]}}
     if report.children is not None:
-        charts["ranking"] = selectors.ranking_data(report.children)
-        charts["heat"] = selectors.heat_data(report.children)
+        charts["ranking"] = presenters.ranking_data(report.children)
+        charts["heat"] = presenters.heat_data(report.children)
     context = {
         **_common(request, period), **_table_context(request, report.children, sort=sort),
         "report": report, "kind_label": UnitKind(kind).label, "charts": charts,
-        "child_label": UnitKind(selectors.CHILD[kind]).label if kind in selectors.CHILD else "",
+        "child_label": UnitKind(tables.CHILD[kind]).label if kind in tables.CHILD else "",
     }
     return render(request, "reports/unit.html", context)
 
@@ -148,8 +152,8 @@ def _int_param(params, name: str) -> int | None:
     return number
 
 
-def supervision_filters(params) -> selectors.SupervisionFilters:
-    return selectors.SupervisionFilters(
+def supervision_filters(params) -> supervision_selectors.SupervisionFilters:
+    return supervision_selectors.SupervisionFilters(
         unit=(params.get("unit") or "").strip(), category=(params.get("category") or "").strip(),
         min_days=_int_param(params, "min_days"), max_days=_int_param(params, "max_days"),
         district_only=params.get("district_only") in ("1", "on", "true"),
@@ -163,15 +167,15 @@ def supervision(request):
     jurisdiction, _levels = _viewer(request)
     filters = supervision_filters(request.GET)
     export = _export_kind(request)
-    table = selectors.supervision_table(jurisdiction=jurisdiction, filters=filters,
+    table = supervision_selectors.supervision_table(jurisdiction=jurisdiction, filters=filters,
                                         page=None if export else _page(request.GET))
     if export:
         return export_response([table], kind=export, stem="supervision")
     page = _page(request.GET)
     context = {
         "table": table, "filters": filters, "categories": category_list(),
-        "units": selectors.post_units(jurisdiction), "page": page,
-        "pages": max((table.total - 1) // selectors.PAGE_SIZE + 1, 1),
+        "units": scope.post_units(jurisdiction), "page": page,
+        "pages": max((table.total - 1) // tables.PAGE_SIZE + 1, 1),
         "page_qs": _query_without(request.GET, "page", "export"),
         "export_qs": _query_without(request.GET, "page", "export"),
         "is_supervisor": jurisdiction.read_only,
@@ -192,8 +196,8 @@ def supervision_notes(request, code: str):
         messages.success(request, _("督办意见已记录，并已通知办理单位。"))
         return redirect("reports:supervision-notes", code=appeal.tracking_code)
     context = {
-        "appeal": appeal, "notes": selectors.supervision_notes(appeal=appeal),
-        "row": selectors.supervision_row(appeal, now=timezone.now()), "may_note": may_note,
+        "appeal": appeal, "notes": supervision_selectors.supervision_notes(appeal=appeal),
+        "row": supervision_selectors.supervision_row(appeal, now=timezone.now()), "may_note": may_note,
     }
     return render(request, "reports/supervision_notes.html", context)
 
@@ -203,9 +207,9 @@ def supervision_notes(request, code: str):
 def hotspots(request):
     """高频诉求: repeated categories, buildings and households (masked phones; logged)."""
     jurisdiction, _levels = _viewer(request)
-    period = selectors.period_from_params(request.GET)
+    period = periods.period_from_params(request.GET)
     unit = (request.GET.get("unit") or "").strip()
-    found = selectors.hotspots(jurisdiction=jurisdiction, period=period, unit=unit)
+    found = hotspot_selectors.hotspots(jurisdiction=jurisdiction, period=period, unit=unit)
     export = _export_kind(request)
     subject = f"hotspots:{unit or 'all'}:{period.label}"
     households = len(found.households.rows)
@@ -219,7 +223,7 @@ def hotspots(request):
         access_log_record(user=request.user, action=AccessAction.VIEW, subject=subject,
                           record_count=households, request=request)
     context = {
-        **_common(request, period), "found": found, "unit": unit, "hidden": [("unit", unit)] if unit else [], "units": selectors.post_units(jurisdiction),
+        **_common(request, period), "found": found, "unit": unit, "hidden": [("unit", unit)] if unit else [], "units": scope.post_units(jurisdiction),
         "export_qs": _query_without(request.GET, "export"),
         "charts": {"categories": {"names": [r["category"] for r in found.categories.rows],
                                   "values": [r["count"] for r in found.categories.rows]}},
@@ -233,7 +237,7 @@ def staffing(request):
     """社区工作者配比 against the target: the city and districts judged, streets and communities as detail."""
     jurisdiction, _levels = _viewer(request)
     unit = (request.GET.get("unit") or "").strip()
-    found = selectors.staffing(jurisdiction=jurisdiction, unit=unit)
+    found = staffing_selectors.staffing(jurisdiction=jurisdiction, unit=unit)
     export = _export_kind(request)
     if export:
         tables = [t for t in (found.city, found.districts, found.streets) if t.rows]

@@ -15,9 +15,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from governance.assessment import selectors as score_selectors
 from governance.assessment.models import MonthlyScore
 from governance.assessment.periods import Period
-from governance.reports import selectors
+from governance.reports import presenters, tables, units
 from governance.reports.tables import ReportTable
 from governance.staff.selectors import jurisdiction_for
 from grids.models import Community
@@ -66,44 +67,44 @@ def stored_october(city):
 
 
 def _sorts() -> list[str]:
-    keys = [c.key for c in selectors.unit_columns() if c.sortable]
+    keys = [c.key for c in units.unit_columns() if c.sortable]
     return [*keys, *(f"-{k}" for k in keys)]
 
 
 def _paged(jurisdiction, sort: str, total: int) -> list[dict]:
     rows = []
-    for page in range(1, total // selectors.PAGE_SIZE + 3):  # one page past the end: empty
-        table = selectors.unit_table(jurisdiction=jurisdiction, period=Period.month(2026, 10), level="community",
+    for page in range(1, total // tables.PAGE_SIZE + 3):  # one page past the end: empty
+        table = units.unit_table(jurisdiction=jurisdiction, period=Period.month(2026, 10), level="community",
                                      sort=sort, page=page)
         assert table.total == total
-        assert len(table.rows) <= selectors.PAGE_SIZE
+        assert len(table.rows) <= tables.PAGE_SIZE
         rows += table.rows
     return rows
 
 
 @pytest.mark.parametrize("who", ["supervisor", "district_supervisor", "street_officer"])
 def test_every_sort_and_page_equals_the_whole_table(city, stored_october, monkeypatch, who):
-    monkeypatch.setattr(selectors, "PAGE_SIZE", 7)
+    monkeypatch.setattr(tables, "PAGE_SIZE", 7)
     jurisdiction = jurisdiction_for(getattr(city.users, who))
     october = Period.month(2026, 10)
-    assert selectors.stored_month(jurisdiction=jurisdiction, period=october, level="community") is not None
+    assert score_selectors.stored_month(jurisdiction=jurisdiction, period=october, level="community") is not None
     for sort in _sorts():
-        whole = selectors.unit_table(jurisdiction=jurisdiction, period=october, level="community", sort=sort)
-        assert whole.total > selectors.PAGE_SIZE
+        whole = units.unit_table(jurisdiction=jurisdiction, period=october, level="community", sort=sort)
+        assert whole.total > tables.PAGE_SIZE
         assert _paged(jurisdiction, sort, whole.total) == whole.rows, sort
-    first = selectors.unit_table(jurisdiction=jurisdiction, period=october, level="community", page=1)
+    first = units.unit_table(jurisdiction=jurisdiction, period=october, level="community", page=1)
     assert (first.final, first.as_of) == (whole.final, whole.as_of) and first.final
 
 
 def test_a_unit_without_a_stored_row_is_still_listed(city, stored_october, monkeypatch):
     """A community created after the month was computed: the page falls back to the whole
     table, which shows it with empty figures."""
-    monkeypatch.setattr(selectors, "PAGE_SIZE", 7)
+    monkeypatch.setattr(tables, "PAGE_SIZE", 7)
     Community.objects.create(street=city.street_a, code="110101001999", name="新建社区")
     jurisdiction = jurisdiction_for(city.users.supervisor)
     october = Period.month(2026, 10)
-    assert selectors.stored_month(jurisdiction=jurisdiction, period=october, level="community") is None
-    whole = selectors.unit_table(jurisdiction=jurisdiction, period=october, level="community", sort="-unit_code")
+    assert score_selectors.stored_month(jurisdiction=jurisdiction, period=october, level="community") is None
+    whole = units.unit_table(jurisdiction=jurisdiction, period=october, level="community", sort="-unit_code")
     new = next(r for r in whole.rows if r["unit_code"] == "110101001999")
     assert new["unit_name"] == "新建社区" and new["composite"] is None and new["due"] == 0
     assert _paged(jurisdiction, "-unit_code", whole.total) == whole.rows
@@ -112,14 +113,14 @@ def test_a_unit_without_a_stored_row_is_still_listed(city, stored_october, monke
 def test_a_stored_row_of_a_deleted_unit_is_not_listed(city, stored_october, monkeypatch):
     """A community deleted after the month was computed keeps its stored row; the page
     falls back to the whole table, which lists only existing units."""
-    monkeypatch.setattr(selectors, "PAGE_SIZE", 7)
+    monkeypatch.setattr(tables, "PAGE_SIZE", 7)
     gone = Community.objects.filter(code__gte="110101002100").order_by("code").first()
     gone.delete()
     assert MonthlyScore.objects.filter(month=OCT, unit_code=gone.code).exists()
     jurisdiction = jurisdiction_for(city.users.supervisor)
     october = Period.month(2026, 10)
-    assert selectors.stored_month(jurisdiction=jurisdiction, period=october, level="community") is None
-    whole = selectors.unit_table(jurisdiction=jurisdiction, period=october, level="community")
+    assert score_selectors.stored_month(jurisdiction=jurisdiction, period=october, level="community") is None
+    whole = units.unit_table(jurisdiction=jurisdiction, period=october, level="community")
     assert gone.code not in {r["unit_code"] for r in whole.rows}
     assert _paged(jurisdiction, "composite", whole.total) == whole.rows
 
@@ -134,7 +135,7 @@ def _page_queries(client) -> list[str]:
 def test_a_page_loads_one_page_of_rows(city, stored_october, login, monkeypatch, django_assert_max_num_queries):
     """The default page (综合得分, the worst first) asks the database for PAGE_SIZE ids in
     order, then those rows; the number of queries does not depend on the number of units."""
-    monkeypatch.setattr(selectors, "PAGE_SIZE", 7)
+    monkeypatch.setattr(tables, "PAGE_SIZE", 7)
     client = login(city.users.supervisor)
     queries = _page_queries(client)
     scores = [sql for sql in queries if "assessment_monthlyscore" in sql]
@@ -156,7 +157,7 @@ def test_a_page_loads_one_page_of_rows(city, stored_october, login, monkeypatch,
                                         ("grid", "甲 1%")])
 def test_unit_links_equal_unit_url(level, code):
     october = Period.month(2026, 10)
-    assert selectors._unit_links(level, [code], october) == [{"unit_name": selectors.unit_url(level, code, october)}]
+    assert units._unit_links(level, [code], october) == [{"unit_name": units.unit_url(level, code, october)}]
 
 
 # --- the shared cache -----------------------------------------------------------------------------
@@ -172,8 +173,8 @@ def test_a_page_is_read_from_the_cache_the_second_time(city, stored_october, log
     assert page_tables(client.get(url).content.decode()) == page_tables(client.get(url).content.decode())
     cached = client.get(url).context["table"]
     fresh = ReportTable(key=cached.key, title=cached.title, columns=cached.columns, rows=cached.rows, links=cached.links)
-    assert cached.html is not None and cached.html == fresh.html_rows()
-    assert cached.links[0]["unit_name"] == selectors.unit_url("community", cached.rows[0]["unit_code"],
+    assert cached.cache_key is not None and presenters.table_html(cached) == presenters.table_html(fresh)
+    assert cached.links[0]["unit_name"] == units.unit_url("community", cached.rows[0]["unit_code"],
                                                               Period.month(2026, 10))
 
 

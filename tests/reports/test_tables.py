@@ -1,4 +1,4 @@
-"""ReportTable.html_rows prints a table's cells exactly as _table.html printed them with
+"""presenters.table_html prints a table's cells exactly as _table.html printed them with
 template tags per cell (the tags it replaced are kept here as the reference)."""
 
 from django.template import engines
@@ -13,10 +13,10 @@ CELLS_AS_TEMPLATE_TAGS = (
     "{% if link %}<a href=\"{{ link }}\">{{ text }}</a>{% else %}{{ text }}{% endif %}</td>"
     "{% endfor %}</tr>{% endfor %}"
 )
-HTML_ROWS = "{% for cells in table.html_rows %}<tr>{{ cells }}</tr>{% endfor %}"
+HTML_ROWS = "{% load reports %}{% for cells in table|table_html %}<tr>{{ cells }}</tr>{% endfor %}"
 
 
-def test_html_rows_print_what_the_template_tags_printed():
+def test_table_html_prints_what_the_template_tags_printed():
     columns = [Column("name", "单位", "text"), Column("code", "编码", "code"), Column("n", "数", "int"),
                Column("rate", "率", "rate"), Column("hours", "时", "hours"), Column("change", "变化", "change"),
                Column("odd", "怪", 'x"<y')]

@@ -1,0 +1,49 @@
+"""The staff home's report card: this month's stored scores of my units, and the overdue
+appeals in my jurisdiction for those who read reports."""
+
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from governance.assessment.enums import UnitKind
+from governance.assessment.models import MonthlyScore
+from governance.assessment.periods import Period, month_start, today_local
+from governance.reports.scope import can_see_reports, post_units
+from governance.reports.supervision import overdue_count
+from governance.reports.units import unit_url
+from governance.staff.selectors import Jurisdiction
+
+
+def home_scores(*, jurisdiction: Jurisdiction, now: datetime | None = None) -> list[dict]:
+    """This month's stored scores of the viewer's own units (one query)."""
+    units = post_units(jurisdiction)
+    if not units:
+        return []
+    month = month_start(today_local(now or timezone.now()))
+    q = Q(pk__in=[])
+    for kind, code, _name in units:
+        q |= Q(unit_kind=kind, unit_code=code)
+    stored = {(s.unit_kind, s.unit_code): s for s in MonthlyScore.objects.filter(q, month=month)}
+    period = Period.month(month.year, month.month)
+    out = []
+    for kind, code, name in units:
+        score = stored.get((kind, code))
+        out.append({
+            "kind": kind, "code": code, "name": name, "kind_label": UnitKind(kind).label, "score": score,
+            "url": unit_url(kind, code, period) if kind != UnitKind.DEPARTMENT or jurisdiction.covers(code) else "",
+        })
+    return out
+
+
+def home_card(*, jurisdiction: Jurisdiction, now: datetime | None = None) -> dict:
+    """The home dashboard's card: this month's stored scores of my units and, for those who
+    read reports, the overdue appeals in my jurisdiction (the 督办 list's count)."""
+    if not (jurisdiction.everything or jurisdiction.posts):
+        return {"scores": [], "overdue": None, "reports": False}
+    reports = can_see_reports(jurisdiction)
+    return {
+        "scores": home_scores(jurisdiction=jurisdiction, now=now),
+        "overdue": overdue_count(jurisdiction=jurisdiction, now=now) if reports else None,
+        "reports": reports,
+    }

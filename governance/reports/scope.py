@@ -1,0 +1,68 @@
+"""Who sees which report levels: the viewer's own units and the levels its tables offer."""
+
+from django.utils.translation import gettext as _
+
+from governance.assessment import formulas
+from governance.assessment.enums import UnitKind
+from governance.enums import Role
+from governance.reports.tables import LEVELS
+from governance.staff.selectors import Jurisdiction
+from grids.models import District
+
+_POST_LEVEL = {
+    Role.GRID_WORKER: UnitKind.GRID, Role.COMMUNITY_WORKER: UnitKind.COMMUNITY,
+    Role.COMMUNITY_SECRETARY: UnitKind.COMMUNITY, Role.STREET_OFFICER: UnitKind.STREET,
+}
+REPORT_ROLES = {Role.SUPERVISOR, Role.STREET_OFFICER, Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY}
+
+
+def can_see_reports(jurisdiction: Jurisdiction) -> bool:
+    """The nav link: supervisors, street and community staff, administrators."""
+    return jurisdiction.everything or bool(jurisdiction.roles & REPORT_ROLES)
+
+
+def post_units(jurisdiction: Jurisdiction) -> list[tuple[str, str, str]]:
+    """The viewer's own units as (kind, code, name), top-down; a city-wide account: the city."""
+    units = []
+    if jurisdiction.everything:
+        codes = sorted({formulas.city_code(c) for c in District.objects.values_list("code", flat=True)})
+        units += [(UnitKind.CITY, c, _("全市")) for c in codes]
+    for post in jurisdiction.posts:
+        if post.role == Role.SUPERVISOR and post.district_id:
+            units.append((UnitKind.DISTRICT, post.district.code, post.district.name))
+        elif post.role in _POST_LEVEL:
+            unit = post.grid or post.community or post.street
+            name = f"{post.grid.community.name}{unit.name}" if post.grid_id else unit.name
+            units.append((_POST_LEVEL[post.role], unit.code, name))
+        elif post.role == Role.DEPARTMENT_HANDLER:
+            units.append((UnitKind.DEPARTMENT, post.department.code, post.department.name))
+    seen, out = set(), []
+    for unit in units:
+        if unit[:2] not in seen:
+            seen.add(unit[:2])
+            out.append(unit)
+    order = {k: i for i, k in enumerate([*LEVELS, UnitKind.DEPARTMENT])}
+    return sorted(out, key=lambda u: (order[u[0]], u[1]))
+
+
+def viewer_levels(jurisdiction: Jurisdiction) -> list[str]:
+    """The levels the viewer's tables offer: from its highest territorial unit down, and
+    departments for city and district supervisors; none for a department handler."""
+    units = post_units(jurisdiction)
+    if not units:
+        return []
+    territorial = [LEVELS.index(k) for k, _c, _n in units if k in LEVELS]
+    levels = LEVELS[min(territorial):] if territorial else []
+    # Departments are compared by the city and district supervisors; a department
+    # handler reads its own figures on the home card (its unit has no place to scope by).
+    if any(k in (UnitKind.CITY, UnitKind.DISTRICT) for k, _c, _n in units):
+        levels.append(UnitKind.DEPARTMENT)
+    return levels
+
+
+def default_level(levels: list[str]) -> str:
+    """Communities first: "the worst community of the month" is the usual question."""
+    for level in (UnitKind.COMMUNITY, UnitKind.GRID, UnitKind.DEPARTMENT):
+        if level in levels:
+            return level
+    return levels[0]

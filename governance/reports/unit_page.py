@@ -1,0 +1,227 @@
+"""One unit's page: its measures against its parent's, its children and departments, the
+12-month trend, the category breakdown and the appeals that pull its rates down."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appeals.deadlines import deadline_text, duration_text
+from appeals.enums import AppealState, Rating
+from appeals.selectors import appeal_scope
+from governance.assessment import enums as assessment_enums
+from governance.assessment import formulas
+from governance.assessment.enums import UnitKind
+from governance.assessment.models import MonthlyScore
+from governance.assessment.periods import Period, day_window, month_start, previous_month
+from governance.assessment.selectors import scores_for
+from governance.kernel.errors import NotFound
+from governance.reports.tables import CHILD, LIST_LIMIT, PLACE_RELATED, Column, ReportTable
+from governance.reports.units import MEASURES, score_dict, unit_table
+from governance.staff.selectors import Jurisdiction
+from grids.models import Community, Department, District, Grid, Street
+
+
+@dataclass
+class UnitReport:
+    kind: str
+    code: str
+    name: str
+    period: Period
+    row: dict
+    final: bool = False
+    as_of: datetime | None = None
+    parent: tuple[str, str, str] | None = None  # (kind, code, name) when the viewer may open it
+    benchmark_name: str = ""
+    measures: list[dict] = field(default_factory=list)  # each as compare_measure gives it
+    children: ReportTable | None = None
+    departments: ReportTable | None = None
+    trend: dict = field(default_factory=dict)
+    categories: ReportTable | None = None
+    problems: ReportTable | None = None
+
+
+def _unit_name(kind: str, code: str) -> str:
+    if kind == UnitKind.CITY:
+        return _("全市")
+    model = {UnitKind.GRID: Grid, UnitKind.COMMUNITY: Community, UnitKind.STREET: Street,
+             UnitKind.DISTRICT: District, UnitKind.DEPARTMENT: Department}[kind]
+    qs = model.objects.filter(code=code)
+    if kind == UnitKind.GRID:
+        found = qs.values_list("community__name", "name").first()
+        return f"{found[0]}{found[1]}" if found else ""
+    return qs.values_list("name", flat=True).first() or ""
+
+
+def _everyone() -> Jurisdiction:
+    # The parent's figures are a benchmark (an aggregate, no personal data): a community
+    # worker compares the community with its street without being able to open the street.
+    return Jurisdiction(user_id=None, everything=True)
+
+
+def compare_measure(*, measure: assessment_enums.Measure, value, benchmark) -> dict:
+    """One row of the unit page's comparison with the parent unit: ``comparison`` is
+    "higher", "lower" or "equal" (None without both figures) — the words "高于上级" /
+    "低于上级" — and ``low`` says whether that is worse, which for a lower-is-better
+    measure (返工率) is being higher: the colour."""
+    comparison = None
+    if value is not None and benchmark is not None:
+        comparison = "higher" if value > benchmark else "lower" if value < benchmark else "equal"
+    return {
+        "key": measure.key, "label": str(measure.label), "value": value, "benchmark": benchmark,
+        "lower_is_better": measure.lower_is_better, "comparison": comparison,
+        "low": comparison is not None and measure.worse(value, benchmark),
+    }
+
+
+def unit_report(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str,
+                sort: str | None = None, now: datetime | None = None) -> UnitReport:
+    """Everything a unit page shows: its measures against its parent's, rank and change,
+    its children (drill-down) and, for a district or the city, its departments; the
+    12-month trend; the category breakdown and its problem appeals. NotFound outside."""
+    if kind not in UnitKind.values:
+        raise NotFound()
+    table = scores_for(jurisdiction=jurisdiction, period=period, level=kind, parent_code=code)
+    found = next((r for r in table.rows if r.unit_code == code), None)
+    if found is None:
+        raise NotFound()
+    report = UnitReport(kind=kind, code=code, name=found.unit_name or _unit_name(kind, code), period=period,
+                        row=score_dict(found), final=table.final, as_of=table.as_of)
+    chain = formulas.ancestors(kind, code)
+    benchmark = {}
+    if len(chain) > 1:
+        parent_kind, parent_code = chain[1]
+        parent_scores = scores_for(jurisdiction=_everyone(), period=period, level=parent_kind, parent_code=parent_code)
+        parent_row = next((r for r in parent_scores.rows if r.unit_code == parent_code), None)
+        if parent_row is not None:
+            benchmark = score_dict(parent_row)
+            report.benchmark_name = parent_row.unit_name or _unit_name(parent_kind, parent_code)
+            if jurisdiction.covers(parent_code):
+                report.parent = (parent_kind, parent_code, report.benchmark_name)
+    for measure in MEASURES:
+        report.measures.append(compare_measure(
+            measure=measure, value=report.row.get(measure.key), benchmark=benchmark.get(measure.key),
+        ))
+    child = CHILD.get(kind)
+    if child:
+        report.children = unit_table(jurisdiction=jurisdiction, period=period, level=child,
+                                     parent_code=None if kind == UnitKind.CITY else code, sort=sort)
+    if kind in (UnitKind.CITY, UnitKind.DISTRICT):
+        report.departments = unit_table(jurisdiction=jurisdiction, period=period, level=UnitKind.DEPARTMENT,
+                                        parent_code=None if kind == UnitKind.CITY else code, sort=sort)
+    report.trend = unit_trend(kind=kind, code=code, last_month=month_start(period.last))
+    report.categories = category_breakdown(jurisdiction=jurisdiction, period=period, kind=kind, code=code, now=now)
+    report.problems = problem_appeals(jurisdiction=jurisdiction, period=period, kind=kind, code=code, now=now)
+    return report
+
+
+def unit_trend(*, kind: str, code: str, last_month: date, months: int = 12) -> dict:
+    """The stored monthly rates of one unit for the ``months`` months up to ``last_month``
+    (one query); a month with no stored score or an empty denominator is null."""
+    first = last_month
+    for _i in range(months - 1):
+        first = previous_month(first)
+    stored = {
+        m.month: m for m in MonthlyScore.objects.filter(
+            unit_kind=kind, unit_code=code, month__gte=first, month__lte=last_month,
+        ).only("month", "response_rate", "resolution_rate", "satisfaction_rate", "composite", "due")
+    }
+    labels, series = [], {"response_rate": [], "resolution_rate": [], "satisfaction_rate": [], "composite": []}
+    month = first
+    for _i in range(months):
+        labels.append(f"{month:%Y-%m}")
+        score = stored.get(month)
+        for key in series:
+            value = getattr(score, key) if score else None
+            series[key].append(None if value is None else float(value))
+        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return {"months": labels, **series}
+
+
+def _unit_appeals(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str):
+    """The appeals due in the period at the unit's place (a department: handled by it),
+    inside the jurisdiction: a bounded, indexed query (deadline range + code prefix)."""
+    start, end = day_window(period.first, period.last)
+    qs = appeal_scope(jurisdiction).filter(deadline__gt=start, deadline__lte=end).exclude(
+        state__in=(AppealState.WITHDRAWN, AppealState.DECLINED)
+    )
+    if kind == UnitKind.DEPARTMENT:
+        return qs.filter(handling_department__code=code)
+    if kind == UnitKind.CITY:
+        return qs.filter(territory_code__startswith=code[:4])
+    return qs.filter(territory_code__startswith=code)
+
+
+def category_breakdown(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str,
+                       now: datetime | None = None) -> ReportTable:
+    """Appeals due in the period by category: due, resolved, overdue, unsatisfied, reworked
+    (one grouped query). By place, so it can differ slightly from the scores, which count
+    an appeal for the unit holding it at its deadline."""
+    now = now or timezone.now()
+    overdue = Q(resolved_at__isnull=True, deadline__lt=now) | Q(resolved_at__gt=F("deadline"))
+    rows = list(
+        _unit_appeals(jurisdiction=jurisdiction, period=period, kind=kind, code=code)
+        .values("category__code", "category__name")
+        .annotate(
+            due=Count("id"), resolved=Count("id", filter=Q(resolved_at__isnull=False)),
+            overdue=Count("id", filter=overdue),
+            unsatisfied=Count("id", filter=Q(rating=Rating.UNSATISFIED)),
+            reworked=Count("id", filter=Q(rework_count__gt=0)),
+        )
+        .order_by("-due", "category__code")[:LIST_LIMIT]
+    )
+    for row in rows:
+        row["category"] = row.pop("category__name") or _("未分类")
+        row["category_code"] = row.pop("category__code") or ""
+    return ReportTable(
+        key="categories", title=_("诉求类别分布"), rows=rows,
+        columns=[
+            Column("category_code", _("类别编码"), "code"), Column("category", _("类别")),
+            Column("due", _("应办结"), "int"), Column("resolved", _("已办结"), "int"),
+            Column("overdue", _("超期"), "int"), Column("unsatisfied", _("不满意"), "int"),
+            Column("reworked", _("返工"), "int"),
+        ],
+    )
+
+
+def problem_appeals(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str,
+                    now: datetime | None = None) -> ReportTable:
+    """The unit's appeals that pull its rates down: overdue, unsatisfied or reworked —
+    the most overdue first, at most LIST_LIMIT (one query). No personal data."""
+    now = now or timezone.now()
+    overdue = Q(resolved_at__isnull=True, deadline__lt=now) | Q(resolved_at__gt=F("deadline"))
+    appeals = (
+        _unit_appeals(jurisdiction=jurisdiction, period=period, kind=kind, code=code)
+        .filter(overdue | Q(rating=Rating.UNSATISFIED) | Q(rework_count__gt=0))
+        .select_related(*PLACE_RELATED).order_by("deadline", "id")[:LIST_LIMIT]
+    )
+    rows, links = [], []
+    for appeal in appeals:
+        problems = []
+        late = (appeal.resolved_at or now) - appeal.deadline
+        if late > timedelta(0):
+            problems.append(_("超期%(t)s") % {"t": duration_text(late)})
+        if appeal.rating == Rating.UNSATISFIED:
+            problems.append(_("不满意"))
+        if appeal.rework_count:
+            problems.append(_("返工%(n)s次") % {"n": appeal.rework_count})
+        rows.append({
+            "tracking_code": appeal.tracking_code,
+            "category": appeal.category.name if appeal.category_id else _("未分类"),
+            "place": appeal.place_name, "handler": appeal.handling_unit_name,
+            "state": appeal.get_state_display(),
+            "deadline": deadline_text(appeal, with_year=True),
+            "problem": "、".join(problems),
+        })
+        links.append({"tracking_code": reverse("appeals:detail", args=[appeal.tracking_code])})
+    return ReportTable(
+        key="problems", title=_("超期、不满意和返工的诉求"), rows=rows, links=links,
+        columns=[
+            Column("tracking_code", _("查询码"), "code"), Column("category", _("类别")),
+            Column("place", _("地点")), Column("handler", _("办理单位")), Column("state", _("状态")),
+            Column("deadline", _("办结时限")), Column("problem", _("问题")),
+        ],
+    )
