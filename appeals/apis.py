@@ -13,6 +13,8 @@ Domain errors (400/403/404/409/429) are mapped once by governance/api/errors.py.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.encoding import smart_str
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -23,7 +25,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appeals import catalog, filters, ratelimit, selectors, services, workflow
-from appeals.enums import AppealAction, HandlingLevel, Rating, Source
+from appeals.enums import STAFF_FEEDBACK_METHODS, AppealAction, FeedbackMethod, HandlingLevel, Rating, Source
+from appeals.images import photo_rule
 from appeals.models import Category
 from appeals.serializers import (
     AppealActionOutputSerializer,
@@ -79,7 +82,7 @@ def _text(*, required: bool = False, missing: str = "", help_text: str = "") -> 
 def _photos_field() -> serializers.ListField:
     return serializers.ListField(
         child=serializers.FileField(allow_empty_file=False), required=False, default=list,
-        help_text=gettext_lazy("照片（multipart，可重复此字段）：JPEG 或 PNG，每张不超过 5 MB，最多 3 张"),
+        help_text=format_lazy("{}{}", gettext_lazy("照片（multipart，可重复此字段）："), lazy(photo_rule, str)()),
     )
 
 
@@ -436,7 +439,7 @@ class AppealFeedbackAPI(_AppealActionAPI):
 
     class AppealFeedbackInputSerializer(AppealActionInputSerializer):
         method = serializers.ChoiceField(
-            choices=[("phone", gettext_lazy("电话回访")), ("visit", gettext_lazy("上门回访"))], default="phone"
+            choices=[(m.value, m.label) for m in STAFF_FEEDBACK_METHODS], default=FeedbackMethod.PHONE
         )
         note = _text(help_text=gettext_lazy("反馈情况"))
 

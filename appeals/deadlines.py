@@ -8,13 +8,12 @@ pages, the API, exports and SMS.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils.translation import gettext as _
 
 from appeals.enums import DeadlineUnit
 from appeals.workdays import (
-    CHINA,
     add_working_days,
     deadline_day,
     is_workday,
@@ -22,6 +21,7 @@ from appeals.workdays import (
     load_overrides,
     weekday_name,
 )
+from governance.kernel.clock import CHINA
 
 ONE_DAY = timedelta(days=1)
 
@@ -104,16 +104,28 @@ def deadline_text(value, unit: str | None = None, *, with_year: bool = False) ->
     if value is not None and not isinstance(value, datetime):
         unit = unit or unit_of(value)
         value = value.deadline
-    if value is None:
-        return ""
-    local = value.astimezone(CHINA)
-    day, clock = local.date(), f"{local:%H:%M}"
-    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0) and unit != DeadlineUnit.HOURS:
-        day, clock = day - ONE_DAY, "24:00"
-    parts = {"year": day.year, "month": day.month, "day": day.day, "weekday": weekday_name(day), "time": clock}
-    if with_year:
-        return _("%(year)s年%(month)s月%(day)s日（%(weekday)s）%(time)s") % parts
-    return _("%(month)s月%(day)s日（%(weekday)s）%(time)s") % parts
+    return deadline_formatter(with_year=with_year)(value, unit)
+
+
+def deadline_formatter(*, with_year: bool = False):
+    """``deadline_text`` for many instants at once (a sweep's chunk of notes and digest
+    lines): the template and the weekday names are translated once, not per instant.
+    Returns ``text(instant, unit=None)``; "—"-free: "" without an instant."""
+    template = (_("%(year)s年%(month)s月%(day)s日（%(weekday)s）%(time)s") if with_year
+                else _("%(month)s月%(day)s日（%(weekday)s）%(time)s"))
+    weekdays = [weekday_name(date(2026, 11, 30) + timedelta(days=i)) for i in range(7)]  # a Monday first
+
+    def text(value: datetime | None, unit: str | None = None) -> str:
+        if value is None:
+            return ""
+        local = value.astimezone(CHINA)
+        day, clock = local.date(), f"{local:%H:%M}"
+        if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0) and unit != DeadlineUnit.HOURS:
+            day, clock = day - ONE_DAY, "24:00"
+        return template % {"year": day.year, "month": day.month, "day": day.day,
+                           "weekday": weekdays[day.weekday()], "time": clock}
+
+    return text
 
 
 def duration_text(delta: timedelta | float) -> str:

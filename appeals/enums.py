@@ -113,6 +113,18 @@ PUBLIC_SOURCES = frozenset({Source.WEB, Source.API, Source.OPEN311})
 STAFF_SOURCES = frozenset({Source.PHONE, Source.WALK_IN, Source.GRID_PATROL})
 
 
+class FeedbackMethod(models.TextChoices):
+    """How the result was told to the resident (反馈/回访)."""
+
+    PHONE = "phone", _("电话回访")
+    VISIT = "visit", _("上门回访")
+    SMS = "sms", _("短信")  # the result SMS with the evaluation link (automatic)
+
+
+# What staff record by hand; the SMS is the system's.
+STAFF_FEEDBACK_METHODS = (FeedbackMethod.PHONE, FeedbackMethod.VISIT)
+
+
 class Rating(models.TextChoices):
     SATISFIED = "satisfied", _("满意")
     BASICALLY = "basically", _("基本满意")

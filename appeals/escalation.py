@@ -51,6 +51,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from appeals import events, workflow
+from appeals.deadlines import deadline_formatter
 from appeals.enums import (
     AppealAction,
     DeadlineUnit,
@@ -63,11 +64,8 @@ from governance.staff.notifications import Digest, UnitKey, notify_units
 
 logger = logging.getLogger(__name__)
 
-A = AppealAction
-L = EscalationLevel
-H = HandlingLevel
 
-LEVEL_ORDER = (L.GRID, L.COMMUNITY, L.STREET, L.DISTRICT)
+LEVEL_ORDER = (EscalationLevel.GRID, EscalationLevel.COMMUNITY, EscalationLevel.STREET, EscalationLevel.DISTRICT)
 APPEALS_LINK = "/appeals/"
 
 
@@ -81,8 +79,8 @@ def appeal_link(tracking_code: str) -> str:
 # override_settings change them).
 
 _LEVEL_HOURS = {
-    L.COMMUNITY: "ESCALATION_COMMUNITY_HOURS", L.STREET: "ESCALATION_STREET_HOURS",
-    L.DISTRICT: "ESCALATION_DISTRICT_HOURS",
+    EscalationLevel.COMMUNITY: "ESCALATION_COMMUNITY_HOURS", EscalationLevel.STREET: "ESCALATION_STREET_HOURS",
+    EscalationLevel.DISTRICT: "ESCALATION_DISTRICT_HOURS",
 }
 
 
@@ -103,16 +101,16 @@ class Step:
 
 def next_step(*, escalation_level: str, handling_level: str, urgent: bool) -> Step | None:
     """Where an appeal goes up to; None at the district (nothing is above 督办)."""
-    if escalation_level == L.DISTRICT or not handling_level:
+    if escalation_level == EscalationLevel.DISTRICT or not handling_level:
         return None
-    if handling_level == H.DEPARTMENT:
-        return Step(escalation_level, L.DISTRICT, None)
+    if handling_level == HandlingLevel.DEPARTMENT:
+        return Step(escalation_level, EscalationLevel.DISTRICT, None)
     current = escalation_level or handling_level
     index = LEVEL_ORDER.index(current)
     jump = 2 if urgent and settings.ESCALATION_URGENT_SKIP else 1
     target = LEVEL_ORDER[min(index + jump, len(LEVEL_ORDER) - 1)]
     handler = None
-    if target in (L.COMMUNITY, L.STREET) and LEVEL_ORDER.index(target) > LEVEL_ORDER.index(handling_level):
+    if target in (EscalationLevel.COMMUNITY, EscalationLevel.STREET) and LEVEL_ORDER.index(target) > LEVEL_ORDER.index(handling_level):
         handler = target
     return Step(escalation_level, target, handler, skipped=LEVEL_ORDER.index(target) - index > 1)
 
@@ -131,10 +129,10 @@ def _changes(step: Step, *, now: datetime, level_deadline: datetime) -> dict:
         "escalation_level": step.to_level, "level_deadline": level_deadline, "escalated_at": now,
         "warned_level_deadline": None, "last_reminded_at": None,
     }
-    if step.handler == H.COMMUNITY:
-        changes.update(handling_level=H.COMMUNITY, handling_grid=None, handling_community=F("community"))
-    elif step.handler == H.STREET:
-        changes.update(handling_level=H.STREET, handling_grid=None, handling_community=None,
+    if step.handler == HandlingLevel.COMMUNITY:
+        changes.update(handling_level=HandlingLevel.COMMUNITY, handling_grid=None, handling_community=F("community"))
+    elif step.handler == HandlingLevel.STREET:
+        changes.update(handling_level=HandlingLevel.STREET, handling_grid=None, handling_community=None,
                        handling_street=F("street"))
     return changes
 
@@ -147,15 +145,15 @@ def _handler_key(row: dict) -> UnitKey:
 def _receivers(row: dict, step: Step) -> list[UnitKey]:
     """Who is told of an escalation: the unit it went up to; at the district, the
     district's supervisors and the handler (which keeps it, now under 督办)."""
-    if step.to_level == L.DISTRICT:
+    if step.to_level == EscalationLevel.DISTRICT:
         return [("district", row["district_id"]), _handler_key(row)]
-    return [(step.to_level, row["community_id"] if step.to_level == L.COMMUNITY else row["street_id"])]
+    return [(step.to_level, row["community_id"] if step.to_level == EscalationLevel.COMMUNITY else row["street_id"])]
 
 
 def _event_data(row: dict, step: Step, level_deadline: datetime, *, automatic: bool) -> events.Escalate:
     handler = None
     if step.handler:
-        new = row["community_id"] if step.handler == H.COMMUNITY else row["street_id"]
+        new = row["community_id"] if step.handler == HandlingLevel.COMMUNITY else row["street_id"]
         handler = {"from": list(map(str, _handler_key(row))), "to": [step.handler, new]}
     return events.Escalate(
         from_level=step.from_level, to_level=step.to_level, automatic=automatic, level_deadline=level_deadline,
@@ -166,7 +164,7 @@ def _event_data(row: dict, step: Step, level_deadline: datetime, *, automatic: b
 
 
 def _level_label(level: str) -> str:
-    return str(L(level).label) if level else str(H.DEPARTMENT.label)
+    return str(EscalationLevel(level).label) if level else str(HandlingLevel.DEPARTMENT.label)
 
 
 # --- digests ------------------------------------------------------------------------------------
@@ -207,14 +205,11 @@ def _digest(kind: str, items: list) -> Digest:
     )
 
 
-def _when(dt: datetime | None) -> str:
-    return timezone.localtime(dt).strftime("%m-%d %H:%M") if dt else "—"
-
-
 def _when_formatter():
-    """``_when`` with the current time zone looked up once (for a chunk's rows)."""
-    zone = timezone.get_current_timezone()
-    return lambda dt: dt.astimezone(zone).strftime("%m-%d %H:%M") if dt else "—"
+    """Level deadlines and deadlines in notes and digests: the one deadline text
+    (appeals.deadlines; a level deadline is an exact time), translated once per chunk."""
+    text = deadline_formatter()
+    return lambda dt, unit=DeadlineUnit.HOURS: text(dt, unit) if dt else "—"
 
 
 def _line(row: dict, text: str, unclassified: str | None = None) -> str:
@@ -328,10 +323,11 @@ def _warn(now: datetime, size: int, digests: _Digests) -> int:
         return 0
     share = settings.ESCALATION_WARN_PERCENT / 100
     qs = Appeal.objects.filter(
-        state__in=workflow.sources(A.WARN), level_deadline__gt=now, level_deadline__lte=now + horizon,
+        state__in=workflow.sources(AppealAction.WARN), level_deadline__gt=now, level_deadline__lte=now + horizon,
     ).filter(Q(warned_level_deadline__isnull=True) | ~Q(warned_level_deadline=F("level_deadline")))
 
     def process(rows: list[dict]) -> int:
+        when = _when_formatter()
         due = []
         for row in rows:
             start = row["escalated_at"] or row["dispatched_at"]
@@ -346,14 +342,14 @@ def _warn(now: datetime, size: int, digests: _Digests) -> int:
         events.record_many([
             events.Event(
                 appeal_id=r["id"], from_state=r["state"], to_state=r["state"],
-                note=_("本级办理时限将于 %(t)s 到期。") % {"t": _when(r["level_deadline"])},
+                note=_("本级办理时限将于 %(t)s 到期。") % {"t": when(r["level_deadline"])},
                 data=events.Warn(level=r["escalation_level"] or r["handling_level"], level_deadline=r["level_deadline"]),
             )
             for r in due
         ])
         for r in due:
             digests.add(NotificationKind.WARNING, _handler_key(r), r["tracking_code"],
-                        _line(r, _("本级时限 %(t)s") % {"t": _when(r["level_deadline"])}))
+                        _line(r, _("本级时限 %(t)s") % {"t": when(r["level_deadline"])}))
         return len(due)
 
     return _in_chunks(qs, process, size)
@@ -361,8 +357,8 @@ def _warn(now: datetime, size: int, digests: _Digests) -> int:
 
 def _escalate(now: datetime, size: int, digests: _Digests) -> int:
     qs = (
-        Appeal.objects.filter(state__in=workflow.sources(A.ESCALATE), level_deadline__lte=now)
-        .exclude(handling_level="").exclude(escalation_level=L.DISTRICT)
+        Appeal.objects.filter(state__in=workflow.sources(AppealAction.ESCALATE), level_deadline__lte=now)
+        .exclude(handling_level="").exclude(escalation_level=EscalationLevel.DISTRICT)
     )
 
     def process(rows: list[dict]) -> int:
@@ -386,7 +382,7 @@ def _escalate(now: datetime, size: int, digests: _Digests) -> int:
             ids = [r["id"] for r in group]
             updated = Appeal.objects.filter(
                 pk__in=ids, escalation_level=step.from_level, handling_level=handling_level,
-                state__in=workflow.sources(A.ESCALATE),
+                state__in=workflow.sources(AppealAction.ESCALATE),
             ).update(version=F("version") + 1, updated_at=now, **_changes(step, now=now, level_deadline=deadline))
             if updated == len(group):
                 done.extend(group)
@@ -397,7 +393,7 @@ def _escalate(now: datetime, size: int, digests: _Digests) -> int:
         # Texts translated once per chunk, not per appeal.
         note_text = _("本级办理时限（%(t)s）已过，自动由%(from)s升级至%(to)s。")
         line_text = _("由%(from)s升级，本级时限 %(t)s")
-        labels = {level: _level_label(level) for level in ("", *L.values)}
+        labels = {level: _level_label(level) for level in ("", *EscalationLevel.values)}
         unclassified = _("未分类")
         when = _when_formatter()
         written = []
@@ -420,22 +416,23 @@ def _escalate(now: datetime, size: int, digests: _Digests) -> int:
 
 def _remind(now: datetime, size: int, digests: _Digests) -> int:
     qs = Appeal.objects.filter(
-        state__in=workflow.sources(A.REMIND), escalation_level=L.DISTRICT, level_deadline__lte=now,
+        state__in=workflow.sources(AppealAction.REMIND), escalation_level=EscalationLevel.DISTRICT, level_deadline__lte=now,
     ).filter(Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lte=now - timedelta(hours=settings.ESCALATION_REMIND_HOURS)))
 
     def process(rows: list[dict]) -> int:
+        when = _when_formatter()
         Appeal.objects.filter(pk__in=[r["id"] for r in rows]).update(last_reminded_at=now)
         events.record_many([
             events.Event(
                 appeal_id=r["id"], from_state=r["state"], to_state=r["state"],
-                note=_("区督办：本级时限 %(t)s 已过，请尽快办结。") % {"t": _when(r["level_deadline"])},
+                note=_("区督办：本级时限 %(t)s 已过，请尽快办结。") % {"t": when(r["level_deadline"])},
                 data=events.Remind(level_deadline=r["level_deadline"]),
             )
             for r in rows
         ])
         for r in rows:
             line = _line(r, _("督办时限 %(t)s 已过，办结时限 %(d)s") % {
-                "t": _when(r["level_deadline"]), "d": _when(r["deadline"])})
+                "t": when(r["level_deadline"]), "d": when(r["deadline"], r["category__resolution_unit"])})
             for key in (_handler_key(r), ("district", r["district_id"])):
                 digests.add(NotificationKind.REMINDER, key, r["tracking_code"], line)
         return len(rows)
@@ -465,7 +462,7 @@ def appeal_escalate(
     """
     from appeals import services
 
-    ctx = services._begin(actor=actor, appeal=appeal, action=A.ESCALATE, expected_version=expected_version, now=now)
+    ctx = services._begin(actor=actor, appeal=appeal, action=AppealAction.ESCALATE, expected_version=expected_version, now=now)
     step = _step_of(appeal)
     reason = services._text(reason, field_label=_("上报理由"), required=True)
     category = appeal.category
@@ -484,7 +481,7 @@ def appeal_escalate(
     for key in _receivers(row, step):
         digests.add(NotificationKind.ESCALATION, key, appeal.tracking_code, line)
     with transaction.atomic():
-        services._transition(ctx, A.ESCALATE, changes=_changes(step, now=ctx.now, level_deadline=deadline),
+        services._transition(ctx, AppealAction.ESCALATE, changes=_changes(step, now=ctx.now, level_deadline=deadline),
                              note=reason, data=_event_data(row, step, deadline, automatic=False))
         digests.send()
     return ctx.appeal
@@ -500,8 +497,8 @@ def close_unevaluated_sweep(*, now: datetime | None = None, size: int | None = N
     update and bulk-created events. Idempotent; returns how many were closed."""
     now = now or timezone.now()
     days = settings.APPEAL_AUTO_CLOSE_DAYS
-    sources = workflow.sources(A.CLOSE_UNEVALUATED)
-    (target,) = workflow.TABLE[A.CLOSE_UNEVALUATED].targets
+    sources = workflow.sources(AppealAction.CLOSE_UNEVALUATED)
+    (target,) = workflow.TABLE[AppealAction.CLOSE_UNEVALUATED].targets
     qs = Appeal.objects.filter(state__in=sources, feedback_at__lte=now - timedelta(days=days))
     note = _("居民 %(n)s 天内未评价，自动结案。") % {"n": days}
 

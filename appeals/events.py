@@ -33,8 +33,6 @@ from appeals.enums import AppealAction, AppealState, HandlingLevel, QueueLevel
 from appeals.models import AppealEvent
 from governance.kernel.bulk import copy_rows
 
-A = AppealAction
-
 # Who acted, where no account did (the actor_label of an event without an actor).
 SYSTEM_LABEL = "系统"
 RESIDENT_LABEL = "居民"
@@ -101,7 +99,7 @@ def _unit(level, code) -> Unit | None:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Receive(EventData):
-    action = A.RECEIVE
+    action = AppealAction.RECEIVE
     source: str
     route: str | None = None  # why automatic dispatch did not route it (it waits in a queue)
     seeded: str | None = None  # a history written by a seed (the demo, the benchmark), not by people
@@ -109,7 +107,7 @@ class Receive(EventData):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Dispatch(EventData):
-    action = A.DISPATCH
+    action = AppealAction.DISPATCH
     unit_level: str
     unit_code: str
     unit: str = ""  # the unit's name, for people reading the log
@@ -137,7 +135,7 @@ class Dispatch(EventData):
 class Return(EventData):
     """退单: back to whoever dispatched it; the queue's unit holds it (community or street)."""
 
-    action = A.RETURN
+    action = AppealAction.RETURN
     queue: str
     unit_level: str
     unit_code: str
@@ -153,7 +151,7 @@ class Reroute(EventData):
     """改派: a new category (codes before, after), a new handler (names before, after, and
     the new one by code), or a waiting appeal moved to the street's dispatch centre."""
 
-    action = A.REROUTE
+    action = AppealAction.REROUTE
     category: tuple[str | None, str] | None = None
     unit: tuple[str, str] | None = None
     queue: tuple[str, str] | None = None
@@ -174,7 +172,7 @@ class Escalate(EventData):
     ``unit_level``/``unit_code`` the unit it went up to (the new handler, or the district
     for its 督办)."""
 
-    action = A.ESCALATE
+    action = AppealAction.ESCALATE
     KEYS = {"from_level": "from", "to_level": "to"}
     from_level: str
     to_level: str
@@ -197,7 +195,7 @@ class Escalate(EventData):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Evaluate(EventData):
-    action = A.EVALUATE
+    action = AppealAction.EVALUATE
     solved: bool
     rating: str
     comment: str = ""
@@ -207,77 +205,77 @@ class Evaluate(EventData):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Sign(EventData):
-    action = A.SIGN
+    action = AppealAction.SIGN
     contact: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Contact(EventData):
-    action = A.CONTACT
+    action = AppealAction.CONTACT
     first: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Resolve(EventData):
-    action = A.RESOLVE
+    action = AppealAction.RESOLVE
     photos: int = 0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Feedback(EventData):
-    action = A.FEEDBACK
+    action = AppealAction.FEEDBACK
     method: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Merge(EventData):
-    action = A.MERGE
+    action = AppealAction.MERGE
     merged_into: str  # the other appeal's tracking code
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Note(EventData):
-    action = A.NOTE
+    action = AppealAction.NOTE
     supervision: bool | None = None  # older rows: a supervisor's 督办意见 (now ``supervise``)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Whistle(EventData):
-    action = A.WHISTLE
+    action = AppealAction.WHISTLE
     departments: tuple[str, ...]  # names
     codes: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Checkin(EventData):
-    action = A.CHECKIN
+    action = AppealAction.CHECKIN
     department: str
     department_id: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Claim(EventData):
-    action = A.CLAIM
+    action = AppealAction.CLAIM
     volunteer_id: int
     volunteer: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Warn(EventData):
-    action = A.WARN
+    action = AppealAction.WARN
     level: str
     level_deadline: datetime | str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Remind(EventData):
-    action = A.REMIND
+    action = AppealAction.REMIND
     level_deadline: datetime | str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ExtendRequest(EventData):
-    action = A.EXTEND_REQUEST
+    action = AppealAction.EXTEND_REQUEST
     extension: int
     requested_deadline: datetime | str
     deadline: datetime | str  # the deadline when it was asked
@@ -285,7 +283,7 @@ class ExtendRequest(EventData):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ExtendApprove(EventData):
-    action = A.EXTEND_APPROVE
+    action = AppealAction.EXTEND_APPROVE
     extension: int
     requested_deadline: datetime | str
     deadline: tuple  # [before, after]
@@ -294,7 +292,7 @@ class ExtendApprove(EventData):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ExtendReject(EventData):
-    action = A.EXTEND_REJECT
+    action = AppealAction.EXTEND_REJECT
     extension: int
     requested_deadline: datetime | str
 
@@ -305,7 +303,7 @@ class DeadlineCorrect(EventData):
     inputs (appeals.recompute): [before, after] in China time, what the new calendar gives
     (``computed``; later when ``guarded`` by the next working day), why, and from what."""
 
-    action = A.DEADLINE_CORRECT
+    action = AppealAction.DEADLINE_CORRECT
     deadline: tuple
     computed: str
     year: int
@@ -322,12 +320,12 @@ def _plain(action_value: str) -> type[EventData]:
     return cls
 
 
-Supervise = _plain(A.SUPERVISE)
-Decline = _plain(A.DECLINE)
-Withdraw = _plain(A.WITHDRAW)
-VerifyPass = _plain(A.VERIFY_PASS)
-VerifyFail = _plain(A.VERIFY_FAIL)
-CloseUnevaluated = _plain(A.CLOSE_UNEVALUATED)
+Supervise = _plain(AppealAction.SUPERVISE)
+Decline = _plain(AppealAction.DECLINE)
+Withdraw = _plain(AppealAction.WITHDRAW)
+VerifyPass = _plain(AppealAction.VERIFY_PASS)
+VerifyFail = _plain(AppealAction.VERIFY_FAIL)
+CloseUnevaluated = _plain(AppealAction.CLOSE_UNEVALUATED)
 
 DATA_OF: dict[str, type[EventData]] = {
     cls.action: cls for cls in (
@@ -350,20 +348,20 @@ def read(action: str, data: dict | None) -> EventData:
 # whether and to whom): dispatch, return, a reroute of the handler or of the queue, and
 # an escalation that moves the handler up. The query is a superset; ``holder`` decides.
 HOLDER_Q = (
-    Q(action__in=(A.DISPATCH, A.RETURN))
-    | Q(action=A.REROUTE, data__has_key="unit")
-    | Q(action=A.REROUTE, data__has_key="queue")
-    | Q(action=A.ESCALATE, data__has_key="handler")
+    Q(action__in=(AppealAction.DISPATCH, AppealAction.RETURN))
+    | Q(action=AppealAction.REROUTE, data__has_key="unit")
+    | Q(action=AppealAction.REROUTE, data__has_key="queue")
+    | Q(action=AppealAction.ESCALATE, data__has_key="handler")
 )
 # 返工: the resident was unsatisfied and the appeal went back to work, or the on-site
 # verification failed.
-REWORK_Q = Q(action=A.VERIFY_FAIL) | Q(action=A.EVALUATE, to_state=AppealState.IN_PROGRESS)
+REWORK_Q = Q(action=AppealAction.VERIFY_FAIL) | Q(action=AppealAction.EVALUATE, to_state=AppealState.IN_PROGRESS)
 # The appeal left the workflow without a result: not scored.
-TERMINAL_ACTIONS = (A.WITHDRAW, A.DECLINE, A.MERGE)
+TERMINAL_ACTIONS = (AppealAction.WITHDRAW, AppealAction.DECLINE, AppealAction.MERGE)
 # An approved extension (延期 → 缓办).
-DEFERRAL_ACTIONS = (A.EXTEND_APPROVE,)
+DEFERRAL_ACTIONS = (AppealAction.EXTEND_APPROVE,)
 # A supervisor's 督办意见 (older rows: a note with ``supervision``).
-SUPERVISION_NOTE_Q = Q(action=A.SUPERVISE) | Q(action=A.NOTE, data__has_key="supervision")
+SUPERVISION_NOTE_Q = Q(action=AppealAction.SUPERVISE) | Q(action=AppealAction.NOTE, data__has_key="supervision")
 
 
 def queue_unit(*, queue: str, community_code: str | None, street_code: str) -> Unit:

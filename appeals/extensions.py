@@ -32,7 +32,6 @@ from governance.kernel.errors import ApplicationError, Conflict, NotFound
 from governance.staff.notifications import Digest, notify_units, notify_users
 from governance.staff.selectors import Jurisdiction
 
-A = AppealAction
 REASON_MAX = 1000
 
 
@@ -51,7 +50,7 @@ def extension_request(
     """
     from appeals import services
 
-    ctx = services._begin(actor=actor, appeal=appeal, action=A.EXTEND_REQUEST, expected_version=expected_version,
+    ctx = services._begin(actor=actor, appeal=appeal, action=AppealAction.EXTEND_REQUEST, expected_version=expected_version,
                           now=now)
     reason = services._text(reason, field_label=_("延期理由"), required=True, max_length=REASON_MAX)
     if not isinstance(requested_deadline, datetime):
@@ -70,7 +69,7 @@ def extension_request(
                 appeal=appeal, level=level, requested_by=actor, reason=reason, previous_deadline=previous,
                 requested_deadline=requested_deadline,
             )
-            services._transition(ctx, A.EXTEND_REQUEST, note=reason, data=events.ExtendRequest(
+            services._transition(ctx, AppealAction.EXTEND_REQUEST, note=reason, data=events.ExtendRequest(
                 extension=extension.pk, requested_deadline=requested_deadline, deadline=previous,
             ))
             notify_units(kind=NotificationKind.EXTENSION, digests={
@@ -93,7 +92,7 @@ def _decide(*, actor, extension: ExtensionRequest, approve: bool, note: str, exp
     from appeals import services
 
     appeal = extension.appeal
-    action = A.EXTEND_APPROVE if approve else A.EXTEND_REJECT
+    action = AppealAction.EXTEND_APPROVE if approve else AppealAction.EXTEND_REJECT
     ctx = services._begin(actor=actor, appeal=appeal, action=action, expected_version=expected_version, now=now,
                           extension=extension)
     note = services._text(note, field_label=_("驳回理由") if not approve else _("审批意见"), required=not approve,
@@ -117,10 +116,10 @@ def _decide(*, actor, extension: ExtensionRequest, approve: bool, note: str, exp
                 changes["deadline_extension_days"] = (appeal.deadline_extension_days or 0) + days
             data = events.ExtendApprove(extension=extension.pk, requested_deadline=new,
                                         deadline=(appeal.deadline, new), extension_days=days)
-            services._transition(ctx, A.EXTEND_APPROVE, note=note, data=data, changes=changes)
+            services._transition(ctx, AppealAction.EXTEND_APPROVE, note=note, data=data, changes=changes)
             title = _("延期已批准：%(code)s 办结时限延至 %(d)s") % {"code": appeal.tracking_code, "d": deadline_text(new)}
         else:
-            services._transition(ctx, A.EXTEND_REJECT, note=note, data=events.ExtendReject(
+            services._transition(ctx, AppealAction.EXTEND_REJECT, note=note, data=events.ExtendReject(
                 extension=extension.pk, requested_deadline=extension.requested_deadline))
             title = _("延期未批准：%(code)s") % {"code": appeal.tracking_code}
         if extension.requested_by_id:

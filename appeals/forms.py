@@ -8,20 +8,21 @@ appeals.services, whose ApplicationError the views show next to the form.
 import html
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from appeals.deadlines import deadline_text
-from appeals.enums import AppealAction, AppealState, HandlingLevel, Source
+from appeals.enums import STAFF_FEEDBACK_METHODS, AppealAction, AppealState, HandlingLevel, Source
+from appeals.images import photo_rule
 from appeals.selectors import category_list
 from governance.enums import COMMUNITY_ROLES, Role
 from governance.staff.selectors import Jurisdiction
-from grids.models import Building, Community, Department, Grid, Street
+from grids.models import UNIT_MODELS, Building, Community, Department, Grid
 from grids.selectors import scoped
 from grids.validators import normalize_phone
-
-A = AppealAction
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -29,15 +30,20 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class PhotosField(forms.FileField):
-    """Up to a few photos; the service checks each by content (JPEG/PNG, size)."""
+    """Several photos under one name (Django's documented pattern), for every form that
+    takes them (staff actions, intake, patrol, the public form); the service checks each
+    by content and the limits (appeals.images). Its help text and the browser's count
+    check read the same settings."""
 
     def __init__(self, *args, camera: bool = False, **kwargs):
-        attrs = {"accept": "image/jpeg,image/png,image/*", "multiple": True}
+        attrs = {"accept": "image/jpeg,image/png", "multiple": True,
+                 "data-max-count": settings.APPEAL_PHOTO_MAX_COUNT, "data-max-bytes": settings.APPEAL_PHOTO_MAX_BYTES}
         if camera:
             # On a phone this opens the back camera directly.
             attrs.update(accept="image/*", capture="environment")
         kwargs.setdefault("widget", MultipleFileInput(attrs=attrs))
         kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", lazy(photo_rule, str)())
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
@@ -233,11 +239,11 @@ class VerifyPassForm(ActionForm):
 class ResolveForm(ActionForm):
     result = forms.CharField(label=_("办理结果"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}),
                              error_messages={"required": _("请填写办理结果。")})
-    photos = PhotosField(label=_("办结照片（最多3张）"), camera=True)
+    photos = PhotosField(label=_("办结照片"), camera=True)
 
 
 class FeedbackForm(ActionForm):
-    method = forms.ChoiceField(label=_("反馈方式"), choices=[("phone", _("电话回访")), ("visit", _("上门回访"))],
+    method = forms.ChoiceField(label=_("反馈方式"), choices=[(m.value, m.label) for m in STAFF_FEEDBACK_METHODS],
                                widget=forms.RadioSelect, initial="phone")
     note = _note(_("反馈情况"))
 
@@ -316,11 +322,11 @@ class ExtensionDecisionForm(forms.Form):
 
 # The form of each action the appeal page offers (appeals.workflow.OFFERED_ORDER).
 ACTION_FORMS: dict[str, type[ActionForm]] = {
-    A.DISPATCH: DispatchForm, A.DECLINE: DeclineForm, A.MERGE: MergeForm, A.SIGN: SignForm,
-    A.CONTACT: ContactForm, A.RETURN: ReturnForm, A.REROUTE: RerouteForm, A.RESOLVE: ResolveForm,
-    A.VERIFY_PASS: VerifyPassForm, A.VERIFY_FAIL: VerifyFailForm, A.FEEDBACK: FeedbackForm,
-    A.NOTE: NoteForm, A.WHISTLE: WhistleForm, A.CHECKIN: CheckinForm,
-    A.ESCALATE: EscalateForm, A.EXTEND_REQUEST: ExtensionRequestForm,
+    AppealAction.DISPATCH: DispatchForm, AppealAction.DECLINE: DeclineForm, AppealAction.MERGE: MergeForm, AppealAction.SIGN: SignForm,
+    AppealAction.CONTACT: ContactForm, AppealAction.RETURN: ReturnForm, AppealAction.REROUTE: RerouteForm, AppealAction.RESOLVE: ResolveForm,
+    AppealAction.VERIFY_PASS: VerifyPassForm, AppealAction.VERIFY_FAIL: VerifyFailForm, AppealAction.FEEDBACK: FeedbackForm,
+    AppealAction.NOTE: NoteForm, AppealAction.WHISTLE: WhistleForm, AppealAction.CHECKIN: CheckinForm,
+    AppealAction.ESCALATE: EscalateForm, AppealAction.EXTEND_REQUEST: ExtensionRequestForm,
 }
 
 
@@ -370,8 +376,9 @@ class _PlaceMixin:
         level, _sep, code = value.partition(":")
         if not self.jurisdiction.covers(code):
             raise ValidationError(_("所选地点不在您的辖区内。"))
-        model = {"grid": Grid, "community": Community, "street": Street}[level]
-        return {level: model.objects.get(code=code)}
+        if level not in ("grid", "community", "street"):
+            raise ValidationError(_("请选择网格、社区或街道。"))
+        return {level: UNIT_MODELS[level].objects.get(code=code)}
 
     def clean(self):
         data = super().clean()
@@ -397,7 +404,7 @@ class IntakeForm(_PlaceMixin, forms.Form):
     category = _category_field()
     description = forms.CharField(label=_("诉求内容"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}),
                                   error_messages={"required": _("请填写诉求内容。")})
-    photos = PhotosField(label=_("照片（最多3张）"))
+    photos = PhotosField(label=_("照片"))
 
     def __init__(self, *args, jurisdiction: Jurisdiction, **kwargs):
         self.jurisdiction = jurisdiction
@@ -418,7 +425,7 @@ class PatrolForm(_PlaceMixin, forms.Form):
     building = forms.CharField(label=_("楼栋"), required=False, max_length=30)
     address_text = forms.CharField(label=_("位置描述"), required=False, max_length=200,
                                    help_text=_("未选楼栋时必填，如“3号楼东侧绿地”。"))
-    photos = PhotosField(label=_("现场照片（最多3张）"), camera=True)
+    photos = PhotosField(label=_("现场照片"), camera=True)
 
     def __init__(self, *args, jurisdiction: Jurisdiction, grids: list, **kwargs):
         self.jurisdiction = jurisdiction

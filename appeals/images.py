@@ -18,6 +18,14 @@ ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png"}
 MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded
 
 
+def photo_rule() -> str:
+    """The photo limits as people read them, from the settings (APPEAL_PHOTO_MAX_COUNT,
+    APPEAL_PHOTO_MAX_BYTES): forms, the API's field help and the pages say the same."""
+    return _("最多 %(n)s 张，JPEG 或 PNG，每张不超过 %(mb)s MB") % {
+        "n": settings.APPEAL_PHOTO_MAX_COUNT, "mb": settings.APPEAL_PHOTO_MAX_BYTES // (1024 * 1024),
+    }
+
+
 def clean_image(upload) -> ContentFile:
     """Return a re-encoded copy of an uploaded JPEG/PNG, without metadata.
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from appeals.enums import Rating
+from appeals.forms import PhotosField
 from appeals.images import clean_image
 from appeals.models import DESCRIPTION_MAX, normalize_tracking_code
 from appeals.selectors import category_list
@@ -18,22 +19,6 @@ from grids.validators import LANDLINE_RE, normalize_phone
 NOT_SURE = "other"  # "不确定": the appeal waits for staff to pick the category
 COMMENT_MAX = 2000  # the service's limit for notes and comments
 ADDRESS_MAX = 200
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class PhotosField(forms.FileField):
-    """Several files under one name (Django's documented pattern)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png"}))
-        super().__init__(**kwargs)
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, (list, tuple)) else [data]
-        return [super(PhotosField, self).clean(f, initial) for f in files if f]
 
 
 class AppealSubmitForm(forms.Form):
@@ -62,7 +47,7 @@ class AppealSubmitForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6, "maxlength": DESCRIPTION_MAX,
                                      "placeholder": _("请写清楚发生了什么、具体位置、持续多久、希望怎样解决。")}),
     )
-    photos = PhotosField(label=_("照片"), required=False)
+    photos = PhotosField(label=_("照片"))
     name = forms.CharField(
         label=_("姓名"), required=False, max_length=50,
         error_messages={"max_length": _("姓名不能超过 %(limit_value)d 个字。")},

@@ -43,11 +43,11 @@ from appeals.deadlines import DeadlineInputs, deadline_text, extension_working_d
 from appeals.enums import AppealAction, DeadlineUnit, ExtensionState
 from appeals.models import Appeal, AppealEvent, CalendarDay, CalendarYear, ExtensionRequest
 from appeals.selectors import deadlines_reaching_into
-from appeals.workdays import CHINA, add_working_days, deadline_day
+from appeals.workdays import add_working_days, deadline_day
+from governance.kernel.clock import CHINA
 
 logger = logging.getLogger(__name__)
 
-A = AppealAction
 REASON_MAX = 200
 
 _FIELDS = (
@@ -289,7 +289,7 @@ def _derive_inputs(rows: list[dict]) -> dict[int, DeadlineInputs]:
         return {}
     ids = [r["id"] for r in rows]
     first: dict[int, dict] = {}
-    for event in (AppealEvent.objects.filter(appeal_id__in=ids, action=A.DISPATCH)
+    for event in (AppealEvent.objects.filter(appeal_id__in=ids, action=AppealAction.DISPATCH)
                   .order_by("appeal_id", "created_at", "id").values("appeal_id", "created_at", "data")):
         first.setdefault(event["appeal_id"], event)
     extension_days: dict[int, int] = defaultdict(int)
@@ -304,7 +304,7 @@ def _derive_inputs(rows: list[dict]) -> dict[int, DeadlineInputs]:
         event = first.get(row["id"])
         start = event["created_at"] if event else row["dispatched_at"]
         limit, unit = row["category__resolution_limit"], row["category__resolution_unit"]
-        code = events.read(A.DISPATCH, event["data"]).category if event else None
+        code = events.read(AppealAction.DISPATCH, event["data"]).category if event else None
         category = catalog.category_by_code(code) if code else None
         if category is not None:
             limit, unit = category.resolution_limit, category.resolution_unit

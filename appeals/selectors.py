@@ -11,7 +11,7 @@ from itertools import islice
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.query import ModelIterable
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from appeals.enums import (
     OPEN_STATES,
     AppealAction,
     AppealState,
+    DeadlineUnit,
     HandlingLevel,
     QueueLevel,
 )
@@ -29,12 +30,11 @@ from appeals.models import Appeal, AppealCoHandler, AppealEvent, Category, norma
 from governance.enums import COMMUNITY_ROLES, AccessAction, Role
 from governance.kernel import shared_cache
 from governance.kernel.access import access_log_record
+from governance.kernel.clock import CHINA
 from governance.kernel.errors import NotFound
 from governance.kernel.privacy import mask_name, mask_phone
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Community, Department, Grid, Street
-
-A = AppealAction
 
 
 def category_list(*, active_only: bool = True) -> QuerySet[Category]:
@@ -50,6 +50,13 @@ def overdue_q(now: datetime) -> Q:
     """Overdue (超期): past the resolution deadline and not resolved yet. The one rule of
     the queue, the API's filter, the tab counts and the reports' 督办 list."""
     return Q(deadline__lt=now, state__in=OVERDUE_STATES)
+
+
+def late_q(now: datetime) -> Q:
+    """Late (超期, as the reports count an appeal against its unit): resolved after its
+    deadline, or past it and not resolved. Unlike ``overdue_q`` (the work still waiting),
+    an appeal resolved late stays late."""
+    return Q(resolved_at__isnull=True, deadline__lt=now) | Q(resolved_at__gt=F("deadline"))
 
 
 def search_q(term: str) -> Q | None:
@@ -205,7 +212,7 @@ def resident_contact(*, user, appeal: Appeal, jurisdiction: Jurisdiction | None 
 
 # What a resident sees of each step: the action and the unit, plus the text meant for them
 # (a correction of the deadline says old → new and why, written by the system).
-_PUBLIC_NOTE_ACTIONS = {A.DECLINE, A.RESOLVE, A.WITHDRAW, A.EVALUATE, A.DEADLINE_CORRECT}
+_PUBLIC_NOTE_ACTIONS = {AppealAction.DECLINE, AppealAction.RESOLVE, AppealAction.WITHDRAW, AppealAction.EVALUATE, AppealAction.DEADLINE_CORRECT}
 
 
 @dataclass(frozen=True)
@@ -259,7 +266,7 @@ def appeal_track(*, tracking_code: str, phone_last4: str) -> TrackView:
         handling_unit=appeal.handling_unit_name, created_at=appeal.created_at, deadline=appeal.deadline,
         deadline_text=deadline_text(appeal), result=appeal.result if appeal.state in (AppealState.AWAITING_EVALUATION, AppealState.CLOSED) else "",
         rating=appeal.rating, can_evaluate=appeal.state == AppealState.AWAITING_EVALUATION,
-        can_withdraw=appeal.state in workflow.sources(A.WITHDRAW), version=appeal.version, steps=steps,
+        can_withdraw=appeal.state in workflow.sources(AppealAction.WITHDRAW), version=appeal.version, steps=steps,
     )
 
 
@@ -485,11 +492,8 @@ def deadlines_reaching_into(year: int) -> QuerySet[Appeal]:
     """Open appeals whose deadline depends on the working days of ``year``: received
     before the year ends, with a deadline after it begins, not counted in hours (the
     deadlines a change of the year's calendar may move; appeals.recompute)."""
-    from appeals.enums import DeadlineUnit
-    from appeals.workdays import CHINA
-
     return Appeal.objects.filter(
-        state__in=workflow.sources(A.DEADLINE_CORRECT),
+        state__in=workflow.sources(AppealAction.DEADLINE_CORRECT),
         deadline__gt=datetime(year, 1, 1, tzinfo=CHINA), created_at__lt=datetime(year + 1, 1, 1, tzinfo=CHINA),
     ).exclude(deadline_unit=DeadlineUnit.HOURS)
 
@@ -510,7 +514,7 @@ def calendar_provisional_years(*, now: datetime | None = None, count: bool = Tru
     admin's and supervisors' home, /healthz and the admin warn about. With ``count``, how
     many open appeals reach into each (kept in the shared cache for a few minutes: the
     count runs over every open deadline of the year); without, only whether any does."""
-    from appeals.workdays import CHINA, is_provisional, load_official_years
+    from appeals.workdays import is_provisional, load_official_years
 
     now = now or timezone.now()
     this = now.astimezone(CHINA).year

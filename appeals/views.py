@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from appeals import extensions, permissions, selectors, services, workflow
+from appeals import events, extensions, permissions, selectors, services, workflow
 from appeals.deadlines import duration_text
-from appeals.enums import AppealAction, AppealState, AttachmentKind, Source
+from appeals.enums import AppealAction, AppealState, AttachmentKind, FeedbackMethod, Rating, Source
 from appeals.forms import (
     ACTION_FORMS,
     INTAKE_ROLES,
@@ -39,11 +39,9 @@ from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Building, Grid
 from grids.selectors import scoped
 
-S = AppealState
-
 # Tabs of the queue: the open states (the work), then what has left it.
-QUEUE_TABS = (S.RECEIVED, S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED, S.AWAITING_EVALUATION, S.CLOSED)
-BROWSE_TABS = tuple(S)
+QUEUE_TABS = (AppealState.RECEIVED, AppealState.DISPATCHED, AppealState.IN_PROGRESS, AppealState.RESOLVED, AppealState.AWAITING_EVALUATION, AppealState.CLOSED)
+BROWSE_TABS = tuple(AppealState)
 BUILDING_RESULTS = 20
 # The form opened first on the appeal page: the step that moves the appeal on.
 PRIMARY_ACTIONS = (AppealAction.SIGN, AppealAction.RESOLVE, AppealAction.VERIFY_PASS, AppealAction.FEEDBACK,
@@ -234,16 +232,21 @@ def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, err
     }
 
 
-def _label_events(events: list) -> list:
+def _label_events(rows: list) -> list:
     """The timeline's action and state names, translated once per page: get_*_display
     rebuilds its choices dict on every call, translating each of the ~25 lazy labels."""
     actions = {value: str(label) for value, label in AppealAction.choices}
     states = {value: str(label) for value, label in AppealState.choices}
-    for event in events:
+    methods = {value: str(label) for value, label in FeedbackMethod.choices}
+    ratings = {value: str(label) for value, label in Rating.choices}
+    for event in rows:
         event.action_label = actions.get(event.action, event.action)
         event.from_state_label = states.get(event.from_state, event.from_state)
         event.to_state_label = states.get(event.to_state, event.to_state)
-    return events
+        record = events.read(event.action, event.data)
+        event.method_label = methods.get(getattr(record, "method", None), "")
+        event.rating_label = ratings.get(getattr(record, "rating", None), "")
+    return rows
 
 
 def _pending_extension(user, jur: Jurisdiction, appeal, *, failed=None) -> dict | None:

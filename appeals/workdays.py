@@ -27,7 +27,6 @@ A working-day deadline ends at 24:00 Asia/Shanghai of its last working day, stor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from chinese_calendar.solar_terms import SolarTerms
@@ -36,8 +35,8 @@ from django.utils.translation import gettext_noop
 from lunardate import LunarDate
 
 from appeals.enums import CalendarSource, DeadlineUnit
+from governance.kernel.clock import CHINA
 
-CHINA = ZoneInfo("Asia/Shanghai")
 ONE_DAY = timedelta(days=1)
 _WEEKDAY_NAMES = (
     gettext_noop("周一"), gettext_noop("周二"), gettext_noop("周三"), gettext_noop("周四"), gettext_noop("周五"),

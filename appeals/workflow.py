@@ -37,9 +37,6 @@ from appeals.enums import OPEN_STATES, AppealAction, AppealState, EscalationLeve
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 
-A = AppealAction
-S = AppealState
-
 
 class Party(models.TextChoices):
     STAFF = "staff", gettext_lazy("工作人员")  # through a post and its relation to the appeal
@@ -84,7 +81,7 @@ def _post(relation):
     return lambda post, case: relation(post, case.appeal)
 
 
-ACTIVE = frozenset({S.DISPATCHED, S.IN_PROGRESS})
+ACTIVE = frozenset({AppealState.DISPATCHED, AppealState.IN_PROGRESS})
 OPEN = frozenset(OPEN_STATES)
 
 
@@ -136,68 +133,68 @@ def _decides(case: Case) -> str:
     return _("延期须由上一级审批：该申请由%(unit)s审批。") % {"unit": _DECIDER_NAME[level]}
 
 TABLE: dict[str, Step] = {step.action: step for step in (
-    Step(A.RECEIVE, frozenset(), (S.RECEIVED,), frozenset({Party.SYSTEM})),  # creation: from no state
-    Step(A.DISPATCH, frozenset({S.RECEIVED}), (S.DISPATCHED,), frozenset({Party.STAFF, Party.SYSTEM}),
+    Step(AppealAction.RECEIVE, frozenset(), (AppealState.RECEIVED,), frozenset({Party.SYSTEM})),  # creation: from no state
+    Step(AppealAction.DISPATCH, frozenset({AppealState.RECEIVED}), (AppealState.DISPATCHED,), frozenset({Party.STAFF, Party.SYSTEM}),
          _post(permissions.keeps_queue), gettext_lazy("只有诉求所在的待派队列（社区或街道分中心）可以派单。")),
-    Step(A.DECLINE, frozenset({S.RECEIVED}), (S.DECLINED,), frozenset({Party.STAFF}),
+    Step(AppealAction.DECLINE, frozenset({AppealState.RECEIVED}), (AppealState.DECLINED,), frozenset({Party.STAFF}),
          _post(permissions.keeps_queue), gettext_lazy("只有诉求所在的待派队列（社区或街道分中心）可以不予受理。")),
-    Step(A.MERGE, frozenset({S.RECEIVED}), (S.DECLINED,), frozenset({Party.STAFF}),
+    Step(AppealAction.MERGE, frozenset({AppealState.RECEIVED}), (AppealState.DECLINED,), frozenset({Party.STAFF}),
          _post(permissions.keeps_queue), gettext_lazy("只有诉求所在的待派队列（社区或街道分中心）可以并案。")),
-    Step(A.WITHDRAW, frozenset({S.RECEIVED, S.DISPATCHED}), (S.WITHDRAWN,), frozenset({Party.RESIDENT}),
+    Step(AppealAction.WITHDRAW, frozenset({AppealState.RECEIVED, AppealState.DISPATCHED}), (AppealState.WITHDRAWN,), frozenset({Party.RESIDENT}),
          refusal=gettext_lazy("撤回和评价由居民本人凭查询码和手机号后四位进行。")),
-    Step(A.SIGN, frozenset({S.DISPATCHED}), (S.IN_PROGRESS,), frozenset({Party.STAFF}),
+    Step(AppealAction.SIGN, frozenset({AppealState.DISPATCHED}), (AppealState.IN_PROGRESS,), frozenset({Party.STAFF}),
          _post(permissions.handles), gettext_lazy("只有当前办理单位可以签收。")),
     # A volunteer of the community takes a volunteer-suitable appeal from the order hall
     # (接单): a sign-for on the handling unit's behalf (appeals.services.appeal_claim).
-    Step(A.CLAIM, frozenset({S.DISPATCHED}), (S.IN_PROGRESS,), frozenset({Party.VOLUNTEER}),
+    Step(AppealAction.CLAIM, frozenset({AppealState.DISPATCHED}), (AppealState.IN_PROGRESS,), frozenset({Party.VOLUNTEER}),
          refusal=gettext_lazy("接单由本社区志愿者在接单大厅进行。")),
-    Step(A.RETURN, frozenset({S.DISPATCHED}), (S.RECEIVED,), frozenset({Party.STAFF}),
+    Step(AppealAction.RETURN, frozenset({AppealState.DISPATCHED}), (AppealState.RECEIVED,), frozenset({Party.STAFF}),
          _post(permissions.handles), gettext_lazy("只有当前办理单位可以退单。")),
-    Step(A.RESOLVE, frozenset({S.IN_PROGRESS}), (S.RESOLVED,), frozenset({Party.STAFF, Party.CLAIMANT}),
+    Step(AppealAction.RESOLVE, frozenset({AppealState.IN_PROGRESS}), (AppealState.RESOLVED,), frozenset({Party.STAFF, Party.CLAIMANT}),
          _post(permissions.handles), gettext_lazy("只有当前办理单位可以办结。")),
-    Step(A.VERIFY_PASS, frozenset({S.RESOLVED}), (S.RESOLVED,), frozenset({Party.STAFF}),
+    Step(AppealAction.VERIFY_PASS, frozenset({AppealState.RESOLVED}), (AppealState.RESOLVED,), frozenset({Party.STAFF}),
          _post(permissions.verifier), gettext_lazy("只有诉求所在网格的网格员可以现场核查。"), guard=_needs_verification),
-    Step(A.VERIFY_FAIL, frozenset({S.RESOLVED}), (S.IN_PROGRESS,), frozenset({Party.STAFF}),
+    Step(AppealAction.VERIFY_FAIL, frozenset({AppealState.RESOLVED}), (AppealState.IN_PROGRESS,), frozenset({Party.STAFF}),
          _post(permissions.verifier), gettext_lazy("只有诉求所在网格的网格员可以现场核查。"), guard=_needs_verification),
-    Step(A.FEEDBACK, frozenset({S.RESOLVED}), (S.AWAITING_EVALUATION,), frozenset({Party.STAFF, Party.SYSTEM}),
+    Step(AppealAction.FEEDBACK, frozenset({AppealState.RESOLVED}), (AppealState.AWAITING_EVALUATION,), frozenset({Party.STAFF, Party.SYSTEM}),
          lambda post, case: permissions.local(post, case.appeal) or permissions.handles(post, case.appeal),
          gettext_lazy("只有诉求所在社区、网格的工作人员或办理单位可以记录反馈。"), guard=_verified_first),
-    Step(A.EVALUATE, frozenset({S.AWAITING_EVALUATION}), (S.CLOSED, S.IN_PROGRESS), frozenset({Party.RESIDENT}),
+    Step(AppealAction.EVALUATE, frozenset({AppealState.AWAITING_EVALUATION}), (AppealState.CLOSED, AppealState.IN_PROGRESS), frozenset({Party.RESIDENT}),
          refusal=gettext_lazy("撤回和评价由居民本人凭查询码和手机号后四位进行。")),
-    Step(A.CLOSE_UNEVALUATED, frozenset({S.AWAITING_EVALUATION}), (S.CLOSED,), frozenset({Party.SYSTEM})),
+    Step(AppealAction.CLOSE_UNEVALUATED, frozenset({AppealState.AWAITING_EVALUATION}), (AppealState.CLOSED,), frozenset({Party.SYSTEM})),
     # Actions that keep the state.
-    Step(A.CONTACT, ACTIVE, None, frozenset({Party.STAFF, Party.CLAIMANT}),
+    Step(AppealAction.CONTACT, ACTIVE, None, frozenset({Party.STAFF, Party.CLAIMANT}),
          _post(permissions.handles), gettext_lazy("只有当前办理单位可以记录先行联系。")),
-    Step(A.NOTE, OPEN, None, frozenset({Party.STAFF, Party.CLAIMANT}),
+    Step(AppealAction.NOTE, OPEN, None, frozenset({Party.STAFF, Party.CLAIMANT}),
          _post(permissions.takes_part), gettext_lazy("只有参与办理的单位可以记录办理进展。")),
     # Supervisors' one write: it changes nothing a handler acts on.
-    Step(A.SUPERVISE, OPEN, None, frozenset({Party.STAFF}),
+    Step(AppealAction.SUPERVISE, OPEN, None, frozenset({Party.STAFF}),
          _post(permissions.supervises), gettext_lazy("只有督查考核人员可以添加督办意见。"), read_only_refusal="",
          keeps_version=True),
-    Step(A.REROUTE, frozenset({S.RECEIVED, S.DISPATCHED}), None, frozenset({Party.STAFF}),
+    Step(AppealAction.REROUTE, frozenset({AppealState.RECEIVED, AppealState.DISPATCHED}), None, frozenset({Party.STAFF}),
          _post(permissions.rerouter), gettext_lazy("只有派单方（街道分中心，或本社区对其网格）可以改派。")),
-    Step(A.WHISTLE, ACTIVE, None, frozenset({Party.STAFF}),
+    Step(AppealAction.WHISTLE, ACTIVE, None, frozenset({Party.STAFF}),
          _post(permissions.street_of), gettext_lazy("只有诉求所在街道的工作人员可以吹哨。")),
-    Step(A.CHECKIN, frozenset({S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED}), None, frozenset({Party.STAFF}),
+    Step(AppealAction.CHECKIN, frozenset({AppealState.DISPATCHED, AppealState.IN_PROGRESS, AppealState.RESOLVED}), None, frozenset({Party.STAFF}),
          _post(permissions.cohandler_to_check_in), gettext_lazy("只有被吹哨且尚未报到的职能部门可以报到。")),
     # Deadlines (appeals.escalation, appeals.extensions): the level changes, not the state;
     # the clocks run while the handler works on it (dispatched or in progress).
-    Step(A.ESCALATE, ACTIVE, None, frozenset({Party.STAFF, Party.SYSTEM}),
+    Step(AppealAction.ESCALATE, ACTIVE, None, frozenset({Party.STAFF, Party.SYSTEM}),
          _post(permissions.handles), gettext_lazy("只有当前办理单位可以上报。"),
          read_only_refusal=gettext_lazy("督查考核账号只读，不能上报诉求。"), guard=_below_district),
-    Step(A.WARN, ACTIVE, None, frozenset({Party.SYSTEM}), keeps_version=True),
+    Step(AppealAction.WARN, ACTIVE, None, frozenset({Party.SYSTEM}), keeps_version=True),
     # The working-day calendar changed: the system computes the deadline again (appeals.recompute).
-    Step(A.DEADLINE_CORRECT, OPEN, None, frozenset({Party.SYSTEM})),
-    Step(A.REMIND, ACTIVE, None, frozenset({Party.SYSTEM}), keeps_version=True),
+    Step(AppealAction.DEADLINE_CORRECT, OPEN, None, frozenset({Party.SYSTEM})),
+    Step(AppealAction.REMIND, ACTIVE, None, frozenset({Party.SYSTEM}), keeps_version=True),
     # Only the unit at the handling level asks (a community does not ask for its grid's
     # appeal: it would then approve its own request).
-    Step(A.EXTEND_REQUEST, ACTIVE, None, frozenset({Party.STAFF}),
+    Step(AppealAction.EXTEND_REQUEST, ACTIVE, None, frozenset({Party.STAFF}),
          _post(permissions.is_handling_unit), gettext_lazy("只有当前办理单位可以申请延期。"),
          read_only_refusal=gettext_lazy("督查考核账号只读，不能申请延期。"), guard=_may_ask_for_time),
-    Step(A.EXTEND_APPROVE, ACTIVE, None, frozenset({Party.STAFF}), _decider, _decides,
+    Step(AppealAction.EXTEND_APPROVE, ACTIVE, None, frozenset({Party.STAFF}), _decider, _decides,
          read_only_refusal="", guard=_still_pending, guard_first=True),
     # A pending request can still be turned down after the appeal was resolved.
-    Step(A.EXTEND_REJECT, OPEN, None, frozenset({Party.STAFF}), _decider, _decides,
+    Step(AppealAction.EXTEND_REJECT, OPEN, None, frozenset({Party.STAFF}), _decider, _decides,
          read_only_refusal="", guard=_still_pending, guard_first=True),
 )}
 assert set(TABLE) == set(AppealAction), "every action needs a row in the workflow table"
@@ -205,12 +202,12 @@ assert set(TABLE) == set(AppealAction), "every action needs a row in the workflo
 # The staff actions the appeal page offers forms for, in the order it lists them. The
 # 延期 decisions are offered on the pending request, the 督办意见 on the 督办 page.
 OFFERED_ORDER = (
-    A.DISPATCH, A.DECLINE, A.MERGE, A.SIGN, A.CONTACT, A.RETURN, A.REROUTE, A.RESOLVE, A.VERIFY_PASS,
-    A.VERIFY_FAIL, A.FEEDBACK, A.NOTE, A.WHISTLE, A.CHECKIN, A.ESCALATE, A.EXTEND_REQUEST,
+    AppealAction.DISPATCH, AppealAction.DECLINE, AppealAction.MERGE, AppealAction.SIGN, AppealAction.CONTACT, AppealAction.RETURN, AppealAction.REROUTE, AppealAction.RESOLVE, AppealAction.VERIFY_PASS,
+    AppealAction.VERIFY_FAIL, AppealAction.FEEDBACK, AppealAction.NOTE, AppealAction.WHISTLE, AppealAction.CHECKIN, AppealAction.ESCALATE, AppealAction.EXTEND_REQUEST,
 )
-STAFF_ACTIONS = (*OFFERED_ORDER, A.SUPERVISE)
+STAFF_ACTIONS = (*OFFERED_ORDER, AppealAction.SUPERVISE)
 assert {a for a, s in TABLE.items() if s.parties & {Party.STAFF, Party.CLAIMANT}} == set(STAFF_ACTIONS) | {
-    A.EXTEND_APPROVE, A.EXTEND_REJECT}, "every staff action has its place on a page"
+    AppealAction.EXTEND_APPROVE, AppealAction.EXTEND_REJECT}, "every staff action has its place on a page"
 
 
 def sources(action: str) -> frozenset[str]:
@@ -272,7 +269,7 @@ def permit(*, user, appeal, action: str, jurisdiction: Jurisdiction | None = Non
     if step.guard and not step.guard_first:
         step.guard(case)
     label = permissions.actor_label(post)
-    if action == A.SUPERVISE:
+    if action == AppealAction.SUPERVISE:
         label = f"{label}（{_('督办')}）"
     return Permit(post=post, claimant=None, label=label, jurisdiction=jurisdiction)
 

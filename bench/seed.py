@@ -165,7 +165,8 @@ class _Deadlines:
 
     def of(self, category, start: datetime) -> datetime:
         from appeals.enums import DeadlineUnit
-        from appeals.workdays import CHINA, add_working_days
+        from appeals.workdays import add_working_days
+        from governance.kernel.clock import CHINA
 
         if category.resolution_unit == DeadlineUnit.HOURS:
             return start + timedelta(hours=category.resolution_limit)
@@ -235,13 +236,13 @@ def _tracking_code(rng: random.Random) -> str:
 def _resolution(resolved: datetime, category, staff: str) -> list[tuple]:
     """办结, the on-site check (核查) where the category needs it, then the SMS feedback."""
     from appeals import events as ev
-    from appeals.enums import AppealState as S
+    from appeals.enums import AppealState
 
-    steps = [(ev.Resolve(), resolved, S.IN_PROGRESS, S.RESOLVED, staff)]
+    steps = [(ev.Resolve(), resolved, AppealState.IN_PROGRESS, AppealState.RESOLVED, staff)]
     if category.needs_verification:
         resolved += timedelta(hours=2)
-        steps.append((ev.VerifyPass(), resolved, S.RESOLVED, S.RESOLVED, staff))
-    steps.append((ev.Feedback(method="sms"), resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION,
+        steps.append((ev.VerifyPass(), resolved, AppealState.RESOLVED, AppealState.RESOLVED, staff))
+    steps.append((ev.Feedback(method="sms"), resolved + timedelta(minutes=5), AppealState.RESOLVED, AppealState.AWAITING_EVALUATION,
                   ev.SYSTEM_LABEL))
     return steps
 
@@ -249,8 +250,7 @@ def _resolution(resolved: datetime, category, staff: str) -> list[tuple]:
 def _lifecycle(rng, appeal_id, received, now, place, category, departments, deadlines, stall_share):
     """One appeal's row and its events up to ``now``."""
     from appeals import events as ev
-    from appeals.enums import AppealAction, Rating
-    from appeals.enums import AppealState as S
+    from appeals.enums import AppealAction, AppealState, Rating
 
     (building_id, building_code, address, grid_code, grid_name, community_code, community_name,
      street_code, street_name, district_code) = place
@@ -272,11 +272,11 @@ def _lifecycle(rng, appeal_id, received, now, place, category, departments, dead
     contact = dispatched + timedelta(hours=rng.uniform(0.2, category.response_hours * (1.0 if rng.random() < 0.9 else 1.5)))
     system = ev.SYSTEM_LABEL
     plan = [
-        (ev.Receive(source="phone", seeded="bench"), received, "", S.RECEIVED, system),
+        (ev.Receive(source="phone", seeded="bench"), received, "", AppealState.RECEIVED, system),
         (ev.Dispatch(unit_level=level, unit_code=unit_code, unit=unit_name, category=category.code, automatic=True),
-         dispatched, S.RECEIVED, S.DISPATCHED, system),
-        (ev.Sign(), contact, S.DISPATCHED, S.IN_PROGRESS, staff),
-        (ev.Contact(first=True), contact + timedelta(seconds=1), S.IN_PROGRESS, S.IN_PROGRESS, staff),
+         dispatched, AppealState.RECEIVED, AppealState.DISPATCHED, system),
+        (ev.Sign(), contact, AppealState.DISPATCHED, AppealState.IN_PROGRESS, staff),
+        (ev.Contact(first=True), contact + timedelta(seconds=1), AppealState.IN_PROGRESS, AppealState.IN_PROGRESS, staff),
     ]
     stalled = rng.random() < stall_share
     rating, solved = "", None
@@ -286,26 +286,26 @@ def _lifecycle(rng, appeal_id, received, now, place, category, departments, dead
         evaluated = resolved + timedelta(hours=rng.uniform(2, 48))
         if rng.random() < 0.08:  # unsatisfied: one round of rework
             plan.append((ev.Evaluate(solved=False, rating=Rating.UNSATISFIED, comment="问题没有解决", rework=True),
-                         evaluated, S.AWAITING_EVALUATION, S.IN_PROGRESS, ev.RESIDENT_LABEL))
+                         evaluated, AppealState.AWAITING_EVALUATION, AppealState.IN_PROGRESS, ev.RESIDENT_LABEL))
             resolved = evaluated + timedelta(hours=rng.uniform(6, 72))
             evaluated = resolved + timedelta(hours=rng.uniform(2, 24))
             plan += _resolution(resolved, category, staff)
         if rng.random() < 0.08:
-            plan.append((ev.CloseUnevaluated(), resolved + timedelta(days=7, hours=1), S.AWAITING_EVALUATION, S.CLOSED,
+            plan.append((ev.CloseUnevaluated(), resolved + timedelta(days=7, hours=1), AppealState.AWAITING_EVALUATION, AppealState.CLOSED,
                          system))
         else:
             rating = rng.choice([Rating.SATISFIED] * 6 + [Rating.BASICALLY] * 3 + [Rating.UNSATISFIED])
             solved = rating != Rating.UNSATISFIED
-            plan.append((ev.Evaluate(solved=solved, rating=rating, rework=False), evaluated, S.AWAITING_EVALUATION,
-                         S.CLOSED, ev.RESIDENT_LABEL))
+            plan.append((ev.Evaluate(solved=solved, rating=rating, rework=False), evaluated, AppealState.AWAITING_EVALUATION,
+                         AppealState.CLOSED, ev.RESIDENT_LABEL))
     history = [e for e in plan if e[1] < now]
     actions = [e[0].action for e in history]
     A = AppealAction
     state = history[-1][3]
-    closed = state == S.CLOSED
+    closed = state == AppealState.CLOSED
     last_resolve = max((e[1] for e in history if e[0].action == A.RESOLVE), default=None)
     last_feedback = max((e[1] for e in history if e[0].action == A.FEEDBACK), default=None)
-    resolved_now = state in (S.RESOLVED, S.AWAITING_EVALUATION, S.CLOSED)
+    resolved_now = state in (AppealState.RESOLVED, AppealState.AWAITING_EVALUATION, AppealState.CLOSED)
     has_dispatch = A.DISPATCH in actions
     appeal = {
         "id": appeal_id, "tracking_code": _tracking_code(rng), "category_id": category.id,
@@ -326,13 +326,13 @@ def _lifecycle(rng, appeal_id, received, now, place, category, departments, dead
         "first_contact_at": contact if A.CONTACT in actions else None,
         "dispatched_at": dispatched if has_dispatch else None,
         "resolved_at": last_resolve if resolved_now else None,
-        "feedback_at": last_feedback if state in (S.AWAITING_EVALUATION, S.CLOSED) else None,
+        "feedback_at": last_feedback if state in (AppealState.AWAITING_EVALUATION, AppealState.CLOSED) else None,
         "closed_at": history[-1][1] if closed else None,
         "escalated_at": None, "warned_level_deadline": None, "last_reminded_at": None, "deferred": False,
         "result": "已现场处理完毕" if resolved_now else "",
         "verified": resolved_now and A.VERIFY_PASS in actions[-4:],
         "rating": rating if closed else "", "solved": solved if closed else None, "evaluation_comment": "",
-        "rework_count": sum(1 for e in history if e[0].action == A.EVALUATE and e[3] == S.IN_PROGRESS),
+        "rework_count": sum(1 for e in history if e[0].action == A.EVALUATE and e[3] == AppealState.IN_PROGRESS),
         "flagged_for_supervisor": False, "merged_into_id": None, "claimed_by_id": None,
         "version": len(history), "created_at": received, "updated_at": history[-1][1],
     }

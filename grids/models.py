@@ -338,3 +338,18 @@ class HouseholdChange(models.Model):
         verbose_name = _("住户变更记录")
         verbose_name_plural = _("住户变更记录")
         ordering = ["-created_at", "-id"]
+
+
+# The units by level name — the same words as the handling levels, the assessment's unit
+# kinds and the notifications' unit keys: "district", "street", "community", "grid",
+# "department". One map, for every place that turns a level into a model or back.
+UNIT_MODELS = {"district": District, "street": Street, "community": Community, "grid": Grid, "department": Department}
+
+
+def unit_level(unit) -> str:
+    """The level name of a unit instance (ValueError for anything else)."""
+    for level, model in UNIT_MODELS.items():
+        if isinstance(unit, model):
+            return level
+    raise ValueError(f"not a unit: {unit!r}")
+

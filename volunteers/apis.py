@@ -5,6 +5,8 @@ drf-spectacular's component names stay unique across the project.
 """
 
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -14,6 +16,7 @@ from rest_framework.views import APIView
 
 from appeals.deadlines import deadline_text
 from appeals.enums import AppealAction
+from appeals.images import photo_rule
 from appeals.selectors import resident_contact
 from appeals.serializers import DEADLINE_TEXT_HELP
 from appeals.services import appeal_act
@@ -490,7 +493,7 @@ class VolunteerServiceResolveInputSerializer(VolunteerClaimInputSerializer):
     result = serializers.CharField(max_length=4000, error_messages={"required": _("请填写办理结果。"), "blank": _("请填写办理结果。")})
     photos = serializers.ListField(
         child=serializers.FileField(allow_empty_file=False), required=False, default=list,
-        help_text=_("办结照片（multipart，可重复此字段）：JPEG 或 PNG，最多 3 张"),
+        help_text=format_lazy("{}{}", _("办结照片（multipart，可重复此字段）："), lazy(photo_rule, str)()),
     )
 
 

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appeals.enums import Rating
 from appeals.services import appeal_claim
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from grids.models import Community, Resident
@@ -551,7 +552,7 @@ def points_award_for_service_appeal(
 
 
 def rating_label(rating: str) -> str:
-    return {"satisfied": _("满意"), "basically": _("基本满意"), "unsatisfied": _("不满意")}.get(rating, rating)
+    return str(Rating(rating).label) if rating in Rating.values else rating
 
 
 @transaction.atomic

@@ -18,7 +18,6 @@ through ``core._transition`` and the event writer (appeals.events).
 """
 
 from appeals.services.actions import (
-    FEEDBACK_METHODS,
     SERVICES,
     appeal_act,
     appeal_checkin,
@@ -49,7 +48,7 @@ from appeals.services.resident import (
 from appeals.services.routing import Route, department_for, route_for, unit_from_code
 
 __all__ = [
-    "FEEDBACK_METHODS", "MOBILE_REQUIRED_SOURCES", "NOTE_MAX", "SERVICES", "Route", "_Context", "_begin", "_text",
+    "MOBILE_REQUIRED_SOURCES", "NOTE_MAX", "SERVICES", "Route", "_Context", "_begin", "_text",
     "_transition", "appeal_act", "appeal_checkin", "appeal_claim", "appeal_close_unevaluated", "appeal_contact",
     "appeal_decline", "appeal_dispatch", "appeal_evaluate", "appeal_feedback", "appeal_for_resident", "appeal_merge",
     "appeal_note", "appeal_receive", "appeal_reroute", "appeal_resolve", "appeal_return", "appeal_sign", "appeal_supervise",

@@ -17,7 +17,16 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from appeals import events, permissions, workflow
-from appeals.enums import OPEN_STATES, AppealAction, AppealState, AttachmentKind, HandlingLevel, QueueLevel
+from appeals.enums import (
+    OPEN_STATES,
+    STAFF_FEEDBACK_METHODS,
+    AppealAction,
+    AppealState,
+    AttachmentKind,
+    FeedbackMethod,
+    HandlingLevel,
+    QueueLevel,
+)
 from appeals.events import SYSTEM_LABEL
 from appeals.models import DESCRIPTION_MAX, Appeal, AppealCoHandler, Category, normalize_tracking_code
 from appeals.services.core import (
@@ -37,8 +46,6 @@ from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict
 from governance.staff.notifications import Digest, notify_units
 from grids.models import Department
 
-FEEDBACK_METHODS = {"phone": "电话回访", "visit": "上门回访", "sms": "短信"}
-
 
 def _auto_feedback(ctx: _Context) -> None:
     """The result notification is the feedback step for appeals with a mobile number."""
@@ -49,7 +56,7 @@ def _auto_feedback(ctx: _Context) -> None:
         return
     system = _Context(appeal=appeal, actor=None, label=SYSTEM_LABEL, now=ctx.now)
     _transition(system, AppealAction.FEEDBACK, changes={"feedback_at": ctx.now},
-                note=_("已向居民发送办理结果和评价链接短信。"), data=events.Feedback(method="sms"))
+                note=_("已向居民发送办理结果和评价链接短信。"), data=events.Feedback(method=FeedbackMethod.SMS))
     enqueue_sms(appeal_id=appeal.pk, kind=SMS_FEEDBACK)
 
 
@@ -215,12 +222,13 @@ def appeal_verify_fail(*, actor, appeal: Appeal, reason: str = "", expected_vers
     return ctx.appeal
 
 
-def appeal_feedback(*, actor, appeal: Appeal, method: str = "phone", note: str = "",
+def appeal_feedback(*, actor, appeal: Appeal, method: str = FeedbackMethod.PHONE, note: str = "",
                     expected_version: int | None = None) -> Appeal:
     """反馈/回访 recorded by staff after a call or a visit (appeals without a mobile)."""
     ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.FEEDBACK, expected_version=expected_version)
-    if method not in ("phone", "visit"):
-        raise ApplicationError(_("请选择反馈方式：电话回访或上门回访。"))
+    if method not in STAFF_FEEDBACK_METHODS:
+        raise ApplicationError(_("请选择反馈方式：%(methods)s。") % {
+            "methods": "、".join(str(m.label) for m in STAFF_FEEDBACK_METHODS)})
     note = _text(note, field_label=_("反馈情况"), required=False)
     with transaction.atomic():
         _transition(ctx, AppealAction.FEEDBACK, changes={"feedback_at": ctx.now}, note=note,

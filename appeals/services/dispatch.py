@@ -10,19 +10,19 @@ from appeals.models import Appeal, AppealEvent, Category
 from appeals.services.core import _Context, _transition
 from appeals.workdays import deadline_for, response_deadline_for
 from governance.kernel.errors import ApplicationError
-from grids.models import Community, Department, Grid, Street
+from grids.models import unit_level
+
+_HANDLING_LEVELS = (HandlingLevel.GRID, HandlingLevel.COMMUNITY, HandlingLevel.STREET, HandlingLevel.DEPARTMENT)
 
 
 def _level_of(unit) -> str:
-    if isinstance(unit, Grid):
-        return HandlingLevel.GRID
-    if isinstance(unit, Community):
-        return HandlingLevel.COMMUNITY
-    if isinstance(unit, Street):
-        return HandlingLevel.STREET
-    if isinstance(unit, Department):
-        return HandlingLevel.DEPARTMENT
-    raise ApplicationError(_("请选择办理单位：网格、社区、街道或职能部门。"))
+    try:
+        level = unit_level(unit)
+    except ValueError:
+        level = ""
+    if level not in _HANDLING_LEVELS:
+        raise ApplicationError(_("请选择办理单位：网格、社区、街道或职能部门。"))
+    return HandlingLevel(level)
 
 
 _ESCALATION_OF = {

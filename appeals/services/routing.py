@@ -8,7 +8,7 @@ from appeals import catalog
 from appeals.enums import CategoryType, HandlingLevel
 from appeals.models import Appeal
 from governance.kernel.errors import ApplicationError
-from grids.models import Community, Department, Grid, Street
+from grids.models import UNIT_MODELS, Department
 
 
 def department_for(*, kind: str, district_id: str | None) -> Department | None:
@@ -64,8 +64,7 @@ def unit_from_code(*, level: str, code: str):
 
     level: grid | community | street | department; raises ApplicationError if unknown.
     """
-    model = {HandlingLevel.GRID: Grid, HandlingLevel.COMMUNITY: Community,
-             HandlingLevel.STREET: Street, HandlingLevel.DEPARTMENT: Department}.get(level)
+    model = UNIT_MODELS.get(level) if level != HandlingLevel.DISTRICT else None
     unit = model.objects.filter(code=code).first() if model else None
     if unit is None:
         raise ApplicationError(_("找不到办理单位“%(code)s”。") % {"code": code})

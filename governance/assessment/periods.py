@@ -8,16 +8,15 @@ deadline at exactly midnight belongs to the day before: days are half-open on th
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from governance.kernel.clock import CHINA
 from governance.kernel.errors import ApplicationError
 
-CHINA = ZoneInfo("Asia/Shanghai")
 _EPSILON = timedelta(microseconds=1)
 
 

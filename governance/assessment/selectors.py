@@ -50,7 +50,7 @@ from governance.assessment.models import COUNTERS, DailyTally, MonthlyScore
 from governance.assessment.periods import Period
 from governance.kernel import shared_cache
 from governance.kernel.errors import ApplicationError, NotFound
-from grids.models import Community, Department, District, Grid, Street
+from grids.models import UNIT_MODELS, Department, District
 
 SCORES_TOKEN_KEY = "assessment:scores-token"
 
@@ -111,10 +111,7 @@ class ScoreTable:
     as_of: datetime | None = None  # months: the latest data time of the stored rows
 
 
-_MODELS = {
-    UnitKind.GRID: Grid, UnitKind.COMMUNITY: Community, UnitKind.STREET: Street,
-    UnitKind.DISTRICT: District, UnitKind.DEPARTMENT: Department,
-}
+_MODELS = UNIT_MODELS  # by unit kind: the kinds are the level names
 
 
 def _visible_q(jurisdiction, path: str) -> Q | None:

@@ -67,7 +67,6 @@ from governance.staff.selectors import jurisdiction_for
 from grids.models import Community, Department, District, Grid, Street
 
 logger = logging.getLogger(__name__)
-A = AppealAction
 BATCH = 2000
 
 
@@ -116,12 +115,12 @@ def _appeal_rows(*, start: datetime, end: datetime, as_of: datetime) -> list[dic
         created_at__lt=as_of,
     ).order_by()
     facts = (
-        events.filter(action__in=(A.DISPATCH, A.RESOLVE, A.VERIFY_FAIL, A.EVALUATE,
+        events.filter(action__in=(AppealAction.DISPATCH, AppealAction.RESOLVE, AppealAction.VERIFY_FAIL, AppealAction.EVALUATE,
                                   *eventlog.TERMINAL_ACTIONS, *eventlog.DEFERRAL_ACTIONS))
         .values("appeal_id")
         .annotate(
-            first_dispatch=Min("created_at", filter=Q(action=A.DISPATCH)),
-            last_resolve=Max("created_at", filter=Q(action=A.RESOLVE)),
+            first_dispatch=Min("created_at", filter=Q(action=AppealAction.DISPATCH)),
+            last_resolve=Max("created_at", filter=Q(action=AppealAction.RESOLVE)),
             last_rework=Max("created_at", filter=eventlog.REWORK_Q),
             terminal=Count("id", filter=Q(action__in=eventlog.TERMINAL_ACTIONS)),
             is_deferred=Count("id", filter=Q(action__in=eventlog.DEFERRAL_ACTIONS)),
@@ -138,7 +137,7 @@ def _appeal_rows(*, start: datetime, end: datetime, as_of: datetime) -> list[dic
         "appeal_id", "action", "data"
     ):
         rows[appeal_id]["h_action"], rows[appeal_id]["h_data"] = action, data
-    for appeal_id, data in events.filter(action=A.EVALUATE).order_by("appeal_id", "created_at", "id").values_list(
+    for appeal_id, data in events.filter(action=AppealAction.EVALUATE).order_by("appeal_id", "created_at", "id").values_list(
         "appeal_id", "data"
     ):
         rows[appeal_id]["evaluation"] = data

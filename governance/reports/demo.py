@@ -21,12 +21,12 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 
 from appeals import events as ev
-from appeals.enums import AppealState as S
-from appeals.enums import HandlingLevel, Rating, Source
+from appeals.enums import AppealState, HandlingLevel, Rating, Source
 from appeals.models import Appeal, AppealEvent, Category
 from appeals.workdays import deadline_for
-from governance.assessment.periods import CHINA, month_start, next_month, previous_month, today_local
+from governance.assessment.periods import month_start, next_month, previous_month, today_local
 from governance.assessment.services import compute_month
+from governance.kernel.clock import CHINA
 from grids.models import Building
 
 MONTHS = 12
@@ -90,37 +90,37 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
                 unevaluated = not unsatisfied and rng.random() < 0.1
                 rating = Rating.SATISFIED if rng.random() < q else Rating.BASICALLY
                 events = [
-                    (ev.Receive(source=Source.PHONE, seeded=SEEDED), received, "", S.RECEIVED),
+                    (ev.Receive(source=Source.PHONE, seeded=SEEDED), received, "", AppealState.RECEIVED),
                     (ev.Dispatch(unit_level=HandlingLevel.GRID, unit_code=building.grid.code, unit=building.grid.name,
-                                 category=category.code, automatic=True), dispatched, S.RECEIVED, S.DISPATCHED),
-                    (ev.Sign(), contact, S.DISPATCHED, S.IN_PROGRESS),
-                    (ev.Contact(first=True), contact + timedelta(seconds=1), S.IN_PROGRESS, S.IN_PROGRESS),
-                    (ev.Resolve(), resolved, S.IN_PROGRESS, S.RESOLVED),
-                    (ev.Feedback(method="sms"), resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION),
+                                 category=category.code, automatic=True), dispatched, AppealState.RECEIVED, AppealState.DISPATCHED),
+                    (ev.Sign(), contact, AppealState.DISPATCHED, AppealState.IN_PROGRESS),
+                    (ev.Contact(first=True), contact + timedelta(seconds=1), AppealState.IN_PROGRESS, AppealState.IN_PROGRESS),
+                    (ev.Resolve(), resolved, AppealState.IN_PROGRESS, AppealState.RESOLVED),
+                    (ev.Feedback(method="sms"), resolved + timedelta(minutes=5), AppealState.RESOLVED, AppealState.AWAITING_EVALUATION),
                 ]
                 evaluated_at = resolved + timedelta(hours=rng.uniform(2, 48))
                 rework = 0
                 if unsatisfied:
                     rework = 1
                     events.append((ev.Evaluate(solved=False, rating=Rating.UNSATISFIED, comment="问题没有解决", rework=True),
-                                   evaluated_at, S.AWAITING_EVALUATION, S.IN_PROGRESS))
+                                   evaluated_at, AppealState.AWAITING_EVALUATION, AppealState.IN_PROGRESS))
                     resolved = evaluated_at + timedelta(hours=rng.uniform(6, 72))
                     evaluated_at = resolved + timedelta(hours=rng.uniform(2, 24))
                     events += [
-                        (ev.Resolve(), resolved, S.IN_PROGRESS, S.RESOLVED),
-                        (ev.Feedback(method="sms"), resolved + timedelta(minutes=5), S.RESOLVED, S.AWAITING_EVALUATION),
+                        (ev.Resolve(), resolved, AppealState.IN_PROGRESS, AppealState.RESOLVED),
+                        (ev.Feedback(method="sms"), resolved + timedelta(minutes=5), AppealState.RESOLVED, AppealState.AWAITING_EVALUATION),
                     ]
                     rating = Rating.BASICALLY if rng.random() < q else Rating.UNSATISFIED
                 flagged = rating == Rating.UNSATISFIED  # at the rework limit: closed, for supervisors
                 if unevaluated:
                     closed = resolved + timedelta(days=7, hours=1)
-                    events.append((ev.CloseUnevaluated(), closed, S.AWAITING_EVALUATION, S.CLOSED))
+                    events.append((ev.CloseUnevaluated(), closed, AppealState.AWAITING_EVALUATION, AppealState.CLOSED))
                     rating, solved = "", None
                 else:
                     closed = evaluated_at
                     solved = not flagged and (rating == Rating.SATISFIED or rng.random() < q + 0.1)
                     events.append((ev.Evaluate(solved=solved, rating=rating, comment="仍未解决" if flagged else ""),
-                                   closed, S.AWAITING_EVALUATION, S.CLOSED))
+                                   closed, AppealState.AWAITING_EVALUATION, AppealState.CLOSED))
                 if closed >= now:
                     continue  # only finished lifecycles
                 grid = building.grid
@@ -130,7 +130,7 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
                     source=Source.PHONE, building=building, address_text=building.address,
                     district_id=grid.community.street.district_id, street_id=grid.community.street_id,
                     community_id=grid.community_id, grid_id=grid.code, territory_code=building.code,
-                    phone=phone, state=S.CLOSED, handling_level=HandlingLevel.GRID, handling_grid_id=grid.code,
+                    phone=phone, state=AppealState.CLOSED, handling_level=HandlingLevel.GRID, handling_grid_id=grid.code,
                     dispatcher_level="", escalation_level="grid", level_deadline=deadline,
                     response_deadline=response_deadline, deadline=deadline, first_contact_at=contact,
                     dispatched_at=dispatched, resolved_at=resolved, feedback_at=resolved + timedelta(minutes=5),

@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 
 from appeals.enums import AppealState
 from appeals.selectors import appeal_scope
-from governance.assessment.periods import CHINA, Period, day_window
+from governance.assessment.periods import Period, day_window
+from governance.kernel.clock import CHINA
 from governance.kernel.errors import NotFound
 from governance.kernel.privacy import mask_phone
 from governance.reports.tables import LIST_LIMIT, Column, ReportTable

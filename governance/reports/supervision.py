@@ -15,7 +15,7 @@ from appeals.deadlines import deadline_text, duration_text
 from appeals.enums import OPEN_STATES, EscalationLevel
 from appeals.models import Appeal, AppealEvent
 from appeals.selectors import appeal_scope, overdue_q
-from governance.assessment.periods import CHINA
+from governance.kernel.clock import CHINA
 from governance.kernel.errors import NotFound
 from governance.reports import tables
 from governance.reports.tables import PLACE_RELATED, Column, ReportTable

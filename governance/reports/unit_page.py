@@ -4,14 +4,14 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals.deadlines import deadline_text, duration_text
 from appeals.enums import AppealState, Rating
-from appeals.selectors import appeal_scope
+from appeals.selectors import appeal_scope, late_q
 from governance.assessment import enums as assessment_enums
 from governance.assessment import formulas
 from governance.assessment.enums import UnitKind
@@ -22,7 +22,7 @@ from governance.kernel.errors import NotFound
 from governance.reports.tables import CHILD, LIST_LIMIT, PLACE_RELATED, Column, ReportTable
 from governance.reports.units import MEASURES, score_dict, unit_table
 from governance.staff.selectors import Jurisdiction
-from grids.models import Community, Department, District, Grid, Street
+from grids.models import UNIT_MODELS
 
 
 @dataclass
@@ -47,9 +47,7 @@ class UnitReport:
 def _unit_name(kind: str, code: str) -> str:
     if kind == UnitKind.CITY:
         return _("全市")
-    model = {UnitKind.GRID: Grid, UnitKind.COMMUNITY: Community, UnitKind.STREET: Street,
-             UnitKind.DISTRICT: District, UnitKind.DEPARTMENT: Department}[kind]
-    qs = model.objects.filter(code=code)
+    qs = UNIT_MODELS[kind].objects.filter(code=code)
     if kind == UnitKind.GRID:
         found = qs.values_list("community__name", "name").first()
         return f"{found[0]}{found[1]}" if found else ""
@@ -161,7 +159,7 @@ def category_breakdown(*, jurisdiction: Jurisdiction, period: Period, kind: str,
     (one grouped query). By place, so it can differ slightly from the scores, which count
     an appeal for the unit holding it at its deadline."""
     now = now or timezone.now()
-    overdue = Q(resolved_at__isnull=True, deadline__lt=now) | Q(resolved_at__gt=F("deadline"))
+    overdue = late_q(now)
     rows = list(
         _unit_appeals(jurisdiction=jurisdiction, period=period, kind=kind, code=code)
         .values("category__code", "category__name")
@@ -192,7 +190,7 @@ def problem_appeals(*, jurisdiction: Jurisdiction, period: Period, kind: str, co
     """The unit's appeals that pull its rates down: overdue, unsatisfied or reworked —
     the most overdue first, at most LIST_LIMIT (one query). No personal data."""
     now = now or timezone.now()
-    overdue = Q(resolved_at__isnull=True, deadline__lt=now) | Q(resolved_at__gt=F("deadline"))
+    overdue = late_q(now)
     appeals = (
         _unit_appeals(jurisdiction=jurisdiction, period=period, kind=kind, code=code)
         .filter(overdue | Q(rating=Rating.UNSATISFIED) | Q(rework_count__gt=0))

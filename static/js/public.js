@@ -27,8 +27,9 @@
   function photoLimit() {
     var input = document.getElementById("id_photos");
     if (!input) return;
+    var max = parseInt(input.getAttribute("data-max-count") || "0", 10);
     input.addEventListener("change", function () {
-      input.setCustomValidity(input.files.length > 3 ? "最多上传 3 张照片。" : "");
+      input.setCustomValidity(max && input.files.length > max ? "最多上传 " + max + " 张照片。" : "");
       input.reportValidity();
     });
   }

@@ -13,7 +13,7 @@ from appeals import extensions
 from appeals.deadlines import deadline_text
 from appeals.enums import DeadlineUnit
 from appeals.tasks import SMS_EXTENDED, compose_message
-from appeals.workdays import CHINA
+from governance.kernel.clock import CHINA
 from tests.appeals.factories import component_department_category, grid_category, receive
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from appeals import escalation, extensions, services, tasks
 from appeals.enums import AppealAction, CalendarSource, EscalationLevel, HandlingLevel
 from appeals.models import Appeal, CalendarDay, CalendarYear
 from appeals.recompute import deadlines_recompute, year_recompute
-from appeals.workdays import CHINA
+from governance.kernel.clock import CHINA
 from tests.appeals.factories import component_department_category, grid_category, receive
 from tests.factories import UserFactory
 

@@ -10,7 +10,6 @@ import pytest
 from appeals.enums import CalendarSource, DeadlineUnit
 from appeals.models import CalendarDay, CalendarYear
 from appeals.workdays import (
-    CHINA,
     add_working_days,
     deadline_for,
     is_provisional,
@@ -18,6 +17,7 @@ from appeals.workdays import (
     law_days,
     statutory_festivals,
 )
+from governance.kernel.clock import CHINA
 from tests.appeals.factories import CategoryFactory, grid_category, receive
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from appeals import events as ev
 from appeals.enums import AppealState, Source
 from appeals.models import Appeal
-from grids.models import Community, Department, Grid, Street
+from grids.models import Community, Grid, unit_level
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -21,7 +21,7 @@ def at(year, month, day, hour=12, minute=0) -> datetime:
 
 
 def dispatch(unit, when, **extra):
-    level = {Grid: "grid", Community: "community", Street: "street", Department: "department"}[type(unit)]
+    level = unit_level(unit)
     data = ev.Dispatch(unit_level=level, unit_code=unit.code, unit=str(unit), category="01001", **extra)
     return (data, when, AppealState.DISPATCHED)
 
