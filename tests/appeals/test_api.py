@@ -1,12 +1,10 @@
 """The appeals REST API: the loop end to end, the checks (404/403/409/400/429), the
 scoped list, the resident's tracking and the categories."""
 
-import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from PIL import Image
 from rest_framework.test import APIClient
 
 from appeals import workflow
@@ -20,6 +18,7 @@ from tests.appeals.factories import (
     receive,
     verified_category,
 )
+from tests.helpers import jpeg
 
 A = AppealAction
 S = AppealState
@@ -45,12 +44,6 @@ def staff():
 def public():
     # The real thing: an anonymous client that would be held to Django's CSRF check.
     return APIClient(enforce_csrf_checks=True)
-
-
-def jpeg(name="photo.jpg") -> SimpleUploadedFile:
-    buf = io.BytesIO()
-    Image.new("RGB", (40, 30), "red").save(buf, "JPEG")
-    return SimpleUploadedFile(name, buf.getvalue(), content_type="image/jpeg")
 
 
 def intake_body(city, **overrides) -> dict:

@@ -19,6 +19,7 @@ from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict
 from governance.models import Notification
 from tests.appeals.factories import CategoryFactory, component_department_category, grid_category, receive
 from tests.factories import UserFactory, post
+from tests.helpers import run_at_once
 
 A = AppealAction
 L = EscalationLevel
@@ -340,23 +341,8 @@ def test_two_concurrent_sweeps_escalate_each_appeal_exactly_once(city):
     category = grid_category()
     appeals = [quiet(city, category) for _ in range(40)]
     now = max(after(a) for a in appeals)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            results.append(sweep(now, size=5).escalated)
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes, errors = run_at_once([lambda: sweep(now, size=5).escalated for _ in range(2)])
+    results = outcomes
     assert errors == []
     assert sum(results) == 40
     assert AppealEvent.objects.filter(action=A.ESCALATE).count() == 40

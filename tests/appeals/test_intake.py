@@ -1,11 +1,8 @@
 """Intake: validation, the place, photos, and the resident's SMS after commit."""
 
-import io
 import logging
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from appeals import services, sms
 from appeals.enums import Source
@@ -14,14 +11,9 @@ from appeals.selectors import appeal_possible_duplicates
 from governance.celery import app as celery_app
 from governance.kernel.errors import ActionForbidden, ApplicationError
 from tests.appeals.factories import CategoryFactory, grid_category, receive
+from tests.helpers import jpeg
 
 pytestmark = pytest.mark.django_db
-
-
-def jpeg(name="p.jpg"):
-    buf = io.BytesIO()
-    Image.new("RGB", (40, 30), "red").save(buf, "JPEG")
-    return SimpleUploadedFile(name, buf.getvalue(), content_type="image/jpeg")
 
 
 def test_tracking_code_is_readable_and_unique(city):

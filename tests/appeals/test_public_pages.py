@@ -1,20 +1,19 @@
 """The residents' pages: submit, track, evaluate and withdraw, without an account."""
 
 import importlib
-import io
 import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import clear_url_caches, reverse
-from PIL import Image
 
 from appeals import services
 from appeals.enums import AppealAction, AppealState, QueueLevel
 from appeals.models import Appeal
 from tests.appeals.factories import grid_category, receive
 from tests.factories import BuildingFactory
+from tests.helpers import jpeg, track_url
 
 A = AppealAction
 S = AppealState
@@ -22,12 +21,6 @@ pytestmark = pytest.mark.django_db
 
 SUBMIT = reverse("public:submit")
 TRACK = reverse("public:track")
-
-
-def jpeg(name="photo.jpg"):
-    buf = io.BytesIO()
-    Image.new("RGB", (40, 30), "red").save(buf, "JPEG")
-    return SimpleUploadedFile(name, buf.getvalue(), content_type="image/jpeg")
 
 
 def form_data(city, category_, **overrides):
@@ -39,10 +32,6 @@ def form_data(city, category_, **overrides):
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
-
-
-def detail_url(code):
-    return reverse("public:track-detail", args=[code])
 
 
 def text(response) -> str:
@@ -82,11 +71,11 @@ def test_submit_with_a_building_is_dispatched_and_the_code_goes_by_sms(
 
     done = client.get(response.url)
     assert appeal.tracking_code in text(done) and "138****5678" in text(done)
-    assert detail_url(appeal.tracking_code) in text(done)
+    assert track_url(appeal.tracking_code) in text(done)
     # The code is shown from this session only: another browser gets the form again.
     assert Client().get(reverse("public:submit-done")).status_code == 302
     # And this browser goes straight to the timeline.
-    assert "办理过程" in text(client.get(detail_url(appeal.tracking_code)))
+    assert "办理过程" in text(client.get(track_url(appeal.tracking_code)))
 
 
 def test_submit_with_the_address_in_words_waits_in_the_queue(client, city, category):
@@ -250,15 +239,15 @@ def appeal(city, category):
 
 
 def test_the_sms_link_prefills_the_code_and_asks_for_the_last_four_digits(client, appeal):
-    response = client.get(detail_url(appeal.tracking_code))
+    response = client.get(track_url(appeal.tracking_code))
     assert response.status_code == 200
     page = text(response)
     assert appeal.tracking_code in page and 'name="phone_last4"' in page
     assert "办理过程" not in page and appeal.description not in page
     assert appeal.tracking_code in text(client.get(TRACK, {"code": appeal.tracking_code}))
     # A code typed in lower case or with spaces is the same code.
-    lower = client.get(detail_url(appeal.tracking_code.lower()))
-    assert lower.status_code == 302 and lower.url == detail_url(appeal.tracking_code)
+    lower = client.get(track_url(appeal.tracking_code.lower()))
+    assert lower.status_code == 302 and lower.url == track_url(appeal.tracking_code)
 
 
 def test_tracking_shows_the_timeline_with_unit_names_only(client, city, appeal, django_assert_max_num_queries):
@@ -268,7 +257,7 @@ def test_tracking_shows_the_timeline_with_unit_names_only(client, city, appeal, 
     for n in range(3):  # the page's queries do not grow with the timeline
         appeal = services.appeal_act(actor=u.grid_worker, appeal=appeal, action=A.NOTE, note=f"进展{n}")
     response = client.post(TRACK, {"tracking_code": appeal.tracking_code.lower(), "phone_last4": "5678"})
-    assert response.status_code == 302 and response.url == detail_url(appeal.tracking_code)
+    assert response.status_code == 302 and response.url == track_url(appeal.tracking_code)
     # session, appeal, events, handling grid and its community, the session's save
     with django_assert_max_num_queries(9):
         page = text(client.get(response.url))
@@ -279,7 +268,7 @@ def test_tracking_shows_the_timeline_with_unit_names_only(client, city, appeal, 
         assert private not in page
     # Remembered for this browser and this code only.
     other = receive(city, category=grid_category(), phone="13900002222")
-    assert "办理过程" not in text(client.get(detail_url(other.tracking_code)))
+    assert "办理过程" not in text(client.get(track_url(other.tracking_code)))
 
 
 def test_wrong_guesses_are_refused_then_throttled(client, appeal, settings):
@@ -289,26 +278,26 @@ def test_wrong_guesses_are_refused_then_throttled(client, appeal, settings):
         assert response.status_code == 200 and "查询码或手机号后四位不正确" in text(response)
     response = client.post(TRACK, {"tracking_code": appeal.tracking_code, "phone_last4": "5678"})
     assert response.status_code == 429 and "查询错误次数过多" in text(response)
-    response = client.post(detail_url(appeal.tracking_code), {"phone_last4": "5678"})
+    response = client.post(track_url(appeal.tracking_code), {"phone_last4": "5678"})
     assert response.status_code == 429
-    assert "办理过程" not in text(client.get(detail_url(appeal.tracking_code)))
+    assert "办理过程" not in text(client.get(track_url(appeal.tracking_code)))
     # Another address still gets in with the right digits.
-    response = client.post(detail_url(appeal.tracking_code), {"phone_last4": "5678"}, REMOTE_ADDR="10.9.9.9")
+    response = client.post(track_url(appeal.tracking_code), {"phone_last4": "5678"}, REMOTE_ADDR="10.9.9.9")
     assert response.status_code == 302
 
 
 def test_a_malformed_guess_is_not_counted(client, appeal, settings):
     settings.APPEAL_TRACK_FAILURES_PER_IP = "1/hour"
-    response = client.post(detail_url(appeal.tracking_code), {"phone_last4": "56"})
+    response = client.post(track_url(appeal.tracking_code), {"phone_last4": "56"})
     assert "请填写手机号的后四位数字" in text(response)
-    assert client.post(detail_url(appeal.tracking_code), {"phone_last4": "5678"}).status_code == 302
+    assert client.post(track_url(appeal.tracking_code), {"phone_last4": "5678"}).status_code == 302
 
 
 def test_forget_asks_for_the_digits_again(client, appeal):
-    client.post(detail_url(appeal.tracking_code), {"phone_last4": "5678"})
-    assert "办理过程" in text(client.get(detail_url(appeal.tracking_code)))
+    client.post(track_url(appeal.tracking_code), {"phone_last4": "5678"})
+    assert "办理过程" in text(client.get(track_url(appeal.tracking_code)))
     client.post(reverse("public:track-forget", args=[appeal.tracking_code]))
-    assert "办理过程" not in text(client.get(detail_url(appeal.tracking_code)))
+    assert "办理过程" not in text(client.get(track_url(appeal.tracking_code)))
 
 
 # --- evaluate and withdraw ------------------------------------------------------------------------------
@@ -322,14 +311,14 @@ def awaiting_evaluation(city, appeal):
 
 
 def verified(client, appeal):
-    assert client.post(detail_url(appeal.tracking_code), {"phone_last4": "5678"}).status_code == 302
+    assert client.post(track_url(appeal.tracking_code), {"phone_last4": "5678"}).status_code == 302
     return client
 
 
 def test_evaluation_satisfied_closes_the_appeal(client, city, appeal):
     appeal = awaiting_evaluation(city, appeal)
     verified(client, appeal)
-    page = text(client.get(detail_url(appeal.tracking_code)))
+    page = text(client.get(track_url(appeal.tracking_code)))
     assert "请对办理结果进行评价" in page and "已协调物业清运" in page and "撤回诉求" not in page
     url = reverse("public:track-evaluate", args=[appeal.tracking_code])
     response = client.post(url, {"solved": "yes", "rating": "satisfied", "comment": "很及时", "version": appeal.version},
@@ -367,14 +356,14 @@ def test_evaluation_without_the_digits_is_refused(client, city, appeal):
     appeal = awaiting_evaluation(city, appeal)
     url = reverse("public:track-evaluate", args=[appeal.tracking_code])
     response = client.post(url, {"solved": "yes", "rating": "satisfied", "version": appeal.version})
-    assert response.status_code == 302 and response.url == detail_url(appeal.tracking_code)
+    assert response.status_code == 302 and response.url == track_url(appeal.tracking_code)
     appeal.refresh_from_db()
     assert appeal.state == S.AWAITING_EVALUATION
 
 
 def test_withdraw_with_confirmation(client, appeal):
     verified(client, appeal)
-    page = text(client.get(detail_url(appeal.tracking_code)))
+    page = text(client.get(track_url(appeal.tracking_code)))
     assert "撤回诉求" in page
     url = reverse("public:track-withdraw", args=[appeal.tracking_code])
     assert "确认撤回" in text(client.get(url))

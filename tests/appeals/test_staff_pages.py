@@ -1,7 +1,6 @@
 """The staff dashboard of appeals through its pages: the queue, the appeal page and its
 action forms (plain POST and htmx), intake on a resident's behalf and grid patrol."""
 
-import io
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,6 @@ from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 
 from appeals import services
 from appeals.enums import AppealAction, AppealState, Rating, Source
@@ -32,6 +30,7 @@ from tests.appeals.factories import (
     verified_category,
 )
 from tests.browser import browser_page, login_as  # noqa: F401  (fixture)
+from tests.helpers import detail_url, png
 
 A = AppealAction
 S = AppealState
@@ -39,16 +38,6 @@ pytestmark = pytest.mark.django_db
 
 CONFLICT = "该诉求已被他人处理（已变更），请刷新后重试。"
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def png(name="photo.png") -> SimpleUploadedFile:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, format="PNG")
-    return SimpleUploadedFile(name, out.getvalue(), content_type="image/png")
-
-
-def detail_url(appeal) -> str:
-    return reverse("appeals:detail", args=[appeal.tracking_code])
 
 
 def action_url(appeal, action) -> str:

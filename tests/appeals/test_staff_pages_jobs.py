@@ -12,15 +12,12 @@ from appeals import extensions
 from appeals.enums import AppealAction, EscalationLevel, ExtensionState, HandlingLevel
 from appeals.models import ExtensionRequest
 from tests.appeals.factories import grid_category, receive
+from tests.helpers import detail_url
 
 A = AppealAction
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 CONFLICT = "该诉求已被他人处理（已变更），请刷新后重试。"
-
-
-def detail_url(appeal) -> str:
-    return reverse("appeals:detail", args=[appeal.tracking_code])
 
 
 def action_url(appeal, action) -> str:

@@ -6,11 +6,9 @@ resolves through the appeals transition service; the resident's closing evaluati
 decides the points.
 """
 
-import threading
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -21,6 +19,7 @@ from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict
 from governance.models import AccessLog
 from tests.appeals.factories import CategoryFactory, community_category, receive
 from tests.factories import UserFactory
+from tests.helpers import run_at_once
 from volunteers import selectors
 from volunteers import services as volunteer_services
 from volunteers.enums import PointsKind, PointsSource, VolunteerStatus
@@ -189,27 +188,14 @@ def test_concurrent_claims_have_exactly_one_winner(city):
     users = [UserFactory() for _ in range(6)]
     for u in users:
         volunteer_services.volunteer_register(community=city.comm_a, user=u)
-    barrier = threading.Barrier(len(users))
-    outcome = SimpleNamespace(ok=0, errors=[], lock=threading.Lock())
-
     def claim(user):
-        try:
-            copy = Appeal.objects.get(pk=appeal.pk)
-            barrier.wait()
-            volunteer_services.service_appeal_claim(user=user, appeal=copy, expected_version=copy.version)
-            with outcome.lock:
-                outcome.ok += 1
-        except ApplicationError as exc:
-            with outcome.lock:
-                outcome.errors.append(exc)
-        finally:
-            connection.close()
+        # Each loads the same version first, then they claim together.
+        return (lambda: Appeal.objects.get(pk=appeal.pk),
+                lambda copy: volunteer_services.service_appeal_claim(user=user, appeal=copy,
+                                                                     expected_version=copy.version))
 
-    threads = [threading.Thread(target=claim, args=(u,)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    won, errors = run_at_once([claim(u) for u in users], expected=(ApplicationError,))
+    outcome = SimpleNamespace(ok=len(won), errors=errors)
     assert outcome.ok == 1 and len(outcome.errors) == 5
     assert all(e.status_code == 409 and "已被其他志愿者接单" in e.message for e in outcome.errors)
     assert AppealEvent.objects.filter(appeal=appeal, action=A.CLAIM).count() == 1

@@ -1,13 +1,11 @@
 """Concurrent sign-ups and redemptions on PostgreSQL: threads with their own connections."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from governance.kernel.errors import ApplicationError
 from tests.factories import UserFactory
+from tests.helpers import run_at_once
 from tests.volunteers.conftest import make_activity
 from volunteers import services
 from volunteers.enums import SignupStatus
@@ -18,27 +16,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def _run_at_once(calls) -> tuple[int, list[Exception]]:
     """Start every call together; returns (successes, errors)."""
-    barrier = threading.Barrier(len(calls))
-    ok, errors, lock = [0], [], threading.Lock()
-
-    def worker(call):
-        try:
-            barrier.wait()
-            call()
-            with lock:
-                ok[0] += 1
-        except ApplicationError as exc:
-            with lock:
-                errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return ok[0], errors
+    results, errors = run_at_once(calls, expected=(ApplicationError,))
+    return len(results), errors
 
 
 def test_concurrent_sign_ups_never_overbook(city):
