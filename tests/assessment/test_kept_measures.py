@@ -38,6 +38,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from appeals import events, services
 from appeals.enums import AppealState, DeadlineUnit, Source
@@ -46,6 +48,7 @@ from governance.assessment.models import MonthlyScore
 from governance.assessment.services import compute_month, exclusion_decide, exclusion_request
 from governance.enums import Role
 from tests.appeals.factories import CategoryFactory
+from tests.assessment import fabricate as fab
 from tests.factories import UserFactory, post
 from tests.reports.conftest import page_tables
 
@@ -331,3 +334,28 @@ def test_handling_reads_where_an_appeal_went():
     assert not again.redispatched_elsewhere and again.kept_in_grid
     elsewhere = h([_dispatch("grid", A1), back, _dispatch("community", COMM)])
     assert elsewhere.redispatched_elsewhere and elsewhere.first == events.Unit("grid", A1)
+
+
+def test_the_tally_pass_costs_no_query_per_appeal(city):
+    """The measures are read in the same set-based pass: as many queries for 30 appeals
+    as for 3 (on the same days), whatever their paths."""
+
+    def appeals(n):
+        deadline = fab.at(2026, 10, 20, 18)
+        return [fab.make(place=city.grid_a1, deadline=deadline, events=[
+            fab.dispatch(city.grid_a1, fab.at(2026, 10, 13)),
+            fab.escalate(fab.at(2026, 10, 14), to_level="community", code=city.comm_a.code,
+                         from_code=city.grid_a1.code),
+            fab.resolve(fab.at(2026, 10, 15))]) for _ in range(n)]
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            compute_month(month=OCT, now=AFTER_CUTOFF, force=True)
+        return len(captured)
+
+    fab.fabricate(appeals(3))
+    few = queries()
+    fab.fabricate(appeals(27))
+    assert queries() == few
+    community = _score("community", city.comm_a.code)
+    assert (community.grid_kept, community.grid_resolved, community.community_kept) == (0, 30, 30)
