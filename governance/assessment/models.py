@@ -17,7 +17,8 @@ from governance.assessment.enums import ExclusionReason, ExclusionStatus, UnitKi
 # The counters of a tally, in the order reports show them. Every one is a plain sum
 # over appeals, so any period is the sum of its days.
 COUNTERS = (
-    "dispatched",            # 派单数: appeals dispatched to the unit that count for it
+    "dispatched",            # 派单数: appeals dispatched to the unit that count for it (响应率's
+                             # denominator: 主动发现 appeals are not in it)
     "responded_in_time",     # first contact within the response limit
     "evaluated",             # 参评数
     "solved",                # evaluated as solved
