@@ -217,6 +217,13 @@ def seed(ctx=None) -> None:
     c = new("01001", text="单元门口暴露垃圾无人清运。")
     c = act(gw, c, AppealAction.SIGN, contact=True)
     made.append(act(gw, c, AppealAction.RESOLVE, result="已联系保洁公司清运，并增加每日巡查。"))
+    # found on patrol (主动发现, no resident's phone): on the grid worker's own grid it starts
+    # in progress; resolved, it waits for the 核查 that closes it.
+    made.append(services.appeal_receive(source=Source.GRID_PATROL, actor=gw, building=building, category=cats["01004"],
+                                        description="巡查发现：单元门口墙面贴满小广告。"))
+    patrol = services.appeal_receive(source=Source.GRID_PATROL, actor=gw, building=building, category=cats["01002"],
+                                     description="巡查发现：垃圾桶旁厨余垃圾散落。")
+    made.append(act(gw, patrol, AppealAction.RESOLVE, result="已清理，并提醒保洁员按时清运。"))
     # resolved, phoned in from a landline: the community calls back.
     d = new("06001", source=Source.PHONE, actor=cw, phone="010-64001234", name="赵大爷",
             text="独居老人需要有人帮忙去医院取药。")

@@ -111,6 +111,12 @@ class Source(models.TextChoices):
 PUBLIC_SOURCES = frozenset({Source.WEB, Source.API, Source.OPEN311})
 # Staff record these on a resident's behalf: landlines accepted, the phone may be absent.
 STAFF_SOURCES = frozenset({Source.PHONE, Source.WALK_IN, Source.GRID_PATROL})
+# 主动发现: appeals a worker raises from what they found themselves (网格巡查; 入户走访 joins
+# here when it exists). One rule for all of them (issue 15): routed by the responsibility
+# list; on the finder's own grid they start in progress (appeals.services.intake); with no
+# resident's phone, 核查 closes them (appeals.workflow.closes_on_verification); they stay
+# out of 响应率, 解决率 and 满意率 and are reported apart (governance.assessment).
+SELF_FOUND_SOURCES = frozenset({Source.GRID_PATROL})
 
 
 class FeedbackMethod(models.TextChoices):

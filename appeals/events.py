@@ -13,14 +13,16 @@ Reading. Each action's ``data`` is one frozen dataclass below (``DATA_OF[action]
 its fields are the JSON keys stored, a field left ``None`` is not stored, and what the
 scoring reads from it is defined beside it (``holder``: the unit that holds the appeal
 after a holder-changing event; ``HOLDER_Q``, ``REWORK_Q``, ``TERMINAL_ACTIONS``,
-``DEFERRAL_ACTIONS``). ``read(action, data)`` turns a stored row back into its record.
+``DEFERRAL_ACTIONS``; for 不出格率 and 不出社区率, ``PATH_Q`` and ``handling``: where the
+appeal went after its first dispatch). ``read(action, data)`` turns a stored row back
+into its record.
 The format has only ever grown keys, so older rows read with the defaults and no stored
 event needs rewriting; the one older spelling still read is a dispatch's ``level``
 (now ``unit_level``, which every writer here adds).
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar, NamedTuple
@@ -29,7 +31,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from appeals.enums import AppealAction, AppealState, HandlingLevel, QueueLevel
+from appeals.enums import AppealAction, AppealState, EscalationLevel, HandlingLevel, QueueLevel
 from appeals.models import AppealEvent
 from governance.kernel.bulk import copy_rows
 
@@ -164,6 +166,11 @@ class Reroute(EventData):
             return None  # the category only
         return _unit(self.unit_level, self.unit_code)
 
+    @property
+    def moves_handler(self) -> bool:
+        """A new handling unit (not only the category, or the queue a waiting appeal is in)."""
+        return self.unit is not None
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Escalate(EventData):
@@ -191,6 +198,11 @@ class Escalate(EventData):
         if isinstance(target, list | tuple) and len(target) == 2:
             return _unit(*target)
         return None
+
+    @property
+    def beyond_community(self) -> bool:
+        """Up to the street or the district (督办): out of the community (大事不出社区)."""
+        return self.to_level in ABOVE_COMMUNITY
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -362,6 +374,81 @@ TERMINAL_ACTIONS = (AppealAction.WITHDRAW, AppealAction.DECLINE, AppealAction.ME
 DEFERRAL_ACTIONS = (AppealAction.EXTEND_APPROVE,)
 # A supervisor's 督办意见 (older rows: a note with ``supervision``).
 SUPERVISION_NOTE_Q = Q(action=AppealAction.SUPERVISE) | Q(action=AppealAction.NOTE, data__has_key="supervision")
+
+
+# --- where an appeal went: 小事不出格、大事不出社区 (issue 15) -------------------------------------
+
+# The escalation levels above a community.
+ABOVE_COMMUNITY = frozenset({EscalationLevel.STREET, EscalationLevel.DISTRICT})
+_TERRITORIAL = frozenset({HandlingLevel.GRID, HandlingLevel.COMMUNITY, HandlingLevel.STREET, HandlingLevel.DISTRICT})
+# The events that say where an appeal went: those that may change its holder (HOLDER_Q),
+# every escalation (升级 by the sweep, 上报 by hand; also those to the district 督办, which
+# leave the handler in place) and 吹哨. ``handling`` reads them, in order.
+PATH_Q = HOLDER_Q | Q(action__in=(AppealAction.ESCALATE, AppealAction.WHISTLE))
+
+
+@dataclass(frozen=True, slots=True)
+class Handling:
+    """Where an appeal went after its first dispatch, as 不出格率 and 不出社区率 read it.
+
+    - ``first``: the unit of its first dispatch (派单) — the unit these measures count for;
+    - ``redispatched_elsewhere``: a later 派单 (after 退单) sent it to another unit: the
+      first dispatch does not stand, and the appeal leaves both measures' denominators;
+    - ``escalated``: any escalation, by the sweep or 上报 by hand; ``beyond_community``:
+      one to the street or the district (督办); ``whistled``: 吹哨 summoned departments;
+    - ``handlers``: the units that handled it since by 改派 or by an escalation that moved
+      it up (a return's queue handles nothing: it waits for the dispatcher).
+    """
+
+    first: Unit | None = None
+    redispatched_elsewhere: bool = False
+    escalated: bool = False
+    beyond_community: bool = False
+    whistled: bool = False
+    handlers: tuple[Unit, ...] = ()
+
+    def handled_within(self, unit: Unit) -> bool:
+        """Every unit that handled it since its first dispatch lies within ``unit``: a grid
+        is only itself; a community, itself and its grids (codes nest; a department's code
+        lies within no community)."""
+        return all(h.level in _TERRITORIAL and h.code.startswith(unit.code) for h in self.handlers)
+
+    @property
+    def kept_in_grid(self) -> bool:
+        """小事不出格: no escalation, 上报 or 吹哨, and handled by its grid alone."""
+        return (self.first is not None and not (self.escalated or self.whistled)
+                and self.handled_within(self.first))
+
+    def kept_in_community(self, community_code: str) -> bool:
+        """大事不出社区: nothing took it above the community (an escalation to the street or
+        the district, 吹哨), and only the community and its grids handled it."""
+        return not (self.beyond_community or self.whistled) and self.handled_within(
+            Unit(HandlingLevel.COMMUNITY, community_code))
+
+
+def handling(records: Iterable[EventData]) -> Handling:
+    """The Handling of an appeal from the records of its PATH_Q events, in order."""
+    first, elsewhere, escalated, beyond, whistled, handlers = None, False, False, False, False, []
+    for record in records:
+        if isinstance(record, Dispatch):
+            unit = record.holder
+            if first is None:
+                first = unit
+            elif unit != first:
+                elsewhere = True
+        elif first is None:
+            continue  # nothing is handled before the first dispatch (a queue moved to the street)
+        elif isinstance(record, Whistle):
+            whistled = True
+        elif isinstance(record, Escalate):
+            escalated = True
+            beyond = beyond or record.beyond_community
+            if record.holder is not None:
+                handlers.append(record.holder)
+        elif isinstance(record, Reroute) and record.moves_handler and record.holder is not None:
+            handlers.append(record.holder)
+    return Handling(first=first, redispatched_elsewhere=elsewhere, escalated=escalated, beyond_community=beyond,
+                    whistled=whistled, handlers=tuple(handlers))
 
 
 def queue_unit(*, queue: str, community_code: str | None, street_code: str) -> Unit:

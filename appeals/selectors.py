@@ -105,7 +105,7 @@ def _queue_q(jurisdiction: Jurisdiction) -> Q:
         if post.role == Role.GRID_WORKER:
             q |= Q(handling_grid_id=post.grid.code)
             # 核查: resolved appeals of the grid wait for the grid worker on site.
-            q |= Q(grid_id=post.grid.code, state=AppealState.RESOLVED, category__needs_verification=True, verified=False)
+            q |= Q(workflow.NEEDS_VERIFICATION_Q, grid_id=post.grid.code, state=AppealState.RESOLVED, verified=False)
         elif post.role in COMMUNITY_ROLES:
             q |= Q(handling_community_id=post.community.code)
             # The handling grid always lies in the appeal's community (dispatch checks it).

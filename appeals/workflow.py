@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from appeals import permissions
-from appeals.enums import OPEN_STATES, AppealAction, AppealState, EscalationLevel
+from appeals.enums import OPEN_STATES, SELF_FOUND_SOURCES, AppealAction, AppealState, EscalationLevel
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 
@@ -85,9 +86,36 @@ ACTIVE = frozenset({AppealState.DISPATCHED, AppealState.IN_PROGRESS})
 OPEN = frozenset(OPEN_STATES)
 
 
+# --- 核查: which appeals a worker checks on site, and which ones 核查 closes --------------
+
+
+def closes_on_verification(appeal) -> bool:
+    """A 主动发现 appeal (SELF_FOUND_SOURCES) with no resident's phone: nobody is there to
+    be told the result or to evaluate it, so the on-site check (核查) closes it — no
+    feedback, no evaluation (issue 15). Its Q: CLOSES_ON_VERIFICATION_Q."""
+    return appeal.source in SELF_FOUND_SOURCES and not appeal.phone
+
+
+def needs_verification(appeal) -> bool:
+    """A worker checks the result on site (核查) before anything follows: the category asks
+    for it, or 核查 is what closes the appeal. Its Q: NEEDS_VERIFICATION_Q."""
+    return bool(appeal.category and appeal.category.needs_verification) or closes_on_verification(appeal)
+
+
+# The same two rules as conditions on appeals (the grid worker's queue of 核查).
+CLOSES_ON_VERIFICATION_Q = Q(source__in=SELF_FOUND_SOURCES, phone="")
+NEEDS_VERIFICATION_Q = Q(category__needs_verification=True) | CLOSES_ON_VERIFICATION_Q
+
+
+def verify_pass_target(appeal) -> str:
+    """Where 核查通过 leads: closed when 核查 closes the appeal, otherwise resolved (the
+    feedback follows)."""
+    return AppealState.CLOSED if closes_on_verification(appeal) else AppealState.RESOLVED
+
+
 def _needs_verification(case: Case) -> None:
     appeal = case.appeal
-    if not (appeal.category and appeal.category.needs_verification):
+    if not needs_verification(appeal):
         raise Conflict(_("该类别无需现场核查。"))
     if appeal.verified:
         raise Conflict(_("该诉求已核查通过。"))
@@ -95,7 +123,9 @@ def _needs_verification(case: Case) -> None:
 
 def _verified_first(case: Case) -> None:
     appeal = case.appeal
-    if appeal.category and appeal.category.needs_verification and not appeal.verified:
+    if closes_on_verification(appeal):
+        raise Conflict(_("主动发现且无居民联系电话的诉求，现场核查通过即结案，无需反馈和评价。"))
+    if needs_verification(appeal) and not appeal.verified:
         raise Conflict(_("该类别须先现场核查通过，才能反馈。"))
 
 
@@ -152,7 +182,9 @@ TABLE: dict[str, Step] = {step.action: step for step in (
          _post(permissions.handles), gettext_lazy("只有当前办理单位可以退单。")),
     Step(AppealAction.RESOLVE, frozenset({AppealState.IN_PROGRESS}), (AppealState.RESOLVED,), frozenset({Party.STAFF, Party.CLAIMANT}),
          _post(permissions.handles), gettext_lazy("只有当前办理单位可以办结。")),
-    Step(AppealAction.VERIFY_PASS, frozenset({AppealState.RESOLVED}), (AppealState.RESOLVED,), frozenset({Party.STAFF}),
+    # 核查通过: the feedback follows; a 主动发现 appeal with no resident to tell closes here
+    # (verify_pass_target).
+    Step(AppealAction.VERIFY_PASS, frozenset({AppealState.RESOLVED}), (AppealState.RESOLVED, AppealState.CLOSED), frozenset({Party.STAFF}),
          _post(permissions.verifier), gettext_lazy("只有诉求所在网格的网格员可以现场核查。"), guard=_needs_verification),
     Step(AppealAction.VERIFY_FAIL, frozenset({AppealState.RESOLVED}), (AppealState.IN_PROGRESS,), frozenset({Party.STAFF}),
          _post(permissions.verifier), gettext_lazy("只有诉求所在网格的网格员可以现场核查。"), guard=_needs_verification),

@@ -300,13 +300,12 @@ def _lifecycle(rng, appeal_id, received, now, place, category, departments, dead
                          AppealState.CLOSED, ev.RESIDENT_LABEL))
     history = [e for e in plan if e[1] < now]
     actions = [e[0].action for e in history]
-    A = AppealAction
     state = history[-1][3]
     closed = state == AppealState.CLOSED
-    last_resolve = max((e[1] for e in history if e[0].action == A.RESOLVE), default=None)
-    last_feedback = max((e[1] for e in history if e[0].action == A.FEEDBACK), default=None)
+    last_resolve = max((e[1] for e in history if e[0].action == AppealAction.RESOLVE), default=None)
+    last_feedback = max((e[1] for e in history if e[0].action == AppealAction.FEEDBACK), default=None)
     resolved_now = state in (AppealState.RESOLVED, AppealState.AWAITING_EVALUATION, AppealState.CLOSED)
-    has_dispatch = A.DISPATCH in actions
+    has_dispatch = AppealAction.DISPATCH in actions
     appeal = {
         "id": appeal_id, "tracking_code": _tracking_code(rng), "category_id": category.id,
         "description": rng.choice(DESCRIPTIONS), "source": "phone", "building_id": building_id,
@@ -323,16 +322,16 @@ def _lifecycle(rng, appeal_id, received, now, place, category, departments, dead
         "level_deadline": deadline if has_dispatch else None,
         "response_deadline": response_deadline if has_dispatch else None,
         "deadline": deadline if has_dispatch else None,
-        "first_contact_at": contact if A.CONTACT in actions else None,
+        "first_contact_at": contact if AppealAction.CONTACT in actions else None,
         "dispatched_at": dispatched if has_dispatch else None,
         "resolved_at": last_resolve if resolved_now else None,
         "feedback_at": last_feedback if state in (AppealState.AWAITING_EVALUATION, AppealState.CLOSED) else None,
         "closed_at": history[-1][1] if closed else None,
         "escalated_at": None, "warned_level_deadline": None, "last_reminded_at": None, "deferred": False,
         "result": "已现场处理完毕" if resolved_now else "",
-        "verified": resolved_now and A.VERIFY_PASS in actions[-4:],
+        "verified": resolved_now and AppealAction.VERIFY_PASS in actions[-4:],
         "rating": rating if closed else "", "solved": solved if closed else None, "evaluation_comment": "",
-        "rework_count": sum(1 for e in history if e[0].action == A.EVALUATE and e[3] == AppealState.IN_PROGRESS),
+        "rework_count": sum(1 for e in history if e[0].action == AppealAction.EVALUATE and e[3] == AppealState.IN_PROGRESS),
         "flagged_for_supervisor": False, "merged_into_id": None, "claimed_by_id": None,
         "version": len(history), "created_at": received, "updated_at": history[-1][1],
     }

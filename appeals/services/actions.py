@@ -50,9 +50,9 @@ from grids.models import Department
 def _auto_feedback(ctx: _Context) -> None:
     """The result notification is the feedback step for appeals with a mobile number."""
     appeal = ctx.appeal
-    if not appeal.phone_is_mobile:
+    if not appeal.phone_is_mobile or appeal.state != AppealState.RESOLVED:
         return
-    if appeal.category and appeal.category.needs_verification and not appeal.verified:
+    if workflow.needs_verification(appeal) and not appeal.verified:
         return
     system = _Context(appeal=appeal, actor=None, label=SYSTEM_LABEL, now=ctx.now)
     _transition(system, AppealAction.FEEDBACK, changes={"feedback_at": ctx.now},
@@ -202,11 +202,19 @@ def appeal_resolve(*, actor, appeal: Appeal, result: str = "", photos=(), expect
 
 
 def appeal_verify_pass(*, actor, appeal: Appeal, note: str = "", expected_version: int | None = None) -> Appeal:
-    """核查通过 on site; the feedback follows (automatic for a mobile)."""
+    """核查通过 on site. Steps: 1. the table's answer (the guard: the appeal needs 核查 and
+    is not verified yet); 2. verified, and the state the table's row leads to
+    (workflow.verify_pass_target): a 主动发现 appeal with no resident's phone is closed
+    here — no feedback, no evaluation; any other stays resolved and 3. the feedback
+    follows (automatic for a mobile)."""
     ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.VERIFY_PASS, expected_version=expected_version)
     note = _text(note, field_label=_("核查情况"), required=False)
+    to_state = workflow.verify_pass_target(appeal)
+    changes = {"verified": True}
+    if to_state == AppealState.CLOSED:
+        changes["closed_at"] = ctx.now
     with transaction.atomic():
-        _transition(ctx, AppealAction.VERIFY_PASS, changes={"verified": True}, note=note)
+        _transition(ctx, AppealAction.VERIFY_PASS, to_state=to_state, changes=changes, note=note)
         _auto_feedback(ctx)
     return ctx.appeal
 

@@ -9,7 +9,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals import events, permissions, workflow
-from appeals.enums import PUBLIC_SOURCES, AppealAction, AppealState, AttachmentKind, QueueLevel, Source
+from appeals.enums import (
+    PUBLIC_SOURCES,
+    SELF_FOUND_SOURCES,
+    AppealAction,
+    AppealState,
+    AttachmentKind,
+    HandlingLevel,
+    QueueLevel,
+    Source,
+)
 from appeals.events import RESIDENT_LABEL, SYSTEM_LABEL
 from appeals.models import DESCRIPTION_MAX, Appeal, Category, new_tracking_code
 from appeals.services.core import (
@@ -27,12 +36,12 @@ from grids.models import Building, Community, Grid, Street
 from grids.validators import normalize_phone
 
 
-def _staff_label(actor) -> tuple[str, object | None]:
-    jur = jurisdiction_for(actor)
-    posts = jur.acting_posts
+def _staff_posts(actor) -> list:
+    """The posts the staff account acts through (its first one labels the receive event)."""
+    posts = jurisdiction_for(actor).acting_posts
     if not posts:
         raise ActionForbidden(_("只有网格员、社区、街道或部门工作人员可以代居民登记诉求。"))
-    return permissions.actor_label(posts[0]), posts[0]
+    return list(posts)
 
 
 def appeal_receive(
@@ -51,7 +60,10 @@ def appeal_receive(
     community's queue (or the street's dispatch centre) with a receive event; 4. or,
     when ``route_for`` finds a unit, it is dispatched automatically: inserted already
     dispatched, with the receive and the dispatch event (``_dispatch_before_insert``);
-    5. after commit: the tracking code by SMS.
+    5. a 主动发现 appeal (SELF_FOUND_SOURCES) dispatched to the finder's own grid starts in
+    progress: the finder's sign-for follows the dispatch (``_sign_before_insert``), with
+    no 先行联系 (there is no resident to contact: the finder is the one who reported it);
+    6. after commit: the tracking code by SMS.
     Staff sources need ``actor`` (a staff account); public sources (web, API,
     Open311) take none. ``address_unclear`` (地址不明) and a reported ``latitude`` /
     ``longitude`` are kept as given (Open311).
@@ -61,13 +73,15 @@ def appeal_receive(
     if source not in Source.values:
         raise ApplicationError(_("未知的诉求来源“%(s)s”。") % {"s": source})
     public = source in PUBLIC_SOURCES
+    posts: list = []
     if public:
         actor = None
-        label, post = RESIDENT_LABEL, None
+        label = RESIDENT_LABEL
     else:
         if actor is None:
             raise ActionForbidden(_("电话、来访和巡查诉求须由工作人员登记。"))
-        label, post = _staff_label(actor)
+        posts = _staff_posts(actor)
+        label = permissions.actor_label(posts[0])
     description = _text(description, field_label=_("诉求内容"), required=True, max_length=DESCRIPTION_MAX)
     mobile_required = source in MOBILE_REQUIRED_SOURCES
     try:
@@ -116,8 +130,32 @@ def appeal_receive(
                  from_state="", to_state=AppealState.RECEIVED, actor_id=getattr(actor, "pk", None), actor_label=label)]
     if route.unit is not None:
         plan.append(_dispatch_before_insert(appeal, route, now))
+        finder = _finder_handling(appeal, posts) if source in SELF_FOUND_SOURCES else None
+        if finder is not None:
+            plan.append(_sign_before_insert(appeal, actor=actor, post=finder))
     _insert(appeal, plan, clean_photos)
     return appeal
+
+
+def _finder_handling(appeal: Appeal, posts: list):
+    """The finder's post that is the grid the appeal was just dispatched to (their own
+    grid), or None."""
+    if appeal.handling_level != HandlingLevel.GRID:
+        return None
+    return next((p for p in posts if permissions.is_handling_unit(p, appeal)), None)
+
+
+def _sign_before_insert(appeal: Appeal, *, actor, post) -> dict:
+    """The finder signs for (签收) the 主动发现 appeal just dispatched to their own grid,
+    before it is written (as ``_dispatch_before_insert``): the sign event the transition
+    would write, by the finder through their grid post — they take it on themselves, so
+    the history says who, not "系统" — with no 先行联系 recorded (``contact`` false,
+    ``first_contact_at`` left empty)."""
+    workflow.ensure_state(AppealAction.SIGN, appeal.state)
+    from_state, appeal.state = appeal.state, AppealState.IN_PROGRESS
+    appeal.version += 1
+    return dict(data=events.Sign(contact=False), from_state=from_state, to_state=appeal.state,
+                note=_("主动发现，由发现人所在网格直接办理。"), actor_id=actor.pk, actor_label=permissions.actor_label(post))
 
 
 def _dispatch_before_insert(appeal: Appeal, route: Route, now: datetime) -> dict:

@@ -75,7 +75,8 @@ class MonthlyScoreAdmin(_ReadOnly):
 
     list_display = (
         "month", "unit_kind", "unit_code", "unit_name", "due", "resolved", "closure_rate", "on_time_rate",
-        "response_rate", "resolution_rate", "satisfaction_rate", "composite", "rank", "peer_count", "final",
+        "response_rate", "resolution_rate", "satisfaction_rate", "composite", "kept_in_grid_rate",
+        "kept_in_community_rate", "self_found", "rank", "peer_count", "final",
     )
     list_filter = ("unit_kind", "final", "month")
     search_fields = ("unit_code", "unit_name")

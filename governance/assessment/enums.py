@@ -60,5 +60,9 @@ MEASURES: tuple[Measure, ...] = (
     Measure("closure_rate", _("结案率(%)")),
     Measure("on_time_rate", _("按期结案率(%)")),
     Measure("rework_rate", _("返工率(%)"), lower_is_better=True),
+    # 小事不出格、大事不出社区 (issue 15): reported, not in the composite.
+    Measure("kept_in_grid_rate", _("不出格率(%)")),
+    Measure("kept_in_community_rate", _("不出社区率(%)")),
+    Measure("self_kept_in_grid_rate", _("主动发现不出格率(%)")),
 )
 MEASURE_BY_KEY = {m.key: m for m in MEASURES}

@@ -18,7 +18,7 @@ _CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
 RATE_FIELDS = (
     "response_rate", "resolution_rate", "satisfaction_rate", "closure_rate", "on_time_rate",
-    "rework_rate", "composite",
+    "rework_rate", "composite", "kept_in_grid_rate", "kept_in_community_rate", "self_kept_in_grid_rate",
 )
 
 
@@ -47,6 +47,19 @@ def measures(c: Mapping[str, int]) -> dict:
     - 返工率 = reworked / resolved
     - 综合得分 = 100 × (w_r × 响应率 + w_s × 解决率 + w_m × 满意率) (SCORE_WEIGHTS); None
       unless both the response and the evaluation denominators have appeals.
+    - 不出格率 = grid_kept / grid_resolved; 主动发现不出格率 = self_grid_kept / self_grid_resolved
+    - 不出社区率 = community_kept / community_resolved
+      Reported, not in the composite. DESIGN.md §5 defines both; issue 15 is more precise
+      and the counting follows it (services.tally_appeals): 不出格率 counts for the grid
+      an appeal was first dispatched to, of its appeals that reached 办结 those with no
+      escalation, 上报, 吹哨 or handling outside the grid (one escalated to the community
+      and resolved there counts against the grid); 不出社区率 for the community of the
+      appeal's place, of the appeals first dispatched to it or one of its grids that
+      reached 办结 those resolved within it; an appeal returned and dispatched again
+      elsewhere leaves both; 考核核减 and the deadline's month apply as everywhere.
+      主动发现 appeals (巡查, 走访) are out of 响应率, 解决率 and 满意率 and of 不出格率, which
+      they have a column of their own for; they count in 不出社区率 as the issue defines it.
+      A grid has no 不出社区率, a department neither (None: "—").
     """
     basically = Decimal(str(settings.SCORE_BASICALLY_SATISFIED_WEIGHT))
     response = _ratio(c["responded_in_time"], c["dispatched"])
@@ -65,6 +78,9 @@ def measures(c: Mapping[str, int]) -> dict:
         "on_time_rate": _pct(_ratio(c["resolved_on_time"], closable)),
         "rework_rate": _pct(_ratio(c["reworked"], c["resolved"])),
         "composite": composite,
+        "kept_in_grid_rate": _pct(_ratio(c["grid_kept"], c["grid_resolved"])),
+        "kept_in_community_rate": _pct(_ratio(c["community_kept"], c["community_resolved"])),
+        "self_kept_in_grid_rate": _pct(_ratio(c["self_grid_kept"], c["self_grid_resolved"])),
         "avg_response_seconds": round(c["response_seconds"] / c["response_count"]) if c["response_count"] else None,
         "avg_resolution_seconds": (
             round(c["resolution_seconds"] / c["resolution_count"]) if c["resolution_count"] else None

@@ -17,7 +17,8 @@ from governance.assessment.enums import ExclusionReason, ExclusionStatus, UnitKi
 # The counters of a tally, in the order reports show them. Every one is a plain sum
 # over appeals, so any period is the sum of its days.
 COUNTERS = (
-    "dispatched",            # 派单数: appeals dispatched to the unit that count for it
+    "dispatched",            # 派单数: appeals dispatched to the unit that count for it (响应率's
+                             # denominator: 主动发现 appeals are not in it)
     "responded_in_time",     # first contact within the response limit
     "evaluated",             # 参评数
     "solved",                # evaluated as solved
@@ -33,6 +34,17 @@ COUNTERS = (
     "response_count",
     "resolution_seconds",    # sum of (resolution − first dispatch)
     "resolution_count",
+    # 小事不出格、大事不出社区 (issue 15): counted for the unit an appeal was first dispatched
+    # to (不出格) or for the community of its place (不出社区), not for its holder.
+    "grid_resolved",         # 不出格率's denominator: residents' appeals first dispatched to the grid, 办结
+    "grid_kept",             # … resolved in the grid: no escalation, 上报, 吹哨 or handling outside it
+    "community_resolved",    # 不出社区率's denominator: first dispatched to the community or a grid of it, 办结
+    "community_kept",        # … resolved within the community
+    # 主动发现 (巡查, 走访): counted for the place where they were found.
+    "self_found",            # 主动发现数
+    "self_found_resolved",   # 主动发现办结数
+    "self_grid_resolved",    # 主动发现不出格率's denominator (as grid_resolved)
+    "self_grid_kept",        # … and numerator (as grid_kept)
 )
 
 
@@ -93,6 +105,14 @@ class _Counters(models.Model):
     response_count = models.PositiveIntegerField(_("响应用时件数"), default=0)
     resolution_seconds = models.BigIntegerField(_("办结用时合计（秒）"), default=0)
     resolution_count = models.PositiveIntegerField(_("办结用时件数"), default=0)
+    grid_resolved = models.PositiveIntegerField(_("首派网格办结数"), default=0)
+    grid_kept = models.PositiveIntegerField(_("不出格数"), default=0)
+    community_resolved = models.PositiveIntegerField(_("社区内首派办结数"), default=0)
+    community_kept = models.PositiveIntegerField(_("不出社区数"), default=0)
+    self_found = models.PositiveIntegerField(_("主动发现数"), default=0)
+    self_found_resolved = models.PositiveIntegerField(_("主动发现办结数"), default=0)
+    self_grid_resolved = models.PositiveIntegerField(_("主动发现首派网格办结数"), default=0)
+    self_grid_kept = models.PositiveIntegerField(_("主动发现不出格数"), default=0)
 
     class Meta:
         abstract = True
@@ -136,6 +156,11 @@ class MonthlyScore(_Counters):
     on_time_rate = models.DecimalField(_("按期结案率"), max_digits=5, decimal_places=2, null=True, blank=True)
     rework_rate = models.DecimalField(_("返工率"), max_digits=5, decimal_places=2, null=True, blank=True)
     composite = models.DecimalField(_("综合得分"), max_digits=5, decimal_places=2, null=True, blank=True)
+    kept_in_grid_rate = models.DecimalField(_("不出格率"), max_digits=5, decimal_places=2, null=True, blank=True)
+    kept_in_community_rate = models.DecimalField(
+        _("不出社区率"), max_digits=5, decimal_places=2, null=True, blank=True)
+    self_kept_in_grid_rate = models.DecimalField(
+        _("主动发现不出格率"), max_digits=5, decimal_places=2, null=True, blank=True)
     avg_response_seconds = models.PositiveIntegerField(_("平均响应用时（秒）"), null=True, blank=True)
     avg_resolution_seconds = models.PositiveIntegerField(_("平均办结用时（秒）"), null=True, blank=True)
 

@@ -77,6 +77,14 @@ class ScoreRow:
     response_count: int = 0
     resolution_seconds: int = 0
     resolution_count: int = 0
+    grid_resolved: int = 0
+    grid_kept: int = 0
+    community_resolved: int = 0
+    community_kept: int = 0
+    self_found: int = 0
+    self_found_resolved: int = 0
+    self_grid_resolved: int = 0
+    self_grid_kept: int = 0
     response_rate: Decimal | None = None
     resolution_rate: Decimal | None = None
     satisfaction_rate: Decimal | None = None
@@ -84,6 +92,9 @@ class ScoreRow:
     on_time_rate: Decimal | None = None
     rework_rate: Decimal | None = None
     composite: Decimal | None = None
+    kept_in_grid_rate: Decimal | None = None
+    kept_in_community_rate: Decimal | None = None
+    self_kept_in_grid_rate: Decimal | None = None
     avg_response_seconds: int | None = None
     avg_resolution_seconds: int | None = None
     rank: int | None = None

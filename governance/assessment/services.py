@@ -7,7 +7,7 @@ Counting rules, as implemented:
   it). Month to date: only deadlines already passed count.
 - **Unit.** It counts for the unit holding it at its deadline: the last holder-changing
   event (dispatch, reroute of the handler, return, escalation) at or before the
-  deadline decides (governance.assessment.eventlog.holder). An escalation that moves
+  deadline decides (governance.assessment.eventlog.read_path). An escalation that moves
   the handler up (grid → community → street) moves the count with it; at the district
   督办 the handler keeps it. A returned appeal still waiting at its deadline counts
   for the queue's unit (community, or the street's dispatch centre).
@@ -31,6 +31,21 @@ Counting rules, as implemented:
   count only in ``excluded``.
 - **Averages:** response = first contact − first dispatch; resolution = the counted
   办结 − first dispatch; sums of seconds and counts, so they sum over any period.
+- **主动发现** (SELF_FOUND_SOURCES: 巡查, later 走访): the worker raised it, so it stays out
+  of dispatched/responded_in_time/response times and of the evaluations (响应率, 解决率,
+  满意率 — a patrol appeal changes none of its finder's); it counts in due, resolved and
+  the rest for its holder like any appeal, and apart: self_found and
+  self_found_resolved for the place it was found (its grid).
+- **不出格率, 不出社区率** (issue 15, formulas.measures): an appeal that reached 办结 (as
+  ``resolved``, deferred or not), unless excluded or dispatched again elsewhere after a
+  return (``appeals.events.handling``), counts
+  in grid_resolved (residents') or self_grid_resolved (主动发现) for the grid it was first
+  dispatched to — and in grid_kept / self_grid_kept if it stayed there (no escalation,
+  上报, 吹哨 or handler outside the grid); and in community_resolved for the community of
+  its place when first dispatched to that community or a grid of it — in community_kept
+  if nothing took it above the community. The events read are those before ``as_of``,
+  not only those before the deadline: an escalation after the deadline still took the
+  appeal out of the grid.
 """
 
 import logging
@@ -39,11 +54,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals.enums import AppealAction, AppealState, Rating
+from appeals.enums import SELF_FOUND_SOURCES, AppealAction, AppealState, Rating
 from appeals.models import Appeal, AppealEvent
 from appeals.permissions import is_visible
 from governance.assessment import eventlog, formulas
@@ -92,8 +107,9 @@ def _appeal_rows(*, start: datetime, end: datetime, as_of: datetime) -> list[dic
 
     Four queries, whatever the number of appeals: the appeals; their event facts
     aggregated per appeal in SQL (first dispatch, last 办结, last rework, terminal,
-    deferred); their holder-changing events up to the deadline and their evaluations,
-    in order, keeping the last one per appeal.
+    deferred); the events that say where each went (eventlog.PATH_Q), in order — the
+    holder at the deadline and the Handling (``holder``, ``handling``); and their
+    evaluations, in order, keeping the last one per appeal.
     """
     appeals = (
         # Every state is listed so that PostgreSQL can range-scan the (state, deadline) index.
@@ -101,7 +117,7 @@ def _appeal_rows(*, start: datetime, end: datetime, as_of: datetime) -> list[dic
         .annotate(is_excluded=Exists(ScoreExclusion.objects.filter(
             appeal=OuterRef("pk"), status=ExclusionStatus.APPROVED, approved_at__lt=as_of)))
         .values(
-            "id", "deadline", "response_deadline", "first_contact_at",
+            "id", "deadline", "response_deadline", "first_contact_at", "source",
             "grid_id", "community_id", "street_id", "district_id",
             "handling_level", "handling_department__code", "queue_level", "is_excluded",
         )
@@ -127,16 +143,18 @@ def _appeal_rows(*, start: datetime, end: datetime, as_of: datetime) -> list[dic
         )
     )
     empty = {"first_dispatch": None, "last_resolve": None, "last_rework": None, "terminal": 0,
-             "is_deferred": 0, "h_action": None, "h_data": None, "evaluation": None}
+             "is_deferred": 0, "evaluation": None}
     for row in rows.values():
         row.update(empty)
     for fact in facts:
         rows[fact.pop("appeal_id")].update(fact)
-    holders = events.filter(eventlog.HOLDER_Q, created_at__lte=F("appeal__deadline"))
-    for appeal_id, action, data in holders.order_by("appeal_id", "created_at", "id").values_list(
-        "appeal_id", "action", "data"
+    paths: dict[int, list] = defaultdict(list)
+    for appeal_id, *event in events.filter(eventlog.PATH_Q).order_by("appeal_id", "created_at", "id").values_list(
+        "appeal_id", "created_at", "action", "data"
     ):
-        rows[appeal_id]["h_action"], rows[appeal_id]["h_data"] = action, data
+        paths[appeal_id].append(event)
+    for appeal_id, row in rows.items():
+        row["holder"], row["handling"] = eventlog.read_path(paths.get(appeal_id, ()), deadline=row["deadline"])
     for appeal_id, data in events.filter(action=AppealAction.EVALUATE).order_by("appeal_id", "created_at", "id").values_list(
         "appeal_id", "data"
     ):
@@ -144,31 +162,39 @@ def _appeal_rows(*, start: datetime, end: datetime, as_of: datetime) -> list[dic
     return list(rows.values())
 
 
+def _resolved_at(row: dict) -> datetime | None:
+    """Its latest 办结, unless a rework followed it (back in work at as_of: not 办结)."""
+    resolved_at, rework = row["last_resolve"], row["last_rework"]
+    if resolved_at is not None and rework is not None and rework > resolved_at:
+        return None
+    return resolved_at
+
+
 def _count(t: dict, row: dict, as_of: datetime) -> None:
-    """Add one appeal's contribution to its tally ``t`` (see the module docstring)."""
+    """Add one appeal's contribution to its holder's tally ``t`` (see the module docstring)."""
     if row["is_excluded"]:
         t["excluded"] += 1
         return
     deadline = row["deadline"]
-    t["dispatched"] += 1
+    self_found = row["source"] in SELF_FOUND_SOURCES
     t["due"] += 1
     dispatched_at = row["first_dispatch"]
     contact = row["first_contact_at"]
-    if contact is not None and contact < as_of:
+    if not self_found:
+        t["dispatched"] += 1
+    if not self_found and contact is not None and contact < as_of:
         if row["response_deadline"] is not None and contact <= row["response_deadline"]:
             t["responded_in_time"] += 1
         if dispatched_at is not None and contact >= dispatched_at:
             t["response_seconds"] += int((contact - dispatched_at).total_seconds())
             t["response_count"] += 1
     evaluation = row["evaluation"]
-    if evaluation:
+    if evaluation and not self_found:
         t["evaluated"] += 1
         t["solved"] += evaluation.get("solved") is True
         t["satisfied"] += evaluation.get("rating") == Rating.SATISFIED
         t["basically_satisfied"] += evaluation.get("rating") == Rating.BASICALLY
-    resolved_at, rework = row["last_resolve"], row["last_rework"]
-    if resolved_at is not None and rework is not None and rework > resolved_at:
-        resolved_at = None  # back in work at as_of: not 办结
+    resolved_at, rework = _resolved_at(row), row["last_rework"]
     if resolved_at is not None and dispatched_at is not None:
         t["resolution_seconds"] += int((resolved_at - dispatched_at).total_seconds())
         t["resolution_count"] += 1
@@ -181,6 +207,35 @@ def _count(t: dict, row: dict, as_of: datetime) -> None:
         t["reworked"] += rework is not None
 
 
+def _count_apart(leaves: dict, row: dict, day: date) -> None:
+    """Add what an appeal counts for other units than its holder (``leaves``: the tallies
+    by (kind, code, day)): 主动发现 for its place; 不出格 for the grid it was first
+    dispatched to; 不出社区 for its community (see the module docstring)."""
+    if row["is_excluded"]:
+        return
+    self_found = row["source"] in SELF_FOUND_SOURCES
+    resolved = _resolved_at(row) is not None
+    if self_found:
+        place = eventlog.place(row)
+        if place is not None:
+            leaves[(*place, day)]["self_found"] += 1
+            leaves[(*place, day)]["self_found_resolved"] += resolved
+    handling = row["handling"]  # appeals.events.Handling
+    first = eventlog.unit_key(handling.first)
+    if not resolved or first is None or handling.redispatched_elsewhere:
+        return
+    if first[0] == UnitKind.GRID:
+        t = leaves[(*first, day)]
+        prefix = "self_grid" if self_found else "grid"
+        t[f"{prefix}_resolved"] += 1
+        t[f"{prefix}_kept"] += handling.kept_in_grid
+    community = row["community_id"]
+    if community and first[0] in (UnitKind.GRID, UnitKind.COMMUNITY) and first[1].startswith(community):
+        t = leaves[(UnitKind.COMMUNITY, community, day)]
+        t["community_resolved"] += 1
+        t["community_kept"] += handling.kept_in_community(community)
+
+
 def _empty() -> dict:
     return dict.fromkeys(COUNTERS, 0)
 
@@ -189,9 +244,10 @@ def tally_appeals(*, first: date, last: date, as_of: datetime) -> tuple[dict, di
     """Daily tallies for the deadlines on days first..last known at ``as_of``, rolled up.
 
     Steps: 1. per day, the due appeals with their log facts (_appeal_rows); 2. each
-    appeal's holder at its deadline and its contribution, added to (holder, day);
-    3. each leaf tally added to the holder's ancestors. Returns ({(kind, code, day):
-    counters}, stats).
+    appeal's holder at its deadline and its contribution, added to (holder, day), and
+    what it counts apart — 主动发现 for its place, 不出格 for its first grid, 不出社区 for
+    its community (_count_apart); 3. each leaf tally added to the unit's ancestors.
+    Returns ({(kind, code, day): counters}, stats).
     """
     end = min(day_window(first, last)[1], as_of)
     leaves: dict = defaultdict(_empty)
@@ -207,13 +263,15 @@ def tally_appeals(*, first: date, last: date, as_of: datetime) -> tuple[dict, di
         for row in _appeal_rows(start=day_start, end=day_end, as_of=as_of):
             if row["terminal"]:
                 continue
-            unit = eventlog.holder(row) or eventlog.current_holder(row)
+            unit = row["holder"] or eventlog.current_holder(row)
             if unit is None:
                 stats["unplaced"] += 1
                 continue
             stats["appeals"] += 1
             stats["excluded"] += bool(row["is_excluded"])
-            _count(leaves[(*unit, deadline_day(row["deadline"]))], row, as_of)
+            day = deadline_day(row["deadline"])
+            _count(leaves[(*unit, day)], row, as_of)
+            _count_apart(leaves, row, day)
     if stats["unplaced"]:
         logger.warning("scoring: %s appeals had no unit at their deadline and were left out", stats["unplaced"])
     rolled: dict = defaultdict(_empty)

@@ -7,8 +7,10 @@ reads only the log and the appeal's deadlines): received → dispatched to its g
 (data carries level and unit_code) → signed and first contact → resolved → feedback →
 evaluated (an unsatisfied one goes back to work and is resolved again; evaluated
 unsatisfied once more, it is closed at the rework limit and flagged for supervisors),
-or closed unevaluated after 7 days. Every lifecycle ends before now, so nothing here
-is open. Each community gets a steady "quality" so rankings and trends differ and
+or closed unevaluated after 7 days. Some are reported up (上报) to the community, which
+resolves them (不出格率 below 100); some were found on patrol (主动发现: signed by the
+grid worker at once, no contact, closed by 核查). Every lifecycle ends before now, so
+nothing here is open. Each community gets a steady "quality" so rankings and trends differ and
 stay plausible. A few phones and buildings recur, for the hot spots.
 
 Idempotent: the history is written once (its receive events carry seeded="demo_history");
@@ -89,12 +91,28 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
                 unsatisfied = roll > q + 0.05
                 unevaluated = not unsatisfied and rng.random() < 0.1
                 rating = Rating.SATISFIED if rng.random() < q else Rating.BASICALLY
+                grid = building.grid
+                if rng.random() < 0.1:
+                    found = _patrol_lifecycle(building, category, dispatched, resolved, rng)
+                    if found[0].closed_at < now:
+                        appeals.append(found[0])
+                        lifecycles.append(found[1])
+                    continue
                 events = [
                     (ev.Receive(source=Source.PHONE, seeded=SEEDED), received, "", AppealState.RECEIVED),
                     (ev.Dispatch(unit_level=HandlingLevel.GRID, unit_code=building.grid.code, unit=building.grid.name,
                                  category=category.code, automatic=True), dispatched, AppealState.RECEIVED, AppealState.DISPATCHED),
                     (ev.Sign(), contact, AppealState.DISPATCHED, AppealState.IN_PROGRESS),
                     (ev.Contact(first=True), contact + timedelta(seconds=1), AppealState.IN_PROGRESS, AppealState.IN_PROGRESS),
+                ]
+                reported_up = rng.random() < (1 - q) * 0.5  # 上报: the community resolves it
+                if reported_up:
+                    up = dispatched + (resolved - dispatched) / 2
+                    events.append((ev.Escalate(
+                        from_level="grid", to_level="community", automatic=False, level_deadline=deadline,
+                        handler={"from": ["grid", grid.code], "to": ["community", grid.community_id]},
+                        unit_level="community", unit_code=grid.community_id), up, AppealState.IN_PROGRESS, AppealState.IN_PROGRESS))
+                events += [
                     (ev.Resolve(), resolved, AppealState.IN_PROGRESS, AppealState.RESOLVED),
                     (ev.Feedback(method="sms"), resolved + timedelta(minutes=5), AppealState.RESOLVED, AppealState.AWAITING_EVALUATION),
                 ]
@@ -123,15 +141,17 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
                                    closed, AppealState.AWAITING_EVALUATION, AppealState.CLOSED))
                 if closed >= now:
                     continue  # only finished lifecycles
-                grid = building.grid
                 phone = rng.choice(regulars) if rng.random() < 0.15 else f"13{rng.randrange(100000000, 999999999)}"
                 appeals.append(Appeal(
                     category=category, description=rng.choice(DESCRIPTIONS.get(category.code[:2], DESCRIPTIONS["01"])),
                     source=Source.PHONE, building=building, address_text=building.address,
                     district_id=grid.community.street.district_id, street_id=grid.community.street_id,
                     community_id=grid.community_id, grid_id=grid.code, territory_code=building.code,
-                    phone=phone, state=AppealState.CLOSED, handling_level=HandlingLevel.GRID, handling_grid_id=grid.code,
-                    dispatcher_level="", escalation_level="grid", level_deadline=deadline,
+                    phone=phone, state=AppealState.CLOSED,
+                    **({"handling_level": HandlingLevel.COMMUNITY, "handling_community_id": grid.community_id,
+                        "escalation_level": "community"} if reported_up else
+                       {"handling_level": HandlingLevel.GRID, "handling_grid_id": grid.code, "escalation_level": "grid"}),
+                    dispatcher_level="", level_deadline=deadline,
                     response_deadline=response_deadline, deadline=deadline, first_contact_at=contact,
                     dispatched_at=dispatched, resolved_at=resolved, feedback_at=resolved + timedelta(minutes=5),
                     closed_at=closed, verified=False, rating=rating, solved=solved, rework_count=rework,
@@ -148,15 +168,49 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
         appeal.updated_at = events[-1][1]
     Appeal.objects.bulk_update(appeals, ["created_at", "updated_at"], batch_size=500)
     system = (ev.Receive.action, ev.Dispatch.action)
+
+    def by_system(appeal, data) -> bool:
+        # A patrol appeal is received from its finder, the grid worker.
+        return data.action in system and not (data.action == ev.Receive.action and appeal.source == Source.GRID_PATROL)
+
     history = [
         ev.Event(appeal_id=appeal.pk, data=data, from_state=from_state, to_state=to_state, at=when,
-                 actor_label=ev.SYSTEM_LABEL if data.action in system else f"{appeal.grid_id}·网格员")
+                 actor_label=ev.SYSTEM_LABEL if by_system(appeal, data) else f"{appeal.grid_id}·网格员")
         for appeal, events in zip(appeals, lifecycles, strict=True)
         for data, when, from_state, to_state in events
     ]
     for start in range(0, len(history), batch_size):
         ev.load_history(history[start:start + batch_size])
     return len(appeals)
+
+
+def _patrol_lifecycle(building, category, dispatched, resolved, rng) -> tuple[Appeal, list]:
+    """A 主动发现 appeal of the history: the grid worker found it on patrol, the system
+    dispatched it to the worker's grid, the worker signed for it at once (no contact:
+    there is no resident), resolved it, and 核查 closed it (no feedback, no evaluation)."""
+    grid = building.grid
+    received = dispatched - timedelta(minutes=1)
+    checked = resolved + timedelta(hours=rng.uniform(1, 24))
+    deadline = deadline_for(category, dispatched)
+    events = [
+        (ev.Receive(source=Source.GRID_PATROL, seeded=SEEDED), received, "", AppealState.RECEIVED),
+        (ev.Dispatch(unit_level=HandlingLevel.GRID, unit_code=grid.code, unit=grid.name, category=category.code,
+                     automatic=True), dispatched, AppealState.RECEIVED, AppealState.DISPATCHED),
+        (ev.Sign(contact=False), dispatched, AppealState.DISPATCHED, AppealState.IN_PROGRESS),
+        (ev.Resolve(), resolved, AppealState.IN_PROGRESS, AppealState.RESOLVED),
+        (ev.VerifyPass(), checked, AppealState.RESOLVED, AppealState.CLOSED),
+    ]
+    appeal = Appeal(
+        category=category, description="巡查发现：" + rng.choice(DESCRIPTIONS.get(category.code[:2], DESCRIPTIONS["01"])),
+        source=Source.GRID_PATROL, building=building, address_text=building.address,
+        district_id=grid.community.street.district_id, street_id=grid.community.street_id,
+        community_id=grid.community_id, grid_id=grid.code, territory_code=building.code, phone="",
+        state=AppealState.CLOSED, handling_level=HandlingLevel.GRID, handling_grid_id=grid.code, dispatcher_level="",
+        escalation_level="grid", level_deadline=deadline, response_deadline=dispatched + timedelta(
+            hours=category.response_hours), deadline=deadline, dispatched_at=dispatched, resolved_at=resolved,
+        closed_at=checked, verified=True, result="已现场处理完毕", version=len(events), created_at=received,
+    )
+    return appeal, events
 
 
 def scores_seed(*, now: datetime | None = None) -> list:

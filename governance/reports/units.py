@@ -53,6 +53,9 @@ def unit_columns() -> list[Column]:
         Column("evaluated", _("参评"), "int", sortable=True),
         Column("reworked", _("返工"), "int", sortable=True),
         Column("excluded", _("核减"), "int", sortable=True),
+        # 主动发现 (巡查, 走访), shown apart: how many were found at the unit's places, and resolved.
+        Column("self_found", _("主动发现"), "int", sortable=True),
+        Column("self_found_resolved", _("主动发现办结"), "int", sortable=True),
         Column("avg_response_hours", _("平均响应(小时)"), "hours", sortable=True),
         Column("avg_resolution_hours", _("平均办结(小时)"), "hours", sortable=True),
     ]

@@ -295,8 +295,8 @@ def test_grid_patrol_with_a_photo_from_the_phone(city, client, login):
     assert response.status_code == 302
     assert appeal.source == Source.GRID_PATROL and appeal.grid == city.grid_a1 and appeal.phone == ""
     assert appeal.attachments.filter(kind="intake").count() == 1
-    # A patrol report with a grid dispatches to that grid at once.
-    assert appeal.state == S.DISPATCHED and appeal.handling_grid == city.grid_a1
+    # A patrol report with a grid dispatches to that grid at once; the finder's own: in progress.
+    assert appeal.state == S.IN_PROGRESS and appeal.handling_grid == city.grid_a1
     page = text(client.get(detail_url(appeal)))
     assert "网格巡查" in page and reverse("appeals:photo", args=[appeal.tracking_code, appeal.attachments.get().pk]) in page
 

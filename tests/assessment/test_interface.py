@@ -44,6 +44,8 @@ def test_the_command_computes_a_month_and_prints_the_figures(city):
     call_command("compute_scores", month="2026-10", stdout=out)
     text = out.getvalue()
     assert "2026-10 已定稿" in text and "应办结 3" in text and "结案率 66.67%" in text
+    # Both resolved appeals stayed in their grids; the department's is not resolved.
+    assert "不出格率 100.00%" in text and "不出社区率 100.00%" in text and "主动发现 0 件" in text
     first = snapshot()
     out = StringIO()
     call_command("compute_scores", month="2026-10", stdout=out)  # twice: the same rows

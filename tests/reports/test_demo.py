@@ -5,6 +5,7 @@ import io
 from types import SimpleNamespace
 
 import pytest
+from django.db.models import Sum
 
 from appeals import demo as appeals_demo
 from appeals.models import Appeal, AppealEvent
@@ -27,6 +28,12 @@ def test_history_and_scores_for_the_charts(city, login):
     # The figures come from the log: the city's due count is the appeals due that month.
     latest_final = MonthlyScore.objects.filter(unit_kind="city", final=True).order_by("-month").first()
     assert latest_final is not None and latest_final.due > 0
+    # Some were reported up to the community and some found on patrol, so 不出格率 says something.
+    year = MonthlyScore.objects.filter(unit_kind="city").aggregate(
+        kept=Sum("grid_kept"), of=Sum("grid_resolved"), found=Sum("self_found"), checked=Sum("self_found_resolved"),
+        community_kept=Sum("community_kept"), community_of=Sum("community_resolved"))
+    assert 0 < year["kept"] < year["of"] and 0 < year["checked"] <= year["found"]
+    assert year["community_kept"] == year["community_of"] > year["of"]  # 上报 stays in the community
     count, events = Appeal.objects.count(), AppealEvent.objects.count()
     demo.seed(None)
     assert (Appeal.objects.count(), AppealEvent.objects.count()) == (count, events)

@@ -47,6 +47,8 @@ class Command(BaseCommand):
                     f"：诉求 {r.appeals} 件（核减 {r.excluded}），单位 {r.units} 个；全市 "
                     f"应办结 {c.get('due', 0)}，办结 {c.get('resolved', 0)}，"
                     f"结案率 {_pct(c.get('closure_rate'))}，按期结案率 {_pct(c.get('on_time_rate'))}，"
-                    f"满意率 {_pct(c.get('satisfaction_rate'))}，综合得分 {c.get('composite') or '—'}"
+                    f"满意率 {_pct(c.get('satisfaction_rate'))}，综合得分 {c.get('composite') or '—'}，"
+                    f"不出格率 {_pct(c.get('kept_in_grid_rate'))}，不出社区率 {_pct(c.get('kept_in_community_rate'))}，"
+                    f"主动发现 {c.get('self_found', 0)} 件（办结 {c.get('self_found_resolved', 0)}）"
                 )
             self.stdout.write(line)
