@@ -133,3 +133,17 @@ def test_a_staff_action_whose_photo_cannot_be_stored_is_refused_with_503(city, c
     assert "照片暂时无法保存" in text(response)
     appeal.refresh_from_db()
     assert appeal.state == "in_progress"  # nothing happened
+
+
+def test_token_login_is_throttled_from_the_database_with_the_cache_down(city, settings, monkeypatch):
+    from rest_framework.test import APIClient
+
+    from governance.kernel.api.throttling import AnonRateThrottle
+
+    settings.CACHES = CACHE_DOWN
+    # DRF reads its rates into the class when it is imported: set the rate there.
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "2/minute"})
+    client = APIClient()
+    answers = [client.post("/api/v1/auth/token/", {"username": "grid_worker", "password": "wrong"},
+                           format="json").status_code for _i in range(3)]
+    assert answers == [400, 400, 429]
