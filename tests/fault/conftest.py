@@ -42,7 +42,7 @@ def started():
             pass
 
 
-def test_database_url() -> str:
+def app_database_url() -> str:
     """The URL of pytest-django's test database, for the app's processes (the test's data
     must be committed: django_db(transaction=True))."""
     db = settings.DATABASES["default"]

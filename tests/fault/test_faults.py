@@ -30,7 +30,7 @@ from tests.appeals.factories import grid_category, receive
 from tests.appeals.test_public_pages import jpeg
 from tests.factories import make_city
 from tests.fault import servers
-from tests.fault.conftest import need, test_database_url
+from tests.fault.conftest import app_database_url, need
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(240)]
 
@@ -99,7 +99,7 @@ def test_redis_stopped_mid_test_every_submission_is_saved_and_every_sms_sent_onc
     redis = servers.RedisServer(folder / "redis").start()
     started.append(redis)
     sms_file = folder / "sms.jsonl"
-    env = servers.stack_env(var=folder / "var", database_url=test_database_url(), sms_file=sms_file,
+    env = servers.stack_env(var=folder / "var", database_url=app_database_url(), sms_file=sms_file,
                             extra={"REDIS_URL": redis.url + "/0"})
     browser = start_app(folder, started, env)
     start_worker(folder, started, env)
@@ -178,7 +178,7 @@ def test_a_worker_killed_mid_sweep_loses_no_notice_and_each_unit_gets_one_digest
     assert len(due) == DUE
     redis = servers.RedisServer(folder / "redis").start()
     started.append(redis)
-    env = servers.stack_env(var=folder / "var", database_url=test_database_url(), sms_file=folder / "sms.jsonl",
+    env = servers.stack_env(var=folder / "var", database_url=app_database_url(), sms_file=folder / "sms.jsonl",
                             extra={"REDIS_URL": redis.url + "/0", "ESCALATION_CHUNK_SIZE": "100",
                                    "ESCALATION_SWEEP_WORKERS": "1"})
     client = Celery("fault", broker=redis.url + "/0")
@@ -303,7 +303,7 @@ def test_a_broker_refusing_publishes_loses_no_sms(folder, started):
     cache = servers.RedisServer(folder / "cache").start()
     started += [broker, cache]
     sms_file = folder / "sms.jsonl"
-    env = servers.stack_env(var=folder / "var", database_url=test_database_url(), sms_file=sms_file,
+    env = servers.stack_env(var=folder / "var", database_url=app_database_url(), sms_file=sms_file,
                             extra={"CELERY_BROKER_URL": broker.url + "/0", "CACHE_URL": cache.url + "/1"})
     browser = start_app(folder, started, env)
     start_worker(folder, started, env)
@@ -368,7 +368,7 @@ def test_a_read_only_media_directory_keeps_the_appeal_reports_the_photo_and_char
         wrap = None
     city = make_city()
     category = grid_category()
-    env = servers.stack_env(var=var, database_url=test_database_url(), sms_file=folder / "sms.jsonl",
+    env = servers.stack_env(var=var, database_url=app_database_url(), sms_file=folder / "sms.jsonl",
                             extra={"REDIS_URL": "", "APPEAL_INTAKE_RATE_PER_PHONE": "1/day"})
     browser = start_app(folder, started, env, workers=1, wrap=wrap)
     began = time.monotonic()
