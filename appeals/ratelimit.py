@@ -76,15 +76,6 @@ def charge_intake(*, ip: str | None, phone: str | None) -> None:
     hit_all(_intake_counters(ip=ip, phone=phone))
 
 
-def check_intake(*, ip: str | None, phone: str | None) -> None:
-    """Count a submission now and raise RateLimited when the address or the phone is over
-    its rate (the address first; a refused address does not count against the phone)."""
-    items = _intake_counters(ip=ip, phone=phone)
-    first = hit_all(items) if items else None
-    if first is not None:
-        _refuse(items[first][0])
-
-
 def ensure_tracking_allowed(*, ip: str | None) -> None:
     """Before checking a tracking code: refuse an address that guessed wrong too often."""
     if ip and over("track-fail", ip, Rate.parse(settings.APPEAL_TRACK_FAILURES_PER_IP)):

@@ -491,3 +491,23 @@ def test_the_demo_appeals_climb_at_the_first_sweep(city):
     outbox.relay()
     assert Notification.objects.filter(kind=NotificationKind.ESCALATION).exists()
     assert sweep(timezone.now()).escalated == 0
+
+
+@pytest.mark.django_db
+def test_a_sweeps_digest_items_wait_for_its_end_and_a_killed_sweeps_are_released_by_the_next(city):
+    category = grid_category()
+    first, second = receive(city, category=category), receive(city, category=category)
+    Appeal.objects.filter(pk=first.pk).update(level_deadline=timezone.now() - timedelta(minutes=5))
+    # A sweep that escalated the first appeal and died before its end: its chunk committed,
+    # with the digest item, held.
+    escalation._escalate(timezone.now(), 100, escalation._Told())
+    (item,) = OutboxMessage.objects.filter(channel="digest")
+    assert item.status == "pending" and item.next_attempt_at > timezone.now() + timedelta(minutes=4)
+    outbox.relay()
+    assert inbox(city.users.community_worker, NotificationKind.ESCALATION) == []  # held
+    # The next sweep escalates the second and releases both: one digest naming both.
+    Appeal.objects.filter(pk=second.pk).update(level_deadline=timezone.now() - timedelta(minutes=5))
+    assert sweep(timezone.now()).escalated == 1
+    (digest,) = inbox(city.users.community_worker, NotificationKind.ESCALATION)
+    assert "2 件" in digest.title and first.tracking_code in digest.body and second.tracking_code in digest.body
+    assert escalations(first) == escalations(second) == 1
