@@ -133,6 +133,10 @@ class AppealCollectionAPI(generics.ListAPIView):
         state = serializers.CharField(help_text=gettext_lazy("received 已受理 / dispatched 已派单"))
         state_label = serializers.CharField(source="get_state_display")
         handling_unit = serializers.CharField(source="handling_unit_name")
+        photos_not_stored = serializers.ListField(
+            child=serializers.CharField(),
+            help_text=gettext_lazy("未能保存的照片（文件名）：诉求已受理，但这些照片需重新提交"),
+        )
 
     def get_authenticators(self):
         # The intake files an appeal for nobody's account: no session is read, so
@@ -175,8 +179,11 @@ class AppealCollectionAPI(generics.ListAPIView):
         serializer = self.AppealIntakeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        ratelimit.check_intake(ip=ratelimit.client_ip(request), phone=_phone_key(data["phone"]))
+        ip, phone = ratelimit.client_ip(request), _phone_key(data["phone"])
+        ratelimit.ensure_intake_allowed(ip=ip, phone=phone)
         appeal = services.appeal_receive(source=Source.API, **data)
+        if not appeal.photos_not_stored:  # charged for what was saved whole
+            ratelimit.charge_intake(ip=ip, phone=phone)
         return Response(self.AppealIntakeOutputSerializer(appeal).data, status=status.HTTP_201_CREATED)
 
 

@@ -11,5 +11,9 @@ class AppealsConfig(AppConfig):
         # queued after the commit that also renews the catalog's token.
         from appeals import (
             catalog,  # noqa: F401
+            channels,
             recompute,  # noqa: F401
         )
+
+        # The outbox's channels appeals owns: the residents' SMS and the sweeps' digests.
+        channels.register()

@@ -25,8 +25,12 @@ set-based: it reads the ids of the due appeals, then takes them in chunks of
 ESCALATION_CHUNK_SIZE with ``select_for_update(skip_locked=True)`` (on SQLite the
 IMMEDIATE transaction serialises writers instead), updates each chunk in bulk
 conditionally (on the level each appeal had; the rows stay locked until the chunk
-commits), bulk-creates one event per appeal and, at the end, sends one digest
-notification per unit. Its queries are O(number of chunks). It is
+commits), bulk-creates one event per appeal, each with its digest item (an outbox row
+naming the units to tell, in the chunk's transaction). The items are held until the sweep
+ends; then the relay groups them into one digest notification per unit and kind
+(``deliver_digests``). A sweep killed midway loses no notice: what it committed carries
+its items, which the next sweep releases (or the hold's end). Its queries are
+O(number of chunks). It is
 idempotent: a second run finds nothing due, and two sweeps at once never take the same
 row. It derives its work from the database alone, so after a broker outage the next
 run catches up.
@@ -60,7 +64,8 @@ from appeals.enums import (
 )
 from appeals.models import Appeal
 from governance.enums import NotificationKind
-from governance.staff.notifications import Digest, UnitKey, notify_units
+from governance.kernel import outbox
+from governance.staff.notifications import Digest, UnitKey, deliver_to_units
 
 logger = logging.getLogger(__name__)
 
@@ -170,23 +175,44 @@ def _level_label(level: str) -> str:
 # --- digests ------------------------------------------------------------------------------------
 
 
+DIGEST = "digest"
+# A sweep's digest items wait until the sweep ends (``outbox.release``), so that a unit gets
+# one digest for the sweep, not one per relay round that ran meanwhile; at the longest
+# this long (more than the sweep task's time limit), should the sweep be killed and no
+# other sweep release them.
+DIGEST_HOLD = timedelta(seconds=300)
+
+
+def _item(kind: str, units: list[UnitKey], row: dict, line: str, *, hold: bool) -> outbox.Message:
+    """One appeal's line for the digests of ``units`` (an outbox message)."""
+    return outbox.Message(
+        channel=DIGEST, template=str(kind), subject=f"appeal:{row['id']}",
+        params={"units": [[level, code] for level, code in units], "code": row["tracking_code"], "line": line},
+        not_before=timezone.now() + DIGEST_HOLD if hold else None,
+    )
+
+
 @dataclass
-class _Digests:
-    lines: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
-    lock: threading.Lock = field(default_factory=threading.Lock)  # the sweep's workers add at once
+class _Told:
+    """The (kind, unit) pairs a sweep wrote digest items for (its workers add at once)."""
 
-    def add(self, kind: str, key: UnitKey, code: str, line: str) -> None:
+    pairs: set = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, kind: str, units) -> None:
         with self.lock:
-            self.lines[kind][key].append((code, line))
+            self.pairs.update((kind, tuple(unit)) for unit in units)
 
-    def send(self) -> int:
-        """One message per unit and kind; returns the number of units told."""
-        told = 0
-        for kind, by_unit in self.lines.items():
-            digests = {key: _digest(kind, items) for key, items in by_unit.items()}
-            notify_units(digests=digests, kind=kind)
-            told += len(digests)
-        return told
+
+def deliver_digests(rows) -> None:
+    """The outbox's ``digest`` channel (local: in the relay's transaction): the items of a
+    delivery round grouped into one inbox message per unit and kind."""
+    by_kind: dict[str, dict] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        for level, code in row.params["units"]:
+            by_kind[row.template][(level, code)].append((row.params["code"], row.params["line"]))
+    for kind, by_unit in by_kind.items():
+        deliver_to_units(digests={key: _digest(kind, items) for key, items in by_unit.items()}, kind=kind)
 
 
 _TITLES = {
@@ -300,24 +326,27 @@ def escalation_sweep(*, now: datetime | None = None, size: int | None = None) ->
     min(ESCALATION_WARN_HOURS, ESCALATION_WARN_PERCENT of the level's time), once per
     level deadline; 2. escalation of every appeal past its level deadline, one level
     up (urgent: two) with a fresh level deadline; 3. a 催办 for district-level appeals
-    still overdue, at most once per ESCALATION_REMIND_HOURS; 4. one digest per unit and
-    kind. ``now`` is passed into every query (frozen time in tests is honest).
+    still overdue, at most once per ESCALATION_REMIND_HOURS; each event with its digest
+    item, held; 4. the items released and the relay kicked: one digest per unit and kind.
+    ``now`` is passed into every query (frozen time in tests is honest).
     """
     now = now or timezone.now()
     size = size or settings.ESCALATION_CHUNK_SIZE
-    digests = _Digests()
+    told = _Told()
     result = SweepResult()
-    result.warned = _warn(now, size, digests)
-    result.escalated = _escalate(now, size, digests)
-    result.reminded = _remind(now, size, digests)
-    with transaction.atomic():
-        result.units_told = digests.send()
+    result.warned = _warn(now, size, told)
+    result.escalated = _escalate(now, size, told)
+    result.reminded = _remind(now, size, told)
+    result.units_told = len(told.pairs)
+    # The items of this sweep (and of one killed before it) are due now: one kick.
+    outbox.release(channel=DIGEST)
+    outbox.kick_after_commit()
     if result.escalated or result.reminded:
         logger.info("escalation sweep: %s", result)
     return result
 
 
-def _warn(now: datetime, size: int, digests: _Digests) -> int:
+def _warn(now: datetime, size: int, told: _Told) -> int:
     horizon = timedelta(hours=settings.ESCALATION_WARN_HOURS)
     if not horizon:
         return 0
@@ -339,23 +368,24 @@ def _warn(now: datetime, size: int, digests: _Digests) -> int:
         if not due:
             return 0
         Appeal.objects.filter(pk__in=[r["id"] for r in due]).update(warned_level_deadline=F("level_deadline"))
+        kind = NotificationKind.WARNING
         events.record_many([
             events.Event(
                 appeal_id=r["id"], from_state=r["state"], to_state=r["state"],
                 note=_("本级办理时限将于 %(t)s 到期。") % {"t": when(r["level_deadline"])},
                 data=events.Warn(level=r["escalation_level"] or r["handling_level"], level_deadline=r["level_deadline"]),
+                messages=(_item(kind, [_handler_key(r)], r, _line(r, _("本级时限 %(t)s") % {
+                    "t": when(r["level_deadline"])}), hold=True),),
             )
             for r in due
-        ])
-        for r in due:
-            digests.add(NotificationKind.WARNING, _handler_key(r), r["tracking_code"],
-                        _line(r, _("本级时限 %(t)s") % {"t": when(r["level_deadline"])}))
+        ], kick=False)
+        told.add(kind, [_handler_key(r) for r in due])
         return len(due)
 
     return _in_chunks(qs, process, size)
 
 
-def _escalate(now: datetime, size: int, digests: _Digests) -> int:
+def _escalate(now: datetime, size: int, told: _Told) -> int:
     qs = (
         Appeal.objects.filter(state__in=workflow.sources(AppealAction.ESCALATE), level_deadline__lte=now)
         .exclude(handling_level="").exclude(escalation_level=EscalationLevel.DISTRICT)
@@ -397,24 +427,26 @@ def _escalate(now: datetime, size: int, digests: _Digests) -> int:
         unclassified = _("未分类")
         when = _when_formatter()
         written = []
+        kind = NotificationKind.ESCALATION
         for row in done:
             step, deadline = plans[row["id"]]
             from_label = labels[step.from_level]
+            line = _line(row, line_text % {"from": from_label, "t": when(deadline)}, unclassified)
+            receivers = _receivers(row, step)
             written.append(events.Event(
                 appeal_id=row["id"], from_state=row["state"], to_state=row["state"],
                 note=note_text % {"t": when(row["level_deadline"]), "from": from_label, "to": labels[step.to_level]},
                 data=_event_data(row, step, deadline, automatic=True),
+                messages=(_item(kind, receivers, row, line, hold=True),),
             ))
-            line = _line(row, line_text % {"from": from_label, "t": when(deadline)}, unclassified)
-            for key in _receivers(row, step):
-                digests.add(NotificationKind.ESCALATION, key, row["tracking_code"], line)
-        events.record_many(written)
+            told.add(kind, receivers)
+        events.record_many(written, kick=False)
         return len(done)
 
     return _in_chunks(qs, process, size)
 
 
-def _remind(now: datetime, size: int, digests: _Digests) -> int:
+def _remind(now: datetime, size: int, told: _Told) -> int:
     qs = Appeal.objects.filter(
         state__in=workflow.sources(AppealAction.REMIND), escalation_level=EscalationLevel.DISTRICT, level_deadline__lte=now,
     ).filter(Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lte=now - timedelta(hours=settings.ESCALATION_REMIND_HOURS)))
@@ -422,19 +454,20 @@ def _remind(now: datetime, size: int, digests: _Digests) -> int:
     def process(rows: list[dict]) -> int:
         when = _when_formatter()
         Appeal.objects.filter(pk__in=[r["id"] for r in rows]).update(last_reminded_at=now)
-        events.record_many([
-            events.Event(
-                appeal_id=r["id"], from_state=r["state"], to_state=r["state"],
-                note=_("区督办：本级时限 %(t)s 已过，请尽快办结。") % {"t": when(r["level_deadline"])},
-                data=events.Remind(level_deadline=r["level_deadline"]),
-            )
-            for r in rows
-        ])
+        kind = NotificationKind.REMINDER
+        written = []
         for r in rows:
             line = _line(r, _("督办时限 %(t)s 已过，办结时限 %(d)s") % {
                 "t": when(r["level_deadline"]), "d": when(r["deadline"], r["category__resolution_unit"])})
-            for key in (_handler_key(r), ("district", r["district_id"])):
-                digests.add(NotificationKind.REMINDER, key, r["tracking_code"], line)
+            receivers = [_handler_key(r), ("district", r["district_id"])]
+            written.append(events.Event(
+                appeal_id=r["id"], from_state=r["state"], to_state=r["state"],
+                note=_("区督办：本级时限 %(t)s 已过，请尽快办结。") % {"t": when(r["level_deadline"])},
+                data=events.Remind(level_deadline=r["level_deadline"]),
+                messages=(_item(kind, receivers, r, line, hold=True),),
+            ))
+            told.add(kind, receivers)
+        events.record_many(written, kick=False)
         return len(rows)
 
     return _in_chunks(qs, process, size)
@@ -458,7 +491,8 @@ def appeal_escalate(
     403; already at the district 督办 409); 2. a reason is required → else
     ApplicationError; 3. a conditional update on the version (stale → Conflict "already
     changed") with the new level, handler and level deadline, and one ``escalate``
-    event; 4. one message to the unit it went up to. Returns the appeal afterwards.
+    event with its digest item for the unit it went up to (delivered by the relay after
+    the commit). Returns the appeal afterwards.
     """
     from appeals import services
 
@@ -470,20 +504,17 @@ def appeal_escalate(
                                     unit=category.resolution_unit if category else None,
                                     limit=category.resolution_limit if category else None)
     row = {
-        "handling_level": appeal.handling_level, "handling_grid_id": appeal.handling_grid_id,
+        "id": appeal.pk, "handling_level": appeal.handling_level, "handling_grid_id": appeal.handling_grid_id,
         "handling_community_id": appeal.handling_community_id, "handling_street_id": appeal.handling_street_id,
         "handling_department_id": appeal.handling_department_id, "community_id": appeal.community_id,
         "street_id": appeal.street_id, "district_id": appeal.district_id, "tracking_code": appeal.tracking_code,
         "category__name": category.name if category else "",
     }
-    digests = _Digests()
     line = _line(row, _("%(unit)s上报：%(reason)s") % {"unit": ctx.post.unit_name, "reason": reason})
-    for key in _receivers(row, step):
-        digests.add(NotificationKind.ESCALATION, key, appeal.tracking_code, line)
+    item = _item(NotificationKind.ESCALATION, _receivers(row, step), row, line, hold=False)
     with transaction.atomic():
         services._transition(ctx, AppealAction.ESCALATE, changes=_changes(step, now=ctx.now, level_deadline=deadline),
-                             note=reason, data=_event_data(row, step, deadline, automatic=False))
-        digests.send()
+                             note=reason, data=_event_data(row, step, deadline, automatic=False), messages=[item])
     return ctx.appeal
 
 

@@ -2,7 +2,10 @@
 (DESIGN.md §4: "the event log is append-only and is the source for every metric").
 
 Writing. Every ``AppealEvent`` row of the code base is written here and nowhere else
-(``tests/test_architecture.py`` searches for any other):
+(``tests/test_architecture.py`` searches for any other), with the messages to people it
+causes (``Event.messages``: SMS, inbox entries, digest items — DESIGN.md §9), which
+become outbox rows (governance.kernel.outbox) in the same transaction, keyed by the
+event's id (``event:<id>:<n>``: written once, delivered once):
 - ``record``: one event, inside a transition (appeals.services.core) — returns the row;
 - ``record_many``: many at once in one multi-row INSERT — intake's receive and dispatch,
   a sweep's chunk (escalation, warnings, reminders, auto-close), a deadline correction;
@@ -33,6 +36,7 @@ from django.utils import timezone
 
 from appeals.enums import AppealAction, AppealState, EscalationLevel, HandlingLevel, QueueLevel
 from appeals.models import AppealEvent
+from governance.kernel import outbox
 from governance.kernel.bulk import copy_rows
 
 # Who acted, where no account did (the actor_label of an event without an actor).
@@ -105,6 +109,7 @@ class Receive(EventData):
     source: str
     route: str | None = None  # why automatic dispatch did not route it (it waits in a queue)
     seeded: str | None = None  # a history written by a seed (the demo, the benchmark), not by people
+    photos_not_stored: int | None = None  # photos sent that the media storage could not take
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -475,6 +480,7 @@ class Event:
     actor_label: str = SYSTEM_LABEL
     at: datetime | None = None  # None: the moment it is written
     id: int | None = None  # only seeded histories number their rows themselves
+    messages: tuple[outbox.Message, ...] = ()  # what the event tells people (the outbox)
 
     @property
     def action(self) -> str:
@@ -492,23 +498,37 @@ def _row(event: Event, now) -> list:
     ]
 
 
+def _write_messages(events: Sequence[Event], ids: Sequence[int], *, kick: bool) -> None:
+    messages, keys = [], []
+    for event, event_id in zip(events, ids, strict=True):
+        for n, message in enumerate(event.messages):
+            messages.append(message)
+            keys.append(f"event:{event_id}:{n}")
+    outbox.write(messages, keys=keys, kick=kick)
+
+
 def record(event: Event) -> AppealEvent:
-    """Write one event now and return its row (the transition service attaches photos to it)."""
+    """Write one event now, with its messages, and return its row (the transition service
+    attaches photos to it). Must run inside the caller's transaction when it has messages."""
     assert event.at is None and event.id is None, "record() writes events as they happen"
-    return AppealEvent.objects.create(
+    row = AppealEvent.objects.create(
         appeal_id=event.appeal_id, action=event.data.action, actor_id=event.actor_id,
         actor_label=event.actor_label[:100], from_state=event.from_state, to_state=event.to_state,
         note=event.note, data=event.data.to_json(),
     )
+    _write_messages([event], [row.pk], kick=True)
+    return row
 
 
-def record_many(events: Sequence[Event], *, returning_ids: bool = False) -> list[int]:
+def record_many(events: Sequence[Event], *, returning_ids: bool = False, kick: bool = True) -> list[int]:
     """Write events in one multi-row INSERT through Django's cursor (counted like any
     query; no model instance per event: at city scale those were a sixth of a sweep's
-    time). Returns their ids, in order, when asked (intake attaches its photos to the
-    receive event)."""
+    time), and their messages in one more. Returns their ids, in order, when asked
+    (intake attaches its photos to the receive event). ``kick``: kick the outbox's
+    relay after the commit (a sweep kicks once, when it is done)."""
     if not events:
         return []
+    returning_ids = returning_ids or any(event.messages for event in events)
     now = timezone.now()
     params: list[Any] = []
     for event in events:
@@ -519,11 +539,13 @@ def record_many(events: Sequence[Event], *, returning_ids: bool = False) -> list
     values = ", ".join(["(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"] * len(events))
     sql = f"INSERT INTO {table} ({columns}) VALUES {values}"
     with connection.cursor() as cursor:
-        if returning_ids:
-            cursor.execute(sql + " RETURNING id", params)
-            return [row[0] for row in cursor.fetchall()]
-        cursor.execute(sql, params)
-    return []
+        if not returning_ids:
+            cursor.execute(sql, params)
+            return []
+        cursor.execute(sql + " RETURNING id", params)
+        ids = [row[0] for row in cursor.fetchall()]
+    _write_messages(events, ids, kick=kick)
+    return ids
 
 
 def load_history(events: Sequence[Event]) -> int:

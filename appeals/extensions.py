@@ -21,15 +21,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals import events, permissions
+from appeals import events, permissions, sms
 from appeals.deadlines import deadline_text, extension_working_days
 from appeals.enums import AppealAction, DeadlineUnit, ExtensionState, HandlingLevel
 from appeals.escalation import appeal_link
 from appeals.models import Appeal, ExtensionRequest
-from appeals.tasks import SMS_EXTENDED, enqueue_sms
+from appeals.tasks import SMS_EXTENDED
 from governance.enums import COMMUNITY_ROLES, NotificationKind, Role
 from governance.kernel.errors import ApplicationError, Conflict, NotFound
-from governance.staff.notifications import Digest, notify_units, notify_users
+from governance.staff.notifications import Digest, unit_messages, user_message
 from governance.staff.selectors import Jurisdiction
 
 REASON_MAX = 1000
@@ -69,10 +69,7 @@ def extension_request(
                 appeal=appeal, level=level, requested_by=actor, reason=reason, previous_deadline=previous,
                 requested_deadline=requested_deadline,
             )
-            services._transition(ctx, AppealAction.EXTEND_REQUEST, note=reason, data=events.ExtendRequest(
-                extension=extension.pk, requested_deadline=requested_deadline, deadline=previous,
-            ))
-            notify_units(kind=NotificationKind.EXTENSION, digests={
+            messages = unit_messages(kind=NotificationKind.EXTENSION, subject=f"appeal:{appeal.pk}", digests={
                 permissions.approver_unit(level=level, appeal=appeal): Digest(
                     title=_("延期申请待审批：%(code)s") % {"code": appeal.tracking_code},
                     body=_("%(who)s申请将办结时限由 %(old)s 延至 %(new)s。理由：%(reason)s") % {
@@ -82,6 +79,9 @@ def extension_request(
                     link=appeal_link(appeal.tracking_code),
                 ),
             })
+            services._transition(ctx, AppealAction.EXTEND_REQUEST, note=reason, data=events.ExtendRequest(
+                extension=extension.pk, requested_deadline=requested_deadline, deadline=previous,
+            ), messages=messages)
     except IntegrityError:  # a colleague's request got in first
         raise Conflict(_("该诉求已有待审批的延期申请。")) from None
     return extension
@@ -116,18 +116,20 @@ def _decide(*, actor, extension: ExtensionRequest, approve: bool, note: str, exp
                 changes["deadline_extension_days"] = (appeal.deadline_extension_days or 0) + days
             data = events.ExtendApprove(extension=extension.pk, requested_deadline=new,
                                         deadline=(appeal.deadline, new), extension_days=days)
-            services._transition(ctx, AppealAction.EXTEND_APPROVE, note=note, data=data, changes=changes)
             title = _("延期已批准：%(code)s 办结时限延至 %(d)s") % {"code": appeal.tracking_code, "d": deadline_text(new)}
         else:
-            services._transition(ctx, AppealAction.EXTEND_REJECT, note=note, data=events.ExtendReject(
-                extension=extension.pk, requested_deadline=extension.requested_deadline))
+            data = events.ExtendReject(extension=extension.pk, requested_deadline=extension.requested_deadline)
+            changes = None
             title = _("延期未批准：%(code)s") % {"code": appeal.tracking_code}
+        messages = []
         if extension.requested_by_id:
-            notify_users(kind=NotificationKind.EXTENSION, items=[(extension.requested_by, Digest(
-                title=title, body=note or title, link=appeal_link(appeal.tracking_code),
-            ))])
-        if approve and appeal.phone_is_mobile:
-            enqueue_sms(appeal_id=appeal.pk, kind=SMS_EXTENDED)
+            messages.append(user_message(kind=NotificationKind.EXTENSION, user=extension.requested_by,
+                                         subject=f"appeal:{appeal.pk}", digest=Digest(
+                                             title=title, body=note or title, link=appeal_link(appeal.tracking_code))))
+        if approve:
+            # The resident's SMS tells the new deadline.
+            messages += sms.messages_for(appeal, SMS_EXTENDED, deadline=deadline_text(new, appeal.deadline_unit))
+        services._transition(ctx, action, note=note, data=data, changes=changes, messages=messages)
     extension.refresh_from_db()
     return extension
 

@@ -69,4 +69,6 @@ def clean_image(upload) -> ContentFile:
                 image.save(out, format="PNG", optimize=True)
     except (OSError, ValueError, Image.DecompressionBombError):
         raise ApplicationError(_("照片“%(name)s”已损坏，无法读取。") % {"name": name}) from None
-    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.{ALLOWED_FORMATS[fmt]}")
+    cleaned = ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.{ALLOWED_FORMATS[fmt]}")
+    cleaned.original_name = name  # what the resident called it (told if it cannot be stored)
+    return cleaned

@@ -337,6 +337,10 @@ class Appeal(models.Model):
                 return (level, code)
         return ("department", self.handling_department_id) if self.handling_department_id else None
 
+    # Set by intake on the appeal it returns: the names of the photos sent with it that could
+    # not be stored (a full or read-only disk); the appeal was saved without them.
+    photos_not_stored: tuple[str, ...] = ()
+
     @property
     def phone_is_mobile(self) -> bool:
         return len(self.phone) == 11 and self.phone.startswith("1")

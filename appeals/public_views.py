@@ -21,7 +21,14 @@ from appeals import public_selectors as places
 from appeals.enums import AppealState, Source
 from appeals.models import normalize_tracking_code
 from appeals.public_forms import NOT_SURE, AppealSubmitForm, EvaluationForm, LastFourForm, TrackForm, WithdrawForm
-from appeals.ratelimit import RateLimited, check_intake, client_ip, ensure_tracking_allowed, record_tracking_failure
+from appeals.ratelimit import (
+    RateLimited,
+    charge_intake,
+    client_ip,
+    ensure_intake_allowed,
+    ensure_tracking_allowed,
+    record_tracking_failure,
+)
 from appeals.selectors import appeal_track, category_list
 from appeals.services import appeal_evaluate, appeal_receive, appeal_withdraw_by_resident
 from governance.kernel.errors import ApplicationError, Conflict, NotFound
@@ -106,8 +113,9 @@ def _submit_page(request, form: AppealSubmitForm, *, values, status: int = 200, 
 
 @require_http_methods(["GET", "POST"])
 def submit(request):
-    """The appeal form. POST: validate → rate limit → appeals.services.appeal_receive →
-    the tracking code on the next page (kept in this session only)."""
+    """The appeal form. POST: validate → rate limit (checked; charged once the appeal is
+    saved with its photos) → appeals.services.appeal_receive → the tracking code on the
+    next page (kept in this session only), with the photos that could not be stored."""
     if request.method == "GET":
         return _submit_page(request, AppealSubmitForm(), values={})
     values = request.POST.dict()
@@ -117,8 +125,9 @@ def submit(request):
     form = AppealSubmitForm(request.POST, request.FILES)
     if form.is_valid():
         data = form.cleaned_data
+        ip = client_ip(request)
         try:
-            check_intake(ip=client_ip(request), phone=data["phone"])
+            ensure_intake_allowed(ip=ip, phone=data["phone"])
             appeal = appeal_receive(
                 source=Source.WEB, description=data["description"], phone=data["phone"],
                 category=data["category"], building=data["building_obj"],
@@ -132,10 +141,13 @@ def submit(request):
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
+            if not appeal.photos_not_stored:
+                charge_intake(ip=ip, phone=data["phone"])
             _remember(request, appeal.tracking_code, appeal.phone[-4:])
             request.session[SUBMITTED_SESSION_KEY] = {
                 "code": appeal.tracking_code, "phone": mask_phone(appeal.phone),
                 "dispatched": appeal.state == AppealState.DISPATCHED, "until": time.time() + REMEMBER_SECONDS,
+                "photos_not_stored": list(appeal.photos_not_stored),
             }
             return redirect("public:submit-done")
     return _submit_page(request, form, values=values)

@@ -1,6 +1,13 @@
-from django.contrib import admin
+import json
 
-from governance.models import AccessLog, Notification, Post
+from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from governance.enums import OutboxStatus
+from governance.kernel import outbox
+from governance.kernel.privacy import mask_phone, mask_tracking_code
+from governance.models import AccessLog, Notification, OutboxMessage, Post
 
 
 @admin.register(Post)
@@ -34,12 +41,91 @@ class AccessLogAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "recipient", "kind", "title", "read_at", "email_pending", "emailed_at")
-    list_filter = ("kind", "email_pending")
+    list_display = ("created_at", "recipient", "kind", "title", "read_at")
+    list_filter = ("kind",)
     search_fields = ("recipient__username", "title")
     date_hierarchy = "created_at"
     list_select_related = ("recipient",)
     readonly_fields = [f.name for f in Notification._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+
+class DeliveryFilter(admin.SimpleListFilter):
+    """Undelivered messages (waiting, sending, failed) by default: what an operator acts on."""
+
+    title = gettext_lazy("投递情况")
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("undelivered", _("未送达（待发送、发送中、失败）")), ("failed", _("发送失败")),
+            ("delivered", _("已送达")), ("all", _("全部")),
+        ]
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": (self.value() or "undelivered") == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "undelivered"
+        if value == "undelivered":
+            return queryset.exclude(status=OutboxStatus.DELIVERED)
+        if value == "failed":
+            return queryset.filter(status=OutboxStatus.FAILED)
+        if value == "delivered":
+            return queryset.filter(status=OutboxStatus.DELIVERED)
+        return queryset
+
+
+def _masked_params(params: dict) -> dict:
+    """The parameters as the admin shows them: a tracking code masked, also inside links."""
+    code = params.get("code") if isinstance(params, dict) else None
+    if not code:
+        return params
+    hidden = mask_tracking_code(code)
+    return {k: v.replace(code, hidden) if isinstance(v, str) else v for k, v in params.items()}
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """The outbox: what waits, what failed, and sending it again. Phones and tracking codes
+    are masked (the full number is in the appeal, behind its access log)."""
+
+    list_display = ("created_at", "channel", "status", "masked_recipient", "template", "subject", "attempts",
+                    "next_attempt_at", "last_error")
+    list_filter = (DeliveryFilter, "channel", "status")
+    search_fields = ("subject", "key")
+    date_hierarchy = "created_at"
+    ordering = ("-id",)
+    actions = ["resend"]
+    fields = ("channel", "status", "key", "masked_recipient", "template", "masked_params", "subject", "attempts",
+              "next_attempt_at", "claimed_at", "delivered_at", "last_error", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("接收方"))
+    def masked_recipient(self, obj: OutboxMessage) -> str:
+        if "@" in obj.recipient:
+            name, _at, domain = obj.recipient.partition("@")
+            return f"{name[:1]}***@{domain}"
+        return mask_phone(obj.recipient)
+
+    @admin.display(description=gettext_lazy("参数"))
+    def masked_params(self, obj: OutboxMessage) -> str:
+        return json.dumps(_masked_params(obj.params), ensure_ascii=False, indent=1)
+
+    @admin.action(description=gettext_lazy("重新发送所选消息"))
+    def resend(self, request, queryset):
+        count = outbox.resend(ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, _("已重新排队 %(n)s 条消息（已送达的不再发送）。") % {"n": count}, messages.SUCCESS)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

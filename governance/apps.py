@@ -16,6 +16,11 @@ class GovernanceConfig(AppConfig):
 
         staffing_roles()  # a bad STAFFING_ROLES stops start-up
 
+        # The staff layer delivers the outbox's inbox and email messages.
+        from governance.staff.notifications import register_channels
+
+        register_channels()
+
         # Every app's tasks module, imported now in every process (web, worker, beat, tests):
         # a task is then registered whatever else was imported before (Celery's own
         # autodiscovery waits for the app's first use).

@@ -62,3 +62,13 @@ class NotificationKind(models.TextChoices):
     ESCALATION = "escalation", _("超期升级")
     REMINDER = "reminder", _("督办催办")
     EXTENSION = "extension", _("延期审批")
+
+
+class OutboxStatus(models.TextChoices):
+    """A message of the outbox (governance.kernel.outbox): pending until the relay claims it
+    (sending), then delivered, or back to pending with a backoff, or failed for good."""
+
+    PENDING = "pending", _("待发送")
+    SENDING = "sending", _("发送中")
+    DELIVERED = "delivered", _("已送达")
+    FAILED = "failed", _("发送失败")

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from governance.enums import READ_ONLY_ROLES, AccessAction, NotificationKind, Role
+from governance.enums import READ_ONLY_ROLES, AccessAction, NotificationKind, OutboxStatus, Role
 
 
 class Post(models.Model):
@@ -81,8 +81,9 @@ class AccessLog(models.Model):
 
 
 class Notification(models.Model):
-    """A message in a staff member's inbox (站内消息); a copy goes by email when the
-    account has an address (governance.staff.notifications)."""
+    """A message in a staff member's inbox (站内消息), written by the outbox's relay; a copy
+    goes by email (another outbox message) when the account has an address
+    (governance.staff.notifications)."""
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("接收人")
@@ -93,10 +94,6 @@ class Notification(models.Model):
     link = models.CharField(_("链接"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("时间"), auto_now_add=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
-    # Email: wanted when the recipient had an address; emailed_at claims the sending, so
-    # that a retried or repeated task sends it once.
-    email_pending = models.BooleanField(_("待发邮件"), default=False)
-    emailed_at = models.DateTimeField(_("邮件发送时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("站内消息")
@@ -104,8 +101,65 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_unread"),
-            models.Index(fields=["email_pending", "emailed_at"], name="notification_email"),
         ]
 
     def __str__(self) -> str:
         return f"{self.recipient_id} {self.title}"
+
+
+class OutboxMessage(models.Model):
+    """One message to a person (an SMS to a resident, a staff inbox entry, an email copy,
+    an item of an escalation digest), written in the transaction of the event that causes
+    it and delivered by the relay (governance.kernel.outbox), DESIGN.md §9.
+
+    ``channel`` names who delivers it (registered by the layer that owns it); ``key`` is
+    its idempotency key (unique: written twice, it is one message; a gateway that takes
+    one is handed it); ``recipient`` a phone or an address where the channel has one
+    (units and accounts are in ``params``); ``template`` an SMS template code or a
+    notification kind, ``params`` its parameters — never rendered text."""
+
+    channel = models.CharField(_("渠道"), max_length=16)
+    status = models.CharField(_("状态"), max_length=12, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    key = models.CharField(_("幂等键"), max_length=120, unique=True)
+    recipient = models.CharField(_("接收方"), max_length=254, blank=True)
+    template = models.CharField(_("模板"), max_length=64, blank=True)
+    params = models.JSONField(_("参数"), default=dict, blank=True)
+    subject = models.CharField(_("关联对象"), max_length=64, blank=True, help_text=_("如 appeal:42"))
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    # Due from: the backoff after a failed attempt, or the hold of a sweep's digest items.
+    next_attempt_at = models.DateTimeField(_("下次发送时间"))
+    claimed_at = models.DateTimeField(_("认领时间"), null=True, blank=True)
+    claim = models.CharField(_("认领批次"), max_length=32, blank=True)
+    delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
+    last_error = models.CharField(_("最近错误"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("创建时间"))
+
+    class Meta:
+        verbose_name = _("待发消息")
+        verbose_name_plural = _("待发消息")
+        indexes = [
+            # The relay's due rows, and the held and retrying ones.
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            # The purge of delivered rows.
+            models.Index(fields=["status", "delivered_at"], name="outbox_delivered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.key}"
+
+
+class RateCounter(models.Model):
+    """A fixed-window counter of the rate limits kept in the database while the shared
+    cache is down (governance.kernel.counters): the key names the scope, the hashed
+    identity and the window."""
+
+    key = models.CharField(max_length=120, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("限流计数")
+        verbose_name_plural = _("限流计数")
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.count}"

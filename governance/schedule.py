@@ -9,8 +9,8 @@ from governance.env import env_int
 
 # The escalation sweep's interval, in seconds (DESIGN.md §4: "every few minutes").
 ESCALATION_SWEEP_SECONDS = env_int("ESCALATION_SWEEP_SECONDS", 300, minimum=10)
-# Catch-up for notification emails whose queuing failed (a broker outage).
-NOTIFICATION_EMAIL_SECONDS = env_int("NOTIFICATION_EMAIL_SECONDS", 900, minimum=60)
+# The outbox's catch-up: the relay runs this often besides the kick after each commit.
+OUTBOX_RELAY_SECONDS = env_int("OUTBOX_RELAY_SECONDS", 30, minimum=1)
 
 BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat": {
@@ -37,9 +37,17 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 900.0,
         "options": {"expires": 900.0},
     },
-    "notification-emails-catch-up": {
-        "task": "governance.tasks.send_notification_emails",
-        "schedule": float(NOTIFICATION_EMAIL_SECONDS),
+    # Every message to a person (SMS, inbox, email, digests) is a row of the outbox; the
+    # relay is kicked after each commit that writes some, and this is its catch-up.
+    "outbox-relay": {
+        "task": "governance.tasks.outbox_relay",
+        "schedule": float(OUTBOX_RELAY_SECONDS),
+        "options": {"expires": float(OUTBOX_RELAY_SECONDS)},
+    },
+    # Delivered messages past OUTBOX_RETENTION_DAYS; the database's ended rate-limit windows.
+    "outbox-purge": {
+        "task": "governance.tasks.outbox_purge",
+        "schedule": crontab(minute=40, hour=3),
     },
     # Scores: last month until final (the run on SCORE_CUTOFF_DAY finalises it) and this
     # month to date, after midnight so that a day's tallies are complete.

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "governance.kernel.middleware.ApplicationErrorMiddleware",
+    "governance.kernel.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "governance.urls"
@@ -127,20 +128,16 @@ else:
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis: broker on /0, cache on /1 (a cache.clear() must never wipe the queue) ---
+# --- Redis: broker and cache ------------------------------------------------------
+# They may sit on separate servers (CELERY_BROKER_URL, CACHE_URL); each defaults from
+# REDIS_URL, the broker on /0 and the cache on /1 (a cache.clear() must never wipe the queue).
 REDIS_URL = env_redis_url("REDIS_URL")
+CACHE_URL = env_redis_url("CACHE_URL") or (redis_url_with_db(REDIS_URL, 1) if REDIS_URL else None)
+_broker_url = env_redis_url("CELERY_BROKER_URL") or (redis_url_with_db(REDIS_URL, 0) if REDIS_URL else None)
 CELERY_BROKER_DIR = VAR_DIR / "celery"
-if REDIS_URL:
-    CELERY_BROKER_URL = redis_url_with_db(REDIS_URL, 0)
+if _broker_url:
+    CELERY_BROKER_URL = _broker_url
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_url_with_db(REDIS_URL, 1),
-            "KEY_PREFIX": "gongzhi",
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-        }
-    }
 else:
     # kombu's filesystem transport needs its folders to exist, the same one for in
     # and out; created here so that every entry point (not only make) has them.
@@ -156,6 +153,16 @@ else:
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "gongzhi",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -425,3 +432,20 @@ ESCALATION_REMIND_HOURS = env_int("ESCALATION_REMIND_HOURS", 24, minimum=1)
 ESCALATION_URGENT_SKIP = env_bool("ESCALATION_URGENT_SKIP", True)
 # The staff site's address for links in notification emails; empty: PUBLIC_BASE_URL.
 STAFF_BASE_URL = env_str("STAFF_BASE_URL", "")
+
+# --- The outbox (governance.kernel.outbox, DESIGN.md §9) ---
+# The relay's beat interval (OUTBOX_RELAY_SECONDS) lives in governance/schedule.py.
+# A failed delivery is tried again after OUTBOX_RETRY_SECONDS, doubling up to
+# OUTBOX_RETRY_MAX_SECONDS, OUTBOX_MAX_ATTEMPTS times in all; then it is marked failed
+# (the admin lists it and can send it again).
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
+OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 30, minimum=1)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600, minimum=1)
+# A message a relay claimed and did not finish (the process died) is sent again after this.
+OUTBOX_SENDING_TIMEOUT_SECONDS = env_int("OUTBOX_SENDING_TIMEOUT_SECONDS", 300, minimum=30)
+# After a failed publish of the relay's kick, a process kicks no more for this long.
+OUTBOX_KICK_PAUSE_SECONDS = env_int("OUTBOX_KICK_PAUSE_SECONDS", 30, minimum=0)
+# Delivered messages are purged after this many days (daily beat).
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 30, minimum=1)
+# /healthz warns (still 200) when a message has waited longer than this.
+OUTBOX_WARN_SECONDS = env_int("OUTBOX_WARN_SECONDS", 600, minimum=1)

@@ -3,9 +3,9 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-# The inbox's email copies are the staff layer's task (registered under its old name);
-# importing it here lets the worker's autodiscovery of this module register it.
-from governance.staff.tasks import send_notification_emails  # noqa: E402, F401
+# The kernel's tasks (the outbox's relay and purge, the health ping): importing them here
+# lets the worker's autodiscovery of this module register them.
+from governance.kernel.tasks import health_ping, outbox_purge, outbox_relay  # noqa: E402, F401
 
 logger = logging.getLogger(__name__)
 

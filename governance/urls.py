@@ -36,6 +36,7 @@ if settings.STAFF_SITE_ENABLED:
     ]
 
 handler404 = "governance.views.page_not_found"
+handler500 = "governance.views.server_error"
 
 admin.site.site_header = "共治 · 管理后台"
 admin.site.site_title = "共治"

@@ -21,7 +21,7 @@ CHROMIUM = "/usr/bin/chromium"
 def pytest_configure(config):
     # Real hashing costs ~0.3 s a user; the tests create many.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    if not settings.REDIS_URL:
+    if not settings.CACHE_URL:
         # Tests must not share the demo's file cache (lockouts, rate limits).
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     else:
@@ -33,7 +33,7 @@ def pytest_configure(config):
 def _clear_cache() -> None:
     from django.core.cache import cache
 
-    if not settings.REDIS_URL:
+    if not settings.CACHE_URL:
         cache.clear()
         return
     client = cache._cache.get_client(write=True)
@@ -74,16 +74,23 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def _isolated(request, settings, tmp_path):
-    """Each test: its own media folder, an empty cache, SMS into appeals.sms.outbox, and
+    """Each test: its own media folder, an empty cache, SMS into appeals.sms.sent, and
     Celery tasks run in-process when enqueued (after commit), as a worker would run
-    them. Tests marked ``live_celery`` keep real publishing, for a real worker."""
+    them — the outbox's relay, kicked after a commit, too. Tests marked ``live_celery``
+    keep real publishing, for a real worker. No process-wide pause (the kick's, the rate
+    limits' cache, /healthz's broker answer) carries over from another test."""
     from appeals import sms
+    from governance import views
     from governance.celery import app as celery_app
+    from governance.kernel import counters, outbox
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.SMS_BACKEND = "appeals.sms.LocmemSmsBackend"
     _clear_cache()
-    sms.outbox.clear()
+    sms.sent.clear()
+    outbox.reset_kick_pause()
+    counters.reset_cache_pause()
+    views.forget_broker_check()
     live = request.node.get_closest_marker("live_celery") is not None
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = not live
@@ -95,7 +102,10 @@ def _isolated(request, settings, tmp_path):
     if live:
         task_postrun.disconnect(_close_worker_connection)
     celery_app.conf.task_always_eager = eager
-    sms.outbox.clear()
+    sms.sent.clear()
+    outbox.reset_kick_pause()
+    counters.reset_cache_pause()
+    views.forget_broker_check()
 
 
 def _close_worker_connection(**kwargs):
@@ -110,9 +120,19 @@ def _close_worker_connection(**kwargs):
 
 @pytest.fixture
 def sms_outbox():
+    """The SMS the locmem backend was handed (appeals.sms.sent)."""
     from appeals import sms
 
-    return sms.outbox
+    return sms.sent
+
+
+@pytest.fixture
+def relay():
+    """Run the outbox's relay now (in the test's transaction: what a test wrote is due),
+    as the kick after a commit would; returns its result."""
+    from governance.kernel import outbox
+
+    return outbox.relay
 
 
 @pytest.fixture

@@ -222,7 +222,7 @@ def request_create(*, api_key: ApiKey, data: RequestInput) -> Appeal:
     except ValidationError:
         phone = ""  # appeal_receive reports the bad number in its own words
     # Per phone as on the web form; not per address: one client app relays many residents.
-    ratelimit.check_intake(ip=None, phone=phone or None)
+    ratelimit.ensure_intake_allowed(ip=None, phone=phone or None)
     with transaction.atomic():
         latitude, longitude = placement.point or (None, None)
         appeal = appeal_receive(
@@ -243,4 +243,5 @@ def request_create(*, api_key: ApiKey, data: RequestInput) -> Appeal:
         Open311Request.objects.create(
             appeal=appeal, api_key=api_key, email=email, media_url=media_url, attributes=attributes,
         )
+    ratelimit.charge_intake(ip=None, phone=phone or None)  # saved: it counts
     return appeal

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from appeals import events, permissions, workflow
+from appeals import events, permissions, sms, workflow
 from appeals.enums import (
     OPEN_STATES,
     STAFF_FEEDBACK_METHODS,
@@ -39,11 +39,11 @@ from appeals.services.core import (
     _transition,
 )
 from appeals.services.dispatch import _ESCALATION_OF, _dispatch, _handling_changes
-from appeals.tasks import SMS_FEEDBACK, enqueue_sms
+from appeals.tasks import SMS_FEEDBACK
 from appeals.workdays import deadline_for
 from governance.enums import NotificationKind, Role
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
-from governance.staff.notifications import Digest, notify_units
+from governance.staff.notifications import Digest, unit_messages
 from grids.models import Department
 
 
@@ -56,8 +56,8 @@ def _auto_feedback(ctx: _Context) -> None:
         return
     system = _Context(appeal=appeal, actor=None, label=SYSTEM_LABEL, now=ctx.now)
     _transition(system, AppealAction.FEEDBACK, changes={"feedback_at": ctx.now},
-                note=_("已向居民发送办理结果和评价链接短信。"), data=events.Feedback(method=FeedbackMethod.SMS))
-    enqueue_sms(appeal_id=appeal.pk, kind=SMS_FEEDBACK)
+                note=_("已向居民发送办理结果和评价链接短信。"), data=events.Feedback(method=FeedbackMethod.SMS),
+                messages=[sms.message(appeal, SMS_FEEDBACK)])
 
 
 def appeal_dispatch(*, actor, appeal: Appeal, unit=None, category: Category | None = None, note: str = "",
@@ -262,16 +262,17 @@ def appeal_supervise(*, actor, appeal: Appeal, note: str = "", expected_version:
     handler's open form goes stale; the handling unit is told in its inbox."""
     ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.SUPERVISE)
     note = _text(note, field_label=_("督办意见"), required=True, max_length=SUPERVISION_NOTE_MAX)
-    with transaction.atomic():
-        _transition(ctx, AppealAction.SUPERVISE, note=note)
-        key = appeal.handler_key
-        if key is not None:
-            from appeals.escalation import appeal_link
+    key = appeal.handler_key
+    messages = []
+    if key is not None:
+        from appeals.escalation import appeal_link
 
-            notify_units(kind=NotificationKind.REMINDER, digests={key: Digest(
-                title=_("督办意见：诉求 %(code)s") % {"code": appeal.tracking_code}, body=note,
-                link=appeal_link(appeal.tracking_code),
-            )})
+        messages = unit_messages(kind=NotificationKind.REMINDER, subject=f"appeal:{appeal.pk}", digests={key: Digest(
+            title=_("督办意见：诉求 %(code)s") % {"code": appeal.tracking_code}, body=note,
+            link=appeal_link(appeal.tracking_code),
+        )})
+    with transaction.atomic():
+        _transition(ctx, AppealAction.SUPERVISE, note=note, messages=messages)
     return ctx.appeal
 
 

@@ -1,5 +1,6 @@
 """The core of the transition service: one row of the table, one event (appeals.services)."""
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,8 +13,10 @@ from appeals import events, permissions, workflow
 from appeals.enums import Source
 from appeals.images import clean_image
 from appeals.models import Appeal, AppealAttachment, AppealEvent
-from governance.kernel.errors import ApplicationError, Conflict
+from governance.kernel.errors import ApplicationError, Conflict, ServiceUnavailable
 from governance.staff.selectors import Jurisdiction
+
+logger = logging.getLogger(__name__)
 
 NOTE_MAX = 2000
 # The web form and the REST API promise the tracking code and the result by SMS, so
@@ -52,7 +55,7 @@ def _begin(*, actor, appeal: Appeal, action: str, expected_version: int | None =
 
 def _transition(
     ctx: _Context, action: str, *, to_state: str | None = None, changes: dict | None = None,
-    note: str = "", data: events.EventData | None = None,
+    note: str = "", data: events.EventData | None = None, messages=(),
 ) -> AppealEvent:
     """Apply one row of the table to ``ctx.appeal`` and record its event.
 
@@ -86,7 +89,7 @@ def _transition(
     assert data.action == action, (action, data)
     event = events.record(events.Event(
         appeal_id=appeal.pk, data=data, from_state=from_state, to_state=to_state, note=note,
-        actor_id=getattr(ctx.actor, "pk", None), actor_label=ctx.label,
+        actor_id=getattr(ctx.actor, "pk", None), actor_label=ctx.label, messages=tuple(messages),
     ))
     appeal.refresh_from_db()
     permissions.forget(appeal)
@@ -112,10 +115,41 @@ def _clean_photos(photos) -> list:
     return [clean_image(p) for p in photos]
 
 
-def _attach(appeal: Appeal, event: AppealEvent | int, photos: list, kind: str) -> None:
-    """Store ``photos`` as the appeal's attachments of ``event`` (the row or its id)."""
-    event_id = event if isinstance(event, int) else event.pk
+@dataclass(frozen=True)
+class StoredPhotos:
+    names: list[str]  # in the media storage
+    failed: list[str]  # the uploads' own names, of the photos that could not be written
+
+
+def _store_photos(photos: list) -> StoredPhotos:
+    """Write cleaned photos to the media storage. A photo that cannot be written (a full
+    or read-only disk) is left out and named in ``failed``: the caller decides whether
+    its action goes on without it."""
+    field = AppealAttachment._meta.get_field("image")
+    names, failed = [], []
     for content in photos:
-        attachment = AppealAttachment(appeal=appeal, event_id=event_id, kind=kind)
-        attachment.image.save(content.name, content, save=False)
-        attachment.save()
+        try:
+            names.append(field.storage.save(field.generate_filename(None, content.name), content))
+        except OSError:
+            logger.exception("a photo could not be stored in the media storage")
+            failed.append(getattr(content, "original_name", content.name))
+    return StoredPhotos(names=names, failed=failed)
+
+
+def _attach_stored(appeal: Appeal, event: AppealEvent | int, names: list[str], kind: str) -> None:
+    """The appeal's attachments of ``event`` (the row or its id) for photos already stored."""
+    event_id = event if isinstance(event, int) else event.pk
+    AppealAttachment.objects.bulk_create([
+        AppealAttachment(appeal=appeal, event_id=event_id, kind=kind, image=name) for name in names
+    ])
+
+
+def _attach(appeal: Appeal, event: AppealEvent | int, photos: list, kind: str) -> None:
+    """Store ``photos`` as the appeal's attachments of ``event``; a photo that cannot be
+    written stops the action (ServiceUnavailable, 503: the staff member tries again)."""
+    stored = _store_photos(photos)
+    if stored.failed:
+        for name in stored.names:
+            AppealAttachment._meta.get_field("image").storage.delete(name)
+        raise ServiceUnavailable(_("照片暂时无法保存，本次操作未生效，请稍后再试。"))
+    _attach_stored(appeal, event, stored.names, kind)

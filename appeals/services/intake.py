@@ -1,5 +1,6 @@
 """Intake (受理) from every channel, with automatic dispatch."""
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -8,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals import events, permissions, workflow
+from appeals import events, permissions, sms, workflow
 from appeals.enums import (
     PUBLIC_SOURCES,
     SELF_FOUND_SOURCES,
@@ -23,13 +24,14 @@ from appeals.events import RESIDENT_LABEL, SYSTEM_LABEL
 from appeals.models import DESCRIPTION_MAX, Appeal, Category, new_tracking_code
 from appeals.services.core import (
     MOBILE_REQUIRED_SOURCES,
-    _attach,
+    _attach_stored,
     _clean_photos,
+    _store_photos,
     _text,
 )
 from appeals.services.dispatch import _dispatch_changes
 from appeals.services.routing import Route, route_for
-from appeals.tasks import SMS_RECEIVED, enqueue_sms
+from appeals.tasks import SMS_RECEIVED
 from governance.kernel.errors import ActionForbidden, ApplicationError
 from governance.staff.selectors import jurisdiction_for
 from grids.models import Building, Community, Grid, Street
@@ -63,10 +65,13 @@ def appeal_receive(
     5. a 主动发现 appeal (SELF_FOUND_SOURCES) dispatched to the finder's own grid starts in
     progress: the finder's sign-for follows the dispatch (``_sign_before_insert``), with
     no 先行联系 (there is no resident to contact: the finder is the one who reported it);
-    6. after commit: the tracking code by SMS.
+    6. the SMS with the tracking code, an outbox row beside the receive event.
     Staff sources need ``actor`` (a staff account); public sources (web, API,
     Open311) take none. ``address_unclear`` (地址不明) and a reported ``latitude`` /
     ``longitude`` are kept as given (Open311).
+    Photos are written to the media storage first; one that cannot be written is left
+    out and the appeal saved without it: the returned appeal's ``photos_not_stored``
+    names those (the receive event counts them).
     Returns the appeal (state received or dispatched). Raises ApplicationError (400) on
     bad input, ActionForbidden if the actor is not staff.
     """
@@ -125,15 +130,20 @@ def appeal_receive(
         address_unclear=address_unclear, latitude=latitude, longitude=longitude,
     )
     route = route_for(appeal)
+    # The photos first, outside the transaction: one that cannot be written (a full or
+    # read-only disk) is left out, and the appeal is saved without it (the resident is told).
+    stored = _store_photos(clean_photos)
     # The events are written once the appeal has its id (``_insert``).
-    plan = [dict(data=events.Receive(source=source, route=route.reason if route.unit is None else None),
+    plan = [dict(data=events.Receive(source=source, route=route.reason if route.unit is None else None,
+                                     photos_not_stored=len(stored.failed) or None),
                  from_state="", to_state=AppealState.RECEIVED, actor_id=getattr(actor, "pk", None), actor_label=label)]
     if route.unit is not None:
         plan.append(_dispatch_before_insert(appeal, route, now))
         finder = _finder_handling(appeal, posts) if source in SELF_FOUND_SOURCES else None
         if finder is not None:
             plan.append(_sign_before_insert(appeal, actor=actor, post=finder))
-    _insert(appeal, plan, clean_photos)
+    _insert(appeal, plan, stored.names)
+    appeal.photos_not_stored = tuple(stored.failed)
     return appeal
 
 
@@ -182,10 +192,11 @@ class _TrackingCodeTaken(Exception):
     pass
 
 
-def _insert(appeal: Appeal, plan: list[dict], photos: list) -> None:
+def _insert(appeal: Appeal, plan: list[dict], photos: list[str]) -> None:
     """Write a new appeal with its events (``plan``: appeals.events.Event's fields but
-    the appeal's id) and photos in one transaction; the SMS with the tracking code is
-    queued for after the commit.
+    the appeal's id), the SMS with the tracking code (an outbox row, delivered by the
+    relay after the commit) and its photos' attachments (``photos``: already in the
+    media storage) in one transaction.
 
     The appeal's INSERT comes first, so a tracking-code collision (astronomically
     unlikely) has written nothing yet: the transaction is rolled back and tried again
@@ -198,12 +209,13 @@ def _insert(appeal: Appeal, plan: list[dict], photos: list) -> None:
                     appeal.save(force_insert=True)
                 except IntegrityError as exc:
                     raise _TrackingCodeTaken from exc
-                ids = events.record_many([events.Event(appeal_id=appeal.pk, **e) for e in plan],
-                                         returning_ids=bool(photos))
+                # The receive event carries the SMS with the tracking code (an outbox row
+                # in this transaction: saved with the appeal, or not at all).
+                written = [events.Event(appeal_id=appeal.pk, **e) for e in plan]
+                written[0] = replace(written[0], messages=tuple(sms.messages_for(appeal, SMS_RECEIVED)))
+                ids = events.record_many(written, returning_ids=bool(photos))
                 if photos:
-                    _attach(appeal, ids[0], photos, AttachmentKind.INTAKE)
-                if appeal.phone_is_mobile:
-                    enqueue_sms(appeal_id=appeal.pk, kind=SMS_RECEIVED)
+                    _attach_stored(appeal, ids[0], photos, AttachmentKind.INTAKE)
             return
         except _TrackingCodeTaken as exc:
             if attempt == 2:

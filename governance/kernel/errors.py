@@ -38,3 +38,11 @@ class Conflict(ApplicationError):
 
     status_code = 409
     code = "conflict"
+
+
+class ServiceUnavailable(ApplicationError):
+    """Something the action needs is down for now (storage, the database): 503; the user
+    is told to try again later."""
+
+    status_code = 503
+    code = "unavailable"

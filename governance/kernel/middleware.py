@@ -1,10 +1,75 @@
+import json
+import logging
 import time
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
 from governance.kernel.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+# How long a client is asked to wait before trying again after a 503.
+RETRY_AFTER_SECONDS = 30
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    """The database cannot be reached or dropped the connection (stopped, restarting,
+    out of connections, a lock wait given up): the request may succeed a moment later."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def unavailable_message() -> str:
+    return _("系统暂时不可用，请稍后再试")
+
+
+def unavailable_response(request) -> HttpResponse:
+    """503 with Retry-After: JSON for the API ({"code": "unavailable", "detail": …}), the
+    Open311 error list for Open311, else a page rendered without context processors or
+    request.user (both query the database that is down)."""
+    message = unavailable_message()
+    path = getattr(request, "path", "")
+    if path.startswith("/api/"):
+        response = JsonResponse({"code": "unavailable", "detail": message}, status=503)
+    elif path.startswith("/open311/"):
+        if path.endswith(".xml"):
+            body = (f'<?xml version="1.0" encoding="utf-8"?><errors><error><code>503</code>'
+                    f"<description>{message}</description></error></errors>")
+            response = HttpResponse(body, status=503, content_type="text/xml; charset=utf-8")
+        else:
+            response = HttpResponse(json.dumps([{"code": 503, "description": message}], ensure_ascii=False),
+                                    status=503, content_type="application/json")
+    else:
+        response = HttpResponse(
+            render_to_string("503.html", {"message": message, "retry_after": RETRY_AFTER_SECONDS}), status=503,
+        )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that lost the database answers 503 "temporarily unavailable", not 500.
+    (Failures in middleware — the session, the user — reach handler500, which answers
+    the same: governance.views.server_error.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_outage(exception):
+            return None
+        logger.warning("database unavailable (%s: %s): 503 for %s", exception.__class__.__name__, exception,
+                       request.path)
+        return unavailable_response(request)
 
 
 class ApplicationErrorMiddleware:
@@ -19,12 +84,15 @@ class ApplicationErrorMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, ApplicationError):
             return None
-        return render(
+        response = render(
             request,
             "error.html",
             {"status": exception.status_code, "message": exception.message},
             status=exception.status_code,
         )
+        if exception.status_code == 503:
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
 
 SESSION_REFRESHED_KEY = "_refreshed"

@@ -26,3 +26,13 @@ def mask_name(name: str) -> str:
     if len(name) <= 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_tracking_code(code: str) -> str:
+    """AB********YZ: a tracking code with its last 4 phone digits opens an appeal's page, so
+    logs and the admin show only its ends."""
+    if not code:
+        return ""
+    if len(code) <= 4:
+        return "*" * len(code)
+    return code[:2] + "*" * (len(code) - 4) + code[-2:]

@@ -1,11 +1,15 @@
-"""Staff notifications: the in-app inbox (站内消息) and its email copies.
+"""Staff notifications: the in-app inbox (站内消息) and its email copies, delivered through
+the outbox (governance.kernel.outbox, DESIGN.md §9).
 
-Writers hand over digests keyed by unit; every account holding a post at the unit gets
-one inbox message per digest (never one per appeal). Messages are rows written in the
-caller's transaction; email goes out afterwards from a Celery task
-(governance.tasks.send_notification_emails), queued with
-``transaction.on_commit(..., robust=True)`` — a broker that is down loses nothing: the
-rows stay pending and the task's beat entry catches up.
+Writers do not write inbox rows: they hand the event writer (appeals.events) messages
+built here — ``unit_messages`` (one per unit: every account holding a post there gets
+it) and ``user_message`` — which become outbox rows in the event's transaction. The
+relay delivers them (``deliver_inbox``, a local channel: the inbox rows are written in
+the transaction that marks the messages delivered, so each is written once) and writes,
+beside each inbox row of an account that has an address, an ``email`` message for the
+email copy (``deliver_email``, a gateway channel, sent outside any transaction).
+Digests (one message per unit for many appeals) are grouped by their owner's channel and
+delivered with ``deliver_to_units``.
 
 Units are keys ``(level, code)``: ("grid", grid code), ("community", code),
 ("street", code), ("district", code) for the district's supervisors (督办), and
@@ -16,19 +20,24 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from governance.enums import COMMUNITY_ROLES, Role
+from governance.kernel import outbox
 from governance.kernel.errors import NotFound
-from governance.models import Notification, Post
+from governance.models import Notification, OutboxMessage, Post
 
 logger = logging.getLogger(__name__)
 
 UnitKey = tuple[str, str | int]
 
 TITLE_MAX = 200
+INBOX = "inbox"
+EMAIL = "email"
 
 
 @dataclass(frozen=True)
@@ -75,48 +84,105 @@ def unit_recipients(units) -> dict[UnitKey, list]:
     return found
 
 
-def notify_units(*, digests: dict[UnitKey, Digest], kind: str) -> list[Notification]:
-    """One inbox message per digest for every account of its unit.
-
-    Steps: 1. the recipients of all units in one query; 2. the messages in one
-    bulk insert (in the caller's transaction); 3. after commit, the email task for the
-    messages whose recipient has an address. Returns the messages.
-    """
-    recipients = unit_recipients(digests)
-    return notify_users(
-        items=[(user, digest) for key, digest in digests.items() for user in recipients.get(key, ())], kind=kind,
-    )
+# --- messages (written by the event writer) ------------------------------------------------
 
 
-def notify_users(*, items, kind: str) -> list[Notification]:
-    """Inbox messages for (user, Digest) pairs; email after commit (see notify_units)."""
-    rows = [
-        Notification(
-            recipient=user, kind=kind, title=digest.title[:TITLE_MAX], body=digest.body, link=digest.link[:300],
-            email_pending=bool(user.email),
-        )
-        for user, digest in items
+def _params(kind: str, digest: Digest) -> dict:
+    return {"kind": str(kind), "title": digest.title[:TITLE_MAX], "body": digest.body, "link": digest.link[:300]}
+
+
+def unit_messages(*, kind: str, digests: dict[UnitKey, Digest], subject: str = "") -> list[outbox.Message]:
+    """One inbox message per unit: every account holding a post at the unit when it is
+    delivered gets it."""
+    return [
+        outbox.Message(channel=INBOX, template=str(kind), subject=subject,
+                       params={**_params(kind, digest), "units": [[level, code] for level, code in [key]]})
+        for key, digest in digests.items()
     ]
-    if not rows:
+
+
+def user_message(*, kind: str, user, digest: Digest, subject: str = "") -> outbox.Message:
+    """An inbox message for one account."""
+    return outbox.Message(channel=INBOX, template=str(kind), subject=subject,
+                          params={**_params(kind, digest), "users": [user.pk]})
+
+
+# --- delivery (the relay) -------------------------------------------------------------------------
+
+
+def _unit_key(pair) -> UnitKey:
+    level, code = pair
+    return (level, code)
+
+
+def deliver_inbox(rows: list[OutboxMessage]) -> None:
+    """The ``inbox`` channel: the inbox rows of a round's messages, recipients found in one
+    query for all of them, written in one insert (in the relay's transaction)."""
+    units = {_unit_key(u) for row in rows for u in row.params.get("units", ())}
+    recipients = unit_recipients(units)
+    user_ids = {pk for row in rows for pk in row.params.get("users", ())}
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=user_ids, is_active=True)}
+    items = []
+    for row in rows:
+        p = row.params
+        digest = Digest(title=p.get("title", ""), body=p.get("body", ""), link=p.get("link", ""))
+        accounts = [user for u in p.get("units", ()) for user in recipients.get(_unit_key(u), ())]
+        accounts += [users[pk] for pk in p.get("users", ()) if pk in users]
+        seen = set()
+        for user in accounts:
+            if user.pk not in seen:
+                seen.add(user.pk)
+                items.append((user, digest, p.get("kind", row.template)))
+    _write_inbox(items)
+
+
+def deliver_to_units(*, digests: dict[UnitKey, Digest], kind: str) -> list[Notification]:
+    """Inbox rows now, for every account of each digest's unit (for a channel's relay:
+    the digests of the escalation sweep)."""
+    recipients = unit_recipients(digests)
+    return _write_inbox([(user, digest, kind) for key, digest in digests.items() for user in recipients.get(key, ())])
+
+
+def _write_inbox(items) -> list[Notification]:
+    """Inbox rows for (user, Digest, kind), and an email message beside each row whose
+    account has an address."""
+    if not items:
         return []
-    created = Notification.objects.bulk_create(rows)
-    if any(n.email_pending for n in created):
-        enqueue_emails()
+    created = Notification.objects.bulk_create([
+        Notification(recipient=user, kind=kind, title=digest.title[:TITLE_MAX], body=digest.body,
+                     link=digest.link[:300])
+        for user, digest, kind in items
+    ])
+    base = (settings.STAFF_BASE_URL or settings.PUBLIC_BASE_URL).rstrip("/")
+    emails, keys = [], []
+    for notification, (user, _digest, _kind) in zip(created, items, strict=True):
+        if not user.email:
+            continue
+        body = notification.body
+        if notification.link:
+            body = f"{body}\n\n{base}{notification.link}"
+        emails.append(outbox.Message(channel=EMAIL, recipient=user.email, template=notification.kind,
+                                     params={"subject": f"【共治】{notification.title}", "body": body},
+                                     subject=f"notification:{notification.pk}"))
+        keys.append(f"notification:{notification.pk}:email")
+    outbox.write(emails, keys=keys)
     return created
 
 
-def enqueue_emails() -> None:
-    """Queue the email task after the surrounding transaction commits; never raise (a
-    broker that is down is logged, and the rows wait for the catch-up)."""
-    from governance.staff.tasks import send_notification_emails
+def deliver_email(row: OutboxMessage) -> None:
+    """The ``email`` channel: one email copy, its Message-ID made from the idempotency key
+    (a mail system that sees it twice can tell)."""
+    domain = (settings.DEFAULT_FROM_EMAIL or "gongzhi.local").rpartition("@")[2] or "gongzhi.local"
+    EmailMessage(
+        subject=row.params.get("subject", ""), body=row.params.get("body", ""), to=[row.recipient],
+        headers={"Message-ID": f"<{row.key.replace(':', '.')}@{domain}>"},
+    ).send()
 
-    def _send():
-        try:
-            send_notification_emails.delay()
-        except Exception:  # the broker is down: the messages stay pending in the table
-            logger.exception("could not queue the notification emails")
 
-    transaction.on_commit(_send, robust=True)
+def register_channels() -> None:
+    """The staff layer's channels (called when the governance app is ready)."""
+    outbox.register(INBOX, deliver_inbox, local=True, batch=500)
+    outbox.register(EMAIL, deliver_email)
 
 
 # --- the inbox ------------------------------------------------------------------------
@@ -147,52 +213,3 @@ def notification_mark_read(*, user, notification_id: int, now: datetime | None =
 def notification_mark_all_read(*, user, now: datetime | None = None) -> int:
     """Mark every unread message of the account read; returns how many."""
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=now or timezone.now())
-
-
-# --- email ------------------------------------------------------------------------------
-
-EMAIL_BATCH = 200
-
-
-def emails_send_pending(*, limit: int = EMAIL_BATCH) -> int:
-    """Send the pending email copies; returns how many went out.
-
-    Steps: 1. claim up to ``limit`` pending rows (locked rows skipped, so two tasks at
-    once never send one twice) by stamping ``emailed_at``; 2. send each; 3. rows whose
-    sending failed are released for the next attempt, and the first error is raised
-    (the task retries with backoff).
-    """
-    from django.conf import settings
-    from django.core.mail import send_mail
-
-    now = timezone.now()
-    with transaction.atomic():
-        claimed = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(email_pending=True, emailed_at__isnull=True)
-            .order_by("id")
-            .values_list("pk", flat=True)[:limit]
-        )
-        Notification.objects.filter(pk__in=claimed).update(emailed_at=now)
-    if not claimed:
-        return 0
-    # The staff site's address for links (it may differ from the public site's).
-    base = (settings.STAFF_BASE_URL or settings.PUBLIC_BASE_URL).rstrip("/")
-    sent, failed, error = 0, [], None
-    for notification in Notification.objects.filter(pk__in=claimed).select_related("recipient").order_by("id"):
-        address = notification.recipient.email
-        if not address:
-            continue
-        try:
-            body = notification.body
-            if notification.link:
-                body = f"{body}\n\n{base}{notification.link}"
-            send_mail(f"【共治】{notification.title}", body, None, [address])
-            sent += 1
-        except Exception as exc:  # retried by the task; the inbox has the message anyway
-            failed.append(notification.pk)
-            error = error or exc
-    if failed:
-        Notification.objects.filter(pk__in=failed).update(emailed_at=None)
-        raise error
-    return sent

@@ -9,10 +9,10 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from appeals import extensions
+from appeals import extensions, sms
 from appeals.deadlines import deadline_text
 from appeals.enums import DeadlineUnit
-from appeals.tasks import SMS_EXTENDED, compose_message
+from appeals.tasks import SMS_EXTENDED
 from governance.kernel.clock import CHINA
 from tests.appeals.factories import component_department_category, grid_category, receive
 
@@ -91,10 +91,10 @@ def test_the_extension_decision_and_the_sms_read_the_same(city, appeal, client, 
     sms_outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         extensions.extension_approve(actor=u.community_worker, extension=extension, note="同意", now=asked_at)
-    (message,) = [m.message for m in sms_outbox]
+    (message,) = [m.message for m in sms_outbox if m.template == SMS_EXTENDED]
     assert "办结时限延至 12月17日（周四）24:00。" in message and "00:00" not in message
     appeal.refresh_from_db()
-    assert compose_message(appeal, SMS_EXTENDED) == message
+    assert sms.render(SMS_EXTENDED, sms.params_for(appeal, SMS_EXTENDED)) == message
 
 
 def test_the_api_gives_the_text_beside_the_instant(city, appeal):

@@ -15,8 +15,9 @@ from appeals import escalation, workflow
 from appeals.enums import AppealAction, AppealState, DeadlineUnit, EscalationLevel, HandlingLevel, Source
 from appeals.models import Appeal, AppealEvent
 from governance.enums import NotificationKind, Role
+from governance.kernel import outbox
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
-from governance.models import Notification
+from governance.models import Notification, OutboxMessage
 from tests.appeals.factories import CategoryFactory, component_department_category, grid_category, receive
 from tests.factories import UserFactory, post
 from tests.helpers import run_at_once
@@ -40,6 +41,9 @@ def escalations(appeal) -> int:
 
 
 def inbox(user, kind=None):
+    """The account's inbox once the outbox's relay has run (as the kick after the sweep's
+    commit runs it)."""
+    outbox.relay()
     qs = Notification.objects.filter(recipient=user)
     return list(qs.filter(kind=kind) if kind else qs)
 
@@ -92,8 +96,10 @@ def test_levels_climb_to_the_district_then_a_cuiban_each_day(city, settings):
 
     # 督办: nothing is above the district; one 催办 a day while it stays overdue.
     first = after(appeal)
-    results = [sweep(first), sweep(first + timedelta(hours=2)), sweep(first + timedelta(hours=25)),
-               sweep(first + timedelta(hours=26))]
+    results = []
+    for moment in (first, first + timedelta(hours=2), first + timedelta(hours=25), first + timedelta(hours=26)):
+        results.append(sweep(moment))
+        outbox.relay()  # as the kick after each sweep does: a digest per sweep
     assert [r.reminded for r in results] == [1, 0, 1, 0]
     assert [r.escalated for r in results] == [0, 0, 0, 0]
     assert escalations(appeal) == 3
@@ -125,9 +131,12 @@ def test_one_digest_per_unit_not_one_message_per_appeal(city, django_capture_on_
     assert all(a.tracking_code in digest.body for a in mine) and other.tracking_code not in digest.body
     (digest2,) = inbox(a2_worker)
     assert other.tracking_code in digest2.body and digest2.link == f"/appeals/{other.tracking_code}/"
-    # Email copies: one per recipient with an address, sent after commit by the task.
+    # Email copies: one per recipient with an address, outbox messages the relay sent.
     assert sorted(m.to[0] for m in mail.outbox) == ["a2@example.com", "cw@example.com"]
-    assert Notification.objects.filter(email_pending=True, emailed_at__isnull=True).count() == 0
+    assert not OutboxMessage.objects.exclude(status="delivered").exists()
+    # One digest item per escalation, each delivered once.
+    items = OutboxMessage.objects.filter(channel="digest")
+    assert sorted(items.values_list("params__code", flat=True)) == sorted(a.tracking_code for a in mine + [other])
 
 
 @pytest.mark.django_db
@@ -465,5 +474,26 @@ def test_the_demo_appeals_climb_at_the_first_sweep(city):
     result = sweep(timezone.now())
     assert result.escalated >= 3 and result.warned >= 1 and result.units_told >= 3
     assert Appeal.objects.filter(escalation_level=L.DISTRICT).exists()  # the street's: 督办
+    outbox.relay()
     assert Notification.objects.filter(kind=NotificationKind.ESCALATION).exists()
     assert sweep(timezone.now()).escalated == 0
+
+
+@pytest.mark.django_db
+def test_a_sweeps_digest_items_wait_for_its_end_and_a_killed_sweeps_are_released_by_the_next(city):
+    category = grid_category()
+    first, second = receive(city, category=category), receive(city, category=category)
+    Appeal.objects.filter(pk=first.pk).update(level_deadline=timezone.now() - timedelta(minutes=5))
+    # A sweep that escalated the first appeal and died before its end: its chunk committed,
+    # with the digest item, held.
+    escalation._escalate(timezone.now(), 100, escalation._Told())
+    (item,) = OutboxMessage.objects.filter(channel="digest")
+    assert item.status == "pending" and item.next_attempt_at > timezone.now() + timedelta(minutes=4)
+    outbox.relay()
+    assert inbox(city.users.community_worker, NotificationKind.ESCALATION) == []  # held
+    # The next sweep escalates the second and releases both: one digest naming both.
+    Appeal.objects.filter(pk=second.pk).update(level_deadline=timezone.now() - timedelta(minutes=5))
+    assert sweep(timezone.now()).escalated == 1
+    (digest,) = inbox(city.users.community_worker, NotificationKind.ESCALATION)
+    assert "2 件" in digest.title and first.tracking_code in digest.body and second.tracking_code in digest.body
+    assert escalations(first) == escalations(second) == 1

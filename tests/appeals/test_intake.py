@@ -10,6 +10,7 @@ from appeals.models import TRACKING_ALPHABET, Appeal, AppealAttachment
 from appeals.selectors import appeal_possible_duplicates
 from governance.celery import app as celery_app
 from governance.kernel.errors import ActionForbidden, ApplicationError
+from governance.models import OutboxMessage
 from tests.appeals.factories import CategoryFactory, grid_category, receive
 from tests.helpers import jpeg
 
@@ -130,10 +131,13 @@ def test_no_sms_for_a_landline(city, django_capture_on_commit_callbacks, _sms_ou
     assert _sms_outbox_and_eager_tasks == []
 
 
-def test_console_backend_masks_the_number(caplog):
+def test_console_backend_renders_the_template_and_masks_the_number_and_the_code(caplog):
+    params = {"code": "ABCDEFGH2345", "url": "http://x/track/ABCDEFGH2345/"}
     with caplog.at_level(logging.INFO, logger="appeals.sms"):
-        sms.ConsoleSmsBackend().send(phone="13812345678", message="测试")
+        sms.ConsoleSmsBackend().send(phone="13812345678", template="received", params=params, key="event:1:0")
     assert "138****5678" in caplog.text and "13812345678" not in caplog.text
+    assert "您的诉求已受理，查询码 AB********45" in caplog.text and "/track/AB********45/" in caplog.text
+    assert "ABCDEFGH2345" not in caplog.text
 
 
 def _reconnect():
@@ -152,7 +156,7 @@ def test_broker_down_still_saves_the_appeal(city, django_capture_on_commit_callb
     celery_app.conf.broker_transport_options = {"socket_connect_timeout": 0.2}
     _reconnect()
     try:
-        with caplog.at_level(logging.ERROR, logger="appeals.tasks"):
+        with caplog.at_level(logging.WARNING, logger="governance.kernel.outbox"):
             with django_capture_on_commit_callbacks(execute=True):
                 appeal = receive(city, category=grid_category())
     finally:
@@ -160,7 +164,10 @@ def test_broker_down_still_saves_the_appeal(city, django_capture_on_commit_callb
         celery_app.conf.broker_transport_options = options
         _reconnect()
     assert Appeal.objects.filter(pk=appeal.pk).exists()
-    assert "could not queue the received SMS" in caplog.text
+    assert "could not queue the relay" in caplog.text
+    # The SMS waits in the outbox, saved with the appeal, for the beat's relay.
+    (waiting,) = OutboxMessage.objects.filter(channel="sms", subject=f"appeal:{appeal.pk}")
+    assert waiting.status == "pending" and waiting.recipient == appeal.phone and waiting.template == "received"
 
 
 def test_possible_duplicates_hint(city):

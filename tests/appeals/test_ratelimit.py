@@ -1,11 +1,12 @@
-"""appeals.ratelimit: fixed windows counted in the cache; on Redis one round trip for all
-of an intake's counters (run with REDIS_URL for that path; locmem otherwise)."""
+"""appeals.ratelimit: fixed windows counted in the cache (governance.kernel.counters); on
+Redis one round trip for all of an intake's counters (run with REDIS_URL for that path;
+locmem otherwise). The database fallback: tests/appeals/test_intake_outages.py."""
 
 import pytest
 from django.core.cache import cache, caches
 
 from appeals import ratelimit
-from appeals.ratelimit import Rate, RateLimited, check_intake, hit, hit_all, over
+from appeals.ratelimit import Rate, RateLimited, charge_intake, ensure_intake_allowed, hit, hit_all, over
 
 
 def _count(scope: str, ident: str) -> int:
@@ -29,16 +30,20 @@ def test_hit_all_counts_in_order_and_stops_at_the_first_over():
     assert (_count("ip", "5.6.7.8"), _count("phone", "138")) == (1, 2)
 
 
-def test_intake_refuses_the_address_first_then_the_phone(settings):
+def test_intake_is_checked_before_and_charged_after_the_address_first_then_the_phone(settings):
     settings.APPEAL_INTAKE_RATE_PER_IP = "1/hour"
     settings.APPEAL_INTAKE_RATE_PER_PHONE = "1/day"
-    check_intake(ip="10.0.0.1", phone="13800000001")
+    ensure_intake_allowed(ip="10.0.0.1", phone="13800000001")
+    ensure_intake_allowed(ip="10.0.0.1", phone="13800000001")  # checking counts nothing
+    assert _count("intake-ip", "10.0.0.1") == 0
+    charge_intake(ip="10.0.0.1", phone="13800000001")  # saved: charged
+    assert (_count("intake-ip", "10.0.0.1"), _count("intake-phone", "13800000001")) == (1, 1)
     with pytest.raises(RateLimited, match="频繁"):
-        check_intake(ip="10.0.0.1", phone="13800000002")
-    assert _count("intake-phone", "13800000002") == 0
+        ensure_intake_allowed(ip="10.0.0.1", phone="13800000002")
     with pytest.raises(RateLimited, match="手机号"):
-        check_intake(ip="10.0.0.2", phone="13800000001")
-    check_intake(ip=None, phone=None)
+        ensure_intake_allowed(ip="10.0.0.2", phone="13800000001")
+    ensure_intake_allowed(ip="10.0.0.2", phone="13800000002")
+    ensure_intake_allowed(ip=None, phone=None)
 
 
 @pytest.mark.redis

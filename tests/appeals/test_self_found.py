@@ -99,7 +99,8 @@ def test_with_a_residents_mobile_it_goes_on_to_feedback_and_evaluation(city, dja
     with django_capture_on_commit_callbacks(execute=True):
         appeal = act(u.grid_worker, appeal, A.RESOLVE, result="已清理")
     assert appeal.state == S.AWAITING_EVALUATION  # the result SMS was the feedback: no 核查
-    assert [m.phone for m in sms_outbox] == ["13812345678"]  # the result, with the evaluation link
+    # The tracking code when it was found, then the result with the evaluation link.
+    assert [m.phone for m in sms_outbox] == ["13812345678", "13812345678"]
     services.appeal_evaluate(tracking_code=appeal.tracking_code, phone_last4="5678", solved=True, rating="satisfied")
     appeal.refresh_from_db()
     assert appeal.state == S.CLOSED and not appeal.verified

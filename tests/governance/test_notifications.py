@@ -1,5 +1,8 @@
 """The staff inbox: the unread count in the header, mark read (one or all), nobody
-else's messages, and email copies sent after commit with failures left for a retry."""
+else's messages, and email copies: outbox messages written beside each inbox row, sent by
+the relay, a failure tried again later, each sent once."""
+
+import itertools
 
 import pytest
 from django.core import mail
@@ -7,18 +10,22 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from governance.enums import NotificationKind
-from governance.models import Notification
-from governance.staff.notifications import Digest, emails_send_pending, notify_units
+from governance.kernel import outbox
+from governance.models import Notification, OutboxMessage
+from governance.staff.notifications import Digest, unit_messages
 
 pytestmark = pytest.mark.django_db
 
+_keys = itertools.count()
+
 
 def tell(city, n=2, key=("grid", "110101001001001")):
-    return [
-        notify_units(kind=NotificationKind.WARNING, digests={key: Digest(title=f"临期预警 {i}", body="· 正文",
-                                                                        link="/appeals/")})
-        for i in range(n)
-    ]
+    """``n`` inbox messages to a unit, written to the outbox and delivered by the relay."""
+    for i in range(n):
+        messages = unit_messages(kind=NotificationKind.WARNING, digests={key: Digest(
+            title=f"临期预警 {i}", body="· 正文", link="/appeals/")})
+        outbox.write(messages, keys=[f"test:{next(_keys)}"])
+    outbox.relay()
 
 
 def test_messages_go_to_every_account_of_the_unit(city):
@@ -69,24 +76,29 @@ def test_the_inbox_needs_a_login(client):
     assert client.get("/notifications/").status_code == 302
 
 
-def test_emails_after_commit_and_a_failure_is_left_for_the_retry(city, settings, django_capture_on_commit_callbacks):
+def test_emails_are_outbox_messages_and_a_failure_is_tried_again_later(city, settings):
     user = city.users.grid_worker
     user.email = "gw@example.com"
     user.save()
-    # A real SMTP server that is not there: the sending fails, the rows stay pending.
+    # A real SMTP server that is not there: the sending fails, the message waits.
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
     tell(city, n=1)
-    with pytest.raises(OSError):
-        emails_send_pending()
-    assert Notification.objects.get(recipient=user).emailed_at is None
+    assert Notification.objects.filter(recipient=user).count() == 1  # the inbox has it anyway
+    (email,) = OutboxMessage.objects.filter(channel="email")
+    assert (email.status, email.attempts, email.recipient) == ("pending", 1, "gw@example.com")
+    assert "Connection refused" in email.last_error or "Errno" in email.last_error
+    assert 25 <= (email.next_attempt_at - email.claimed_at).total_seconds() <= 35  # OUTBOX_RETRY_SECONDS
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    with django_capture_on_commit_callbacks(execute=True):
-        tell(city, n=1)  # queues the task after commit; it sends both
+    tell(city, n=1)  # the new one goes now; the failed one waits for its backoff
+    assert [m.to for m in mail.outbox] == [["gw@example.com"]]
+    OutboxMessage.objects.filter(pk=email.pk).update(next_attempt_at=email.created_at)  # its time has come
+    assert outbox.relay().delivered == 1
     assert [m.to for m in mail.outbox] == [["gw@example.com"], ["gw@example.com"]]
     assert "临期预警" in mail.outbox[0].subject and "/appeals/" in mail.outbox[0].body
-    assert emails_send_pending() == 0  # each is sent once
+    assert mail.outbox[0].extra_headers["Message-ID"] != mail.outbox[1].extra_headers["Message-ID"]
+    assert outbox.relay().delivered == 0  # each is sent once
 
 
 def _unread_counts(queries) -> int:

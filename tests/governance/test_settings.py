@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_VARIABLES = {
     "DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SESSION_IDLE_MINUTES",
     "SECURE_COOKIES", "LOGIN_FAILURE_LIMIT", "LOGIN_LOCKOUT_MINUTES", "DJANGO_SETTINGS_MODULE",
-    "OPEN311_FALLBACK_STREET", "STAFFING_ROLES",
+    "OPEN311_FALLBACK_STREET", "STAFFING_ROLES", "CELERY_BROKER_URL", "CACHE_URL",
 }
 
 SHOW = """
@@ -107,6 +107,17 @@ def test_embedded_defaults_and_redis_databases(tmp_path):
     # The broker and the cache never share a database: a cache.clear() must not drop tasks.
     assert redis["CELERY_BROKER_URL"] == "redis://cache.local:6380/0"
     assert redis["CACHES"]["default"]["LOCATION"] == "redis://cache.local:6380/1"
+
+    # The broker and the cache on servers of their own; each alone defaults from REDIS_URL.
+    apart = show(tmp_path, ["CELERY_BROKER_URL", "CACHES"], SECRET_KEY="x", REDIS_URL="redis://both:6379",
+                 CELERY_BROKER_URL="redis://broker:6379/0", CACHE_URL="redis://cache:6379/3")
+    assert apart["CELERY_BROKER_URL"] == "redis://broker:6379/0"
+    assert apart["CACHES"]["default"]["LOCATION"] == "redis://cache:6379/3"
+    cache_only = show(tmp_path, ["CELERY_BROKER_URL", "CACHES"], SECRET_KEY="x", REDIS_URL="redis://both:6379",
+                      CACHE_URL="redis://cache:6379/3")
+    assert cache_only["CELERY_BROKER_URL"] == "redis://both:6379/0"
+    assert start(tmp_path, "import django; django.setup()", SECRET_KEY="x",
+                 CACHE_URL="http://nope").returncode != 0  # a bad URL stops start-up
 
 
 # --- governance/env.py, function by function ---------------------------------------

@@ -63,11 +63,12 @@ def test_the_list_the_most_overdue_first_with_filters(city, overdue, login):
     assert [r["tracking_code"] for r in api["rows"]] == [overdue["a1"].tracking_code]
 
 
-def test_a_supervisor_adds_a_note_the_handler_is_told(city, overdue, login):
+def test_a_supervisor_adds_a_note_the_handler_is_told(city, overdue, login, django_capture_on_commit_callbacks):
     appeal = overdue["a1"]
     version = appeal.version
     client = login(city.users.district_supervisor)
-    response = client.post(f"/reports/supervision/{appeal.tracking_code}/", {"note": "请三日内办结并回复。"})
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox's relay delivers the inbox message
+        response = client.post(f"/reports/supervision/{appeal.tracking_code}/", {"note": "请三日内办结并回复。"})
     assert response.status_code == 302
     event = AppealEvent.objects.get(appeal=appeal, action=AppealAction.SUPERVISE)
     assert event.note == "请三日内办结并回复。"

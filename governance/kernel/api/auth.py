@@ -13,8 +13,9 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
+
+from governance.kernel.api.throttling import AnonRateThrottle
 
 
 class AccountLockedOut(exceptions.APIException):

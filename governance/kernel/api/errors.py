@@ -7,12 +7,18 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from governance.kernel.errors import ApplicationError, NotFound
+from governance.kernel.middleware import RETRY_AFTER_SECONDS, is_outage, unavailable_message
 
 
 def exception_handler(exc, context):
+    if is_outage(exc):
+        # The database is down: 503 and when to try again, never a 500.
+        return Response({"code": "unavailable", "detail": unavailable_message()}, status=503,
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, ApplicationError):
         body = {"detail": exc.message, "code": exc.code, **exc.extra}
-        return Response(body, status=exc.status_code)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status_code == 503 else None
+        return Response(body, status=exc.status_code, headers=headers)
     if isinstance(exc, Http404):
         exc = NotFound()
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_404_NOT_FOUND)
