@@ -33,6 +33,7 @@ from appeals.serializers import (
     TrackOutputSerializer,
 )
 from governance.kernel.errors import ApplicationError, NotFound
+from governance.kernel.network import client_ip
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Building, Community, Department, Street
 from grids.validators import normalize_phone
@@ -172,7 +173,7 @@ class AppealCollectionAPI(generics.ListAPIView):
         serializer = self.AppealIntakeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        ratelimit.check_intake(ip=ratelimit.client_ip(request), phone=_phone_key(data["phone"]))
+        ratelimit.check_intake(ip=client_ip(request), phone=_phone_key(data["phone"]))
         appeal = services.appeal_receive(source=Source.API, **data)
         return Response(self.AppealIntakeOutputSerializer(appeal).data, status=status.HTTP_201_CREATED)
 
@@ -522,7 +523,7 @@ ENDPOINTS = {
 def _as_resident(request, read):
     """Run a lookup by tracking code + last 4 digits; wrong guesses are counted per
     address, and an address that guessed wrong too often is refused (429) first."""
-    ip = ratelimit.client_ip(request)
+    ip = client_ip(request)
     ratelimit.ensure_tracking_allowed(ip=ip)
     try:
         return read()

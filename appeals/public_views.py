@@ -21,10 +21,11 @@ from appeals import public_selectors as places
 from appeals.enums import AppealState, Source
 from appeals.models import normalize_tracking_code
 from appeals.public_forms import NOT_SURE, AppealSubmitForm, EvaluationForm, LastFourForm, TrackForm, WithdrawForm
-from appeals.ratelimit import RateLimited, check_intake, client_ip, ensure_tracking_allowed, record_tracking_failure
+from appeals.ratelimit import RateLimited, check_intake, ensure_tracking_allowed, record_tracking_failure
 from appeals.selectors import appeal_track, category_list
 from appeals.services import appeal_evaluate, appeal_receive, appeal_withdraw_by_resident
 from governance.kernel.errors import ApplicationError, Conflict, NotFound
+from governance.kernel.network import client_ip
 from governance.kernel.privacy import mask_phone
 
 TRACK_SESSION_KEY = "public_track"

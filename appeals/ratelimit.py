@@ -138,11 +138,3 @@ def ensure_tracking_allowed(*, ip: str | None) -> None:
 def record_tracking_failure(*, ip: str | None) -> None:
     if ip:
         hit("track-fail", ip, Rate.parse(settings.APPEAL_TRACK_FAILURES_PER_IP))
-
-
-def client_ip(request) -> str | None:
-    """The client's address; behind a proxy set TRUSTED_PROXY_HEADER (e.g. HTTP_X_REAL_IP)."""
-    header = getattr(settings, "TRUSTED_PROXY_HEADER", "")
-    if header and request.META.get(header):
-        return request.META[header].split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR")

@@ -4,6 +4,7 @@ A bad value stops start-up with a message that names the variable, rather than
 running with a guess (a misspelt ``DEBUG=flase`` must not mean anything).
 """
 
+import ipaddress
 import os
 from urllib.parse import urlparse
 
@@ -68,3 +69,16 @@ def redis_url_with_db(url: str, db: int) -> str:
     """The same Redis server with another database number (broker /0, cache /1)."""
     parsed = urlparse(url)
     return parsed._replace(path=f"/{db}").geturl()
+
+
+def env_networks(name: str) -> tuple:
+    """A comma list of IP addresses and CIDR networks (``10.1.0.0/16,203.0.113.7``)."""
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network (e.g. 10.1.0.0/16)."
+            ) from None
+    return tuple(networks)

@@ -15,6 +15,7 @@ from governance.env import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     env_redis_url,
     env_str,
     redis_url_with_db,
@@ -190,14 +191,24 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Repeated failed logins lock the username (from any address) for a while.
+# Failed logins (governance.kernel.login_guard): LOGIN_FAILURE_LIMIT failures lock a
+# username *from that address* (username and address together: nobody can lock a
+# colleague out from elsewhere, and one street office behind one NAT address is not
+# locked as a whole); LOGIN_IP_FAILURE_LIMIT failures from one address across usernames
+# refuse that address (429 with the wait), except the addresses of LOGIN_IP_ALLOWLIST
+# (offices' egress addresses). Both for LOGIN_LOCKOUT_MINUTES after the last counted failure.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# Locking by username only, on purpose: a street office sits behind one NAT address,
-# and locking that address would lock every colleague out.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# A refused attempt does not count (nor restart the lock's minutes).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "governance.kernel.login_guard.LoginGuardHandler"
+AXES_LOCKOUT_CALLABLE = "governance.kernel.login_guard.lockout_response"
+# The one client-address rule (trusted proxy header), also for rate limits and the access log.
+AXES_CLIENT_IP_CALLABLE = "governance.kernel.network.client_ip"
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 50, minimum=1)
+LOGIN_IP_ALLOWLIST = env_networks("LOGIN_IP_ALLOWLIST")
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 # Idle sessions expire: a request pushes the expiry forward when the session was last
@@ -315,8 +326,11 @@ APPEAL_PHOTO_MAX_COUNT = env_int("APPEAL_PHOTO_MAX_COUNT", 3, minimum=0)
 APPEAL_INTAKE_RATE_PER_IP = env_str("APPEAL_INTAKE_RATE_PER_IP", "20/hour")
 APPEAL_INTAKE_RATE_PER_PHONE = env_str("APPEAL_INTAKE_RATE_PER_PHONE", "5/day")
 APPEAL_TRACK_FAILURES_PER_IP = env_str("APPEAL_TRACK_FAILURES_PER_IP", "10/hour")
-# The header that carries the client address when a trusted reverse proxy is in front.
+# The header that carries the client address when a trusted reverse proxy is in front
+# (HTTP_X_REAL_IP or HTTP_X_FORWARDED_FOR), and how many proxies append to it: the
+# client's address is that many from the right (governance.kernel.network.client_ip).
 TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "")
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1, minimum=1)
 
 # --- Volunteers ---
 # 双报到: the yearly service target of an in-service party member, in hours.

@@ -5,7 +5,6 @@ does, so django-axes counts failed attempts here too and refuses a locked-out
 username even with the right password.
 """
 
-from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -16,17 +15,19 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from governance.kernel.login_guard import ACCOUNT, LoginRefusal, refusal_for
+
 
 class AccountLockedOut(exceptions.APIException):
+    """429 with Retry-After (DRF sends ``wait`` as the header): the account from this
+    address, or the address itself (governance.kernel.login_guard)."""
+
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_code = "locked_out"
 
-    def __init__(self):
-        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-        super().__init__(
-            _("登录失败次数过多，该账号已被暂时锁定，请 %(minutes)s 分钟后再试，或联系管理员解锁。")
-            % {"minutes": minutes}
-        )
+    def __init__(self, refusal: LoginRefusal):
+        super().__init__(refusal.message, "locked_out" if refusal.kind == ACCOUNT else "address_throttled")
+        self.wait = refusal.seconds
 
 
 class InvalidCredentials(exceptions.APIException):
@@ -59,7 +60,7 @@ class TokenLoginAPI(APIView):
         responses={
             200: TokenLoginOutputSerializer,
             400: OpenApiResponse(description=_("用户名或密码不正确，或缺少字段。")),
-            429: OpenApiResponse(description=_("登录失败次数过多，账号已被暂时锁定；或请求过于频繁。")),
+            429: OpenApiResponse(description=_("登录失败次数过多：该账号在此网络已被暂时锁定，或此网络已暂停登录；Retry-After 为需等待的秒数。")),
         },
         auth=[],
     )
@@ -72,7 +73,7 @@ class TokenLoginAPI(APIView):
         user = authenticate(request=request, **serializer.validated_data)
         if user is None:
             if getattr(request, "axes_locked_out", False):
-                raise AccountLockedOut()
+                raise AccountLockedOut(refusal_for(request, serializer.validated_data))
             raise InvalidCredentials()
         # A token login is a login: axes clears the failed attempts and logs the access,
         # and last_login moves, as for the login page.
