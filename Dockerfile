@@ -9,10 +9,10 @@ COPY appeals ./appeals
 COPY volunteers ./volunteers
 COPY templates ./templates
 COPY static ./static
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 RUN pip install --no-cache-dir -e . \
  && DEBUG=false SECRET_KEY=collectstatic-only STATIC_MANIFEST=true python manage.py collectstatic --noinput
 RUN useradd --system --home /app gongzhi && mkdir -p /app/var && chown -R gongzhi /app/var
 USER gongzhi
 EXPOSE 8000
-CMD ["gunicorn", "governance.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "governance.wsgi:application", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--workers", "3"]

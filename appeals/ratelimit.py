@@ -111,6 +111,11 @@ def over(scope: str, ident: str, rate: Rate) -> bool:
     return (cache.get(_key(scope, ident)) or 0) >= rate.count
 
 
+def used(scope: str, ident: str) -> int:
+    """The hits counted in the window open now (0 when none); does not count one."""
+    return int(cache.get(_key(scope, ident)) or 0)
+
+
 def check_intake(*, ip: str | None, phone: str | None) -> None:
     """Raise RateLimited when an address or a phone number files too many appeals.
 
@@ -127,14 +132,3 @@ def check_intake(*, ip: str | None, phone: str | None) -> None:
     if counters[first_over][0] == "intake-ip":
         raise RateLimited(_("提交过于频繁，请稍后再试。如有紧急情况请拨打 12345。"))
     raise RateLimited(_("该手机号今日提交的诉求已达上限，请明天再试或拨打 12345。"))
-
-
-def ensure_tracking_allowed(*, ip: str | None) -> None:
-    """Before checking a tracking code: refuse an address that guessed wrong too often."""
-    if ip and over("track-fail", ip, Rate.parse(settings.APPEAL_TRACK_FAILURES_PER_IP)):
-        raise RateLimited(_("查询错误次数过多，请一小时后再试。"))
-
-
-def record_tracking_failure(*, ip: str | None) -> None:
-    if ip:
-        hit("track-fail", ip, Rate.parse(settings.APPEAL_TRACK_FAILURES_PER_IP))

@@ -4,7 +4,6 @@ object is gone or the message no longer applies (safe to run twice)."""
 import logging
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -18,26 +17,29 @@ SMS_FEEDBACK = "feedback"
 SMS_EXTENDED = "extended"
 
 
-def track_url(tracking_code: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/track/{tracking_code}/"
+def track_url(appeal) -> str:
+    """The SMS link: it opens the appeal without the digits (appeals.tracking)."""
+    from appeals.tracking import link_url
+
+    return link_url(appeal)
 
 
 def compose_message(appeal, kind: str) -> str:
     if kind == SMS_RECEIVED:
         return _("【共治】您的诉求已受理，查询码 %(code)s，可凭查询码和手机号后四位查询办理进度：%(url)s") % {
-            "code": appeal.tracking_code, "url": track_url(appeal.tracking_code),
+            "code": appeal.tracking_code, "url": track_url(appeal),
         }
     if kind == SMS_FEEDBACK:
         result = appeal.result if len(appeal.result) <= 120 else appeal.result[:120] + "…"
         return _("【共治】您的诉求（查询码 %(code)s）已办结：%(result)s 请对办理结果进行评价：%(url)s") % {
-            "code": appeal.tracking_code, "result": result, "url": track_url(appeal.tracking_code),
+            "code": appeal.tracking_code, "result": result, "url": track_url(appeal),
         }
     if kind == SMS_EXTENDED:
         from appeals.deadlines import deadline_text
 
         deadline = deadline_text(appeal)
         return _("【共治】您的诉求（查询码 %(code)s）经审批延期办理，办结时限延至 %(deadline)s。办理进度：%(url)s") % {
-            "code": appeal.tracking_code, "deadline": deadline, "url": track_url(appeal.tracking_code),
+            "code": appeal.tracking_code, "deadline": deadline, "url": track_url(appeal),
         }
     raise ValueError(f"unknown SMS kind {kind!r}")
 

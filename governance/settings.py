@@ -307,9 +307,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Tokens in URLs (the SMS link's) are masked in every line (governance.kernel.logmask).
+    "filters": {"mask_secrets": {"()": "governance.kernel.logmask.MaskSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Django's own loggers (its default config gives them handlers of their own, without
+        # the mask) and runserver's request lines: through the same handler.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- Appeals ---
@@ -325,7 +333,11 @@ APPEAL_PHOTO_MAX_COUNT = env_int("APPEAL_PHOTO_MAX_COUNT", 3, minimum=0)
 # Public rate limits ("N/second|minute|hour|day"), shared by the form, the API and Open311.
 APPEAL_INTAKE_RATE_PER_IP = env_str("APPEAL_INTAKE_RATE_PER_IP", "20/hour")
 APPEAL_INTAKE_RATE_PER_PHONE = env_str("APPEAL_INTAKE_RATE_PER_PHONE", "5/day")
-APPEAL_TRACK_FAILURES_PER_IP = env_str("APPEAL_TRACK_FAILURES_PER_IP", "10/hour")
+# Wrong tracking tries (appeals.tracking): per code, then its last-4 check pauses until the
+# window ends (the SMS link still works); per address across codes, then 429. A housing
+# estate shares one NAT address: the address's number is high on purpose.
+APPEAL_TRACK_FAILURES_PER_CODE = env_str("APPEAL_TRACK_FAILURES_PER_CODE", "10/hour")
+APPEAL_TRACK_FAILURES_PER_IP = env_str("APPEAL_TRACK_FAILURES_PER_IP", "100/hour")
 # The header that carries the client address when a trusted reverse proxy is in front
 # (HTTP_X_REAL_IP or HTTP_X_FORWARDED_FOR), and how many proxies append to it: the
 # client's address is that many from the right (governance.kernel.network.client_ip).

@@ -10,10 +10,14 @@ class ApplicationError(Exception):
     status_code = 400
     code = "invalid"
 
-    def __init__(self, message, *, extra: dict | None = None):
+    def __init__(self, message, *, extra: dict | None = None, retry_after: int | None = None):
         super().__init__(str(message))
         self.message = str(message)
         self.extra = extra or {}
+        # Seconds until asking again makes sense: sent as Retry-After (and in the API's body).
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.extra.setdefault("retry_after", retry_after)
 
 
 class ActionForbidden(ApplicationError):

@@ -19,12 +19,15 @@ class ApplicationErrorMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, ApplicationError):
             return None
-        return render(
+        response = render(
             request,
             "error.html",
             {"status": exception.status_code, "message": exception.message},
             status=exception.status_code,
         )
+        if exception.retry_after is not None:
+            response["Retry-After"] = str(exception.retry_after)
+        return response
 
 
 SESSION_REFRESHED_KEY = "_refreshed"

@@ -12,7 +12,8 @@ from governance.kernel.errors import ApplicationError, NotFound
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         body = {"detail": exc.message, "code": exc.code, **exc.extra}
-        return Response(body, status=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return Response(body, status=exc.status_code, headers=headers)
     if isinstance(exc, Http404):
         exc = NotFound()
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_404_NOT_FOUND)
