@@ -368,6 +368,9 @@ VOLUNTEER_APPEAL_RATING_POINTS = {
 # Self check-in opens this long before the start; the QR token expires after this many seconds.
 VOLUNTEER_CHECKIN_OPENS_MINUTES = env_int("VOLUNTEER_CHECKIN_OPENS_MINUTES", 60, minimum=0)
 VOLUNTEER_CHECKIN_TOKEN_SECONDS = env_int("VOLUNTEER_CHECKIN_TOKEN_SECONDS", 300, minimum=30)
+# Wrong check-in codes a volunteer may type at one activity ("N/second|minute|hour|day");
+# then 429 (the QR code still works). A wrong code and a closed window answer alike.
+VOLUNTEER_CHECKIN_CODE_FAILURES = env_str("VOLUNTEER_CHECKIN_CODE_FAILURES", "10/hour")
 
 # --- Open311 ---
 # POST requests per API key ("N/second|minute|hour|day"); over it: 429 with the spec's

@@ -277,8 +277,10 @@ class VolunteerSignupCancelAPI(APIView):
 
 class VolunteerSelfCheckAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("志愿者凭签到码签到或签退"), request=VolunteerSelfCheckInputSerializer,
-                   responses={200: VolunteerSignupOutputSerializer, 400: OpenApiResponse(description=_("签到码不正确")),
-                              404: _NOT_FOUND, 409: _CONFLICT})
+                   responses={200: VolunteerSignupOutputSerializer,
+                              400: OpenApiResponse(description=_("签到码不正确，或当前不在签到时间内（两者同一回答）")),
+                              404: _NOT_FOUND, 409: _CONFLICT,
+                              429: OpenApiResponse(description=_("签到码输错次数过多，请稍后再试或扫码签到"))})
     def post(self, request, pk: int):
         activity = selectors.activity_get(request.user, pk)
         volunteer = selectors.volunteer_require(request.user)
