@@ -19,6 +19,8 @@ from governance.env import (
     env_redis_url,
     env_str,
     redis_url_with_db,
+    secret_key_problem,
+    tile_sources,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -35,6 +37,12 @@ if not SECRET_KEY:
             "no development default)."
         )
     SECRET_KEY = "django-insecure-gongzhi-development-only"
+elif not DEBUG and (_key_problem := secret_key_problem(SECRET_KEY)):
+    # Sessions, CSRF tokens, tracking links and rate-limit keys are only as good as the key.
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is not fit for production: {_key_problem}. Generate one, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(48))' (64 characters)."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -59,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "governance",
     "governance.assessment",
     "grids",
@@ -69,6 +78,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "governance.kernel.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "governance.kernel.middleware.SessionRefreshMiddleware",
@@ -220,15 +231,62 @@ SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 
+# --- HTTPS and the browser's security headers ------------------------------------------
+# HTTPS is on wherever DEBUG is off, unless GONGZHI_HTTPS=false (make test, the bench, the
+# browser tests and docker-compose on localhost, which serve plain http): every http
+# request is redirected to https (except /healthz, which load balancers ask over http), and
+# browsers are told to use https only for a year (HSTS). Not for subdomains and no preload
+# list: a government domain's other hosts are not ours to commit (check --deploy's W005 and
+# W021, silenced below for that reason).
+GONGZHI_HTTPS = env_bool("GONGZHI_HTTPS", True) and not DEBUG
+SECURE_SSL_REDIRECT = GONGZHI_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if GONGZHI_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_HSTS_PRELOAD = False
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", GONGZHI_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", GONGZHI_HTTPS)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
-    X_FRAME_OPTIONS = "DENY"
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SILENCED_SYSTEM_CHECKS = [
+    "security.W005",  # HSTS for subdomains: other hosts of the (government) domain are not ours
+    "security.W021",  # HSTS preload: the same, and hard to undo
+]
+
+# Content-Security-Policy (django-csp): scripts and styles from this site only — no inline
+# script, no eval (htmx runs with allowEval=false, includeIndicatorStyles=false; the API
+# docs use Swagger's split view) — and images from here plus the map's tile host when
+# MAP_TILE_URLS names one (comma list of tile URL templates; {s} in the first label).
+MAP_TILE_URLS = env_list("MAP_TILE_URLS", [])
+_SELF, _NONE = "'self'", "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF],
+        "style-src": [_SELF],
+        "img-src": [_SELF, "data:", "blob:", *tile_sources("MAP_TILE_URLS")],
+        "font-src": [_SELF],
+        "connect-src": [_SELF],
+        "object-src": [_NONE],
+        "base-uri": [_NONE],
+        "form-action": [_SELF],
+        "frame-ancestors": [_NONE],
+    },
+}
+# Permissions-Policy (governance.kernel.middleware.PermissionsPolicyMiddleware): the map's
+# "my position" needs geolocation on this site; every other powerful feature is off.
+PERMISSIONS_POLICY = {
+    "geolocation": [_SELF],
+    **{feature: [] for feature in (
+        "accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "encrypted-media", "fullscreen",
+        "gyroscope", "hid", "idle-detection", "magnetometer", "microphone", "midi", "payment",
+        "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "serial", "usb", "web-share",
+        "xr-spatial-tracking",
+    )},
+}
 
 # --- Language and time -------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

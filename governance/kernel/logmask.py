@@ -3,7 +3,7 @@
 The residents' SMS link carries a token that opens an appeal without the phone's digits
 (appeals.tracking): whoever reads an access log must not be able to open it. The filter
 sits on every log handler of the portal (settings.LOGGING) and of gunicorn
-(gunicorn.conf.py): Django's request logs, runserver's and gunicorn's access lines.
+(governance/gunicorn_conf.py): Django's request logs, runserver's and gunicorn's access lines.
 """
 
 import logging

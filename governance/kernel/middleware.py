@@ -69,3 +69,22 @@ def stamp_session_on_login(sender, request, user, **kwargs) -> None:
     session = getattr(request, "session", None)
     if session is not None and session.get(SESSION_KEY):
         session[SESSION_REFRESHED_KEY] = int(time.time())
+
+
+class PermissionsPolicyMiddleware:
+    """The Permissions-Policy header from settings.PERMISSIONS_POLICY: each feature with the
+    origins allowed to use it (``'self'``), or none (off)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        parts = []
+        for feature, origins in settings.PERMISSIONS_POLICY.items():
+            allowed = " ".join("self" if origin in ("'self'", "self") else f'"{origin}"' for origin in origins)
+            parts.append(f"{feature}=({allowed})")
+        self.header = ", ".join(parts)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.header:
+            response.headers.setdefault("Permissions-Policy", self.header)
+        return response

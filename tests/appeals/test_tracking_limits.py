@@ -147,7 +147,7 @@ def test_the_link_token_is_masked_in_the_portals_logs(appeal):
 
 
 def test_the_link_token_is_masked_in_gunicorns_access_log(appeal):
-    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["logconfig_dict"]
+    config = runpy.run_path(str(ROOT / "governance" / "gunicorn_conf.py"))["logconfig_dict"]
     access = config["loggers"]["gunicorn.access"]["handlers"]
     assert access and all("mask_secrets" in config["handlers"][h]["filters"] for h in access)
     assert config["filters"]["mask_secrets"]["()"] == "governance.kernel.logmask.MaskSecrets"

@@ -1,6 +1,6 @@
-"""gunicorn's settings (read from the working directory): access lines through the
-portal's log filter, so that the token of a resident's SMS link never reaches a log
-(governance.kernel.logmask)."""
+"""gunicorn's settings (``--config python:governance.gunicorn_conf``, as the Dockerfile
+and docker-compose.yml start it): access lines through the portal's log filter, so that
+the token of a resident's SMS link never reaches a log (governance.kernel.logmask)."""
 
 accesslog = None  # the access log is the "gunicorn.access" logger below
 logconfig_dict = {
