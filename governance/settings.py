@@ -317,9 +317,12 @@ STORAGES = {
 
 # --- API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous call to an endpoint that needs an account is answered 401
+    # with WWW-Authenticate: Token (DRF asks the first class for the header). The session
+    # serves the pages' own calls (with CSRF).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "governance.kernel.api.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -332,6 +335,8 @@ REST_FRAMEWORK = {
         "user": env_str("API_USER_RATE", "1200/minute"),
     },
 }
+# API tokens expire this many days after they are issued (governance.kernel.api.tokens).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30, minimum=1)
 SPECTACULAR_SETTINGS = {
     "TITLE": "共治 Gongzhi API",
     "DESCRIPTION": "社区网格化治理平台接口 (community grid governance portal API)",

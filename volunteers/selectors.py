@@ -61,9 +61,12 @@ def volunteer_for_user(user) -> Volunteer | None:
 
 
 def volunteer_require(user) -> Volunteer:
+    """The account's volunteer row, for the volunteers' own actions (sign up, check in,
+    points, the order hall). An account without one — staff included — may not take
+    them: 403 with the reason (nothing is hidden: the action is simply not theirs)."""
     volunteer = volunteer_for_user(user)
     if volunteer is None:
-        raise NotFound(_("您还没有登记为志愿者，请联系所在社区登记。"))
+        raise ActionForbidden(_("该操作仅限已登记的志愿者：您的账号没有登记为志愿者，请联系所在社区登记。"))
     return volunteer
 
 

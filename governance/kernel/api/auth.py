@@ -1,20 +1,21 @@
-"""Token login for API clients: POST username and password, get a token.
+"""Token login for API clients: POST username and password, get a token (it expires,
+governance.kernel.api.tokens); and its rotation.
 
-It goes through django.contrib.auth.authenticate with the request, as the login page
-does, so django-axes counts failed attempts here too and refuses a locked-out
-username even with the right password.
+The login goes through django.contrib.auth.authenticate with the request, as the login
+page does, so django-axes counts failed attempts here too and refuses a locked-out
+account even with the right password.
 """
 
 from django.contrib.auth import authenticate, user_logged_in
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from governance.kernel.api.tokens import token_expires_at, token_for_login, token_rotate
 from governance.kernel.login_guard import ACCOUNT, LoginRefusal, refusal_for
 
 
@@ -45,6 +46,11 @@ class TokenLoginInputSerializer(serializers.Serializer):
 
 class TokenLoginOutputSerializer(serializers.Serializer):
     token = serializers.CharField(help_text=_("在请求头中发送：Authorization: Token <token>"))
+    expires_at = serializers.DateTimeField(help_text=_("令牌过期时间；过期前可轮换，过期后须重新获取"))
+
+
+def _token_body(token) -> dict:
+    return TokenLoginOutputSerializer({"token": token.key, "expires_at": token_expires_at(token)}).data
 
 
 class TokenLoginAPI(APIView):
@@ -78,5 +84,17 @@ class TokenLoginAPI(APIView):
         # A token login is a login: axes clears the failed attempts and logs the access,
         # and last_login moves, as for the login page.
         user_logged_in.send(sender=user.__class__, request=request, user=user)
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response(TokenLoginOutputSerializer({"token": token.key}).data)
+        return Response(_token_body(token_for_login(user=user)))
+
+
+class TokenRotateAPI(APIView):
+    """A new token for the caller's account; the one used until now stops working."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["auth"], summary=_("轮换接口令牌：签发新令牌，旧令牌立即失效"), request=None,
+        responses={200: TokenLoginOutputSerializer, 401: OpenApiResponse(description=_("未登录，或令牌无效、已过期。"))},
+    )
+    def post(self, request):
+        return Response(_token_body(token_rotate(user=request.user)))
