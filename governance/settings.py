@@ -407,6 +407,16 @@ APPEAL_TRACK_FAILURES_PER_IP = env_str("APPEAL_TRACK_FAILURES_PER_IP", "100/hour
 TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1, minimum=1)
 
+# --- Retention (个人信息保护法 第十九条: no longer than the purpose needs) ---
+# Days after an appeal ended (closed, declined, withdrawn) until its phone and name are
+# masked, and until its photos are deleted; the appeal itself stays (appeals.retention).
+APPEAL_CONTACT_RETENTION_DAYS = env_int("APPEAL_CONTACT_RETENTION_DAYS", 365, minimum=1)
+APPEAL_PHOTO_RETENTION_DAYS = env_int("APPEAL_PHOTO_RETENTION_DAYS", 365, minimum=1)
+# The personal-data access log (three years: PIPL 第五十六条) and the login logs (at least six
+# months: 网络安全法 第二十一条) (governance.kernel.retention).
+ACCESS_LOG_RETENTION_DAYS = env_int("ACCESS_LOG_RETENTION_DAYS", 3 * 365, minimum=1)
+LOGIN_LOG_RETENTION_DAYS = env_int("LOGIN_LOG_RETENTION_DAYS", 180, minimum=1)
+
 # --- Volunteers ---
 # 双报到: the yearly service target of an in-service party member, in hours.
 VOLUNTEER_YEARLY_HOURS_TARGET = env_int("VOLUNTEER_YEARLY_HOURS_TARGET", 50, minimum=1)
