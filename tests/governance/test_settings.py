@@ -24,6 +24,7 @@ SETTINGS_VARIABLES = {
     "SECURE_COOKIES", "LOGIN_FAILURE_LIMIT", "LOGIN_LOCKOUT_MINUTES", "DJANGO_SETTINGS_MODULE",
     "OPEN311_FALLBACK_STREET", "STAFFING_ROLES", "GONGZHI_HTTPS", "MAP_TILE_URLS", "LOGIN_IP_ALLOWLIST",
     "TRUSTED_PROXY_HEADER", "TRUSTED_PROXY_COUNT", "API_TOKEN_DAYS",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests in this process; never in deployment
 }
 # A key fit for production (64 random characters), as make test, CI and the bench make one.
 KEY = secrets.token_urlsafe(48)
