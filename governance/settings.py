@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "governance.kernel.middleware.PermissionsPolicyMiddleware",
+    "governance.kernel.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "governance.kernel.middleware.SessionRefreshMiddleware",
@@ -346,6 +347,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation that needs an account documents its 401 (governance.kernel.api.schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "governance.kernel.api.schema.document_access",
+    ],
     # Several models have a "status"/"state" field; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "HouseholdStatusEnum": "grids.enums.HouseholdStatus",

@@ -76,6 +76,13 @@ def is_staff_viewer(user) -> bool:
     return jur.everything or bool(jur.prefixes)
 
 
+def ensure_staff_viewer(user) -> None:
+    """The overview of a jurisdiction's volunteers is for its staff: anyone else — a
+    volunteer, a department handler — is told so (403), there is no object to hide."""
+    if not is_staff_viewer(user):
+        raise ActionForbidden(_("志愿服务统计仅供社区、网格、街道工作人员和督查人员查看。"))
+
+
 def _community_covers(jur: Jurisdiction, community_code: str) -> bool:
     return jur.covers(community_code)
 

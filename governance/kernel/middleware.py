@@ -2,6 +2,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 
 from governance.kernel.errors import ApplicationError
@@ -88,3 +89,24 @@ class PermissionsPolicyMiddleware:
         if self.header:
             response.headers.setdefault("Permissions-Policy", self.header)
         return response
+
+
+NUL_MESSAGE = "请求中含有不允许的空字符（NUL）。"
+
+
+class RejectNulMiddleware:
+    """A NUL character in the address or the query string is refused with 400 before any
+    view sees it: PostgreSQL cannot hold one in a text value, so a search or filter with
+    it would otherwise end in a 500. (Form and JSON fields refuse it on their own: Django's
+    and DRF's CharField validate against it.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any("\x00" in key or any("\x00" in v for v in values)
+                                          for key, values in request.GET.lists()):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": NUL_MESSAGE, "code": "invalid"}, status=400)
+            return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

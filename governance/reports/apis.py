@@ -119,9 +119,7 @@ def table_json(table) -> dict | None:
 
 def _viewer(request):
     jurisdiction = jurisdiction_for(request.user)
-    levels = selectors.viewer_levels(jurisdiction)
-    if not levels:
-        raise NotFound()
+    levels = selectors.viewer_levels_required(jurisdiction)
     return jurisdiction, levels
 
 

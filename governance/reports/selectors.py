@@ -61,7 +61,7 @@ from governance.assessment.selectors import (
 )
 from governance.enums import Role, staffing_roles
 from governance.kernel import shared_cache
-from governance.kernel.errors import ApplicationError, NotFound
+from governance.kernel.errors import ActionForbidden, ApplicationError, NotFound
 from governance.kernel.privacy import mask_phone
 from governance.models import Post
 from governance.reports.tables import Column, ReportTable, sort_rows
@@ -127,6 +127,15 @@ def viewer_levels(jurisdiction: Jurisdiction) -> list[str]:
     # handler reads its own figures on the home card (its unit has no place to scope by).
     if any(k in (UnitKind.CITY, UnitKind.DISTRICT) for k, _c, _n in units):
         levels.append(UnitKind.DEPARTMENT)
+    return levels
+
+
+def viewer_levels_required(jurisdiction: Jurisdiction) -> list[str]:
+    """``viewer_levels``, or — with no unit to report on (a department handler, a
+    volunteer) — 403 with the reason: the reports are not theirs, nothing is hidden."""
+    levels = viewer_levels(jurisdiction)
+    if not levels:
+        raise ActionForbidden(_("报表仅供网格、社区、街道工作人员和督查考核人员查看；部门的指标见工作台。"))
     return levels
 
 

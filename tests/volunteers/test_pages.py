@@ -111,7 +111,7 @@ def test_worker_creates_an_activity(vol, login):
     assert response.status_code == 302
     activity = Activity.objects.get(title="义诊")
     assert activity.organiser == vol.users.community_worker and activity.community_id == vol.comm_a.code
-    assert login(vol.users.volunteer).get(reverse("volunteers:activity-create")).status_code == 404
+    assert login(vol.users.volunteer).get(reverse("volunteers:activity-create")).status_code == 403
 
 
 def test_rewards_page_and_redeem(vol, login):
