@@ -96,3 +96,18 @@ def test_staff_on_volunteer_only_actions_get_403_with_the_reason(city, path):
     response = api.get(path)
     assert response.status_code == 403
     assert response.json()["detail"] == "该操作仅限已登记的志愿者：您的账号没有登记为志愿者，请联系所在社区登记。"
+
+
+def test_a_nul_in_the_query_string_is_400_not_a_server_error(city, client):
+    """Schemathesis found it: PostgreSQL cannot hold a NUL in a text value, so a search
+    with one ended in a 500 there."""
+    api = APIClient()
+    api.force_authenticate(city.users.community_worker)
+    response = api.get("/api/v1/volunteers/activities/", {"q": "楼道\x00"})
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert "空字符" in response.json()["detail"]
+    client.force_login(city.users.community_worker)
+    page = client.get("/territory/community/110101001001/", {"q": "\x00"})
+    assert page.status_code == 400 and "空字符" in page.content.decode()
+    # Nothing else is refused.
+    assert api.get("/api/v1/volunteers/activities/", {"q": "楼道"}).status_code == 200

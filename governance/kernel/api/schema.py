@@ -1,7 +1,10 @@
-"""The schema tells the truth about access (drf-spectacular postprocessing hook): every
-operation that needs an account documents its 401 (no account, or a token that is wrong
-or expired — answered with WWW-Authenticate: Token), in the one error body the API
-answers with (governance.kernel.api.errors)."""
+"""The schema tells the truth about what every operation may answer (drf-spectacular
+postprocessing hook), in the one error body the API answers with
+(governance.kernel.api.errors):
+- 401 where an account is needed (no account, or a token that is wrong or expired —
+  answered with WWW-Authenticate: Token);
+- 404 on a paginated list (``page``): a page past the end is not found (DRF's answer).
+"""
 
 ERROR_COMPONENT = "Error"
 ERROR_SCHEMA = {
@@ -11,6 +14,10 @@ ERROR_SCHEMA = {
         "code": {"type": "string", "description": "机器可读的错误代码"},
     },
     "required": ["detail"],
+}
+NO_SUCH_PAGE = {
+    "description": "没有这一页（页码超出范围）。",
+    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}},
 }
 UNAUTHENTICATED = {
     "description": "未登录，或令牌无效、已过期（响应头 WWW-Authenticate: Token）。",
@@ -32,4 +39,6 @@ def document_access(result, generator, request, public):
                 continue
             if _needs_an_account(operation):
                 operation["responses"].setdefault("401", UNAUTHENTICATED)
+            if any(p.get("in") == "query" and p.get("name") == "page" for p in operation.get("parameters", [])):
+                operation["responses"].setdefault("404", NO_SUCH_PAGE)
     return result
