@@ -11,7 +11,9 @@ import functools
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
 from rest_framework.authtoken.models import Token
@@ -43,6 +45,18 @@ def _schema():
 
 OPERATIONS = [(method.upper(), path) for path, item in _openapi()["paths"].items() for method in item
               if method in {"get", "post", "put", "patch", "delete"}]
+
+
+@pytest.fixture(autouse=True)
+def _connections_stay_open():
+    """The WSGI handler closes "old" database connections around each request; in a test's
+    transaction that would close the test's own connection (on PostgreSQL). Django's test
+    client does the same as this while it calls the application."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

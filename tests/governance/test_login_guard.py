@@ -124,3 +124,14 @@ def test_a_new_account_is_not_locked_by_someone_elses_failures(city):
     for _ in range(5):
         log_in("grid_worker", "wrong", ip=IP1)
     assert log_in("newcomer", ip=IP1).status_code == 302
+
+
+@override_settings(TRUSTED_PROXY_HEADER="HTTP_X_FORWARDED_FOR", TRUSTED_PROXY_COUNT=1)
+def test_the_personal_data_access_log_records_the_client_behind_the_proxy(city):
+    from governance.models import AccessLog
+
+    client = Client(REMOTE_ADDR="10.0.0.1")
+    client.force_login(city.users.community_worker)
+    response = client.get(f"/api/v1/households/{city.household_a1.pk}/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+    assert response.status_code == 200
+    assert AccessLog.objects.get(subject=f"household:{city.household_a1.pk}").ip_address == "203.0.113.9"
