@@ -288,8 +288,8 @@ def track_detail(request, tracking_code: str):
 @never_cache
 def track_link(request, tracking_code: str, token: str):
     """The link in the resident's SMS: the token stands for the digits. The browser is
-    sent on to the plain address at once, so that the token stays out of its history
-    and of any Referer."""
+    sent on to the plain address at once, so that the token leaves the address bar (and
+    can be in no Referer)."""
     try:
         appeal = tracking.appeal_for_link(tracking_code=tracking_code, token=token)
     except NotFound as exc:
