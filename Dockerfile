@@ -11,8 +11,10 @@ COPY templates ./templates
 COPY static ./static
 COPY manage.py ./
 RUN pip install --no-cache-dir -e . \
- && DEBUG=false SECRET_KEY=collectstatic-only STATIC_MANIFEST=true python manage.py collectstatic --noinput
+ && DEBUG=false GONGZHI_HTTPS=false STATIC_MANIFEST=true \
+    SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+    python manage.py collectstatic --noinput
 RUN useradd --system --home /app gongzhi && mkdir -p /app/var && chown -R gongzhi /app/var
 USER gongzhi
 EXPOSE 8000
-CMD ["gunicorn", "governance.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "governance.wsgi:application", "--config", "python:governance.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "3"]

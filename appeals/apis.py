@@ -24,7 +24,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appeals import catalog, filters, ratelimit, selectors, services, workflow
+from appeals import catalog, filters, ratelimit, selectors, services, tracking, workflow
 from appeals.enums import STAFF_FEEDBACK_METHODS, AppealAction, FeedbackMethod, HandlingLevel, Rating, Source
 from appeals.images import photo_rule
 from appeals.models import Category
@@ -34,8 +34,11 @@ from appeals.serializers import (
     AppealDetailOutputSerializer,
     AppealListOutputSerializer,
     TrackOutputSerializer,
+    TrackRefusedOutputSerializer,
+    TrackStatusOutputSerializer,
 )
-from governance.kernel.errors import ApplicationError, NotFound
+from governance.kernel.errors import ApplicationError
+from governance.kernel.network import client_ip
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Building, Community, Department, Street
 from grids.validators import normalize_phone
@@ -179,7 +182,7 @@ class AppealCollectionAPI(generics.ListAPIView):
         serializer = self.AppealIntakeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        ip, phone = ratelimit.client_ip(request), _phone_key(data["phone"])
+        ip, phone = client_ip(request), _phone_key(data["phone"])
         ratelimit.ensure_intake_allowed(ip=ip, phone=phone)
         appeal = services.appeal_receive(source=Source.API, **data)
         if not appeal.photos_not_stored:  # charged for what was saved whole
@@ -529,32 +532,29 @@ ENDPOINTS = {
 # --- the resident's tracking ----------------------------------------------------------------------
 
 
-def _as_resident(request, read):
-    """Run a lookup by tracking code + last 4 digits; wrong guesses are counted per
-    address, and an address that guessed wrong too often is refused (429) first."""
-    ip = ratelimit.client_ip(request)
-    ratelimit.ensure_tracking_allowed(ip=ip)
-    try:
-        return read()
-    except NotFound:
-        ratelimit.record_tracking_failure(ip=ip)
-        raise
-
-
 _LAST4 = serializers.RegexField(
     r"^\d{4}$", help_text=gettext_lazy("提交诉求时所留手机号的后四位"),
     error_messages={"invalid": gettext_lazy("请填写手机号后四位数字。"), "required": gettext_lazy("请填写手机号后四位数字。")},
 )
+_TRACK_REFUSED = OpenApiResponse(
+    TrackRefusedOutputSerializer,
+    description=gettext_lazy(
+        "本网络查询错误次数过多（code: rate_limited），或该查询码输错次数过多、验证已暂停"
+        "（code: tracking_paused，paused_until 为恢复时间）；Retry-After 为需等待的秒数。"
+    ),
+)
+_TRACK_WRONG = OpenApiResponse(
+    TrackRefusedOutputSerializer,
+    description=gettext_lazy("查询码或手机号后四位不正确；tries_left 为本小时还可尝试的次数。"),
+)
 
 
 class TrackAPI(APIView):
-    """The resident's side: no account; the tracking code and the phone's last 4 digits."""
+    """The resident's side: no account; the tracking code and the phone's last 4 digits,
+    always in the body (a query string would leave them in every log on the way)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-
-    class TrackQueryInputSerializer(serializers.Serializer):
-        phone_last4 = _LAST4
 
     class TrackActInputSerializer(serializers.Serializer):
         phone_last4 = _LAST4
@@ -570,7 +570,8 @@ class TrackAPI(APIView):
         expected_version = serializers.IntegerField(required=False, min_value=1)
 
         def validate(self, attrs):
-            if attrs["withdraw"]:
+            # Only the digits: a look-up. solved or rating: an evaluation, which needs both.
+            if attrs["withdraw"] or (attrs.get("solved") is None and not attrs.get("rating")):
                 return attrs
             errors = {}
             if attrs.get("solved") is None:
@@ -582,25 +583,24 @@ class TrackAPI(APIView):
             return attrs
 
     @extend_schema(
-        tags=PUBLIC_TAGS, summary=gettext_lazy("居民查询诉求进度（查询码 + 手机号后四位）"),
-        parameters=[TrackQueryInputSerializer],
-        responses={200: TrackOutputSerializer, 400: _BAD, 404: _NOT_FOUND, 429: _RATE_LIMITED},
-        auth=[],
+        tags=PUBLIC_TAGS, summary=gettext_lazy("（已停用）请改用 POST 提交手机号后四位"),
+        description=gettext_lazy("查询码和手机号后四位不放在网址里：一律以 400 拒绝，请 POST {\"phone_last4\": …}。"),
+        responses={400: _BAD}, auth=[], deprecated=True,
     )
     def get(self, request, tracking_code: str):
-        query = self.TrackQueryInputSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        last4 = query.validated_data["phone_last4"]
-        view = _as_resident(request, lambda: selectors.appeal_track(tracking_code=tracking_code, phone_last4=last4))
-        return Response(TrackOutputSerializer(view).data)
+        raise ApplicationError(_("请用 POST 提交手机号后四位（{\"phone_last4\": \"1234\"}），不要放在网址里。"))
 
     @extend_schema(
-        tags=PUBLIC_TAGS, summary=gettext_lazy("居民评价办理结果，或撤回诉求"),
+        tags=PUBLIC_TAGS, summary=gettext_lazy("居民查询进度、评价办理结果或撤回诉求（查询码 + 手机号后四位）"),
         description=gettext_lazy(
-            "评价：solved、rating、comment（待评价时）。撤回：{\"withdraw\": true, \"reason\": …}（签收前）。"
+            "查询：{\"phone_last4\": …}。评价：另加 solved、rating、comment（待评价时）。"
+            "撤回：另加 {\"withdraw\": true, \"reason\": …}（签收前）。"
+            "每个查询码每小时可输错的次数有限（默认 10 次），之后暂停验证到整点；每个网络每小时可输错的次数也有限（默认 100 次）。"
+            "每次回答都带 tries_left（还可输错的次数）。"
         ),
         request=TrackActInputSerializer,
-        responses={200: TrackOutputSerializer, 400: _BAD, 404: _NOT_FOUND, 409: _CONFLICT, 429: _RATE_LIMITED},
+        responses={200: TrackStatusOutputSerializer, 400: _BAD, 404: _TRACK_WRONG, 409: _CONFLICT,
+                   429: _TRACK_REFUSED},
         auth=[],
     )
     def post(self, request, tracking_code: str):
@@ -608,18 +608,19 @@ class TrackAPI(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         last4 = data["phone_last4"]
-        if data["withdraw"]:
-            act = lambda: services.appeal_withdraw_by_resident(  # noqa: E731
-                tracking_code=tracking_code, phone_last4=last4, reason=data["reason"]
-            )
-        else:
-            act = lambda: services.appeal_evaluate(  # noqa: E731
-                tracking_code=tracking_code, phone_last4=last4, solved=data["solved"], rating=data["rating"],
-                comment=data["comment"], expected_version=data.get("expected_version"),
-            )
-        _as_resident(request, act)
-        view = selectors.appeal_track(tracking_code=tracking_code, phone_last4=last4)
-        return Response(TrackOutputSerializer(view).data)
+
+        def act_and_read():
+            if data["withdraw"]:
+                services.appeal_withdraw_by_resident(tracking_code=tracking_code, phone_last4=last4, reason=data["reason"])
+            elif data.get("rating"):
+                services.appeal_evaluate(
+                    tracking_code=tracking_code, phone_last4=last4, solved=data["solved"], rating=data["rating"],
+                    comment=data["comment"], expected_version=data.get("expected_version"),
+                )
+            return selectors.appeal_track(tracking_code=tracking_code, phone_last4=last4)
+
+        view, left = tracking.guarded(tracking_code=tracking_code, ip=client_ip(request), read=act_and_read)
+        return Response({**TrackOutputSerializer(view).data, "tries_left": left})
 
 
 # --- the responsibility list ------------------------------------------------------------------------

@@ -17,6 +17,8 @@ urlpatterns = [
     path("submit/similar/", views.submit_similar, name="submit-similar"),
     path("track/", views.track, name="track"),
     path("track/<str:tracking_code>/", views.track_detail, name="track-detail"),
+    # The SMS link: the token stands for the phone's last 4 digits (masked in logs).
+    path("track/<str:tracking_code>/k/<str:token>/", views.track_link, name="track-link"),
     path("track/<str:tracking_code>/evaluate/", views.track_evaluate, name="track-evaluate"),
     path("track/<str:tracking_code>/withdraw/", views.track_withdraw, name="track-withdraw"),
     path("track/<str:tracking_code>/forget/", views.track_forget, name="track-forget"),

@@ -18,20 +18,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appeals import public_selectors as places
+from appeals import tracking
 from appeals.enums import AppealState, Source
 from appeals.models import normalize_tracking_code
 from appeals.public_forms import NOT_SURE, AppealSubmitForm, EvaluationForm, LastFourForm, TrackForm, WithdrawForm
-from appeals.ratelimit import (
-    RateLimited,
-    charge_intake,
-    client_ip,
-    ensure_intake_allowed,
-    ensure_tracking_allowed,
-    record_tracking_failure,
-)
+from appeals.ratelimit import RateLimited, charge_intake, ensure_intake_allowed
 from appeals.selectors import appeal_track, category_list
 from appeals.services import appeal_evaluate, appeal_receive, appeal_withdraw_by_resident
 from governance.kernel.errors import ApplicationError, Conflict, NotFound
+from governance.kernel.network import client_ip
 from governance.kernel.privacy import mask_phone
 
 TRACK_SESSION_KEY = "public_track"
@@ -69,7 +64,10 @@ def _forget(request, code: str) -> None:
 
 
 def _rate_limited(request, exc: RateLimited):
-    return render(request, "appeals/public/rate_limited.html", {"message": exc.message}, status=429)
+    response = render(request, "appeals/public/rate_limited.html", {"message": exc.message}, status=429)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 # --- landing -------------------------------------------------------------------------------
@@ -219,15 +217,13 @@ def places_buildings(request):
 
 
 def _verify(request, code: str, last4: str):
-    """Check a guess of (code, last 4 digits), throttled per address. Returns the
-    TrackView, or raises RateLimited / NotFound (the failure is counted)."""
-    ip = client_ip(request)
-    ensure_tracking_allowed(ip=ip)
-    try:
-        view = appeal_track(tracking_code=code, phone_last4=last4)
-    except NotFound:
-        record_tracking_failure(ip=ip)
-        raise
+    """Check a guess of (code, last 4 digits) within the tries a code and an address have
+    (appeals.tracking). Returns the TrackView, or raises RateLimited / NotFound (the
+    failure is counted, the message says how many tries are left)."""
+    view, _left = tracking.guarded(
+        tracking_code=code, ip=client_ip(request),
+        read=lambda: appeal_track(tracking_code=code, phone_last4=last4),
+    )
     _remember(request, view.tracking_code, last4)
     return view
 
@@ -286,8 +282,28 @@ def track_detail(request, tracking_code: str):
         return render(request, "appeals/public/track_verify.html", {"form": form, "code": code})
     last4 = _remembered(request, code)
     if last4 is None:
-        return render(request, "appeals/public/track_verify.html", {"form": LastFourForm(), "code": code})
+        return render(request, "appeals/public/track_verify.html", {
+            "form": LastFourForm(), "code": code,
+            "tries_left": tracking.tries_left(tracking_code=code, ip=client_ip(request)),
+        })
     return _track_page(request, code, last4)
+
+
+@require_GET
+@never_cache
+def track_link(request, tracking_code: str, token: str):
+    """The link in the resident's SMS: the token stands for the digits. The browser is
+    sent on to the plain address at once, so that the token leaves the address bar (and
+    can be in no Referer)."""
+    try:
+        appeal = tracking.appeal_for_link(tracking_code=tracking_code, token=token)
+    except NotFound as exc:
+        tracking.count_link_failure(ip=client_ip(request))
+        messages.error(request, exc.message)
+        code = normalize_tracking_code(tracking_code)
+        return redirect("public:track-detail", tracking_code=code) if code else redirect("public:track")
+    _remember(request, appeal.tracking_code, appeal.phone[-4:])
+    return redirect("public:track-detail", tracking_code=appeal.tracking_code)
 
 
 def _verified_or_redirect(request, tracking_code: str):

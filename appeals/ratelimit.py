@@ -76,20 +76,7 @@ def charge_intake(*, ip: str | None, phone: str | None) -> None:
     hit_all(_intake_counters(ip=ip, phone=phone))
 
 
-def ensure_tracking_allowed(*, ip: str | None) -> None:
-    """Before checking a tracking code: refuse an address that guessed wrong too often."""
-    if ip and over("track-fail", ip, Rate.parse(settings.APPEAL_TRACK_FAILURES_PER_IP)):
-        raise RateLimited(_("查询错误次数过多，请一小时后再试。"))
+def used(scope: str, ident: str, rate: Rate) -> int:
+    """The hits counted in the window open now (0 when none); counts nothing."""
+    return counters.counts([(scope, ident, rate)])[0]
 
-
-def record_tracking_failure(*, ip: str | None) -> None:
-    if ip:
-        hit("track-fail", ip, Rate.parse(settings.APPEAL_TRACK_FAILURES_PER_IP))
-
-
-def client_ip(request) -> str | None:
-    """The client's address; behind a proxy set TRUSTED_PROXY_HEADER (e.g. HTTP_X_REAL_IP)."""
-    header = getattr(settings, "TRUSTED_PROXY_HEADER", "")
-    if header and request.META.get(header):
-        return request.META[header].split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR")

@@ -206,3 +206,15 @@ class TrackOutputSerializer(serializers.Serializer):
     can_withdraw = serializers.BooleanField()
     version = serializers.IntegerField(help_text=_("评价时可作为 expected_version 回传"))
     steps = TrackStepOutputSerializer(many=True)
+
+
+class TrackStatusOutputSerializer(TrackOutputSerializer):
+    tries_left = serializers.IntegerField(help_text=_("本小时还可输错手机号后四位的次数"))
+
+
+class TrackRefusedOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    tries_left = serializers.IntegerField(help_text=_("本小时还可输错手机号后四位的次数"))
+    retry_after = serializers.IntegerField(required=False, help_text=_("暂停时：需等待的秒数（同 Retry-After）"))
+    paused_until = serializers.DateTimeField(required=False, help_text=_("该查询码暂停验证时：恢复时间"))

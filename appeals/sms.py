@@ -21,7 +21,7 @@ from django.utils.translation import gettext_noop
 
 from appeals.deadlines import deadline_text
 from appeals.tasks import SMS_EXTENDED, SMS_FEEDBACK, SMS_RECEIVED, track_url
-from governance.kernel import outbox
+from governance.kernel import logmask, outbox
 from governance.kernel.privacy import mask_phone, mask_tracking_code
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ RESULT_MAX = 120
 def params_for(appeal, kind: str, *, deadline: str | None = None) -> dict:
     """The template's parameters for one appeal, as of now (``deadline``: the text of a
     deadline the appeal is moving to in the same transaction)."""
-    params = {"code": appeal.tracking_code, "url": track_url(appeal.tracking_code)}
+    params = {"code": appeal.tracking_code, "url": track_url(appeal)}
     if kind == SMS_FEEDBACK:
         params["result"] = appeal.result if len(appeal.result) <= RESULT_MAX else appeal.result[:RESULT_MAX] + "…"
     elif kind == SMS_EXTENDED:
@@ -73,7 +73,7 @@ def masked(params: dict) -> dict:
     if not code:
         return dict(params)
     hidden = mask_tracking_code(code)
-    return {k: v.replace(code, hidden) if isinstance(v, str) else v for k, v in params.items()}
+    return {k: logmask.mask(v).replace(code, hidden) if isinstance(v, str) else v for k, v in params.items()}
 
 
 # --- backends ----------------------------------------------------------------------------

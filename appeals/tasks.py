@@ -7,7 +7,6 @@ outbox's relay (governance.kernel.outbox)."""
 import logging
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -19,8 +18,11 @@ SMS_FEEDBACK = "feedback"
 SMS_EXTENDED = "extended"
 
 
-def track_url(tracking_code: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/track/{tracking_code}/"
+def track_url(appeal) -> str:
+    """The SMS link: it opens the appeal without the digits (appeals.tracking)."""
+    from appeals.tracking import link_url
+
+    return link_url(appeal)
 
 
 def _moment(value: str | None):

@@ -14,6 +14,7 @@ database per process.
 import argparse
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -29,11 +30,14 @@ PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rs
 # The server's settings for the run. The intake limits are raised so that the
 # throughput measured is the server's, not the limiter's (said in the output too).
 SERVER_ENV = {
-    "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1", "SECURE_COOKIES": "false", "LOG_LEVEL": "WARNING",
+    "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1", "GONGZHI_HTTPS": "false", "LOG_LEVEL": "WARNING",
     "APPEAL_INTAKE_RATE_PER_IP": "1000000/hour", "APPEAL_INTAKE_RATE_PER_PHONE": "1000/day",
     "API_ANON_RATE": "1000000/minute", "API_USER_RATE": "1000000/minute",
 }
 WORKERS = 4
+# A random key of this run for the server and the measuring process (the settings refuse
+# short and placeholder keys); sessions and tokens are made fresh each run anyway.
+RUN_SECRET_KEY = secrets.token_urlsafe(48)
 
 # Run as a script, sys.path[0] is bench/ itself, whose modules would shadow the
 # standard library's; the project root is what imports must see.
@@ -62,7 +66,7 @@ def database_url(database: str, pg_options: str = "") -> str:
 
 def django_setup(database: str, var_dir: str, pg_options: str = "", redis_url: str | None = None) -> None:
     os.environ["DATABASE_URL"] = database_url(database, pg_options)
-    os.environ.setdefault("SECRET_KEY", "bench-not-secret")
+    os.environ["SECRET_KEY"] = RUN_SECRET_KEY
     os.environ["GONGZHI_VAR_DIR"] = var_dir
     if redis_url:
         os.environ["REDIS_URL"] = redis_url
@@ -200,7 +204,7 @@ def one_tier(args) -> None:
 
 
 def report(tiers: list[str], names: list[str] | None = None) -> None:
-    os.environ.setdefault("SECRET_KEY", "bench-not-secret")
+    os.environ["SECRET_KEY"] = RUN_SECRET_KEY
     from bench.suite import check_targets, table
 
     files = [RESULTS / f"{name}.json" for name in (names or tiers)]

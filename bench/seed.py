@@ -140,8 +140,7 @@ def bench_units() -> dict:
 
 def accounts_seed() -> dict[str, str]:
     """The four benchmark accounts with their posts and API tokens; returns username → token."""
-    from rest_framework.authtoken.models import Token
-
+    from governance.kernel.api.tokens import token_for_login
     from governance.models import Post
 
     units = bench_units()
@@ -150,7 +149,7 @@ def accounts_seed() -> dict[str, str]:
     for username, (role, unit) in BENCH_ACCOUNTS.items():
         user, _created = get_user_model().objects.get_or_create(username=username, defaults={"password": password})
         Post.objects.get_or_create(user=user, role=role, **({unit: units[unit]} if unit else {"district": None}))
-        tokens[username] = Token.objects.get_or_create(user=user)[0].key
+        tokens[username] = token_for_login(user=user).key
     return tokens
 
 

@@ -66,6 +66,7 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
     escalation last (it restores what it changed). Returns the JSON-able result."""
     from appeals.enums import OPEN_STATES
     from appeals.models import Appeal, Category
+    from governance.kernel.api.tokens import token_rotate
     from grids.models import Building
 
     users = {u.username: u for u in get_user_model().objects.filter(username__startswith="bench_")}
@@ -88,7 +89,9 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
 
     community_cookie = {"Cookie": measure.session_cookie(users["bench_community"])}
     supervisor_cookie = {"Cookie": measure.session_cookie(users["bench_supervisor"])}
-    token = {"Authorization": f"Token {users['bench_supervisor'].auth_token.key}", "Accept": "application/json"}
+    # A token minted for this run (tokens expire; an earlier run's may have).
+    token = {"Authorization": f"Token {token_rotate(user=users['bench_supervisor']).key}",
+             "Accept": "application/json"}
     community = units["community"].code
     # Appeals of the worker's community, open and closed, so that no single cached row is timed.
     codes = list(Appeal.objects.filter(territory_code__startswith=community).order_by("-id")

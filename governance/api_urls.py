@@ -2,10 +2,11 @@
 
 from django.urls import include, path
 
-from governance.kernel.api.auth import TokenLoginAPI
+from governance.kernel.api.auth import TokenLoginAPI, TokenRotateAPI
 
 urlpatterns = [
     path("auth/token/", TokenLoginAPI.as_view(), name="api-token"),
+    path("auth/token/rotate/", TokenRotateAPI.as_view(), name="api-token-rotate"),
     path("", include("grids.api_urls")),
     path("", include("appeals.api_urls")),
     path("", include("volunteers.api_urls")),

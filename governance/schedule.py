@@ -55,6 +55,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "governance.assessment.tasks.compute_scores",
         "schedule": crontab(minute=30, hour=1),
     },
+    # Personal data past its retention: finished appeals' phones, names and photos, old access
+    # and login logs, expired tokens and sessions (个人信息保护法 第十九条).
+    "retention-purge": {
+        "task": "governance.tasks.retention_purge",
+        "schedule": crontab(minute=20, hour=3),
+    },
     # 双报到: last year's party members are evaluated on 5 January, after late check-outs.
     "volunteers-yearly-evaluation": {
         "task": "volunteers.tasks.yearly_evaluation",

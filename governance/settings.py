@@ -15,9 +15,12 @@ from governance.env import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     env_redis_url,
     env_str,
     redis_url_with_db,
+    secret_key_problem,
+    tile_sources,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,6 +37,12 @@ if not SECRET_KEY:
             "no development default)."
         )
     SECRET_KEY = "django-insecure-gongzhi-development-only"
+elif not DEBUG and (_key_problem := secret_key_problem(SECRET_KEY)):
+    # Sessions, CSRF tokens, tracking links and rate-limit keys are only as good as the key.
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is not fit for production: {_key_problem}. Generate one, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(48))' (64 characters)."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -58,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "governance",
     "governance.assessment",
     "governance.reports",
@@ -69,6 +79,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "governance.kernel.middleware.PermissionsPolicyMiddleware",
+    "governance.kernel.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "governance.kernel.middleware.SessionRefreshMiddleware",
@@ -198,14 +211,24 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Repeated failed logins lock the username (from any address) for a while.
+# Failed logins (governance.kernel.login_guard): LOGIN_FAILURE_LIMIT failures lock a
+# username *from that address* (username and address together: nobody can lock a
+# colleague out from elsewhere, and one street office behind one NAT address is not
+# locked as a whole); LOGIN_IP_FAILURE_LIMIT failures from one address across usernames
+# refuse that address (429 with the wait), except the addresses of LOGIN_IP_ALLOWLIST
+# (offices' egress addresses). Both for LOGIN_LOCKOUT_MINUTES after the last counted failure.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# Locking by username only, on purpose: a street office sits behind one NAT address,
-# and locking that address would lock every colleague out.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# A refused attempt does not count (nor restart the lock's minutes).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "governance.kernel.login_guard.LoginGuardHandler"
+AXES_LOCKOUT_CALLABLE = "governance.kernel.login_guard.lockout_response"
+# The one client-address rule (trusted proxy header), also for rate limits and the access log.
+AXES_CLIENT_IP_CALLABLE = "governance.kernel.network.client_ip"
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 50, minimum=1)
+LOGIN_IP_ALLOWLIST = env_networks("LOGIN_IP_ALLOWLIST")
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 # Idle sessions expire: a request pushes the expiry forward when the session was last
@@ -217,15 +240,62 @@ SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 
+# --- HTTPS and the browser's security headers ------------------------------------------
+# HTTPS is on wherever DEBUG is off, unless GONGZHI_HTTPS=false (make test, the bench, the
+# browser tests and docker-compose on localhost, which serve plain http): every http
+# request is redirected to https (except /healthz, which load balancers ask over http), and
+# browsers are told to use https only for a year (HSTS). Not for subdomains and no preload
+# list: a government domain's other hosts are not ours to commit (check --deploy's W005 and
+# W021, silenced below for that reason).
+GONGZHI_HTTPS = env_bool("GONGZHI_HTTPS", True) and not DEBUG
+SECURE_SSL_REDIRECT = GONGZHI_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if GONGZHI_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_HSTS_PRELOAD = False
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", GONGZHI_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", GONGZHI_HTTPS)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
-    X_FRAME_OPTIONS = "DENY"
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SILENCED_SYSTEM_CHECKS = [
+    "security.W005",  # HSTS for subdomains: other hosts of the (government) domain are not ours
+    "security.W021",  # HSTS preload: the same, and hard to undo
+]
+
+# Content-Security-Policy (django-csp): scripts and styles from this site only — no inline
+# script, no eval (htmx runs with allowEval=false, includeIndicatorStyles=false; the API
+# docs use Swagger's split view) — and images from here plus the map's tile host when
+# MAP_TILE_URLS names one (comma list of tile URL templates; {s} in the first label).
+MAP_TILE_URLS = env_list("MAP_TILE_URLS", [])
+_SELF, _NONE = "'self'", "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF],
+        "style-src": [_SELF],
+        "img-src": [_SELF, "data:", "blob:", *tile_sources("MAP_TILE_URLS")],
+        "font-src": [_SELF],
+        "connect-src": [_SELF],
+        "object-src": [_NONE],
+        "base-uri": [_NONE],
+        "form-action": [_SELF],
+        "frame-ancestors": [_NONE],
+    },
+}
+# Permissions-Policy (governance.kernel.middleware.PermissionsPolicyMiddleware): the map's
+# "my position" needs geolocation on this site; every other powerful feature is off.
+PERMISSIONS_POLICY = {
+    "geolocation": [_SELF],
+    **{feature: [] for feature in (
+        "accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "encrypted-media", "fullscreen",
+        "gyroscope", "hid", "idle-detection", "magnetometer", "microphone", "midi", "payment",
+        "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "serial", "usb", "web-share",
+        "xr-spatial-tracking",
+    )},
+}
 
 # --- Language and time -------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -256,9 +326,12 @@ STORAGES = {
 
 # --- API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous call to an endpoint that needs an account is answered 401
+    # with WWW-Authenticate: Token (DRF asks the first class for the header). The session
+    # serves the pages' own calls (with CSRF).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "governance.kernel.api.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -271,6 +344,8 @@ REST_FRAMEWORK = {
         "user": env_str("API_USER_RATE", "1200/minute"),
     },
 }
+# API tokens expire this many days after they are issued (governance.kernel.api.tokens).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30, minimum=1)
 SPECTACULAR_SETTINGS = {
     "TITLE": "共治 Gongzhi API",
     "DESCRIPTION": "社区网格化治理平台接口 (community grid governance portal API)",
@@ -280,6 +355,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation that needs an account documents its 401 (governance.kernel.api.schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "governance.kernel.api.schema.document_access",
+    ],
     # Several models have a "status"/"state" field; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "HouseholdStatusEnum": "grids.enums.HouseholdStatus",
@@ -304,9 +384,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Tokens in URLs (the SMS link's) are masked in every line (governance.kernel.logmask).
+    "filters": {"mask_secrets": {"()": "governance.kernel.logmask.MaskSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Django's own loggers (its default config gives them handlers of their own, without
+        # the mask) and runserver's request lines: through the same handler.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- Appeals ---
@@ -322,9 +410,26 @@ APPEAL_PHOTO_MAX_COUNT = env_int("APPEAL_PHOTO_MAX_COUNT", 3, minimum=0)
 # Public rate limits ("N/second|minute|hour|day"), shared by the form, the API and Open311.
 APPEAL_INTAKE_RATE_PER_IP = env_str("APPEAL_INTAKE_RATE_PER_IP", "20/hour")
 APPEAL_INTAKE_RATE_PER_PHONE = env_str("APPEAL_INTAKE_RATE_PER_PHONE", "5/day")
-APPEAL_TRACK_FAILURES_PER_IP = env_str("APPEAL_TRACK_FAILURES_PER_IP", "10/hour")
-# The header that carries the client address when a trusted reverse proxy is in front.
+# Wrong tracking tries (appeals.tracking): per code, then its last-4 check pauses until the
+# window ends (the SMS link still works); per address across codes, then 429. A housing
+# estate shares one NAT address: the address's number is high on purpose.
+APPEAL_TRACK_FAILURES_PER_CODE = env_str("APPEAL_TRACK_FAILURES_PER_CODE", "10/hour")
+APPEAL_TRACK_FAILURES_PER_IP = env_str("APPEAL_TRACK_FAILURES_PER_IP", "100/hour")
+# The header that carries the client address when a trusted reverse proxy is in front
+# (HTTP_X_REAL_IP or HTTP_X_FORWARDED_FOR), and how many proxies append to it: the
+# client's address is that many from the right (governance.kernel.network.client_ip).
 TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "")
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1, minimum=1)
+
+# --- Retention (个人信息保护法 第十九条: no longer than the purpose needs) ---
+# Days after an appeal ended (closed, declined, withdrawn) until its phone and name are
+# masked, and until its photos are deleted; the appeal itself stays (appeals.retention).
+APPEAL_CONTACT_RETENTION_DAYS = env_int("APPEAL_CONTACT_RETENTION_DAYS", 365, minimum=1)
+APPEAL_PHOTO_RETENTION_DAYS = env_int("APPEAL_PHOTO_RETENTION_DAYS", 365, minimum=1)
+# The personal-data access log (three years: PIPL 第五十六条) and the login logs (at least six
+# months: 网络安全法 第二十一条) (governance.kernel.retention).
+ACCESS_LOG_RETENTION_DAYS = env_int("ACCESS_LOG_RETENTION_DAYS", 3 * 365, minimum=1)
+LOGIN_LOG_RETENTION_DAYS = env_int("LOGIN_LOG_RETENTION_DAYS", 180, minimum=1)
 
 # --- Volunteers ---
 # 双报到: the yearly service target of an in-service party member, in hours.
@@ -350,6 +455,9 @@ VOLUNTEER_APPEAL_RATING_POINTS = {
 # Self check-in opens this long before the start; the QR token expires after this many seconds.
 VOLUNTEER_CHECKIN_OPENS_MINUTES = env_int("VOLUNTEER_CHECKIN_OPENS_MINUTES", 60, minimum=0)
 VOLUNTEER_CHECKIN_TOKEN_SECONDS = env_int("VOLUNTEER_CHECKIN_TOKEN_SECONDS", 300, minimum=30)
+# Wrong check-in codes a volunteer may type at one activity ("N/second|minute|hour|day");
+# then 429 (the QR code still works). A wrong code and a closed window answer alike.
+VOLUNTEER_CHECKIN_CODE_FAILURES = env_str("VOLUNTEER_CHECKIN_CODE_FAILURES", "10/hour")
 
 # --- Open311 ---
 # POST requests per API key ("N/second|minute|hour|day"); over it: 429 with the spec's

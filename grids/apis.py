@@ -19,11 +19,12 @@ from grids.models import Building, Community, District, Grid, Street
 
 TAGS = ["territory"]
 _NOT_FOUND = OpenApiResponse(description=_("不存在，或不在您的辖区内。"))
+_BAD = OpenApiResponse(description=_("筛选条件有误（附说明）。"))
 
 
 def _unit_schema(list_summary, detail_summary, serializer):
     return extend_schema_view(
-        list=extend_schema(tags=TAGS, summary=list_summary),
+        list=extend_schema(tags=TAGS, summary=list_summary, responses={200: serializer(many=True), 400: _BAD}),
         retrieve=extend_schema(tags=TAGS, summary=detail_summary, responses={200: serializer, 404: _NOT_FOUND}),
     )
 
@@ -73,7 +74,8 @@ class BuildingViewSet(_UnitViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(tags=TAGS, summary=_("住户列表（限本辖区，电话脱敏）")),
+    list=extend_schema(tags=TAGS, summary=_("住户列表（限本辖区，电话脱敏）"),
+                       responses={200: serializers.HouseholdListOutputSerializer(many=True), 400: _BAD}),
     retrieve=extend_schema(
         tags=TAGS,
         summary=_("住户详情（含居民和完整电话，记入个人信息访问记录）"),

@@ -21,7 +21,7 @@ from appeals.selectors import resident_contact
 from appeals.serializers import DEADLINE_TEXT_HELP
 from appeals.services import appeal_act
 from governance.kernel.api.pagination import StandardPagination
-from governance.kernel.errors import NotFound
+from governance.kernel.errors import ApplicationError, NotFound
 from volunteers import selectors, services
 from volunteers.models import Activity, Signup
 
@@ -29,6 +29,8 @@ TAGS = ["volunteers"]
 _NOT_FOUND = OpenApiResponse(description=_("不存在，或不在您的社区/辖区内。"))
 _CONFLICT = OpenApiResponse(description=_("状态不允许（名额已满、已报名、积分不足、已兑完等）。"))
 _FORBIDDEN = OpenApiResponse(description=_("无权进行此操作（附原因）。"))
+_BAD = OpenApiResponse(description=_("输入有误：按提示修改后重试。"))
+_VOLUNTEER_ONLY = OpenApiResponse(description=_("仅限已登记的志愿者：工作人员等未登记账号为 403（附原因）。"))
 
 
 # --- Serializers ----------------------------------------------------------------------
@@ -178,7 +180,7 @@ class VolunteerOrganizationOutputSerializer(serializers.Serializer):
 
 
 def _paginated(request, view, qs, serializer_class, transform=None):
-    paginator = StandardPagination()
+    paginator = view.pagination_class()
     page = paginator.paginate_queryset(qs, request, view=view)
     rows = transform(page) if transform else page
     return paginator.get_paginated_response(serializer_class(rows, many=True).data)
@@ -187,7 +189,7 @@ def _paginated(request, view, qs, serializer_class, transform=None):
 # --- Volunteers -----------------------------------------------------------------------
 
 class VolunteerMeAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("我的志愿者信息、时长和积分"), responses={200: VolunteerMeOutputSerializer, 404: _NOT_FOUND})
+    @extend_schema(tags=TAGS, summary=_("我的志愿者信息、时长和积分"), responses={403: _VOLUNTEER_ONLY, 200: VolunteerMeOutputSerializer, 404: _NOT_FOUND})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         year = timezone.localdate().year
@@ -199,14 +201,18 @@ class VolunteerMeAPI(APIView):
 
 
 class VolunteerMePointsAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("我的积分明细（新的在前）"), responses={200: VolunteerPointsEntryOutputSerializer(many=True)})
+    pagination_class = StandardPagination  # its pages, and the schema says so
+
+    @extend_schema(tags=TAGS, summary=_("我的积分明细（新的在前）"), responses={403: _VOLUNTEER_ONLY, 200: VolunteerPointsEntryOutputSerializer(many=True)})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         return _paginated(request, self, selectors.points_history(volunteer=volunteer), VolunteerPointsEntryOutputSerializer)
 
 
 class VolunteerMeSignupsAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("我报名的活动"), responses={200: VolunteerSignupOutputSerializer(many=True)})
+    pagination_class = StandardPagination  # its pages, and the schema says so
+
+    @extend_schema(tags=TAGS, summary=_("我报名的活动"), responses={403: _VOLUNTEER_ONLY, 200: VolunteerSignupOutputSerializer(many=True)})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         return _paginated(request, self, selectors.my_signups(volunteer=volunteer).select_related("volunteer"),
@@ -214,6 +220,8 @@ class VolunteerMeSignupsAPI(APIView):
 
 
 class VolunteerActivityListAPI(APIView):
+    pagination_class = StandardPagination  # its pages, and the schema says so
+
     @extend_schema(
         tags=TAGS, summary=_("活动列表"),
         description=_("志愿者：本社区可报名的活动；工作人员：辖区内和自己组织的活动。"),
@@ -270,7 +278,7 @@ class VolunteerSignupAPI(APIView):
 
 class VolunteerSignupCancelAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("取消报名（活动开始前）"), request=None,
-                   responses={200: VolunteerSignupOutputSerializer, 404: _NOT_FOUND, 409: _CONFLICT})
+                   responses={403: _VOLUNTEER_ONLY, 200: VolunteerSignupOutputSerializer, 404: _NOT_FOUND, 409: _CONFLICT})
     def post(self, request, pk: int):
         activity = selectors.activity_get(request.user, pk)
         volunteer = selectors.volunteer_require(request.user)
@@ -280,8 +288,10 @@ class VolunteerSignupCancelAPI(APIView):
 
 class VolunteerSelfCheckAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("志愿者凭签到码签到或签退"), request=VolunteerSelfCheckInputSerializer,
-                   responses={200: VolunteerSignupOutputSerializer, 400: OpenApiResponse(description=_("签到码不正确")),
-                              404: _NOT_FOUND, 409: _CONFLICT})
+                   responses={403: _VOLUNTEER_ONLY, 200: VolunteerSignupOutputSerializer,
+                              400: OpenApiResponse(description=_("签到码不正确，或当前不在签到时间内（两者同一回答）")),
+                              404: _NOT_FOUND, 409: _CONFLICT,
+                              429: OpenApiResponse(description=_("签到码输错次数过多，请稍后再试或扫码签到"))})
     def post(self, request, pk: int):
         activity = selectors.activity_get(request.user, pk)
         volunteer = selectors.volunteer_require(request.user)
@@ -293,14 +303,14 @@ class VolunteerSelfCheckAPI(APIView):
 
 class VolunteerQrCheckAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("志愿者扫码签到或签退（二维码中的令牌）"), request=VolunteerQrCheckInputSerializer,
-                   responses={200: VolunteerSignupOutputSerializer, 400: OpenApiResponse(description=_("二维码无效或已过期")),
+                   responses={403: _VOLUNTEER_ONLY, 200: VolunteerSignupOutputSerializer, 400: OpenApiResponse(description=_("二维码无效或已过期")),
                               404: _NOT_FOUND, 409: _CONFLICT})
     def post(self, request):
+        volunteer = selectors.volunteer_require(request.user)  # 403 for staff, before the input
         serializer = VolunteerQrCheckInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         activity_id, direction = services.checkin_token_read(token=serializer.validated_data["token"])
         activity = selectors.activity_get(request.user, activity_id)
-        volunteer = selectors.volunteer_require(request.user)
         signup = services.signup_self_check(activity=activity, volunteer=volunteer, direction=direction)
         return Response(VolunteerSignupOutputSerializer(signup).data)
 
@@ -314,6 +324,8 @@ def _managed(request, pk: int) -> Activity:
 
 
 class VolunteerActivitySignupListAPI(APIView):
+    pagination_class = StandardPagination  # its pages, and the schema says so
+
     @extend_schema(tags=TAGS, summary=_("活动报名名单（组织者）"),
                    responses={200: VolunteerSignupOutputSerializer(many=True), 403: _FORBIDDEN, 404: _NOT_FOUND})
     def get(self, request, pk: int):
@@ -379,8 +391,10 @@ class VolunteerActivityCancelAPI(APIView):
 # --- Points shop ---------------------------------------------------------------------------
 
 class VolunteerRewardListAPI(APIView):
+    pagination_class = StandardPagination  # its pages, and the schema says so
+
     @extend_schema(tags=TAGS, summary=_("积分超市商品（本社区和全市通用）"),
-                   responses={200: VolunteerRewardOutputSerializer(many=True), 404: _NOT_FOUND})
+                   responses={403: _VOLUNTEER_ONLY, 200: VolunteerRewardOutputSerializer(many=True), 404: _NOT_FOUND})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         return _paginated(request, self, selectors.reward_list(volunteer=volunteer), VolunteerRewardOutputSerializer)
@@ -398,45 +412,55 @@ class VolunteerRewardRedeemAPI(APIView):
 
 # --- Overview for community workers --------------------------------------------------------
 
+YEAR_RANGE = (2000, 2100)
 _OVERVIEW_PARAMS = [
-    OpenApiParameter("year", int, description=_("年度，默认今年")),
+    OpenApiParameter("year", {"type": "integer", "minimum": YEAR_RANGE[0], "maximum": YEAR_RANGE[1]},
+                     description=_("年度，默认今年")),
     OpenApiParameter("q", str, description=_("搜索")),
     OpenApiParameter("community", str, description=_("社区编码（须在辖区内）")),
 ]
 
 
 def _overview_args(request) -> dict:
-    if not selectors.is_staff_viewer(request.user):
-        raise NotFound()
+    selectors.ensure_staff_viewer(request.user)
     code = request.query_params.get("community", "").strip()
     if code:
         selectors.community_get(request.user, code)
+    raw = request.query_params.get("year", "").strip()
     try:
-        year = int(request.query_params.get("year", ""))
+        year = int(raw) if raw else timezone.localdate().year
     except ValueError:
-        year = timezone.localdate().year
+        raise ApplicationError(_("年度须是整数。")) from None
+    if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
+        raise ApplicationError(_("年度须在 %(a)s 至 %(b)s 之间。") % {"a": YEAR_RANGE[0], "b": YEAR_RANGE[1]})
     return {"year": year, "query": request.query_params.get("q", "").strip(), "community_code": code}
 
 
 class VolunteerOverviewHoursAPI(APIView):
+    pagination_class = StandardPagination  # its pages, and the schema says so
+
     @extend_schema(tags=TAGS, summary=_("辖区志愿者年度服务时长"), parameters=_OVERVIEW_PARAMS,
-                   responses={200: VolunteerHoursOutputSerializer(many=True), 404: _NOT_FOUND})
+                   responses={200: VolunteerHoursOutputSerializer(many=True), 400: _BAD, 403: _FORBIDDEN, 404: _NOT_FOUND})
     def get(self, request):
         qs = selectors.volunteer_hours_list(request.user, **_overview_args(request))
         return _paginated(request, self, qs, VolunteerHoursOutputSerializer)
 
 
 class VolunteerOverviewMembersAPI(APIView):
+    pagination_class = StandardPagination  # its pages, and the schema says so
+
     @extend_schema(tags=TAGS, summary=_("双报到在职党员年度进度"), parameters=_OVERVIEW_PARAMS,
-                   responses={200: VolunteerMemberProgressOutputSerializer(many=True), 404: _NOT_FOUND})
+                   responses={200: VolunteerMemberProgressOutputSerializer(many=True), 400: _BAD, 403: _FORBIDDEN, 404: _NOT_FOUND})
     def get(self, request):
         qs = selectors.member_progress_list(request.user, **_overview_args(request))
         return _paginated(request, self, qs, VolunteerMemberProgressOutputSerializer)
 
 
 class VolunteerOverviewOrganizationsAPI(APIView):
+    pagination_class = StandardPagination  # its pages, and the schema says so
+
     @extend_schema(tags=TAGS, summary=_("双报到单位党组织参与情况"), parameters=_OVERVIEW_PARAMS,
-                   responses={200: VolunteerOrganizationOutputSerializer(many=True), 404: _NOT_FOUND})
+                   responses={200: VolunteerOrganizationOutputSerializer(many=True), 400: _BAD, 403: _FORBIDDEN, 404: _NOT_FOUND})
     def get(self, request):
         args = _overview_args(request)
         qs = selectors.organization_list(request.user, query=args["query"], community_code=args["community_code"])
@@ -503,8 +527,10 @@ def _service_appeal_response(request, appeal, *, code: int = status.HTTP_200_OK)
 
 
 class VolunteerHallAPI(APIView):
+    pagination_class = StandardPagination  # its pages, and the schema says so
+
     @extend_schema(tags=TAGS, summary=_("接单大厅：本社区待接的服务诉求（不含居民电话）"),
-                   responses={200: VolunteerHallAppealOutputSerializer(many=True), 404: _NOT_FOUND})
+                   responses={403: _VOLUNTEER_ONLY, 200: VolunteerHallAppealOutputSerializer(many=True), 404: _NOT_FOUND})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         return _paginated(request, self, selectors.order_hall(volunteer=volunteer), VolunteerHallAppealOutputSerializer)
@@ -512,7 +538,7 @@ class VolunteerHallAPI(APIView):
 
 class VolunteerHallItemAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("接单大厅中的一件诉求"),
-                   responses={200: VolunteerHallAppealOutputSerializer, 404: _NOT_FOUND})
+                   responses={403: _VOLUNTEER_ONLY, 200: VolunteerHallAppealOutputSerializer, 404: _NOT_FOUND})
     def get(self, request, tracking_code: str):
         volunteer = selectors.volunteer_require(request.user)
         appeal = selectors.hall_appeal_get(volunteer=volunteer, tracking_code=tracking_code)
@@ -536,8 +562,10 @@ class VolunteerHallClaimAPI(APIView):
 
 
 class VolunteerMyAppealListAPI(APIView):
+    pagination_class = StandardPagination  # its pages, and the schema says so
+
     @extend_schema(tags=TAGS, summary=_("我接的服务诉求"),
-                   responses={200: VolunteerMyAppealRowOutputSerializer(many=True), 404: _NOT_FOUND})
+                   responses={403: _VOLUNTEER_ONLY, 200: VolunteerMyAppealRowOutputSerializer(many=True), 404: _NOT_FOUND})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         # The list carries no phones; the detail does (and is logged).
@@ -547,7 +575,7 @@ class VolunteerMyAppealListAPI(APIView):
 
 class VolunteerMyAppealDetailAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("我接的一件诉求（含居民电话）"),
-                   responses={200: VolunteerServiceAppealOutputSerializer, 404: _NOT_FOUND})
+                   responses={403: _VOLUNTEER_ONLY, 200: VolunteerServiceAppealOutputSerializer, 404: _NOT_FOUND})
     def get(self, request, tracking_code: str):
         volunteer = selectors.volunteer_require(request.user)
         appeal = selectors.my_service_appeal_get(volunteer=volunteer, tracking_code=tracking_code)

@@ -61,9 +61,12 @@ def volunteer_for_user(user) -> Volunteer | None:
 
 
 def volunteer_require(user) -> Volunteer:
+    """The account's volunteer row, for the volunteers' own actions (sign up, check in,
+    points, the order hall). An account without one — staff included — may not take
+    them: 403 with the reason (nothing is hidden: the action is simply not theirs)."""
     volunteer = volunteer_for_user(user)
     if volunteer is None:
-        raise NotFound(_("您还没有登记为志愿者，请联系所在社区登记。"))
+        raise ActionForbidden(_("该操作仅限已登记的志愿者：您的账号没有登记为志愿者，请联系所在社区登记。"))
     return volunteer
 
 
@@ -71,6 +74,13 @@ def is_staff_viewer(user) -> bool:
     """Has a post that sees communities (not a department-only post), or is an admin."""
     jur = jurisdiction_for(user)
     return jur.everything or bool(jur.prefixes)
+
+
+def ensure_staff_viewer(user) -> None:
+    """The overview of a jurisdiction's volunteers is for its staff: anyone else — a
+    volunteer, a department handler — is told so (403), there is no object to hide."""
+    if not is_staff_viewer(user):
+        raise ActionForbidden(_("志愿服务统计仅供社区、网格、街道工作人员和督查人员查看。"))
 
 
 def _community_covers(jur: Jurisdiction, community_code: str) -> bool:

@@ -9,6 +9,7 @@ in the same transaction as the balance it explains.
 """
 
 import datetime as dt
+import hmac
 from decimal import Decimal
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appeals import ratelimit
 from appeals.enums import Rating
 from appeals.services import appeal_claim
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
@@ -47,6 +49,7 @@ from volunteers.models import (
 CHECK_IN = "in"
 CHECK_OUT = "out"
 _TOKEN_SALT = "volunteers.checkin"
+_CODE_SCOPE = "checkin-code-fail"
 
 
 # --- Registry -------------------------------------------------------------------------
@@ -440,21 +443,47 @@ def activity_points_reconcile(*, volunteer: Volunteer, actor=None) -> PointsEntr
     return _activity_points_settle(volunteer=volunteer, actor=actor, note=_("按积分规则重新核算志愿活动积分"))
 
 
+def _check_code(*, activity: Activity, volunteer: Volunteer, direction: str, code: str, now: dt.datetime) -> None:
+    """A 6-digit code is guessable: a volunteer's wrong tries at one activity are limited
+    (VOLUNTEER_CHECKIN_CODE_FAILURES), and a wrong code, an activity that is not open and
+    a closed check-in window get one answer — and count alike — so that no answer tells a
+    right code from a wrong one."""
+    ident = f"{activity.pk}:{volunteer.pk}"
+    rate = ratelimit.Rate.parse(settings.VOLUNTEER_CHECKIN_CODE_FAILURES)
+    if ratelimit.over(_CODE_SCOPE, ident, rate):
+        raise ratelimit.RateLimited(_("签到码输错次数过多，请稍后再试，或扫描组织者屏幕上的二维码。"))
+    opens = activity.starts_at - dt.timedelta(minutes=settings.VOLUNTEER_CHECKIN_OPENS_MINUTES)
+    usable = (
+        hmac.compare_digest(code.strip().encode(), activity.checkin_code.encode())
+        and activity.status == ActivityStatus.OPEN
+        and (direction == CHECK_OUT or opens <= now < activity.ends_at)
+    )
+    if not usable:
+        ratelimit.hit(_CODE_SCOPE, ident, rate)
+        raise ApplicationError(
+            _("签到码不正确，或当前不在签到时间内（活动开始前 %(m)s 分钟至活动结束）。")
+            % {"m": settings.VOLUNTEER_CHECKIN_OPENS_MINUTES}
+        )
+
+
 @transaction.atomic
 def signup_self_check(*, activity: Activity, volunteer: Volunteer, direction: str, code: str | None = None) -> Signup:
     """A volunteer checks in or out themselves: with the activity's code, or (code None)
     after the caller verified a signed QR token for this activity.
 
-    Steps: 1. the code matches; 2. the activity is open and within its check-in
-    window (from VOLUNTEER_CHECKIN_OPENS_MINUTES before the start to the end for check-in);
-    3. check in or out now.
+    Steps: 1. the volunteer signed up; 2. with a code: within the tries, the code right,
+    the activity open and (for check-in) within its window — one answer for any of these
+    failing (_check_code); with a QR token: the activity open and within the window, each
+    said plainly; 3. check in or out now.
     """
-    if code is not None and code.strip() != activity.checkin_code:
-        raise ApplicationError(_("签到码不正确。"))
-    if activity.status != ActivityStatus.OPEN:
-        raise Conflict(_("活动%(status)s，不能自助签到签退。") % {"status": activity.get_status_display()})
-    now = timezone.now()
+    if direction not in (CHECK_IN, CHECK_OUT):
+        raise ApplicationError(_("未知的操作。"))
     signup = _signup_for(activity, volunteer)
+    now = timezone.now()
+    if code is not None:
+        _check_code(activity=activity, volunteer=volunteer, direction=direction, code=code, now=now)
+    elif activity.status != ActivityStatus.OPEN:
+        raise Conflict(_("活动%(status)s，不能自助签到签退。") % {"status": activity.get_status_display()})
     if direction == CHECK_IN:
         opens = activity.starts_at - dt.timedelta(minutes=settings.VOLUNTEER_CHECKIN_OPENS_MINUTES)
         if now < opens:
@@ -462,9 +491,7 @@ def signup_self_check(*, activity: Activity, volunteer: Volunteer, direction: st
         if now >= activity.ends_at:
             raise Conflict(_("活动已结束，请联系组织者补登。"))
         return _check_in(signup, at=now)
-    if direction == CHECK_OUT:
-        return _check_out(signup, at=now, actor=volunteer.user)
-    raise ApplicationError(_("未知的操作。"))
+    return _check_out(signup, at=now, actor=volunteer.user)
 
 
 def checkin_token_make(*, activity: Activity, direction: str) -> str:

@@ -17,7 +17,7 @@ from appeals.enums import AppealAction
 from appeals.forms import ContactForm, NoteForm, ResolveForm
 from appeals.selectors import resident_contact
 from appeals.services import appeal_act
-from governance.kernel.errors import ApplicationError, NotFound
+from governance.kernel.errors import ActionForbidden, ApplicationError, NotFound
 from volunteers import selectors, services
 from volunteers.enums import ActivityStatus, SignupStatus
 from volunteers.forms import ActivityForm, AttendanceCorrectionForm, AttendanceForm, CheckinCodeForm
@@ -245,7 +245,7 @@ def manage(request):
 def activity_create(request):
     communities = selectors.organisable_communities(request.user)
     if not communities.exists():
-        raise NotFound(_("您没有可发起志愿活动的社区。"))
+        raise ActionForbidden(_("只有社区、网格、街道工作人员可以发起志愿活动：您没有可发起活动的社区。"))
     form = ActivityForm(request.POST or None, communities=communities)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -382,8 +382,7 @@ def manage_qr_svg(request, pk: int):
 # --- Community workers: overview ---------------------------------------------------------
 
 def _overview_context(request) -> dict:
-    if not selectors.is_staff_viewer(request.user):
-        raise NotFound()
+    selectors.ensure_staff_viewer(request.user)
     community_code = request.GET.get("community", "").strip()
     community = selectors.community_get(request.user, community_code) if community_code else None
     year = _year(request)

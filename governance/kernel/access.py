@@ -1,9 +1,6 @@
 from governance.enums import AccessAction
+from governance.kernel.network import client_ip
 from governance.models import AccessLog
-
-
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
 def access_log_record(*, user, action: AccessAction, subject: str, record_count: int = 1, request=None) -> AccessLog:
@@ -14,5 +11,5 @@ def access_log_record(*, user, action: AccessAction, subject: str, record_count:
         subject=subject[:100],
         record_count=record_count,
         path=(request.get_full_path()[:300] if request is not None else ""),
-        ip_address=_client_ip(request),
+        ip_address=client_ip(request),
     )

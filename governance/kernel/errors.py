@@ -10,10 +10,14 @@ class ApplicationError(Exception):
     status_code = 400
     code = "invalid"
 
-    def __init__(self, message, *, extra: dict | None = None):
+    def __init__(self, message, *, extra: dict | None = None, retry_after: int | None = None):
         super().__init__(str(message))
         self.message = str(message)
         self.extra = extra or {}
+        # Seconds until asking again makes sense: sent as Retry-After (and in the API's body).
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.extra.setdefault("retry_after", retry_after)
 
 
 class ActionForbidden(ApplicationError):
@@ -40,9 +44,17 @@ class Conflict(ApplicationError):
     code = "conflict"
 
 
+# How long to wait before asking again after an outage (503), in seconds.
+RETRY_AFTER_SECONDS = 30
+
+
 class ServiceUnavailable(ApplicationError):
     """Something the action needs is down for now (storage, the database): 503; the user
-    is told to try again later."""
+    is told to try again later (Retry-After)."""
 
     status_code = 503
     code = "unavailable"
+
+    def __init__(self, message, **kwargs):
+        kwargs.setdefault("retry_after", RETRY_AFTER_SECONDS)
+        super().__init__(message, **kwargs)

@@ -5,17 +5,16 @@ import time
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from governance.kernel.errors import ApplicationError
+from governance.kernel.errors import RETRY_AFTER_SECONDS, ApplicationError
 
 logger = logging.getLogger(__name__)
 
 # How long a client is asked to wait before trying again after a 503.
-RETRY_AFTER_SECONDS = 30
 
 
 def is_outage(exc: BaseException | None) -> bool:
@@ -90,8 +89,8 @@ class ApplicationErrorMiddleware:
             {"status": exception.status_code, "message": exception.message},
             status=exception.status_code,
         )
-        if exception.status_code == 503:
-            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        if exception.retry_after is not None:
+            response["Retry-After"] = str(exception.retry_after)
         return response
 
 
@@ -134,3 +133,43 @@ def stamp_session_on_login(sender, request, user, **kwargs) -> None:
     session = getattr(request, "session", None)
     if session is not None and session.get(SESSION_KEY):
         session[SESSION_REFRESHED_KEY] = int(time.time())
+
+
+class PermissionsPolicyMiddleware:
+    """The Permissions-Policy header from settings.PERMISSIONS_POLICY: each feature with the
+    origins allowed to use it (``'self'``), or none (off)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        parts = []
+        for feature, origins in settings.PERMISSIONS_POLICY.items():
+            allowed = " ".join("self" if origin in ("'self'", "self") else f'"{origin}"' for origin in origins)
+            parts.append(f"{feature}=({allowed})")
+        self.header = ", ".join(parts)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.header:
+            response.headers.setdefault("Permissions-Policy", self.header)
+        return response
+
+
+NUL_MESSAGE = "请求中含有不允许的空字符（NUL）。"
+
+
+class RejectNulMiddleware:
+    """A NUL character in the address or the query string is refused with 400 before any
+    view sees it: PostgreSQL cannot hold one in a text value, so a search or filter with
+    it would otherwise end in a 500. (Form and JSON fields refuse it on their own: Django's
+    and DRF's CharField validate against it.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any("\x00" in key or any("\x00" in v for v in values)
+                                          for key, values in request.GET.lists()):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": NUL_MESSAGE, "code": "invalid"}, status=400)
+            return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -20,7 +20,6 @@ from governance.reports import scope, unit_page, units
 from governance.reports import staffing as staffing_selectors
 from governance.reports import supervision as supervision_selectors
 from governance.reports.views import supervision_filters
-from governance.staff.selectors import jurisdiction_for
 
 TAGS = ["reports"]
 _NOT_FOUND = OpenApiResponse(description=_("不存在，或不在您的辖区内。"))
@@ -122,11 +121,7 @@ def table_json(table) -> dict | None:
 
 
 def _viewer(request):
-    jurisdiction = jurisdiction_for(request.user)
-    levels = scope.viewer_levels(jurisdiction)
-    if not levels:
-        raise NotFound()
-    return jurisdiction, levels
+    return scope.report_viewer(request.user)
 
 
 class ReportUnitsAPI(APIView):

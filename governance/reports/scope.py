@@ -5,8 +5,9 @@ from django.utils.translation import gettext as _
 from governance.assessment import formulas
 from governance.assessment.enums import UnitKind
 from governance.enums import Role
+from governance.kernel.errors import ActionForbidden
 from governance.reports.tables import LEVELS
-from governance.staff.selectors import Jurisdiction
+from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import District
 
 _POST_LEVEL = {
@@ -60,9 +61,26 @@ def viewer_levels(jurisdiction: Jurisdiction) -> list[str]:
     return levels
 
 
+def viewer_levels_required(jurisdiction: Jurisdiction) -> list[str]:
+    """``viewer_levels``, or — with no unit to report on (a department handler, a
+    volunteer) — 403 with the reason: the reports are not theirs, nothing is hidden."""
+    levels = viewer_levels(jurisdiction)
+    if not levels:
+        raise ActionForbidden(_("报表仅供网格、社区、街道工作人员和督查考核人员查看；部门的指标见工作台。"))
+    return levels
+
+
 def default_level(levels: list[str]) -> str:
     """Communities first: "the worst community of the month" is the usual question."""
     for level in (UnitKind.COMMUNITY, UnitKind.GRID, UnitKind.DEPARTMENT):
         if level in levels:
             return level
     return levels[0]
+
+
+def report_viewer(user) -> tuple[Jurisdiction, list[str]]:
+    """The account's jurisdiction and the report levels it may read (403 with the reason
+    for an account with none): what every report page and API call starts from."""
+    jurisdiction = jurisdiction_for(user)
+    return jurisdiction, viewer_levels_required(jurisdiction)
+

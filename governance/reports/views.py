@@ -50,11 +50,7 @@ def _export_kind(request) -> str | None:
 
 
 def _viewer(request):
-    jurisdiction = jurisdiction_for(request.user)
-    levels = scope.viewer_levels(jurisdiction)
-    if not levels:
-        raise NotFound()
-    return jurisdiction, levels
+    return scope.report_viewer(request.user)
 
 
 def _common(request, period) -> dict:
@@ -139,6 +135,9 @@ def unit(request, kind: str, code: str):
     return render(request, "reports/unit.html", context)
 
 
+MAX_OVERDUE_DAYS = 36500
+
+
 def _int_param(params, name: str) -> int | None:
     value = (params.get(name) or "").strip()
     if not value:
@@ -149,6 +148,9 @@ def _int_param(params, name: str) -> int | None:
         raise ApplicationError(_("超期天数必须是整数。")) from None
     if number < 0:
         raise ApplicationError(_("超期天数不能为负数。"))
+    if number > MAX_OVERDUE_DAYS:
+        # Beyond this the date arithmetic leaves the calendar (a 500); no appeal is that late.
+        raise ApplicationError(_("超期天数不能超过 %(n)s 天。") % {"n": MAX_OVERDUE_DAYS})
     return number
 
 

@@ -102,7 +102,7 @@ def test_whole_loop_through_the_api_with_a_token(
     assert resolved.status_code == 200 and resolved.json()["state"] == S.AWAITING_EVALUATION
     assert len(sms_outbox) == 2 and "/track/" in sms_outbox[1].message
 
-    tracked = public.get(f"/api/v1/track/{code.lower()}/", {"phone_last4": "5678"})
+    tracked = public.post(f"/api/v1/track/{code.lower()}/", {"phone_last4": "5678"}, format="json")
     assert tracked.status_code == 200
     assert tracked.json()["can_evaluate"] and tracked.json()["result"] == "已协调物业清运垃圾"
     evaluated = public.post(f"/api/v1/track/{code}/", {
@@ -150,8 +150,8 @@ def test_unsatisfied_evaluation_sends_it_back_for_rework(city, staff, public):
     worker = staff(city.users.grid_worker)
     worker.post(url(appeal, "sign"), {}, format="json")
     worker.post(url(appeal, "resolve"), {"result": "已清理"}, format="json")
-    missing = public.post(track_url(appeal), {"phone_last4": "5678"}, format="json")
-    assert missing.status_code == 400 and set(missing.json()) == {"solved", "rating"}
+    half = public.post(track_url(appeal), {"phone_last4": "5678", "rating": Rating.UNSATISFIED}, format="json")
+    assert half.status_code == 400 and set(half.json()) == {"solved"}
     rework = public.post(track_url(appeal), {"phone_last4": "5678", "solved": False, "rating": Rating.UNSATISFIED,
                                              "comment": "垃圾又堆起来了"}, format="json")
     assert rework.status_code == 200 and rework.json()["state"] == S.IN_PROGRESS
@@ -387,21 +387,26 @@ def test_intake_rate_limit_per_address_and_per_phone(city, public, settings):
     assert Appeal.objects.count() == 3
 
 
-def test_tracking_wrong_digits_404_then_429(city, public, settings):
-    settings.APPEAL_TRACK_FAILURES_PER_IP = "3/hour"
+def test_tracking_wrong_digits_404_with_tries_left_then_the_code_pauses(city, public, settings):
+    settings.APPEAL_TRACK_FAILURES_PER_CODE = "3/hour"
     appeal = receive(city, category=grid_category())
-    bad_format = public.get(track_url(appeal), {"phone_last4": "56a8"})
+    bad_format = public.post(track_url(appeal), {"phone_last4": "56a8"}, format="json")
     assert bad_format.status_code == 400 and "phone_last4" in bad_format.json()
-    for last4 in ("0000", "1111"):
-        wrong = public.get(track_url(appeal), {"phone_last4": last4})
-        assert wrong.status_code == 404 and wrong.json()["detail"] == "查询码或手机号后四位不正确。"
+    for last4, left in (("0000", 2), ("1111", 1)):
+        wrong = public.post(track_url(appeal), {"phone_last4": last4}, format="json")
+        assert wrong.status_code == 404 and wrong.json()["tries_left"] == left
+        assert wrong.json()["detail"] == f"查询码或手机号后四位不正确，还可尝试 {left} 次。"
     wrong_post = public.post(track_url(appeal), {"phone_last4": "2222", "withdraw": True}, format="json")
-    assert wrong_post.status_code == 404
-    # Used up: even the right digits are refused from this address now…
-    limited = public.get(track_url(appeal), {"phone_last4": "5678"})
-    assert limited.status_code == 429 and limited.json()["code"] == "rate_limited"
-    # …but not from another.
-    assert APIClient(REMOTE_ADDR="10.0.0.7").get(track_url(appeal), {"phone_last4": "5678"}).status_code == 200
+    assert wrong_post.status_code == 404 and wrong_post.json()["tries_left"] == 0
+    assert "验证已暂停至" in wrong_post.json()["detail"]
+    # Used up: the code's check is paused, for everybody, whatever the address…
+    for client in (public, APIClient(REMOTE_ADDR="10.0.0.7")):
+        paused = client.post(track_url(appeal), {"phone_last4": "5678"}, format="json")
+        assert paused.status_code == 429 and paused.json()["code"] == "tracking_paused"
+        assert paused.json()["tries_left"] == 0 and 0 < int(paused["Retry-After"]) <= 3600
+    # …and another code is not.
+    other = receive(city, category=grid_category(), phone="13900002222")
+    assert public.post(track_url(other), {"phone_last4": "2222"}, format="json").status_code == 200
     assert Appeal.objects.get(pk=appeal.pk).state == S.DISPATCHED
 
 
@@ -549,4 +554,8 @@ def test_schema_documents_the_appeals_api():
     list_params = {p["name"] for p in paths["/api/v1/appeals/"]["get"]["parameters"]}
     assert {"state", "category", "grid", "community", "street", "overdue", "created_from", "created_to",
             "search", "page"} <= list_params
-    assert {p["name"] for p in paths["/api/v1/track/{tracking_code}/"]["get"]["parameters"]} >= {"phone_last4"}
+    track = paths["/api/v1/track/{tracking_code}/"]
+    body = track["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "phone_last4" in schema["components"]["schemas"][body]["required"]
+    assert set(track["post"]["responses"]) >= {"200", "404", "429"}
+    assert track["get"]["deprecated"] and set(track["get"]["responses"]) == {"400"}

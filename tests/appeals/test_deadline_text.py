@@ -105,7 +105,7 @@ def test_the_api_gives_the_text_beside_the_instant(city, appeal):
     assert datetime.fromisoformat(body["deadline"]) == cst(2026, 12, 16)
     listed = staff.get("/api/v1/appeals/").json()["results"]
     assert [row["deadline_text"] for row in listed] == [TEXT]
-    track = APIClient().get(f"/api/v1/track/{appeal.tracking_code}/", {"phone_last4": "5678"}).json()
+    track = APIClient().post(f"/api/v1/track/{appeal.tracking_code}/", {"phone_last4": "5678"}, format="json").json()
     assert track["deadline_text"] == TEXT
 
 

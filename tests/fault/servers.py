@@ -11,6 +11,7 @@ import http.cookiejar
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -140,8 +141,8 @@ def stack_env(*, var: Path, database_url: str, sms_file: Path, extra: dict | Non
            if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE",
                         "GONGZHI_NO_SKIP", "PYTEST_CURRENT_TEST"}}
     env.update(
-        DJANGO_SETTINGS_MODULE="governance.settings", PYTHONPATH=str(ROOT), SECRET_KEY="fault-test-not-a-secret",
-        DEBUG="false", ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_COOKIES="false", GONGZHI_VAR_DIR=str(var),
+        DJANGO_SETTINGS_MODULE="governance.settings", PYTHONPATH=str(ROOT), SECRET_KEY=secrets.token_urlsafe(48),
+        GONGZHI_HTTPS="false", DEBUG="false", ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_COOKIES="false", GONGZHI_VAR_DIR=str(var),
         DATABASE_URL=database_url, SMS_BACKEND="tests.fault.gateway.FileSmsBackend", FAULT_SMS_FILE=str(sms_file),
         APPEAL_INTAKE_RATE_PER_IP="100000/hour", LOG_LEVEL="INFO", OUTBOX_RELAY_SECONDS="1",
         CELERY_SKIP_CHECKS="1", PYTHONUNBUFFERED="1",

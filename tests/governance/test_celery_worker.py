@@ -8,6 +8,7 @@ configured in this project (CELERY_RESULT_BACKEND = None), and the tests keep it
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -121,7 +122,7 @@ def test_the_embedded_filesystem_broker_carries_a_task_to_a_worker(tmp_path):
     # A fresh process with no REDIS_URL: the settings make run uses on a fresh machine.
     environment = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     environment.update(
-        DJANGO_SETTINGS_MODULE="governance.settings", SECRET_KEY="x", PYTHONPATH=str(ROOT),
+        DJANGO_SETTINGS_MODULE="governance.settings", SECRET_KEY=secrets.token_urlsafe(48), PYTHONPATH=str(ROOT),
         GONGZHI_VAR_DIR=str(tmp_path / "var"), CELERY_SKIP_CHECKS="1",
     )
     result = subprocess.run(

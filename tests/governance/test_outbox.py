@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from appeals import events, sms
 from appeals.models import Appeal
+from appeals.tracking import link_url
 from governance.kernel import outbox
 from governance.models import Notification, OutboxMessage
 from tests.appeals.factories import grid_category, receive
@@ -28,7 +29,9 @@ def test_the_receipt_sms_is_a_template_and_parameters_written_with_the_appeal(ci
     receive_event = appeal.events.get(action="receive")
     assert row.key == f"event:{receive_event.pk}:0" and row.subject == f"appeal:{appeal.pk}"
     assert (row.status, row.recipient, row.template) == ("pending", "13812345678", "received")
-    assert row.params == {"code": appeal.tracking_code, "url": f"http://localhost:8000/track/{appeal.tracking_code}/"}
+    # The link opens the appeal without the digits (appeals.tracking: a signed token).
+    assert row.params == {"code": appeal.tracking_code, "url": link_url(appeal)}
+    assert row.params["url"].startswith(f"http://localhost:8000/track/{appeal.tracking_code}/k/")
     assert sms_outbox == []  # not sent inside the transaction
 
     assert outbox.relay().delivered == 1

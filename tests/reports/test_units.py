@@ -114,8 +114,8 @@ def test_a_community_worker_sees_only_their_community(city, scored, login):
     # Its own tables list only its units.
     grids = client.get(f"/reports/?{OCT}").context["table"].rows
     assert {r["unit_code"][:12] for r in grids} == {"110101002001"}
-    # A volunteer (no post) has no reports.
-    assert login(city.users.volunteer).get("/reports/").status_code == 404
+    # A volunteer (no post) has no reports: told so (403), nothing to hide.
+    assert login(city.users.volunteer).get("/reports/").status_code == 403
 
 
 def test_nav_link_only_for_report_readers(city, login):
@@ -140,5 +140,6 @@ def test_departments_are_ranked_for_supervisors_only(city, scored, login):
     supervisor = login(city.users.district_supervisor)
     response = supervisor.get("/reports/?period=2026-10&level=department")
     assert [r["unit_code"] for r in response.context["table"].rows] == ["110101-CG"]
-    assert login(city.users.department_handler).get("/reports/").status_code == 404
+    refused = login(city.users.department_handler).get("/reports/")
+    assert refused.status_code == 403 and "部门的指标见工作台" in refused.content.decode()
     assert login(city.users.community_worker).get("/reports/?level=department").status_code == 404

@@ -59,15 +59,24 @@ def test_qr_token_check_in_via_api(vol, api):
 
 
 @pytest.mark.parametrize("who", ["other_volunteer", "outsider"])
-def test_outside_the_community_api_is_404(vol, api, who):
+def test_outside_the_community_api_is_404_and_staff_may_not_redeem(vol, api, who):
     client = api(vol.other_user if who == "other_volunteer" else vol.users.outsider)
     pk = vol.activity.pk
     assert client.get(f"/api/v1/volunteers/activities/{pk}/").status_code == 404
     assert client.post(f"/api/v1/volunteers/activities/{pk}/signup/").status_code == 404
     assert client.get(f"/api/v1/volunteers/activities/{pk}/signups/").status_code == 404
-    assert client.post(f"/api/v1/volunteers/rewards/{vol.reward.pk}/redeem/").status_code == 404
+    # Redeeming is a volunteer's own action: another community's volunteer does not see the
+    # reward (404); a staff account may not redeem at all (403, with the reason).
+    redeem = client.post(f"/api/v1/volunteers/rewards/{vol.reward.pk}/redeem/")
+    if who == "other_volunteer":
+        assert redeem.status_code == 404
+    else:
+        assert redeem.status_code == 403 and "仅限已登记的志愿者" in redeem.json()["detail"]
     assert pk not in [a["id"] for a in client.get("/api/v1/volunteers/activities/").json()["results"]]
-    assert client.get("/api/v1/volunteers/overview/volunteers/", {"community": vol.comm_a.code}).status_code == 404
+    # The overview is the staff's: another community's volunteer is told so (403); a staff
+    # account of another community does not see the community named (404).
+    overview = client.get("/api/v1/volunteers/overview/volunteers/", {"community": vol.comm_a.code})
+    assert overview.status_code == (403 if who == "other_volunteer" else 404)
 
 
 def test_worker_creates_activity_and_sees_the_overview(vol, api):

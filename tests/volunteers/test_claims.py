@@ -217,10 +217,12 @@ def test_a_volunteer_of_another_community_gets_404(hall, login):
     assert Appeal.objects.get(pk=hall.errand.pk).state == S.DISPATCHED
 
 
-def test_an_account_without_a_volunteer_row_gets_404(hall):
+def test_a_staff_account_without_a_volunteer_row_gets_403_with_the_reason(hall):
     client = _api(hall.users.outsider)
-    assert client.get("/api/v1/volunteers/hall/").status_code == 404
-    assert client.post(f"/api/v1/volunteers/hall/{hall.errand.tracking_code}/claim/").status_code == 404
+    for response in (client.get("/api/v1/volunteers/hall/"),
+                     client.post(f"/api/v1/volunteers/hall/{hall.errand.tracking_code}/claim/")):
+        assert response.status_code == 403
+        assert response.json()["detail"] == "该操作仅限已登记的志愿者：您的账号没有登记为志愿者，请联系所在社区登记。"
     with pytest.raises(NotFound):
         _claim(hall, hall.errand, user=hall.users.community_worker)
 

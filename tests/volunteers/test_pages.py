@@ -111,7 +111,7 @@ def test_worker_creates_an_activity(vol, login):
     assert response.status_code == 302
     activity = Activity.objects.get(title="义诊")
     assert activity.organiser == vol.users.community_worker and activity.community_id == vol.comm_a.code
-    assert login(vol.users.volunteer).get(reverse("volunteers:activity-create")).status_code == 404
+    assert login(vol.users.volunteer).get(reverse("volunteers:activity-create")).status_code == 403
 
 
 def test_rewards_page_and_redeem(vol, login):
@@ -128,7 +128,8 @@ def test_rewards_page_and_redeem(vol, login):
 def test_an_account_without_a_volunteer_row_is_told_to_register(city, login):
     response = login(city.users.volunteer).get(reverse("volunteers:home"))
     assert response.status_code == 200 and "还没有登记为志愿者" in response.content.decode()
-    assert login(city.users.volunteer).get(reverse("volunteers:activity-list")).status_code == 404
+    refused = login(city.users.volunteer).get(reverse("volunteers:activity-list"))
+    assert refused.status_code == 403 and "仅限已登记的志愿者" in refused.content.decode()
 
 
 def test_list_pages_run_a_bounded_number_of_queries(vol, login, django_assert_max_num_queries):

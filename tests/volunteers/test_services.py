@@ -135,10 +135,59 @@ def test_check_out_before_check_in_and_future_times_are_refused(vol):
         services.signup_check_in(activity=activity, volunteer=vol.v, at=timezone.now() + dt.timedelta(hours=1))
 
 
-def test_self_check_in_window(vol):
+def test_self_check_in_window_by_qr_says_so(vol):
     services.signup_create(activity=vol.activity, volunteer=vol.v)  # starts tomorrow
+    # The QR token was verified by the caller (code None): the window is said plainly.
     with pytest.raises(Conflict, match="签到尚未开始"):
-        services.signup_self_check(activity=vol.activity, volunteer=vol.v, direction="in", code=vol.activity.checkin_code)
+        services.signup_self_check(activity=vol.activity, volunteer=vol.v, direction="in")
+
+
+def _answer(vol, activity, code):
+    with pytest.raises(ApplicationError) as caught:
+        services.signup_self_check(activity=activity, volunteer=vol.v, direction="in", code=code)
+    return caught.value.status_code, caught.value.message
+
+
+def test_a_right_code_outside_the_window_answers_like_a_wrong_code(vol):
+    services.signup_create(activity=vol.activity, volunteer=vol.v)  # starts tomorrow: the window is closed
+    right = vol.activity.checkin_code
+    wrong = "000000" if right != "000000" else "111111"
+    expected = (400, "签到码不正确，或当前不在签到时间内（活动开始前 60 分钟至活动结束）。")
+    assert _answer(vol, vol.activity, right) == expected
+    assert _answer(vol, vol.activity, wrong) == expected
+    # Over, too: the same answer for the right code and a wrong one.
+    ended = sign_up_and_start(make_activity(vol.comm_a, vol.users.community_worker, hours=1, title="已结束"), vol.v,
+                              started_ago=dt.timedelta(hours=2))
+    assert _answer(vol, ended, ended.checkin_code) == _answer(vol, ended, wrong) == expected
+
+
+def test_wrong_codes_are_limited_per_activity_and_volunteer(vol, settings):
+    settings.VOLUNTEER_CHECKIN_CODE_FAILURES = "3/hour"
+    activity = sign_up_and_start(make_activity(vol.comm_a, vol.users.community_worker, hours=4), vol.v)
+    wrong = "000000" if activity.checkin_code != "000000" else "111111"
+    for _ in range(3):
+        assert _answer(vol, activity, wrong)[0] == 400
+    # The fourth try, even with the right code, is refused: no more guessing here.
+    assert _answer(vol, activity, activity.checkin_code) == (
+        429, "签到码输错次数过多，请稍后再试，或扫描组织者屏幕上的二维码。")
+    # Another volunteer at the same activity is not held back (signed up before it started)…
+    Signup.objects.create(activity=activity, volunteer=vol.v2)
+    signup = services.signup_self_check(activity=activity, volunteer=vol.v2, direction="in", code=activity.checkin_code)
+    assert signup.status == SignupStatus.CHECKED_IN
+    # …and the QR code still checks the first one in.
+    assert services.signup_self_check(activity=activity, volunteer=vol.v, direction="in").status == SignupStatus.CHECKED_IN
+
+
+def test_301_guesses_are_not_possible(vol):
+    """The probe that found the hole: 301 codes in a row at one activity."""
+    activity = sign_up_and_start(make_activity(vol.comm_a, vol.users.community_worker, hours=4), vol.v)
+    answers = []
+    for guess in range(301):
+        code = f"{guess:06d}"
+        if code == activity.checkin_code:
+            continue
+        answers.append(_answer(vol, activity, code)[0])
+    assert answers.count(400) == 10 and set(answers[10:]) == {429}
 
 
 def test_qr_token_round_trip_and_expiry(vol, settings):

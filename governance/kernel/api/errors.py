@@ -6,8 +6,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from governance.kernel.errors import ApplicationError, NotFound
-from governance.kernel.middleware import RETRY_AFTER_SECONDS, is_outage, unavailable_message
+from governance.kernel.errors import RETRY_AFTER_SECONDS, ApplicationError, NotFound
+from governance.kernel.middleware import is_outage, unavailable_message
 
 
 def exception_handler(exc, context):
@@ -17,7 +17,7 @@ def exception_handler(exc, context):
                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, ApplicationError):
         body = {"detail": exc.message, "code": exc.code, **exc.extra}
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status_code == 503 else None
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
         return Response(body, status=exc.status_code, headers=headers)
     if isinstance(exc, Http404):
         exc = NotFound()
