@@ -286,6 +286,10 @@ PAGE_SIZE = env_int("PAGE_SIZE", 30, minimum=5)
 QUEUE_FINAL_COUNTS_SECONDS = env_int("QUEUE_FINAL_COUNTS_SECONDS", 60, minimum=0)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 50_000, minimum=1)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 20, minimum=1) * 1024 * 1024
+# An XLSX is a zip of XML: before anything is parsed, its parts may unpack to at most
+# this much, and hold at most this many cells and shared strings (grids.io.reader).
+IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_MB", 200, minimum=1) * 1024 * 1024
+IMPORT_MAX_CELLS = env_int("IMPORT_MAX_CELLS", 1_000_000, minimum=100)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
