@@ -2,6 +2,7 @@
 
 - ``POST /appeals/`` public intake, ``GET /appeals/`` the staff list (scoped, masked);
 - ``GET /appeals/{tracking_code}/`` staff detail with the timeline and the actions;
+- ``GET /appeals/{tracking_code}/photos/{id}/`` a photo, to accounts that see the appeal;
 - ``POST /appeals/{tracking_code}/{action}/`` one class per staff action;
 - ``GET``/``POST /track/{tracking_code}/`` the resident's status, evaluation, withdrawal;
 - ``GET /categories/`` the responsibility list.
@@ -12,11 +13,14 @@ Domain errors (400/403/404/409/429) are mapped once by governance/api/errors.py.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse
 from django.utils.encoding import smart_str
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -214,8 +218,34 @@ class AppealDetailAPI(APIView):
         appeal.actions = _api_actions(request.user, jurisdiction, appeal)
         appeal.contact = selectors.resident_contact(user=request.user, appeal=appeal, jurisdiction=jurisdiction,
                                                     request=request)
-        context = {"request": request}
+        context = {"request": request, "tracking_code": appeal.tracking_code}
         return Response(AppealDetailOutputSerializer(appeal, context=context).data)
+
+
+class _AnyAccept(BaseContentNegotiation):
+    """A file answers whatever the client accepts (an <img> asks for image/*)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class AppealPhotoAPI(APIView):
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(
+        tags=TAGS, summary=gettext_lazy("诉求照片（限本辖区）"),
+        description=gettext_lazy("照片只经此接口（核对辖区）提供，没有公开的 /media/ 地址。"),
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: _NOT_FOUND},
+    )
+    def get(self, request, tracking_code: str, pk: int):
+        attachment = selectors.appeal_photo(jurisdiction=jurisdiction_for(request.user), tracking_code=tracking_code,
+                                            pk=pk)
+        response = FileResponse(attachment.image.open("rb"))
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
 
 
 # --- staff actions ------------------------------------------------------------------------------

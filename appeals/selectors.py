@@ -25,7 +25,7 @@ from appeals.enums import (
     HandlingLevel,
     QueueLevel,
 )
-from appeals.models import Appeal, AppealCoHandler, AppealEvent, Category, normalize_tracking_code
+from appeals.models import Appeal, AppealAttachment, AppealCoHandler, AppealEvent, Category, normalize_tracking_code
 from governance.enums import COMMUNITY_ROLES, AccessAction, Role
 from governance.kernel import shared_cache
 from governance.kernel.access import access_log_record
@@ -89,6 +89,16 @@ def appeal_get(*, jurisdiction: Jurisdiction, tracking_code: str) -> Appeal:
     if appeal is None:
         raise NotFound()
     return appeal
+
+
+def appeal_photo(*, jurisdiction: Jurisdiction, tracking_code: str, pk: int) -> AppealAttachment:
+    """A photo of an appeal the account sees, or NotFound: photos are served only through
+    this check (the page's and the API's photo views), never from a public /media/ URL."""
+    appeal = appeal_get(jurisdiction=jurisdiction, tracking_code=tracking_code)
+    attachment = appeal.attachments.filter(pk=pk).first()
+    if attachment is None:
+        raise NotFound()
+    return attachment
 
 
 def _queue_q(jurisdiction: Jurisdiction) -> Q:
@@ -382,7 +392,7 @@ _UNIT_FIELDS = ("grid", "handling_grid", "community", "handling_community", "str
                 "handling_department")
 # Joined into the appeal query: PostgreSQL plans this chain in about a millisecond at city scale,
 # and the grid's community and street are most often the appeal's own and its handling unit's.
-_LIST_RELATED = ("category", "grid__community__street")
+_LIST_RELATED = ("category", "grid__community__street", "building")
 
 
 def with_units(appeals: list[Appeal]) -> list[Appeal]:

@@ -6,6 +6,7 @@ names schema components after them. States, levels and types go out as plain cod
 plus a ``…_label`` in Chinese, so that no two endpoints define clashing enums.
 """
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -52,7 +53,7 @@ class _AppealFields(serializers.ModelSerializer):
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     source = serializers.CharField(read_only=True, help_text=_("web / phone / walk_in / grid_patrol / api / open311"))
     category = AppealCategoryBriefOutputSerializer(read_only=True, allow_null=True)
-    building = serializers.CharField(source="building_id", read_only=True, allow_null=True, help_text=_("楼栋编码"))
+    building = serializers.CharField(source="building.code", read_only=True, allow_null=True, help_text=_("楼栋编码（19 位）"))
     district = serializers.CharField(source="district_id", read_only=True, allow_null=True)
     street = serializers.CharField(source="street_id", read_only=True, allow_null=True)
     community = serializers.CharField(source="community_id", read_only=True, allow_null=True)
@@ -104,7 +105,7 @@ class AppealListOutputSerializer(_AppealFields):
 
 
 class AppealPhotoOutputSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text=_("照片地址：本接口的照片端点，凭同一令牌、核对辖区后提供"))
     kind = serializers.CharField(read_only=True, help_text=_("intake 受理照片 / result 办结照片"))
 
     class Meta:
@@ -113,8 +114,10 @@ class AppealPhotoOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, attachment: AppealAttachment) -> str:
+        # Media is never public: the photo comes through the API's jurisdiction check.
+        code = self.context.get("tracking_code") or attachment.appeal.tracking_code
+        url = reverse("api-appeal-photo", args=[code, attachment.pk])
         request = self.context.get("request")
-        url = attachment.image.url
         return request.build_absolute_uri(url) if request is not None else url
 
 

@@ -333,11 +333,7 @@ def appeal_action(request, code: str, action: str):
 @require_GET
 def appeal_photo(request, code: str, pk: int):
     """A photo of an appeal, only to accounts that see the appeal (media is not public)."""
-    jur = jurisdiction_for(request.user)
-    appeal = selectors.appeal_get(jurisdiction=jur, tracking_code=code)
-    attachment = appeal.attachments.filter(pk=pk).first()
-    if attachment is None:
-        raise NotFound()
+    attachment = selectors.appeal_photo(jurisdiction=jurisdiction_for(request.user), tracking_code=code, pk=pk)
     response = FileResponse(attachment.image.open("rb"))
     response["Cache-Control"] = "private, max-age=3600"
     return response
