@@ -17,7 +17,7 @@ from appeals.enums import AppealAction
 from appeals.selectors import resident_contact
 from appeals.serializers import DEADLINE_TEXT_HELP
 from appeals.services import appeal_act
-from governance.kernel.api.pagination import StandardPagination
+from governance.kernel.api.pagination import PAGE_PARAMETERS, StandardPagination, paginated
 from governance.kernel.errors import NotFound
 from volunteers import selectors, services
 from volunteers.models import Activity, Signup
@@ -196,14 +196,14 @@ class VolunteerMeAPI(APIView):
 
 
 class VolunteerMePointsAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("我的积分明细（新的在前）"), responses={200: VolunteerPointsEntryOutputSerializer(many=True)})
+    @extend_schema(tags=TAGS, summary=_("我的积分明细（新的在前）"), parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_me_points_list", responses={200: paginated(VolunteerPointsEntryOutputSerializer)})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         return _paginated(request, self, selectors.points_history(volunteer=volunteer), VolunteerPointsEntryOutputSerializer)
 
 
 class VolunteerMeSignupsAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("我报名的活动"), responses={200: VolunteerSignupOutputSerializer(many=True)})
+    @extend_schema(tags=TAGS, summary=_("我报名的活动"), parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_me_signups_list", responses={200: paginated(VolunteerSignupOutputSerializer)})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         return _paginated(request, self, selectors.my_signups(volunteer=volunteer).select_related("volunteer"),
@@ -215,8 +215,9 @@ class VolunteerActivityListAPI(APIView):
         tags=TAGS, summary=_("活动列表"),
         description=_("志愿者：本社区可报名的活动；工作人员：辖区内和自己组织的活动。"),
         parameters=[OpenApiParameter("q", str, description=_("按名称或地点搜索（工作人员）")),
-                    OpenApiParameter("status", str, description=_("open / cancelled / finished（工作人员）"))],
-        responses={200: VolunteerActivityOutputSerializer(many=True)},
+                    OpenApiParameter("status", str, description=_("open / cancelled / finished（工作人员）")),
+                    *PAGE_PARAMETERS],
+        operation_id="v1_volunteers_activities_list", responses={200: paginated(VolunteerActivityOutputSerializer)},
     )
     def get(self, request):
         volunteer = selectors.volunteer_for_user(request.user)
@@ -312,7 +313,7 @@ def _managed(request, pk: int) -> Activity:
 
 class VolunteerActivitySignupListAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("活动报名名单（组织者）"),
-                   responses={200: VolunteerSignupOutputSerializer(many=True), 403: _FORBIDDEN, 404: _NOT_FOUND})
+                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_activities_signups_list", responses={200: paginated(VolunteerSignupOutputSerializer), 403: _FORBIDDEN, 404: _NOT_FOUND})
     def get(self, request, pk: int):
         activity = _managed(request, pk)
         return _paginated(request, self, selectors.signup_list(activity=activity), VolunteerSignupOutputSerializer)
@@ -377,7 +378,7 @@ class VolunteerActivityCancelAPI(APIView):
 
 class VolunteerRewardListAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("积分超市商品（本社区和全市通用）"),
-                   responses={200: VolunteerRewardOutputSerializer(many=True), 404: _NOT_FOUND})
+                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_rewards_list", responses={200: paginated(VolunteerRewardOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         return _paginated(request, self, selectors.reward_list(volunteer=volunteer), VolunteerRewardOutputSerializer)
@@ -399,6 +400,7 @@ _OVERVIEW_PARAMS = [
     OpenApiParameter("year", int, description=_("年度，默认今年")),
     OpenApiParameter("q", str, description=_("搜索")),
     OpenApiParameter("community", str, description=_("社区编码（须在辖区内）")),
+    *PAGE_PARAMETERS,
 ]
 
 
@@ -417,7 +419,7 @@ def _overview_args(request) -> dict:
 
 class VolunteerOverviewHoursAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("辖区志愿者年度服务时长"), parameters=_OVERVIEW_PARAMS,
-                   responses={200: VolunteerHoursOutputSerializer(many=True), 404: _NOT_FOUND})
+                   operation_id="v1_volunteers_overview_volunteers_list", responses={200: paginated(VolunteerHoursOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         qs = selectors.volunteer_hours_list(request.user, **_overview_args(request))
         return _paginated(request, self, qs, VolunteerHoursOutputSerializer)
@@ -425,7 +427,7 @@ class VolunteerOverviewHoursAPI(APIView):
 
 class VolunteerOverviewMembersAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("双报到在职党员年度进度"), parameters=_OVERVIEW_PARAMS,
-                   responses={200: VolunteerMemberProgressOutputSerializer(many=True), 404: _NOT_FOUND})
+                   operation_id="v1_volunteers_overview_party_members_list", responses={200: paginated(VolunteerMemberProgressOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         qs = selectors.member_progress_list(request.user, **_overview_args(request))
         return _paginated(request, self, qs, VolunteerMemberProgressOutputSerializer)
@@ -433,7 +435,7 @@ class VolunteerOverviewMembersAPI(APIView):
 
 class VolunteerOverviewOrganizationsAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("双报到单位党组织参与情况"), parameters=_OVERVIEW_PARAMS,
-                   responses={200: VolunteerOrganizationOutputSerializer(many=True), 404: _NOT_FOUND})
+                   operation_id="v1_volunteers_overview_organizations_list", responses={200: paginated(VolunteerOrganizationOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         args = _overview_args(request)
         qs = selectors.organization_list(request.user, query=args["query"], community_code=args["community_code"])
@@ -501,7 +503,7 @@ def _service_appeal_response(request, appeal, *, code: int = status.HTTP_200_OK)
 
 class VolunteerHallAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("接单大厅：本社区待接的服务诉求（不含居民电话）"),
-                   responses={200: VolunteerHallAppealOutputSerializer(many=True), 404: _NOT_FOUND})
+                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_hall_list", responses={200: paginated(VolunteerHallAppealOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         return _paginated(request, self, selectors.order_hall(volunteer=volunteer), VolunteerHallAppealOutputSerializer)
@@ -534,7 +536,7 @@ class VolunteerHallClaimAPI(APIView):
 
 class VolunteerMyAppealListAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("我接的服务诉求"),
-                   responses={200: VolunteerMyAppealRowOutputSerializer(many=True), 404: _NOT_FOUND})
+                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_my_appeals_list", responses={200: paginated(VolunteerMyAppealRowOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         # The list carries no phones; the detail does (and is logged).

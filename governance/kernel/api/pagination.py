@@ -1,6 +1,34 @@
+from functools import cache
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 
 
 class StandardPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+# For an APIView that pages by hand (drf-spectacular documents pagination only for
+# generic list views): its parameters and the page it answers.
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description=_("页码，从 1 开始")),
+    OpenApiParameter("page_size", int, description=_("每页条数，最多 %(n)s") % {"n": StandardPagination.max_page_size}),
+]
+
+
+@cache
+def paginated(serializer_class: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The schema of a StandardPagination page of ``serializer_class`` rows:
+    ``{count, next, previous, results: [...]}`` (one class per row class, so that the
+    schema names each page component once)."""
+    name = serializer_class.__name__.removesuffix("OutputSerializer") + "PageOutputSerializer"
+    return type(name, (serializers.Serializer,), {
+        "__module__": serializer_class.__module__,
+        "count": serializers.IntegerField(help_text=_("总条数")),
+        "next": serializers.URLField(allow_null=True, help_text=_("下一页的地址；没有下一页时为 null")),
+        "previous": serializers.URLField(allow_null=True, help_text=_("上一页的地址；没有上一页时为 null")),
+        "results": serializer_class(many=True),
+    })
