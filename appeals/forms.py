@@ -16,6 +16,7 @@ from appeals.deadlines import deadline_text
 from appeals.enums import AppealAction, AppealState, HandlingLevel, Source
 from appeals.selectors import category_list
 from governance.enums import COMMUNITY_ROLES, Role
+from governance.kernel.params import QueryCode, QueryDate, QueryForm, QueryText, draft_query, page_field
 from governance.staff.selectors import Jurisdiction
 from grids.models import Building, Community, Department, Grid, Street
 from grids.selectors import scoped
@@ -87,17 +88,21 @@ def _attrs(attrs: dict) -> str:
                    for name, value in attrs.items() if value is not False)
 
 
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(QueryForm):
+    """The queue's filters, shown on the page, and its query string (the page, the scope)."""
+
     state = forms.ChoiceField(required=False, label=_("状态"),
                               choices=[("", _("全部待办"))] + list(AppealState.choices))
     category = forms.ModelChoiceField(queryset=category_list().order_by("code"), required=False,
                                       label=_("类别"), empty_label=_("全部类别"), widget=QuickSelect)
-    grid = forms.CharField(required=False, label=_("网格"), max_length=19)
-    date_from = forms.DateField(required=False, label=_("受理日期从"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label=_("至"), widget=forms.DateInput(attrs={"type": "date"}))
+    grid = QueryText(label=_("网格"), max_length=19)
+    date_from = QueryDate(label=_("受理日期从"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = QueryDate(label=_("至"), widget=forms.DateInput(attrs={"type": "date"}))
     overdue = forms.BooleanField(required=False, label=_("只看超期"))
-    q = forms.CharField(required=False, label=_("搜索"), max_length=100,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("查询码、电话或地址")}))
+    q = QueryText(label=_("搜索"), max_length=100,
+                  widget=forms.TextInput(attrs={"type": "search", "placeholder": _("查询码、电话或地址")}))
+    page = page_field(widget=forms.HiddenInput)
+    scope = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, grids=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -118,6 +123,14 @@ class QueueFilterForm(forms.Form):
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
         }
+
+
+class BuildingSearchQuery(QueryForm):
+    """The intake pages' building search (htmx, or the page reloaded with the search)."""
+
+    bq = QueryText(max_length=50)
+    building = QueryText(max_length=19)
+    within = QueryCode(lengths=(6, 9, 12, 15))
 
 
 # --- actions on one appeal ---------------------------------------------------------------------
@@ -431,3 +444,10 @@ class PatrolForm(_PlaceMixin, forms.Form):
 
     def clean_grid(self):
         return self.grids[self.cleaned_data["grid"]]
+
+
+# What the intake pages re-show from their query string: the no-JavaScript building search
+# reloads the page with everything typed so far (governance.kernel.params.draft_query).
+IntakeDraftQuery = draft_query(IntakeForm, bq=QueryText(max_length=50), search=forms.BooleanField(required=False))
+PatrolDraftQuery = draft_query(PatrolForm, bq=QueryText(max_length=50), search=forms.BooleanField(required=False),
+                               grid=QueryCode(lengths=(15,)))

@@ -20,6 +20,7 @@ from appeals.services import appeal_act
 from governance.kernel.api.pagination import PAGE_PARAMETERS, StandardPagination, paginated
 from governance.kernel.errors import NotFound
 from volunteers import selectors, services
+from volunteers.forms import ActivityListQuery, OverviewQuery
 from volunteers.models import Activity, Signup
 
 TAGS = ["volunteers"]
@@ -224,10 +225,8 @@ class VolunteerActivityListAPI(APIView):
         if volunteer is not None and not selectors.is_staff_viewer(request.user):
             qs = selectors.activity_open_list(volunteer=volunteer)
         else:
-            qs = selectors.activity_manage_list(
-                request.user, query=request.query_params.get("q", "").strip(),
-                status=request.query_params.get("status", "").strip(),
-            )
+            params = ActivityListQuery.parse(request.query_params)
+            qs = selectors.activity_manage_list(request.user, query=params["q"], status=params["status"])
         return _paginated(request, self, qs, VolunteerActivityOutputSerializer)
 
     @extend_schema(
@@ -407,14 +406,11 @@ _OVERVIEW_PARAMS = [
 def _overview_args(request) -> dict:
     if not selectors.is_staff_viewer(request.user):
         raise NotFound()
-    code = request.query_params.get("community", "").strip()
+    params = OverviewQuery.parse(request.query_params)
+    code = params["community"]
     if code:
         selectors.community_get(request.user, code)
-    try:
-        year = int(request.query_params.get("year", ""))
-    except ValueError:
-        year = timezone.localdate().year
-    return {"year": year, "query": request.query_params.get("q", "").strip(), "community_code": code}
+    return {"year": params["year"], "query": params["q"], "community_code": code}
 
 
 class VolunteerOverviewHoursAPI(APIView):

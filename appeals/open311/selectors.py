@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from appeals.enums import AppealAction, AppealState
 from appeals.models import Appeal, AppealEvent, Category
 from appeals.open311.models import Open311Request, ServiceAttribute
+from governance.kernel.params import MAX_YEAR, MIN_YEAR, QueryForm, QueryText
 
 MAX_RECORDS = 1000
 DEFAULT_WINDOW = timedelta(days=90)
@@ -298,6 +299,9 @@ def parse_w3_datetime(value: str, *, field: str, end: bool = False) -> datetime:
         raise QueryError(
             _("%(f)s“%(v)s”不是有效的 ISO 8601 时间，例如 2025-05-01T00:00:00+08:00。") % {"f": field, "v": value[:40]}
         )
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        # A 90-day window from 9999-12-31 ends past any date Python can hold.
+        raise QueryError(_("%(f)s 须在 %(a)s 年至 %(b)s 年之间。") % {"f": field, "a": MIN_YEAR, "b": MAX_YEAR})
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)
     return parsed
@@ -313,9 +317,22 @@ class RequestQuery:
     statuses: tuple[str, ...] = ()
 
 
+class RequestQueryForm(QueryForm):
+    """GET requests' parameters as text within bounds (governance.kernel.params: no NUL,
+    a length a real query has); parse_request_query reads their meaning."""
+
+    service_request_id = QueryText(max_length=MAX_RECORDS * 20)
+    service_code = QueryText(max_length=2000)
+    start_date = QueryText(max_length=40)
+    end_date = QueryText(max_length=40)
+    status = QueryText(max_length=20)
+
+
 def parse_request_query(params, *, now: datetime | None = None) -> RequestQuery:
     """The GET requests parameters, checked. Empty parameters count as absent.
-    Raises QueryError (400) for a bad date, a span over 90 days, or an unknown status."""
+    Raises BadQuery or QueryError (400) for a NUL or an overlong value, a bad date or one
+    outside the years the portal knows, a span over 90 days, or an unknown status."""
+    params = RequestQueryForm.parse(params)
     ids = _split(params.get("service_request_id"))
     if ids:
         # "This overrides all other arguments."
