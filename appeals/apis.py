@@ -521,6 +521,24 @@ class AppealSuperviseAPI(_AppealActionAPI):
     input_serializer = AppealSuperviseInputSerializer
 
 
+@_documented(
+    gettext_lazy("公开摘要：撰写或审定可公开的描述，并选择可公开的照片"),
+    gettext_lazy("仅限可公开类别（代登记的诉求须居民同意公开）。摘要经 Open311 公开，另经自动脱敏；留空即撤下。"
+                 "不改变诉求状态和版本。"),
+)
+class AppealPublishAPI(_AppealActionAPI):
+    action = AppealAction.PUBLISH
+
+    class AppealPublishInputSerializer(AppealActionInputSerializer):
+        summary = _text(help_text=gettext_lazy("公开摘要，不超过 1000 字；留空即撤下"))
+        photos = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=20,
+            help_text=gettext_lazy("可公开的照片 id（见详情 timeline 中的 photos）；未列出的照片不公开"),
+        )
+
+    input_serializer = AppealPublishInputSerializer
+
+
 # The URL segment of each action (appeals/api_urls.py); 上报 and 延期 are in appeals/apis_jobs.py.
 ACTIONS = {
     "dispatch": AppealDispatchAPI,
@@ -537,6 +555,7 @@ ACTIONS = {
     "whistle": AppealWhistleAPI,
     "checkin": AppealCheckinAPI,
     "supervise": AppealSuperviseAPI,
+    "publish": AppealPublishAPI,
 }
 # The URL segment each offered action is POSTed to.
 ENDPOINTS = {

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appeals.deadlines import deadline_text
 from appeals.enums import AppealAction, AppealState, HandlingLevel, Source
+from appeals.public_policy import redact
 from appeals.selectors import category_list
 from governance.enums import COMMUNITY_ROLES, Role
 from governance.kernel.params import QueryCode, QueryDate, QueryForm, QueryText, draft_query, page_field
@@ -292,6 +293,33 @@ class CheckinForm(ActionForm):
     note = forms.CharField(label=_("说明"), required=False, max_length=200)
 
 
+class PublishForm(ActionForm):
+    """公开摘要: the text offered is the one published, else the resident's description with
+    the automatic redaction applied — staff edit it (or approve it as it is)."""
+
+    summary = forms.CharField(
+        label=_("公开摘要"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("公开后经 Open311 向社会展示。请只写问题本身，删去姓名、门牌、电话、车牌、微信等能认出个人的内容；"
+                    "留空并提交即撤下公开摘要。"),
+    )
+    photos = forms.MultipleChoiceField(label=_("可公开的照片"), required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        appeal = self.appeal
+        self.fields["summary"].initial = appeal.public_summary or redact(appeal.description, names=(appeal.name,))
+        photos = list(appeal.attachments.order_by("created_at", "id"))
+        counts: dict[str, int] = {}
+        choices = []
+        for photo in photos:
+            counts[photo.kind] = counts.get(photo.kind, 0) + 1
+            choices.append((str(photo.pk), f"{photo.get_kind_display()} {counts[photo.kind]}"))
+        self.fields["photos"].choices = choices
+        self.fields["photos"].initial = [str(p.pk) for p in photos if p.public]
+        if not choices:
+            del self.fields["photos"]
+
+
 # --- deadline work (appeals.escalation, appeals.extensions) -------------------------------------------
 
 
@@ -333,7 +361,7 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
     A.CONTACT: ContactForm, A.RETURN: ReturnForm, A.REROUTE: RerouteForm, A.RESOLVE: ResolveForm,
     A.VERIFY_PASS: VerifyPassForm, A.VERIFY_FAIL: VerifyFailForm, A.FEEDBACK: FeedbackForm,
     A.NOTE: NoteForm, A.WHISTLE: WhistleForm, A.CHECKIN: CheckinForm,
-    A.ESCALATE: EscalateForm, A.EXTEND_REQUEST: ExtensionRequestForm,
+    A.ESCALATE: EscalateForm, A.EXTEND_REQUEST: ExtensionRequestForm, A.PUBLISH: PublishForm,
 }
 
 
@@ -411,6 +439,10 @@ class IntakeForm(_PlaceMixin, forms.Form):
     description = forms.CharField(label=_("诉求内容"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}),
                                   error_messages={"required": _("请填写诉求内容。")})
     photos = PhotosField(label=_("照片（最多3张）"))
+    public_consent = forms.BooleanField(
+        label=_("居民同意公开"), required=False,
+        help_text=_("请询问居民：本诉求可否公开（仅限可公开的类别；公开时只显示工作人员审定的公开摘要和街道、小区，不含姓名电话）。"),
+    )
 
     def __init__(self, *args, jurisdiction: Jurisdiction, **kwargs):
         self.jurisdiction = jurisdiction
@@ -432,6 +464,10 @@ class PatrolForm(_PlaceMixin, forms.Form):
     address_text = forms.CharField(label=_("位置描述"), required=False, max_length=200,
                                    help_text=_("未选楼栋时必填，如“3号楼东侧绿地”。"))
     photos = PhotosField(label=_("现场照片（最多3张）"), camera=True)
+    public_consent = forms.BooleanField(
+        label=_("可以公开"), required=False,
+        help_text=_("公共问题（如设施损坏）可公开；公开时只显示审定的公开摘要和街道、小区。涉及居民个人的不要勾选。"),
+    )
 
     def __init__(self, *args, jurisdiction: Jurisdiction, grids: list, **kwargs):
         self.jurisdiction = jurisdiction

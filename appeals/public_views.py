@@ -8,6 +8,7 @@ anyone else's personal data.
 """
 
 import time
+from functools import wraps
 
 from django.contrib import messages
 from django.http import Http404, JsonResponse
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from appeals import public_policy
 from appeals import public_selectors as places
 from appeals.enums import AppealState, Source
 from appeals.models import normalize_tracking_code
@@ -72,6 +74,21 @@ def _forget(request, code: str) -> None:
 
 def _rate_limited(request, exc: RateLimited):
     return render(request, "appeals/public/rate_limited.html", {"message": exc.message}, status=429)
+
+
+def public_read(view):
+    """A public read (the place lists, the duplicate hint): limited per client address,
+    in this process (appeals.public_policy)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not public_policy.allow_read(ip=client_ip(request)):
+            response = _rate_limited(request, RateLimited(_("查询过于频繁，请稍后再试。")))
+            response["Retry-After"] = str(public_policy.read_retry_after())
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 # --- landing -------------------------------------------------------------------------------
@@ -161,6 +178,7 @@ def submit_done(request):
 
 
 @require_GET
+@public_read
 def submit_similar(request):
     """htmx: the duplicate hint once a building and a category are chosen."""
     params = PlaceQuery.parse(request.GET)
@@ -180,6 +198,7 @@ def _places_response(request, params: dict, page: places.PlacePage, *, kind: str
 
 
 @require_GET
+@public_read
 def places_streets(request):
     params = PlaceQuery.parse(request.GET)
     page = places.street_search(query=params["street_q"] or params["q"], selected=params["street"])
@@ -187,6 +206,7 @@ def places_streets(request):
 
 
 @require_GET
+@public_read
 def places_communities(request):
     params = PlaceQuery.parse(request.GET)
     page = places.community_search(
@@ -197,6 +217,7 @@ def places_communities(request):
 
 
 @require_GET
+@public_read
 def places_buildings(request):
     params = PlaceQuery.parse(request.GET)
     page = places.building_search(

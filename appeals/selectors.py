@@ -15,7 +15,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.query import ModelIterable
 from django.utils import timezone
 
-from appeals import permissions, workflow
+from appeals import permissions, public_policy, workflow
 from appeals.deadlines import deadline_text
 from appeals.enums import (
     FINAL_STATES,
@@ -278,14 +278,15 @@ def _public_unit(actor_label: str) -> str:
     return actor_label.split("·", 1)[0]
 
 
-def appeal_possible_duplicates(*, building, category, limit: int = 3) -> list[Appeal]:
-    """Open appeals at the same building in the same category (the intake form's hint)."""
+def appeal_possible_duplicates(*, building, category, limit: int = 3, public_only: bool = False) -> list[Appeal]:
+    """Open appeals at the same building in the same category (the intake forms' hint);
+    ``public_only``: only those the public may see (the residents' form, appeals.public_policy)."""
     if building is None or category is None:
         return []
-    return list(
-        Appeal.objects.filter(building=building, category=category, state__in=OPEN_STATES)
-        .order_by("-created_at")[:limit]
-    )
+    qs = Appeal.objects.filter(building=building, category=category, state__in=OPEN_STATES)
+    if public_only:
+        qs = qs.filter(public_policy.public_q())
+    return list(qs.order_by("-created_at")[:limit])
 
 
 # --- the worker dashboard: browsing the scope, tab counts, pending 报到 ----------------------------

@@ -107,10 +107,11 @@ class AppealListOutputSerializer(_AppealFields):
 class AppealPhotoOutputSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField(help_text=_("照片地址：本接口的照片端点，凭同一令牌、核对辖区后提供"))
     kind = serializers.CharField(read_only=True, help_text=_("intake 受理照片 / result 办结照片"))
+    public = serializers.BooleanField(read_only=True, help_text=_("已随公开摘要公开（Open311 的 media_url）"))
 
     class Meta:
         model = AppealAttachment
-        fields = ["id", "kind", "url", "created_at"]
+        fields = ["id", "kind", "url", "public", "created_at"]
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, attachment: AppealAttachment) -> str:
@@ -167,7 +168,7 @@ class AppealDetailOutputSerializer(_AppealFields):
         fields = [
             *_AppealFields.Meta.fields, "dispatched_at", "resolved_at", "feedback_at", "closed_at", "result",
             "verified", "solved", "rating", "evaluation_comment", "flagged_for_supervisor", "merged_into",
-            "co_handlers", "timeline", "actions",
+            "public_consent", "public_summary", "co_handlers", "timeline", "actions",
         ]
 
 
@@ -177,7 +178,7 @@ class AppealActionOutputSerializer(_AppealFields):
     actions = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta(_AppealFields.Meta):
-        fields = [*_AppealFields.Meta.fields, "actions"]
+        fields = [*_AppealFields.Meta.fields, "public_summary", "actions"]
 
 
 # --- the resident's view -------------------------------------------------------------------

@@ -492,7 +492,7 @@ def intake(request):
                     source=data["source"], actor=request.user, phone=data["phone"], name=data["name"],
                     anonymous=data["anonymous"], building=data["building"], address_text=data["address_text"],
                     category=data["category"], description=data["description"], photos=data["photos"],
-                    **(data["place"] if not data["building"] else {}),
+                    public_consent=data["public_consent"], **(data["place"] if not data["building"] else {}),
                 )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
@@ -523,7 +523,7 @@ def patrol(request):
                 appeal = services.appeal_receive(
                     source=Source.GRID_PATROL, actor=request.user, grid=data.get("grid") or grids[0],
                     building=data["building"], address_text=data["address_text"], category=data["category"],
-                    description=data["description"], photos=data["photos"],
+                    description=data["description"], photos=data["photos"], public_consent=data["public_consent"],
                 )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)

@@ -320,6 +320,9 @@ APPEAL_PHOTO_MAX_COUNT = env_int("APPEAL_PHOTO_MAX_COUNT", 3, minimum=0)
 APPEAL_INTAKE_RATE_PER_IP = env_str("APPEAL_INTAKE_RATE_PER_IP", "20/hour")
 APPEAL_INTAKE_RATE_PER_PHONE = env_str("APPEAL_INTAKE_RATE_PER_PHONE", "5/day")
 APPEAL_TRACK_FAILURES_PER_IP = env_str("APPEAL_TRACK_FAILURES_PER_IP", "10/hour")
+# Public reads (Open311 GETs, the public photos, the submit form's place lists) per
+# client address, counted in each web process's memory (appeals.public_policy).
+PUBLIC_READ_RATE_PER_IP = env_str("PUBLIC_READ_RATE_PER_IP", "120/minute")
 # The header that carries the client address when a trusted reverse proxy is in front.
 TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "")
 

@@ -74,15 +74,17 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def _isolated(request, settings, tmp_path):
-    """Each test: its own media folder, an empty cache, SMS into appeals.sms.outbox, and
+    """Each test: its own media folder, an empty cache and per-process rate counts, SMS into appeals.sms.outbox, and
     Celery tasks run in-process when enqueued (after commit), as a worker would run
     them. Tests marked ``live_celery`` keep real publishing, for a real worker."""
     from appeals import sms
     from governance.celery import app as celery_app
+    from governance.kernel import local_rate
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.SMS_BACKEND = "appeals.sms.LocmemSmsBackend"
     _clear_cache()
+    local_rate.reset()  # the public reads' per-process counts
     sms.outbox.clear()
     live = request.node.get_closest_marker("live_celery") is not None
     eager = celery_app.conf.task_always_eager
