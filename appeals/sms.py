@@ -1,6 +1,7 @@
 """Telling residents by SMS: a small backend interface (setting SMS_BACKEND).
 
-Backends never log a full phone number (个人信息保护法): numbers are masked.
+Backends never log a full phone number (个人信息保护法), nor a tracking code or link
+token (with the phone's last 4 digits it opens the appeal): both are masked.
 """
 
 import logging
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from governance.kernel.logmask import mask_text
 from governance.kernel.privacy import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -22,10 +24,11 @@ class SmsBackend:
 
 
 class ConsoleSmsBackend(SmsBackend):
-    """Development: the message goes to the log, the number masked."""
+    """Development: the message goes to the log, the number, the code and the link masked
+    (the resident reads the code on the page after submitting)."""
 
     def send(self, *, phone: str, message: str) -> None:
-        logger.info("SMS to %s: %s", mask_phone(phone), message)
+        logger.info("SMS to %s: %s", mask_phone(phone), mask_text(message))
 
 
 @dataclass

@@ -296,15 +296,24 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@gongzhi.local")
 
-# Personal data never goes to the logs: the access log is a table (governance.AccessLog).
+# Personal data never goes to the logs: the access log is a table (governance.AccessLog),
+# and every line passes governance.kernel.logmask (codes and tokens in paths, searches,
+# phones, ID numbers, a database error's DETAIL rows). Django's own loggers (the request
+# and the development server's access lines) come here too, not to Django's default handlers.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"mask": {"()": "governance.kernel.logmask.MaskSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
+# Celery's own handlers get the same filter (governance.celery).
 
 # --- Appeals ---
 # Dotted path of the SMS backend (appeals.sms): console logs masked numbers; locmem

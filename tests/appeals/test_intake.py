@@ -138,10 +138,19 @@ def test_no_sms_for_a_landline(city, django_capture_on_commit_callbacks, _sms_ou
     assert _sms_outbox_and_eager_tasks == []
 
 
-def test_console_backend_masks_the_number(caplog):
+def test_console_backend_masks_the_number_and_the_code(caplog):
+    """The code beside the phone's last 4 digits opens the appeal: neither the code nor the
+    link with it reaches the log (caplog records before any handler's filter: the backend
+    masks by itself)."""
     with caplog.at_level(logging.INFO, logger="appeals.sms"):
-        sms.ConsoleSmsBackend().send(phone="13812345678", message="测试")
+        sms.ConsoleSmsBackend().send(
+            phone="13812345678",
+            message="【共治】您的诉求已受理，查询码 K7Q2M9X4B8TZ，可凭查询码和手机号后四位查询办理进度："
+                    "http://localhost:8000/track/K7Q2M9X4B8TZ/")
     assert "138****5678" in caplog.text and "13812345678" not in caplog.text
+    assert "K7Q2M9X4B8TZ" not in caplog.text
+    assert "查询码 K7********** " not in caplog.text and "查询码 K7**********，" in caplog.text
+    assert "/track/***/" in caplog.text
 
 
 def _reconnect():
