@@ -3,6 +3,7 @@
 
 import io
 import logging
+import logging.config
 import os
 import socket
 import subprocess
@@ -56,7 +57,10 @@ def test_mask_text(line, logged):
 
 @pytest.fixture
 def log_output():
-    """What the console handler of settings.LOGGING writes (after its filter)."""
+    """What the console handler of settings.LOGGING writes (after its filter). The
+    configuration is applied afresh: a live Celery worker earlier in the run replaces the
+    root logger's handlers with its own."""
+    logging.config.dictConfig(settings.LOGGING)
     handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
     assert any(isinstance(f, MaskSecrets) for f in handler.filters)
     stream = io.StringIO()
@@ -124,6 +128,21 @@ def test_the_whole_loop_leaves_no_phone_name_or_code_in_the_logs(city, client, l
         assert "DETAIL: [已省略]" in logged
     for secret in (phone, name, code, "5678 HTTP"):
         assert secret not in logged, secret
+
+
+def test_celerys_own_handlers_get_the_filter():
+    """A worker and beat set up their own handlers (not settings.LOGGING's): the filter is
+    added to them when Celery sets them up (governance.celery)."""
+    from celery.signals import after_setup_logger, after_setup_task_logger
+
+    for signal in (after_setup_logger, after_setup_task_logger):
+        logger = logging.getLogger(f"test.celery.{signal.name}")
+        handler = logging.StreamHandler(io.StringIO())
+        logger.addHandler(handler)
+        signal.send(sender=None, logger=logger, loglevel=logging.INFO, logfile=None, format="", colorize=False)
+        logger.warning("SMS to %s: 查询码 %s", "13812345678", CODE)
+        assert handler.stream.getvalue() == "SMS to 138****5678: 查询码 K7**********\n"
+        logger.removeHandler(handler)
 
 
 def _free_port() -> int:
