@@ -94,15 +94,14 @@ class QueryForm(forms.Form):
 
 
 def bad_query(form: forms.BaseForm) -> BadQuery:
-    """The form's errors as one BadQuery: "参数 page：确保该值小于或等于100000。"; the API
-    also gets them by parameter (``errors``)."""
+    """The form's errors as one BadQuery: "查询参数有误——参数 page：确保该值小于或等于100000。";
+    the API also gets them by parameter (``errors``)."""
     errors = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
-    text = "；".join(
-        (_("参数 %(name)s：%(message)s") % {"name": name, "message": "".join(messages)}) if name != "__all__"
-        else "".join(messages)
-        for name, messages in errors.items()
-    )
-    return BadQuery(_("查询参数有误——%(errors)s") % {"errors": text}, extra={"errors": errors})
+    parts = []
+    for name, messages in errors.items():
+        message = "".join(messages).rstrip("。")
+        parts.append(message if name == "__all__" else _("参数 %(name)s：%(message)s") % {"name": name, "message": message})
+    return BadQuery(_("查询参数有误——%(errors)s。") % {"errors": "；".join(parts)}, extra={"errors": errors})
 
 
 def draft_query(form_class: type[forms.BaseForm], **extra: forms.Field) -> type[QueryForm]:
