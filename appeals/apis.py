@@ -2,6 +2,7 @@
 
 - ``POST /appeals/`` public intake, ``GET /appeals/`` the staff list (scoped, masked);
 - ``GET /appeals/{tracking_code}/`` staff detail with the timeline and the actions;
+- ``GET /appeals/{tracking_code}/photos/{id}/`` a photo, to accounts that see the appeal;
 - ``POST /appeals/{tracking_code}/{action}/`` one class per staff action;
 - ``GET``/``POST /track/{tracking_code}/`` the resident's status, evaluation, withdrawal;
 - ``GET /categories/`` the responsibility list.
@@ -12,13 +13,16 @@ Domain errors (400/403/404/409/429) are mapped once by governance/api/errors.py.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse
 from django.utils.encoding import smart_str
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -227,8 +231,34 @@ class AppealDetailAPI(APIView):
         appeal.actions = _api_actions(request.user, jurisdiction, appeal)
         appeal.contact = selectors.resident_contact(user=request.user, appeal=appeal, jurisdiction=jurisdiction,
                                                     request=request)
-        context = {"request": request}
+        context = {"request": request, "tracking_code": appeal.tracking_code}
         return Response(AppealDetailOutputSerializer(appeal, context=context).data)
+
+
+class _AnyAccept(BaseContentNegotiation):
+    """A file answers whatever the client accepts (an <img> asks for image/*)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class AppealPhotoAPI(APIView):
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(
+        tags=TAGS, summary=gettext_lazy("诉求照片（限本辖区）"),
+        description=gettext_lazy("照片只经此接口（核对辖区）提供，没有公开的 /media/ 地址。"),
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: _NOT_FOUND},
+    )
+    def get(self, request, tracking_code: str, pk: int):
+        attachment = selectors.appeal_photo(jurisdiction=jurisdiction_for(request.user), tracking_code=tracking_code,
+                                            pk=pk)
+        response = FileResponse(attachment.image.open("rb"))
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
 
 
 # --- staff actions ------------------------------------------------------------------------------
@@ -504,6 +534,24 @@ class AppealSuperviseAPI(_AppealActionAPI):
     input_serializer = AppealSuperviseInputSerializer
 
 
+@_documented(
+    gettext_lazy("公开摘要：撰写或审定可公开的描述，并选择可公开的照片"),
+    gettext_lazy("仅限可公开类别（代登记的诉求须居民同意公开）。摘要经 Open311 公开，另经自动脱敏；留空即撤下。"
+                 "不改变诉求状态和版本。"),
+)
+class AppealPublishAPI(_AppealActionAPI):
+    action = AppealAction.PUBLISH
+
+    class AppealPublishInputSerializer(AppealActionInputSerializer):
+        summary = _text(help_text=gettext_lazy("公开摘要，不超过 1000 字；留空即撤下"))
+        photos = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=20,
+            help_text=gettext_lazy("可公开的照片 id（见详情 timeline 中的 photos）；未列出的照片不公开"),
+        )
+
+    input_serializer = AppealPublishInputSerializer
+
+
 # The URL segment of each action (appeals/api_urls.py); 上报 and 延期 are in appeals/apis_jobs.py.
 ACTIONS = {
     "dispatch": AppealDispatchAPI,
@@ -520,6 +568,7 @@ ACTIONS = {
     "whistle": AppealWhistleAPI,
     "checkin": AppealCheckinAPI,
     "supervise": AppealSuperviseAPI,
+    "publish": AppealPublishAPI,
 }
 # The URL segment each offered action is POSTed to.
 ENDPOINTS = {

@@ -108,6 +108,21 @@ CATEGORIES = [
 ]
 
 
+# Published through Open311 (Category.public, appeals.public_policy): places, public
+# components, street order, utilities, the environment, the market. Never the matters of
+# people: a flat's leak, a neighbour's dog, neighbours' disputes, care for the elderly,
+# security reports about people, welfare and other personal enquiries.
+PUBLIC_CATEGORIES = frozenset({
+    "01001", "01002", "01003", "01004", "01005", "01006",
+    "02001", "02002", "02003", "02004", "02005",
+    "03001", "03002", "03003", "03004", "03005",
+    "04001", "04002", "04003", "04004",
+    "08001", "08002", "08003",
+    "09001", "09002", "09003", "09004", "09005",
+    "11001", "11002", "12001", "12002", "13002",
+})
+
+
 def categories_load() -> int:
     """Create or update every listed category; returns how many were listed."""
     from appeals.models import Category
@@ -119,7 +134,7 @@ def categories_load() -> int:
                 class_name=c.class_name, name=c.name, type=c.type, default_level=c.level,
                 department_kind=c.department, cooperating_departments=c.cooperating, urgent=c.urgent,
                 needs_verification=c.verify, volunteer_suitable=c.volunteer, response_hours=c.response_hours,
-                resolution_limit=c.limit, resolution_unit=c.unit, active=True,
+                resolution_limit=c.limit, resolution_unit=c.unit, active=True, public=c.code in PUBLIC_CATEGORIES,
             ),
         )
     return len(CATEGORIES)
@@ -236,6 +251,9 @@ def seed(ctx=None) -> None:
     # closed: satisfied; reworked then basically satisfied; reworked to the limit.
     f = new("01004", text="楼道墙上贴满小广告。")
     f = act(gw, act(gw, f, AppealAction.SIGN, contact=True), AppealAction.RESOLVE, result="已清理小广告并张贴提示。")
+    # Two of them published (公开摘要): Open311's GET requests shows them with this text.
+    f = act(gw, f, AppealAction.PUBLISH, summary="楼道墙面小广告较多，已清理并张贴提示。")
+    act(gw, c, AppealAction.PUBLISH, summary="单元门口有暴露垃圾待清运。")
     made.append(evaluate(f, Rating.SATISFIED, comment="处理很及时，谢谢网格员。"))
     g = new("05003", text="楼上卫生间漏水到我家天花板。", name="孙丽华")
     g = act(cw, act(cw, g, AppealAction.SIGN, contact=True), AppealAction.RESOLVE, result="已协调楼上住户维修防水。")

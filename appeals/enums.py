@@ -58,6 +58,8 @@ class AppealAction(models.TextChoices):
     EXTEND_REJECT = "extend_reject", _("驳回延期")
     # A supervisor's 督办意见: it changes nothing a handler acts on (DESIGN.md §3).
     SUPERVISE = "supervise", _("督办意见")
+    # The 公开摘要: what the public may read of the appeal, and which photos (DESIGN.md §8).
+    PUBLISH = "publish", _("公开摘要")
     # The working-day calendar changed (a year's official schedule entered, a day
     # corrected): the system re-computes the deadline from its stored inputs.
     DEADLINE_CORRECT = "deadline_correct", _("时限校正")

@@ -315,6 +315,15 @@ class ExtendReject(EventData):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Publish(EventData):
+    """公开摘要: the summary the public reads (the event's note; empty: withdrawn) and
+    the photos marked public (their ids)."""
+
+    action = AppealAction.PUBLISH
+    photos: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DeadlineCorrect(EventData):
     """时限校正: the working-day calendar changed and the deadline was computed again from its
     inputs (appeals.recompute): [before, after] in China time, what the new calendar gives
@@ -348,7 +357,7 @@ DATA_OF: dict[str, type[EventData]] = {
     cls.action: cls for cls in (
         Receive, Dispatch, Return, Reroute, Escalate, Evaluate, Sign, Contact, Resolve, Feedback, Merge, Note,
         Whistle, Checkin, Claim, Warn, Remind, ExtendRequest, ExtendApprove, ExtendReject, DeadlineCorrect,
-        Supervise, Decline, Withdraw, VerifyPass, VerifyFail, CloseUnevaluated,
+        Publish, Supervise, Decline, Withdraw, VerifyPass, VerifyFail, CloseUnevaluated,
     )
 }
 assert set(DATA_OF) == set(AppealAction), "every action needs its data in appeals.events"

@@ -17,8 +17,10 @@ from django.utils.translation import gettext_lazy as _
 from appeals.deadlines import deadline_text
 from appeals.enums import STAFF_FEEDBACK_METHODS, AppealAction, AppealState, HandlingLevel, Source
 from appeals.images import photo_rule
+from appeals.public_policy import redact
 from appeals.selectors import category_list
 from governance.enums import COMMUNITY_ROLES, Role
+from governance.kernel.params import QueryCode, QueryDate, QueryForm, QueryText, draft_query, page_field
 from governance.staff.selectors import Jurisdiction
 from grids.models import UNIT_MODELS, Building, Community, Department, Grid
 from grids.selectors import scoped
@@ -93,17 +95,21 @@ def _attrs(attrs: dict) -> str:
                    for name, value in attrs.items() if value is not False)
 
 
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(QueryForm):
+    """The queue's filters, shown on the page, and its query string (the page, the scope)."""
+
     state = forms.ChoiceField(required=False, label=_("状态"),
                               choices=[("", _("全部待办"))] + list(AppealState.choices))
     category = forms.ModelChoiceField(queryset=category_list().order_by("code"), required=False,
                                       label=_("类别"), empty_label=_("全部类别"), widget=QuickSelect)
-    grid = forms.CharField(required=False, label=_("网格"), max_length=19)
-    date_from = forms.DateField(required=False, label=_("受理日期从"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label=_("至"), widget=forms.DateInput(attrs={"type": "date"}))
+    grid = QueryText(label=_("网格"), max_length=19)
+    date_from = QueryDate(label=_("受理日期从"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = QueryDate(label=_("至"), widget=forms.DateInput(attrs={"type": "date"}))
     overdue = forms.BooleanField(required=False, label=_("只看超期"))
-    q = forms.CharField(required=False, label=_("搜索"), max_length=100,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("查询码、电话或地址")}))
+    q = QueryText(label=_("搜索"), max_length=100,
+                  widget=forms.TextInput(attrs={"type": "search", "placeholder": _("查询码、电话或地址")}))
+    page = page_field(widget=forms.HiddenInput)
+    scope = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, grids=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -124,6 +130,14 @@ class QueueFilterForm(forms.Form):
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
         }
+
+
+class BuildingSearchQuery(QueryForm):
+    """The intake pages' building search (htmx, or the page reloaded with the search)."""
+
+    bq = QueryText(max_length=50)
+    building = QueryText(max_length=19)
+    within = QueryCode(lengths=(6, 9, 12, 15))
 
 
 # --- actions on one appeal ---------------------------------------------------------------------
@@ -285,6 +299,33 @@ class CheckinForm(ActionForm):
     note = forms.CharField(label=_("说明"), required=False, max_length=200)
 
 
+class PublishForm(ActionForm):
+    """公开摘要: the text offered is the one published, else the resident's description with
+    the automatic redaction applied — staff edit it (or approve it as it is)."""
+
+    summary = forms.CharField(
+        label=_("公开摘要"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("公开后经 Open311 向社会展示。请只写问题本身，删去姓名、门牌、电话、车牌、微信等能认出个人的内容；"
+                    "留空并提交即撤下公开摘要。"),
+    )
+    photos = forms.MultipleChoiceField(label=_("可公开的照片"), required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        appeal = self.appeal
+        self.fields["summary"].initial = appeal.public_summary or redact(appeal.description, names=(appeal.name,))
+        photos = list(appeal.attachments.order_by("created_at", "id"))
+        counts: dict[str, int] = {}
+        choices = []
+        for photo in photos:
+            counts[photo.kind] = counts.get(photo.kind, 0) + 1
+            choices.append((str(photo.pk), f"{photo.get_kind_display()} {counts[photo.kind]}"))
+        self.fields["photos"].choices = choices
+        self.fields["photos"].initial = [str(p.pk) for p in photos if p.public]
+        if not choices:
+            del self.fields["photos"]
+
+
 # --- deadline work (appeals.escalation, appeals.extensions) -------------------------------------------
 
 
@@ -326,7 +367,7 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
     AppealAction.CONTACT: ContactForm, AppealAction.RETURN: ReturnForm, AppealAction.REROUTE: RerouteForm, AppealAction.RESOLVE: ResolveForm,
     AppealAction.VERIFY_PASS: VerifyPassForm, AppealAction.VERIFY_FAIL: VerifyFailForm, AppealAction.FEEDBACK: FeedbackForm,
     AppealAction.NOTE: NoteForm, AppealAction.WHISTLE: WhistleForm, AppealAction.CHECKIN: CheckinForm,
-    AppealAction.ESCALATE: EscalateForm, AppealAction.EXTEND_REQUEST: ExtensionRequestForm,
+    AppealAction.ESCALATE: EscalateForm, AppealAction.EXTEND_REQUEST: ExtensionRequestForm, AppealAction.PUBLISH: PublishForm,
 }
 
 
@@ -405,6 +446,10 @@ class IntakeForm(_PlaceMixin, forms.Form):
     description = forms.CharField(label=_("诉求内容"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}),
                                   error_messages={"required": _("请填写诉求内容。")})
     photos = PhotosField(label=_("照片"))
+    public_consent = forms.BooleanField(
+        label=_("居民同意公开"), required=False,
+        help_text=_("请询问居民：本诉求可否公开（仅限可公开的类别；公开时只显示工作人员审定的公开摘要和街道、小区，不含姓名电话）。"),
+    )
 
     def __init__(self, *args, jurisdiction: Jurisdiction, **kwargs):
         self.jurisdiction = jurisdiction
@@ -426,6 +471,10 @@ class PatrolForm(_PlaceMixin, forms.Form):
     address_text = forms.CharField(label=_("位置描述"), required=False, max_length=200,
                                    help_text=_("未选楼栋时必填，如“3号楼东侧绿地”。"))
     photos = PhotosField(label=_("现场照片"), camera=True)
+    public_consent = forms.BooleanField(
+        label=_("可以公开"), required=False,
+        help_text=_("公共问题（如设施损坏）可公开；公开时只显示审定的公开摘要和街道、小区。涉及居民个人的不要勾选。"),
+    )
 
     def __init__(self, *args, jurisdiction: Jurisdiction, grids: list, **kwargs):
         self.jurisdiction = jurisdiction
@@ -438,3 +487,10 @@ class PatrolForm(_PlaceMixin, forms.Form):
 
     def clean_grid(self):
         return self.grids[self.cleaned_data["grid"]]
+
+
+# What the intake pages re-show from their query string: the no-JavaScript building search
+# reloads the page with everything typed so far (governance.kernel.params.draft_query).
+IntakeDraftQuery = draft_query(IntakeForm, bq=QueryText(max_length=50), search=forms.BooleanField(required=False))
+PatrolDraftQuery = draft_query(PatrolForm, bq=QueryText(max_length=50), search=forms.BooleanField(required=False),
+                               grid=QueryCode(lengths=(15,)))

@@ -79,6 +79,13 @@ class Category(models.Model):
         _("办结时限单位"), max_length=14, choices=DeadlineUnit.choices, default=DeadlineUnit.WORKING_DAYS
     )
     active = models.BooleanField(_("启用"), default=True)
+    # Off by default: matters of people (family, neighbours, care, welfare) are never
+    # published; public components and street order are (appeals.public_policy).
+    public = models.BooleanField(
+        _("可公开"), default=False,
+        help_text=_("勾选后，本类诉求（居民本人提交、或居民同意公开）可经 Open311 公开，描述只显示工作人员审定的公开摘要。"
+                    "家庭、邻里、养老、救助等涉及个人的类别不要勾选。"),
+    )
 
     class Meta:
         verbose_name = _("诉求类别（职责清单）")
@@ -152,6 +159,10 @@ class Appeal(models.Model):
     name = models.CharField(_("姓名"), max_length=50, blank=True)
     anonymous = models.BooleanField(_("匿名"), default=False)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    # What the public may see (appeals.public_policy): staff-entered appeals only with the
+    # resident's consent; the description only as the 公开摘要 staff write or approve.
+    public_consent = models.BooleanField(_("同意公开"), default=False)
+    public_summary = models.TextField(_("公开摘要"), blank=True, validators=[MaxLengthValidator(1000)])
 
     state = models.CharField(_("状态"), max_length=20, choices=AppealState.choices, default=AppealState.RECEIVED)
 
@@ -399,6 +410,9 @@ class AppealAttachment(models.Model):
     )
     image = models.ImageField(_("照片"), upload_to=_upload_to)
     kind = models.CharField(_("类型"), max_length=10, choices=AttachmentKind.choices)
+    # Marked by staff with the 公开摘要 (appeals.services.appeal_publish): only such a photo
+    # of a public appeal is given as Open311's media_url.
+    public = models.BooleanField(_("公开"), default=False)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     class Meta:

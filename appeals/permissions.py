@@ -147,6 +147,12 @@ def takes_part(post: Post, appeal) -> bool:
             or cohandler(post, appeal))
 
 
+def publisher(post: Post, appeal) -> bool:
+    """Who writes or approves the 公开摘要: the staff of the appeal's community or grid,
+    its street, or the unit handling it."""
+    return local(post, appeal) or street_of(post, appeal) or handles(post, appeal)
+
+
 def supervises(post: Post, appeal) -> bool:
     """A supervisor whose unit (a district, or the city) covers the appeal's place: 督办."""
     if not post.read_only:

@@ -13,6 +13,7 @@ from appeals.images import clean_image
 from appeals.models import DESCRIPTION_MAX, normalize_tracking_code
 from appeals.selectors import category_list
 from governance.kernel.errors import ApplicationError
+from governance.kernel.params import QueryForm, QueryText
 from grids.models import Building, Community, Street
 from grids.validators import LANDLINE_RE, normalize_phone
 
@@ -193,3 +194,25 @@ class WithdrawForm(forms.Form):
         label=_("我确认撤回这条诉求，撤回后不再办理"),
         error_messages={"required": _("请勾选确认后再撤回。")},
     )
+
+
+# --- query strings (governance.kernel.params) -----------------------------------------------------
+
+
+class PlaceQuery(QueryForm):
+    """The place pickers' lists (htmx or JSON) and the values a re-shown submit form
+    narrows them by: codes and searches as text of their length, never a NUL."""
+
+    q = QueryText(max_length=50)
+    street_q = QueryText(max_length=50)
+    community_q = QueryText(max_length=50)
+    building_q = QueryText(max_length=50)
+    street = QueryText(max_length=9)
+    community = QueryText(max_length=12)
+    building = QueryText(max_length=19)
+    category = QueryText(max_length=10)
+    format = forms.ChoiceField(required=False, choices=[("", "html"), ("json", "json")])
+
+
+class TrackQuery(QueryForm):
+    code = QueryText(max_length=30)

@@ -109,7 +109,9 @@ class DuplicateHint:
 
 def duplicate_hint(*, building_code: str, category_id) -> DuplicateHint | None:
     """The intake form's hint: open appeals at the same building in the same category.
-    Only a count, a date and a state — never another resident's text or tracking code."""
+    Only a count, a date and a state — never another resident's text or tracking code —
+    and only of appeals the public may see (appeals.public_policy): that someone in the
+    building reported a family conflict is not for the next visitor to learn."""
     from appeals.selectors import category_list
 
     if not building_code or not category_id:
@@ -122,7 +124,7 @@ def duplicate_hint(*, building_code: str, category_id) -> DuplicateHint | None:
     category = category_list().filter(pk=category_pk).first()
     if building is None or category is None:
         return None
-    appeals = appeal_possible_duplicates(building=building, category=category)
+    appeals = appeal_possible_duplicates(building=building, category=category, public_only=True)
     if not appeals:
         return None
     latest = appeals[0]

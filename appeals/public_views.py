@@ -8,6 +8,7 @@ anyone else's personal data.
 """
 
 import time
+from functools import wraps
 
 from django.contrib import messages
 from django.http import Http404, JsonResponse
@@ -17,11 +18,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from appeals import public_policy, tracking
 from appeals import public_selectors as places
-from appeals import tracking
 from appeals.enums import AppealState, Source
 from appeals.models import normalize_tracking_code
-from appeals.public_forms import NOT_SURE, AppealSubmitForm, EvaluationForm, LastFourForm, TrackForm, WithdrawForm
+from appeals.public_forms import (
+    NOT_SURE,
+    AppealSubmitForm,
+    EvaluationForm,
+    LastFourForm,
+    PlaceQuery,
+    TrackForm,
+    TrackQuery,
+    WithdrawForm,
+)
 from appeals.ratelimit import RateLimited, charge_intake, ensure_intake_allowed
 from appeals.selectors import appeal_track, category_list
 from appeals.services import appeal_evaluate, appeal_receive, appeal_withdraw_by_resident
@@ -70,6 +80,21 @@ def _rate_limited(request, exc: RateLimited):
     return response
 
 
+def public_read(view):
+    """A public read (the place lists, the duplicate hint): limited per client address,
+    in this process (appeals.public_policy)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not public_policy.allow_read(ip=client_ip(request)):
+            response = _rate_limited(request, RateLimited(_("查询过于频繁，请稍后再试。")))
+            response["Retry-After"] = str(public_policy.read_retry_after())
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 # --- landing -------------------------------------------------------------------------------
 
 
@@ -84,15 +109,15 @@ def index(request):
 
 def _place_context(values) -> dict:
     """The street, community and building lists for the values the form holds now."""
-    street = values.get("street", "")
-    community = values.get("community", "")
+    params = PlaceQuery.parse(values)
+    street, community = params["street"], params["community"]
     return {
-        "streets": places.street_search(query=values.get("street_q", ""), selected=street),
-        "communities": places.community_search(street=street, query=values.get("community_q", ""), selected=community),
+        "streets": places.street_search(query=params["street_q"], selected=street),
+        "communities": places.community_search(street=street, query=params["community_q"], selected=community),
         "buildings": places.building_search(
-            street=street, community=community, query=values.get("building_q", ""),
-            selected=values.get("building", ""),
+            street=street, community=community, query=params["building_q"], selected=params["building"],
         ),
+        "hint": places.duplicate_hint(building_code=params["building"], category_id=params["category"]),
     }
 
 
@@ -102,7 +127,6 @@ def _submit_page(request, form: AppealSubmitForm, *, values, status: int = 200, 
         "values": values,
         "categories": list(category_list()),
         "NOT_SURE": NOT_SURE,
-        "hint": places.duplicate_hint(building_code=values.get("building", ""), category_id=values.get("category")),
         "lookup": lookup,
         "resubmitted": request.method == "POST" and not lookup,
         **_place_context(values),
@@ -163,54 +187,54 @@ def submit_done(request):
 
 
 @require_GET
+@public_read
 def submit_similar(request):
     """htmx: the duplicate hint once a building and a category are chosen."""
-    hint = places.duplicate_hint(building_code=request.GET.get("building", ""), category_id=request.GET.get("category"))
+    params = PlaceQuery.parse(request.GET)
+    hint = places.duplicate_hint(building_code=params["building"], category_id=params["category"])
     return render(request, "appeals/public/_duplicate_hint.html", {"hint": hint})
 
 
 # --- places (the form's pickers) ------------------------------------------------------------------
 
 
-def _places_response(request, page: places.PlacePage, *, kind: str, selected: str, empty_label: str):
-    if request.GET.get("format") == "json":
+def _places_response(request, params: dict, page: places.PlacePage, *, kind: str, empty_label: str):
+    if params["format"] == "json":
         return JsonResponse({"results": page.items, "more": page.more})
     return render(request, "appeals/public/_place_options.html", {
-        "page": page, "kind": kind, "selected": selected, "empty_label": empty_label,
+        "page": page, "kind": kind, "selected": params[kind], "empty_label": empty_label,
     })
 
 
-def _q(request, name: str) -> str:
-    return request.GET.get(name) or request.GET.get("q", "")
-
-
 @require_GET
+@public_read
 def places_streets(request):
-    selected = request.GET.get("street", "")
-    page = places.street_search(query=_q(request, "street_q"), selected=selected)
-    return _places_response(request, page, kind="street", selected=selected, empty_label=_("请选择街道"))
+    params = PlaceQuery.parse(request.GET)
+    page = places.street_search(query=params["street_q"] or params["q"], selected=params["street"])
+    return _places_response(request, params, page, kind="street", empty_label=_("请选择街道"))
 
 
 @require_GET
+@public_read
 def places_communities(request):
-    selected = request.GET.get("community", "")
+    params = PlaceQuery.parse(request.GET)
     page = places.community_search(
-        street=request.GET.get("street", ""), query=_q(request, "community_q"), selected=selected,
+        street=params["street"], query=params["community_q"] or params["q"], selected=params["community"],
     )
-    label = _("不确定 / 不选择社区") if request.GET.get("street") else _("请先选择街道")
-    return _places_response(request, page, kind="community", selected=selected, empty_label=label)
+    label = _("不确定 / 不选择社区") if params["street"] else _("请先选择街道")
+    return _places_response(request, params, page, kind="community", empty_label=label)
 
 
 @require_GET
+@public_read
 def places_buildings(request):
-    selected = request.GET.get("building", "")
-    street = request.GET.get("street", "")
+    params = PlaceQuery.parse(request.GET)
     page = places.building_search(
-        street=street, community=request.GET.get("community", ""), query=_q(request, "building_q"),
-        selected=selected,
+        street=params["street"], community=params["community"], query=params["building_q"] or params["q"],
+        selected=params["building"],
     )
-    label = _("找不到楼栋，用文字描述位置") if street else _("请先选择街道和社区")
-    return _places_response(request, page, kind="building", selected=selected, empty_label=label)
+    label = _("找不到楼栋，用文字描述位置") if params["street"] else _("请先选择街道和社区")
+    return _places_response(request, params, page, kind="building", empty_label=label)
 
 
 # --- track ------------------------------------------------------------------------------------
@@ -232,7 +256,7 @@ def _verify(request, code: str, last4: str):
 @never_cache
 def track(request):
     """The tracking code + the phone's last 4 digits."""
-    form = TrackForm(request.POST or None, initial={"tracking_code": request.GET.get("code", "")})
+    form = TrackForm(request.POST or None, initial={"tracking_code": TrackQuery.parse(request.GET)["code"]})
     if request.method == "POST" and form.is_valid():
         try:
             view = _verify(request, form.cleaned_data["tracking_code"], form.cleaned_data["phone_last4"])

@@ -15,7 +15,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.query import ModelIterable
 from django.utils import timezone
 
-from appeals import permissions, workflow
+from appeals import permissions, public_policy, workflow
 from appeals.deadlines import deadline_text
 from appeals.enums import (
     FINAL_STATES,
@@ -26,7 +26,7 @@ from appeals.enums import (
     HandlingLevel,
     QueueLevel,
 )
-from appeals.models import Appeal, AppealCoHandler, AppealEvent, Category, normalize_tracking_code
+from appeals.models import Appeal, AppealAttachment, AppealCoHandler, AppealEvent, Category, normalize_tracking_code
 from governance.enums import COMMUNITY_ROLES, AccessAction, Role
 from governance.kernel import shared_cache
 from governance.kernel.access import access_log_record
@@ -96,6 +96,16 @@ def appeal_get(*, jurisdiction: Jurisdiction, tracking_code: str) -> Appeal:
     if appeal is None:
         raise NotFound()
     return appeal
+
+
+def appeal_photo(*, jurisdiction: Jurisdiction, tracking_code: str, pk: int) -> AppealAttachment:
+    """A photo of an appeal the account sees, or NotFound: photos are served only through
+    this check (the page's and the API's photo views), never from a public /media/ URL."""
+    appeal = appeal_get(jurisdiction=jurisdiction, tracking_code=tracking_code)
+    attachment = appeal.attachments.filter(pk=pk).first()
+    if attachment is None:
+        raise NotFound()
+    return attachment
 
 
 def _queue_q(jurisdiction: Jurisdiction) -> Q:
@@ -275,14 +285,15 @@ def _public_unit(actor_label: str) -> str:
     return actor_label.split("·", 1)[0]
 
 
-def appeal_possible_duplicates(*, building, category, limit: int = 3) -> list[Appeal]:
-    """Open appeals at the same building in the same category (the intake form's hint)."""
+def appeal_possible_duplicates(*, building, category, limit: int = 3, public_only: bool = False) -> list[Appeal]:
+    """Open appeals at the same building in the same category (the intake forms' hint);
+    ``public_only``: only those the public may see (the residents' form, appeals.public_policy)."""
     if building is None or category is None:
         return []
-    return list(
-        Appeal.objects.filter(building=building, category=category, state__in=OPEN_STATES)
-        .order_by("-created_at")[:limit]
-    )
+    qs = Appeal.objects.filter(building=building, category=category, state__in=OPEN_STATES)
+    if public_only:
+        qs = qs.filter(public_policy.public_q())
+    return list(qs.order_by("-created_at")[:limit])
 
 
 # --- the worker dashboard: browsing the scope, tab counts, pending 报到 ----------------------------
@@ -389,7 +400,7 @@ _UNIT_FIELDS = ("grid", "handling_grid", "community", "handling_community", "str
                 "handling_department")
 # Joined into the appeal query: PostgreSQL plans this chain in about a millisecond at city scale,
 # and the grid's community and street are most often the appeal's own and its handling unit's.
-_LIST_RELATED = ("category", "grid__community__street")
+_LIST_RELATED = ("category", "grid__community__street", "building")
 
 
 def with_units(appeals: list[Appeal]) -> list[Appeal]:

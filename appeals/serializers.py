@@ -6,6 +6,7 @@ names schema components after them. States, levels and types go out as plain cod
 plus a ``…_label`` in Chinese, so that no two endpoints define clashing enums.
 """
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -52,7 +53,7 @@ class _AppealFields(serializers.ModelSerializer):
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     source = serializers.CharField(read_only=True, help_text=_("web / phone / walk_in / grid_patrol / api / open311"))
     category = AppealCategoryBriefOutputSerializer(read_only=True, allow_null=True)
-    building = serializers.CharField(source="building_id", read_only=True, allow_null=True, help_text=_("楼栋编码"))
+    building = serializers.CharField(source="building.code", read_only=True, allow_null=True, help_text=_("楼栋编码（19 位）"))
     district = serializers.CharField(source="district_id", read_only=True, allow_null=True)
     street = serializers.CharField(source="street_id", read_only=True, allow_null=True)
     community = serializers.CharField(source="community_id", read_only=True, allow_null=True)
@@ -104,17 +105,20 @@ class AppealListOutputSerializer(_AppealFields):
 
 
 class AppealPhotoOutputSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text=_("照片地址：本接口的照片端点，凭同一令牌、核对辖区后提供"))
     kind = serializers.CharField(read_only=True, help_text=_("intake 受理照片 / result 办结照片"))
+    public = serializers.BooleanField(read_only=True, help_text=_("已随公开摘要公开（Open311 的 media_url）"))
 
     class Meta:
         model = AppealAttachment
-        fields = ["id", "kind", "url", "created_at"]
+        fields = ["id", "kind", "url", "public", "created_at"]
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, attachment: AppealAttachment) -> str:
+        # Media is never public: the photo comes through the API's jurisdiction check.
+        code = self.context.get("tracking_code") or attachment.appeal.tracking_code
+        url = reverse("api-appeal-photo", args=[code, attachment.pk])
         request = self.context.get("request")
-        url = attachment.image.url
         return request.build_absolute_uri(url) if request is not None else url
 
 
@@ -164,7 +168,7 @@ class AppealDetailOutputSerializer(_AppealFields):
         fields = [
             *_AppealFields.Meta.fields, "dispatched_at", "resolved_at", "feedback_at", "closed_at", "result",
             "verified", "solved", "rating", "evaluation_comment", "flagged_for_supervisor", "merged_into",
-            "co_handlers", "timeline", "actions",
+            "public_consent", "public_summary", "co_handlers", "timeline", "actions",
         ]
 
 
@@ -174,7 +178,7 @@ class AppealActionOutputSerializer(_AppealFields):
     actions = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta(_AppealFields.Meta):
-        fields = [*_AppealFields.Meta.fields, "actions"]
+        fields = [*_AppealFields.Meta.fields, "public_summary", "actions"]
 
 
 # --- the resident's view -------------------------------------------------------------------

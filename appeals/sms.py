@@ -21,7 +21,8 @@ from django.utils.translation import gettext_noop
 
 from appeals.deadlines import deadline_text
 from appeals.tasks import SMS_EXTENDED, SMS_FEEDBACK, SMS_RECEIVED, track_url
-from governance.kernel import logmask, outbox
+from governance.kernel import outbox
+from governance.kernel.logmask import mask_text
 from governance.kernel.privacy import mask_phone, mask_tracking_code
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def masked(params: dict) -> dict:
     if not code:
         return dict(params)
     hidden = mask_tracking_code(code)
-    return {k: logmask.mask(v).replace(code, hidden) if isinstance(v, str) else v for k, v in params.items()}
+    return {k: mask_text(v).replace(code, hidden) if isinstance(v, str) else v for k, v in params.items()}
 
 
 # --- backends ----------------------------------------------------------------------------

@@ -28,13 +28,17 @@ from appeals.enums import AppealAction, AppealState, AttachmentKind, FeedbackMet
 from appeals.forms import (
     ACTION_FORMS,
     INTAKE_ROLES,
+    BuildingSearchQuery,
     ExtensionDecisionForm,
+    IntakeDraftQuery,
     IntakeForm,
+    PatrolDraftQuery,
     PatrolForm,
     QueueFilterForm,
 )
 from governance.enums import COMMUNITY_ROLES, Role
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.kernel.params import bad_query
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Building, Grid
 from grids.selectors import scoped
@@ -160,12 +164,14 @@ def queue(request):
     if not (jur.everything or jur.posts):
         return redirect("volunteers:home")
     read_only = jur.read_only  # supervisors (and admins without a post) browse their scope
-    browse = read_only or request.GET.get("scope") == "1"
     grids = _grid_filter_choices(jur)
     show_grid = grids is not None or read_only
     form = QueueFilterForm(request.GET, grids=grids)
+    if not form.is_valid():
+        raise bad_query(form)
+    browse = read_only or form.cleaned_data["scope"]
     filters = form.selector_filters()
-    state = form.cleaned_data.get("state") if form.is_valid() else ""
+    state = form.cleaned_data["state"]
     now = timezone.now()
     if browse:
         qs = selectors.appeal_browse(jurisdiction=jur, state=state or None, now=now, **filters)
@@ -175,7 +181,7 @@ def queue(request):
     paginator = Paginator(qs, settings.PAGE_SIZE)
     # The tab counts already counted the list (same filters): no second COUNT query.
     paginator.count = _tab_count(counts, state, browse=browse)
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(form.cleaned_data["page"])
     rows = _annotate_rows(list(page.object_list), now=now, jurisdiction=jur)
     tab_states = BROWSE_TABS if browse else QUEUE_TABS
     tabs = [{"state": "", "label": _("全部") if browse else _("全部待办"), "count": _tab_count(counts, "", browse=browse)}]
@@ -336,11 +342,7 @@ def appeal_action(request, code: str, action: str):
 @require_GET
 def appeal_photo(request, code: str, pk: int):
     """A photo of an appeal, only to accounts that see the appeal (media is not public)."""
-    jur = jurisdiction_for(request.user)
-    appeal = selectors.appeal_get(jurisdiction=jur, tracking_code=code)
-    attachment = appeal.attachments.filter(pk=pk).first()
-    if attachment is None:
-        raise NotFound()
+    attachment = selectors.appeal_photo(jurisdiction=jurisdiction_for(request.user), tracking_code=code, pk=pk)
     response = FileResponse(attachment.image.open("rb"))
     response["Cache-Control"] = "private, max-age=3600"
     return response
@@ -450,24 +452,30 @@ def _selected_building(jur: Jurisdiction, code: str):
 def building_search(request):
     """htmx: buildings in the account's jurisdiction matching the address typed."""
     jur = jurisdiction_for(request.user)
-    within = request.GET.get("within", "")
+    params = BuildingSearchQuery.parse(request.GET)
+    within = params["within"]
     if within and not jur.covers(within):
         within = ""
-    buildings = _building_results(jur, request.GET.get("bq", ""), within=within)
+    buildings = _building_results(jur, params["bq"], within=within)
     return render(request, "appeals/staff/_building_results.html", {
-        "buildings": buildings, "query": request.GET.get("bq", ""), "selected": request.GET.get("building", ""),
+        "buildings": buildings, "query": params["bq"], "selected": params["building"],
     })
 
 
-def _intake_page(request, jur, form, *, title: str, patrol: bool, within: str = "") -> HttpResponse:
-    value = form["building"].value() or ""
-    selected = _selected_building(jur, value)
-    buildings = _building_results(jur, request.GET.get("bq", ""), within=within)
+def _intake_page(request, jur, form, *, title: str, patrol: bool, query: str = "", within: str = "") -> HttpResponse:
+    if form.is_bound:
+        # What the form made of the posted code (a building of the jurisdiction), not the raw text.
+        selected = getattr(form, "cleaned_data", {}).get("building")
+        value = selected.code if selected is not None else ""
+    else:
+        value = form["building"].value() or ""
+        selected = _selected_building(jur, value)
+    buildings = _building_results(jur, query, within=within)
     if selected is not None and selected not in buildings:
         buildings.insert(0, selected)
     return render(request, "appeals/staff/intake.html", {
         "form": form, "title": title, "patrol": patrol, "buildings": buildings,
-        "selected": value, "query": request.GET.get("bq", ""), "within": within,
+        "selected": value, "query": query, "within": within,
     })
 
 
@@ -487,16 +495,19 @@ def intake(request):
                     source=data["source"], actor=request.user, phone=data["phone"], name=data["name"],
                     anonymous=data["anonymous"], building=data["building"], address_text=data["address_text"],
                     category=data["category"], description=data["description"], photos=data["photos"],
-                    **(data["place"] if not data["building"] else {}),
+                    public_consent=data["public_consent"], **(data["place"] if not data["building"] else {}),
                 )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, _("已登记诉求，查询码 %(code)s。") % {"code": appeal.tracking_code})
                 return redirect("appeals:detail", appeal.tracking_code)
+        query = ""
     else:
-        form = IntakeForm(initial=request.GET.dict(), jurisdiction=jur)
-    return _intake_page(request, jur, form, title=_("代居民登记诉求"), patrol=False)
+        draft = IntakeDraftQuery.parse(request.GET)
+        form = IntakeForm(initial=draft, jurisdiction=jur)
+        query = draft["bq"]
+    return _intake_page(request, jur, form, title=_("代居民登记诉求"), patrol=False, query=query)
 
 
 @login_required
@@ -515,15 +526,18 @@ def patrol(request):
                 appeal = services.appeal_receive(
                     source=Source.GRID_PATROL, actor=request.user, grid=data.get("grid") or grids[0],
                     building=data["building"], address_text=data["address_text"], category=data["category"],
-                    description=data["description"], photos=data["photos"],
+                    description=data["description"], photos=data["photos"], public_consent=data["public_consent"],
                 )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, _("已登记巡查发现的问题，查询码 %(code)s。") % {"code": appeal.tracking_code})
                 return redirect("appeals:detail", appeal.tracking_code)
+        query = ""
     else:
-        form = PatrolForm(initial=request.GET.dict(), jurisdiction=jur, grids=grids)
+        draft = PatrolDraftQuery.parse(request.GET)
+        form = PatrolForm(initial=draft, jurisdiction=jur, grids=grids)
+        query = draft["bq"]
     within = grids[0].code if len(grids) == 1 else ""
-    return _intake_page(request, jur, form, title=_("网格巡查上报"), patrol=True, within=within)
+    return _intake_page(request, jur, form, title=_("网格巡查上报"), patrol=True, query=query, within=within)
 

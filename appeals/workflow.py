@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from appeals import permissions
-from appeals.enums import OPEN_STATES, SELF_FOUND_SOURCES, AppealAction, AppealState, EscalationLevel
+from appeals.enums import OPEN_STATES, SELF_FOUND_SOURCES, STAFF_SOURCES, AppealAction, AppealState, EscalationLevel
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 
@@ -150,6 +150,16 @@ def _still_pending(case: Case) -> None:
         raise Conflict(_("该延期申请已处理（%(s)s）。") % {"s": extension.get_state_display()})
 
 
+def _publishable(case: Case) -> None:
+    """The public may read it at all (appeals.public_policy): a public category, and the
+    resident's consent when staff entered it. Declined and withdrawn: the table's states."""
+    appeal = case.appeal
+    if appeal.category is None or not appeal.category.public:
+        raise Conflict(_("该诉求的类别不公开（涉及个人的事项不公开），无需撰写公开摘要。"))
+    if appeal.source in STAFF_SOURCES and not appeal.public_consent:
+        raise Conflict(_("工作人员代登记的诉求须经居民同意才能公开；登记时未勾选同意公开。"))
+
+
 def _decider(post, case: Case) -> bool:
     return permissions.decides_extension(post, case.appeal, extension=case.extension)
 
@@ -199,6 +209,11 @@ TABLE: dict[str, Step] = {step.action: step for step in (
          _post(permissions.handles), gettext_lazy("只有当前办理单位可以记录先行联系。")),
     Step(AppealAction.NOTE, OPEN, None, frozenset({Party.STAFF, Party.CLAIMANT}),
          _post(permissions.takes_part), gettext_lazy("只有参与办理的单位可以记录办理进展。")),
+    # 公开摘要 (DESIGN.md §8): what the public reads of it; nothing a handler acts on. While
+    # it is open: nothing changes a closed appeal (its last change is its closing time).
+    Step(AppealAction.PUBLISH, OPEN, None, frozenset({Party.STAFF}),
+         _post(permissions.publisher), gettext_lazy("只有诉求所在社区、网格、街道的工作人员或办理单位可以撰写公开摘要。"),
+         guard=_publishable, keeps_version=True),
     # Supervisors' one write: it changes nothing a handler acts on.
     Step(AppealAction.SUPERVISE, OPEN, None, frozenset({Party.STAFF}),
          _post(permissions.supervises), gettext_lazy("只有督查考核人员可以添加督办意见。"), read_only_refusal="",
@@ -235,7 +250,7 @@ assert set(TABLE) == set(AppealAction), "every action needs a row in the workflo
 # 延期 decisions are offered on the pending request, the 督办意见 on the 督办 page.
 OFFERED_ORDER = (
     AppealAction.DISPATCH, AppealAction.DECLINE, AppealAction.MERGE, AppealAction.SIGN, AppealAction.CONTACT, AppealAction.RETURN, AppealAction.REROUTE, AppealAction.RESOLVE, AppealAction.VERIFY_PASS,
-    AppealAction.VERIFY_FAIL, AppealAction.FEEDBACK, AppealAction.NOTE, AppealAction.WHISTLE, AppealAction.CHECKIN, AppealAction.ESCALATE, AppealAction.EXTEND_REQUEST,
+    AppealAction.VERIFY_FAIL, AppealAction.FEEDBACK, AppealAction.NOTE, AppealAction.WHISTLE, AppealAction.CHECKIN, AppealAction.ESCALATE, AppealAction.EXTEND_REQUEST, AppealAction.PUBLISH,
 )
 STAFF_ACTIONS = (*OFFERED_ORDER, AppealAction.SUPERVISE)
 assert {a for a, s in TABLE.items() if s.parties & {Party.STAFF, Party.CLAIMANT}} == set(STAFF_ACTIONS) | {

@@ -373,19 +373,25 @@ PAGE_SIZE = env_int("PAGE_SIZE", 30, minimum=5)
 QUEUE_FINAL_COUNTS_SECONDS = env_int("QUEUE_FINAL_COUNTS_SECONDS", 60, minimum=0)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 50_000, minimum=1)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 20, minimum=1) * 1024 * 1024
+# An XLSX is a zip of XML: before anything is parsed, its parts may unpack to at most
+# this much, and hold at most this many cells and shared strings (grids.io.reader).
+IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_MB", 200, minimum=1) * 1024 * 1024
+IMPORT_MAX_CELLS = env_int("IMPORT_MAX_CELLS", 1_000_000, minimum=100)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@gongzhi.local")
 
-# Personal data never goes to the logs: the access log is a table (governance.AccessLog).
+# Personal data never goes to the logs: the access log is a table (governance.AccessLog),
+# and every line passes governance.kernel.logmask (codes and tokens in paths, searches,
+# phones, ID numbers, a database error's DETAIL rows). Django's own loggers (the request
+# and the development server's access lines) come here too, not to Django's default handlers.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Tokens in URLs (the SMS link's) are masked in every line (governance.kernel.logmask).
     "filters": {"mask_secrets": {"()": "governance.kernel.logmask.MaskSecrets"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
@@ -396,6 +402,7 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+# Celery's own handlers get the same filter (governance.celery).
 
 # --- Appeals ---
 # Dotted path of the SMS backend (appeals.sms): console logs masked numbers; locmem
@@ -415,6 +422,9 @@ APPEAL_INTAKE_RATE_PER_PHONE = env_str("APPEAL_INTAKE_RATE_PER_PHONE", "5/day")
 # estate shares one NAT address: the address's number is high on purpose.
 APPEAL_TRACK_FAILURES_PER_CODE = env_str("APPEAL_TRACK_FAILURES_PER_CODE", "10/hour")
 APPEAL_TRACK_FAILURES_PER_IP = env_str("APPEAL_TRACK_FAILURES_PER_IP", "100/hour")
+# Public reads (Open311 GETs, the public photos, the submit form's place lists) per
+# client address, counted in each web process's memory (appeals.public_policy).
+PUBLIC_READ_RATE_PER_IP = env_str("PUBLIC_READ_RATE_PER_IP", "120/minute")
 # The header that carries the client address when a trusted reverse proxy is in front
 # (HTTP_X_REAL_IP or HTTP_X_FORWARDED_FOR), and how many proxies append to it: the
 # client's address is that many from the right (governance.kernel.network.client_ip).

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from governance.kernel.params import QueryForm, QueryText, page_field
 from grids.enums import CareTag, Gender
 from grids.validators import normalize_care_tags, normalize_phone
 
@@ -61,3 +62,18 @@ class ImportForm(forms.Form):
 class HouseholdImportForm(ImportForm):
     dry_run = forms.BooleanField(label=_("仅校验，不导入"), required=False,
                                  help_text=_("先检查文件有没有错误，不写入任何数据。"))
+
+
+# --- query strings (governance.kernel.params) -----------------------------------------------
+
+
+class TerritoryQuery(QueryForm):
+    """A unit's or a building's page: a search of its households, the page, moved-out ones."""
+
+    q = QueryText(max_length=50)
+    page = page_field()
+    moved_out = forms.BooleanField(required=False)
+
+
+class ExportQuery(QueryForm):
+    template = forms.BooleanField(required=False)

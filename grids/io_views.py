@@ -17,7 +17,7 @@ from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
 from governance.staff.selectors import ensure_can_edit_households, jurisdiction_for
 from grids import selectors
-from grids.forms import HouseholdImportForm
+from grids.forms import ExportQuery, HouseholdImportForm
 from grids.io.columns import BLANK_KEEPS_HELP, COLUMNS
 from grids.io.exporting import XLSX_CONTENT_TYPE, household_export_xlsx
 from grids.io.importing import ImportRejected
@@ -76,7 +76,7 @@ def household_import(request, level: str, code: str):
 def household_export(request, level: str, code: str):
     """The XLSX of a unit's active households; ``?template=1``: the same file without rows."""
     _config, jurisdiction, unit = _unit(request, level, code)
-    template = request.GET.get("template") == "1"
+    template = ExportQuery.parse(request.GET)["template"]
     # Spooled to disk by openpyxl and here, then streamed: never the whole file in memory.
     out = tempfile.TemporaryFile()
     count = household_export_xlsx(jurisdiction=jurisdiction, within=unit.code, out=out, template=template)

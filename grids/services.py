@@ -6,9 +6,11 @@ from datetime import date
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from governance.kernel import hooks
 from governance.kernel.errors import ApplicationError, Conflict
 from governance.staff.selectors import Jurisdiction, ensure_can_edit_households
 from grids.enums import HouseholdStatus
+from grids.hooks import RESIDENT_REMOVING
 from grids.models import Building, Household, HouseholdChange, Resident
 
 HOUSEHOLD_FIELDS = ("unit", "room", "contact_name", "phone", "care_tags")
@@ -127,6 +129,7 @@ def resident_remove(*, actor, jurisdiction: Jurisdiction, resident: Resident, no
     _ensure_active(household)
     snapshot = {k: [getattr(resident, k), None] for k in RESIDENT_FIELDS if getattr(resident, k) not in ("", None, False)}
     name = resident.name
+    hooks.fire(RESIDENT_REMOVING, resident=resident)  # an app above may refuse (ApplicationError)
     resident.delete()
     HouseholdChange.objects.create(
         household=household, resident_name=name, action=HouseholdChange.Action.REMOVE_RESIDENT,

@@ -20,7 +20,7 @@ from governance.kernel.access import access_log_record
 from governance.kernel.errors import ApplicationError
 from governance.staff.selectors import ensure_can_edit_households, jurisdiction_for
 from grids import selectors, services
-from grids.forms import HouseholdForm, MoveOutForm, ResidentForm
+from grids.forms import HouseholdForm, MoveOutForm, ResidentForm, TerritoryQuery
 from grids.models import Building, Community, District, Grid, Resident, Street
 
 
@@ -66,8 +66,8 @@ def _breadcrumbs(jurisdiction, unit) -> list[tuple[str, str | None]]:
     return crumbs
 
 
-def _page(request, qs):
-    return Paginator(qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+def _page(params: dict, qs):
+    return Paginator(qs, settings.PAGE_SIZE).get_page(params["page"])
 
 
 @login_required
@@ -93,7 +93,8 @@ def unit_detail(request, level: str, code: str):
     config = LEVELS[level]
     jur = jurisdiction_for(request.user)
     unit = selectors.unit_get(config.model, jur, code)
-    query = request.GET.get("q", "").strip()
+    params = TerritoryQuery.parse(request.GET)
+    query = params["q"]
     context = {
         "unit": unit,
         "level": config,
@@ -104,9 +105,9 @@ def unit_detail(request, level: str, code: str):
         "can_import": level in ("community", "grid") and _can_edit(jur, unit.code),
     }
     if query:
-        context["households"] = _page(request, selectors.household_list(jur, within=unit.code, query=query))
+        context["households"] = _page(params, selectors.household_list(jur, within=unit.code, query=query))
     else:
-        context["children"] = _page(request, config.children(jur, unit))
+        context["children"] = _page(params, config.children(jur, unit))
     return render(request, "grids/unit_detail.html", context)
 
 
@@ -122,13 +123,13 @@ def _can_edit(jur, code: str) -> bool:
 def building_detail(request, code: str):
     jur = jurisdiction_for(request.user)
     building = selectors.unit_get(Building, jur, code)
-    query = request.GET.get("q", "").strip()
-    show_moved_out = request.GET.get("moved_out") == "1"
+    params = TerritoryQuery.parse(request.GET)
+    query, show_moved_out = params["q"], params["moved_out"]
     households = selectors.household_list(jur, within=building.code, query=query, include_moved_out=show_moved_out)
     return render(request, "grids/building_detail.html", {
         "unit": building,
         "breadcrumbs": _breadcrumbs(jur, building),
-        "households": _page(request, households),
+        "households": _page(params, households),
         "query": query,
         "show_moved_out": show_moved_out,
         "can_edit": _can_edit(jur, building.code),

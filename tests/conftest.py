@@ -74,7 +74,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def _isolated(request, settings, tmp_path):
-    """Each test: its own media folder, an empty cache, SMS into appeals.sms.sent, and
+    """Each test: its own media folder, an empty cache and per-process rate counts, SMS into appeals.sms.sent, and
     Celery tasks run in-process when enqueued (after commit), as a worker would run
     them — the outbox's relay, kicked after a commit, too. Tests marked ``live_celery``
     keep real publishing, for a real worker. No process-wide pause (the kick's, the rate
@@ -82,7 +82,7 @@ def _isolated(request, settings, tmp_path):
     from appeals import sms
     from governance import views
     from governance.celery import app as celery_app
-    from governance.kernel import counters, outbox
+    from governance.kernel import counters, local_rate, outbox
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.SMS_BACKEND = "appeals.sms.LocmemSmsBackend"
@@ -91,6 +91,7 @@ def _isolated(request, settings, tmp_path):
     outbox.reset_kick_pause()
     counters.reset_cache_pause()
     views.forget_broker_check()
+    local_rate.reset()  # the public reads' per-process counts
     live = request.node.get_closest_marker("live_celery") is not None
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = not live

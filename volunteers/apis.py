@@ -20,9 +20,10 @@ from appeals.images import photo_rule
 from appeals.selectors import resident_contact
 from appeals.serializers import DEADLINE_TEXT_HELP
 from appeals.services import appeal_act
-from governance.kernel.api.pagination import StandardPagination
-from governance.kernel.errors import ApplicationError, NotFound
+from governance.kernel.api.pagination import PAGE_PARAMETERS, StandardPagination, paginated
+from governance.kernel.errors import NotFound
 from volunteers import selectors, services
+from volunteers.forms import ActivityListQuery, OverviewQuery
 from volunteers.models import Activity, Signup
 
 TAGS = ["volunteers"]
@@ -180,7 +181,7 @@ class VolunteerOrganizationOutputSerializer(serializers.Serializer):
 
 
 def _paginated(request, view, qs, serializer_class, transform=None):
-    paginator = view.pagination_class()
+    paginator = StandardPagination()
     page = paginator.paginate_queryset(qs, request, view=view)
     rows = transform(page) if transform else page
     return paginator.get_paginated_response(serializer_class(rows, many=True).data)
@@ -201,18 +202,14 @@ class VolunteerMeAPI(APIView):
 
 
 class VolunteerMePointsAPI(APIView):
-    pagination_class = StandardPagination  # its pages, and the schema says so
-
-    @extend_schema(tags=TAGS, summary=_("我的积分明细（新的在前）"), responses={403: _VOLUNTEER_ONLY, 200: VolunteerPointsEntryOutputSerializer(many=True)})
+    @extend_schema(tags=TAGS, summary=_("我的积分明细（新的在前）"), parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_me_points_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerPointsEntryOutputSerializer)})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         return _paginated(request, self, selectors.points_history(volunteer=volunteer), VolunteerPointsEntryOutputSerializer)
 
 
 class VolunteerMeSignupsAPI(APIView):
-    pagination_class = StandardPagination  # its pages, and the schema says so
-
-    @extend_schema(tags=TAGS, summary=_("我报名的活动"), responses={403: _VOLUNTEER_ONLY, 200: VolunteerSignupOutputSerializer(many=True)})
+    @extend_schema(tags=TAGS, summary=_("我报名的活动"), parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_me_signups_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerSignupOutputSerializer)})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         return _paginated(request, self, selectors.my_signups(volunteer=volunteer).select_related("volunteer"),
@@ -220,24 +217,21 @@ class VolunteerMeSignupsAPI(APIView):
 
 
 class VolunteerActivityListAPI(APIView):
-    pagination_class = StandardPagination  # its pages, and the schema says so
-
     @extend_schema(
         tags=TAGS, summary=_("活动列表"),
         description=_("志愿者：本社区可报名的活动；工作人员：辖区内和自己组织的活动。"),
         parameters=[OpenApiParameter("q", str, description=_("按名称或地点搜索（工作人员）")),
-                    OpenApiParameter("status", str, description=_("open / cancelled / finished（工作人员）"))],
-        responses={200: VolunteerActivityOutputSerializer(many=True)},
+                    OpenApiParameter("status", str, description=_("open / cancelled / finished（工作人员）")),
+                    *PAGE_PARAMETERS],
+        operation_id="v1_volunteers_activities_list", responses={200: paginated(VolunteerActivityOutputSerializer)},
     )
     def get(self, request):
         volunteer = selectors.volunteer_for_user(request.user)
         if volunteer is not None and not selectors.is_staff_viewer(request.user):
             qs = selectors.activity_open_list(volunteer=volunteer)
         else:
-            qs = selectors.activity_manage_list(
-                request.user, query=request.query_params.get("q", "").strip(),
-                status=request.query_params.get("status", "").strip(),
-            )
+            params = ActivityListQuery.parse(request.query_params)
+            qs = selectors.activity_manage_list(request.user, query=params["q"], status=params["status"])
         return _paginated(request, self, qs, VolunteerActivityOutputSerializer)
 
     @extend_schema(
@@ -324,10 +318,8 @@ def _managed(request, pk: int) -> Activity:
 
 
 class VolunteerActivitySignupListAPI(APIView):
-    pagination_class = StandardPagination  # its pages, and the schema says so
-
     @extend_schema(tags=TAGS, summary=_("活动报名名单（组织者）"),
-                   responses={200: VolunteerSignupOutputSerializer(many=True), 403: _FORBIDDEN, 404: _NOT_FOUND})
+                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_activities_signups_list", responses={200: paginated(VolunteerSignupOutputSerializer), 403: _FORBIDDEN, 404: _NOT_FOUND})
     def get(self, request, pk: int):
         activity = _managed(request, pk)
         return _paginated(request, self, selectors.signup_list(activity=activity), VolunteerSignupOutputSerializer)
@@ -391,10 +383,8 @@ class VolunteerActivityCancelAPI(APIView):
 # --- Points shop ---------------------------------------------------------------------------
 
 class VolunteerRewardListAPI(APIView):
-    pagination_class = StandardPagination  # its pages, and the schema says so
-
     @extend_schema(tags=TAGS, summary=_("积分超市商品（本社区和全市通用）"),
-                   responses={403: _VOLUNTEER_ONLY, 200: VolunteerRewardOutputSerializer(many=True), 404: _NOT_FOUND})
+                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_rewards_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerRewardOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         return _paginated(request, self, selectors.reward_list(volunteer=volunteer), VolunteerRewardOutputSerializer)
@@ -418,49 +408,38 @@ _OVERVIEW_PARAMS = [
                      description=_("年度，默认今年")),
     OpenApiParameter("q", str, description=_("搜索")),
     OpenApiParameter("community", str, description=_("社区编码（须在辖区内）")),
+    *PAGE_PARAMETERS,
 ]
 
 
 def _overview_args(request) -> dict:
     selectors.ensure_staff_viewer(request.user)
-    code = request.query_params.get("community", "").strip()
+    params = OverviewQuery.parse(request.query_params)
+    code = params["community"]
     if code:
         selectors.community_get(request.user, code)
-    raw = request.query_params.get("year", "").strip()
-    try:
-        year = int(raw) if raw else timezone.localdate().year
-    except ValueError:
-        raise ApplicationError(_("年度须是整数。")) from None
-    if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
-        raise ApplicationError(_("年度须在 %(a)s 至 %(b)s 之间。") % {"a": YEAR_RANGE[0], "b": YEAR_RANGE[1]})
-    return {"year": year, "query": request.query_params.get("q", "").strip(), "community_code": code}
+    return {"year": params["year"], "query": params["q"], "community_code": code}
 
 
 class VolunteerOverviewHoursAPI(APIView):
-    pagination_class = StandardPagination  # its pages, and the schema says so
-
     @extend_schema(tags=TAGS, summary=_("辖区志愿者年度服务时长"), parameters=_OVERVIEW_PARAMS,
-                   responses={200: VolunteerHoursOutputSerializer(many=True), 400: _BAD, 403: _FORBIDDEN, 404: _NOT_FOUND})
+                   operation_id="v1_volunteers_overview_volunteers_list", responses={400: _BAD, 403: _FORBIDDEN, 200: paginated(VolunteerHoursOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         qs = selectors.volunteer_hours_list(request.user, **_overview_args(request))
         return _paginated(request, self, qs, VolunteerHoursOutputSerializer)
 
 
 class VolunteerOverviewMembersAPI(APIView):
-    pagination_class = StandardPagination  # its pages, and the schema says so
-
     @extend_schema(tags=TAGS, summary=_("双报到在职党员年度进度"), parameters=_OVERVIEW_PARAMS,
-                   responses={200: VolunteerMemberProgressOutputSerializer(many=True), 400: _BAD, 403: _FORBIDDEN, 404: _NOT_FOUND})
+                   operation_id="v1_volunteers_overview_party_members_list", responses={400: _BAD, 403: _FORBIDDEN, 200: paginated(VolunteerMemberProgressOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         qs = selectors.member_progress_list(request.user, **_overview_args(request))
         return _paginated(request, self, qs, VolunteerMemberProgressOutputSerializer)
 
 
 class VolunteerOverviewOrganizationsAPI(APIView):
-    pagination_class = StandardPagination  # its pages, and the schema says so
-
     @extend_schema(tags=TAGS, summary=_("双报到单位党组织参与情况"), parameters=_OVERVIEW_PARAMS,
-                   responses={200: VolunteerOrganizationOutputSerializer(many=True), 400: _BAD, 403: _FORBIDDEN, 404: _NOT_FOUND})
+                   operation_id="v1_volunteers_overview_organizations_list", responses={400: _BAD, 403: _FORBIDDEN, 200: paginated(VolunteerOrganizationOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         args = _overview_args(request)
         qs = selectors.organization_list(request.user, query=args["query"], community_code=args["community_code"])
@@ -527,10 +506,8 @@ def _service_appeal_response(request, appeal, *, code: int = status.HTTP_200_OK)
 
 
 class VolunteerHallAPI(APIView):
-    pagination_class = StandardPagination  # its pages, and the schema says so
-
     @extend_schema(tags=TAGS, summary=_("接单大厅：本社区待接的服务诉求（不含居民电话）"),
-                   responses={403: _VOLUNTEER_ONLY, 200: VolunteerHallAppealOutputSerializer(many=True), 404: _NOT_FOUND})
+                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_hall_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerHallAppealOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         return _paginated(request, self, selectors.order_hall(volunteer=volunteer), VolunteerHallAppealOutputSerializer)
@@ -562,10 +539,8 @@ class VolunteerHallClaimAPI(APIView):
 
 
 class VolunteerMyAppealListAPI(APIView):
-    pagination_class = StandardPagination  # its pages, and the schema says so
-
     @extend_schema(tags=TAGS, summary=_("我接的服务诉求"),
-                   responses={403: _VOLUNTEER_ONLY, 200: VolunteerMyAppealRowOutputSerializer(many=True), 404: _NOT_FOUND})
+                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_my_appeals_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerMyAppealRowOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         volunteer = selectors.volunteer_require(request.user)
         # The list carries no phones; the detail does (and is logged).

@@ -1,7 +1,10 @@
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from governance.kernel.params import QueryCode, QueryForm, QueryText, page_field, year_field
 from grids.models import Community
+from volunteers.enums import ActivityStatus
 
 
 class ActivityForm(forms.Form):
@@ -41,3 +44,30 @@ class AttendanceCorrectionForm(forms.Form):
 class CheckinCodeForm(forms.Form):
     code = forms.CharField(label=_("签到码"), max_length=6, min_length=6)
     direction = forms.ChoiceField(choices=[("in", _("签到")), ("out", _("签退"))])
+
+
+# --- query strings (governance.kernel.params) -----------------------------------------------
+
+
+class PageQuery(QueryForm):
+    page = page_field()
+
+
+class ActivityListQuery(PageQuery):
+    q = QueryText(max_length=50)
+    status = forms.ChoiceField(required=False, choices=[("", "")] + list(ActivityStatus.choices))
+
+
+class OverviewQuery(PageQuery):
+    """The community workers' overview: a community of the jurisdiction, the year, a search."""
+
+    community = QueryCode(lengths=(12,))
+    year = year_field()
+    q = QueryText(max_length=50)
+
+    def clean_year(self):
+        return self.cleaned_data.get("year") or timezone.localdate().year
+
+
+class QrQuery(QueryForm):
+    d = forms.ChoiceField(required=False, choices=[("", ""), ("in", _("签到")), ("out", _("签退"))])

@@ -724,3 +724,14 @@ def _award_on_claimed_appeal_closed(*, appeal, rating: str) -> None:
     points_award_for_service_appeal(volunteer=appeal.claimed_by, appeal_id=appeal.pk, rating=rating,
                                     appeal_code=appeal.tracking_code)
 
+
+
+def _refuse_removing_a_volunteer_without_account(*, resident) -> None:
+    """Before a resident is removed from a household (grids.hooks.RESIDENT_REMOVING): a
+    volunteer with an account keeps it and is detached from the resident; one without an
+    account would be left as neither, so the removal is refused with what to do first."""
+    if Volunteer.objects.filter(resident=resident, user__isnull=True).exists():
+        raise Conflict(_(
+            "居民“%(n)s”登记为志愿者且没有登录账号，移除会使其志愿者记录无所归属：请先由管理员为其开通账号，"
+            "或在后台删除其志愿者登记，再移除该居民。"
+        ) % {"n": resident.name})

@@ -20,20 +20,23 @@ from appeals.services import appeal_act
 from governance.kernel.errors import ActionForbidden, ApplicationError, NotFound
 from volunteers import selectors, services
 from volunteers.enums import ActivityStatus, SignupStatus
-from volunteers.forms import ActivityForm, AttendanceCorrectionForm, AttendanceForm, CheckinCodeForm
+from volunteers.forms import (
+    ActivityForm,
+    ActivityListQuery,
+    AttendanceCorrectionForm,
+    AttendanceForm,
+    CheckinCodeForm,
+    OverviewQuery,
+    PageQuery,
+    QrQuery,
+)
 from volunteers.models import Signup
 
 
-def _page(request, qs):
-    return Paginator(qs, settings.PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _year(request) -> int:
-    try:
-        year = int(request.GET.get("year", ""))
-    except ValueError:
-        return timezone.localdate().year
-    return year if 2000 <= year <= 2100 else timezone.localdate().year
+def _page(request, qs, params: dict | None = None):
+    """A page of ``qs``; ``params``: the view's query, parsed already (else only ?page=)."""
+    params = params if params is not None else PageQuery.parse(request.GET)
+    return Paginator(qs, settings.PAGE_SIZE).get_page(params["page"])
 
 
 def _flash_error(request, exc: ApplicationError) -> None:
@@ -227,12 +230,10 @@ def reward_redeem(request, pk: int):
 
 @login_required
 def manage(request):
-    query = request.GET.get("q", "").strip()
-    status = request.GET.get("status", "")
-    if status not in ActivityStatus.values:
-        status = ""
+    params = ActivityListQuery.parse(request.GET)
+    query, status = params["q"], params["status"]
     return render(request, "volunteers/manage_list.html", {
-        "activities": _page(request, selectors.activity_manage_list(request.user, query=query, status=status)),
+        "activities": _page(request, selectors.activity_manage_list(request.user, query=query, status=status), params),
         "query": query,
         "status": status,
         "statuses": ActivityStatus.choices,
@@ -362,7 +363,7 @@ def _qr_context(request, activity, direction: str) -> dict:
 
 
 def _direction(request) -> str:
-    return services.CHECK_OUT if request.GET.get("d") == services.CHECK_OUT else services.CHECK_IN
+    return services.CHECK_OUT if QrQuery.parse(request.GET)["d"] == services.CHECK_OUT else services.CHECK_IN
 
 
 @login_required
@@ -383,13 +384,12 @@ def manage_qr_svg(request, pk: int):
 
 def _overview_context(request) -> dict:
     selectors.ensure_staff_viewer(request.user)
-    community_code = request.GET.get("community", "").strip()
+    params = OverviewQuery.parse(request.GET)
+    community_code, year, query = params["community"], params["year"], params["q"]
     community = selectors.community_get(request.user, community_code) if community_code else None
-    year = _year(request)
-    query = request.GET.get("q", "").strip()
     extra = f"year={year}&" + (f"community={community_code}&" if community_code else "")
     return {
-        "year": year, "query": query, "community": community, "community_code": community_code,
+        "params": params, "year": year, "query": query, "community": community, "community_code": community_code,
         "extra_qs": extra,
         "summary": selectors.participation_summary(request.user, year=year, community_code=community_code),
     }
@@ -400,7 +400,8 @@ def overview(request):
     context = _overview_context(request)
     context["tab"] = "volunteers"
     context["volunteers"] = _page(request, selectors.volunteer_hours_list(
-        request.user, year=context["year"], query=context["query"], community_code=context["community_code"]))
+        request.user, year=context["year"], query=context["query"], community_code=context["community_code"]),
+        context["params"])
     return render(request, "volunteers/overview.html", context)
 
 
@@ -409,7 +410,8 @@ def overview_members(request):
     context = _overview_context(request)
     context["tab"] = "members"
     context["members"] = _page(request, selectors.member_progress_list(
-        request.user, year=context["year"], query=context["query"], community_code=context["community_code"]))
+        request.user, year=context["year"], query=context["query"], community_code=context["community_code"]),
+        context["params"])
     return render(request, "volunteers/overview.html", context)
 
 
@@ -418,7 +420,7 @@ def overview_organizations(request):
     context = _overview_context(request)
     context["tab"] = "organizations"
     page = _page(request, selectors.organization_list(
-        request.user, query=context["query"], community_code=context["community_code"]))
+        request.user, query=context["query"], community_code=context["community_code"]), context["params"])
     context["organizations"] = page
     context["organization_rows"] = selectors.organization_participation(page, year=context["year"])
     return render(request, "volunteers/overview.html", context)

@@ -1,31 +1,32 @@
 """Public reads for Open311 (DESIGN.md §8): services and service requests.
 
-GET requests is public and covers every appeal from every channel, so these reads
-return only what anyone may see: the category, the state mapped to open/closed, the
-handling unit's name, the building's address, the coordinates rounded to about 100 m
-(never the household, the address a resident typed, or an exact reported point), and
-the description and result with phone numbers, ID numbers, e-mail addresses, room
-numbers and the reporter's own name masked. No reporter's name, phone or e-mail is
-ever part of a response.
+GET requests is public. What of which appeal it shows is appeals.public_policy's: only
+public appeals (a public category; the resident's own or with consent; not declined or
+withdrawn), every list — by ids too — within 90 days and 1,000 rows, the 公开摘要 as the
+description, the street and 小区 as the address, the point rounded to about 100 m, the
+photos marked public, the state as the status notes. No reporter's name, phone or e-mail
+is ever part of a response.
 """
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from appeals.enums import AppealAction, AppealState
-from appeals.models import Appeal, AppealEvent, Category
+from appeals import public_policy
+from appeals.enums import AppealState
+from appeals.models import Appeal, AppealAttachment, Category
 from appeals.open311.models import Open311Request, ServiceAttribute
+from governance.kernel.params import MAX_YEAR, MIN_YEAR, QueryForm, QueryText
 
-MAX_RECORDS = 1000
-DEFAULT_WINDOW = timedelta(days=90)
+MAX_RECORDS = public_policy.MAX_RECORDS
+DEFAULT_WINDOW = public_policy.WINDOW
 
 # closed = the appeal's story has ended for the resident; everything else is open
 # (a resolved appeal stays open until the resident evaluates it or it closes unevaluated).
@@ -33,9 +34,8 @@ CLOSED_STATES = frozenset({AppealState.CLOSED, AppealState.DECLINED, AppealState
 STATUS_OPEN, STATUS_CLOSED = "open", "closed"
 
 _RELATED = (
-    "category", "building", "street", "community",
-    "handling_grid__community", "handling_community", "handling_street", "handling_department",
-    "open311",
+    "category", "building", "street", "community", "handling_grid__community", "handling_community", "handling_street",
+    "handling_department",
 )
 
 
@@ -51,13 +51,16 @@ def _active_categories() -> QuerySet[Category]:
 
 
 def _service(category: Category, has_attributes: bool) -> dict:
+    description = _("%(cls)s · %(name)s（%(type)s类，办结时限 %(limit)s）") % {
+        "cls": category.class_name, "name": category.name,
+        "type": category.get_type_display(), "limit": category.limit_label,
+    }
+    if not category.public:
+        description += _("本类诉求涉及个人，不公开：可以提交，不出现在 GET requests 中。")
     return {
         "service_code": category.code,
         "service_name": category.name,
-        "description": _("%(cls)s · %(name)s（%(type)s类，办结时限 %(limit)s）") % {
-            "cls": category.class_name, "name": category.name,
-            "type": category.get_type_display(), "limit": category.limit_label,
-        },
+        "description": description,
         "metadata": has_attributes,
         "type": "realtime",
         "keywords": f"{category.class_name},{category.get_type_display()}",
@@ -119,40 +122,6 @@ def discovery(*, endpoint_url: str, changeset: datetime) -> dict:
     }
 
 
-# --- privacy -------------------------------------------------------------------------
-
-# Runs of 7 or more digits (mobiles, landlines, ID and bank card numbers), optionally
-# split by spaces or dashes; a date like 2024-05-01 is kept.
-_NUMBER = re.compile(r"\+?\d[\d \-]{5,}[\dXx]")
-_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
-_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
-# A flat: "3单元502室", "502室", "2-1-301" is caught by _NUMBER only when long enough.
-_ROOM = re.compile(r"(?:\d+\s*(?:号楼|栋|幢))?\s*\d+\s*单元\s*\d+\s*(?:室|号|户)?|\d+\s*(?:室|号房)")
-MASK = "***"
-
-
-def redact(text: str, *, names: tuple[str, ...] = ()) -> str:
-    """Mask personal data in free text that is about to be published."""
-    if not text:
-        return text
-
-    def number(match: re.Match) -> str:
-        value = match.group(0)
-        digits = sum(ch.isdigit() for ch in value)
-        if digits < 7 or _DATE.fullmatch(value.strip()):
-            return value
-        return MASK
-
-    text = _EMAIL.sub(MASK, text)
-    text = _NUMBER.sub(number, text)
-    text = _ROOM.sub(MASK, text)
-    for name in names:
-        name = (name or "").strip()
-        if len(name) >= 2:
-            text = text.replace(name, MASK)
-    return text
-
-
 # --- requests ------------------------------------------------------------------------
 
 
@@ -168,27 +137,16 @@ def public_status(state: str) -> str:
 
 
 def _status_notes(appeal: Appeal) -> str:
-    names = (appeal.name,)
-    if appeal.state == AppealState.DECLINED:
-        event = next(iter(getattr(appeal, "closing_events", [])), None)
-        if appeal.merged_into_id:
-            return _("已并入其他诉求一并办理。")
-        reason = redact(event.note, names=names) if event and event.note else ""
-        return _("不予受理：%(r)s") % {"r": reason} if reason else str(AppealState.DECLINED.label)
-    if appeal.state == AppealState.WITHDRAWN:
-        return _("居民已撤回。")
-    if appeal.result and appeal.state in (
-        AppealState.RESOLVED, AppealState.AWAITING_EVALUATION, AppealState.CLOSED,
-    ):
-        return redact(appeal.result, names=names)
+    """The state in words: never free text (a result or a reason may name people)."""
     return str(AppealState(appeal.state).label)
 
 
-def _media_url(appeal: Appeal) -> str | None:
-    try:
-        return appeal.open311.media_url or None
-    except Open311Request.DoesNotExist:
+def _media_url(appeal: Appeal, *, base_url: str) -> str | None:
+    """The first photo staff marked public, served by the public photo view."""
+    photos = public_policy.public_photos(appeal)
+    if not photos:
         return None
+    return f"{base_url}{reverse('open311-media', kwargs={'pk': photos[0].pk})}"
 
 
 def service_notice(appeal: Appeal) -> str | None:
@@ -197,40 +155,17 @@ def service_notice(appeal: Appeal) -> str | None:
     return _("本类诉求办结时限为 %(limit)s。") % {"limit": appeal.category.limit_label}
 
 
-_PUBLIC_PRECISION = Decimal("0.001")  # about 100 m of latitude (DESIGN.md §8)
-
-
-def public_coordinate(value) -> float | None:
-    """A coordinate as the public may see it: rounded to 3 decimals, about 100 m."""
-    if value is None:
-        return None
-    return float(Decimal(value).quantize(_PUBLIC_PRECISION, rounding=ROUND_HALF_UP))
-
-
-def request_row(appeal: Appeal) -> dict:
-    """One appeal as a GeoReport service request; nothing of the reporter. Its point is
-    the one the client reported, else its building's, rounded (public_coordinate)."""
-    building = appeal.building
-    if appeal.latitude is not None and appeal.longitude is not None:
-        point = (appeal.latitude, appeal.longitude)
-    elif building is not None:
-        point = (building.latitude, building.longitude)
-    else:
-        point = (None, None)
-    if building is not None:
-        address = "，".join(p for p in (building.address, building.compound) if p)
-        if appeal.community_id:
-            address = f"{address}，{appeal.community}"
-    else:
-        # Never the address a resident typed: it may name a flat. The units only.
-        address = "，".join(str(u) for u in (appeal.community, appeal.street) if u is not None)
+def request_row(appeal: Appeal, *, base_url: str = "") -> dict:
+    """One public appeal as a GeoReport service request (appeals.public_policy decides
+    every field a person could be found by); nothing of the reporter."""
+    lat, long = public_policy.public_point(appeal)
     return {
         "service_request_id": str(appeal.pk),
         "status": public_status(appeal.state),
         "status_notes": _status_notes(appeal),
         "service_name": appeal.category.name if appeal.category else None,
         "service_code": appeal.category.code if appeal.category else None,
-        "description": redact(appeal.description, names=(appeal.name,)),
+        "description": public_policy.public_description(appeal),
         "agency_responsible": appeal.handling_unit_name or None,
         "service_notice": service_notice(appeal),
         "requested_datetime": _dt(appeal.created_at),
@@ -238,20 +173,22 @@ def request_row(appeal: Appeal) -> dict:
         # closed requests it is the closing time, as the spec wants.
         "updated_datetime": _dt(appeal.updated_at),
         "expected_datetime": _dt(appeal.deadline),
-        "address": address or None,
-        "address_id": building.code if building else None,
+        "address": public_policy.public_address(appeal) or None,
+        # The building would point at a few dozen households: never published.
+        "address_id": None,
         "zipcode": None,
-        "lat": public_coordinate(point[0]),
-        "long": public_coordinate(point[1]),
-        "media_url": _media_url(appeal),
+        "lat": lat,
+        "long": long,
+        "media_url": _media_url(appeal, base_url=base_url),
     }
 
 
 def _appeals() -> QuerySet[Appeal]:
-    closing = AppealEvent.objects.filter(action__in=[AppealAction.DECLINE, AppealAction.MERGE]).order_by("-id")
+    """The appeals the public may see, with what their rows need (a bounded number of queries)."""
+    photos = AppealAttachment.objects.filter(public=True).order_by("created_at", "id")
     return (
-        Appeal.objects.select_related(*_RELATED)
-        .prefetch_related(Prefetch("events", queryset=closing, to_attr="closing_events"))
+        Appeal.objects.filter(public_policy.public_q()).select_related(*_RELATED)
+        .prefetch_related(Prefetch("attachments", queryset=photos, to_attr="public_photo_list"))
         .order_by("-created_at", "-id")
     )
 
@@ -265,12 +202,14 @@ def appeal_for_request_id(request_id: str) -> Appeal | None:
 
 def request_id_for_token(token: str) -> str | None:
     """Requests are realtime: POST answers the service_request_id at once, so a token is
-    never needed. For clients that ask anyway, a request filed through Open311 answers
-    to its own service_request_id as token."""
+    never needed. For clients that ask anyway, a public request filed through Open311
+    answers to its own service_request_id as token."""
     token = (token or "").strip()
     if not token.isdigit() or len(token) > 18:
         return None
-    found = Open311Request.objects.filter(appeal_id=int(token)).values_list("appeal_id", flat=True).first()
+    found = Open311Request.objects.filter(
+        appeal_id=int(token), appeal__in=Appeal.objects.filter(public_policy.public_q()),
+    ).values_list("appeal_id", flat=True).first()
     return str(found) if found is not None else None
 
 
@@ -298,6 +237,9 @@ def parse_w3_datetime(value: str, *, field: str, end: bool = False) -> datetime:
         raise QueryError(
             _("%(f)s“%(v)s”不是有效的 ISO 8601 时间，例如 2025-05-01T00:00:00+08:00。") % {"f": field, "v": value[:40]}
         )
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        # A 90-day window from 9999-12-31 ends past any date Python can hold.
+        raise QueryError(_("%(f)s 须在 %(a)s 年至 %(b)s 年之间。") % {"f": field, "a": MIN_YEAR, "b": MAX_YEAR})
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)
     return parsed
@@ -313,13 +255,31 @@ class RequestQuery:
     statuses: tuple[str, ...] = ()
 
 
+class RequestQueryForm(QueryForm):
+    """GET requests' parameters as text within bounds (governance.kernel.params: no NUL,
+    a length a real query has); parse_request_query reads their meaning."""
+
+    service_request_id = QueryText(max_length=MAX_RECORDS * 20)
+    service_code = QueryText(max_length=2000)
+    start_date = QueryText(max_length=40)
+    end_date = QueryText(max_length=40)
+    status = QueryText(max_length=20)
+
+
 def parse_request_query(params, *, now: datetime | None = None) -> RequestQuery:
     """The GET requests parameters, checked. Empty parameters count as absent.
-    Raises QueryError (400) for a bad date, a span over 90 days, or an unknown status."""
+    Raises BadQuery or QueryError (400) for a NUL or an overlong value, a bad date or one
+    outside the years the portal knows, a span over 90 days, or an unknown status."""
+    params = RequestQueryForm.parse(params)
     ids = _split(params.get("service_request_id"))
     if ids:
-        # "This overrides all other arguments."
-        return RequestQuery(by_id=True, service_request_ids=tuple(int(i) for i in ids if i.isdigit() and len(i) <= 18))
+        # "This overrides all other arguments" — not the public policy: the ids asked for
+        # are capped like the rows, and only those of the last 90 days are answered.
+        if len(ids) > MAX_RECORDS:
+            raise QueryError(_("service_request_id 一次最多 %(n)s 个，收到 %(m)s 个。") % {"n": MAX_RECORDS, "m": len(ids)})
+        start, end = public_policy.public_window(now=now)
+        return RequestQuery(by_id=True, service_request_ids=tuple(int(i) for i in ids if i.isdigit() and len(i) <= 18),
+                            start=start, end=end)
     statuses = tuple(s.lower() for s in _split(params.get("status")))
     unknown = [s for s in statuses if s not in (STATUS_OPEN, STATUS_CLOSED)]
     if unknown:
@@ -332,29 +292,23 @@ def parse_request_query(params, *, now: datetime | None = None) -> RequestQuery:
             raise QueryError(_("end_date 不能早于 start_date。"))
         if end - start > DEFAULT_WINDOW:
             raise QueryError(_("start_date 与 end_date 的间隔不能超过 90 天。"))
-    elif start:
-        end = start + DEFAULT_WINDOW
-    elif end:
-        start = end - DEFAULT_WINDOW
-    else:
-        end = now or timezone.now()
-        start = end - DEFAULT_WINDOW
+    start, end = public_policy.public_window(start=start, end=end, now=now)
     return RequestQuery(
         service_codes=tuple(_split(params.get("service_code"))), start=start, end=end, statuses=statuses,
     )
 
 
-def request_list(query: RequestQuery) -> list[dict]:
-    """At most 1,000 requests, newest first (a bounded number of queries)."""
-    qs = _appeals()
+def request_list(query: RequestQuery, *, base_url: str = "") -> list[dict]:
+    """At most 1,000 public requests of the query's window, newest first (a bounded
+    number of queries); by ids, those of the last 90 days."""
+    qs = _appeals().filter(created_at__gte=query.start, created_at__lte=query.end)
     if query.by_id:
         qs = qs.filter(pk__in=query.service_request_ids)
     else:
-        qs = qs.filter(created_at__gte=query.start, created_at__lte=query.end)
         if query.service_codes:
             qs = qs.filter(category__code__in=query.service_codes)
         if set(query.statuses) == {STATUS_CLOSED}:
             qs = qs.filter(state__in=CLOSED_STATES)
         elif set(query.statuses) == {STATUS_OPEN}:
             qs = qs.exclude(state__in=CLOSED_STATES)
-    return [request_row(a) for a in qs[:MAX_RECORDS]]
+    return [request_row(a, base_url=base_url) for a in qs[:MAX_RECORDS]]

@@ -13,5 +13,7 @@ urlpatterns = [
     re_path(r"^requests" + FMT, views.requests_view, name="open311-requests"),
     re_path(r"^requests/(?P<request_id>[^/]+?)" + FMT, views.request_detail_view, name="open311-request"),
     re_path(r"^tokens/(?P<token>[^/]+?)" + FMT, views.token_view, name="open311-token"),
+    # The public photos (a request's media_url): not a GeoReport resource, the portal's own.
+    re_path(r"^media/(?P<pk>[0-9]{1,18})$", views.media_view, name="open311-media"),
     re_path(r"^(?P<path>.*)$", views.not_found_view, name="open311-not-found"),
 ]

@@ -9,15 +9,17 @@ import re
 from functools import wraps
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from appeals import public_policy
 from appeals.open311 import selectors, services
 from appeals.open311.render import error_response, respond
 from appeals.ratelimit import Rate, RateLimited
 from governance.kernel.errors import ApplicationError
+from governance.kernel.network import client_ip
 
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 
@@ -36,9 +38,23 @@ def _without_body(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _read_refused(request, fmt: str) -> HttpResponse | None:
+    """A public read over the client address's rate (appeals.public_policy): 429."""
+    if public_policy.allow_read(ip=client_ip(request)):
+        return None
+    response = error_response(fmt, 429, [_("查询过于频繁，请稍后再试。")])
+    response["Retry-After"] = str(public_policy.read_retry_after())
+    return response
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
 def open311_endpoint(*methods: str):
     """Each resource answers its ``methods`` — and HEAD wherever it answers GET, with the
-    GET's headers and no body; other methods: 405 in the spec's error format."""
+    GET's headers and no body; other methods: 405 in the spec's error format. Reads
+    (GET, HEAD) are public reads: limited per client address (appeals.public_policy)."""
     allowed = (*methods, "HEAD") if "GET" in methods else methods
 
     def decorate(view):
@@ -49,6 +65,8 @@ def open311_endpoint(*methods: str):
                 response = error_response(fmt, 405, [_("不支持 %(m)s 请求。") % {"m": request.method}])
                 response["Allow"] = ", ".join(allowed)
                 return response
+            if request.method in ("GET", "HEAD") and (refused := _read_refused(request, fmt)) is not None:
+                return _without_body(refused) if request.method == "HEAD" else refused
             if request.method == "HEAD":
                 request.method = "GET"  # the view answers as for GET; the body is dropped
                 return _without_body(answer(request, fmt, **kwargs))
@@ -108,7 +126,7 @@ def _attributes(post) -> dict:
 def requests_view(request, fmt: str):
     if request.method == "GET":
         query = selectors.parse_request_query(request.GET)
-        return respond(fmt, "service_requests", selectors.request_list(query))
+        return respond(fmt, "service_requests", selectors.request_list(query, base_url=_base_url(request)))
     post = request.POST
     api_key = services.api_key_authenticate(post.get("api_key") or request.GET.get("api_key"))
     fields = (
@@ -132,7 +150,7 @@ def request_detail_view(request, fmt: str, request_id: str):
     appeal = selectors.appeal_for_request_id(request_id)
     if appeal is None:
         return error_response(fmt, 404, [_("service_request_id“%(i)s”不存在。") % {"i": request_id[:20]}])
-    return respond(fmt, "service_requests", [selectors.request_row(appeal)])
+    return respond(fmt, "service_requests", [selectors.request_row(appeal, base_url=_base_url(request))])
 
 
 @open311_endpoint("GET")
@@ -141,6 +159,25 @@ def token_view(request, fmt: str, token: str):
     if request_id is None:
         return error_response(fmt, 404, [_("token“%(t)s”不存在。") % {"t": token[:40]}])
     return respond(fmt, "service_requests", [{"service_request_id": request_id, "token": token.strip()}])
+
+
+@csrf_exempt
+def media_view(request, pk: int):
+    """A photo staff marked public, of an appeal the public may see (the media_url of a
+    request); anything else does not exist. A public read like the others."""
+    if request.method not in ("GET", "HEAD"):
+        response = HttpResponse(status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
+    refused = _read_refused(request, "json")
+    if refused is not None:
+        return refused
+    photo = public_policy.public_photo(pk)
+    if photo is None:
+        return error_response("json", 404, [_("没有这张公开照片。")])
+    response = FileResponse(photo.image.open("rb"))
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 @csrf_exempt

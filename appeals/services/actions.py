@@ -28,7 +28,7 @@ from appeals.enums import (
     QueueLevel,
 )
 from appeals.events import SYSTEM_LABEL
-from appeals.models import DESCRIPTION_MAX, Appeal, AppealCoHandler, Category, normalize_tracking_code
+from appeals.models import DESCRIPTION_MAX, Appeal, AppealAttachment, AppealCoHandler, Category, normalize_tracking_code
 from appeals.services.core import (
     _attach,
     _begin,
@@ -276,6 +276,38 @@ def appeal_supervise(*, actor, appeal: Appeal, note: str = "", expected_version:
     return ctx.appeal
 
 
+PUBLIC_SUMMARY_MAX = 1000
+
+
+def appeal_publish(*, actor, appeal: Appeal, summary: str = "", photos=(), expected_version: int | None = None) -> Appeal:
+    """公开摘要 (DESIGN.md §8): what the public reads of the appeal instead of the resident's
+    own words — written by staff, or the description approved as edited — and which of its
+    photos the public may see. An empty summary withdraws it (the public description is
+    empty again).
+
+    Steps: 1. the table (404, 409 declined/withdrawn, 403, then a public category and, for
+    staff intake, the resident's consent); 2. the text (≤ 1,000) and the photos, which
+    must be this appeal's; 3. in one transaction: the summary, every photo's public flag,
+    the event (its note is the summary). The version is kept: nothing a handler acts on
+    changes, so no open form goes stale (the table's ``keeps_version``)."""
+    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.PUBLISH)
+    summary = _text(summary, field_label=_("公开摘要"), required=False, max_length=PUBLIC_SUMMARY_MAX)
+    try:
+        chosen = sorted({int(p.pk if hasattr(p, "pk") else p) for p in photos or ()})
+    except (TypeError, ValueError):
+        raise ApplicationError(_("请选择该诉求的照片。")) from None
+    own = set(AppealAttachment.objects.filter(appeal=appeal).values_list("pk", flat=True))
+    if not set(chosen) <= own:
+        raise ApplicationError(_("所选照片不属于该诉求。"))
+    with transaction.atomic():
+        Appeal.objects.filter(pk=appeal.pk).update(public_summary=summary, updated_at=ctx.now)
+        AppealAttachment.objects.filter(appeal=appeal, pk__in=chosen).update(public=True)
+        AppealAttachment.objects.filter(appeal=appeal).exclude(pk__in=chosen).update(public=False)
+        _transition(ctx, AppealAction.PUBLISH, note=summary or _("已撤下公开摘要。"),
+                    data=events.Publish(photos=tuple(chosen)))
+    return ctx.appeal
+
+
 def appeal_whistle(*, actor, appeal: Appeal, departments=(), note: str = "",
                    expected_version: int | None = None) -> Appeal:
     """吹哨: the street summons departments of its district to the appeal; each reports (报到)."""
@@ -343,7 +375,7 @@ SERVICES = {
     AppealAction.VERIFY_PASS: appeal_verify_pass, AppealAction.VERIFY_FAIL: appeal_verify_fail,
     AppealAction.FEEDBACK: appeal_feedback, AppealAction.NOTE: appeal_note, AppealAction.WHISTLE: appeal_whistle,
     AppealAction.CHECKIN: appeal_checkin, AppealAction.ESCALATE: _escalate, AppealAction.EXTEND_REQUEST: _extend,
-    AppealAction.SUPERVISE: appeal_supervise,
+    AppealAction.SUPERVISE: appeal_supervise, AppealAction.PUBLISH: appeal_publish,
 }
 assert set(SERVICES) == set(workflow.STAFF_ACTIONS)
 

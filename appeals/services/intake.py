@@ -51,7 +51,7 @@ def appeal_receive(
     building: Building | None = None, address_text: str = "", name: str = "", anonymous: bool = False,
     actor=None, grid: Grid | None = None, community: Community | None = None, street: Street | None = None,
     photos=(), now: datetime | None = None, address_unclear: bool = False,
-    latitude: Decimal | None = None, longitude: Decimal | None = None,
+    latitude: Decimal | None = None, longitude: Decimal | None = None, public_consent: bool = False,
 ) -> Appeal:
     """Receive (受理) an appeal from any channel, then try automatic dispatch.
 
@@ -128,6 +128,7 @@ def appeal_receive(
         territory_code=territory.code, name=name, anonymous=anonymous, phone=phone,
         queue_level=QueueLevel.COMMUNITY if community else QueueLevel.STREET,
         address_unclear=address_unclear, latitude=latitude, longitude=longitude,
+        public_consent=bool(public_consent) and not public,
     )
     route = route_for(appeal)
     # The photos first, outside the transaction: one that cannot be written (a full or

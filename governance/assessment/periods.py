@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from governance.kernel.clock import CHINA
 from governance.kernel.errors import ApplicationError
+from governance.kernel.params import MAX_YEAR, MIN_YEAR
 
 _EPSILON = timedelta(microseconds=1)
 
@@ -83,8 +84,15 @@ class Period:
     first: date
     last: date
 
+    @staticmethod
+    def _known_year(*years: int) -> None:
+        # The period before 0001-01 or after 9999-12 does not exist; nor any data outside these.
+        if not all(MIN_YEAR <= y <= MAX_YEAR for y in years):
+            raise ApplicationError(_("时间段须在 %(a)s 年至 %(b)s 年之间。") % {"a": MIN_YEAR, "b": MAX_YEAR})
+
     @classmethod
     def month(cls, year: int, month: int) -> "Period":
+        cls._known_year(year)
         start = date(year, month, 1)
         return cls("month", start, month_end(start))
 
@@ -92,11 +100,13 @@ class Period:
     def quarter(cls, year: int, quarter: int) -> "Period":
         if quarter not in (1, 2, 3, 4):
             raise ApplicationError(_("季度应为 1 至 4。"))
+        cls._known_year(year)
         start = date(year, 3 * quarter - 2, 1)
         return cls("quarter", start, month_end(date(year, 3 * quarter, 1)))
 
     @classmethod
     def range(cls, first: date, last: date) -> "Period":
+        cls._known_year(first.year, last.year)
         if last < first:
             raise ApplicationError(_("结束日期不能早于开始日期。"))
         if (last - first).days > 366:
@@ -129,7 +139,7 @@ class Period:
         """The period just before, of the same kind (a range: the same number of days)."""
         if self.kind == "month":
             start = previous_month(self.first)
-            return Period.month(start.year, start.month)
+            return Period("month", start, month_end(start))  # 2000-01 has a December before it
         if self.kind == "quarter":
             start = previous_month(previous_month(previous_month(self.first)))
             return Period("quarter", start, self.first - timedelta(days=1))
@@ -149,7 +159,7 @@ class Period:
 
 def period_from_params(params, *, now: datetime | None = None) -> Period:
     """``period`` = 2026-10 | 2026Q4 | 2026-10-01..2026-10-15, or ``from``+``to`` dates;
-    default this month (to date)."""
+    default this month (to date). Years outside MIN_YEAR..MAX_YEAR are refused (Period)."""
     first, last = (params.get("from") or "").strip(), (params.get("to") or "").strip()
     if first or last:
         try:

@@ -45,7 +45,6 @@ from governance.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
-S = OutboxStatus
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,7 +108,7 @@ def release(*, channel: str) -> int:
     """Make the held messages of ``channel`` due now (a sweep that finished releases its
     digest items, and those of a sweep that was killed). Returns how many."""
     now = timezone.now()
-    return OutboxMessage.objects.filter(status=S.PENDING, next_attempt_at__gt=now, channel=channel).update(
+    return OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__gt=now, channel=channel).update(
         next_attempt_at=now)
 
 
@@ -199,7 +198,7 @@ def deliver_round() -> RelayResult:
     result = RelayResult(reclaimed=_reclaim_stale())
     for name, channel in list(_channels.items()):
         ids = list(
-            OutboxMessage.objects.filter(status=S.PENDING, next_attempt_at__lte=timezone.now(), channel=name)
+            OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now(), channel=name)
             .order_by("id").values_list("pk", flat=True)[:channel.batch]
         )
         if not ids:
@@ -216,10 +215,10 @@ def deliver_round() -> RelayResult:
 
 def _reclaim_stale() -> int:
     cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX_SENDING_TIMEOUT_SECONDS)
-    stale = OutboxMessage.objects.filter(status=S.SENDING, claimed_at__lt=cutoff)
+    stale = OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claimed_at__lt=cutoff)
     failed = stale.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(
-        status=S.FAILED, last_error="claimed by a relay that never finished; attempts used up")
-    back = stale.update(status=S.PENDING, next_attempt_at=timezone.now(), claim="")
+        status=OutboxStatus.FAILED, last_error="claimed by a relay that never finished; attempts used up")
+    back = stale.update(status=OutboxStatus.PENDING, next_attempt_at=timezone.now(), claim="")
     if failed or back:
         logger.warning("outbox: %s message(s) left sending by a relay that died were taken back, %s failed",
                        back, failed)
@@ -230,8 +229,8 @@ def _deliver_one(channel: Channel, pk: int) -> RelayResult:
     """A gateway's message: claim it (one row changed, or another relay has it), call the
     gateway outside any transaction, record the outcome."""
     now = timezone.now()
-    claimed = OutboxMessage.objects.filter(pk=pk, status=S.PENDING).update(
-        status=S.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    claimed = OutboxMessage.objects.filter(pk=pk, status=OutboxStatus.PENDING).update(
+        status=OutboxStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     if claimed != 1:
         return RelayResult()  # another relay got there first
     row = OutboxMessage.objects.get(pk=pk)
@@ -239,8 +238,8 @@ def _deliver_one(channel: Channel, pk: int) -> RelayResult:
         channel.deliver(row)
     except Exception as exc:
         return _attempt_failed(row, exc)
-    OutboxMessage.objects.filter(pk=pk, status=S.SENDING).update(
-        status=S.DELIVERED, delivered_at=timezone.now(), last_error="", claim="")
+    OutboxMessage.objects.filter(pk=pk, status=OutboxStatus.SENDING).update(
+        status=OutboxStatus.DELIVERED, delivered_at=timezone.now(), last_error="", claim="")
     return RelayResult(delivered=1)
 
 
@@ -250,20 +249,20 @@ def _deliver_local(name: str, channel: Channel, ids: list[int]) -> RelayResult:
     try:
         with transaction.atomic():
             now = timezone.now()
-            OutboxMessage.objects.filter(pk__in=ids, status=S.PENDING).update(
-                status=S.SENDING, claim=token, claimed_at=now, attempts=F("attempts") + 1)
+            OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.PENDING).update(
+                status=OutboxStatus.SENDING, claim=token, claimed_at=now, attempts=F("attempts") + 1)
             rows = list(OutboxMessage.objects.filter(pk__in=ids, claim=token).order_by("id"))
             if not rows:
                 return RelayResult()
             channel.deliver(rows)
             OutboxMessage.objects.filter(pk__in=[r.pk for r in rows]).update(
-                status=S.DELIVERED, delivered_at=timezone.now(), last_error="", claim="")
+                status=OutboxStatus.DELIVERED, delivered_at=timezone.now(), last_error="", claim="")
         return RelayResult(delivered=len(rows))
     except Exception as exc:
         # Rolled back: the rows are pending again; count the attempt on each.
         logger.exception("outbox: delivering %s %s message(s) failed", len(ids), name)
         result = RelayResult()
-        for row in OutboxMessage.objects.filter(pk__in=ids, status=S.PENDING):
+        for row in OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.PENDING):
             row.attempts += 1
             result.add(_attempt_failed(row, exc, claimed=False))
         return result
@@ -271,15 +270,15 @@ def _deliver_local(name: str, channel: Channel, ids: list[int]) -> RelayResult:
 
 def _attempt_failed(row: OutboxMessage, exc: Exception, *, claimed: bool = True) -> RelayResult:
     error = f"{exc.__class__.__name__}: {exc}"[:500]
-    current = S.SENDING if claimed else S.PENDING
+    current = OutboxStatus.SENDING if claimed else OutboxStatus.PENDING
     if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
         OutboxMessage.objects.filter(pk=row.pk, status=current).update(
-            status=S.FAILED, attempts=row.attempts, last_error=error, claim="")
+            status=OutboxStatus.FAILED, attempts=row.attempts, last_error=error, claim="")
         logger.error("outbox: %s %s failed for good after %s attempts: %s", row.channel, row.key, row.attempts,
                      error)
         return RelayResult(failed=1)
     OutboxMessage.objects.filter(pk=row.pk, status=current).update(
-        status=S.PENDING, attempts=row.attempts, last_error=error, claim="",
+        status=OutboxStatus.PENDING, attempts=row.attempts, last_error=error, claim="",
         next_attempt_at=timezone.now() + backoff(row.attempts))
     logger.warning("outbox: %s %s attempt %s failed, retried later: %s", row.channel, row.key, row.attempts, error)
     return RelayResult(retried=1)
@@ -291,8 +290,8 @@ def _attempt_failed(row: OutboxMessage, exc: Exception, *, claimed: bool = True)
 def resend(*, ids: Sequence[int]) -> int:
     """Send failed or waiting messages again now, with their attempts counted afresh
     (the admin's action). Delivered ones are left alone. Returns how many."""
-    count = OutboxMessage.objects.filter(pk__in=list(ids), status__in=(S.FAILED, S.PENDING)).update(
-        status=S.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error="", claim="")
+    count = OutboxMessage.objects.filter(pk__in=list(ids), status__in=(OutboxStatus.FAILED, OutboxStatus.PENDING)).update(
+        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error="", claim="")
     if count:
         kick_after_commit()
     return count
@@ -307,7 +306,7 @@ def purge(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
     total = 0
     while True:
-        ids = list(OutboxMessage.objects.filter(status=S.DELIVERED, delivered_at__lt=cutoff)
+        ids = list(OutboxMessage.objects.filter(status=OutboxStatus.DELIVERED, delivered_at__lt=cutoff)
                    .values_list("pk", flat=True)[:PURGE_CHUNK])
         if not ids:
             return total
@@ -317,11 +316,11 @@ def purge(*, now: datetime | None = None) -> int:
 def health() -> dict:
     """What /healthz says of the outbox: the age of the oldest undelivered message, and
     how many are waiting and how many failed for good."""
-    undelivered = Q(status__in=(S.PENDING, S.SENDING))
+    undelivered = Q(status__in=(OutboxStatus.PENDING, OutboxStatus.SENDING))
     oldest = OutboxMessage.objects.filter(undelivered).aggregate(oldest=Min("created_at"))["oldest"]
     age = max(0, int((timezone.now() - oldest).total_seconds())) if oldest else 0
     return {
         "oldest_undelivered_seconds": age,
         "undelivered": OutboxMessage.objects.filter(undelivered).count(),
-        "failed": OutboxMessage.objects.filter(status=S.FAILED).count(),
+        "failed": OutboxMessage.objects.filter(status=OutboxStatus.FAILED).count(),
     }

@@ -11,7 +11,6 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.assessment import periods
 from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
 from governance.kernel.errors import NotFound
@@ -19,7 +18,7 @@ from governance.reports import hotspots as hotspot_selectors
 from governance.reports import scope, unit_page, units
 from governance.reports import staffing as staffing_selectors
 from governance.reports import supervision as supervision_selectors
-from governance.reports.views import supervision_filters
+from governance.reports.forms import ReportQuery, supervision_filters
 
 TAGS = ["reports"]
 _NOT_FOUND = OpenApiResponse(description=_("不存在，或不在您的辖区内。"))
@@ -134,13 +133,14 @@ class ReportUnitsAPI(APIView):
     )
     def get(self, request):
         jurisdiction, levels = _viewer(request)
-        period = periods.period_from_params(request.query_params)
-        level = request.query_params.get("level") or scope.default_level(levels)
+        params = ReportQuery.parse(request.query_params)
+        period = params["period"]
+        level = params["level"] or scope.default_level(levels)
         if level not in levels:
             raise NotFound()
         table = units.unit_table(
             jurisdiction=jurisdiction, period=period, level=level,
-            parent_code=request.query_params.get("parent") or None, sort=request.query_params.get("sort"),
+            parent_code=params["parent"] or None, sort=params["sort"] or None,
         )
         data = {"period": period.label, "level": level, "final": table.final, "as_of": table.as_of,
                 "table": table_json(table)}
@@ -152,7 +152,7 @@ class ReportUnitDetailAPI(APIView):
                    parameters=PERIOD_PARAMS, responses={200: ReportUnitDetailOutputSerializer, 400: _BAD, 404: _NOT_FOUND})
     def get(self, request, kind: str, code: str):
         jurisdiction, _levels = _viewer(request)
-        period = periods.period_from_params(request.query_params)
+        period = ReportQuery.parse(request.query_params)["period"]
         report = unit_page.unit_report(jurisdiction=jurisdiction, period=period, kind=kind, code=code)
         row = {k: _plain(v) for k, v in report.row.items()}
         data = {
@@ -177,7 +177,8 @@ class ReportSupervisionAPI(APIView):
     )
     def get(self, request):
         jurisdiction, _levels = _viewer(request)
-        table = supervision_selectors.supervision_table(jurisdiction=jurisdiction, filters=supervision_filters(request.query_params))
+        filters = supervision_filters(ReportQuery.parse(request.query_params))
+        table = supervision_selectors.supervision_table(jurisdiction=jurisdiction, filters=filters)
         return Response(ReportTableSerializer(table_json(table)).data)
 
 
@@ -189,8 +190,8 @@ class ReportHotspotsAPI(APIView):
     )
     def get(self, request):
         jurisdiction, _levels = _viewer(request)
-        period = periods.period_from_params(request.query_params)
-        unit = (request.query_params.get("unit") or "").strip()
+        params = ReportQuery.parse(request.query_params)
+        period, unit = params["period"], params["unit"]
         found = hotspot_selectors.hotspots(jurisdiction=jurisdiction, period=period, unit=unit)
         if found.households.rows:
             access_log_record(user=request.user, action=AccessAction.VIEW, subject=f"hotspots:{unit or 'all'}:{period.label}",
@@ -208,7 +209,7 @@ class ReportStaffingAPI(APIView):
     )
     def get(self, request):
         jurisdiction, _levels = _viewer(request)
-        found = staffing_selectors.staffing(jurisdiction=jurisdiction, unit=(request.query_params.get("unit") or "").strip())
+        found = staffing_selectors.staffing(jurisdiction=jurisdiction, unit=ReportQuery.parse(request.query_params)["unit"])
         data = {"target": float(found.target), "roles": found.roles, "city": table_json(found.city),
                 "districts": table_json(found.districts),
                 "streets": table_json(found.streets), "communities": table_json(found.communities)}

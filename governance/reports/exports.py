@@ -3,7 +3,9 @@
 CSV: UTF-8 with a BOM (Excel then opens it as UTF-8), the cells exactly as the page
 prints them, streamed row by row. XLSX: openpyxl in write-only mode (constant memory);
 codes are text cells (Excel would drop a 15-digit grid code's digits), counts and rates
-are numbers with the page's decimals as the number format.
+are numbers with the page's decimals as the number format. Neither carries a formula
+(governance.kernel.spreadsheets): text is a string cell in XLSX, and CSV text that a
+spreadsheet would run (= + - @, a tab or a carriage return first) gets a leading '.
 """
 
 import csv
@@ -14,6 +16,7 @@ from decimal import Decimal
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 
+from governance.kernel.spreadsheets import csv_row, xlsx_cell
 from governance.reports.tables import Column, ReportTable, display
 
 BOM = "\ufeff"
@@ -31,10 +34,10 @@ def csv_lines(tables: list[ReportTable]) -> Iterator[str]:
         if len(tables) > 1:
             if index:
                 yield writer.writerow([])
-            yield writer.writerow([table.title])
-        yield writer.writerow([c.label for c in table.columns])
+            yield writer.writerow(csv_row([table.title]))
+        yield writer.writerow(csv_row([c.label for c in table.columns]))
         for row in table.rows:
-            yield writer.writerow([display(c, row.get(c.key)) for c in table.columns])
+            yield writer.writerow(csv_row([display(c, row.get(c.key)) for c in table.columns]))
 
 
 def _xlsx_value(column: Column, value):
@@ -50,29 +53,23 @@ _FORMATS = {"rate": "0.00", "hours": "0.0", "int": "0"}
 
 def write_xlsx(tables: list[ReportTable], out) -> None:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
     for table in tables:
         sheet = workbook.create_sheet(title=table.title[:31].replace("/", "-"))
-        header = []
-        for column in table.columns:
-            cell = WriteOnlyCell(sheet, value=column.label)
-            cell.font = bold
-            header.append(cell)
-        sheet.append(header)
+        sheet.append([xlsx_cell(sheet, str(column.label), font=bold) for column in table.columns])
         for row in table.rows:
             cells = []
             for column in table.columns:
                 value = _xlsx_value(column, row.get(column.key))
-                cell = WriteOnlyCell(sheet, value=value)
+                number_format = None
                 if column.kind == "code":
-                    cell.number_format = "@"  # text: Excel keeps every digit
+                    number_format = "@"  # text: Excel keeps every digit
                 elif column.kind in _FORMATS and value is not None:
-                    cell.number_format = _FORMATS[column.kind]
-                cells.append(cell)
+                    number_format = _FORMATS[column.kind]
+                cells.append(xlsx_cell(sheet, value, number_format=number_format))
             sheet.append(cells)
     workbook.save(out)
 

@@ -17,15 +17,14 @@ from governance.assessment import periods
 from governance.assessment.enums import UnitKind
 from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
-from governance.kernel.errors import ApplicationError, NotFound
+from governance.kernel.errors import NotFound
 from governance.reports import hotspots as hotspot_selectors
 from governance.reports import presenters, scope, tables, unit_page, units
 from governance.reports import staffing as staffing_selectors
 from governance.reports import supervision as supervision_selectors
 from governance.reports.exports import export_response
+from governance.reports.forms import ReportQuery, supervision_filters
 from governance.staff.selectors import jurisdiction_for
-
-EXPORTS = ("csv", "xlsx")
 
 
 def _query_without(params: QueryDict, *names: str) -> str:
@@ -33,20 +32,6 @@ def _query_without(params: QueryDict, *names: str) -> str:
     for name in names:
         q.pop(name, None)
     return q.urlencode()
-
-
-def _page(params) -> int:
-    try:
-        return max(int(params.get("page") or 1), 1)
-    except ValueError:
-        return 1
-
-
-def _export_kind(request) -> str | None:
-    kind = request.GET.get("export")
-    if kind and kind not in EXPORTS:
-        raise ApplicationError(_("导出格式只能是 csv 或 xlsx。"))
-    return kind
 
 
 def _viewer(request):
@@ -75,13 +60,14 @@ def _table_context(request, table, *, sort: str) -> dict:
 def index(request):
     """The units of one level across the viewer's jurisdiction, worst first by default."""
     jurisdiction, levels = _viewer(request)
-    period = periods.period_from_params(request.GET)
-    level = request.GET.get("level") or scope.default_level(levels)
+    params = ReportQuery.parse(request.GET)
+    period = params["period"]
+    level = params["level"] or scope.default_level(levels)
     if level not in levels:
         raise NotFound()
-    sort = request.GET.get("sort") or "composite"
-    export = _export_kind(request)
-    page = None if export else _page(request.GET)
+    sort = params["sort"] or "composite"
+    export = params["export"]
+    page = None if export else params["page"]
     table = units.unit_table(jurisdiction=jurisdiction, period=period, level=level, sort=sort, page=page)
     if export:
         return export_response([table], kind=export, stem=f"units-{level}-{period.label}")
@@ -111,12 +97,13 @@ UNIT_TABLES = ("children", "departments", "categories", "problems")
 def unit(request, kind: str, code: str):
     """One unit: why its score is what it is, and its units one level down."""
     jurisdiction, _levels = _viewer(request)
-    period = periods.period_from_params(request.GET)
-    sort = request.GET.get("sort") or "composite"
+    params = ReportQuery.parse(request.GET)
+    period = params["period"]
+    sort = params["sort"] or "composite"
     report = unit_page.unit_report(jurisdiction=jurisdiction, period=period, kind=kind, code=code, sort=sort)
-    export = _export_kind(request)
+    export = params["export"]
     if export:
-        which = request.GET.get("table") or "children"
+        which = params["table"] or "children"
         table = getattr(report, which, None) if which in UNIT_TABLES else None
         if table is None:
             raise NotFound()
@@ -135,45 +122,19 @@ def unit(request, kind: str, code: str):
     return render(request, "reports/unit.html", context)
 
 
-MAX_OVERDUE_DAYS = 36500
-
-
-def _int_param(params, name: str) -> int | None:
-    value = (params.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise ApplicationError(_("超期天数必须是整数。")) from None
-    if number < 0:
-        raise ApplicationError(_("超期天数不能为负数。"))
-    if number > MAX_OVERDUE_DAYS:
-        # Beyond this the date arithmetic leaves the calendar (a 500); no appeal is that late.
-        raise ApplicationError(_("超期天数不能超过 %(n)s 天。") % {"n": MAX_OVERDUE_DAYS})
-    return number
-
-
-def supervision_filters(params) -> supervision_selectors.SupervisionFilters:
-    return supervision_selectors.SupervisionFilters(
-        unit=(params.get("unit") or "").strip(), category=(params.get("category") or "").strip(),
-        min_days=_int_param(params, "min_days"), max_days=_int_param(params, "max_days"),
-        district_only=params.get("district_only") in ("1", "on", "true"),
-    )
-
-
 @login_required
 @require_GET
 def supervision(request):
     """督办清单: district-level and other overdue appeals, the most overdue first."""
     jurisdiction, _levels = _viewer(request)
-    filters = supervision_filters(request.GET)
-    export = _export_kind(request)
+    params = ReportQuery.parse(request.GET)
+    filters = supervision_filters(params)
+    export = params["export"]
     table = supervision_selectors.supervision_table(jurisdiction=jurisdiction, filters=filters,
-                                        page=None if export else _page(request.GET))
+                                        page=None if export else params["page"])
     if export:
         return export_response([table], kind=export, stem="supervision")
-    page = _page(request.GET)
+    page = params["page"]
     context = {
         "table": table, "filters": filters, "categories": category_list(),
         "units": scope.post_units(jurisdiction), "page": page,
@@ -209,10 +170,10 @@ def supervision_notes(request, code: str):
 def hotspots(request):
     """高频诉求: repeated categories, buildings and households (masked phones; logged)."""
     jurisdiction, _levels = _viewer(request)
-    period = periods.period_from_params(request.GET)
-    unit = (request.GET.get("unit") or "").strip()
+    params = ReportQuery.parse(request.GET)
+    period, unit = params["period"], params["unit"]
     found = hotspot_selectors.hotspots(jurisdiction=jurisdiction, period=period, unit=unit)
-    export = _export_kind(request)
+    export = params["export"]
     subject = f"hotspots:{unit or 'all'}:{period.label}"
     households = len(found.households.rows)
     if export:
@@ -238,9 +199,10 @@ def hotspots(request):
 def staffing(request):
     """社区工作者配比 against the target: the city and districts judged, streets and communities as detail."""
     jurisdiction, _levels = _viewer(request)
-    unit = (request.GET.get("unit") or "").strip()
+    params = ReportQuery.parse(request.GET)
+    unit = params["unit"]
     found = staffing_selectors.staffing(jurisdiction=jurisdiction, unit=unit)
-    export = _export_kind(request)
+    export = params["export"]
     if export:
         tables = [t for t in (found.city, found.districts, found.streets) if t.rows]
         return export_response([*tables, found.communities], kind=export, stem="staffing")

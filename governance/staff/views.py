@@ -8,15 +8,21 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from governance.kernel.params import QueryForm, page_field
 from governance.staff.notifications import notification_list, notification_mark_all_read, notification_mark_read
 
 PER_PAGE = 30
 
 
+class InboxQuery(QueryForm):
+    page = page_field()
+
+
 @login_required
 @require_GET
 def notifications(request):
-    page = Paginator(notification_list(user=request.user), PER_PAGE).get_page(request.GET.get("page"))
+    params = InboxQuery.parse(request.GET)
+    page = Paginator(notification_list(user=request.user), PER_PAGE).get_page(params["page"])
     return render(request, "governance/notifications.html", {"page": page})
 
 

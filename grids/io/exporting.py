@@ -3,7 +3,9 @@ columns the importer reads, so that an export edited in Excel imports back.
 
 A community can hold tens of thousands of residents: rows are streamed from one
 LEFT JOIN query with ``.iterator()`` into openpyxl's write-only workbook, which spools
-to disk, so memory stays flat whatever the size.
+to disk, so memory stays flat whatever the size. Every text is a string cell, never a
+formula (governance.kernel.spreadsheets): a contact typed as "=HYPERLINK(…)" comes back
+out as that text.
 """
 
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from typing import BinaryIO
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from governance.kernel.spreadsheets import set_xlsx_value, xlsx_cell
 from governance.staff.selectors import Jurisdiction
 from grids import selectors
 from grids.enums import CareTag, Gender, HouseholdStatus
@@ -68,7 +71,6 @@ def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[G
     3. a sheet of instructions from the column spec, and the grids the file may name.
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -81,42 +83,30 @@ def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[G
             dimension.number_format = "@"
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
-    header = []
-    for column in COLUMNS:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
+    sheet.append([xlsx_cell(sheet, column.header, font=bold) for column in COLUMNS])
 
-    # One styled cell per text column, refilled for every row: the write-only sheet
-    # serialises a row as it is appended, and a fresh styled cell per value costs more
-    # than the rest of the export.
-    text_cells = []
-    for column in COLUMNS:
-        cell = None
-        if column.text:
-            cell = WriteOnlyCell(sheet)
-            cell.number_format = "@"
-        text_cells.append(cell)
+    # One cell per column (text columns formatted "@"), refilled for every row: the
+    # write-only sheet serialises a row as it is appended, and a fresh styled cell per
+    # value costs more than the rest of the export. Refilled through set_xlsx_value, so
+    # that text is a string cell, never a formula.
+    column_cells = [xlsx_cell(sheet, number_format="@" if column.text else None) for column in COLUMNS]
     cells = _row_formatter()
     count = 0
     for values in rows:
         line = []
-        for cell, value in zip(text_cells, cells(values)):
+        for cell, value in zip(column_cells, cells(values)):
             if value == "" or value is None:
                 line.append(None)
-            elif cell is not None:
-                cell.value = value
-                line.append(cell)
             else:
-                line.append(value)
+                set_xlsx_value(cell, value)
+                line.append(cell)
         sheet.append(line)
         count += 1
 
     help_sheet = workbook.create_sheet(_("填写说明"))
     help_sheet.column_dimensions["A"].width = 14
     help_sheet.column_dimensions["C"].width = 80
-    help_sheet.append([WriteOnlyCell(help_sheet, value=v) for v in (_("列名"), _("必填"), _("说明"))])
+    help_sheet.append([xlsx_cell(help_sheet, v) for v in (_("列名"), _("必填"), _("说明"))])
     for column in COLUMNS:
         help_sheet.append([column.header, _("是") if column.required else "", str(column.help)])
     help_sheet.append([])
@@ -126,9 +116,7 @@ def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[G
         help_sheet.append([])
         help_sheet.append([_("可填写的网格")])
         for grid in grids:
-            cell = WriteOnlyCell(help_sheet, value=grid.code)
-            cell.number_format = "@"
-            help_sheet.append([cell, "", grid.name])
+            help_sheet.append([xlsx_cell(help_sheet, grid.code, number_format="@"), "", xlsx_cell(help_sheet, grid.name)])
     workbook.save(out)
     return count
 

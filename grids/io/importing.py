@@ -206,6 +206,11 @@ def _parse_row(number: int, cells: list[str], table: Table, errors: _Errors, mem
         if not text:
             continue  # blank = not given: it never clears stored data
         column = BY_KEY[key]
+        if "\x00" in text:
+            # No database stores it (PostgreSQL refuses it in text), and no one typed it.
+            errors.add(number, key, _("含有空字符（NUL）：请在原文件中删除该字符后重新导入。"))
+            failed.add(key)
+            continue
         value = _parse_cell(key, text, memo)
         if isinstance(value, ValidationError):
             errors.add(number, key, " ".join(value.messages))

@@ -2,6 +2,13 @@
 
 Offices send CSV in GBK as often as in UTF-8, and Excel turns codes into numbers; both
 are undone here so that the importer only ever sees strings.
+
+An XLSX is a zip of XML, and a hostile one costs far more to read than its size says
+(a billion laughs, an external entity, millions of shared strings in a few MB). So: the
+XML is parsed by defusedxml (openpyxl uses it when installed: entities are refused), and
+before openpyxl reads anything the zip's parts are checked against the settings — what
+they unpack to, the shared strings they hold, the cells the sheets declare — and the
+cells read are counted as the rows come.
 """
 
 import codecs
@@ -12,6 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from xml.etree.ElementTree import ParseError
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -81,12 +89,22 @@ def read_table(*, filename: str, data: bytes) -> Table:
         getattr(raw_rows, "close", lambda: None)()  # the XLSX generator holds the workbook open
 
 
+def _too_many_cells() -> FileRejected:
+    return FileRejected(_("文件的单元格超过 %(max)s 个：请只保留需要导入的列和行，或拆分后分批导入。")
+                        % {"max": settings.IMPORT_MAX_CELLS})
+
+
 def _table(raw_rows) -> Table:
     max_rows = settings.IMPORT_MAX_ROWS
+    max_cells = settings.IMPORT_MAX_CELLS
+    cell_count = 0
     columns: dict[str, int] | None = None
     ignored: list[str] = []
     rows: list[tuple[int, list[str]]] = []
     for number, raw in enumerate(raw_rows, start=1):
+        cell_count += len(raw)
+        if cell_count > max_cells:
+            raise _too_many_cells()
         cells = [cell_text(v) for v in raw]
         if columns is None:
             headers = [normalize_header(c) for c in cells]
@@ -148,16 +166,96 @@ def _csv_rows(data: bytes):
         raise FileRejected(_("CSV 文件格式有误：%(e)s") % {"e": exc}) from None
 
 
+# What a damaged or hostile XLSX raises while openpyxl reads it: defusedxml's refusals
+# (an entity, a DTD) are ValueErrors, expat's are ParseErrors.
+_UNREADABLE = (zipfile.BadZipFile, KeyError, OSError, ValueError, ParseError, EOFError, TypeError)
+
+
+def _unreadable() -> FileRejected:
+    return FileRejected(_("无法读取这个 XLSX 文件：它可能已损坏，或并不是 Excel 文件。"))
+
+
+_SHARED_STRING = re.compile(rb"<(?:\w+:)?si[\s>/]")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"(?:[A-Z]+\d+:)?([A-Z]+)(\d+)\"")
+_CHUNK = 1024 * 1024
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _shared_strings(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, limit: int) -> int:
+    """The shared strings in the part, counted in its raw bytes (nothing parsed), up to
+    past ``limit``."""
+    count, tail = 0, b""
+    with archive.open(info) as part:
+        while count <= limit:
+            chunk = part.read(_CHUNK)
+            if not chunk:
+                break
+            # A tag cut by the chunk's end is found with the previous chunk's tail; the
+            # tags wholly inside that tail were counted already.
+            count += len(_SHARED_STRING.findall(tail + chunk)) - len(_SHARED_STRING.findall(tail))
+            tail = (tail + chunk)[-64:]
+    return count
+
+
+def _declared_cells(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """The cells a sheet's <dimension> declares (rows × columns up to its last cell):
+    openpyxl's read-only mode pads every row to that width."""
+    with archive.open(info) as part:
+        head = part.read(4096)
+    found = _DIMENSION.search(head)
+    if found is None:
+        return 0
+    return _column_number(found.group(1)) * int(found.group(2))
+
+
+def _check_xlsx(data: bytes) -> None:
+    """Before openpyxl reads the file: what its parts unpack to (zipfile reads no more
+    than a part's declared size), its shared strings and the cells its sheets declare."""
+    max_cells = settings.IMPORT_MAX_CELLS
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            if sum(i.file_size for i in infos) > settings.IMPORT_MAX_UNPACKED_BYTES:
+                raise FileRejected(_("XLSX 文件解压后超过 %(size)s：请只保留需要导入的数据，或拆分后分批导入。")
+                                   % {"size": filesizeformat(settings.IMPORT_MAX_UNPACKED_BYTES)})
+            for info in infos:
+                name = info.filename.lower()
+                if name.endswith("sharedstrings.xml"):
+                    if _shared_strings(archive, info, limit=max_cells) > max_cells:
+                        raise FileRejected(_("文件中的文本（共享字符串）超过 %(max)s 条：请只保留需要导入的数据，或拆分后分批导入。")
+                                           % {"max": max_cells})
+                elif name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    if _declared_cells(archive, info) > max_cells:
+                        raise _too_many_cells()
+    except _UNREADABLE:
+        raise _unreadable() from None
+
+
 def _xlsx_rows(data: bytes):
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_xlsx(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
-        raise FileRejected(_("无法读取这个 XLSX 文件：它可能已损坏，或并不是 Excel 文件。")) from None
+    except (InvalidFileException, *_UNREADABLE):
+        raise _unreadable() from None
     try:
         # Only the first sheet: the template's second sheet is the instructions.
-        yield from workbook.worksheets[0].iter_rows(values_only=True)
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except _UNREADABLE:  # the sheet's XML is parsed as the rows are read
+                raise _unreadable() from None
+            yield row
     finally:
         workbook.close()

@@ -103,6 +103,8 @@ ACTIONS = {
     "whistle": R("POST", "dispatched", {"street_officer"}),
     "checkin": R("POST", "whistled", {"department_handler"}),
     "supervise": R("POST", "dispatched", SUPERVISORS),
+    # 公开摘要: the appeal's community, grid and street, and its handler (appeals.permissions.publisher).
+    "publish": R("POST", "dispatched", HANDLERS | {"street_officer"}),
     "escalate": R("POST", "dispatched", HANDLERS),
     "extensions": R("POST", "dispatched", {"grid_worker"}),
 }
@@ -140,6 +142,7 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "api-extension-approve": R("POST", "extension", {"community_worker"}),
     "api-extension-reject": R("POST", "extension", {"community_worker"}),
     "appeals:queue": R(), "appeals:detail": APPEAL_GET, "appeals:photo": R(kind="photo"),
+    "api-appeal-photo": R(kind="photo"),
     "appeals:building-search": R(), "appeals:extensions": R(),
     "appeals:intake": R(may=STAFF - SUPERVISORS - {"department_handler"}),
     "appeals:patrol": R(may={"grid_worker"}),
@@ -245,10 +248,13 @@ for _level in ("districts", "streets", "communities", "grids", "buildings", "hou
 # Open311 GeoReport v2: public by the spec (its POST needs an api_key: 403 without one).
 for _name, _kwargs in (("open311-discovery", {}), ("open311-services", {}), ("open311-service", {"service_code": "01001"}),
                        ("open311-requests", {}), ("open311-request", {"request_id": "1"}),
-                       ("open311-token", {"token": "x"}), ("open311-not-found", {"path": "nothing.json"})):
-    RULES[_name] = R(public=True, kwargs={"fmt": "json", **_kwargs},
-                     # No such token, no such path: the spec's 404 for everyone.
-                     expect={r: 404 for r in ROLES} if _name in ("open311-token", "open311-not-found") else {})
+                       ("open311-token", {"token": "x"}), ("open311-not-found", {"path": "nothing.json"}),
+                       ("open311-media", {"pk": "1"})):
+    RULES[_name] = R(public=True, kwargs={**({} if _name == "open311-media" else {"fmt": "json"}), **_kwargs},
+                     # No such token, no such path, no public photo 1; and appeal 1 of the world is
+                     # in a category that is not public (DESIGN.md §8): the spec's 404 for everyone.
+                     expect={r: 404 for r in ROLES} if _name in ("open311-token", "open311-not-found", "open311-media",
+                                                                 "open311-request") else {})
 
 # URL arguments that name an object's field by another name.
 ALIASES = {"tracking_code": "code", "kind": "level"}

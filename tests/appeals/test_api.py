@@ -508,9 +508,12 @@ def test_photos_via_multipart(city, public, staff):
 
     worker = staff(city.users.grid_worker)
     photos = worker.get(url(appeal)).json()["timeline"][0]["photos"]
-    assert len(photos) == 2 and photos[0]["url"].startswith("http://testserver/media/appeals/")
+    stored = AppealAttachment.objects.filter(appeal=appeal).order_by("pk")
+    # Served by the API's photo endpoint (jurisdiction checked), never by a public /media/ URL.
+    assert [p["url"] for p in photos] == [
+        f"http://testserver/api/v1/appeals/{appeal.tracking_code}/photos/{a.pk}/" for a in stored]
     # Stored under a new random name (which may well end in "a.jpg" by chance), not the upload's.
-    assert photos[0]["url"].endswith(".jpg") and not photos[0]["url"].endswith("/a.jpg")
+    assert stored[0].image.name.endswith(".jpg") and not stored[0].image.name.endswith("/a.jpg")
 
     worker.post(url(appeal, "sign"), {}, format="json")
     not_an_image = SimpleUploadedFile("fake.jpg", b"not really a photo", content_type="image/jpeg")
@@ -559,3 +562,33 @@ def test_schema_documents_the_appeals_api():
     assert "phone_last4" in schema["components"]["schemas"][body]["required"]
     assert set(track["post"]["responses"]) >= {"200", "404", "429"}
     assert track["get"]["deprecated"] and set(track["get"]["responses"]) == {"400"}
+
+
+def test_photo_urls_answer_with_the_photo_inside_the_jurisdiction_only(city, public, staff):
+    """The API's photo URLs work with the same token (the /media/ URLs they used to give
+    answered 404); outside the jurisdiction a photo does not exist; /media/ serves nothing."""
+    grid_category()
+    created = public.post("/api/v1/appeals/", {**intake_body(city), "photos": [jpeg("a.jpg")]}, format="multipart")
+    code = created.json()["tracking_code"]
+    token = APIClient().post("/api/v1/auth/token/", {"username": "grid_worker", "password": PASSWORD}).json()["token"]
+    worker = APIClient()
+    worker.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    [photo] = worker.get(url(code)).json()["timeline"][0]["photos"]
+    answer = worker.get(photo["url"], HTTP_ACCEPT="image/avif,image/webp,image/*,*/*;q=0.8")
+    assert answer.status_code == 200 and answer["Cache-Control"] == "private, max-age=3600"
+    body = b"".join(answer.streaming_content)
+    assert body.startswith(b"\xff\xd8")  # a JPEG
+    assert staff(city.users.outsider).get(photo["url"]).status_code == 404
+    assert APIClient().get(photo["url"]).status_code in (401, 403)
+    attachment = AppealAttachment.objects.get(appeal__tracking_code=code)
+    assert APIClient().get(f"/media/{attachment.image.name}").status_code == 404
+
+
+def test_the_building_field_is_the_building_code(city, staff):
+    appeal = receive(city, category=grid_category())
+    client = staff(city.users.grid_worker)
+    [row] = client.get("/api/v1/appeals/").json()["results"]
+    assert row["building"] == city.building_a1.code == "1101010010010010001"
+    assert client.get(url(appeal)).json()["building"] == city.building_a1.code
+    waiting = receive(city, building=None, community=city.comm_a, address_text="和平里东街路口", phone="13500003333")
+    assert staff(city.users.community_worker).get(url(waiting)).json()["building"] is None

@@ -131,13 +131,13 @@ def test_no_sms_for_a_landline(city, django_capture_on_commit_callbacks, _sms_ou
     assert _sms_outbox_and_eager_tasks == []
 
 
-def test_console_backend_renders_the_template_and_masks_the_number_and_the_code(caplog):
-    params = {"code": "ABCDEFGH2345", "url": "http://x/track/ABCDEFGH2345/"}
+def test_console_backend_renders_the_template_and_masks_the_number_the_code_and_the_link(caplog):
+    params = {"code": "ABCDEFGH2345", "url": "http://x/track/ABCDEFGH2345/k/zM7jzu3hen0bJzxk1ZOSQ/"}
     with caplog.at_level(logging.INFO, logger="appeals.sms"):
         sms.ConsoleSmsBackend().send(phone="13812345678", template="received", params=params, key="event:1:0")
     assert "138****5678" in caplog.text and "13812345678" not in caplog.text
-    assert "您的诉求已受理，查询码 AB********45" in caplog.text and "/track/AB********45/" in caplog.text
-    assert "ABCDEFGH2345" not in caplog.text
+    assert "您的诉求已受理，查询码 AB********45" in caplog.text and "/track/***/k/***/" in caplog.text
+    assert "ABCDEFGH2345" not in caplog.text and "zM7jzu3hen0bJzxk1ZOSQ" not in caplog.text
 
 
 def _reconnect():

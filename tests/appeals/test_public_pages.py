@@ -40,7 +40,7 @@ def text(response) -> str:
 
 @pytest.fixture
 def category(db):
-    return grid_category()
+    return grid_category(public=True)
 
 
 # --- submit --------------------------------------------------------------------------------------------

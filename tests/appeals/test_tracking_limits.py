@@ -139,7 +139,7 @@ def test_the_link_token_is_masked_in_the_portals_logs(appeal):
                                (f"/track/{appeal.tracking_code}/k/{token}/",), None)
     assert _masking_handler().filter(record)
     line = record.getMessage()
-    assert token not in line and f"/track/{appeal.tracking_code}/k/********/" in line
+    assert token not in line and appeal.tracking_code not in line and "/track/***/k/***/" in line
     # Every handler the portal configures masks; runserver's request lines use one of them.
     config = settings.LOGGING
     assert all("mask_secrets" in h.get("filters", []) for h in config["handlers"].values())
@@ -156,4 +156,4 @@ def test_the_link_token_is_masked_in_gunicorns_access_log(appeal):
                                ({"h": "1.2.3.4", "r": f"GET /track/{appeal.tracking_code}/k/{token}/ HTTP/1.1"},),
                                None)
     MaskSecrets().filter(record)
-    assert token not in record.getMessage() and "/k/********/" in record.getMessage()
+    assert token not in record.getMessage() and "/track/***/k/***/" in record.getMessage()

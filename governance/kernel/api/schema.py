@@ -3,7 +3,9 @@ postprocessing hook), in the one error body the API answers with
 (governance.kernel.api.errors):
 - 401 where an account is needed (no account, or a token that is wrong or expired —
   answered with WWW-Authenticate: Token);
-- 404 on a paginated list (``page``): a page past the end is not found (DRF's answer).
+- 404 on a paginated list (``page``): a page past the end is not found (DRF's answer);
+- 400 wherever the operation reads query parameters: each is read through bounds
+  (governance.kernel.params), and a value outside them is answered 400 naming it.
 """
 
 ERROR_COMPONENT = "Error"
@@ -17,6 +19,10 @@ ERROR_SCHEMA = {
 }
 NO_SUCH_PAGE = {
     "description": "没有这一页（页码超出范围）。",
+    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}},
+}
+BAD_QUERY = {
+    "description": "查询参数有误（含空字符、超出范围或格式不对）：说明中指出是哪个参数、如何改正。",
     "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}},
 }
 UNAUTHENTICATED = {
@@ -39,6 +45,9 @@ def document_access(result, generator, request, public):
                 continue
             if _needs_an_account(operation):
                 operation["responses"].setdefault("401", UNAUTHENTICATED)
-            if any(p.get("in") == "query" and p.get("name") == "page" for p in operation.get("parameters", [])):
+            query = [p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"]
+            if "page" in query:
                 operation["responses"].setdefault("404", NO_SUCH_PAGE)
+            if query:
+                operation["responses"].setdefault("400", BAD_QUERY)
     return result
