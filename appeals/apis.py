@@ -122,7 +122,15 @@ class AppealCollectionAPI(generics.ListAPIView):
             gettext_lazy("街道"), Street.objects.all(), required=False, allow_null=True,
             help_text=gettext_lazy("街道编码（9 位），未选楼栋时至少填写街道"),
         )
-        address_text = _text(help_text=gettext_lazy("地址描述，未选楼栋时必填（不超过 200 字）"))
+        address_text = _text(help_text=gettext_lazy("地址描述，未选楼栋且未给出位置时必填（不超过 200 字）"))
+        latitude = serializers.DecimalField(
+            max_digits=12, decimal_places=9, min_value=-90, max_value=90, required=False, allow_null=True,
+            help_text=gettext_lazy("位置纬度（WGS-84）：未选楼栋时按位置确定所在网格，原样保存"),
+        )
+        longitude = serializers.DecimalField(
+            max_digits=12, decimal_places=9, min_value=-180, max_value=180, required=False, allow_null=True,
+            help_text=gettext_lazy("位置经度（WGS-84），与 latitude 同时提供"),
+        )
         description = _text(
             required=True, missing=gettext_lazy("请填写诉求内容。"),
             help_text=gettext_lazy("诉求内容，不超过 4000 字"),

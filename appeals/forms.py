@@ -427,7 +427,8 @@ class _PlaceMixin:
             return data
         if "place" in self.fields and not data.get("place") and "place" not in self.errors:
             self.add_error("place", _("请选择楼栋，或选择所在网格/社区并用文字填写地址。"))
-        if not (data.get("address_text") or "").strip():
+        pinned = data.get("latitude") is not None and data.get("longitude") is not None
+        if not pinned and not (data.get("address_text") or "").strip():
             self.add_error("address_text", _("未选择楼栋时，请用文字填写具体地址。"))
         return data
 
@@ -475,6 +476,12 @@ class PatrolForm(_PlaceMixin, forms.Form):
         label=_("可以公开"), required=False,
         help_text=_("公共问题（如设施损坏）可公开；公开时只显示审定的公开摘要和街道、小区。涉及居民个人的不要勾选。"),
     )
+    # The phone's position (WGS-84), filled by the page's "使用手机定位": it places the
+    # appeal when no building is chosen (appeals.services: building > pin > words).
+    latitude = forms.DecimalField(required=False, max_digits=12, decimal_places=9, min_value=-90, max_value=90,
+                                  widget=forms.HiddenInput)
+    longitude = forms.DecimalField(required=False, max_digits=12, decimal_places=9, min_value=-180, max_value=180,
+                                   widget=forms.HiddenInput)
 
     def __init__(self, *args, jurisdiction: Jurisdiction, grids: list, **kwargs):
         self.jurisdiction = jurisdiction

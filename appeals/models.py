@@ -281,6 +281,8 @@ class Appeal(models.Model):
             models.Index(fields=["phone"], name="appeal_phone"),
             models.Index(fields=["created_at"], name="appeal_created"),
             models.Index(fields=["building", "category", "state"], name="appeal_building_cat"),
+            # The open appeals near a point (appeals.maps): only the reported points.
+            models.Index(fields=["latitude", "longitude"], name="appeal_point", condition=Q(latitude__isnull=False)),
         ]
         constraints = [
             models.UniqueConstraint(fields=["tracking_code"], name="appeal_tracking_code_unique"),
@@ -311,6 +313,17 @@ class Appeal(models.Model):
         if self.latitude is None or self.longitude is None:
             return ""
         return ", ".join(format(v.normalize(), "f") for v in (self.latitude, self.longitude))
+
+    @property
+    def map_point(self) -> tuple[float, float] | None:
+        """(lat, lon) where the appeal is on a map: the reported point, else its building's
+        (loads the building if not loaded); None if neither is known."""
+        if self.latitude is not None and self.longitude is not None:
+            return float(self.latitude), float(self.longitude)
+        building = self.building if self.building_id else None
+        if building is not None and building.latitude is not None and building.longitude is not None:
+            return float(building.latitude), float(building.longitude)
+        return None
 
     def __str__(self) -> str:
         return self.tracking_code

@@ -31,6 +31,12 @@ class AppealSubmitForm(forms.Form):
     community = forms.CharField(required=False, max_length=12)
     building_q = forms.CharField(required=False, max_length=50)
     building = forms.CharField(required=False, max_length=19)
+    # The pin (WGS-84; the page converts from the map's tiles before filling these): where
+    # the resident says it is, kept as given; it places the appeal when no building is chosen.
+    latitude = forms.DecimalField(required=False, max_digits=12, decimal_places=9, min_value=-90, max_value=90,
+                                  widget=forms.HiddenInput)
+    longitude = forms.DecimalField(required=False, max_digits=12, decimal_places=9, min_value=-180, max_value=180,
+                                   widget=forms.HiddenInput)
     address_text = forms.CharField(
         label=_("具体位置"), required=False, max_length=ADDRESS_MAX,
         error_messages={"max_length": _("具体位置不能超过 %(limit_value)d 个字。")},
@@ -121,11 +127,13 @@ class AppealSubmitForm(forms.Form):
                 self.add_error("building", _("所选楼栋不在所选街道内，请重新选择楼栋。"))
             community, street = building_community, building_community.street
         else:
-            if street is None and "street" not in self.errors:
-                self.add_error("street", _("请选择街道（可输入名称搜索）；能找到楼栋时请选择楼栋。"))
+            # A pin places the appeal by itself (appeals.services: building > pin > words).
+            pinned = data.get("latitude") is not None and data.get("longitude") is not None
+            if street is None and not pinned and "street" not in self.errors:
+                self.add_error("street", _("请在地图上标出位置，或选择街道（可输入名称搜索）；能找到楼栋时请选择楼栋。"))
             if community is not None and street is not None and community.street_id != street.code:
                 self.add_error("community", _("所选社区不在所选街道内，请重新选择社区。"))
-            if not data.get("address_text") and "address_text" not in self.errors:
+            if not data.get("address_text") and not pinned and "address_text" not in self.errors:
                 self.add_error("address_text", _("没有选择楼栋时，请用文字描述具体位置（小区、门牌或附近的标志）。"))
         data["street_obj"], data["community_obj"], data["building_obj"] = street, community, building
         if data.get("anonymous"):

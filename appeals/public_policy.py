@@ -93,12 +93,10 @@ def public_coordinate(value) -> float | None:
 
 
 def public_point(appeal: Appeal) -> tuple[float | None, float | None]:
-    """The point the client reported, else the building's, rounded (public_coordinate)."""
-    if appeal.latitude is not None and appeal.longitude is not None:
-        point = (appeal.latitude, appeal.longitude)
-    elif appeal.building is not None:
-        point = (appeal.building.latitude, appeal.building.longitude)
-    else:
+    """Where the appeal is (Appeal.map_point: the reported point, else the building's),
+    rounded (public_coordinate)."""
+    point = appeal.map_point
+    if point is None:
         return (None, None)
     return (public_coordinate(point[0]), public_coordinate(point[1]))
 

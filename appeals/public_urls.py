@@ -7,6 +7,7 @@ root redirects to the submit page only on a public-only deployment.
 from django.conf import settings
 from django.urls import path
 
+from appeals import map_views
 from appeals import public_views as views
 
 app_name = "public"
@@ -25,6 +26,8 @@ urlpatterns = [
     path("places/streets/", views.places_streets, name="places-streets"),
     path("places/communities/", views.places_communities, name="places-communities"),
     path("places/buildings/", views.places_buildings, name="places-buildings"),
+    path("places/near/", map_views.places_near, name="places-near"),
+    path("places/named/", map_views.places_named, name="places-named"),
 ]
 
 if not settings.STAFF_SITE_ENABLED:

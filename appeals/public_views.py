@@ -38,6 +38,7 @@ from appeals.services import appeal_evaluate, appeal_receive, appeal_withdraw_by
 from governance.kernel.errors import ApplicationError, Conflict, NotFound
 from governance.kernel.network import client_ip
 from governance.kernel.privacy import mask_phone
+from grids.maps import map_config
 
 TRACK_SESSION_KEY = "public_track"
 SUBMITTED_SESSION_KEY = "public_submitted"
@@ -124,6 +125,7 @@ def _place_context(values) -> dict:
 def _submit_page(request, form: AppealSubmitForm, *, values, status: int = 200, lookup: bool = False):
     return render(request, "appeals/public/submit.html", {
         "form": form,
+        "map_config": map_config(public=True),
         "values": values,
         "categories": list(category_list()),
         "NOT_SURE": NOT_SURE,
@@ -156,7 +158,7 @@ def submit(request):
                 community=None if data["building_obj"] else data["community_obj"],
                 street=None if data["building_obj"] else data["street_obj"],
                 address_text=form.address_for_service(), name=data["name"], anonymous=data["anonymous"],
-                photos=data["photos"],
+                photos=data["photos"], latitude=data["latitude"], longitude=data["longitude"],
             )
         except RateLimited as exc:
             return _rate_limited(request, exc)
@@ -279,6 +281,7 @@ def _track_page(request, code: str, last4: str, *, evaluation_form=None, error: 
         evaluation_form = EvaluationForm(initial={"version": view.version})
     return render(request, "appeals/public/track_detail.html", {
         "view": view, "evaluation_form": evaluation_form, "error": error,
+        "map_config": map_config(public=True) if view.point else None,
     }, status=status)
 
 

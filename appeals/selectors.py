@@ -253,6 +253,8 @@ class TrackView:
     can_withdraw: bool
     version: int
     steps: tuple[TrackStep, ...]
+    point: tuple[float, float] | None = None  # the place on the small map (Appeal.map_point)
+    place: str = ""
 
 
 def appeal_track(*, tracking_code: str, phone_last4: str) -> TrackView:
@@ -277,6 +279,7 @@ def appeal_track(*, tracking_code: str, phone_last4: str) -> TrackView:
         deadline_text=deadline_text(appeal), result=appeal.result if appeal.state in (AppealState.AWAITING_EVALUATION, AppealState.CLOSED) else "",
         rating=appeal.rating, can_evaluate=appeal.state == AppealState.AWAITING_EVALUATION,
         can_withdraw=appeal.state in workflow.sources(AppealAction.WITHDRAW), version=appeal.version, steps=steps,
+        point=appeal.map_point, place=appeal.address_text or appeal.place_name,
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appeals import views
+from appeals import map_views, views
 
 app_name = "appeals"
 
@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("new/", views.intake, name="intake"),
     path("patrol/", views.patrol, name="patrol"),
+    path("map/", map_views.queue_map, name="map"),
+    path("map/data/", map_views.queue_map_data, name="map-data"),
     path("buildings/", views.building_search, name="building-search"),
     path("extensions/", views.extension_list, name="extensions"),
     path("extensions/<int:pk>/<str:decision>/", views.extension_decide, name="extension-decide"),

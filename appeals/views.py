@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from appeals import events, extensions, permissions, selectors, services, workflow
+from appeals import events, extensions, maps, permissions, selectors, services, workflow
 from appeals.deadlines import duration_text
 from appeals.enums import AppealAction, AppealState, AttachmentKind, FeedbackMethod, Rating, Source
 from appeals.forms import (
@@ -40,6 +40,7 @@ from governance.enums import COMMUNITY_ROLES, Role
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.kernel.params import bad_query
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
+from grids.maps import map_config
 from grids.models import Building, Grid
 from grids.selectors import scoped
 
@@ -274,7 +275,29 @@ def _pending_extension(user, jur: Jurisdiction, appeal, *, failed=None) -> dict 
 def appeal_detail(request, code: str):
     jur = jurisdiction_for(request.user)
     appeal = selectors.appeal_get(jurisdiction=jur, tracking_code=code)
-    return render(request, "appeals/staff/detail.html", _detail_context(request, jur, appeal))
+    return render(request, "appeals/staff/detail.html", {
+        **_detail_context(request, jur, appeal), **_map_context(jur, appeal),
+    })
+
+
+def _map_context(jur: Jurisdiction, appeal) -> dict:
+    """The appeal's point, its building, and the open appeals within 100 m (appeals.maps)."""
+    point = maps.appeal_point(appeal)
+    if point is None:
+        return {"map_point": None}
+    nearby = maps.open_appeals_near(jurisdiction=jur, appeal=appeal)
+    label = appeal.building.address if appeal.building_id else (appeal.address_text or appeal.place_name)
+    link_head, _code, link_tail = reverse("appeals:detail", args=["-"]).rpartition("-")
+    return {
+        "map_point": point, "nearby": nearby, "map_config": map_config(public=False),
+        "map_data": {
+            "point": point, "label": label, "radius": maps.NEARBY_METRES,
+            "nearby": [{"code": n.appeal.tracking_code, "state": n.appeal.state, "lat": n.lat, "lon": n.lon,
+                        "category": n.appeal.category.name if n.appeal.category_id else "",
+                        "distance": round(n.distance_m),
+                        "url": f"{link_head}{quote(n.appeal.tracking_code)}{link_tail}"} for n in nearby],
+        },
+    }
 
 
 def _render_region(request, jur, appeal, *, status: int = 200, **kwargs) -> HttpResponse:
@@ -476,6 +499,7 @@ def _intake_page(request, jur, form, *, title: str, patrol: bool, query: str = "
     return render(request, "appeals/staff/intake.html", {
         "form": form, "title": title, "patrol": patrol, "buildings": buildings,
         "selected": value, "query": query, "within": within,
+        "map_config": map_config(public=False, jurisdiction=jur) if patrol else None,
     })
 
 
@@ -527,6 +551,7 @@ def patrol(request):
                     source=Source.GRID_PATROL, actor=request.user, grid=data.get("grid") or grids[0],
                     building=data["building"], address_text=data["address_text"], category=data["category"],
                     description=data["description"], photos=data["photos"], public_consent=data["public_consent"],
+                    latitude=data["latitude"], longitude=data["longitude"],
                 )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)

@@ -86,6 +86,28 @@ def latencies(base_url: str, paths: list[str], *, headers: dict, requests: int =
     }
 
 
+def payload(base_url: str, path: str, *, headers: dict) -> dict:
+    """One GET of ``path``: the body's bytes as sent (gzip when the headers ask for it and
+    the server compresses) and unpacked, and how many items (features, points, clusters)
+    it holds."""
+    import gzip
+
+    parts = urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        sent = response.read()
+        encoding = response.getheader("Content-Encoding", "")
+    finally:
+        conn.close()
+    body = gzip.decompress(sent) if encoding == "gzip" else sent
+    data = json.loads(body)
+    items = len(data.get("features", [])) or len(data.get("points", [])) + len(data.get("clusters", []))
+    return {"status": response.status, "gzip_bytes": len(sent) if encoding == "gzip" else None,
+            "bytes": len(body), "items": items}
+
+
 def intake_body(i: int, *, buildings: list[str], categories: list[str], seed: int = 8) -> dict:
     rng = random.Random(f"{seed}:{i}")
     return {"category": rng.choice(categories), "building": rng.choice(buildings),

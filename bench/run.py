@@ -4,6 +4,7 @@
     python bench/run.py seed    --tier S [--fresh]   # create, migrate and seed gz_bench_s
     python bench/run.py measure --tier S             # gunicorn + the measurements
     python bench/run.py all     --tier S --tier M    # both, tier by tier, then the table
+    python bench/run.py measure --tier M --only map_street_queue,map_city_choropleth   # the maps alone
 
 Each tier has its own PostgreSQL database (bench.tiers), created on the server of
 BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432). Results go to
@@ -149,6 +150,10 @@ def one_tier(args) -> None:
     from bench.tiers import TIERS
 
     tier = TIERS[args.tier[0]]
+    if args.database:
+        from dataclasses import replace
+
+        tier = replace(tier, database=args.database)
     var_dir = tempfile.mkdtemp(prefix=f"gz-bench-{tier.name}-")
     if args.command in ("seed", "all"):
         database_ensure(tier.database, fresh=args.fresh)
@@ -189,7 +194,8 @@ def one_tier(args) -> None:
                                                   "API_ANON_RATE", "API_USER_RATE")))
             result = run_suite(f"http://127.0.0.1:{port}", tier=tier.name, requests=args.requests,
                                intake_requests=args.intake, escalate_due=100_000 if tier.name == "M" else None,
-                               settings_note=note, machine_note=measured_on)
+                               settings_note=note, machine_note=measured_on,
+                               only=tuple(args.only.split(",")) if args.only else None)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -229,6 +235,8 @@ def main() -> None:
     parser.add_argument("--pg-options", default="", help='PostgreSQL settings for every connection, e.g. "-c join_collapse_limit=1"')
     parser.add_argument("--out", default="", help="results file name under bench/results/ (default: the tier)")
     parser.add_argument("--no-redis", action="store_true", help="file cache and broker instead of a Redis of the run's own")
+    parser.add_argument("--database", default="", help="the tier's database name (default: the tier's own, e.g. gz_bench_s)")
+    parser.add_argument("--only", default="", help="comma list of measurements, e.g. map_street_queue,map_city_choropleth")
     args = parser.parse_args()
     tiers = args.tier or ["S"]
     if args.command == "report":

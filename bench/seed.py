@@ -56,11 +56,26 @@ def _split(total: int, parts: int) -> list[int]:
 # --- territory ---------------------------------------------------------------------------------
 
 
+def bench_layout(tier: Tier, districts: list, streets: list, communities: list):
+    """Where the tier's units lie (governance.demo.layout), from the counts just built."""
+    from governance.demo.layout import CityLayout
+
+    children: dict[str, int] = {}
+    for unit in (*streets, *communities):
+        parent = unit.code[:-3]
+        children[parent] = children.get(parent, 0) + 1
+    return CityLayout(seed=f"{SEED}:{tier.name}", district_codes=[d.code for d in districts],
+                      count=lambda code: children.get(code, tier.grids_per_community), communities=len(communities))
+
+
 def territory_seed(tier: Tier, *, progress: Callable[[int], None] = lambda n: None) -> dict:
     """Districts (real Beijing codes), their departments, streets, communities, grids,
-    then buildings and households (and residents) by COPY. Returns the counts."""
+    then buildings and households (and residents) by COPY, each grid's buildings together
+    (bench_layout); then the boundaries drawn from the buildings
+    (grids.boundaries.boundaries_from_buildings). Returns the counts."""
     from governance.demo.names import BEIJING_DISTRICTS, PLACE_WORDS
     from governance.demo.territory import departments_ensure
+    from grids.boundaries import boundaries_from_buildings
     from grids.models import Building, Community, District, Grid, Household, Resident, Street
 
     rng = random.Random(f"{SEED}:{tier.name}:territory")
@@ -97,12 +112,22 @@ def territory_seed(tier: Tier, *, progress: Callable[[int], None] = lambda n: No
             progress(len(batch_h))
             batch_b, batch_h, batch_r = [], [], []
 
+    # Each grid's buildings stand together in its region (issue 21), so that the
+    # boundaries drawn from them look like a city.
+    # Regions do not overlap, so no two grids' points can be equal.
+    layout = bench_layout(tier, districts, streets, communities)
+    previous = None
     for grid in grids:
+        if previous and grid.community_id != previous:
+            layout.forget(previous)  # that community's grids are done with
+        previous = grid.community_id
+        points = layout.building_points(grid.code, tier.buildings_per_grid, random.Random(f"{SEED}:{grid.code}"))
         for b in range(1, tier.buildings_per_grid + 1):
+            latitude, longitude = points[b - 1]
             batch_b.append({
                 "id": building_id, "grid_id": grid.code, "code": f"{grid.code}{b:04d}",
                 "address": f"{grid.community.name}{b}号楼", "compound": f"{grid.community.name[:-2]}小区",
-                "latitude": round(rng.uniform(39.85, 40.0), 6), "longitude": round(rng.uniform(116.3, 116.5), 6),
+                "latitude": latitude, "longitude": longitude,
             })
             for h in range(1, tier.households_per_building + 1):
                 phone = f"13{rng.randrange(10**9):09d}"
@@ -121,6 +146,7 @@ def territory_seed(tier: Tier, *, progress: Callable[[int], None] = lambda n: No
         flush()
     flush(force=True)
     sequence_reset(Building, Household, Resident)
+    boundaries_from_buildings(clip=layout.outline)
     return {"districts": len(districts), "streets": len(streets), "communities": len(communities),
             "grids": len(grids), "buildings": Building.objects.count(), "households": Household.objects.count()}
 

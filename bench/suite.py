@@ -24,8 +24,14 @@ TARGETS = [
     ("intake", "errors", 0, "max"),
     ("escalation", "seconds", 30, "max"),
     ("scoring", "seconds", 60, "max"),
+    # Issue 21's: a street's open appeals on the map, the city's community choropleth and its payload.
+    ("map_street_queue", "p95_ms", 150, "max"),
+    ("map_city_choropleth", "p95_ms", 150, "max"),
+    ("map_city_choropleth", "gzip_bytes", 1_000_000, "max"),
 ]
-PAGES = ("queue_page", "appeal_page", "supervisor_queue", "report_page", "api_list")
+PAGES = ("queue_page", "appeal_page", "supervisor_queue", "report_page", "api_list", "map_street_queue",
+         "map_city_choropleth")
+MAP_MEASURES = ("map_street_queue", "map_city_choropleth")
 
 
 def machine() -> dict:
@@ -58,12 +64,36 @@ def last_full_month(today: date) -> date:
             else first.replace(month=first.month - 1))
 
 
+def _bbox(qs) -> str:
+    """W,S,E,N of the units' boxes (the map endpoints' bbox)."""
+    from django.db.models import Max, Min
+
+    b = qs.aggregate(s=Min("min_lat"), w=Min("min_lon"), n=Max("max_lat"), e=Max("max_lon"))
+    return ",".join(f"{v:.6f}" for v in (b["w"], b["s"], b["e"], b["n"]))
+
+
+def map_paths(month: date) -> dict[str, list[str]]:
+    """The map endpoints measured (issue 21): the street officer's open appeals over their
+    street (zoom 14), and the city's communities coloured by 综合得分 for the month (zoom 11)."""
+    from grids.models import Street
+
+    units = bench_units()
+    street_box = _bbox(Street.objects.filter(code=units["street"].code))
+    city_box = _bbox(Street.objects.all())
+    return {
+        "map_street_queue": [f"/appeals/map/data/?bbox={street_box}&zoom=14"],
+        "map_city_choropleth": [f"/reports/map/data/?bbox={city_box}&zoom=11&level=community&measure=composite"
+                                f"&period={month:%Y-%m}"],
+    }
+
+
 def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int = 2, intake_requests: int = 500,
               intake_concurrency: int = 8, escalate_due: int | None = 100_000, settings_note: dict | None = None,
-              machine_note: dict | None = None) -> dict:
+              machine_note: dict | None = None, only: tuple[str, ...] | None = None) -> dict:
     """Every measurement, in an order that keeps them independent: the scoring first
-    (the report page reads its scores), the pages and the API, the intake, and the
-    escalation last (it restores what it changed). Returns the JSON-able result."""
+    (the report page reads its scores), the pages and the API, the maps, the intake, and
+    the escalation last (it restores what it changed). ``only``: these measurements (and
+    the scoring, which the report pages read). Returns the JSON-able result."""
     from appeals.enums import OPEN_STATES
     from appeals.models import Appeal, Category
     from governance.kernel.api.tokens import token_rotate
@@ -87,6 +117,9 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
             cursor.execute("VACUUM (ANALYZE) appeals_appeal")
     result["scoring"] = measure.scoring_time(month=month, now=now)
 
+    def wanted(key: str) -> bool:
+        return only is None or key in only
+
     community_cookie = {"Cookie": measure.session_cookie(users["bench_community"])}
     supervisor_cookie = {"Cookie": measure.session_cookie(users["bench_supervisor"])}
     # A token minted for this run (tokens expire; an earlier run's may have).
@@ -97,21 +130,40 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
     codes = list(Appeal.objects.filter(territory_code__startswith=community).order_by("-id")
                  .values_list("tracking_code", flat=True)[:20])
     kw = {"requests": requests, "concurrency": concurrency}
-    result["queue_page"] = measure.latencies(base_url, ["/appeals/"], headers=community_cookie, **kw)
-    result["appeal_page"] = measure.latencies(base_url, [f"/appeals/{c}/" for c in codes], headers=community_cookie, **kw)
-    # The city supervisor's queue: the whole city's appeals, browsed read-only.
-    result["supervisor_queue"] = measure.latencies(base_url, ["/appeals/"], headers=supervisor_cookie, **kw)
-    result["report_page"] = measure.latencies(
-        base_url, [f"/reports/?level=community&period={month:%Y-%m}", f"/reports/?level=street&period={month:%Y-%m}"],
-        headers=supervisor_cookie, **kw)
-    result["api_list"] = measure.latencies(
-        base_url, [f"/api/v1/appeals/?state=in_progress&community={community}",
-                   f"/api/v1/appeals/?state=closed&community={community}"], headers=token, **kw)
-    buildings = list(Building.objects.order_by("?").values_list("code", flat=True)[:200])
-    categories = list(Category.objects.filter(active=True).values_list("code", flat=True))
-    result["intake"] = measure.intake_throughput(base_url, buildings=buildings, categories=categories,
-                                                 requests=intake_requests, concurrency=intake_concurrency)
-    result["escalation"] = measure.escalation_time(due=escalate_due, now=timezone.now())
+    if wanted("queue_page"):
+        result["queue_page"] = measure.latencies(base_url, ["/appeals/"], headers=community_cookie, **kw)
+    if wanted("appeal_page"):
+        result["appeal_page"] = measure.latencies(base_url, [f"/appeals/{c}/" for c in codes],
+                                                  headers=community_cookie, **kw)
+    if wanted("supervisor_queue"):
+        # The city supervisor's queue: the whole city's appeals, browsed read-only.
+        result["supervisor_queue"] = measure.latencies(base_url, ["/appeals/"], headers=supervisor_cookie, **kw)
+    if wanted("report_page"):
+        result["report_page"] = measure.latencies(
+            base_url, [f"/reports/?level=community&period={month:%Y-%m}", f"/reports/?level=street&period={month:%Y-%m}"],
+            headers=supervisor_cookie, **kw)
+    if wanted("api_list"):
+        result["api_list"] = measure.latencies(
+            base_url, [f"/api/v1/appeals/?state=in_progress&community={community}",
+                       f"/api/v1/appeals/?state=closed&community={community}"], headers=token, **kw)
+    paths = map_paths(month)
+    street_cookie = {"Cookie": measure.session_cookie(users["bench_street"]), "Accept-Encoding": "gzip"}
+    gzip_supervisor = {**supervisor_cookie, "Accept-Encoding": "gzip"}
+    if wanted("map_street_queue"):
+        result["map_street_queue"] = measure.latencies(base_url, paths["map_street_queue"], headers=street_cookie, **kw)
+        result["map_street_queue"].update(measure.payload(base_url, paths["map_street_queue"][0], headers=street_cookie))
+    if wanted("map_city_choropleth"):
+        result["map_city_choropleth"] = measure.latencies(base_url, paths["map_city_choropleth"],
+                                                          headers=gzip_supervisor, **kw)
+        result["map_city_choropleth"].update(
+            measure.payload(base_url, paths["map_city_choropleth"][0], headers=gzip_supervisor))
+    if wanted("intake"):
+        buildings = list(Building.objects.order_by("?").values_list("code", flat=True)[:200])
+        categories = list(Category.objects.filter(active=True).values_list("code", flat=True))
+        result["intake"] = measure.intake_throughput(base_url, buildings=buildings, categories=categories,
+                                                     requests=intake_requests, concurrency=intake_concurrency)
+    if wanted("escalation"):
+        result["escalation"] = measure.escalation_time(due=escalate_due, now=timezone.now())
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
@@ -143,10 +195,14 @@ def table(results: list[dict]) -> str:
             lines.append((f"{key} {field}", *[str(r.get(key, {}).get(field, "")) for r in results]))
         lines.append((f"{key} errors", *[str(r.get(key, {}).get("errors", "")) for r in results]))
     lines += [
-        ("intake per_second", *[str(r["intake"]["per_second"]) for r in results]),
-        ("intake errors", *[f"{r['intake']['errors']}/{r['intake']['requests']}" for r in results]),
-        ("escalation due", *[str(r["escalation"].get("due", "")) for r in results]),
-        ("escalation seconds", *[str(r["escalation"].get("seconds", "")) for r in results]),
+        ("map_street_queue features", *[str(r.get("map_street_queue", {}).get("items", "")) for r in results]),
+        ("map_city_choropleth gzip_bytes", *[str(r.get("map_city_choropleth", {}).get("gzip_bytes", ""))
+                                             for r in results]),
+        ("intake per_second", *[str(r.get("intake", {}).get("per_second", "")) for r in results]),
+        ("intake errors", *[f"{r['intake']['errors']}/{r['intake']['requests']}" if "intake" in r else ""
+                            for r in results]),
+        ("escalation due", *[str(r.get("escalation", {}).get("due", "")) for r in results]),
+        ("escalation seconds", *[str(r.get("escalation", {}).get("seconds", "")) for r in results]),
         ("scoring month", *[r["scoring"]["month"] for r in results]),
         ("scoring appeals", *[str(r["scoring"]["appeals"]) for r in results]),
         ("scoring seconds", *[str(r["scoring"]["seconds"]) for r in results]),

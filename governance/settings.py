@@ -268,15 +268,15 @@ SILENCED_SYSTEM_CHECKS = [
 # Content-Security-Policy (django-csp): scripts and styles from this site only — no inline
 # script, no eval (htmx runs with allowEval=false, includeIndicatorStyles=false; the API
 # docs use Swagger's split view) — and images from here plus the map's tile host when
-# MAP_TILE_URLS names one (comma list of tile URL templates; {s} in the first label).
-MAP_TILE_URLS = env_list("MAP_TILE_URLS", [])
+# MAP_TILE_URLS names one (comma list of tile URL templates, read below with the map's
+# settings; {s} in the first label).
 _SELF, _NONE = "'self'", "'none'"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [_SELF],
         "script-src": [_SELF],
         "style-src": [_SELF],
-        "img-src": [_SELF, "data:", "blob:", *tile_sources("MAP_TILE_URLS")],
+        "img-src": [_SELF, "data:", "blob:", *tile_sources("MAP_TILE_URLS")],  # from the environment
         "font-src": [_SELF],
         "connect-src": [_SELF],
         "object-src": [_NONE],
@@ -469,13 +469,39 @@ VOLUNTEER_CHECKIN_TOKEN_SECONDS = env_int("VOLUNTEER_CHECKIN_TOKEN_SECONDS", 300
 # then 429 (the QR code still works). A wrong code and a closed window answer alike.
 VOLUNTEER_CHECKIN_CODE_FAILURES = env_str("VOLUNTEER_CHECKIN_CODE_FAILURES", "10/hour")
 
+# --- The map (issue 21, DESIGN.md §10) ---
+# A point outside every boundary is placed on the nearest registered building within this
+# many metres (grids.locate), for the web form, patrol and Open311 lat/long alike; none
+# that near: the appeal waits for dispatch by hand. OPEN311_MAX_DISTANCE_M is its older name.
+LOCATE_FALLBACK_M = env_int("LOCATE_FALLBACK_M", env_int("OPEN311_MAX_DISTANCE_M", 300, minimum=1), minimum=1)
+OPEN311_MAX_DISTANCE_M = LOCATE_FALLBACK_M
+# Imported boundaries: how far (metres) a child may stick out of its parent, and two
+# siblings overlap, before the import refuses the file (grids.boundaries).
+BOUNDARY_TOLERANCE_M = env_int("BOUNDARY_TOLERANCE_M", 5, minimum=0)
+# The base layer: tile URL templates ({z}/{x}/{y}, {s} for MAP_TILE_SUBDOMAINS), drawn in
+# order — 天地图 needs its base layer and its label layer, each with the key (tk=…) in the
+# URL. Empty: no tile server; staff maps draw boundaries, buildings and labels on a plain
+# background, and public pages draw no administrative boundaries.
+MAP_TILE_URLS = env_list("MAP_TILE_URLS", [])
+MAP_TILE_SUBDOMAINS = env_str("MAP_TILE_SUBDOMAINS", "")
+# The tiles' coordinate system: wgs84 (天地图, an intranet server in CGCS2000) or gcj02
+# (most Chinese web maps): positions are converted for display, and a pin dropped on
+# GCJ-02 tiles is converted back to WGS-84 before it is sent.
+MAP_TILE_CRS = env_str("MAP_TILE_CRS", "wgs84").lower()
+if MAP_TILE_CRS not in ("wgs84", "gcj02"):
+    raise ImproperlyConfigured(f"MAP_TILE_CRS={MAP_TILE_CRS!r} must be wgs84 or gcj02.")
+# The provider's attribution with its 审图号 (e.g. "天地图 GS(2024)0650号"). Public pages draw
+# administrative boundaries only over tiles whose attribution carries a 审图号.
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "")
+MAP_TILE_MAX_ZOOM = env_int("MAP_TILE_MAX_ZOOM", 18, minimum=1)
+if MAP_TILE_URLS and not MAP_TILE_ATTRIBUTION:
+    raise ImproperlyConfigured("MAP_TILE_URLS is set without MAP_TILE_ATTRIBUTION: name the provider and its 审图号.")
+
 # --- Open311 ---
 # POST requests per API key ("N/second|minute|hour|day"); over it: 429 with the spec's
 # error body. The per-phone intake limit above applies too; the per-address one does
 # not (one client app relays many residents from one address).
 OPEN311_RATE_PER_KEY = env_str("OPEN311_RATE_PER_KEY", "600/hour")
-# lat/long place a request on the nearest registered building within this many metres.
-OPEN311_MAX_DISTANCE_M = env_int("OPEN311_MAX_DISTANCE_M", 300, minimum=1)
 # The street (9-digit code) whose dispatch centre receives a request whose address_string
 # names no single building and no one street (地址不明, e.g. only a district). Unset:
 # such a request is answered 400. A code that is not 9 digits stops start-up here; one

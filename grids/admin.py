@@ -1,5 +1,12 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
+from grids.boundaries import boundaries_import
 from grids.models import (
     Building,
     Community,
@@ -15,14 +22,50 @@ from grids.models import (
 )
 
 
+class BoundaryUploadForm(forms.Form):
+    file = forms.FileField(label=_("GeoJSON 文件"), help_text=_(
+        "FeatureCollection；每个要素的 properties.code 为区、街道、社区或网格编码，几何为 WGS-84/CGCS2000 经纬度的"
+        " Polygon 或 MultiPolygon。文件中有任何错误则不导入。"))
+
+
+class BoundaryAdmin(admin.ModelAdmin):
+    """The units' lists link to the boundary upload (issue 21); the boundary itself is
+    shown read-only (it changes only through an import)."""
+
+    change_list_template = "admin/grids/boundary_change_list.html"
+    readonly_fields = ("boundary", "min_lat", "min_lon", "max_lat", "max_lon")
+
+    def get_urls(self):
+        urls = super().get_urls()
+        if self.model is not District:
+            return urls
+        view = self.admin_site.admin_view(self.boundaries_upload)
+        return [path("boundaries/import/", view, name="grids_boundaries_import"), *urls]
+
+    def boundaries_upload(self, request):
+        if not request.user.has_perm("grids.change_grid"):
+            raise PermissionDenied
+        form = BoundaryUploadForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            report = boundaries_import(data=form.cleaned_data["file"].read())
+            if report.ok:
+                messages.success(request, report.summary())
+                return redirect("admin:grids_district_changelist")
+        return TemplateResponse(request, "admin/grids/boundaries_import.html", {
+            **self.admin_site.each_context(request), "title": _("导入边界（GeoJSON）"), "form": form, "report": report,
+            "opts": self.model._meta,
+        })
+
+
 @admin.register(District)
-class DistrictAdmin(admin.ModelAdmin):
+class DistrictAdmin(BoundaryAdmin):
     list_display = ("code", "name", "urban_population")
     search_fields = ("code", "name")
 
 
 @admin.register(Street)
-class StreetAdmin(admin.ModelAdmin):
+class StreetAdmin(BoundaryAdmin):
     list_display = ("code", "name", "district", "urban_population")
     list_filter = ("district",)
     search_fields = ("code", "name")
@@ -30,7 +73,7 @@ class StreetAdmin(admin.ModelAdmin):
 
 
 @admin.register(Community)
-class CommunityAdmin(admin.ModelAdmin):
+class CommunityAdmin(BoundaryAdmin):
     list_display = ("code", "name", "street", "population", "urban_population")
     list_filter = ("street__district",)
     search_fields = ("code", "name")
@@ -39,7 +82,7 @@ class CommunityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Grid)
-class GridAdmin(admin.ModelAdmin):
+class GridAdmin(BoundaryAdmin):
     list_display = ("code", "name", "community")
     list_filter = ("community__street__district",)
     search_fields = ("code", "name", "community__name")

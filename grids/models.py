@@ -33,6 +33,29 @@ def _code_constraints(model: str, length: int, parent: str | None) -> list[model
     return checks
 
 
+class Bounded(models.Model):
+    """A unit's boundary (issue 21): a GeoJSON Polygon or MultiPolygon in WGS-84/CGCS2000,
+    stored as text exactly as imported (grids.boundaries), with its bounding box in four
+    indexed columns, so that locating a point (grids.locate) asks SQL for the few units
+    whose box holds it before testing their polygons. Empty: no boundary yet."""
+
+    boundary = models.TextField(_("边界（GeoJSON）"), null=True, blank=True, editable=False)
+    min_lat = models.FloatField(_("最小纬度"), null=True, blank=True, editable=False)
+    min_lon = models.FloatField(_("最小经度"), null=True, blank=True, editable=False)
+    max_lat = models.FloatField(_("最大纬度"), null=True, blank=True, editable=False)
+    max_lon = models.FloatField(_("最大经度"), null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+def _bbox_index(model: str) -> models.Index:
+    # A point (lat, lon) lies in the box when min_lat <= lat <= max_lat and the same for
+    # longitudes: the range on min_lat leads, the other three are read from the index.
+    return models.Index(fields=["min_lat", "max_lat", "min_lon", "max_lon"], name=f"{model}_bbox",
+                        condition=Q(min_lat__isnull=False))
+
+
 def _urban_population(level: str):
     """城镇常住人口 of a unit, the denominator of the staffing ratio (DESIGN.md §5:
     每万城镇常住人口不少于18名社区工作者). Empty (or 0): no figure — the ratio reads
@@ -45,7 +68,7 @@ def _urban_population(level: str):
     )
 
 
-class District(models.Model):
+class District(Bounded):
     code = models.CharField(_("区划代码"), max_length=6, unique=True, validators=[_digits(6)])
     name = models.CharField(_("名称"), max_length=50)
     urban_population = _urban_population(_("本区"))
@@ -55,12 +78,13 @@ class District(models.Model):
         verbose_name_plural = _("区")
         ordering = ["code"]
         constraints = _code_constraints("district", 6, None)
+        indexes = [_bbox_index("district")]
 
     def __str__(self) -> str:
         return self.name
 
 
-class Street(models.Model):
+class Street(Bounded):
     district = models.ForeignKey(
         District, on_delete=models.PROTECT, to_field="code", db_column="district_code",
         related_name="streets", verbose_name=_("区"),
@@ -74,12 +98,13 @@ class Street(models.Model):
         verbose_name_plural = _("街道")
         ordering = ["code"]
         constraints = _code_constraints("street", 9, "district")
+        indexes = [_bbox_index("street")]
 
     def __str__(self) -> str:
         return self.name
 
 
-class Community(models.Model):
+class Community(Bounded):
     street = models.ForeignKey(
         Street, on_delete=models.PROTECT, to_field="code", db_column="street_code",
         related_name="communities", verbose_name=_("街道"),
@@ -98,12 +123,13 @@ class Community(models.Model):
         verbose_name_plural = _("社区")
         ordering = ["code"]
         constraints = _code_constraints("community", 12, "street")
+        indexes = [_bbox_index("community")]
 
     def __str__(self) -> str:
         return self.name
 
 
-class Grid(models.Model):
+class Grid(Bounded):
     community = models.ForeignKey(
         Community, on_delete=models.PROTECT, to_field="code", db_column="community_code",
         related_name="grids", verbose_name=_("社区"),
@@ -116,6 +142,7 @@ class Grid(models.Model):
         verbose_name_plural = _("网格")
         ordering = ["code"]
         constraints = _code_constraints("grid", 15, "community")
+        indexes = [_bbox_index("grid")]
 
     def __str__(self) -> str:
         return self.name
@@ -140,7 +167,11 @@ class Building(models.Model):
         verbose_name_plural = _("楼栋")
         ordering = ["code"]
         constraints = _code_constraints("building", 19, "grid")
-        indexes = [models.Index(fields=["latitude", "longitude"], name="building_latlong")]
+        indexes = [
+            models.Index(fields=["latitude", "longitude"], name="building_latlong"),
+            # The submit page's search by 小区 name (a prefix, city-wide: appeals.public_selectors).
+            models.Index(fields=["compound"], name="building_compound", opclasses=["varchar_pattern_ops"]),
+        ]
 
     def __str__(self) -> str:
         return self.address
@@ -344,6 +375,8 @@ class HouseholdChange(models.Model):
 # kinds and the notifications' unit keys: "district", "street", "community", "grid",
 # "department". One map, for every place that turns a level into a model or back.
 UNIT_MODELS = {"district": District, "street": Street, "community": Community, "grid": Grid, "department": Department}
+# A territorial code's level, from its length (DESIGN.md §2: each level adds 3 digits).
+LEVEL_BY_LENGTH = {6: "district", 9: "street", 12: "community", 15: "grid"}
 
 
 def unit_level(unit) -> str:

@@ -1,9 +1,11 @@
 from django.urls import path
 
-from grids import views
+from grids import map_views, views
 
 urlpatterns = [
     path("", views.territory_root, name="territory-root"),
+    path("map/boundaries/", map_views.boundaries, name="map-boundaries"),
+    path("map/buildings/", map_views.buildings, name="map-buildings"),
     path("district/<str:code>/", views.unit_detail, {"level": "district"}, name="district-detail"),
     path("street/<str:code>/", views.unit_detail, {"level": "street"}, name="street-detail"),
     path("community/<str:code>/", views.unit_detail, {"level": "community"}, name="community-detail"),

@@ -1,7 +1,8 @@
 """Placing an Open311 request on a registered building (DESIGN.md §8).
 
 A request names its place by one of: ``address_id`` (a building code), ``lat``+``long``
-(the nearest building within OPEN311_MAX_DISTANCE_M), or ``address_string`` (matched
+(grids.locate: the grid whose boundary holds the point, else the nearest building
+within LOCATE_FALLBACK_M), or ``address_string`` (matched
 against the units' names and the buildings' addresses and compounds, in either order:
 match_address). An address that names a place but not one building is 地址不明, never
 pinned to a guess. Coordinates are WGS-84, as the spec says and as buildings are stored.
@@ -11,57 +12,27 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import CharField, F, Q, Value
 from django.utils.translation import gettext as _
 
+from grids.locate import Location, locate, nearest_buildings
 from grids.models import Building, Community, District, Street
 
-EARTH_RADIUS_M = 6_371_008.8
 _PLACE_RELATED = ("grid__community__street",)
 _SEPARATORS = re.compile(r"[,，;；、\s]+")
 # An address_string is matched against at most this many candidate buildings.
 _MAX_CANDIDATES = 200
 
 
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
-def _bound(value: float, rounding) -> Decimal:
-    return Decimal(repr(value)).quantize(Decimal("0.000001"), rounding=rounding)
-
-
 def nearest_building(*, lat: float, lon: float, max_m: float | None = None) -> Building | None:
-    """The registered building nearest to (lat, lon) within ``max_m`` metres, or None.
-
-    A bounding box on (latitude, longitude) lets the database use the building_latlong
-    index; the exact haversine distance then decides among the few candidates (ties: the
-    lower building code, so the answer is deterministic).
-    """
-    max_m = float(max_m if max_m is not None else settings.OPEN311_MAX_DISTANCE_M)
-    dlat = math.degrees(max_m / EARTH_RADIUS_M)
-    cos_lat = math.cos(math.radians(lat))
-    dlon = 180.0 if cos_lat < 1e-6 else min(180.0, math.degrees(max_m / (EARTH_RADIUS_M * cos_lat)))
-    candidates = Building.objects.select_related(*_PLACE_RELATED).filter(
-        latitude__gte=_bound(lat - dlat, ROUND_FLOOR), latitude__lte=_bound(lat + dlat, ROUND_CEILING),
-        longitude__gte=_bound(lon - dlon, ROUND_FLOOR), longitude__lte=_bound(lon + dlon, ROUND_CEILING),
-    )
-    best, best_key = None, None
-    for building in candidates:
-        distance = haversine_m(lat, lon, float(building.latitude), float(building.longitude))
-        if distance > max_m:
-            continue
-        key = (distance, building.code)
-        if best_key is None or key < best_key:
-            best, best_key = building, key
-    return best
+    """The registered building nearest to (lat, lon) within ``max_m`` metres (default:
+    LOCATE_FALLBACK_M), or None (grids.locate.nearest_buildings)."""
+    max_m = float(max_m if max_m is not None else settings.LOCATE_FALLBACK_M)
+    near = nearest_buildings(lat=lat, lon=lon, max_m=max_m, limit=1)
+    return near[0].building if near else None
 
 
 def building_by_code(code: str) -> Building | None:
@@ -232,6 +203,8 @@ class Placement:
     unclear: AddressMatch | None = None
     # The reported lat/long, as given (reported_point).
     point: tuple[Decimal, Decimal] | None = None
+    # lat/long: where grids.locate put the point (a grid, or the nearest building).
+    location: Location | None = None
 
 
 def _coordinate(value: str, *, low: float, high: float) -> float | None:
@@ -276,12 +249,12 @@ def place(*, address_id: str = "", lat: str = "", long: str = "", address_string
         elif point is None:
             errors.append(_("lat/long 须为 WGS-84 经纬度（纬度 -90 至 90，经度 -180 至 180）。"))
         else:
-            building = nearest_building(lat=float(point[0]), lon=float(point[1]))
-            if building is not None:
-                return Placement(building, point=point)
+            location = locate(lat=float(point[0]), lon=float(point[1]))
+            if location is not None:
+                return Placement(location.building, location=location, point=point)
             errors.append(
-                _("lat/long（%(lat)s, %(lon)s）%(m)s 米范围内没有已登记的楼栋。")
-                % {"lat": lat[:20], "lon": long[:20], "m": settings.OPEN311_MAX_DISTANCE_M}
+                _("lat/long（%(lat)s, %(lon)s）不在任何网格边界内，%(m)s 米范围内也没有已登记的楼栋。")
+                % {"lat": lat[:20], "lon": long[:20], "m": settings.LOCATE_FALLBACK_M}
             )
     if address_string:
         match = match_address(address_string)

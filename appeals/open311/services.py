@@ -172,8 +172,9 @@ def request_create(*, api_key: ApiKey, data: RequestInput) -> Appeal:
     """File an Open311 service request as an appeal.
 
     Steps: 1. the key's rate (429); 2. the service (404 unknown, 400 missing); 3. the
-    place: a building from address_id, lat/long or address_string (400 naming what
-    could not be found) — or, for an address_string that names several buildings or
+    place: a building from address_id, the point of lat/long (grids.locate: the grid
+    whose boundary holds it, else the nearest building), or a building from
+    address_string (400 naming what could not be found) — or, for an address_string that names several buildings or
     only units (地址不明), the one street it identifies, else OPEN311_FALLBACK_STREET
     (neither: 400); 4. email, media_url and attributes checked; 5. the per-phone intake
     limit shared with the web form; 6. ``appeal_receive(source=OPEN311)`` — the same
@@ -193,7 +194,7 @@ def request_create(*, api_key: ApiKey, data: RequestInput) -> Appeal:
         address_id=data.address_id, lat=data.lat, long=data.long, address_string=data.address_string,
     )
     street = None
-    if placement.building is None:
+    if placement.building is None and placement.location is None:
         if placement.unclear is None:
             raise LocationNotFound(placement.errors)
         street = placement.unclear.street or fallback_street()

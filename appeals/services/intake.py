@@ -34,6 +34,7 @@ from appeals.services.routing import Route, route_for
 from appeals.tasks import SMS_RECEIVED
 from governance.kernel.errors import ActionForbidden, ApplicationError
 from governance.staff.selectors import jurisdiction_for
+from grids.locate import locate
 from grids.models import Building, Community, Grid, Street
 from grids.validators import normalize_phone
 
@@ -56,9 +57,12 @@ def appeal_receive(
     """Receive (受理) an appeal from any channel, then try automatic dispatch.
 
     Steps: 1. validate (source; description ≤ 4,000; phone — a mobile for web and
-    API; optional, a landline accepted, for Open311 and staff sources; a place:
-    building, or grid/community/street with the address in words; photos); 2. fill
-    the denormalised place from the most precise unit given; 3. the appeal waits in its
+    API; optional, a landline accepted, for Open311 and staff sources; photos);
+    2. the place, by precedence: a chosen ``building``; else the reported point
+    (``latitude``/``longitude``, WGS-84) where grids.locate places it — the grid whose
+    boundary holds it, or the nearest building within LOCATE_FALLBACK_M; else the
+    grid/community/street given, with the address in words; the denormalised place is
+    filled from the most precise unit; 3. the appeal waits in its
     community's queue (or the street's dispatch centre) with a receive event; 4. or,
     when ``route_for`` finds a unit, it is dispatched automatically: inserted already
     dispatched, with the receive and the dispatch event (``_dispatch_before_insert``);
@@ -68,7 +72,7 @@ def appeal_receive(
     6. the SMS with the tracking code, an outbox row beside the receive event.
     Staff sources need ``actor`` (a staff account); public sources (web, API,
     Open311) take none. ``address_unclear`` (地址不明) and a reported ``latitude`` /
-    ``longitude`` are kept as given (Open311).
+    ``longitude`` are kept as given.
     Photos are written to the media storage first; one that cannot be written is left
     out and the appeal saved without it: the returned appeal's ``photos_not_stored``
     names those (the receive event counts them).
@@ -100,7 +104,14 @@ def appeal_receive(
     address_text = _text(address_text, field_label=_("地址"), required=False, max_length=200)
     name = "" if anonymous else _text(name, field_label=_("姓名"), required=False, max_length=50)
 
-    # The place, from the most precise unit given; the coarser ones must agree.
+    # The place: a chosen building, then the pin, then the units named with the words.
+    located = False
+    if building is None and latitude is not None and longitude is not None:
+        location = locate(lat=float(latitude), lon=float(longitude))
+        if location is not None:
+            building, grid, community, street = location.building, location.grid, location.community, location.street
+            located = True
+    # From the most precise unit given; the coarser ones must agree.
     if building is not None:
         if grid is not None and grid.code != building.grid_id:
             raise ApplicationError(_("所选楼栋不在所选网格内。"))
@@ -115,7 +126,7 @@ def appeal_receive(
         street = community.street
     if street is None:
         raise ApplicationError(_("请选择诉求所在的街道和社区，或直接选择楼栋。"))
-    if building is None and not address_text:
+    if building is None and not located and not address_text:
         raise ApplicationError(_("未选择楼栋时，请用文字填写具体地址。"))
     territory = building or grid or community or street
     clean_photos = _clean_photos(photos)

@@ -13,8 +13,9 @@ from faker import Faker
 from governance.demo.accounts import DemoTerritory, demo_accounts_ensure, demo_territory_get
 from governance.demo.names import NamePools
 from governance.demo.sizes import DemoSize
-from governance.demo.territory import districts_ensure, territory_build
+from governance.demo.territory import demo_layout, districts_ensure, territory_build
 from governance.models import Post
+from grids.boundaries import boundaries_from_buildings
 from grids.enums import PartyLevel
 from grids.models import (
     Building,
@@ -136,7 +137,8 @@ def demo_seed(
     """Build the demo city. Safe to run again: what exists is kept, nothing doubles.
 
     Steps: 1. the territory (districts, departments, streets, then each missing
-    community with everything below it); 2. the demo accounts and their posts, with
+    community with everything below it), and boundaries generated from the buildings
+    when a grid lacks one (grids.boundaries.boundaries_from_buildings); 2. the demo accounts and their posts, with
     the password reset; 3. the other apps' steps (DEMO_STEPS) with a DemoContext.
     """
     started = time.monotonic()
@@ -144,6 +146,9 @@ def demo_seed(
     fake = demo_faker()
     pools = NamePools.from_faker(fake)
     report = territory_build(size=size, pools=pools, batch_size=batch_size, on_community=progress)
+    if Grid.objects.filter(boundary__isnull=True, buildings__latitude__isnull=False).exists():
+        # Boundaries drawn from the buildings (issue 21): again whenever a grid lacks one.
+        boundaries_from_buildings(clip=demo_layout(size).outline)
     first_district = districts_ensure(size)[0]
     territory = demo_territory_get(district_code=first_district.code)
     accounts = demo_accounts_ensure(territory=territory)

@@ -11,10 +11,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.db import connection, reset_queries, transaction
 
+from governance.demo.layout import CityLayout
 from governance.demo.names import (
     BEIJING_DISTRICTS,
     RESIDENT_UNITS,
@@ -54,10 +54,6 @@ DEPARTMENTS = [
     ("YL", "园林绿化", "园林绿化局"),
     ("JY", "教育", "教育委员会"),
 ]
-
-# WGS-84 box around central Beijing (DESIGN.md §2 stores WGS-84).
-LAT_RANGE = (39.85, 40.00)
-LONG_RANGE = (116.30, 116.50)
 
 SEED = "gongzhi-demo"
 
@@ -130,6 +126,13 @@ def streets_ensure(district: District, count: int, pools: NamePools) -> list[Str
     return streets
 
 
+def demo_layout(size: DemoSize) -> CityLayout:
+    """Where the demo city's units lie (governance.demo.layout): one layout per size."""
+    counts = {6: size.streets_per_district, 9: size.communities_per_street, 12: size.grids_per_community}
+    return CityLayout(seed=SEED, district_codes=[code for code, _name in BEIJING_DISTRICTS[: size.districts]],
+                      count=lambda code: counts[len(code)], communities=size.communities)
+
+
 def territory_build(
     *, size: DemoSize, pools: NamePools, batch_size: int, on_community: Callable[[int], None] = lambda n: None
 ) -> TerritoryReport:
@@ -141,6 +144,7 @@ def territory_build(
     (0 when skipped), for a progress bar.
     """
     report = TerritoryReport()
+    layout = demo_layout(size)
     for district in districts_ensure(size):
         departments_ensure(district)
         for street in streets_ensure(district, size.streets_per_district, pools):
@@ -155,9 +159,10 @@ def territory_build(
                     continue
                 builder = CommunityBuilder(
                     district=district, street=street, street_committee=committee, code=code,
-                    size=size, pools=pools, taken_names=taken,
+                    size=size, pools=pools, taken_names=taken, layout=layout,
                 )
                 households = builder.save(batch_size=batch_size)
+                layout.forget(code)
                 # Under DEBUG (make run) Django keeps every SQL string; bulk inserts are big.
                 reset_queries()
                 report.communities_built += 1
@@ -170,18 +175,16 @@ class CommunityBuilder:
 
     def __init__(
         self, *, district: District, street: Street, street_committee: PartyOrganization, code: str,
-        size: DemoSize, pools: NamePools, taken_names: set[str],
+        size: DemoSize, pools: NamePools, taken_names: set[str], layout: CityLayout,
     ) -> None:
         self.district, self.street, self.street_committee = district, street, street_committee
         self.size, self.pools = size, pools
+        self.layout = layout
+        self.taken_points: set = set()
         self.rng = random.Random(f"{SEED}:{code}")
         self.this_year = date.today().year
         name = unique_pick(self.rng, pools.community_name, taken_names)
         self.community = Community(street=street, code=code, name=name)
-        self.centre = (
-            self.rng.uniform(LAT_RANGE[0] + 0.01, LAT_RANGE[1] - 0.01),
-            self.rng.uniform(LONG_RANGE[0] + 0.01, LONG_RANGE[1] - 0.01),
-        )
         self.compound_names: set[str] = set()
         self.compounds: list[str] = []
         self.grids: list[Grid] = []
@@ -191,31 +194,31 @@ class CommunityBuilder:
 
     # --- generation -----------------------------------------------------------------
 
-    def _point(self, centre: tuple[float, float], spread: float) -> tuple[float, float]:
-        lat = min(max(centre[0] + self.rng.uniform(-spread, spread), LAT_RANGE[0]), LAT_RANGE[1])
-        long = min(max(centre[1] + self.rng.uniform(-spread, spread), LONG_RANGE[0]), LONG_RANGE[1])
-        return lat, long
-
     def generate(self) -> None:
         for g in range(1, self.size.grids_per_community + 1):
             grid = Grid(community=self.community, code=f"{self.community.code}{g:03d}", name=f"第{chinese_number(g)}网格")
             self.grids.append(grid)
-            grid_centre = self._point(self.centre, 0.004)
             # A grid covers one or two compounds (号院), each on a road, buildings numbered within.
             compounds = []
             for _ in range(1 if self.size.buildings_per_grid < 4 else self.rng.choice((1, 2))):
                 compound = unique_pick(self.rng, self.pools.compound_name, self.compound_names)
                 self.compounds.append(compound)
                 compounds.append([compound, self.pools.road(self.rng), self.rng.randint(1, 199), 0])
+            # Each compound's buildings stand together inside the grid's region (layout):
+            # building b is in compound (b - 1) % compounds, as building_points places them.
+            points = self.layout.building_points(
+                grid.code, self.size.buildings_per_grid, random.Random(f"{SEED}:{grid.code}:points"),
+                compounds=len(compounds), taken=self.taken_points,
+            )
             for b in range(1, self.size.buildings_per_grid + 1):
                 entry = compounds[(b - 1) % len(compounds)]
                 entry[3] += 1
                 compound, road, number, building_no = entry
-                lat, long = self._point(grid_centre, 0.0012)
+                latitude, longitude = points[b - 1]
                 building = Building(
                     grid=grid, code=f"{grid.code}{b:04d}", compound=compound,
                     address=f"{self.district.name}{road}{number}号院{building_no}号楼",
-                    latitude=Decimal(f"{lat:.6f}"), longitude=Decimal(f"{long:.6f}"),
+                    latitude=latitude, longitude=longitude,
                 )
                 self.buildings.append((grid, building))
                 self._generate_households(building)

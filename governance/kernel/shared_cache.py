@@ -23,6 +23,15 @@ def get(key: str, *, what: str):
         return None
 
 
+def get_many(keys: list[str], *, what: str) -> dict:
+    """The cached values found among ``keys`` ({} when the cache is down)."""
+    try:
+        return cache.get_many(keys)
+    except Exception:
+        _unavailable(what)
+        return {}
+
+
 def put(key: str, value, seconds: int | None, *, what: str) -> None:
     try:
         cache.set(key, value, seconds)

@@ -3,10 +3,11 @@ or export the same ReportTable. Every table page takes ``?export=csv|xlsx``."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import QueryDict
+from django.http import JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods
 
 from appeals import workflow
@@ -14,17 +15,22 @@ from appeals.enums import AppealAction
 from appeals.selectors import appeal_get, category_list
 from appeals.services import appeal_supervise
 from governance.assessment import periods
-from governance.assessment.enums import UnitKind
+from governance.assessment.enums import MEASURES, UnitKind
 from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
-from governance.kernel.errors import NotFound
+from governance.kernel.errors import ApplicationError, NotFound
 from governance.reports import hotspots as hotspot_selectors
+from governance.reports import maps as report_maps
 from governance.reports import presenters, scope, tables, unit_page, units
 from governance.reports import staffing as staffing_selectors
 from governance.reports import supervision as supervision_selectors
 from governance.reports.exports import export_response
 from governance.reports.forms import ReportQuery, supervision_filters
 from governance.staff.selectors import jurisdiction_for
+from grids.boundaries import LEVELS
+from grids.map_forms import MapQueryForm, first_error
+from grids.map_views import bad_request, geojson_response
+from grids.maps import map_config
 
 
 def _query_without(params: QueryDict, *names: str) -> str:
@@ -208,3 +214,72 @@ def staffing(request):
         return export_response([*tables, found.communities], kind=export, stem="staffing")
     context = {"found": found, "unit": unit, "export_qs": _query_without(request.GET, "export")}
     return render(request, "reports/staffing.html", context)
+
+
+# --- the map (一张图, issue 21) -----------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def map_page(request):
+    """The supervisors' map: units coloured by a measure for a period, drilling down on
+    click; a density layer of appeals by category and period."""
+    jurisdiction, levels = _viewer(request)
+    period = periods.period_from_params(request.GET)
+    top = report_maps.top_level(levels)
+    own = scope.post_units(jurisdiction)
+    return render(request, "reports/map.html", {
+        **_common(request, period),
+        "levels": [(v, UnitKind(v).label) for v in levels if v in LEVELS], "level": request.GET.get("level") or top,
+        "measures": [(m.key, m.label) for m in MEASURES], "measure": request.GET.get("measure") or "composite",
+        "categories": category_list().order_by("code"), "top_name": own[0][2] if own else "",
+        "map_config": map_config(public=False, jurisdiction=jurisdiction),
+    })
+
+
+def _map_query(request):
+    form = MapQueryForm(request.GET)
+    if not form.is_valid():
+        raise ApplicationError(first_error(form))
+    return form.cleaned_data["bbox"], form.cleaned_data["zoom"]
+
+
+@gzip_page
+@login_required
+@require_GET
+def map_data(request):
+    """?bbox&zoom&level&measure&period[&parent]: the choropleth (GeoJSON)."""
+    jurisdiction, levels = _viewer(request)
+    try:
+        box, zoom = _map_query(request)
+        period = periods.period_from_params(request.GET)
+        text = report_maps.choropleth(
+            jurisdiction=jurisdiction, levels=levels, period=period,
+            level=request.GET.get("level") or report_maps.top_level(levels),
+            measure=request.GET.get("measure") or "composite", parent=request.GET.get("parent") or None,
+            box=box, zoom=zoom,
+        )
+    except ApplicationError as exc:
+        if exc.status_code != 400:
+            raise
+        return bad_request(exc.message)
+    return geojson_response(text)
+
+
+@gzip_page
+@login_required
+@require_GET
+def map_density(request):
+    """?bbox&zoom&period[&category]: where the period's appeals were raised."""
+    jurisdiction, _levels = _viewer(request)
+    try:
+        box, zoom = _map_query(request)
+        period = periods.period_from_params(request.GET)
+        category = request.GET.get("category") or None
+        if category is not None and not category.isdigit():
+            raise ApplicationError(_("category 须为类别编号。"))
+    except ApplicationError as exc:
+        return bad_request(exc.message)
+    data = report_maps.density(jurisdiction=jurisdiction, period=period, category=int(category) if category else None,
+                               box=box, zoom=zoom)
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False, "separators": (",", ":")})

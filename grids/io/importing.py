@@ -31,12 +31,11 @@ from grids.io.columns import (
     TRUE_WORDS,
 )
 from grids.io.reader import FileRejected, Table, read_table
-from grids.models import Building, Grid, Household, HouseholdChange, Resident
+from grids.models import LEVEL_BY_LENGTH, Building, Grid, Household, HouseholdChange, Resident
 from grids.validators import normalize_care_tags, normalize_phone
 
 CHUNK = 500  # ids per IN (...) query: far below SQLite's variable limit
 COLUMN_ORDER = {c.key: i for i, c in enumerate(COLUMNS)}
-LEVEL_BY_LENGTH = {15: "grid", 12: "community", 9: "street", 6: "district"}
 
 Progress = Callable[..., Iterable]  # like tqdm: progress(iterable, desc=..., total=...)
 

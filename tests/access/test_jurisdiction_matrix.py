@@ -128,6 +128,7 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "public:track-forget": R("POST", public=True, kind="dispatched"),
     "public:places-streets": PUBLIC_GET, "public:places-communities": PUBLIC_GET,
     "public:places-buildings": PUBLIC_GET,
+    "public:places-near": PUBLIC_GET, "public:places-named": PUBLIC_GET,  # places only (issue 21)
     "login": PUBLIC_GET,
     "logout": R("POST", public=True, expect={r: 302 for r in ROLES}),  # to the login page: its success
     # Every account.
@@ -230,6 +231,9 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "reports:supervision": R(may=STAFF - {"department_handler"}),
     "reports:hotspots": R(may=STAFF - {"department_handler"}),
     "reports:staffing": R(may=STAFF - {"department_handler"}),
+    "reports:map": R(may=STAFF - {"department_handler"}),
+    "reports:map-data": R(may=STAFF - {"department_handler"}),
+    "reports:map-density": R(may=STAFF - {"department_handler"}),
     "reports:unit": {level: R(kind=level, not_theirs=NO_REPORTS) for level in ("district", "street", "community", "grid")},
     "reports:supervision-notes": {"GET": R(kind="dispatched", may=STAFF - {"department_handler"}),
                                   "POST": R("POST", "dispatched", SUPERVISORS)},

@@ -17,14 +17,27 @@ from bench.tiers import TIERS
 from grids.models import Building, Household
 
 TIER = TIERS["T"]
-MEASURES = ("queue_page", "appeal_page", "supervisor_queue", "report_page", "api_list")
+MEASURES = ("queue_page", "appeal_page", "supervisor_queue", "report_page", "api_list", "map_street_queue",
+            "map_city_choropleth")
 
 
 def _seed() -> dict:
     return city_seed(TIER, progress_bar=False)
 
 
+def _assert_buildings_inside_their_grids() -> None:
+    import shapely
+
+    from grids import geo
+    from grids.models import Grid
+
+    grids = {g.code: geo.load(g.boundary) for g in Grid.objects.all()}
+    for building in Building.objects.all():
+        assert grids[building.grid_id].contains(shapely.Point(float(building.longitude), float(building.latitude)))
+
+
 def _assert_coherent() -> None:
+    _assert_buildings_inside_their_grids()
     appeals = list(Appeal.objects.annotate(n=Count("events")).order_by("id"))
     assert len(appeals) == TIER.appeals
     last = {}
@@ -63,6 +76,10 @@ def test_tiny_tier_seeds_a_coherent_city_and_every_measure_runs_without_errors(l
         assert result[key]["errors"] == 0, key
         assert result[key]["requests"] == 4
         assert 0 < result[key]["p50_ms"] <= result[key]["p95_ms"]
+    # The maps (issue 21): the street's open appeals and the city's communities, gzipped.
+    assert result["map_street_queue"]["items"] > 0
+    assert result["map_city_choropleth"]["items"] == 2  # the tiny tier's two communities
+    assert 0 < result["map_city_choropleth"]["gzip_bytes"] < result["map_city_choropleth"]["bytes"]
     assert result["intake"]["created"] == 4 and result["intake"]["errors"] == 0
     assert Appeal.objects.count() == TIER.appeals + 4  # the intake's appeals are real
     assert result["escalation"]["due"] > 0 and result["escalation"]["escalated"] == result["escalation"]["due"]

@@ -49,6 +49,7 @@ def every_table_count() -> dict[str, int]:
 def test_default_size_builds_every_level_the_party_overlay_and_partners():
     seed()
     size = SIZES["small"]
+    assert_boundaries_hold_every_building(size)
 
     assert District.objects.count() == size.districts
     assert list(District.objects.values_list("code", "name")[:2]) == [("110101", "东城区"), ("110102", "西城区")]
@@ -295,3 +296,31 @@ def test_make_run_starts_the_web_server_on_the_banners_port(port, expected, monk
     honcho = next(line for line in dry.stdout.splitlines() if "honcho start" in line)
     assert honcho.endswith(f"--port {expected}"), honcho
     assert "web: python manage.py runserver 127.0.0.1:${PORT:-8000}" in (root / "Procfile").read_text()
+
+
+def assert_boundaries_hold_every_building(size) -> None:
+    """Issue 21: one Voronoi diagram of the buildings, cells united upward — every
+    building inside its grid's polygon, each unit inside its parent, siblings apart.
+    (Run on the default city of test_default_size_builds_every_level…: no second seed.)"""
+    import shapely
+
+    from grids import geo
+
+    grids = {g.code: geo.load(g.boundary) for g in Grid.objects.all()}
+    assert len(grids) == size.grids and all(s.is_valid and not s.is_empty for s in grids.values())
+    for building in Building.objects.all():
+        point = shapely.Point(float(building.longitude), float(building.latitude))
+        assert grids[building.grid_id].contains(point), building.code
+        assert not any(s.contains(point) for code, s in grids.items() if code != building.grid_id)
+    for child_model, parent_model in ((Grid, Community), (Community, Street), (Street, District)):
+        parents = {u.code: geo.load(u.boundary) for u in parent_model.objects.all()}
+        for unit in child_model.objects.all():
+            code = unit.code[:len(unit.code) - 3]
+            assert parents[code].buffer(1e-7).contains(geo.load(unit.boundary)), unit.code
+    # Siblings share edges, never area (within a square centimetre).
+    communities = [geo.load(c.boundary) for c in Community.objects.order_by("code")]
+    for i, a in enumerate(communities):
+        for b in communities[i + 1:]:
+            assert a.intersection(b).area < 1e-12
+    # Grids are contiguous (one polygon each), not confetti.
+    assert all(s.geom_type == "Polygon" for s in grids.values())

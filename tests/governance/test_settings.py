@@ -269,6 +269,7 @@ def test_deploy_check_prints_only_the_two_silenced_warnings(tmp_path):
 
 def test_the_map_tile_host_joins_img_src(tmp_path):
     tiles = "https://t{s}.tianditu.gov.cn/vec_w/wmts?x={x}&y={y}&l={z},https://tiles.gov.local:8443/{z}/{x}/{y}.png"
-    csp = show(tmp_path, ["CONTENT_SECURITY_POLICY"], SECRET_KEY=KEY, MAP_TILE_URLS=tiles)["CONTENT_SECURITY_POLICY"]
+    csp = show(tmp_path, ["CONTENT_SECURITY_POLICY"], SECRET_KEY=KEY, MAP_TILE_URLS=tiles,
+               MAP_TILE_ATTRIBUTION="天地图 GS(2024)0650号")["CONTENT_SECURITY_POLICY"]
     assert csp["DIRECTIVES"]["img-src"] == ["'self'", "data:", "blob:", "https://*.tianditu.gov.cn",
                                             "https://tiles.gov.local:8443"]

@@ -151,6 +151,20 @@ def test_missing_service_code_is_400(post_request):
 # --- locations ------------------------------------------------------------------------
 
 
+def test_lat_long_inside_a_grids_boundary_routes_there_before_any_building(post_request, o311):
+    from tests.maps import import_city_boundaries
+
+    import_city_boundaries()  # grid A2 is 116.325–116.35 × 39.90–40.00
+    appeal = _appeal(post_request(address_id="", lat="39.93", long="116.34"))
+    assert (appeal.building, appeal.grid, appeal.handling_grid) == (None, o311.city.grid_a2, o311.city.grid_a2)
+    assert appeal.reported_point == "39.93, 116.34"
+    # Outside every boundary and 300 m of any building: 400, as before.
+    response = post_request(address_id="", lat="31.23", long="121.47")
+    assert response.status_code == 400
+    assert "不在任何网格边界内，300 米范围内也没有已登记的楼栋" in errors_of(response, "json")[0][1]
+
+
+
 def test_lat_long_picks_the_nearest_building(post_request, o311):
     near_a1 = _appeal(post_request(address_id="", lat="39.930200", long="116.410100"))
     assert near_a1.building == o311.city.building_a1

@@ -7,8 +7,7 @@ from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.io.exporting import household_export_xlsx
-from grids.io.importing import LEVEL_BY_LENGTH
-from grids.models import Community, District, Grid, Street
+from grids.models import LEVEL_BY_LENGTH, Community, District, Grid, Street
 
 MODELS = {"district": District, "street": Street, "community": Community, "grid": Grid}
 
