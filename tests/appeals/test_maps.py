@@ -174,6 +174,31 @@ def test_the_choropleth_is_scoped_and_carries_the_measure(placed, login):
     assert login(placed.users.department_handler).get(f"/reports/map/data/?bbox={CITY_BOX}&zoom=12").status_code == 403  # no unit to report on
 
 
+def test_the_choropleth_answer_is_kept_until_the_scores_or_the_boundaries_change(
+        placed, login, django_assert_max_num_queries, django_capture_on_commit_callbacks):
+    from governance.assessment.selectors import SCORES_TOKEN_KEY
+    from governance.kernel import shared_cache
+    from grids.boundaries import boundaries_import
+    from tests.maps import collection, feature, rect
+
+    client = login(placed.users.street_officer)
+    url = f"/reports/map/data/?bbox={CITY_BOX}&zoom=15&level=grid&measure=composite"
+    first = client.get(url).content
+    with django_assert_max_num_queries(3):  # session, user, posts: the answer from the cache
+        assert client.get(url).content == first
+    # New boundaries: a new answer with the new outline.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert boundaries_import(data=collection(feature("110101001001002", rect(116.325, 116.349)))).ok
+    moved = _json(client.get(url))
+    outline = next(f for f in moved["features"] if f["properties"]["code"] == "110101001001002")
+    assert outline["geometry"]["coordinates"][0][1] == [116.349, 39.9]
+    # New scores (compute_month renews the token): computed again, not from the cache.
+    shared_cache.renew(SCORES_TOKEN_KEY)
+    with django_assert_max_num_queries(30) as queries:
+        client.get(url)
+    assert len(queries.captured_queries) > 3
+
+
 def test_density_counts_the_periods_appeals_by_place(placed, login):
     category = grid_category()
     for _ in range(2):
