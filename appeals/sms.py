@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from appeals.deadlines import deadline_text
-from appeals.tasks import SMS_EXTENDED, SMS_FEEDBACK, SMS_RECEIVED, track_url
+from appeals.tasks import SMS_EXTENDED, SMS_FEEDBACK, SMS_PHONE_CODE, SMS_RECEIVED, track_url
 from governance.kernel import outbox
 from governance.kernel.logmask import mask_text
 from governance.kernel.privacy import mask_phone, mask_tracking_code
@@ -34,6 +34,7 @@ TEMPLATES = {
     SMS_RECEIVED: gettext_noop("【共治】您的诉求已受理，查询码 %(code)s，可凭查询码和手机号后四位查询办理进度：%(url)s"),
     SMS_FEEDBACK: gettext_noop("【共治】您的诉求（查询码 %(code)s）已办结：%(result)s 请对办理结果进行评价：%(url)s"),
     SMS_EXTENDED: gettext_noop("【共治】您的诉求（查询码 %(code)s）经审批延期办理，办结时限延至 %(deadline)s。办理进度：%(url)s"),
+    SMS_PHONE_CODE: gettext_noop("【共治】您的验证码为 %(code)s，%(minutes)s 分钟内有效，用于查看您反映的诉求。如非本人操作，请忽略本短信。"),
 }
 # Variables are length-limited by the gateways: the result is cut here.
 RESULT_MAX = 120
@@ -63,16 +64,26 @@ def messages_for(appeal, kind: str, **extra) -> list[outbox.Message]:
     return [message(appeal, kind, **extra)] if appeal.phone_is_mobile else []
 
 
+def phone_code_message(*, phone: str, code: str, minutes: int) -> outbox.Message:
+    """The one-time code of 我的诉求 (appeals.phone_proof). Logs mask the code like a
+    tracking code (``masked``: its ends only)."""
+    return outbox.Message(channel=CHANNEL, recipient=phone, template=SMS_PHONE_CODE,
+                          params={"code": code, "minutes": minutes}, subject="phone-code")
+
+
 def render(template: str, params: dict) -> str:
     """The text of a template (what the gateway would send)."""
     return _(TEMPLATES[template]) % params
 
 
-def masked(params: dict) -> dict:
-    """The parameters with the tracking code masked, also inside the link."""
+def masked(params: dict, template: str = "") -> dict:
+    """The parameters with the tracking code masked, also inside the link; a one-time
+    code entirely."""
     code = params.get("code", "")
     if not code:
         return dict(params)
+    if template == SMS_PHONE_CODE:
+        return {**params, "code": "*" * len(code)}
     hidden = mask_tracking_code(code)
     return {k: mask_text(v).replace(code, hidden) if isinstance(v, str) else v for k, v in params.items()}
 
@@ -93,7 +104,7 @@ class ConsoleSmsBackend(SmsBackend):
     """Development: the rendered message goes to the log, number and code masked."""
 
     def send(self, *, phone: str, template: str, params: dict, key: str) -> None:
-        logger.info("SMS to %s: %s", mask_phone(phone), render(template, masked(params)))
+        logger.info("SMS to %s: %s", mask_phone(phone), render(template, masked(params, template)))
 
 
 @dataclass
