@@ -112,7 +112,6 @@ def my_code(request):
             response["Retry-After"] = str(exc.retry_after)
         return response
     request.session[PENDING_KEY] = {"phone": phone, "until": sent.expires_at.timestamp()}
-    messages.success(request, _("验证码已发送至 %(phone)s，5 分钟内有效。") % {"phone": mask_phone(phone)})
     return redirect("public:my-appeals")
 
 

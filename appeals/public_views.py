@@ -19,11 +19,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appeals import my_views, public_policy, tracking
-from appeals.images import resized
-from appeals.my_forms import SupplementForm
 from appeals import public_selectors as places
 from appeals.enums import AppealState, Source
+from appeals.images import resized
 from appeals.models import normalize_tracking_code
+from appeals.my_forms import SupplementForm
 from appeals.public_forms import (
     NOT_SURE,
     AppealSubmitForm,
