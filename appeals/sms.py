@@ -22,6 +22,7 @@ from django.utils.translation import gettext_noop
 from appeals.deadlines import deadline_text
 from appeals.tasks import SMS_EXTENDED, SMS_FEEDBACK, SMS_PHONE_CODE, SMS_RECEIVED, track_url
 from governance.kernel import outbox
+from governance.models import OutboxMessage
 from governance.kernel.logmask import mask_text
 from governance.kernel.privacy import mask_phone, mask_tracking_code
 
@@ -133,5 +134,9 @@ def get_backend() -> SmsBackend:
 
 
 def deliver(row) -> None:
-    """The outbox's ``sms`` channel (a gateway: called outside any transaction)."""
+    """The outbox's ``sms`` channel (a gateway: called outside any transaction). Once the
+    gateway took a one-time code, the row forgets it: codes are kept only as digests
+    (appeals.phone_proof)."""
     get_backend().send(phone=row.recipient, template=row.template, params=row.params, key=row.key)
+    if row.template == SMS_PHONE_CODE:
+        OutboxMessage.objects.filter(pk=row.pk).update(params=masked(row.params, SMS_PHONE_CODE))

@@ -50,6 +50,10 @@ def test_a_code_is_six_digits_by_sms_and_stored_only_as_digests(sms_outbox, rela
     stored = " ".join(str(v) for v in PhoneCode.objects.values_list("phone_digest", "code_digest").get())
     assert PHONE not in stored and code not in stored and len(row.phone_digest) == 64
     assert row.expires_at - row.created_at == timedelta(minutes=5)
+    # Once the gateway took it, the outbox row forgets the code too.
+    from governance.models import OutboxMessage
+
+    assert OutboxMessage.objects.get(template="phone_code").params == {"code": "******", "minutes": 5}
 
 
 def test_the_console_gateway_logs_neither_the_number_nor_the_code(caplog):
@@ -234,3 +238,13 @@ def test_the_tracking_page_logout_also_ends_the_phone_proof(client, city, sms_ou
 def test_verifying_without_a_pending_code_asks_for_one(client, city):
     response = client.post(VERIFY, {"code": "123456"}, follow=True)
     assert "验证码已失效，请重新获取" in response.content.decode()
+
+
+def test_old_codes_are_deleted_by_the_daily_retention_purge():
+    from appeals.retention import purge_finished_appeals
+
+    now = timezone.now()
+    phone_proof.phone_code_send(phone=PHONE, ip="10.0.0.1", now=now - timedelta(days=3))
+    phone_proof.phone_code_send(phone=OTHER, ip="10.0.0.1", now=now - timedelta(hours=23))
+    assert purge_finished_appeals(now=now).phone_codes_deleted == 1
+    assert PhoneCode.objects.count() == 1

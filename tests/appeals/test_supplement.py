@@ -173,3 +173,26 @@ def test_result_photos_wait_for_the_result_and_other_appeals_photos_stay_hidden(
     Appeal.objects.filter(pk=appeal.pk).update(state=AppealState.RESOLVED)
     assert client.get(photo_url(appeal, result_photo.pk)).status_code == 404
     assert photo_url(appeal, result_photo.pk) not in client.get(track_url(appeal.tracking_code)).content.decode()
+
+
+def test_a_photo_not_stored_at_submission_is_sent_again_by_a_supplement(client, city, settings, tmp_path):
+    category = grid_category(public=True)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    settings.MEDIA_ROOT = str(blocker / "media")  # every write fails, as on a full disk
+    response = client.post(reverse("public:submit"), {
+        "street": city.street_a.code, "community": city.comm_a.code, "building": city.building_a1.code,
+        "category": str(category.pk), "description": "楼道堆满杂物，影响通行", "phone": PHONE,
+        "photos": [jpeg("楼道.jpg")]})
+    assert response.status_code == 302
+    appeal = Appeal.objects.get()
+    done = client.get(reverse("public:submit-done")).content.decode()
+    assert "楼道.jpg" in done and f'{track_url(appeal.tracking_code)}#supplement' in done
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")  # the disk is back
+    page = client.get(track_url(appeal.tracking_code)).content.decode()  # the code is remembered from the submission
+    assert 'id="supplement"' in page
+    client.post(reverse("public:track-supplement", args=[appeal.tracking_code]), {"photos": [jpeg("楼道.jpg")]})
+    added = AppealAttachment.objects.get(appeal=appeal)
+    assert added.kind == AttachmentKind.SUPPLEMENT and added.event.note == ""
+    assert photo_url(appeal, added.pk) in client.get(track_url(appeal.tracking_code)).content.decode()
