@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -79,30 +79,41 @@ def resend_wait(*, phone: str, now: datetime | None = None) -> int:
     return max(0, math.ceil((ready - now).total_seconds()))
 
 
+def _lock_phone(key: str) -> None:
+    # Two requests for one phone at once would both find no code in the last minute and
+    # both send one: on PostgreSQL the second waits for the first (until its commit) and
+    # then finds its row. SQLite serialises writers (transaction_mode IMMEDIATE).
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x0C0D, int(key[:7], 16)])
+
+
 def phone_code_send(*, phone: str, ip: str | None, now: datetime | None = None) -> CodeSent:
     """Send a one-time code to ``phone`` (a normalised mobile number).
 
-    Steps: 1. one code per interval per phone (RateLimited with the seconds left);
-    2. the client address's and the phone's allowances (RateLimited; the address is
-    counted first, so a scan over numbers stops at its cap); 3. in one transaction: the
-    row (digests only) and the SMS in the outbox, sent after the commit.
+    Steps, in one transaction holding the phone's lock: 1. one code per interval per
+    phone (RateLimited with the seconds left; of concurrent requests one sends); 2. the
+    client address's and the phone's allowances (RateLimited; the address is counted
+    first, so a scan over numbers stops at its cap); 3. the row (digests only) and the SMS
+    in the outbox, sent after the commit.
     """
     now = now or timezone.now()
-    wait = resend_wait(phone=phone, now=now)
-    if wait:
-        raise RateLimited(_("验证码已发送，请 %(n)s 秒后再重新获取。") % {"n": wait}, retry_after=wait)
-    per_phone, per_ip = _rates()
-    counters = ([("phone-code-ip", ip, per_ip)] if ip else []) + [("phone-code-phone", phone, per_phone)]
-    over = ratelimit.hit_all(counters)
-    if over is not None:
-        if counters[over][0] == "phone-code-ip":
-            raise RateLimited(_("您所在网络获取验证码过于频繁，请稍后再试。"), retry_after=per_ip.seconds)
-        raise RateLimited(_("该手机号今日获取验证码的次数已达上限，请明天再试。"), retry_after=per_phone.seconds)
-    code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
     key = phone_digest(phone)
     ttl = settings.PHONE_CODE_TTL_SECONDS
     expires = now + timedelta(seconds=ttl)
     with transaction.atomic():
+        _lock_phone(key)
+        wait = resend_wait(phone=phone, now=now)
+        if wait:
+            raise RateLimited(_("验证码已发送，请 %(n)s 秒后再重新获取。") % {"n": wait}, retry_after=wait)
+        per_phone, per_ip = _rates()
+        counters = ([("phone-code-ip", ip, per_ip)] if ip else []) + [("phone-code-phone", phone, per_phone)]
+        over = ratelimit.hit_all(counters)
+        if over is not None:
+            if counters[over][0] == "phone-code-ip":
+                raise RateLimited(_("您所在网络获取验证码过于频繁，请稍后再试。"), retry_after=per_ip.seconds)
+            raise RateLimited(_("该手机号今日获取验证码的次数已达上限，请明天再试。"), retry_after=per_phone.seconds)
+        code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
         row = PhoneCode.objects.create(phone_digest=key, code_digest=_code_digest(key, code), created_at=now,
                                        expires_at=expires)
         outbox.write([sms.phone_code_message(phone=phone, code=code, minutes=max(1, ttl // 60))],

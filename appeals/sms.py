@@ -22,9 +22,9 @@ from django.utils.translation import gettext_noop
 from appeals.deadlines import deadline_text
 from appeals.tasks import SMS_EXTENDED, SMS_FEEDBACK, SMS_PHONE_CODE, SMS_RECEIVED, track_url
 from governance.kernel import outbox
-from governance.models import OutboxMessage
 from governance.kernel.logmask import mask_text
 from governance.kernel.privacy import mask_phone, mask_tracking_code
+from governance.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 

@@ -248,3 +248,29 @@ def test_old_codes_are_deleted_by_the_daily_retention_purge():
     phone_proof.phone_code_send(phone=OTHER, ip="10.0.0.1", now=now - timedelta(hours=23))
     assert purge_finished_appeals(now=now).phone_codes_deleted == 1
     assert PhoneCode.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_of_concurrent_requests_for_one_phone_one_code_is_sent():
+    from tests.helpers import run_at_once
+
+    sent, refused = run_at_once([lambda: phone_proof.phone_code_send(phone=PHONE, ip=f"10.1.0.{n}")
+                                 for n in range(4)], expected=(RateLimited,))
+    assert len(sent) == 1 and len(refused) == 3
+    assert all("秒后再重新获取" in exc.message for exc in refused)
+    assert PhoneCode.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_guesses_get_five_tries_in_all():
+    from tests.helpers import run_at_once
+
+    phone_proof.phone_code_send(phone=PHONE, ip="10.0.0.1")
+    # Wrong guesses: a 7-digit string never matches, and counts as a try.
+    _, refused = run_at_once([lambda: phone_proof.phone_code_verify(phone=PHONE, code="1234567")
+                              for _ in range(8)], expected=(CodeRefused,))
+    assert len(refused) == 8
+    assert PhoneCode.objects.get().attempts == 5
+    assert sum("输错次数过多" in exc.message for exc in refused) >= 3
