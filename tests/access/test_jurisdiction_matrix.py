@@ -201,7 +201,7 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "volunteers:my-appeals": R(volunteer_only=True, may=VOLUNTEER),
     "volunteers:my-appeal": R(kind="claimed", may=VOLUNTEER, volunteer_only=True),
     **{f"volunteers:my-appeal-{a}": R("POST", "claimed", VOLUNTEER, volunteer_only=True)
-       for a in ("contact", "note", "resolve")},
+       for a in ("contact", "note", "resolve", "phone")},
     "volunteers:overview": R(may=STAFF - {"department_handler"}),
     "volunteers:overview-members": R(may=STAFF - {"department_handler"}),
     "volunteers:overview-organizations": R(may=STAFF - {"department_handler"}),

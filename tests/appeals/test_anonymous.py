@@ -77,3 +77,24 @@ def test_a_resident_who_did_not_ask_for_anonymity_is_shown_as_before(city, login
     page = login(city.users.grid_worker).get(detail_url(appeal)).content.decode()
     assert f"tel:{PHONE}" in page and "王建国" in page and 'id="phone-reveal"' not in page
     assert AccessLog.objects.get().subject == f"appeal:{appeal.tracking_code}"
+
+
+def test_the_volunteer_who_claimed_it_reveals_it_the_same_way(city, login):
+    from appeals.enums import CategoryType, HandlingLevel
+    from tests.appeals.factories import CategoryFactory
+    from volunteers import services as volunteer_services
+
+    volunteer_services.volunteer_register(community=city.comm_a, user=city.users.volunteer, name="周敏")
+    category = CategoryFactory(code="06001", class_name="养老服务", name="助老服务", type=CategoryType.SERVICE,
+                               default_level=HandlingLevel.COMMUNITY, volunteer_suitable=True)
+    appeal = receive(city, category=category, phone=PHONE, anonymous=True)
+    volunteer_services.service_appeal_claim(user=city.users.volunteer, appeal=appeal)
+    client = login(city.users.volunteer)
+    url = reverse("volunteers:my-appeal", args=[appeal.tracking_code])
+    page = client.get(url).content.decode()
+    assert MASKED in page and PHONE not in page and 'id="phone-reveal"' in page
+    assert not AccessLog.objects.exists()
+    revealed = client.post(reverse("volunteers:my-appeal-phone", args=[appeal.tracking_code]))
+    assert revealed.status_code == 200 and f"tel:{PHONE}" in revealed.content.decode()
+    assert not revealed.cookies.get("messages"), "the number travels in no cookie"
+    assert AccessLog.objects.get().subject == f"appeal:{appeal.tracking_code}:phone"
