@@ -447,10 +447,11 @@ def track_supplement(request, tracking_code: str):
 
 
 @require_GET
+@public_read
 def track_photo(request, tracking_code: str, pk: int):
     """A photo of the resident's own appeal, after the proof (the digits or the phone's
     code), resized and saved afresh without metadata (appeals.images.resized); media is
-    never public."""
+    never public. A public read: resizing costs, so the per-address read limit applies."""
     code = normalize_tracking_code(tracking_code)
     last4 = _remembered(request, code) if code else None
     if last4 is None:
