@@ -67,6 +67,17 @@ def test_the_console_gateway_logs_neither_the_number_nor_the_code(caplog):
     assert "482915" not in logged and PHONE not in logged and "138****5678" in logged
 
 
+
+def test_with_debug_on_the_console_gateway_shows_the_code_for_the_developer(caplog, settings):
+    from appeals import sms
+
+    settings.DEBUG = True
+    with caplog.at_level(logging.INFO, logger="appeals.sms"):
+        sms.ConsoleSmsBackend().send(phone=PHONE, template="phone_code", params={"code": "482915", "minutes": 5},
+                                     key="k")
+    assert "验证码为 482915" in caplog.text and PHONE not in caplog.text
+
+
 def test_one_code_per_minute_per_phone_then_another():
     now = timezone.now()
     phone_proof.phone_code_send(phone=PHONE, ip="10.0.0.1", now=now)
