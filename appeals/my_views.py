@@ -70,7 +70,6 @@ def _page(request, *, phone_form=None, code_form=None, error: str = "", status: 
         appeals = list(phone_proof.my_appeals(phone=phone))
         return render(request, "appeals/public/my_appeals.html", {
             "appeals": appeals, "masked_phone": mask_phone(phone), "months": settings.MY_APPEALS_MONTHS,
-            "until": request.session[PROVEN_KEY]["until"],
         }, status=status)
     pending = _pending_phone(request)
     return render(request, "appeals/public/my_login.html", {
