@@ -625,6 +625,7 @@ class TrackAPI(APIView):
         )
         comment = _text(help_text=gettext_lazy("评价意见"))
         expected_version = serializers.IntegerField(required=False, min_value=1)
+        supplement = _text(help_text=gettext_lazy("补充：补充说明（诉求办理期间；照片请在查询页上传）"))
 
         def validate(self, attrs):
             # Only the digits: a look-up. solved or rating: an evaluation, which needs both.
@@ -652,6 +653,7 @@ class TrackAPI(APIView):
         description=gettext_lazy(
             "查询：{\"phone_last4\": …}。评价：另加 solved、rating、comment（待评价时）。"
             "撤回：另加 {\"withdraw\": true, \"reason\": …}（签收前）。"
+            "补充：另加 {\"supplement\": …}（办理期间；办理单位会收到提醒）。"
             "每个查询码每小时可输错的次数有限（默认 10 次），之后暂停验证到整点；每个网络每小时可输错的次数也有限（默认 100 次）。"
             "每次回答都带 tries_left（还可输错的次数）。"
         ),
@@ -669,6 +671,8 @@ class TrackAPI(APIView):
         def act_and_read():
             if data["withdraw"]:
                 services.appeal_withdraw_by_resident(tracking_code=tracking_code, phone_last4=last4, reason=data["reason"])
+            elif data["supplement"]:
+                services.appeal_supplement(tracking_code=tracking_code, phone_last4=last4, text=data["supplement"])
             elif data.get("rating"):
                 services.appeal_evaluate(
                     tracking_code=tracking_code, phone_last4=last4, solved=data["solved"], rating=data["rating"],

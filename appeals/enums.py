@@ -63,6 +63,9 @@ class AppealAction(models.TextChoices):
     # The working-day calendar changed (a year's official schedule entered, a day
     # corrected): the system re-computes the deadline from its stored inputs.
     DEADLINE_CORRECT = "deadline_correct", _("时限校正")
+    # The resident adds text or photos to an open appeal (补充, on the tracking page): it
+    # changes nothing a handler acts on; the handling unit is told in its inbox.
+    SUPPLEMENT = "supplement", _("居民补充")
 
 
 class HandlingLevel(models.TextChoices):
@@ -155,3 +158,4 @@ class CalendarSource(models.TextChoices):
 class AttachmentKind(models.TextChoices):
     INTAKE = "intake", _("受理照片")
     RESULT = "result", _("办结照片")
+    SUPPLEMENT = "supplement", _("居民补充照片")

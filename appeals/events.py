@@ -339,6 +339,14 @@ class DeadlineCorrect(EventData):
     level_deadline: tuple | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Supplement(EventData):
+    """居民补充: the resident's text is the event's note; ``photos`` how many came with it."""
+
+    action = AppealAction.SUPPLEMENT
+    photos: int = 0
+
+
 def _plain(action_value: str) -> type[EventData]:
     """The data of an action that records nothing beyond its row (who, when, states, note)."""
     cls = dataclass(frozen=True, kw_only=True, slots=True)(type(f"Plain_{action_value}", (EventData,), {}))
@@ -357,7 +365,7 @@ DATA_OF: dict[str, type[EventData]] = {
     cls.action: cls for cls in (
         Receive, Dispatch, Return, Reroute, Escalate, Evaluate, Sign, Contact, Resolve, Feedback, Merge, Note,
         Whistle, Checkin, Claim, Warn, Remind, ExtendRequest, ExtendApprove, ExtendReject, DeadlineCorrect,
-        Publish, Supervise, Decline, Withdraw, VerifyPass, VerifyFail, CloseUnevaluated,
+        Publish, Supervise, Decline, Withdraw, VerifyPass, VerifyFail, CloseUnevaluated, Supplement,
     )
 }
 assert set(DATA_OF) == set(AppealAction), "every action needs its data in appeals.events"

@@ -72,3 +72,27 @@ def clean_image(upload) -> ContentFile:
     cleaned = ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.{ALLOWED_FORMATS[fmt]}")
     cleaned.original_name = name  # what the resident called it (told if it cannot be stored)
     return cleaned
+
+
+# The residents' pages show photos at most this many pixels on their long side.
+RESIDENT_MAX_SIDE = 1280
+
+
+def resized(stored, *, max_side: int = RESIDENT_MAX_SIDE) -> tuple[bytes, str]:
+    """A stored photo as the residents' pages serve it: at most ``max_side`` pixels on its
+    long side, saved afresh as at intake (no EXIF, no ICC, no trailing data; orientation
+    applied). Returns (bytes, content type)."""
+    with stored.open("rb") as handle:
+        raw = handle.read()
+    with Image.open(io.BytesIO(raw)) as image:
+        fmt = image.format if image.format in ALLOWED_FORMATS else "JPEG"
+        image = ImageOps.exif_transpose(image)
+        image.thumbnail((max_side, max_side))
+        out = io.BytesIO()
+        if fmt == "JPEG":
+            image.convert("RGB").save(out, format="JPEG", quality=82, optimize=True)
+        else:
+            if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+                image = image.convert("RGBA")
+            image.save(out, format="PNG", optimize=True)
+    return out.getvalue(), "image/jpeg" if fmt == "JPEG" else "image/png"

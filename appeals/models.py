@@ -561,3 +561,20 @@ class CalendarYear(models.Model):
         instance = super().from_db(db, field_names, values)
         instance.loaded_official_entered = instance.__dict__.get("official_entered")
         return instance
+
+
+class PhoneCode(models.Model):
+    """A one-time code sent by SMS to prove a phone (我的诉求, appeals.phone_proof). Neither
+    the number nor the code is stored: only their keyed digests (HMAC under SECRET_KEY)."""
+
+    phone_digest = models.CharField(_("手机号摘要"), max_length=64)
+    code_digest = models.CharField(_("验证码摘要"), max_length=64)
+    attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
+    created_at = models.DateTimeField(_("发送时间"))
+    expires_at = models.DateTimeField(_("失效时间"))
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("手机验证码")
+        verbose_name_plural = _("手机验证码")
+        indexes = [models.Index(fields=["phone_digest", "created_at"], name="phonecode_phone")]

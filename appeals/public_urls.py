@@ -7,7 +7,7 @@ root redirects to the submit page only on a public-only deployment.
 from django.conf import settings
 from django.urls import path
 
-from appeals import map_views
+from appeals import map_views, my_views
 from appeals import public_views as views
 
 app_name = "public"
@@ -23,6 +23,13 @@ urlpatterns = [
     path("track/<str:tracking_code>/evaluate/", views.track_evaluate, name="track-evaluate"),
     path("track/<str:tracking_code>/withdraw/", views.track_withdraw, name="track-withdraw"),
     path("track/<str:tracking_code>/forget/", views.track_forget, name="track-forget"),
+    path("track/<str:tracking_code>/supplement/", views.track_supplement, name="track-supplement"),
+    path("track/<str:tracking_code>/photos/<int:pk>/", views.track_photo, name="track-photo"),
+    # 我的诉求: the phone proven by a one-time code (kept in the session, never in a URL).
+    path("my/", my_views.my_appeals, name="my-appeals"),
+    path("my/code/", my_views.my_code, name="my-code"),
+    path("my/verify/", my_views.my_verify, name="my-verify"),
+    path("my/logout/", my_views.my_logout, name="my-logout"),
     path("places/streets/", views.places_streets, name="places-streets"),
     path("places/communities/", views.places_communities, name="places-communities"),
     path("places/buildings/", views.places_buildings, name="places-buildings"),

@@ -11,17 +11,19 @@ import time
 from functools import wraps
 
 from django.contrib import messages
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from appeals import public_policy, tracking
+from appeals import my_views, public_policy, tracking
 from appeals import public_selectors as places
 from appeals.enums import AppealState, Source
+from appeals.images import resized
 from appeals.models import normalize_tracking_code
+from appeals.my_forms import SupplementForm
 from appeals.public_forms import (
     NOT_SURE,
     AppealSubmitForm,
@@ -33,8 +35,8 @@ from appeals.public_forms import (
     WithdrawForm,
 )
 from appeals.ratelimit import RateLimited, charge_intake, ensure_intake_allowed
-from appeals.selectors import appeal_track, category_list
-from appeals.services import appeal_evaluate, appeal_receive, appeal_withdraw_by_resident
+from appeals.selectors import appeal_track, category_list, resident_photo
+from appeals.services import appeal_evaluate, appeal_receive, appeal_supplement, appeal_withdraw_by_resident
 from governance.kernel.errors import ApplicationError, Conflict, NotFound
 from governance.kernel.network import client_ip
 from governance.kernel.privacy import mask_phone
@@ -62,9 +64,11 @@ def _remember(request, code: str, last4: str) -> None:
 
 
 def _remembered(request, code: str) -> str | None:
+    """The digits this browser proved for ``code``: by the tracking code and the digits
+    (or the SMS link), or by the phone's one-time code (我的诉求, appeals.my_views)."""
     entry = request.session.get(TRACK_SESSION_KEY, {}).get(code)
     if not entry or entry.get("until", 0) <= time.time():
-        return None
+        return my_views.proven_last4(request, code)
     return entry.get("last4")
 
 
@@ -271,7 +275,8 @@ def track(request):
     return render(request, "appeals/public/track.html", {"form": form})
 
 
-def _track_page(request, code: str, last4: str, *, evaluation_form=None, error: str = "", status: int = 200):
+def _track_page(request, code: str, last4: str, *, evaluation_form=None, supplement_form=None, error: str = "",
+                status: int = 200):
     try:
         view = appeal_track(tracking_code=code, phone_last4=last4)
     except NotFound:
@@ -279,9 +284,12 @@ def _track_page(request, code: str, last4: str, *, evaluation_form=None, error: 
         return redirect("public:track-detail", tracking_code=code)
     if evaluation_form is None and view.can_evaluate:
         evaluation_form = EvaluationForm(initial={"version": view.version})
+    if supplement_form is None and view.can_supplement:
+        supplement_form = SupplementForm()
     return render(request, "appeals/public/track_detail.html", {
-        "view": view, "evaluation_form": evaluation_form, "error": error,
+        "view": view, "evaluation_form": evaluation_form, "supplement_form": supplement_form, "error": error,
         "map_config": map_config(public=True) if view.point else None,
+        "by_phone": my_views.proven_phone(request) is not None,
     }, status=status)
 
 
@@ -407,7 +415,52 @@ def track_withdraw(request, tracking_code: str):
 
 @require_POST
 def track_forget(request, tracking_code: str):
-    """“退出查询” on a shared phone: this browser has to give the digits again."""
+    """“退出查询” on a shared phone: this browser has to give the digits (or the phone's
+    code) again."""
     _forget(request, normalize_tracking_code(tracking_code))
     request.session.pop(SUBMITTED_SESSION_KEY, None)
+    my_views.end_proof(request)
     return redirect(reverse("public:track"))
+
+
+@require_POST
+@never_cache
+def track_supplement(request, tracking_code: str):
+    """补充: text and photos added to an open appeal → appeal_supplement (an event, and the
+    handling unit's inbox)."""
+    code, last4, response = _verified_or_redirect(request, tracking_code)
+    if response is not None:
+        return response
+    form = SupplementForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _track_page(request, code, last4, supplement_form=form, status=400)
+    try:
+        appeal_supplement(tracking_code=code, phone_last4=last4, text=form.cleaned_data["text"],
+                          photos=form.cleaned_data["photos"])
+    except Conflict as exc:
+        return _track_page(request, code, last4, error=_changed(exc), status=409)
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return _track_page(request, code, last4, supplement_form=form, status=exc.status_code)
+    messages.success(request, _("补充已提交，办理单位会收到提醒。"))
+    return redirect("public:track-detail", tracking_code=code)
+
+
+@require_GET
+@public_read
+def track_photo(request, tracking_code: str, pk: int):
+    """A photo of the resident's own appeal, after the proof (the digits or the phone's
+    code), resized and saved afresh without metadata (appeals.images.resized); media is
+    never public. A public read: resizing costs, so the per-address read limit applies."""
+    code = normalize_tracking_code(tracking_code)
+    last4 = _remembered(request, code) if code else None
+    if last4 is None:
+        raise Http404
+    try:
+        attachment = resident_photo(tracking_code=code, phone_last4=last4, pk=pk)
+        body, content_type = resized(attachment.image)
+    except (NotFound, OSError):
+        raise Http404 from None
+    response = HttpResponse(body, content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 
 from appeals.enums import FINAL_STATES
-from appeals.models import Appeal, AppealAttachment
+from appeals.models import Appeal, AppealAttachment, PhoneCode
 from appeals.open311.models import Open311Request
 from governance.kernel.privacy import mask_name, mask_phone
 
@@ -28,6 +28,7 @@ CHUNK = 1000
 class AppealPurge:
     contacts_masked: int
     photos_deleted: int
+    phone_codes_deleted: int = 0
 
 
 def _ended_before(cutoff: datetime):
@@ -75,5 +76,12 @@ def delete_finished_photos(*, now: datetime) -> int:
         deleted += len(photos)
 
 
+def delete_old_phone_codes(*, now: datetime) -> int:
+    """Delete the one-time codes of 我的诉求 (appeals.phone_proof) sent more than two days
+    ago: the per-day limit looks back one day, nothing else reads them."""
+    return PhoneCode.objects.filter(created_at__lt=now - timedelta(days=2)).delete()[0]
+
+
 def purge_finished_appeals(*, now: datetime) -> AppealPurge:
-    return AppealPurge(contacts_masked=mask_finished_contacts(now=now), photos_deleted=delete_finished_photos(now=now))
+    return AppealPurge(contacts_masked=mask_finished_contacts(now=now), photos_deleted=delete_finished_photos(now=now),
+                       phone_codes_deleted=delete_old_phone_codes(now=now))

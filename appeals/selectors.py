@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.query import ModelIterable
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from appeals import permissions, public_policy, workflow
 from appeals.deadlines import deadline_text
@@ -22,6 +23,7 @@ from appeals.enums import (
     OPEN_STATES,
     AppealAction,
     AppealState,
+    AttachmentKind,
     DeadlineUnit,
     HandlingLevel,
     QueueLevel,
@@ -31,8 +33,8 @@ from governance.enums import COMMUNITY_ROLES, AccessAction, Role
 from governance.kernel import shared_cache
 from governance.kernel.access import access_log_record
 from governance.kernel.clock import CHINA
-from governance.kernel.errors import NotFound
-from governance.kernel.privacy import mask_name, mask_phone
+from governance.kernel.errors import ActionForbidden, NotFound
+from governance.kernel.privacy import mask_name, mask_phone, phone_for_handler
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Community, Department, Grid, Street
 
@@ -180,6 +182,8 @@ class ResidentContact:
     phone: str
     name: str
     full: bool  # the full number and name (the view is in the access log)
+    # 匿名: the phone is masked for this viewer, who may still reveal it (resident_phone_reveal).
+    revealable: bool = False
 
 
 def sees_resident(*, user, appeal: Appeal, jurisdiction: Jurisdiction | None = None) -> bool:
@@ -211,6 +215,12 @@ def resident_contact(*, user, appeal: Appeal, jurisdiction: Jurisdiction | None 
     API, exports and the volunteers' pages alike; a full view is written to the access
     log (who saw whose personal data, when, from where)."""
     if sees_resident(user=user, appeal=appeal, jurisdiction=jurisdiction):
+        if appeal.anonymous:
+            # 匿名 (governance.kernel.privacy.phone_for_handler): the name was never kept, the
+            # phone is masked until revealed; nothing personal is shown, nothing is logged.
+            phone = phone_for_handler(appeal.phone, anonymous=True)
+            return ResidentContact(phone=phone, name=appeal.display_name, full=False,
+                                   revealable=bool(appeal.phone))
         if appeal.phone or appeal.name:
             access_log_record(user=user, action=AccessAction.VIEW, subject=f"appeal:{appeal.tracking_code}",
                               request=request)
@@ -218,11 +228,28 @@ def resident_contact(*, user, appeal: Appeal, jurisdiction: Jurisdiction | None 
     return masked_contact(appeal)
 
 
+def resident_phone_reveal(*, user, appeal: Appeal, jurisdiction: Jurisdiction | None = None, request=None) -> str:
+    """"拨打/显示号码" on an anonymous appeal (or any other): the full phone to whoever may
+    contact the resident (sees_resident), written to the access log as a view of the
+    appeal's phone; ActionForbidden for anyone else who sees the appeal (callers have
+    found it within the jurisdiction)."""
+    if not sees_resident(user=user, appeal=appeal, jurisdiction=jurisdiction):
+        raise ActionForbidden(_("只有参与办理的工作人员在办理期间可以查看居民的联系电话。"))
+    if not appeal.phone:
+        raise NotFound(_("该诉求没有联系电话。"))
+    access_log_record(user=user, action=AccessAction.VIEW, subject=f"appeal:{appeal.tracking_code}:phone",
+                      request=request)
+    return appeal.phone
+
+
 # --- the public tracking page -------------------------------------------------------------------
 
 # What a resident sees of each step: the action and the unit, plus the text meant for them
 # (a correction of the deadline says old → new and why, written by the system).
-_PUBLIC_NOTE_ACTIONS = {AppealAction.DECLINE, AppealAction.RESOLVE, AppealAction.WITHDRAW, AppealAction.EVALUATE, AppealAction.DEADLINE_CORRECT}
+_PUBLIC_NOTE_ACTIONS = {AppealAction.DECLINE, AppealAction.RESOLVE, AppealAction.WITHDRAW, AppealAction.EVALUATE, AppealAction.DEADLINE_CORRECT, AppealAction.SUPPLEMENT}
+# The resident's own photos (at submission and 补充), and the result's once the result is told.
+RESIDENT_PHOTO_KINDS = (AttachmentKind.INTAKE, AttachmentKind.SUPPLEMENT)
+RESULT_SHOWN_STATES = (AppealState.AWAITING_EVALUATION, AppealState.CLOSED)
 
 
 @dataclass(frozen=True)
@@ -255,6 +282,12 @@ class TrackView:
     steps: tuple[TrackStep, ...]
     point: tuple[float, float] | None = None  # the place on the small map (Appeal.map_point)
     place: str = ""
+    photos: tuple[int, ...] = ()  # the resident's photo ids (appeals.selectors.resident_photo serves them)
+    result_photos: tuple[int, ...] = ()  # the 办结 photos, once the result is told
+    rating_label: str = ""
+    solved: bool | None = None
+    evaluation_comment: str = ""
+    can_supplement: bool = False
 
 
 def appeal_track(*, tracking_code: str, phone_last4: str) -> TrackView:
@@ -264,6 +297,13 @@ def appeal_track(*, tracking_code: str, phone_last4: str) -> TrackView:
 
     appeal = appeal_for_resident(tracking_code=tracking_code, phone_last4=phone_last4)
     events = appeal.events.order_by("created_at", "id")
+    result_shown = appeal.state in RESULT_SHOWN_STATES
+    photos, result_photos = [], []
+    for pk, kind in appeal.attachments.order_by("created_at", "id").values_list("pk", "kind"):
+        if kind in RESIDENT_PHOTO_KINDS:
+            photos.append(pk)
+        elif kind == AttachmentKind.RESULT and result_shown:
+            result_photos.append(pk)
     steps = tuple(
         TrackStep(
             at=e.created_at, action=e.action, action_label=str(AppealAction(e.action).label),
@@ -276,11 +316,30 @@ def appeal_track(*, tracking_code: str, phone_last4: str) -> TrackView:
         tracking_code=appeal.tracking_code, state=appeal.state, state_label=appeal.get_state_display(),
         category=str(appeal.category) if appeal.category else "", description=appeal.description,
         handling_unit=appeal.handling_unit_name, created_at=appeal.created_at, deadline=appeal.deadline,
-        deadline_text=deadline_text(appeal), result=appeal.result if appeal.state in (AppealState.AWAITING_EVALUATION, AppealState.CLOSED) else "",
+        deadline_text=deadline_text(appeal), result=appeal.result if result_shown else "",
         rating=appeal.rating, can_evaluate=appeal.state == AppealState.AWAITING_EVALUATION,
         can_withdraw=appeal.state in workflow.sources(AppealAction.WITHDRAW), version=appeal.version, steps=steps,
         point=appeal.map_point, place=appeal.address_text or appeal.place_name,
+        photos=tuple(photos), result_photos=tuple(result_photos),
+        rating_label=appeal.get_rating_display() if appeal.rating else "", solved=appeal.solved,
+        evaluation_comment=appeal.evaluation_comment,
+        can_supplement=appeal.state in workflow.sources(AppealAction.SUPPLEMENT),
     )
+
+
+def resident_photo(*, tracking_code: str, phone_last4: str, pk: int) -> AppealAttachment:
+    """A photo of the resident's own appeal, as the tracking page shows them: their own
+    (at submission and 补充) and, once the result is told, the 办结 photos; NotFound for
+    anything else. Callers have checked the resident's proof (the tracking code and
+    the digits, or the phone's one-time code)."""
+    from appeals.services import appeal_for_resident
+
+    appeal = appeal_for_resident(tracking_code=tracking_code, phone_last4=phone_last4)
+    kinds = RESIDENT_PHOTO_KINDS + ((AttachmentKind.RESULT,) if appeal.state in RESULT_SHOWN_STATES else ())
+    attachment = appeal.attachments.filter(pk=pk, kind__in=kinds).first()
+    if attachment is None:
+        raise NotFound()
+    return attachment
 
 
 def _public_unit(actor_label: str) -> str:

@@ -20,10 +20,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from appeals.deadlines import deadline_text
-from appeals.tasks import SMS_EXTENDED, SMS_FEEDBACK, SMS_RECEIVED, track_url
+from appeals.tasks import SMS_EXTENDED, SMS_FEEDBACK, SMS_PHONE_CODE, SMS_RECEIVED, track_url
 from governance.kernel import outbox
 from governance.kernel.logmask import mask_text
 from governance.kernel.privacy import mask_phone, mask_tracking_code
+from governance.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ TEMPLATES = {
     SMS_RECEIVED: gettext_noop("【共治】您的诉求已受理，查询码 %(code)s，可凭查询码和手机号后四位查询办理进度：%(url)s"),
     SMS_FEEDBACK: gettext_noop("【共治】您的诉求（查询码 %(code)s）已办结：%(result)s 请对办理结果进行评价：%(url)s"),
     SMS_EXTENDED: gettext_noop("【共治】您的诉求（查询码 %(code)s）经审批延期办理，办结时限延至 %(deadline)s。办理进度：%(url)s"),
+    SMS_PHONE_CODE: gettext_noop("【共治】您的验证码为 %(code)s，%(minutes)s 分钟内有效，用于查看您反映的诉求。如非本人操作，请忽略本短信。"),
 }
 # Variables are length-limited by the gateways: the result is cut here.
 RESULT_MAX = 120
@@ -63,16 +65,26 @@ def messages_for(appeal, kind: str, **extra) -> list[outbox.Message]:
     return [message(appeal, kind, **extra)] if appeal.phone_is_mobile else []
 
 
+def phone_code_message(*, phone: str, code: str, minutes: int) -> outbox.Message:
+    """The one-time code of 我的诉求 (appeals.phone_proof). Logs mask the code like a
+    tracking code (``masked``: its ends only)."""
+    return outbox.Message(channel=CHANNEL, recipient=phone, template=SMS_PHONE_CODE,
+                          params={"code": code, "minutes": minutes}, subject="phone-code")
+
+
 def render(template: str, params: dict) -> str:
     """The text of a template (what the gateway would send)."""
     return _(TEMPLATES[template]) % params
 
 
-def masked(params: dict) -> dict:
-    """The parameters with the tracking code masked, also inside the link."""
+def masked(params: dict, template: str = "") -> dict:
+    """The parameters with the tracking code masked, also inside the link; a one-time
+    code entirely."""
     code = params.get("code", "")
     if not code:
         return dict(params)
+    if template == SMS_PHONE_CODE:
+        return {**params, "code": "*" * len(code)}
     hidden = mask_tracking_code(code)
     return {k: mask_text(v).replace(code, hidden) if isinstance(v, str) else v for k, v in params.items()}
 
@@ -90,10 +102,13 @@ class SmsBackend:
 
 
 class ConsoleSmsBackend(SmsBackend):
-    """Development: the rendered message goes to the log, number and code masked."""
+    """Development: the rendered message goes to the log, number and code masked — except
+    a one-time code (我的诉求) with DEBUG on, which a developer must be able to type in
+    (it proves nothing in production, where a gateway sends it)."""
 
     def send(self, *, phone: str, template: str, params: dict, key: str) -> None:
-        logger.info("SMS to %s: %s", mask_phone(phone), render(template, masked(params)))
+        shown = params if template == SMS_PHONE_CODE and settings.DEBUG else masked(params, template)
+        logger.info("SMS to %s: %s", mask_phone(phone), render(template, shown))
 
 
 @dataclass
@@ -122,5 +137,9 @@ def get_backend() -> SmsBackend:
 
 
 def deliver(row) -> None:
-    """The outbox's ``sms`` channel (a gateway: called outside any transaction)."""
+    """The outbox's ``sms`` channel (a gateway: called outside any transaction). Once the
+    gateway took a one-time code, the row forgets it: codes are kept only as digests
+    (appeals.phone_proof)."""
     get_backend().send(phone=row.recipient, template=row.template, params=row.params, key=row.key)
+    if row.template == SMS_PHONE_CODE:
+        OutboxMessage.objects.filter(pk=row.pk).update(params=masked(row.params, SMS_PHONE_CODE))

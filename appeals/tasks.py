@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 SMS_RECEIVED = "received"
 SMS_FEEDBACK = "feedback"
 SMS_EXTENDED = "extended"
+SMS_PHONE_CODE = "phone_code"  # 我的诉求's one-time code (appeals.phone_proof)
 
 
 def track_url(appeal) -> str:

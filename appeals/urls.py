@@ -15,5 +15,7 @@ urlpatterns = [
     path("extensions/<int:pk>/<str:decision>/", views.extension_decide, name="extension-decide"),
     path("<str:code>/", views.appeal_detail, name="detail"),
     path("<str:code>/photos/<int:pk>/", views.appeal_photo, name="photo"),
+    # 匿名: "拨打/显示号码" — the full phone, access-logged (appeals.selectors.resident_phone_reveal).
+    path("<str:code>/phone/", views.appeal_phone_reveal, name="phone-reveal"),
     path("<str:code>/<str:action>/", views.appeal_action, name="action"),
 ]

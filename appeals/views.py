@@ -371,6 +371,28 @@ def appeal_photo(request, code: str, pk: int):
     return response
 
 
+@login_required
+@require_POST
+def appeal_phone_reveal(request, code: str):
+    """"拨打/显示号码": the full phone of an anonymous appeal's resident, to those who may
+    contact them; each reveal is one access-log entry. htmx: the phone fragment; without
+    JavaScript: the appeal page with the number shown."""
+    jur = jurisdiction_for(request.user)
+    htmx = _is_htmx(request)
+    try:
+        appeal = selectors.appeal_get(jurisdiction=jur, tracking_code=code)
+        phone = selectors.resident_phone_reveal(user=request.user, appeal=appeal, jurisdiction=jur, request=request)
+    except ApplicationError as exc:
+        if htmx:
+            return _flash_fragment(exc.message, status=exc.status_code)
+        raise
+    contact = selectors.ResidentContact(phone=phone, name=appeal.display_name, full=True)
+    if htmx:
+        return render(request, "appeals/staff/_phone.html", {"contact": contact, "appeal": appeal})
+    context = {**_detail_context(request, jur, appeal), **_map_context(jur, appeal), "contact": contact}
+    return render(request, "appeals/staff/detail.html", context)
+
+
 # --- 延期 decisions ----------------------------------------------------------------------------------
 
 # Who decides extensions (appeals.extensions): the community for its grids, the street for

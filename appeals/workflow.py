@@ -243,6 +243,10 @@ TABLE: dict[str, Step] = {step.action: step for step in (
     # A pending request can still be turned down after the appeal was resolved.
     Step(AppealAction.EXTEND_REJECT, OPEN, None, frozenset({Party.STAFF}), _decider, _decides,
          read_only_refusal="", guard=_still_pending, guard_first=True),
+    # 居民补充 (text, photos) while the appeal is open: nothing a handler acts on changes, so
+    # no handler's open form goes stale; the handling unit is told in its inbox.
+    Step(AppealAction.SUPPLEMENT, OPEN, None, frozenset({Party.RESIDENT}),
+         refusal=gettext_lazy("补充材料由居民本人在查询页凭查询码或手机验证码进行。"), keeps_version=True),
 )}
 assert set(TABLE) == set(AppealAction), "every action needs a row in the workflow table"
 

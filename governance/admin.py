@@ -83,11 +83,14 @@ class DeliveryFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _masked_params(params: dict) -> dict:
-    """The parameters as the admin shows them: a tracking code masked, also inside links."""
+def _masked_params(params: dict, template: str = "") -> dict:
+    """The parameters as the admin shows them: a tracking code masked, also inside links;
+    a one-time code (appeals.tasks.SMS_PHONE_CODE, 我的诉求) entirely."""
     code = params.get("code") if isinstance(params, dict) else None
     if not code:
         return params
+    if template == "phone_code":
+        return {**params, "code": "*" * len(str(code))}
     hidden = mask_tracking_code(code)
     return {k: v.replace(code, hidden) if isinstance(v, str) else v for k, v in params.items()}
 
@@ -117,7 +120,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("参数"))
     def masked_params(self, obj: OutboxMessage) -> str:
-        return json.dumps(_masked_params(obj.params), ensure_ascii=False, indent=1)
+        return json.dumps(_masked_params(obj.params, obj.template), ensure_ascii=False, indent=1)
 
     @admin.action(description=gettext_lazy("重新发送所选消息"))
     def resend(self, request, queryset):

@@ -62,6 +62,7 @@ class NotificationKind(models.TextChoices):
     ESCALATION = "escalation", _("超期升级")
     REMINDER = "reminder", _("督办催办")
     EXTENSION = "extension", _("延期审批")
+    SUPPLEMENT = "supplement", _("居民补充")
 
 
 class OutboxStatus(models.TextChoices):

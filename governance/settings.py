@@ -422,6 +422,17 @@ APPEAL_INTAKE_RATE_PER_PHONE = env_str("APPEAL_INTAKE_RATE_PER_PHONE", "5/day")
 # estate shares one NAT address: the address's number is high on purpose.
 APPEAL_TRACK_FAILURES_PER_CODE = env_str("APPEAL_TRACK_FAILURES_PER_CODE", "10/hour")
 APPEAL_TRACK_FAILURES_PER_IP = env_str("APPEAL_TRACK_FAILURES_PER_IP", "100/hour")
+# 我的诉求 (appeals.phone_proof): a one-time code by SMS proves the phone. One code per
+# PHONE_CODE_INTERVAL_SECONDS and PHONE_CODE_RATE_PER_PHONE per phone, PHONE_CODE_RATE_PER_IP
+# per client address; a code lives PHONE_CODE_TTL_SECONDS and takes PHONE_CODE_MAX_TRIES
+# tries; the proof lasts MY_APPEALS_SESSION_HOURS at most and shows MY_APPEALS_MONTHS back.
+PHONE_CODE_INTERVAL_SECONDS = env_int("PHONE_CODE_INTERVAL_SECONDS", 60, minimum=1)
+PHONE_CODE_RATE_PER_PHONE = env_str("PHONE_CODE_RATE_PER_PHONE", "10/day")
+PHONE_CODE_RATE_PER_IP = env_str("PHONE_CODE_RATE_PER_IP", "30/hour")
+PHONE_CODE_TTL_SECONDS = env_int("PHONE_CODE_TTL_SECONDS", 300, minimum=30)
+PHONE_CODE_MAX_TRIES = env_int("PHONE_CODE_MAX_TRIES", 5, minimum=1)
+MY_APPEALS_SESSION_HOURS = env_int("MY_APPEALS_SESSION_HOURS", 24, minimum=1)
+MY_APPEALS_MONTHS = env_int("MY_APPEALS_MONTHS", 12, minimum=1)
 # Public reads (Open311 GETs, the public photos, the submit form's place lists) per
 # client address, counted in each web process's memory (appeals.public_policy).
 PUBLIC_READ_RATE_PER_IP = env_str("PUBLIC_READ_RATE_PER_IP", "120/minute")

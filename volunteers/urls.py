@@ -32,6 +32,7 @@ urlpatterns = [
     path("hall/<str:code>/claim/", views.hall_claim, name="hall-claim"),
     path("my-appeals/", views.my_appeals, name="my-appeals"),
     path("my-appeals/<str:code>/", views.my_appeal, name="my-appeal"),
+    path("my-appeals/<str:code>/phone/", views.my_appeal_phone, name="my-appeal-phone"),
     path("my-appeals/<str:code>/contact/", views.my_appeal_act, {"action": "contact"}, name="my-appeal-contact"),
     path("my-appeals/<str:code>/note/", views.my_appeal_act, {"action": "note"}, name="my-appeal-note"),
     path("my-appeals/<str:code>/resolve/", views.my_appeal_act, {"action": "resolve"}, name="my-appeal-resolve"),

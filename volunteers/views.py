@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from appeals.enums import AppealAction
 from appeals.forms import ContactForm, NoteForm, ResolveForm
-from appeals.selectors import resident_contact
+from appeals.selectors import ResidentContact, resident_contact, resident_phone_reveal
 from appeals.services import appeal_act
 from governance.kernel.errors import ActionForbidden, ApplicationError, NotFound
 from volunteers import selectors, services
@@ -487,6 +487,10 @@ def my_appeal(request, code: str):
     volunteer = selectors.volunteer_require(request.user)
     appeal = selectors.my_service_appeal_get(volunteer=volunteer, tracking_code=code)
     contact = resident_contact(user=request.user, appeal=appeal, request=request)
+    return _my_appeal_page(request, volunteer, appeal, contact)
+
+
+def _my_appeal_page(request, volunteer, appeal, contact):
     initial = {"expected_version": appeal.version}
     return render(request, "volunteers/my_appeal_detail.html", {
         "volunteer": volunteer, "appeal": appeal, "contact": contact,
@@ -496,6 +500,19 @@ def my_appeal(request, code: str):
         "note_form": NoteForm(initial=initial, prefix="note"),
         "resolve_form": ResolveForm(initial=initial, prefix="resolve"),
     })
+
+
+@login_required
+@require_POST
+def my_appeal_phone(request, code: str):
+    """匿名's "拨打/显示号码" for the volunteer who claimed the appeal: the full phone, one
+    access-log entry (appeals.selectors.resident_phone_reveal); the page shows it (never
+    a flash message: those may travel in a cookie)."""
+    volunteer = selectors.volunteer_require(request.user)
+    appeal = selectors.my_service_appeal_get(volunteer=volunteer, tracking_code=code)
+    phone = resident_phone_reveal(user=request.user, appeal=appeal, request=request)
+    contact = ResidentContact(phone=phone, name=appeal.display_name, full=True)
+    return _my_appeal_page(request, volunteer, appeal, contact)
 
 
 @login_required

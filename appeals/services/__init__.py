@@ -8,7 +8,8 @@
   ``appeal_checkin``, ``appeal_supervise`` (a supervisor's 督办意见), ``appeal_publish`` (公开摘要); and ``appeal_act`` to take one by name (a page's or the API's
   URL); 上报 is ``appeals.escalation.appeal_escalate``, 延期
   ``appeals.extensions.extension_request``/``extension_approve``/``extension_reject``;
-- the resident's (``resident``): ``appeal_withdraw_by_resident``, ``appeal_evaluate``, by
+- the resident's (``resident``): ``appeal_withdraw_by_resident``, ``appeal_evaluate``,
+  ``appeal_supplement`` (补充), by
   tracking code + the phone's last 4 digits; the volunteer's ``appeal_claim``; the
   system's ``appeal_close_unevaluated``.
 
@@ -44,6 +45,7 @@ from appeals.services.resident import (
     appeal_close_unevaluated,
     appeal_evaluate,
     appeal_for_resident,
+    appeal_supplement,
     appeal_withdraw_by_resident,
 )
 from appeals.services.routing import Route, department_for, route_for, unit_from_code
@@ -52,7 +54,7 @@ __all__ = [
     "MOBILE_REQUIRED_SOURCES", "NOTE_MAX", "SERVICES", "Route", "_Context", "_begin", "_text",
     "_transition", "appeal_act", "appeal_checkin", "appeal_claim", "appeal_close_unevaluated", "appeal_contact",
     "appeal_decline", "appeal_dispatch", "appeal_evaluate", "appeal_feedback", "appeal_for_resident", "appeal_merge",
-    "appeal_note", "appeal_publish", "appeal_receive", "appeal_reroute", "appeal_resolve", "appeal_return", "appeal_sign", "appeal_supervise",
+    "appeal_note", "appeal_publish", "appeal_receive", "appeal_reroute", "appeal_resolve", "appeal_return", "appeal_sign", "appeal_supervise", "appeal_supplement",
     "appeal_verify_fail", "appeal_verify_pass", "appeal_whistle", "appeal_withdraw_by_resident", "department_for",
     "route_for", "unit_from_code",
 ]

@@ -10,18 +10,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals import events, permissions, workflow
-from appeals.enums import AppealAction, AppealState, HandlingLevel, Rating
+from appeals.enums import AppealAction, AppealState, AttachmentKind, HandlingLevel, Rating
 from appeals.events import RESIDENT_LABEL, SYSTEM_LABEL
 from appeals.hooks import CLAIMED_APPEAL_CLOSED
 from appeals.models import Appeal, normalize_tracking_code
 from appeals.services.core import (
+    _attach,
+    _clean_photos,
     _Context,
     _text,
     _transition,
 )
 from appeals.workdays import deadline_for
+from governance.enums import NotificationKind
 from governance.kernel import hooks
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.staff.notifications import Digest, unit_messages
 
 
 def appeal_for_resident(*, tracking_code: str, phone_last4: str) -> Appeal:
@@ -42,6 +46,55 @@ def appeal_withdraw_by_resident(*, tracking_code: str, phone_last4: str, reason:
     ctx = _Context(appeal=appeal, actor=None, label=RESIDENT_LABEL, now=timezone.now())
     with transaction.atomic():
         _transition(ctx, AppealAction.WITHDRAW, note=reason)
+    return appeal
+
+
+def _supplement_messages(appeal: Appeal, *, text: str, photos: int) -> list:
+    """The inbox message of a 补充 to the unit that holds the appeal: its handling unit, or
+    the queue it waits in (community or street dispatch centre)."""
+    from appeals.escalation import appeal_link
+
+    key = appeal.handler_key
+    if key is None and appeal.street_id:
+        unit = events.queue_unit(queue=appeal.queue_level, community_code=appeal.community_id,
+                                 street_code=appeal.street_id)
+        key = (unit.level, unit.code)
+    if key is None:
+        return []
+    parts = [text[:120] + ("…" if len(text) > 120 else "")] if text else []
+    if photos:
+        parts.append(_("附照片 %(n)s 张。") % {"n": photos})
+    digest = Digest(
+        title=_("居民补充：诉求 %(code)s") % {"code": appeal.tracking_code},
+        body="\n".join(parts), link=appeal_link(appeal.tracking_code),
+    )
+    return unit_messages(kind=NotificationKind.SUPPLEMENT, digests={key: digest},
+                         subject=f"appeal:{appeal.pk}")
+
+
+def appeal_supplement(*, tracking_code: str, phone_last4: str, text: str = "", photos=()) -> Appeal:
+    """The resident adds text or photos (补充) to an open appeal — also the way to send a
+    photo that could not be stored at submission.
+
+    Steps: 1. find the appeal by tracking code + last 4 digits (NotFound); 2. the table
+    allows a 补充 in the appeal's state (open; Conflict otherwise); 3. text (≤ NOTE_MAX)
+    or at least one photo, each checked and re-encoded without metadata as at intake;
+    4. in one transaction: the event (its note the text, its data the photo count,
+    the version untouched: no handler's open form goes stale), the photos attached to it
+    (a photo that cannot be stored stops it: 503, the resident tries again), and the
+    inbox message to the unit holding the appeal (the outbox).
+    """
+    appeal = appeal_for_resident(tracking_code=tracking_code, phone_last4=phone_last4)
+    workflow.ensure_state(AppealAction.SUPPLEMENT, appeal.state)
+    text = _text(text, field_label=_("补充内容"), required=False)
+    clean = _clean_photos(photos)
+    if not text and not clean:
+        raise ApplicationError(_("请填写补充内容或选择照片。"))
+    ctx = _Context(appeal=appeal, actor=None, label=RESIDENT_LABEL, now=timezone.now())
+    with transaction.atomic():
+        event = _transition(ctx, AppealAction.SUPPLEMENT, note=text, data=events.Supplement(photos=len(clean)),
+                            messages=_supplement_messages(appeal, text=text, photos=len(clean)))
+        _attach(appeal, event, clean, AttachmentKind.SUPPLEMENT)
     return appeal
 
 

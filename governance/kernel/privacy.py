@@ -19,6 +19,14 @@ def mask_phone(phone: str) -> str:
     return "****" + digits[-4:]
 
 
+def phone_for_handler(phone: str, *, anonymous: bool) -> str:
+    """What staff who may contact the resident (appeals.selectors.sees_resident) see of the
+    phone: the full number — or, when the resident asked for anonymity (匿名), the masked
+    one; the full number is then given only by the "拨打/显示号码" reveal, one access-log
+    entry each (appeals.selectors.resident_phone_reveal)."""
+    return mask_phone(phone) if anonymous else phone
+
+
 def mask_name(name: str) -> str:
     """张*华 / 李*: for public pages."""
     if not name:

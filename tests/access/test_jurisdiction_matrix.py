@@ -126,6 +126,12 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "public:track-evaluate": R("POST", public=True, kind="dispatched"),
     "public:track-withdraw": R(public=True, kind="dispatched"),
     "public:track-forget": R("POST", public=True, kind="dispatched"),
+    # Issue 20: 补充 and the resident's photos (after the proof: else back to the digits, or 404),
+    # 我的诉求 (the phone proven by a one-time code, in the session).
+    "public:track-supplement": R("POST", public=True, kind="dispatched"),
+    "public:track-photo": R(public=True, kind="photo", expect={r: 404 for r in ROLES}),  # no proof in this session
+    "public:my-appeals": PUBLIC_GET, "public:my-code": PUBLIC_POST, "public:my-verify": PUBLIC_POST,
+    "public:my-logout": PUBLIC_POST,
     "public:places-streets": PUBLIC_GET, "public:places-communities": PUBLIC_GET,
     "public:places-buildings": PUBLIC_GET,
     "public:places-near": PUBLIC_GET, "public:places-named": PUBLIC_GET,  # places only (issue 21)
@@ -143,6 +149,8 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "api-extension-approve": R("POST", "extension", {"community_worker"}),
     "api-extension-reject": R("POST", "extension", {"community_worker"}),
     "appeals:queue": R(), "appeals:detail": APPEAL_GET, "appeals:photo": R(kind="photo"),
+    # 匿名's "拨打/显示号码": whoever may contact the resident (appeals.selectors.sees_resident).
+    "appeals:phone-reveal": R("POST", "dispatched", HANDLERS | {"street_officer"}),
     "api-appeal-photo": R(kind="photo"),
     "appeals:building-search": R(), "appeals:extensions": R(),
     "appeals:intake": R(may=STAFF - SUPERVISORS - {"department_handler"}),
@@ -193,7 +201,7 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "volunteers:my-appeals": R(volunteer_only=True, may=VOLUNTEER),
     "volunteers:my-appeal": R(kind="claimed", may=VOLUNTEER, volunteer_only=True),
     **{f"volunteers:my-appeal-{a}": R("POST", "claimed", VOLUNTEER, volunteer_only=True)
-       for a in ("contact", "note", "resolve")},
+       for a in ("contact", "note", "resolve", "phone")},
     "volunteers:overview": R(may=STAFF - {"department_handler"}),
     "volunteers:overview-members": R(may=STAFF - {"department_handler"}),
     "volunteers:overview-organizations": R(may=STAFF - {"department_handler"}),

@@ -262,8 +262,8 @@ def test_tracking_shows_the_timeline_with_unit_names_only(client, city, appeal, 
         appeal = services.appeal_act(actor=u.grid_worker, appeal=appeal, action=A.NOTE, note=f"进展{n}")
     response = client.post(TRACK, {"tracking_code": appeal.tracking_code.lower(), "phone_last4": "5678"})
     assert response.status_code == 302 and response.url == track_url(appeal.tracking_code)
-    # session, appeal, events, handling grid and its community, the session's save
-    with django_assert_max_num_queries(9):
+    # session, appeal, events, its photos (issue 20), handling grid and its community, the session's save
+    with django_assert_max_num_queries(10):
         page = text(client.get(response.url))
     assert "办理过程" in page and "办理中" in page and "签收" in page
     assert "甲一社区第一网格" in page  # the handling unit, by name

@@ -177,6 +177,8 @@ def test_every_illegal_transition_is_refused(city, action, state):
         elif action == A.EVALUATE:
             services.appeal_evaluate(tracking_code=appeal.tracking_code, phone_last4="5678", solved=True,
                                      rating=Rating.SATISFIED)
+        elif action == A.SUPPLEMENT:
+            services.appeal_supplement(tracking_code=appeal.tracking_code, phone_last4="5678", text="补充")
         elif action == A.CLOSE_UNEVALUATED:
             services.appeal_close_unevaluated(appeal=appeal)
         elif action in JOB_ACTIONS:

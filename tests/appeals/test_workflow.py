@@ -21,12 +21,13 @@ pytestmark = pytest.mark.django_db
 ELSEWHERE = {
     A.WITHDRAW: ("public:track-withdraw", "api-track"),
     A.EVALUATE: ("public:track-evaluate", "api-track"),
+    A.SUPPLEMENT: ("public:track-supplement", "api-track"),
     A.CLAIM: ("volunteers:hall-claim", "api-volunteers-hall-claim"),
     A.EXTEND_APPROVE: ("appeals:extension-decide", "api-extension-approve"),
     A.EXTEND_REJECT: ("appeals:extension-decide", "api-extension-reject"),
     A.SUPERVISE: ("reports:supervision-notes", "api-appeal-supervise"),
 }
-_ARGS = {"public:track-withdraw": ["X"], "public:track-evaluate": ["X"], "api-track": ["X"],
+_ARGS = {"public:track-withdraw": ["X"], "public:track-evaluate": ["X"], "api-track": ["X"], "public:track-supplement": ["X"],
          "volunteers:hall-claim": ["X"], "api-volunteers-hall-claim": ["X"], "appeals:extension-decide": [1, "approve"],
          "api-extension-approve": [1], "api-extension-reject": [1], "reports:supervision-notes": ["X"],
          "api-appeal-supervise": ["X"]}
