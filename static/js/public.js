@@ -156,7 +156,7 @@
   function firstError() {
     var form = document.querySelector("form[data-has-errors]");
     if (!form) return;
-    var list = form.querySelector(".errorlist[data-for]");
+    var list = form.querySelector(".field-errors[data-for]");
     var field = list ? document.getElementById(list.getAttribute("data-for")) : null;
     var target = field && field.type !== "hidden" && !field.disabled && field.offsetParent !== null ? field : null;
     if (!target) {
