@@ -22,9 +22,9 @@ from PIL import Image
 from appeals.enums import AppealState
 from appeals.models import Appeal
 from appeals.public_selectors import PLACE_LIMIT, building_search
+from grids.models import Building
 from tests.appeals.factories import grid_category
 from tests.browser import CHROMIUM_ARGS
-from grids.models import Building
 from tests.factories import BuildingFactory, make_city
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
