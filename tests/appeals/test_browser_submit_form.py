@@ -104,13 +104,15 @@ def test_the_chosen_building_is_kept_and_submitted_over_20_fills(big_city, phone
         community, building = targets[i % len(targets)]
         page.goto(f"{live_server.url}/submit/")
         page.wait_for_selector("#submit-map.leaflet-container")
-        page.select_option("#id_street", city.street_a.code)
         if building == city.building_b1:
-            # The resident who chose the street then confirms the building the map offers
-            # nearby, while the street's lists are still on their way.
+            # Located first; the resident chooses the street in the list, then taps the
+            # building the map offers nearby while the street's lists are on their way.
             page.click("#use-location")
+            page.wait_for_selector("#nearby-places .nearby-building")
+            page.select_option("#id_street", city.street_a.code)
             page.click("#nearby-places .nearby-building")
         else:
+            page.select_option("#id_street", city.street_a.code)
             page.wait_for_selector(f"#id_community option[value='{community.code}']", state="attached")
             page.select_option("#id_community", community.code)
             page.wait_for_selector(f"#id_building option[value='{building.code}']", state="attached")
