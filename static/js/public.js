@@ -136,6 +136,22 @@
       }
       select.value = value;
     }
+    // A list that reloads is disabled, and a disabled list is not sent: a form sent then
+    // would lose the place chosen. It waits for the lists and is sent when they have answered.
+    var form = building.form, waiting = false, note = document.getElementById("place-loading");
+    function loading() { return !!form.querySelector("select[data-disabled-by-htmx]"); }
+    form.addEventListener("submit", function (event) {
+      if (!loading()) return;
+      event.preventDefault();
+      waiting = true;
+      if (note) { note.hidden = false; }
+    });
+    document.body.addEventListener("htmx:afterRequest", function () {
+      if (!waiting || loading()) return;
+      waiting = false;
+      if (note) { note.hidden = true; }
+      form.requestSubmit();
+    });
     document.addEventListener("gz:place-pick", function (event) {
       var place = event.detail;
       picks += 1;

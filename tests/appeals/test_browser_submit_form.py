@@ -181,6 +181,34 @@ def test_a_building_picked_on_the_map_while_the_lists_load_is_kept(big_city, pho
     assert page.console_errors == []
 
 
+def test_a_form_sent_while_a_list_reloads_waits_for_it_and_keeps_the_building(big_city, phone, live_server):
+    """A list is disabled while it reloads (and a disabled list is not sent): the resident who
+    taps 提交 right after picking a building on the map is not told to choose a place."""
+    city, page = big_city, phone
+    category = grid_category()
+    page.context.grant_permissions(["geolocation"], origin=live_server.url)
+    page.context.set_geolocation({"latitude": 39.9501, "longitude": 116.3701})
+    page.goto(f"{live_server.url}/submit/")
+    page.select_option("#id_category", str(category.pk))
+    page.fill("#id_description", "单元门禁坏了，关不上。")
+    page.fill("#id_phone", "13612345678")
+    page.click("#use-location")
+    page.wait_for_selector("#nearby-places .nearby-building")
+    held = []
+    page.route("**/places/buildings/**", lambda route: held.append(route))
+    page.click("#nearby-places .nearby-building")  # the lists reload for the pick
+    page.wait_for_function("() => document.getElementById('id_building').disabled")
+    page.click("button.public-submit")
+    page.locator("#place-loading").wait_for(state="visible")
+    assert page.url == f"{live_server.url}/submit/"  # not sent yet
+    assert len(held) == 1
+    held[0].continue_()
+    page.wait_for_url(f"{live_server.url}/submit/done/")
+    appeal = Appeal.objects.get()
+    assert appeal.building.code == city.building_b1.code
+    assert page.console_errors == []
+
+
 def test_after_a_server_error_the_first_error_is_in_view_and_focused_and_the_photo_notice_stays(
         city, phone, live_server):
     page = phone
