@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appeals.deadlines import deadline_text
 from appeals.enums import STAFF_FEEDBACK_METHODS, AppealAction, AppealState, HandlingLevel, Source
-from appeals.images import photo_rule
+from appeals.images import MEDIA_TYPES, photo_rule
 from appeals.public_policy import redact
 from appeals.selectors import category_list
 from governance.enums import COMMUNITY_ROLES, Role
@@ -38,7 +38,7 @@ class PhotosField(forms.FileField):
     check read the same settings."""
 
     def __init__(self, *args, camera: bool = False, **kwargs):
-        attrs = {"accept": "image/jpeg,image/png", "multiple": True,
+        attrs = {"accept": ",".join(MEDIA_TYPES.values()), "multiple": True,
                  "data-max-count": settings.APPEAL_PHOTO_MAX_COUNT, "data-max-bytes": settings.APPEAL_PHOTO_MAX_BYTES}
         if camera:
             # On a phone this opens the back camera directly.

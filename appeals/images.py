@@ -15,6 +15,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from governance.kernel.errors import ApplicationError
 
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png"}
+# What a browser calls those formats: the file inputs' accept and the submit form's check
+# before upload (static/js/public.js) read them; the content check above stays the rule.
+MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appeals.enums import Rating
 from appeals.forms import PhotosField
-from appeals.images import clean_image
+from appeals.images import ALLOWED_FORMATS, MEDIA_TYPES, clean_image
 from appeals.models import DESCRIPTION_MAX, normalize_tracking_code
 from appeals.selectors import category_list
 from governance.kernel.errors import ApplicationError
@@ -18,8 +18,19 @@ from grids.models import Building, Community, Street
 from grids.validators import LANDLINE_RE, normalize_phone
 
 NOT_SURE = "other"  # "不确定": the appeal waits for staff to pick the category
+# The description's counter turns to a warning this close to the limit (the field's max_length).
+COUNTER_WARN_SHARE = 0.9
 COMMENT_MAX = 2000  # the service's limit for notes and comments
 ADDRESS_MAX = 200
+
+
+class ResidentText(forms.CharField):
+    """A textarea's text as the resident typed it: browsers send each line break as CRLF but
+    count it (and the page's counter counts it) as one character; so does the limit."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
 class AppealSubmitForm(forms.Form):
@@ -45,7 +56,7 @@ class AppealSubmitForm(forms.Form):
     category = forms.CharField(
         label=_("问题类别"), error_messages={"required": _("请选择问题类别；不确定时可选“不确定，由工作人员分类”。")},
     )
-    description = forms.CharField(
+    description = ResidentText(
         label=_("问题描述"), max_length=DESCRIPTION_MAX,
         error_messages={
             "required": _("请填写问题描述：发生了什么、在哪里、持续多久。"),
@@ -66,6 +77,26 @@ class AppealSubmitForm(forms.Form):
         error_messages={"required": _("请填写手机号：办理结果和评价链接将以短信发给您。")},
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel", "placeholder": "138 0000 0000"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The browser checks each photo before upload against the server's own limits
+        # (appeals.images, the settings) and says it in the server's words (static/js/public.js).
+        mb = settings.APPEAL_PHOTO_MAX_BYTES // (1024 * 1024)
+        formats = " 或 ".join(ALLOWED_FORMATS)
+        self.fields["photos"].widget.attrs.update({
+            "data-max-count": settings.APPEAL_PHOTO_MAX_COUNT, "data-max-bytes": settings.APPEAL_PHOTO_MAX_BYTES,
+            "data-types": ",".join(MEDIA_TYPES.values()),
+            "data-msg-size": _("照片“{name}”超过 %(mb)s MB，没有选上：请压缩后再选择。") % {"mb": mb},
+            "data-msg-type": _("文件“{name}”不是 %(formats)s 照片，没有选上。") % {"formats": formats},
+            "data-msg-count": _("最多上传 {n} 张照片（您选择了 {m} 张），请重新选择。"),
+            "data-msg-kept": _("其余 {n} 张照片已选好，提交时上传。"),
+            "aria-describedby": "id_photos_helptext",
+        })
+
+    @property
+    def counter_warn_at(self) -> int:
+        return int(self.fields["description"].max_length * COUNTER_WARN_SHARE)
 
     def clean_phone(self) -> str:
         value = self.cleaned_data["phone"]

@@ -135,6 +135,8 @@ def _submit_page(request, form: AppealSubmitForm, *, values, status: int = 200, 
         "NOT_SURE": NOT_SURE,
         "lookup": lookup,
         "resubmitted": request.method == "POST" and not lookup,
+        # Photos never come back with a re-shown form: the page says how many to choose again.
+        "photos_dropped": len([f for f in request.FILES.getlist("photos") if f]) if request.method == "POST" else 0,
         **_place_context(values),
     }, status=status)
 

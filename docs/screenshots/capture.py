@@ -4,7 +4,11 @@ running demo (``make run``, or ``manage.py runserver`` on a seeded database):
 
     python docs/screenshots/capture.py http://localhost:8000 LAT LON
 
+    python docs/screenshots/capture.py http://localhost:8000 --resident
+
 LAT LON: the resident's phone position (WGS-84), e.g. a building of the demo grid.
+--resident: only the residents' submit page at a phone's size (390×844, issue 20):
+resident-submit.png and resident-submit-large.png (长者模式), the whole page.
 Writes submit-map.png (the resident's form after 使用我的位置), queue-map.png (the
 community worker's queue map) and choropleth.png (the city supervisor's map, drilled to
 a street's communities) beside this file. Uses Debian's Chromium, as the tests do."""
@@ -28,6 +32,20 @@ def login(page, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
+def resident_submit(browser, base: str) -> None:
+    """The submit page on a phone, normal and in 长者模式 (the switch in the menu)."""
+    phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                has_touch=True)
+    page = phone.new_page()
+    page.goto(f"{base}/submit/")
+    page.wait_for_selector("#submit-map.leaflet-container")
+    page.screenshot(path=str(HERE / "resident-submit.png"), full_page=True)
+    page.click("#large-text-toggle")
+    page.wait_for_function("() => document.documentElement.classList.contains('gz-large')")
+    page.screenshot(path=str(HERE / "resident-submit-large.png"), full_page=True)
+    phone.close()
+
+
 def main(base: str, lat: float, lon: float) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
@@ -42,6 +60,7 @@ def main(base: str, lat: float, lon: float) -> None:
         page.wait_for_timeout(500)
         page.locator("fieldset.card").first.screenshot(path=str(HERE / "submit-map.png"))
         resident.close()
+        resident_submit(browser, base)
 
         staff = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
         page = staff.new_page()
@@ -68,4 +87,10 @@ def main(base: str, lat: float, lon: float) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1].rstrip("/"), float(sys.argv[2]), float(sys.argv[3]))
+    if sys.argv[2:3] == ["--resident"]:
+        with sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+            resident_submit(chromium, sys.argv[1].rstrip("/"))
+            chromium.close()
+    else:
+        main(sys.argv[1].rstrip("/"), float(sys.argv[2]), float(sys.argv[3]))

@@ -250,23 +250,16 @@
       });
       if (outline) { map.removeLayer(outline); outline = null; }
     }
-    function option(select, value, label) {
-      if (!select) { return; }
-      var found = Array.prototype.find.call(select.options, function (o) { return o.value === value; });
-      if (!found) {
-        found = document.createElement("option");
-        found.value = value; found.textContent = label;
-        select.appendChild(found);
-      }
-      select.value = value;
+    // A place picked here goes to the form's place cascade (static/js/public.js), which
+    // owns the street → community → building lists and their loads.
+    function pickPlace(place) {
+      document.dispatchEvent(new CustomEvent("gz:place-pick", { detail: place }));
     }
     function pickBuilding(b) {
-      option(document.getElementById("id_street"), b.street.code, b.street.name);
-      option(document.getElementById("id_community"), b.community.code, b.community.name);
-      option(document.getElementById("id_building"), b.code, b.address + (b.compound ? "（" + b.compound + "）" : ""));
+      pickPlace({ street: { code: b.street.code, label: b.street.name },
+        community: { code: b.community.code, label: b.community.name },
+        building: { code: b.code, label: b.address + (b.compound ? "（" + b.compound + "）" : "") } });
       if (status) { status.textContent = "已选择楼栋：" + b.address; }
-      // The duplicate hint listens to the building list's change.
-      document.getElementById("id_building").dispatchEvent(new Event("change", { bubbles: true }));
     }
     map.on("click", function (e) { var p = GZ.fromMap(e.latlng); setPin(p[0], p[1], map.getZoom()); });
     if (lat.value && lon.value) { setPin(parseFloat(lat.value), parseFloat(lon.value)); }
@@ -298,8 +291,8 @@
           b.addEventListener("click", function () {
             var item = data[b.dataset.kind === "compound" ? "compounds" : "communities"][+b.dataset.index];
             if (item.lat) { setPin(item.lat, item.lon, 17); return; }
-            option(document.getElementById("id_street"), item.street.code, item.street.name);
-            option(document.getElementById("id_community"), item.code, item.name);
+            pickPlace({ street: { code: item.street.code, label: item.street.name },
+              community: { code: item.code, label: item.name }, building: null });
             if (item.bounds) {
               map.fitBounds(L.latLngBounds(GZ.toMap(item.bounds[0][0], item.bounds[0][1]), GZ.toMap(item.bounds[1][0], item.bounds[1][1])));
             }
