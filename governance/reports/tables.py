@@ -25,7 +25,8 @@ PLACE_RELATED = ("category", "street", "community", "grid", "handling_grid__comm
 class Column:
     key: str
     label: str
-    # text | code (kept as text in XLSX) | int | rate (percent, 2 decimals) | hours | rank | change
+    # text | code (kept as text in XLSX) | int | rate (percent, 2 decimals) | hours | change
+    # | rank (a number, printed with its peer group: cell_text)
     kind: str = "text"
     sortable: bool = False
     # The first click on a sortable header sorts descending (a lower-is-better measure:
@@ -52,8 +53,16 @@ class ReportTable:
         out = []
         for index, row in enumerate(self.rows):
             links = self.links[index] if index < len(self.links) else {}
-            out.append([(display(c, row.get(c.key)), links.get(c.key, ""), c.kind) for c in self.columns])
+            out.append([(cell_text(c, row), links.get(c.key, ""), c.kind) for c in self.columns])
         return out
+
+
+def cell_text(column: Column, row: dict) -> str:
+    """The text of ``row``'s cell in ``column`` (page, CSV and XLSX): a rank reads with its
+    peer group, "街道内 3/3" (the row's ``<key>_text``); every other kind by ``display``."""
+    if column.kind == "rank":
+        return row.get(f"{column.key}_text") or column.empty or DASH
+    return display(column, row.get(column.key))
 
 
 def display(column: Column, value) -> str:
