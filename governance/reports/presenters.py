@@ -25,7 +25,7 @@ def table_html(table: ReportTable) -> list[SafeString]:
         found = shared_cache.get(key, what="reports")
         if found is not None:
             return found
-    columns = [(c, f"k-{_escape(c.kind)}") for c in table.columns]
+    columns = [(c, f"k-{_escape(c.kind)} c-{_escape(c.key)}") for c in table.columns]
     out = []
     for index, row in enumerate(table.rows):
         links = table.links[index] if index < len(table.links) else {}

@@ -34,6 +34,9 @@ class Column:
     first_desc: bool = False
     # What an empty cell shows (page, CSV, XLSX); the API keeps null.
     empty: str = ""
+    # Hidden on the page until chosen (its column chooser, static/js/reports.js); exports
+    # and the API always carry it.
+    optional: bool = False
 
 
 @dataclass
@@ -48,12 +51,17 @@ class ReportTable:
     # Where a page of it is kept in the shared cache (its printed cells too: presenters).
     cache_key: str | None = None
 
-    def display_rows(self) -> list[list[tuple[str, str, str]]]:
-        """Per row, (text, link, kind) for each column, as the page prints them."""
+    @property
+    def has_optional(self) -> bool:
+        """Some columns wait to be chosen: the page offers its column chooser."""
+        return any(c.optional for c in self.columns)
+
+    def display_rows(self) -> list[list[tuple[str, str, str, str]]]:
+        """Per row, (text, link, kind, key) for each column, as the page prints them."""
         out = []
         for index, row in enumerate(self.rows):
             links = self.links[index] if index < len(self.links) else {}
-            out.append([(cell_text(c, row), links.get(c.key, ""), c.kind) for c in self.columns])
+            out.append([(cell_text(c, row), links.get(c.key, ""), c.kind, c.key) for c in self.columns])
         return out
 
 
