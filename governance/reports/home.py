@@ -33,7 +33,7 @@ def home_scores(*, jurisdiction: Jurisdiction, now: datetime | None = None) -> l
             "kind": kind, "code": code, "name": name, "kind_label": UnitKind(kind).label, "score": score,
             # As the tables read it: "街道内 3/3" (units.RANK_WITHIN).
             "rank_text": f"{RANK_WITHIN.get(kind, '')} {score.rank}/{score.peer_count}".strip()
-            if score is not None and score.rank else "",
+            if score is not None and score.rank and kind in RANK_WITHIN else "",
             "url": unit_url(kind, code, period) if kind != UnitKind.DEPARTMENT or jurisdiction.covers(code) else "",
         })
     return out

@@ -39,6 +39,7 @@ PAGE_CACHE_SECONDS = 6 * 3600  # a page stays right as long as the scores' token
 
 
 # Who a unit is ranked against (formulas.peer_group), as its rank reads: "街道内 3/3".
+# The city is not ranked.
 RANK_WITHIN = {
     UnitKind.GRID: gettext_lazy("社区内"), UnitKind.COMMUNITY: gettext_lazy("街道内"),
     UnitKind.STREET: gettext_lazy("区内"), UnitKind.DISTRICT: gettext_lazy("全市"),
@@ -100,8 +101,8 @@ def score_dict(row: ScoreRow, keys: list[str] | None = None) -> dict:
     values["avg_resolution_hours"] = _hours(row.avg_resolution_seconds)
     values["unit_kind"] = row.unit_kind
     values["previous_rank"] = row.previous_rank
-    if row.rank is not None:
-        values["rank_text"] = f"{RANK_WITHIN.get(row.unit_kind, '')} {row.rank}/{row.peer_count}".strip()
+    if row.rank is not None and row.unit_kind in RANK_WITHIN:  # the city has no peers
+        values["rank_text"] = f"{RANK_WITHIN[row.unit_kind]} {row.rank}/{row.peer_count}"
     if row.city_rank is not None:
         values["city_rank"] = row.city_rank
         values["city_rank_text"] = f"{_('全市')} {row.city_rank}/{row.city_peer_count}"
