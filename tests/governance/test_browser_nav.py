@@ -52,7 +52,8 @@ def _crawl(context, base: str, role: str) -> tuple[list[str], list[str]]:
             continue
         visited.add(url)
         response = page.goto(f"{base}{url}")
-        page.wait_for_load_state("load")
+        # Every request the page makes (maps' outlines, htmx fragments) has answered.
+        page.wait_for_load_state("networkidle")
         page.wait_for_function("() => !document.querySelector('.htmx-request')")
         if response is None or response.status >= 400:
             problems.append(f"{response.status if response else 'no response'} {url}")
