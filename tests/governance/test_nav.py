@@ -112,3 +112,16 @@ def test_home_and_menu_queries(world, django_assert_max_num_queries):
         client.get("/", follow=True)  # warm the session
         with django_assert_max_num_queries(16):
             assert client.get("/", follow=True).status_code == 200
+
+
+def test_staff_who_volunteer_get_both(world):
+    from volunteers import services as volunteer_services
+
+    user = get_user_model().objects.get(username="department_handler")
+    assert not any(u.startswith("/volunteers/") for u in _urls("department_handler"))
+    volunteer_services.volunteer_register(community=world.city.comm_a, user=user, name="赵强")
+    urls = _urls("department_handler")
+    assert {"/volunteers/", "/volunteers/hall/", "/volunteers/points/"} <= urls
+    assert "/volunteers/overview/" not in urls  # still not staff who see communities
+    for url in ("/volunteers/hall/", "/volunteers/points/"):
+        assert _client("department_handler").get(url).status_code == 200
