@@ -392,9 +392,6 @@ def intake_places(jurisdiction: Jurisdiction) -> list[tuple[str, str]]:
     return choices
 
 
-INTAKE_ROLES = {Role.GRID_WORKER, Role.STREET_OFFICER, *COMMUNITY_ROLES}
-
-
 class _PlaceMixin:
     """A building chosen from a search within the jurisdiction, or a unit plus the
     address in words."""

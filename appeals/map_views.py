@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
-from appeals import maps
+from appeals import maps, permissions
 from appeals.forms import QueueFilterForm
 from appeals.public_views import public_read
 from appeals.views import _grid_filter_choices, _querystring
@@ -35,7 +35,7 @@ def queue_map(request):
     """The queue as a map: the same filters as the list (the form and its query string),
     the appeals drawn by state and overdue, clustered when zoomed out."""
     jur, browse, form = _queue_scope(request)
-    if not (jur.everything or jur.posts):
+    if not permissions.may_work_queue(jur):
         return redirect("volunteers:home")
     return render(request, "appeals/staff/queue_map.html", {
         "form": form, "browse": browse, "read_only": jur.read_only, "map_config": map_config(public=False, jurisdiction=jur),

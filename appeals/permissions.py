@@ -22,6 +22,39 @@ from governance.kernel.errors import NotFound
 from governance.models import Post
 from governance.staff.selectors import Jurisdiction
 
+# --- The staff pages an account may use (the views refuse by these; the nav shows by them) --
+
+# Who records an appeal on a resident's behalf (电话/来访): the territorial handlers.
+INTAKE_ROLES = frozenset({Role.GRID_WORKER, Role.STREET_OFFICER, *COMMUNITY_ROLES})
+# Who decides extension requests (appeals.extensions says which ones, by relation).
+EXTENSION_APPROVER_ROLES = frozenset({*COMMUNITY_ROLES, Role.STREET_OFFICER, Role.SUPERVISOR})
+
+
+def may_work_queue(jurisdiction: Jurisdiction) -> bool:
+    """Has a queue (我的待办 / 辖区诉求): a post or an administrator. An account without
+    one (a volunteer) is sent to its own home instead."""
+    return jurisdiction.is_staff_member
+
+
+def may_intake(jurisdiction: Jurisdiction) -> bool:
+    """May record an appeal for a resident (代居民登记)."""
+    return bool(jurisdiction.roles & INTAKE_ROLES)
+
+
+def patrol_grids(jurisdiction: Jurisdiction) -> list:
+    """The grids the account patrols (网格巡查): its grid-worker posts' grids."""
+    return [p.grid for p in jurisdiction.posts if p.role == Role.GRID_WORKER]
+
+
+def may_patrol(jurisdiction: Jurisdiction) -> bool:
+    return bool(patrol_grids(jurisdiction))
+
+
+def decides_extensions(jurisdiction: Jurisdiction) -> bool:
+    """Has an extension-request list (延期审批) to decide from."""
+    return bool(jurisdiction.roles & EXTENSION_APPROVER_ROLES)
+
+
 
 def cohandler_departments(appeal) -> dict[int, bool]:
     """{department id: checked in?} of the departments whistled to the appeal."""

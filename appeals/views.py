@@ -27,7 +27,6 @@ from appeals.deadlines import duration_text
 from appeals.enums import AppealAction, AppealState, AttachmentKind, FeedbackMethod, Rating, Source
 from appeals.forms import (
     ACTION_FORMS,
-    INTAKE_ROLES,
     BuildingSearchQuery,
     ExtensionDecisionForm,
     IntakeDraftQuery,
@@ -162,7 +161,7 @@ def queue(request):
     An account with no staff post (a volunteer) has no queue here: its service appeals
     are in the volunteers' order hall."""
     jur = jurisdiction_for(request.user)
-    if not (jur.everything or jur.posts):
+    if not permissions.may_work_queue(jur):
         return redirect("volunteers:home")
     read_only = jur.read_only  # supervisors (and admins without a post) browse their scope
     grids = _grid_filter_choices(jur)
@@ -191,9 +190,9 @@ def queue(request):
         "form": form, "page": page, "rows": rows, "tabs": tabs, "state": state or "",
         "counts": counts, "browse": browse, "read_only": read_only, "show_grid": show_grid,
         "tab_qs": _querystring(request, "state", "page"), "page_qs": _querystring(request, "page"),
-        "can_intake": bool(jur.roles & INTAKE_ROLES), "can_patrol": Role.GRID_WORKER in jur.roles,
+        "can_intake": permissions.may_intake(jur), "can_patrol": permissions.may_patrol(jur),
         "is_department": Role.DEPARTMENT_HANDLER in jur.roles,
-        "decides_extensions": bool(jur.roles & EXTENSION_APPROVER_ROLES),
+        "decides_extensions": permissions.decides_extensions(jur),
     })
 
 
@@ -397,7 +396,6 @@ def appeal_phone_reveal(request, code: str):
 
 # Who decides extensions (appeals.extensions): the community for its grids, the street for
 # its communities, the district's supervisors for streets and departments.
-EXTENSION_APPROVER_ROLES = {*COMMUNITY_ROLES, Role.STREET_OFFICER, Role.SUPERVISOR}
 DECISIONS = {"approve": (extensions.extension_approve, gettext_lazy("已批准延期。")),
              "reject": (extensions.extension_reject, gettext_lazy("已驳回延期申请。"))}
 
@@ -530,7 +528,7 @@ def _intake_page(request, jur, form, *, title: str, patrol: bool, query: str = "
 def intake(request):
     """A resident phoned (电话) or walked in (来访): staff record the appeal for them."""
     jur = jurisdiction_for(request.user)
-    if not jur.roles & INTAKE_ROLES:
+    if not permissions.may_intake(jur):
         raise ActionForbidden(_("只有网格员、社区和街道工作人员可以代居民登记诉求。"))
     if request.method == "POST":
         form = IntakeForm(request.POST, request.FILES, jurisdiction=jur)
@@ -561,7 +559,7 @@ def intake(request):
 def patrol(request):
     """A grid worker reports what they found on patrol (网格巡查), photos from the phone."""
     jur = jurisdiction_for(request.user)
-    grids = [p.grid for p in jur.posts if p.role == Role.GRID_WORKER]
+    grids = permissions.patrol_grids(jur)
     if not grids:
         raise ActionForbidden(_("只有网格员可以登记网格巡查发现的问题。"))
     if request.method == "POST":

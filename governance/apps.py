@@ -6,6 +6,12 @@ class GovernanceConfig(AppConfig):
     verbose_name = "人员与辖区"
 
     def ready(self) -> None:
+        # django-axes names its app "Axes" (its models' names: locale/zh_Hans).
+        from django.apps import apps
+
+        if apps.is_installed("axes"):
+            apps.get_app_config("axes").verbose_name = "登录保护"
+
         from django.contrib.auth.signals import user_logged_in
 
         from governance.kernel.middleware import stamp_session_on_login

@@ -18,18 +18,13 @@ def portal(request):
         "STAFF_SITE_ENABLED": settings.STAFF_SITE_ENABLED,
         # A callable: the template calls it where it is shown (no query elsewhere).
         "UNREAD_NOTIFICATIONS": unread,
-        "REPORTS_LINK": lambda: reports_link(user),
+        # The menus (governance/nav.py), each computed when a template draws it.
+        "NAV": _nav(request),
     }
 
 
-def reports_link(user) -> bool:
-    """The nav's 报表 link: supervisors, street and community staff, administrators.
+def _nav(request):
+    from governance.nav import Nav
 
-    Read from the jurisdiction the page already computed (every staff page does), so the
-    header costs no query — a page that never asked (a volunteer's) shows no link."""
-    jurisdiction = getattr(user, "_gongzhi_jurisdiction", None)
-    if jurisdiction is None:
-        return False
-    from governance.reports.scope import can_see_reports
+    return Nav(request)
 
-    return can_see_reports(jurisdiction)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
@@ -125,7 +125,12 @@ def _calendar_health() -> dict:
 
 @login_required
 def home(request):
+    """The 工作台 of staff; an account with no post lands on the home made for it — a
+    volunteer's 我的志愿 (volunteers.views.home), which also tells an account that is
+    neither that it has no post or volunteer row."""
     jurisdiction = jurisdiction_for(request.user)
+    if not jurisdiction.is_staff_member:
+        return redirect("volunteers:home")
     is_admin = request.user.is_staff or request.user.is_superuser
     # Admins and supervisors are told while a year with open deadlines is provisional.
     warn_calendar = is_admin or Role.SUPERVISOR in jurisdiction.roles

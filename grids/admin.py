@@ -6,7 +6,9 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from governance.kernel.choices import KeysField, labels_text
 from grids.boundaries import boundaries_import
+from grids.enums import CareTag
 from grids.models import (
     Building,
     Community,
@@ -104,15 +106,28 @@ class ResidentInline(admin.TabularInline):
     extra = 0
 
 
+class HouseholdAdminForm(forms.ModelForm):
+    care_tags = KeysField(label=_("关怀标签"), choices=CareTag.choices)
+
+    class Meta:
+        model = Household
+        fields = "__all__"
+
+
 @admin.register(Household)
 class HouseholdAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "building", "contact_name", "status", "care_tags")
+    form = HouseholdAdminForm
+    list_display = ("__str__", "building", "contact_name", "status", "care_tags_display")
     list_filter = ("status",)
     search_fields = ("building__address", "building__code", "contact_name", "phone", "room")
     autocomplete_fields = ("building",)
     list_select_related = ("building",)
     inlines = [ResidentInline]
     show_full_result_count = False
+
+    @admin.display(description=_("关怀标签"), ordering="care_tags")
+    def care_tags_display(self, household: Household) -> str:
+        return labels_text(household.care_tags, CareTag.choices)
 
 
 @admin.register(Resident)

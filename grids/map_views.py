@@ -35,7 +35,7 @@ def boundaries(request):
     if not form.is_valid():
         return bad_request(first_error(form))
     jurisdiction = jurisdiction_for(request.user)
-    if not (jurisdiction.everything or jurisdiction.prefixes):
+    if not jurisdiction.sees_territory:
         raise NotFound()
     zoom, box = form.cleaned_data["zoom"], form.cleaned_data["bbox"]
     # By zoom, but never above the viewer's own units (a grid worker sees their grid far out too).
@@ -60,7 +60,7 @@ def buildings(request):
     if not form.is_valid():
         return bad_request(first_error(form))
     jurisdiction = jurisdiction_for(request.user)
-    if not (jurisdiction.everything or jurisdiction.prefixes):
+    if not jurisdiction.sees_territory:
         raise NotFound()
     return JsonResponse(maps.building_points(jurisdiction=jurisdiction, box=form.cleaned_data["bbox"],
                                              zoom=form.cleaned_data["zoom"]),

@@ -48,7 +48,9 @@ def map_config(*, public: bool, jurisdiction: Jurisdiction | None = None) -> dic
         "attribution": settings.MAP_TILE_ATTRIBUTION,
         "crs": settings.MAP_TILE_CRS,
         "maxZoom": settings.MAP_TILE_MAX_ZOOM if settings.MAP_TILE_URLS else 19,
-        "boundaries": (not public) or public_boundaries_allowed(),
+        # Staff: the outlines of their territory (grids.map_views.boundaries), none for an
+        # account without one (a department handler's queue map).
+        "boundaries": public_boundaries_allowed() if public else (jurisdiction is None or jurisdiction.sees_territory),
         "bounds": bounds or city_bounds(),
     }
 

@@ -48,4 +48,6 @@ def login_as(page, live_server, username: str, password: str = "pw-123456") -> N
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    # Each role lands on its home: the 工作台 at /, a volunteer's 我的志愿 at /volunteers/.
+    page.wait_for_url(lambda url: url.startswith(live_server.url) and "/accounts/login/" not in url)
+    page.wait_for_load_state("load")

@@ -1,5 +1,9 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from governance.kernel.choices import KeysField, labels_text
+from volunteers.enums import Skill
 from volunteers.models import (
     Activity,
     PairedOrganization,
@@ -25,13 +29,26 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class VolunteerAdminForm(forms.ModelForm):
+    skills = KeysField(label=_("技能"), choices=Skill.choices)
+
+    class Meta:
+        model = Volunteer
+        fields = "__all__"
+
+
 @admin.register(Volunteer)
 class VolunteerAdmin(admin.ModelAdmin):
-    list_display = ["name", "community", "status", "points_balance", "joined_on", "user"]
+    form = VolunteerAdminForm
+    list_display = ["name", "community", "status", "skills_display", "points_balance", "joined_on", "user"]
     list_filter = ["status"]
     search_fields = ["name", "phone", "user__username"]
     raw_id_fields = ["user", "resident", "community"]
     readonly_fields = ["points_balance"]
+
+    @admin.display(description=_("技能"))
+    def skills_display(self, volunteer: Volunteer) -> str:
+        return labels_text(volunteer.skills, Skill.choices)
 
 
 @admin.register(PairedOrganization)

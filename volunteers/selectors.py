@@ -72,8 +72,7 @@ def volunteer_require(user) -> Volunteer:
 
 def is_staff_viewer(user) -> bool:
     """Has a post that sees communities (not a department-only post), or is an admin."""
-    jur = jurisdiction_for(user)
-    return jur.everything or bool(jur.prefixes)
+    return jurisdiction_for(user).sees_territory
 
 
 def ensure_staff_viewer(user) -> None:

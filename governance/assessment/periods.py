@@ -59,6 +59,17 @@ def cutoff_moment(month: date) -> datetime:
     return local_midnight(next_month(month).replace(day=settings.SCORE_CUTOFF_DAY))
 
 
+def is_final(month: date, now: datetime) -> bool:
+    """A month is final (its scores stored for good) once its cutoff has passed."""
+    return now >= cutoff_moment(month)
+
+
+def last_final_month(now: datetime) -> date:
+    """The latest final month: last month from its cutoff day on, else the month before."""
+    month = previous_month(month_start(today_local(now)))
+    return month if is_final(month, now) else previous_month(month)
+
+
 def parse_month(value: str) -> date:
     """ "2026-10" → date(2026, 10, 1); ApplicationError otherwise."""
     try:
@@ -159,7 +170,8 @@ class Period:
 
 def period_from_params(params, *, now: datetime | None = None) -> Period:
     """``period`` = 2026-10 | 2026Q4 | 2026-10-01..2026-10-15, or ``from``+``to`` dates;
-    default this month (to date). Years outside MIN_YEAR..MAX_YEAR are refused (Period)."""
+    default the last final month (``last_final_month``: not this month's provisional
+    figures of a few days). Years outside MIN_YEAR..MAX_YEAR are refused (Period)."""
     first, last = (params.get("from") or "").strip(), (params.get("to") or "").strip()
     if first or last:
         try:
@@ -169,16 +181,20 @@ def period_from_params(params, *, now: datetime | None = None) -> Period:
     value = (params.get("period") or "").strip()
     if value:
         return Period.parse(value)
-    today = today_local(now or timezone.now())
-    return Period.month(today.year, today.month)
+    month = last_final_month(now or timezone.now())
+    return Period.month(month.year, month.month)
 
 
 def period_choices(*, now: datetime | None = None) -> list[tuple[str, str]]:
-    """The last 12 months and the last 4 quarters, newest first."""
-    month = month_start(today_local(now or timezone.now()))
+    """The last 12 months (those not final yet marked 临时) and the last 4 quarters, newest first."""
+    now = now or timezone.now()
+    month = month_start(today_local(now))
     choices = []
     for _i in range(12):
-        choices.append((f"{month:%Y-%m}", _("%(y)s年%(m)s月") % {"y": month.year, "m": month.month}))
+        label = _("%(y)s年%(m)s月") % {"y": month.year, "m": month.month}
+        if not is_final(month, now):
+            label = _("%(label)s（临时）") % {"label": label}
+        choices.append((f"{month:%Y-%m}", label))
         month = previous_month(month)
     today = today_local(now or timezone.now())
     year, quarter = today.year, (today.month + 2) // 3

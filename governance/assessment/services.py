@@ -68,6 +68,7 @@ from governance.assessment.periods import (
     cutoff_moment,
     day_window,
     deadline_day,
+    is_final,
     local_midnight,
     month_end,
     next_month,
@@ -371,8 +372,7 @@ def _publish_scores() -> None:
 
 def month_state(month: date, now: datetime) -> tuple[datetime, bool, bool]:
     """(as_of, final, month_to_date) of ``month`` seen at ``now``."""
-    cutoff = cutoff_moment(month)
-    return min(now, cutoff), now >= cutoff, now < local_midnight(next_month(month))
+    return min(now, cutoff_moment(month)), is_final(month, now), now < local_midnight(next_month(month))
 
 
 def compute_month(*, month: date, now: datetime | None = None, force: bool = False) -> MonthResult:

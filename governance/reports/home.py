@@ -11,7 +11,7 @@ from governance.assessment.models import MonthlyScore
 from governance.assessment.periods import Period, month_start, today_local
 from governance.reports.scope import can_see_reports, post_units
 from governance.reports.supervision import overdue_count
-from governance.reports.units import unit_url
+from governance.reports.units import RANK_WITHIN, unit_url
 from governance.staff.selectors import Jurisdiction
 
 
@@ -31,6 +31,9 @@ def home_scores(*, jurisdiction: Jurisdiction, now: datetime | None = None) -> l
         score = stored.get((kind, code))
         out.append({
             "kind": kind, "code": code, "name": name, "kind_label": UnitKind(kind).label, "score": score,
+            # As the tables read it: "街道内 3/3" (units.RANK_WITHIN).
+            "rank_text": f"{RANK_WITHIN.get(kind, '')} {score.rank}/{score.peer_count}".strip()
+            if score is not None and score.rank and kind in RANK_WITHIN else "",
             "url": unit_url(kind, code, period) if kind != UnitKind.DEPARTMENT or jurisdiction.covers(code) else "",
         })
     return out

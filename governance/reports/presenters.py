@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from governance.assessment.enums import MEASURES
 from governance.kernel import shared_cache
-from governance.reports.tables import ReportTable, display
+from governance.reports.tables import ReportTable, cell_text
 
 HTML_CACHE_SECONDS = 6 * 3600  # as the page's rows (reports.units): bounded by the scores' token
 
@@ -25,13 +25,13 @@ def table_html(table: ReportTable) -> list[SafeString]:
         found = shared_cache.get(key, what="reports")
         if found is not None:
             return found
-    columns = [(c, f"k-{_escape(c.kind)}") for c in table.columns]
+    columns = [(c, f"k-{_escape(c.kind)} c-{_escape(c.key)}") for c in table.columns]
     out = []
     for index, row in enumerate(table.rows):
         links = table.links[index] if index < len(table.links) else {}
         cells = []
         for column, css in columns:
-            text = display(column, row.get(column.key))
+            text = cell_text(column, row)
             if column.kind == "change" and text[:1] in ("↑", "↓"):
                 css = f"{css} up" if text[:1] == "↑" else f"{css} down"
             link = links.get(column.key)
@@ -53,7 +53,7 @@ def heat_data(table: ReportTable) -> dict:
     the measure's 0 (worst, red) to 100 (best, green) scale (a lower-is-better rate turned
     round: a high 返工率 is red), ``value`` the figure the cell shows; both null for no
     data. The rows keep the table's order (the worst first by default)."""
-    units = [r["unit_name"] for r in table.rows]
+    units = [r.get("unit_label") or r["unit_name"] for r in table.rows]
     cells = []
     for y, row in enumerate(table.rows):
         for x, measure in enumerate(MEASURES):
@@ -73,4 +73,4 @@ def ranking_data(table: ReportTable, *, limit: int = 30) -> dict:
     ranked = [r for r in table.rows if r.get("composite") is not None]
     ranked.sort(key=lambda r: r["composite"])
     ranked = ranked[:limit]
-    return {"units": [r["unit_name"] for r in ranked], "values": [float(r["composite"]) for r in ranked]}
+    return {"units": [r.get("unit_label") or r["unit_name"] for r in ranked], "values": [float(r["composite"]) for r in ranked]}

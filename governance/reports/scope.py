@@ -14,12 +14,14 @@ _POST_LEVEL = {
     Role.GRID_WORKER: UnitKind.GRID, Role.COMMUNITY_WORKER: UnitKind.COMMUNITY,
     Role.COMMUNITY_SECRETARY: UnitKind.COMMUNITY, Role.STREET_OFFICER: UnitKind.STREET,
 }
-REPORT_ROLES = {Role.SUPERVISOR, Role.STREET_OFFICER, Role.COMMUNITY_WORKER, Role.COMMUNITY_SECRETARY}
 
 
 def can_see_reports(jurisdiction: Jurisdiction) -> bool:
-    """The nav link: supervisors, street and community staff, administrators."""
-    return jurisdiction.everything or bool(jurisdiction.roles & REPORT_ROLES)
+    """Has a territorial unit to report on (the reports' pages refuse the others, the nav
+    shows them the link): an administrator or city supervisor, a district supervisor, a
+    grid, community or street post. Without a query: ``post_units`` minus departments."""
+    return jurisdiction.everything or any(
+        p.role in _POST_LEVEL or (p.role == Role.SUPERVISOR and p.district_id) for p in jurisdiction.posts)
 
 
 def post_units(jurisdiction: Jurisdiction) -> list[tuple[str, str, str]]:
@@ -64,7 +66,7 @@ def viewer_levels(jurisdiction: Jurisdiction) -> list[str]:
 def viewer_levels_required(jurisdiction: Jurisdiction) -> list[str]:
     """``viewer_levels``, or — with no unit to report on (a department handler, a
     volunteer) — 403 with the reason: the reports are not theirs, nothing is hidden."""
-    levels = viewer_levels(jurisdiction)
+    levels = viewer_levels(jurisdiction) if can_see_reports(jurisdiction) else []
     if not levels:
         raise ActionForbidden(_("报表仅供网格、社区、街道工作人员和督查考核人员查看；部门的指标见工作台。"))
     return levels

@@ -25,7 +25,8 @@ PLACE_RELATED = ("category", "street", "community", "grid", "handling_grid__comm
 class Column:
     key: str
     label: str
-    # text | code (kept as text in XLSX) | int | rate (percent, 2 decimals) | hours | rank | change
+    # text | code (kept as text in XLSX) | int | rate (percent, 2 decimals) | hours | change
+    # | rank (a number, printed with its peer group: cell_text)
     kind: str = "text"
     sortable: bool = False
     # The first click on a sortable header sorts descending (a lower-is-better measure:
@@ -33,6 +34,9 @@ class Column:
     first_desc: bool = False
     # What an empty cell shows (page, CSV, XLSX); the API keeps null.
     empty: str = ""
+    # Hidden on the page until chosen (its column chooser, static/js/reports.js); exports
+    # and the API always carry it.
+    optional: bool = False
 
 
 @dataclass
@@ -47,13 +51,26 @@ class ReportTable:
     # Where a page of it is kept in the shared cache (its printed cells too: presenters).
     cache_key: str | None = None
 
-    def display_rows(self) -> list[list[tuple[str, str, str]]]:
-        """Per row, (text, link, kind) for each column, as the page prints them."""
+    @property
+    def has_optional(self) -> bool:
+        """Some columns wait to be chosen: the page offers its column chooser."""
+        return any(c.optional for c in self.columns)
+
+    def display_rows(self) -> list[list[tuple[str, str, str, str]]]:
+        """Per row, (text, link, kind, key) for each column, as the page prints them."""
         out = []
         for index, row in enumerate(self.rows):
             links = self.links[index] if index < len(self.links) else {}
-            out.append([(display(c, row.get(c.key)), links.get(c.key, ""), c.kind) for c in self.columns])
+            out.append([(cell_text(c, row), links.get(c.key, ""), c.kind, c.key) for c in self.columns])
         return out
+
+
+def cell_text(column: Column, row: dict) -> str:
+    """The text of ``row``'s cell in ``column`` (page, CSV and XLSX): a rank reads with its
+    peer group, "街道内 3/3" (the row's ``<key>_text``); every other kind by ``display``."""
+    if column.kind == "rank":
+        return row.get(f"{column.key}_text") or column.empty or DASH
+    return display(column, row.get(column.key))
 
 
 def display(column: Column, value) -> str:

@@ -13,6 +13,7 @@ from django.db.models.functions import Collate, NullIf
 from django.urls import get_script_prefix, reverse
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from governance.assessment import enums as assessment_enums
 from governance.assessment.enums import UnitKind
@@ -30,34 +31,60 @@ from governance.kernel.errors import ApplicationError
 from governance.reports import tables
 from governance.reports.tables import Column, ReportTable, sort_rows
 from governance.staff.selectors import Jurisdiction
+from grids.models import Community, District, Street
 
 # The measures' columns: which way is better is said once, in the registry.
 MEASURES = assessment_enums.MEASURES
 PAGE_CACHE_SECONDS = 6 * 3600  # a page stays right as long as the scores' token: this only bounds the space
 
 
-def unit_columns() -> list[Column]:
+# Who a unit is ranked against (formulas.peer_group), as its rank reads: "街道内 3/3".
+# The city is not ranked.
+RANK_WITHIN = {
+    UnitKind.GRID: gettext_lazy("社区内"), UnitKind.COMMUNITY: gettext_lazy("街道内"),
+    UnitKind.STREET: gettext_lazy("区内"), UnitKind.DISTRICT: gettext_lazy("全市"),
+    UnitKind.DEPARTMENT: gettext_lazy("全市"),
+}
+# The parent units named beside a unit (its place in the city): level → (key, label, code length).
+PARENTS = {
+    UnitKind.STREET: [("district_name", gettext_lazy("区"), 6)],
+    UnitKind.COMMUNITY: [("street_name", gettext_lazy("街道"), 9)],
+    UnitKind.GRID: [("street_name", gettext_lazy("街道"), 9), ("community_name", gettext_lazy("社区"), 12)],
+}
+_PARENT_MODELS = {6: District, 9: Street, 12: Community}
+# Shown on the page when chosen (the column chooser): the table then fits 1,366 px.
+_OPTIONAL_MEASURES = {"kept_in_grid_rate", "kept_in_community_rate", "self_kept_in_grid_rate"}
+
+
+def unit_columns(level: str | None = None) -> list[Column]:
+    """The unit table's columns; ``level`` adds its parents' names (街道, 社区 for grids)
+    and, for streets, the city rank (the one level ranked in the city too)."""
+    parents = [Column(key, str(label), "text") for key, label, _n in PARENTS.get(level, [])]
+    city_rank = [Column("city_rank", _("全市排名"), "rank")] if level == UnitKind.STREET else []
     return [
-        Column("rank", _("排名"), "int", sortable=True),
-        Column("peer_count", _("参与排名数"), "int"),
+        Column("rank", _("排名"), "rank", sortable=True),
+        Column("peer_count", _("参与排名数"), "int", optional=True),
         Column("rank_change", _("名次变化"), "change", sortable=True),
         Column("unit_name", _("单位"), "text", sortable=True),
-        Column("unit_code", _("编码"), "code", sortable=True),
+        Column("unit_code", _("编码"), "code", sortable=True, optional=True),
+        *parents,
+        *city_rank,
         # The first click on a measure's header lists the worst first.
-        *[Column(m.key, str(m.label), "rate", sortable=True, first_desc=m.lower_is_better) for m in MEASURES],
-        Column("dispatched", _("派单数"), "int", sortable=True),
+        *[Column(m.key, str(m.label), "rate", sortable=True, first_desc=m.lower_is_better,
+                 optional=m.key in _OPTIONAL_MEASURES) for m in MEASURES],
+        Column("dispatched", _("派单数"), "int", sortable=True, optional=True),
         Column("due", _("应办结"), "int", sortable=True),
-        Column("deferred", _("缓办"), "int", sortable=True),
+        Column("deferred", _("缓办"), "int", sortable=True, optional=True),
         Column("resolved", _("办结"), "int", sortable=True),
-        Column("resolved_on_time", _("按期办结"), "int", sortable=True),
-        Column("evaluated", _("参评"), "int", sortable=True),
-        Column("reworked", _("返工"), "int", sortable=True),
-        Column("excluded", _("核减"), "int", sortable=True),
+        Column("resolved_on_time", _("按期办结"), "int", sortable=True, optional=True),
+        Column("evaluated", _("参评"), "int", sortable=True, optional=True),
+        Column("reworked", _("返工"), "int", sortable=True, optional=True),
+        Column("excluded", _("核减"), "int", sortable=True, optional=True),
         # 主动发现 (巡查, 走访), shown apart: how many were found at the unit's places, and resolved.
         Column("self_found", _("主动发现"), "int", sortable=True),
-        Column("self_found_resolved", _("主动发现办结"), "int", sortable=True),
-        Column("avg_response_hours", _("平均响应(小时)"), "hours", sortable=True),
-        Column("avg_resolution_hours", _("平均办结(小时)"), "hours", sortable=True),
+        Column("self_found_resolved", _("主动发现办结"), "int", sortable=True, optional=True),
+        Column("avg_response_hours", _("平均响应(小时)"), "hours", sortable=True, optional=True),
+        Column("avg_resolution_hours", _("平均办结(小时)"), "hours", sortable=True, optional=True),
     ]
 
 
@@ -74,7 +101,26 @@ def score_dict(row: ScoreRow, keys: list[str] | None = None) -> dict:
     values["avg_resolution_hours"] = _hours(row.avg_resolution_seconds)
     values["unit_kind"] = row.unit_kind
     values["previous_rank"] = row.previous_rank
+    if row.rank is not None and row.unit_kind in RANK_WITHIN:  # the city has no peers
+        values["rank_text"] = f"{RANK_WITHIN[row.unit_kind]} {row.rank}/{row.peer_count}"
+    if row.city_rank is not None:
+        values["city_rank"] = row.city_rank
+        values["city_rank_text"] = f"{_('全市')} {row.city_rank}/{row.city_peer_count}"
     return values
+
+
+def add_parents(rows: list[dict], level: str) -> None:
+    """Name each row's parent units (``street_name``, ``community_name``…, PARENTS) — one
+    query per parent level — and give grid rows a label that names their community
+    (``unit_label``: 团结西社区第一网格), for the charts."""
+    for key, _label, length in PARENTS.get(level, []):
+        codes = {r["unit_code"][:length] for r in rows}
+        names = dict(_PARENT_MODELS[length].objects.filter(code__in=codes).values_list("code", "name"))
+        for row in rows:
+            row[key] = names.get(row["unit_code"][:length], "")
+    for row in rows:
+        row["unit_label"] = f"{row.get('community_name', '')}{row['unit_name']}" if level == UnitKind.GRID \
+            else row["unit_name"]
 
 
 def parse_sort(value: str | None, *, default: str = "composite") -> tuple[str, bool]:
@@ -108,7 +154,7 @@ def unit_table(
     key, descending = parse_sort(sort)
     table = ReportTable(
         key=f"units-{level}", title=_("%(level)s考核排名") % {"level": UnitKind(level).label},
-        columns=unit_columns(),
+        columns=unit_columns(level),
     )
     stored = None
     if page is not None:
@@ -124,6 +170,7 @@ def unit_table(
     if page is not None:
         start = (max(page, 1) - 1) * tables.PAGE_SIZE
         rows = rows[start:start + tables.PAGE_SIZE]
+    add_parents(rows, level)
     table.rows = rows
     table.final, table.as_of = scores.final, scores.as_of  # type: ignore[attr-defined]
     table.links = _unit_links(level, [r["unit_code"] for r in table.rows], period)
@@ -183,7 +230,7 @@ def _stored_page(table: ReportTable, stored: StoredMonth, *, key: str, descendin
     token = scores_token()
     if token is not None:
         # The database too: two databases (the benchmark's tiers) may share a cache.
-        name = repr((token, connection.settings_dict["NAME"], stored.key, key, descending, page, tables.PAGE_SIZE,
+        name = repr(("v2", token, connection.settings_dict["NAME"], stored.key, key, descending, page, tables.PAGE_SIZE,
                      get_script_prefix()))
         cache_key = f"reports:units-page:{hashlib.sha256(name.encode()).hexdigest()}"
         table.cache_key = cache_key
@@ -192,6 +239,7 @@ def _stored_page(table: ReportTable, stored: StoredMonth, *, key: str, descendin
             table.rows, table.links = found
             return
     table.rows = _stored_page_rows(stored, key=key, descending=descending, page=page)
+    add_parents(table.rows, stored.level)
     table.links = _unit_links(stored.level, [r["unit_code"] for r in table.rows], period)
     if cache_key is not None:
         shared_cache.put(cache_key, (table.rows, table.links), PAGE_CACHE_SECONDS, what="reports")

@@ -75,10 +75,11 @@ def index(request):
     export = params["export"]
     page = None if export else params["page"]
     table = units.unit_table(jurisdiction=jurisdiction, period=period, level=level, sort=sort, page=page)
-    if export:
-        return export_response([table], kind=export, stem=f"units-{level}-{period.label}")
     own_units = scope.post_units(jurisdiction)
     top_kind, top_code, top_name = own_units[0]
+    if export:
+        return export_response([table], kind=export, stem=f"units-{level}-{period.label}",
+                               heading=f"{top_name} · {periods.period_label(period)} · {table.title}")
     context = {
         **_common(request, period), **_table_context(request, table, sort=sort),
         "levels": [(v, UnitKind(v).label) for v in levels], "level": level, "level_label": UnitKind(level).label,
@@ -113,7 +114,8 @@ def unit(request, kind: str, code: str):
         table = getattr(report, which, None) if which in UNIT_TABLES else None
         if table is None:
             raise NotFound()
-        return export_response([table], kind=export, stem=f"{kind}-{code}-{which}-{period.label}")
+        return export_response([table], kind=export, stem=f"{kind}-{code}-{which}-{period.label}",
+                               heading=f"{report.name} · {periods.period_label(period)} · {table.title}")
     charts = {"trend": report.trend,
               "categories": {"names": [r["category"] for r in report.categories.rows],
                              "values": [r["due"] for r in report.categories.rows]}}

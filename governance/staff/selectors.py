@@ -39,6 +39,17 @@ class Jurisdiction:
         accounts with no post at all (volunteers, residents)."""
         return not self.acting_posts
 
+    @property
+    def sees_territory(self) -> bool:
+        """Has territory to browse (辖区): an administrator, a supervisor or a post bound
+        to a grid, community or street — not a department-only post, not a volunteer."""
+        return self.everything or bool(self.prefixes)
+
+    @property
+    def is_staff_member(self) -> bool:
+        """Has at least one post, or is an administrator: has a queue and a 工作台."""
+        return self.everything or bool(self.posts)
+
     def covers(self, code: str) -> bool:
         return self.everything or any(code.startswith(p) for p in self.prefixes)
 
@@ -96,8 +107,7 @@ def jurisdiction_for(user) -> Jurisdiction:
 
 def user_is_staff_member(user) -> bool:
     """Has at least one post, or is an administrator."""
-    jur = jurisdiction_for(user)
-    return jur.everything or bool(jur.posts)
+    return jurisdiction_for(user).is_staff_member
 
 
 def ensure_can_edit_households(jurisdiction: Jurisdiction, *, territory_code: str) -> None:

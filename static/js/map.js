@@ -320,8 +320,9 @@
   // The staff queue's map: the list's filters, appeals by state and overdue, clusters far out.
   function queueMap(el) {
     var map = GZ.create(el, {});
-    GZ.outlines(map, el.dataset.boundariesUrl);
-    GZ.buildingDots(map, el.dataset.buildingsUrl);
+    // No outlines for an account without territory (a department's queue): map_config.boundaries.
+    if (el.dataset.boundariesUrl) { GZ.outlines(map, el.dataset.boundariesUrl); }
+    if (el.dataset.buildingsUrl) { GZ.buildingDots(map, el.dataset.buildingsUrl); }
     var layer = L.layerGroup().addTo(map), count = document.getElementById("map-count");
     var load = GZ.loader(function (data) {
       layer.clearLayers();

@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from appeals.enums import AppealState
 from appeals.maps import open_appeals_near
@@ -205,11 +206,14 @@ def test_density_counts_the_periods_appeals_by_place(placed, login):
         receive(placed, category=category, building=placed.building_a1)
     receive(placed, category=category, building=placed.building_c1)
     client = login(placed.users.supervisor)
-    data = _json(client.get(f"/reports/map/density/?bbox={CITY_BOX}&zoom=16"))
+    # This month's appeals (the reports open on the last final month unless asked).
+    month = f"period={timezone.localdate():%Y-%m}"
+    data = _json(client.get(f"/reports/map/density/?bbox={CITY_BOX}&zoom=16&{month}"))
     assert sorted((c["n"], c["lon"]) for c in data["cells"]) == [(1, 116.45), (2, 116.31)]
-    far = _json(client.get(f"/reports/map/density/?bbox={CITY_BOX}&zoom=10"))
+    far = _json(client.get(f"/reports/map/density/?bbox={CITY_BOX}&zoom=10&{month}"))
     assert sum(c["n"] for c in far["cells"]) == 3  # by grid, at the grids' middles
-    other = _json(client.get(f"/reports/map/density/?bbox={CITY_BOX}&zoom=16&category={category.pk + 1}"))
+    assert _json(client.get(f"/reports/map/density/?bbox={CITY_BOX}&zoom=16"))["cells"] == []  # the default period
+    other = _json(client.get(f"/reports/map/density/?bbox={CITY_BOX}&zoom=16&{month}&category={category.pk + 1}"))
     assert other["cells"] == []
 
 

@@ -3,6 +3,7 @@ XLSX has the same rows (codes as text, figures as numbers)."""
 
 import csv
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -31,6 +32,9 @@ def test_csv_and_xlsx_equal_the_page_table(city, scored, login):
     sheet = load_workbook(io.BytesIO(_download(response)), read_only=True).active
     width = len(page[0])  # read-only mode drops a row's trailing empty cells
     cells = [list(r) + [None] * (width - len(r)) for r in sheet.iter_rows(values_only=True)]
+    # Issue 19: a title row first — the unit, the period, the table, 数据截至 — then the page's table.
+    assert cells[0][0] == "全市 · 2026年10月 · 网格考核排名 · 数据截至 2026-11-05 00:00"
+    cells = cells[1:]
     assert cells[0] == page[0]
     code_column = page[0].index("编码")
     for xlsx_row, page_row in zip(cells[1:], page[1:], strict=True):
@@ -40,6 +44,22 @@ def test_csv_and_xlsx_equal_the_page_table(city, scored, login):
                 assert float(text) == pytest.approx(value)
             else:
                 assert (value or "—") == text
+
+
+def test_xlsx_names_parents_ranks_by_peer_group_and_fits_its_columns(city, scored, login):
+    client = login(city.users.supervisor)
+    response = client.get("/reports/?period=2026-10&level=grid&export=xlsx")
+    sheet = load_workbook(io.BytesIO(_download(response))).active
+    header = [c.value for c in sheet[2]]
+    assert header[:7] == ["排名", "参与排名数", "名次变化", "单位", "编码", "街道", "社区"]
+    rows = {r[3]: r for r in sheet.iter_rows(min_row=3, values_only=True) if r[6] == "甲一社区"}
+    assert set(rows) == {"第一网格", "第二网格"} and rows["第一网格"][5] == "甲街道"
+    # Ranked within the community (formulas.peer_group): "社区内 rank/peers".
+    ranks = [rows[g][0] for g in rows if rows[g][0] != "—"]
+    assert ranks and all(re.fullmatch(r"社区内 [12]/[12]", r) for r in ranks), ranks
+    widths = {c: sheet.column_dimensions[c].width for c in "ABCDEFG"}
+    assert widths["D"] >= 10 and widths["E"] >= 17 and widths["F"] >= 8, widths  # 第一网格, a 15-digit code, 甲街道
+    assert sheet.freeze_panes == "A3"
 
 
 def test_unit_page_tables_export_too(city, scored, login):

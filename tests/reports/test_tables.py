@@ -7,8 +7,8 @@ from django.utils.safestring import mark_safe
 from governance.reports.tables import Column, ReportTable
 
 CELLS_AS_TEMPLATE_TAGS = (
-    "{% for row in table.display_rows %}<tr>{% for text, link, kind in row %}"
-    "<td class=\"k-{{ kind }}{% if kind == 'change' %}{% if text|slice:':1' == '↑' %} up"
+    "{% for row in table.display_rows %}<tr>{% for text, link, kind, key in row %}"
+    "<td class=\"k-{{ kind }} c-{{ key }}{% if kind == 'change' %}{% if text|slice:':1' == '↑' %} up"
     "{% elif text|slice:':1' == '↓' %} down{% endif %}{% endif %}\">"
     "{% if link %}<a href=\"{{ link }}\">{{ text }}</a>{% else %}{{ text }}{% endif %}</td>"
     "{% endfor %}</tr>{% endfor %}"

@@ -28,10 +28,11 @@ def test_month_table_shows_the_hand_computed_figures(city, scored, login):
     assert (a["综合得分"], a["响应率(%)"], a["解决率(%)"], a["满意率(%)"]) == ("91.33", "33.33", "100.00", "95.00")
     assert (a["结案率(%)"], a["按期结案率(%)"], a["返工率(%)"]) == ("66.67", "33.33", "0.00")
     assert (a["应办结"], a["办结"], a["按期办结"], a["参评"]) == ("3", "2", "1", "2")
-    assert (a["排名"], a["参与排名数"], a["名次变化"]) == ("1", "2", "↑1")
+    # The rank reads with its peer group (issue 19): within the street, 1 of 2 ranked.
+    assert (a["排名"], a["参与排名数"], a["名次变化"], a["街道"]) == ("街道内 1/2", "2", "↑1", "甲街道")
     b = dict(zip(header, rows["110101001002"], strict=True))
     assert (b["综合得分"], b["解决率(%)"], b["满意率(%)"], b["结案率(%)"]) == ("55.00", "50.00", "50.00", "50.00")
-    assert (b["排名"], b["名次变化"]) == ("2", "↓1")
+    assert (b["排名"], b["名次变化"]) == ("街道内 2/2", "↓1")
     c = dict(zip(header, rows["110101002001"], strict=True))
     assert (c["综合得分"], c["排名"], c["应办结"]) == ("—", "—", "0")  # shown, not ranked
 
@@ -89,7 +90,8 @@ def test_custom_range_is_summed_from_the_daily_tallies(city, scored, login):
     assert b["resolution_rate"] == 0.0 and b["satisfaction_rate"] == 0.0 and b["composite"] == 10.0
     # The page shows the same.
     page = client.get("/reports/?level=community&from=2026-10-01&to=2026-10-10")
-    assert _rows(page, "units-community")["110101001002"][5] == "10.00"
+    header = page_tables(page.content.decode())["units-community"][0]
+    assert dict(zip(header, _rows(page, "units-community")["110101001002"], strict=True))["综合得分"] == "10.00"
 
 
 def test_api_unit_detail_matches_the_page(city, scored, login):

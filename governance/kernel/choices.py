@@ -1,0 +1,32 @@
+"""A list of choice keys kept in one text column, comma-separated (a household's 关怀标签,
+a volunteer's 技能): shown and edited by their labels, stored as keys.
+
+``labels_text`` is what a list shows (独居老人、低保户); ``KeysField`` is the admin's form
+field: a box per choice, cleaned back to the keys in choice order, so the stored text is
+the one the filters and imports read (``"elderly_alone,low_income"``)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+def labels_text(value: str, choices) -> str:
+    labels = dict(choices)
+    return "、".join(str(labels.get(key, key)) for key in (value or "").split(",") if key)
+
+
+class KeysField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, *, choices, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", _("可多选。"))
+        super().__init__(choices=choices, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            return [key for key in value.split(",") if key]
+        return value
+
+    def clean(self, value) -> str:
+        keys = set(super().clean(value))
+        return ",".join(key for key, _label in self.choices if key in keys)

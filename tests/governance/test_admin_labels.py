@@ -1,0 +1,47 @@
+"""Issue 19 §6: the admin speaks Chinese — care tags and skills by their labels (stored as
+keys), and the third-party apps' models (auth, DRF tokens, django-axes) by Chinese names."""
+
+import re
+
+import pytest
+from axes.models import AccessAttempt
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_care_tags_show_and_edit_by_label(city, admin_client):
+    listing = admin_client.get("/admin/grids/household/").content.decode()
+    assert "独居老人" in listing and "elderly_alone" not in listing
+    household = city.household_a1
+    form = admin_client.get(f"/admin/grids/household/{household.pk}/change/").content.decode()
+    assert re.search(r'<input type="checkbox" name="care_tags" value="elderly_alone"[^>]*checked', form)
+    assert "独居老人" in form and "逗号分隔" not in form
+    # Saving the form stores the keys, in the choices' order, as the filters and imports read them.
+    data = {"building": household.building_id, "unit": "", "room": household.room, "contact_name": "王建国",
+            "phone": household.phone, "care_tags": ["disability", "elderly_alone"], "status": "active",
+            "moved_out_at": "", "residents-TOTAL_FORMS": "0", "residents-INITIAL_FORMS": "0",
+            "residents-MIN_NUM_FORMS": "0", "residents-MAX_NUM_FORMS": "1000"}
+    response = admin_client.post(f"/admin/grids/household/{household.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    household.refresh_from_db()
+    assert household.care_tags == "elderly_alone,disability"
+
+
+def test_third_party_models_are_named_in_chinese(admin_client):
+    index = admin_client.get("/admin/").content.decode()
+    for name in ("登录保护", "登录尝试", "登录日志", "登录失败记录", "认证令牌", "认证和授权", "组"):
+        assert name in index, name
+    for english in ("Axes", "Access attempts", "Access logs", "Access failures", "Tokens", "Groups"):
+        assert f">{english}<" not in index, english
+    AccessAttempt.objects.create(username="someone", ip_address="10.0.0.1", user_agent="test", http_accept="*/*",
+                                 path_info="/accounts/login/", failures_since_start=2, get_data="", post_data="")
+    attempts = admin_client.get("/admin/axes/accessattempt/").content.decode()
+    assert "IP 地址" in attempts and "尝试时间" in attempts and "IP Address" not in attempts
