@@ -24,6 +24,7 @@ from appeals.tasks import SMS_EXTENDED, SMS_FEEDBACK, SMS_RECEIVED, track_url
 from governance.kernel import outbox
 from governance.kernel.logmask import mask_text
 from governance.kernel.privacy import mask_phone, mask_tracking_code
+from governance.staff.notifications import STAFF_SMS_TEMPLATE, STAFF_SMS_TEXT
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ TEMPLATES = {
     SMS_RECEIVED: gettext_noop("【共治】您的诉求已受理，查询码 %(code)s，可凭查询码和手机号后四位查询办理进度：%(url)s"),
     SMS_FEEDBACK: gettext_noop("【共治】您的诉求（查询码 %(code)s）已办结：%(result)s 请对办理结果进行评价：%(url)s"),
     SMS_EXTENDED: gettext_noop("【共治】您的诉求（查询码 %(code)s）经审批延期办理，办结时限延至 %(deadline)s。办理进度：%(url)s"),
+    # A staff member's copy of an inbox message, written by the staff layer
+    # (governance.staff.notifications) to this channel.
+    STAFF_SMS_TEMPLATE: STAFF_SMS_TEXT,
 }
 # Variables are length-limited by the gateways: the result is cut here.
 RESULT_MAX = 120
@@ -72,7 +76,7 @@ def masked(params: dict) -> dict:
     """The parameters with the tracking code masked, also inside the link."""
     code = params.get("code", "")
     if not code:
-        return dict(params)
+        return {k: mask_text(v) if isinstance(v, str) else v for k, v in params.items()}
     hidden = mask_tracking_code(code)
     return {k: mask_text(v).replace(code, hidden) if isinstance(v, str) else v for k, v in params.items()}
 
