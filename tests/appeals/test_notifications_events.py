@@ -88,6 +88,17 @@ def test_a_return_tells_the_dispatcher_queue_with_the_reason(city):
     assert everyone_told(city, K.RETURN) == {"community_worker"}
 
 
+def test_a_department_return_goes_to_the_street_dispatch_centre(city):
+    from tests.appeals.factories import component_department_category
+
+    appeal = receive(city, category=component_department_category(), description="井盖缺失")
+    assert everyone_told(city, K.DISPATCH) == {"department_handler"}
+    act(city.users.department_handler, appeal, A.RETURN, reason="属于物业维修范围")
+    (message,) = inbox(city.users.street_officer, K.RETURN)
+    assert "城管退回" in message.title and "属于物业维修范围" in message.body
+    assert everyone_told(city, K.RETURN) == {"street_officer"}
+
+
 def test_a_street_return_goes_to_the_street_dispatch_centre(city):
     appeal = receive(city, category=street_category())
     act(city.users.street_officer, appeal, A.RETURN, reason="应由社区处理")

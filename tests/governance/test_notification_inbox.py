@@ -150,9 +150,11 @@ def test_copies_follow_the_accounts_choice_per_kind(city):
     assert not Notification.objects.filter(recipient=city.users.grid_worker2).exists()
 
 
-def test_the_preference_page_saves_the_choice_and_refuses_sms_without_a_mobile(city, login):
+def test_the_preference_page_saves_the_choice_and_refuses_sms_without_a_mobile(city, login,
+                                                                              django_assert_max_num_queries):
     client = login(city.users.street_officer)
-    page = client.get("/notifications/preferences/")
+    with django_assert_max_num_queries(6):
+        page = client.get("/notifications/preferences/")
     html = page.content.decode()
     assert page.status_code == 200 and "消息提醒设置" in html
     # The defaults are ticked: email for every kind, SMS for the urgent ones.
