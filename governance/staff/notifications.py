@@ -353,6 +353,60 @@ def inbox_group_items(*, user, rows, kind: str | None = None) -> list[InboxGroup
             for r in rows if items.get(r["group"])]
 
 
+RUN_MIN = 3  # single messages of one kind in a row that the inbox shows as one line
+
+
+@dataclass
+class InboxRun:
+    """Several lines in a row that are one message each, of the same kind (a morning's new
+    dispatches): one line with their count, unfolding to each."""
+
+    kind_label: str
+    groups: list
+
+    @property
+    def count(self) -> int:
+        return len(self.groups)
+
+    @property
+    def unread(self) -> int:
+        return sum(g.unread for g in self.groups)
+
+    @property
+    def latest(self) -> Notification:
+        return self.groups[0].latest
+
+    @property
+    def keys(self) -> list[str]:
+        return [g.key for g in self.groups]
+
+
+def inbox_lines(groups: list[InboxGroup], *, run_min: int = RUN_MIN) -> list:
+    """The inbox's lines: each group, but ``run_min`` or more single-message groups of one
+    kind in a row collapse into an InboxRun."""
+    lines, run = [], []
+
+    def flush():
+        if len(run) >= run_min:
+            lines.append(InboxRun(kind_label=run[0].latest.get_kind_display(), groups=list(run)))
+        else:
+            lines.extend(run)
+        run.clear()
+
+    for group in groups:
+        single = group.count == 1
+        if single and run and run[0].latest.kind == group.latest.kind:
+            run.append(group)
+            continue
+        flush()
+        if single:
+            run.append(group)
+        else:
+            lines.append(group)
+    flush()
+    return lines
+
+
 def inbox_unread_by_kind(*, user) -> dict[str, int]:
     """{kind: unread messages} of the account (the inbox's filter)."""
     rows = (Notification.objects.filter(recipient=user, read_at__isnull=True).values("kind")
@@ -377,12 +431,13 @@ def notification_mark_read(*, user, notification_id: int, now: datetime | None =
     return notification
 
 
-def notification_mark_group_read(*, user, group: str, now: datetime | None = None) -> Notification | None:
-    """Mark every message of one of the account's groups read (its appeal was opened, or
-    the line was); returns the group's newest message (None: no such group)."""
-    latest = Notification.objects.filter(recipient=user, group=group).order_by("-id").first()
+def notification_mark_group_read(*, user, group: str | list[str], now: datetime | None = None) -> Notification | None:
+    """Mark every message of one or more of the account's groups read (the line was
+    opened); returns the newest message among them (None: no such group)."""
+    groups = [group] if isinstance(group, str) else list(group)
+    latest = Notification.objects.filter(recipient=user, group__in=groups).order_by("-id").first()
     if latest is not None:
-        Notification.objects.filter(recipient=user, group=group, read_at__isnull=True).update(
+        Notification.objects.filter(recipient=user, group__in=groups, read_at__isnull=True).update(
             read_at=now or timezone.now())
     return latest
 

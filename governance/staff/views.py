@@ -24,6 +24,7 @@ from governance.staff.notifications import (
     GROUP_MAX,
     inbox_group_items,
     inbox_groups,
+    inbox_lines,
     inbox_unread_by_kind,
     notification_list,
     notification_mark_all_read,
@@ -72,6 +73,8 @@ def notifications(request):
         rows = list(rows[:PER_PAGE + 1])
         groups = inbox_group_items(user=request.user, rows=rows[:PER_PAGE], kind=kind)
         context["groups"] = groups
+        # Filtered by kind, every line is that kind: no runs to collapse.
+        context["lines"] = groups if kind else inbox_lines(groups)
         if len(rows) > PER_PAGE and groups:
             query = {"before": rows[PER_PAGE - 1]["latest_id"], **({"kind": kind} if kind else {})}
             context["older"] = f"?{urlencode(query)}"
@@ -93,12 +96,12 @@ def notification_read(request, pk: int):
 @login_required
 @require_POST
 def notification_group_read(request):
-    """Mark a group's messages read (none of the account's: 404); ``open`` follows the
-    newest one's link."""
-    group = (request.POST.get("group") or "").strip()
-    if not group or len(group) > GROUP_MAX:
+    """Mark the messages of a line read — a group, or a run of them (none of the
+    account's: 404); ``open`` follows the newest one's link."""
+    groups = [g.strip() for g in request.POST.getlist("group") if g.strip()]
+    if not groups or len(groups) > PER_PAGE or any(len(g) > GROUP_MAX for g in groups):
         raise ApplicationError(_("请指定要标为已读的消息分组。"))
-    latest = notification_mark_group_read(user=request.user, group=group)
+    latest = notification_mark_group_read(user=request.user, group=groups)
     if latest is None:
         raise NotFound()
     if request.POST.get("open") and _safe_link(request, latest.link):

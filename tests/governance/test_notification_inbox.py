@@ -68,6 +68,33 @@ def test_an_appeals_messages_and_a_kinds_digests_collapse_into_one_line_each(cit
     assert one.count('id="notification-') == 3 and "新派单：诉求 B" not in one
 
 
+def test_single_messages_of_one_kind_in_a_row_collapse_into_one_line(city, login):
+    gw = city.users.grid_worker
+    tell(K.REWORK, "返工：诉求 Z", subject="appeal:9")
+    for n in range(4):
+        tell(K.DISPATCH, f"新派单：诉求 {n}", subject=f"appeal:{n}", link=f"/appeals/{n}/")
+    client = login(gw)
+    html = client.get("/notifications/").content.decode()
+    assert html.count('<tr class="inbox-run unread"') == 1 and html.count('<tr class="inbox-group') == 1
+    assert "派单待办：4 件诉求" in html and "共 4 条，未读 4 条" in html
+    assert all(f"新派单：诉求 {n}" in html for n in range(4))
+    # Filtered by the kind, each is its own line again.
+    only = client.get("/notifications/", {"kind": "dispatch"}).content.decode()
+    assert only.count('<tr class="inbox-group') == 4 and "inbox-run" not in only
+    # The run's 标为已读 reads all of it, and nothing else.
+    keys = [f"appeal:{n}" for n in range(4)]
+    assert client.post("/notifications/group/read/", {"group": keys}).status_code == 302
+    assert list(Notification.objects.filter(recipient=gw, read_at__isnull=True).values_list("title", flat=True)) == [
+        "返工：诉求 Z"]
+    # Two in a row stay two lines (the appeal Z's line, newer now, parts them from the run).
+    tell(K.SUPERVISION, "督办意见：诉求 Z", subject="appeal:9")
+    for n in (5, 6):
+        tell(K.DISPATCH, f"新派单：诉求 {n}", subject=f"appeal:{n}")
+    html = client.get("/notifications/").content.decode()
+    assert html.count('<tr class="inbox-run') == 1 and html.count('<tr class="inbox-group') == 3
+    assert "共 4 条，未读 0 条" in html and "共 2 条，未读 2 条" in html
+
+
 def test_reading_a_line_reads_its_group_and_opens_the_appeal(city, login):
     gw = city.users.grid_worker
     tell(K.DISPATCH, "新派单：诉求 A", subject="appeal:1", link="/appeals/A/")
