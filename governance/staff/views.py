@@ -131,8 +131,9 @@ class PreferenceForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for value, label in NotificationKind.choices:
-            self.fields[f"email_{value}"] = forms.BooleanField(label=label, required=False)
-            self.fields[f"sms_{value}"] = forms.BooleanField(label=label, required=False)
+            for channel, name in (("email", _("邮件")), ("sms", _("短信"))):
+                self.fields[f"{channel}_{value}"] = forms.BooleanField(
+                    label=label, required=False, widget=forms.CheckboxInput(attrs={"aria-label": f"{label} · {name}"}))
 
     def clean_mobile(self):
         try:
