@@ -364,6 +364,9 @@ class AppealDispatchAPI(_AppealActionAPI):
     class AppealDispatchInputSerializer(_UnitInput):
         category = _category_field(help_text=gettext_lazy("类别编码；诉求尚无类别时必填"))
         note = _text(help_text=gettext_lazy("说明"))
+        confirm_return = serializers.BooleanField(
+            required=False, default=False,
+            help_text=gettext_lazy("派回刚退单的单位时须为 true，并在 note 中写明理由"))
 
     input_serializer = AppealDispatchInputSerializer
 

@@ -20,6 +20,7 @@ from appeals.images import MEDIA_TYPES, photo_rule
 from appeals.public_policy import redact
 from appeals.selectors import category_list
 from governance.enums import COMMUNITY_ROLES, Role
+from governance.kernel.errors import ApplicationError
 from governance.kernel.params import QueryCode, QueryDate, QueryForm, QueryText, draft_query, page_field
 from governance.staff.selectors import Jurisdiction
 from grids.models import UNIT_MODELS, Building, Community, Department, Grid
@@ -201,19 +202,51 @@ def _unit_from_choice(value: str):
 
 
 class DispatchForm(ActionForm):
+    """派单. While the appeal waits after a 退单, the unit that returned it is marked in the
+    list, and choosing it again opens a confirmation step (``confirm_step``): the box
+    "确认派回退单单位" and a note, both required (appeals.services.dispatch)."""
+
     unit = forms.ChoiceField(label=_("派往"))
     category = _category_field()
     note = _note()
+    confirm_return = forms.BooleanField(label=_("确认派回退单单位"), required=False)
 
     def __init__(self, *args, **kwargs):
+        from appeals.services.dispatch import pending_return
+
         super().__init__(*args, **kwargs)
-        self.fields["unit"].choices = [("", _("— 请选择办理单位 —"))] + unit_choices_for(self.appeal)
+        self.pending_return = pending_return(self.appeal)
+        self.confirm_step = False
+        choices = unit_choices_for(self.appeal)
+        back = self.pending_return
+        if back is not None and back.unit is not None:
+            returned = f"{back.unit.level}:{back.unit.code}"  # the choices' "level:code"
+            choices = [(value, f"{label}（{_('刚退回')}）" if value == returned else label) for value, label in choices]
+            self.fields["confirm_return"].label = _("确认仍派回退单单位“%(unit)s”") % {"unit": back.unit_name}
+            self.fields["confirm_return"].help_text = _("该单位已以“%(reason)s”为由退回；仍派给它须勾选此项并在说明中写明理由。") % {
+                "reason": back.reason}
+        self.fields["unit"].choices = [("", _("— 请选择办理单位 —"))] + choices
         if self.appeal.category_id:
             self.fields["category"].initial = self.appeal.category_id
             self.fields["category"].help_text = _("可更正类别；不选则沿用当前类别。")
 
     def clean_unit(self):
         return _unit_from_choice(self.cleaned_data["unit"])
+
+    def clean(self):
+        from appeals.services.dispatch import ensure_redispatch_confirmed
+
+        data = super().clean()
+        unit = data.get("unit")
+        if unit is None or self.pending_return is None or not self.pending_return.is_unit(unit):
+            return data
+        self.confirm_step = True
+        try:
+            ensure_redispatch_confirmed(self.appeal, unit=unit, confirm=data.get("confirm_return", False),
+                                        note=(data.get("note") or "").strip())
+        except ApplicationError as exc:
+            self.add_error("confirm_return" if not data.get("confirm_return") else "note", exc.message)
+        return data
 
 
 class DeclineForm(ActionForm):

@@ -25,6 +25,7 @@ from governance.kernel import outbox
 from governance.kernel.logmask import mask_text
 from governance.kernel.privacy import mask_phone, mask_tracking_code
 from governance.models import OutboxMessage
+from governance.staff.notifications import STAFF_SMS_TEMPLATE, STAFF_SMS_TEXT
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ TEMPLATES = {
     SMS_FEEDBACK: gettext_noop("【共治】您的诉求（查询码 %(code)s）已办结：%(result)s 请对办理结果进行评价：%(url)s"),
     SMS_EXTENDED: gettext_noop("【共治】您的诉求（查询码 %(code)s）经审批延期办理，办结时限延至 %(deadline)s。办理进度：%(url)s"),
     SMS_PHONE_CODE: gettext_noop("【共治】您的验证码为 %(code)s，%(minutes)s 分钟内有效，用于查看您反映的诉求。如非本人操作，请忽略本短信。"),
+    # A staff member's copy of an inbox message, written by the staff layer
+    # (governance.staff.notifications) to this channel.
+    STAFF_SMS_TEMPLATE: STAFF_SMS_TEXT,
 }
 # Variables are length-limited by the gateways: the result is cut here.
 RESULT_MAX = 120
@@ -82,7 +86,7 @@ def masked(params: dict, template: str = "") -> dict:
     code entirely."""
     code = params.get("code", "")
     if not code:
-        return dict(params)
+        return {k: mask_text(v) if isinstance(v, str) else v for k, v in params.items()}
     if template == SMS_PHONE_CODE:
         return {**params, "code": "*" * len(code)}
     hidden = mask_tracking_code(code)

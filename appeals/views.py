@@ -35,9 +35,11 @@ from appeals.forms import (
     PatrolForm,
     QueueFilterForm,
 )
+from appeals.services.dispatch import pending_return
 from governance.enums import COMMUNITY_ROLES, Role
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.kernel.params import bad_query
+from governance.staff.notifications import notifications_read_for_appeal
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.maps import map_config
 from grids.models import Building, Grid
@@ -235,6 +237,8 @@ def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, err
         "error": error, "notice": notice,
         "read_only": jur.read_only,
         "extension": _pending_extension(request.user, jur, appeal, failed=failed_decision),
+        # While it waits for re-dispatch after a 退单: who returned it and why, at the top.
+        "pending_return": pending_return(appeal),
     }
 
 
@@ -274,6 +278,8 @@ def _pending_extension(user, jur: Jurisdiction, appeal, *, failed=None) -> dict 
 def appeal_detail(request, code: str):
     jur = jurisdiction_for(request.user)
     appeal = selectors.appeal_get(jurisdiction=jur, tracking_code=code)
+    # Opening the appeal reads the account's messages about it (the header's count drops).
+    notifications_read_for_appeal(user=request.user, appeal_id=appeal.pk)
     return render(request, "appeals/staff/detail.html", {
         **_detail_context(request, jur, appeal), **_map_context(jur, appeal),
     })

@@ -58,10 +58,18 @@ class AccessAction(models.TextChoices):
 
 
 class NotificationKind(models.TextChoices):
+    """What a staff message asks its recipients to do (governance.staff.notifications).
+    The values are stored (max 12 characters) and name the copies an account chooses."""
+
+    DISPATCH = "dispatch", _("派单待办")
+    RETURN = "return", _("退单待派")
+    WHISTLE = "whistle", _("吹哨报到")
+    REWORK = "rework", _("返工")
+    EXTENSION = "extension", _("延期审批")
+    SUPERVISION = "supervision", _("督办意见")
     WARNING = "warning", _("临期预警")
     ESCALATION = "escalation", _("超期升级")
     REMINDER = "reminder", _("督办催办")
-    EXTENSION = "extension", _("延期审批")
     SUPPLEMENT = "supplement", _("居民补充")
 
 

@@ -92,6 +92,9 @@ class Notification(models.Model):
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
     link = models.CharField(_("链接"), max_length=300, blank=True)
+    # What the inbox groups it under: the appeal it is about ("appeal:<id>"), else its kind
+    # ("kind:<kind>", the sweeps' digests).
+    group = models.CharField(_("分组"), max_length=64, blank=True, default="")
     created_at = models.DateTimeField(_("时间"), auto_now_add=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
 
@@ -101,10 +104,33 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+            models.Index(fields=["recipient", "group"], name="notification_group"),
         ]
 
     def __str__(self) -> str:
         return f"{self.recipient_id} {self.title}"
+
+
+class NotificationPreference(models.Model):
+    """Which copies of their inbox messages an account wants, by kind (the inbox itself
+    always has them): email to the account's address, SMS to ``mobile`` through the SMS
+    gateway. No row: the defaults (governance.staff.notifications.DEFAULT_*)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference",
+        verbose_name=_("账号"),
+    )
+    mobile = models.CharField(_("接收短信的手机号"), max_length=11, blank=True)
+    email_kinds = models.JSONField(_("发邮件的消息类型"), default=list, blank=True)
+    sms_kinds = models.JSONField(_("发短信的消息类型"), default=list, blank=True)
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("消息提醒设置")
+        verbose_name_plural = _("消息提醒设置")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}"
 
 
 class OutboxMessage(models.Model):

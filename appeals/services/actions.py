@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from appeals import events, permissions, sms, workflow
+from appeals import events, notices, permissions, sms, workflow
 from appeals.enums import (
     OPEN_STATES,
     STAFF_FEEDBACK_METHODS,
@@ -38,12 +38,11 @@ from appeals.services.core import (
     _text,
     _transition,
 )
-from appeals.services.dispatch import _ESCALATION_OF, _dispatch, _handling_changes
+from appeals.services.dispatch import _ESCALATION_OF, _dispatch, _handling_changes, ensure_redispatch_confirmed
 from appeals.tasks import SMS_FEEDBACK
 from appeals.workdays import deadline_for
-from governance.enums import NotificationKind, Role
+from governance.enums import Role
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
-from governance.staff.notifications import Digest, unit_messages
 from grids.models import Department
 
 
@@ -61,13 +60,17 @@ def _auto_feedback(ctx: _Context) -> None:
 
 
 def appeal_dispatch(*, actor, appeal: Appeal, unit=None, category: Category | None = None, note: str = "",
-                    expected_version: int | None = None) -> Appeal:
+                    confirm_return: bool = False, expected_version: int | None = None) -> Appeal:
     """派单 from the queue the appeal waits in (community, or the street's dispatch centre)
-    to a unit of its place or a department of its district; the deadlines start here."""
+    to a unit of its place or a department of its district; the deadlines start here.
+    Back to the unit that just returned it (退单): only with ``confirm_return`` and a
+    note (appeals.services.dispatch.ensure_redispatch_confirmed). The unit is told in
+    its inbox."""
     ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.DISPATCH, expected_version=expected_version)
     if unit is None:
         raise ApplicationError(_("请选择办理单位。"))
     note = _text(note, field_label=_("说明"), required=False)
+    ensure_redispatch_confirmed(appeal, unit=unit, confirm=bool(confirm_return), note=note)
     level = QueueLevel.STREET if ctx.post.role == Role.STREET_OFFICER else QueueLevel.COMMUNITY
     with transaction.atomic():
         _dispatch(ctx, unit=unit, category=category, dispatcher_level=level, note=note)
@@ -147,9 +150,12 @@ def appeal_return(*, actor, appeal: Appeal, reason: str = "", expected_version: 
         "handling_department": None, "queue_level": queue,
     }
     unit = events.queue_unit(queue=queue, community_code=appeal.community_id, street_code=appeal.street_id)
+    returned_by = str(appeal.handling_unit)
+    messages = notices.returned(appeal, key=(unit.level, unit.code), returned_by=returned_by, reason=reason,
+                                actor=actor)
     with transaction.atomic():
         _transition(ctx, AppealAction.RETURN, changes=changes, note=reason, data=events.Return(
-            queue=queue, unit_level=unit.level, unit_code=unit.code, returned_by=str(appeal.handling_unit)))
+            queue=queue, unit_level=unit.level, unit_code=unit.code, returned_by=returned_by), messages=messages)
     return ctx.appeal
 
 
@@ -161,6 +167,7 @@ def appeal_reroute(*, actor, appeal: Appeal, reason: str = "", category: Categor
     reason = _text(reason, field_label=_("改派理由"), required=True)
     changes: dict = {}
     data: dict = {}
+    messages: list = []
     if category is not None and category.pk != appeal.category_id:
         if not category.active:
             raise ApplicationError(_("类别“%(c)s”已停用。") % {"c": category})
@@ -173,6 +180,8 @@ def appeal_reroute(*, actor, appeal: Appeal, reason: str = "", category: Categor
             changes["queue_level"] = QueueLevel.STREET
             data.update(queue=(appeal.queue_level, QueueLevel.STREET), unit_level=HandlingLevel.STREET,
                         unit_code=appeal.street_id)
+            messages = notices.awaiting_dispatch(appeal, key=(HandlingLevel.STREET, appeal.street_id), reason=reason,
+                                                 actor=actor)
     elif unit is not None:
         before = str(appeal.handling_unit)
         handling = _handling_changes(appeal, unit)
@@ -180,10 +189,15 @@ def appeal_reroute(*, actor, appeal: Appeal, reason: str = "", category: Categor
             changes.update(handling)
             changes["escalation_level"] = _ESCALATION_OF[handling["handling_level"]]
             data.update(unit=(before, str(unit)), unit_level=handling["handling_level"], unit_code=unit.code)
+            messages = notices.dispatched(appeal, level=handling["handling_level"], unit=unit,
+                                          category=changes.get("category"), deadline=appeal.deadline,
+                                          deadline_unit=appeal.deadline_unit, note=reason, by=ctx.label,
+                                          actor=actor, rerouted=True)
     if not data:
         raise ApplicationError(_("请选择新的类别或办理单位。"))
     with transaction.atomic():
-        _transition(ctx, AppealAction.REROUTE, changes=changes, note=reason, data=events.Reroute(**data))
+        _transition(ctx, AppealAction.REROUTE, changes=changes, note=reason, data=events.Reroute(**data),
+                    messages=messages)
     return ctx.appeal
 
 
@@ -224,9 +238,10 @@ def appeal_verify_fail(*, actor, appeal: Appeal, reason: str = "", expected_vers
     ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.VERIFY_FAIL, expected_version=expected_version)
     reason = _text(reason, field_label=_("核查未通过的原因"), required=True)
     level_deadline = deadline_for(appeal.category, ctx.now)
+    messages = notices.reworked(appeal, why=_("核查未通过"), note=reason, level_deadline=level_deadline, actor=actor)
     with transaction.atomic():
         _transition(ctx, AppealAction.VERIFY_FAIL, changes={"resolved_at": None, "level_deadline": level_deadline},
-                    note=reason)
+                    note=reason, messages=messages)
     return ctx.appeal
 
 
@@ -262,15 +277,7 @@ def appeal_supervise(*, actor, appeal: Appeal, note: str = "", expected_version:
     handler's open form goes stale; the handling unit is told in its inbox."""
     ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.SUPERVISE)
     note = _text(note, field_label=_("督办意见"), required=True, max_length=SUPERVISION_NOTE_MAX)
-    key = appeal.handler_key
-    messages = []
-    if key is not None:
-        from appeals.escalation import appeal_link
-
-        messages = unit_messages(kind=NotificationKind.REMINDER, subject=f"appeal:{appeal.pk}", digests={key: Digest(
-            title=_("督办意见：诉求 %(code)s") % {"code": appeal.tracking_code}, body=note,
-            link=appeal_link(appeal.tracking_code),
-        )})
+    messages = notices.supervised(appeal, note=note, actor=actor)
     with transaction.atomic():
         _transition(ctx, AppealAction.SUPERVISE, note=note, messages=messages)
     return ctx.appeal
@@ -323,9 +330,10 @@ def appeal_whistle(*, actor, appeal: Appeal, departments=(), note: str = "",
     if not new:
         raise ApplicationError(_("所选部门均已吹哨，请等待其报到。"))
     note = _text(note, field_label=_("说明"), required=False, max_length=200)
+    messages = notices.whistled(appeal, departments=new, by=ctx.label, note=note, actor=actor)
     with transaction.atomic():
         _transition(ctx, AppealAction.WHISTLE, note=note, data=events.Whistle(
-            departments=tuple(d.name for d in new), codes=tuple(d.code for d in new)))
+            departments=tuple(d.name for d in new), codes=tuple(d.code for d in new)), messages=messages)
         AppealCoHandler.objects.bulk_create(
             [AppealCoHandler(appeal=appeal, department=d, summoned_by=actor, note=note) for d in new]
         )

@@ -1,11 +1,16 @@
 """Dispatch: the fields that make a unit the handler, checked against the appeal's place,
-and the dispatch transition (by staff, or automatic at intake)."""
+the dispatch transition (by staff, or automatic at intake), and the return an appeal
+waiting for re-dispatch carries (``pending_return``: the page shows its reason at the top;
+dispatching back to the unit that returned it needs a confirmation and a note)."""
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils.translation import gettext as _
 
-from appeals import events
+from appeals import events, notices
 from appeals.deadlines import inputs_at_dispatch
-from appeals.enums import AppealAction, EscalationLevel, HandlingLevel
+from appeals.enums import AppealAction, AppealState, EscalationLevel, HandlingLevel
 from appeals.models import Appeal, AppealEvent, Category
 from appeals.services.core import _Context, _transition
 from appeals.workdays import deadline_for, response_deadline_for
@@ -106,7 +111,75 @@ def _dispatch_changes(
 
 
 def _dispatch(ctx: _Context, *, unit, category: Category | None, dispatcher_level: str, note: str) -> AppealEvent:
+    """The dispatch transition, with the message that asks the unit to act."""
+    appeal = ctx.appeal
     changes, data = _dispatch_changes(
-        ctx.appeal, unit=unit, category=category, dispatcher_level=dispatcher_level, actor=ctx.actor, now=ctx.now,
+        appeal, unit=unit, category=category, dispatcher_level=dispatcher_level, actor=ctx.actor, now=ctx.now,
     )
-    return _transition(ctx, AppealAction.DISPATCH, changes=changes, note=note, data=data)
+    messages = notices.dispatched(
+        appeal, level=changes["handling_level"], unit=unit, category=changes["category"], note=note,
+        deadline=changes.get("deadline") or appeal.deadline,
+        deadline_unit=changes.get("deadline_unit") or appeal.deadline_unit, by=ctx.label, actor=ctx.actor,
+    )
+    return _transition(ctx, AppealAction.DISPATCH, changes=changes, note=note, data=data, messages=messages)
+
+
+# --- a return waiting for re-dispatch ---------------------------------------------------------
+
+# The last holder-changing events read to find who returned an appeal (a return follows
+# the dispatch, 改派 or escalation that made the returning unit the handler).
+_RETURN_LOOKBACK = 6
+
+
+@dataclass(frozen=True)
+class PendingReturn:
+    """The 退单 an appeal waits on: who returned it (the unit, by level and code, and its
+    name), why, when and by whom."""
+
+    unit: events.Unit | None
+    unit_name: str
+    reason: str
+    at: datetime
+    actor_label: str
+
+    def is_unit(self, unit) -> bool:
+        """Whether ``unit`` (a grid, community, street or department) is the one that returned it."""
+        if self.unit is None or unit is None:
+            return False
+        try:
+            level = _level_of(unit)
+        except ApplicationError:
+            return False
+        return (self.unit.level, self.unit.code) == (str(level), str(unit.code))
+
+
+def pending_return(appeal: Appeal) -> PendingReturn | None:
+    """The return the appeal waits on, while it waits for re-dispatch (state received,
+    its last holder-changing event a 退单); else None. One query."""
+    if appeal.state != AppealState.RECEIVED:
+        return None
+    rows = list(AppealEvent.objects.filter(events.HOLDER_Q, appeal_id=appeal.pk)
+                .order_by("-created_at", "-id")[:_RETURN_LOOKBACK])
+    if not rows or rows[0].action != AppealAction.RETURN:
+        return None
+    back = rows[0]
+    returned_by = None
+    for row in rows[1:]:
+        returned_by = events.read(row.action, row.data).holder
+        if returned_by is not None:
+            break
+    record = events.read(back.action, back.data)
+    return PendingReturn(unit=returned_by, unit_name=record.returned_by, reason=back.note, at=back.created_at,
+                         actor_label=back.actor_label)
+
+
+def ensure_redispatch_confirmed(appeal: Appeal, *, unit, confirm: bool, note: str) -> None:
+    """Dispatching back to the unit that just returned the appeal: only with an explicit
+    confirmation and a note saying why it is still that unit's (ApplicationError, 400)."""
+    back = pending_return(appeal)
+    if back is None or not back.is_unit(unit):
+        return
+    if not confirm or not note:
+        raise ApplicationError(
+            _("该诉求刚被“%(unit)s”退回（退单理由：%(reason)s）。如确需再派给它，请勾选“确认派回退单单位”并在说明中写明理由。")
+            % {"unit": back.unit_name or unit, "reason": back.reason})

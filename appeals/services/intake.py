@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals import events, permissions, sms, workflow
+from appeals import events, notices, permissions, sms, workflow
 from appeals.enums import (
     PUBLIC_SOURCES,
     SELF_FOUND_SOURCES,
@@ -154,6 +154,18 @@ def appeal_receive(
         finder = _finder_handling(appeal, posts) if source in SELF_FOUND_SOURCES else None
         if finder is not None:
             plan.append(_sign_before_insert(appeal, actor=actor, post=finder))
+        else:
+            # The unit it was routed to is asked to sign for it (built once the appeal
+            # has its id and final tracking code, in ``_insert``).
+            plan[-1]["notify"] = lambda a: notices.dispatched(
+                a, level=a.handling_level, unit=route.unit, deadline=a.deadline, deadline_unit=a.deadline_unit,
+                note=route.reason, actor=actor)
+    else:
+        # It waits in a queue: the community, or the street's dispatch centre, dispatches it.
+        plan[0]["notify"] = lambda a: notices.awaiting_dispatch(
+            a, key=tuple(events.queue_unit(queue=a.queue_level, community_code=a.community_id,
+                                           street_code=a.street_id)),
+            reason=route.reason, actor=actor)
     _insert(appeal, plan, stored.names)
     appeal.photos_not_stored = tuple(stored.failed)
     return appeal
@@ -223,8 +235,13 @@ def _insert(appeal: Appeal, plan: list[dict], photos: list[str]) -> None:
                     raise _TrackingCodeTaken from exc
                 # The receive event carries the SMS with the tracking code (an outbox row
                 # in this transaction: saved with the appeal, or not at all).
-                written = [events.Event(appeal_id=appeal.pk, **e) for e in plan]
-                written[0] = replace(written[0], messages=tuple(sms.messages_for(appeal, SMS_RECEIVED)))
+                written = []
+                for entry in plan:
+                    entry = dict(entry)
+                    notify = entry.pop("notify", None)
+                    written.append(events.Event(appeal_id=appeal.pk, messages=tuple(notify(appeal)) if notify else (),
+                                                **entry))
+                written[0] = replace(written[0], messages=(*sms.messages_for(appeal, SMS_RECEIVED), *written[0].messages))
                 ids = events.record_many(written, returning_ids=bool(photos))
                 if photos:
                     _attach_stored(appeal, ids[0], photos, AttachmentKind.INTAKE)

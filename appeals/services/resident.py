@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals import events, permissions, workflow
+from appeals import events, notices, permissions, workflow
 from appeals.enums import AppealAction, AppealState, AttachmentKind, HandlingLevel, Rating
 from appeals.events import RESIDENT_LABEL, SYSTEM_LABEL
 from appeals.hooks import CLAIMED_APPEAL_CLOSED
@@ -127,10 +127,13 @@ def appeal_evaluate(
             _credit_claimant(appeal, rating)
         elif appeal.rework_count < settings.APPEAL_REWORK_LIMIT:
             level_deadline = deadline_for(appeal.category, now) if appeal.category else appeal.level_deadline
+            # The handling unit is told to work on it again (返工).
+            messages = notices.reworked(appeal, why=_("居民不满意"), note=comment, level_deadline=level_deadline)
             _transition(
                 ctx, AppealAction.EVALUATE, to_state=AppealState.IN_PROGRESS, note=comment, data=events.Evaluate(**evaluation, rework=True),
                 changes={"rework_count": F("rework_count") + 1, "resolved_at": None, "feedback_at": None,
                          "verified": False, "level_deadline": level_deadline},
+                messages=messages,
             )
         else:
             _transition(ctx, AppealAction.EVALUATE, to_state=AppealState.CLOSED, note=comment,

@@ -14,30 +14,56 @@ delivered with ``deliver_to_units``.
 Units are keys ``(level, code)``: ("grid", grid code), ("community", code),
 ("street", code), ("district", code) for the district's supervisors (督办), and
 ("department", department id).
+
+Copies follow each account's preference (``NotificationPreference``, set on
+/notifications/preferences/; no row: ``DEFAULT_EMAIL_KINDS`` / ``DEFAULT_SMS_KINDS``): per
+kind, an ``email`` message to the account's address and an ``sms`` message to the mobile
+it gave, through the SMS gateway's channel (appeals.sms delivers it, template
+``STAFF_SMS_TEMPLATE``). The inbox itself always has every message.
+
+Grouping: each inbox row carries its ``group`` — the appeal it is about (the message's
+subject, ``appeal:<id>``), else its kind (``kind:<kind>``: the sweeps' digests) — and the
+inbox shows one line per group with its count (``inbox_groups``).
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from governance.enums import COMMUNITY_ROLES, Role
+from governance.enums import COMMUNITY_ROLES, NotificationKind, Role
 from governance.kernel import outbox
-from governance.kernel.errors import NotFound
-from governance.models import Notification, OutboxMessage, Post
+from governance.kernel.errors import ApplicationError, NotFound
+from governance.models import Notification, NotificationPreference, OutboxMessage, Post
 
 logger = logging.getLogger(__name__)
 
 UnitKey = tuple[str, str | int]
 
 TITLE_MAX = 200
+GROUP_MAX = 64
 INBOX = "inbox"
 EMAIL = "email"
+# The SMS gateway's channel: appeals.sms registers its delivery (the residents' SMS go the
+# same way); a staff copy is one approved template with the message's title.
+SMS = "sms"
+STAFF_SMS_TEMPLATE = "staff_notice"
+STAFF_SMS_TEXT = gettext_noop("【共治】%(title)s。请登录共治平台查看处理。")
+SMS_TITLE_MAX = 60  # gateways limit a variable's length
+
+# Copies when an account chose nothing: email for every kind (to an address it has); SMS
+# only for what cannot wait — a summons to report (吹哨), an escalation, a 督办 reminder —
+# and only once it gave a mobile.
+DEFAULT_EMAIL_KINDS = frozenset(NotificationKind.values)
+DEFAULT_SMS_KINDS = frozenset({NotificationKind.WHISTLE, NotificationKind.ESCALATION, NotificationKind.REMINDER})
 
 
 @dataclass(frozen=True)
@@ -87,16 +113,21 @@ def unit_recipients(units) -> dict[UnitKey, list]:
 # --- messages (written by the event writer) ------------------------------------------------
 
 
-def _params(kind: str, digest: Digest) -> dict:
-    return {"kind": str(kind), "title": digest.title[:TITLE_MAX], "body": digest.body, "link": digest.link[:300]}
+def _params(kind: str, digest: Digest, exclude=()) -> dict:
+    params = {"kind": str(kind), "title": digest.title[:TITLE_MAX], "body": digest.body, "link": digest.link[:300]}
+    skip = sorted({getattr(u, "pk", u) for u in exclude if u is not None and getattr(u, "pk", u) is not None})
+    if skip:
+        params["except"] = skip
+    return params
 
 
-def unit_messages(*, kind: str, digests: dict[UnitKey, Digest], subject: str = "") -> list[outbox.Message]:
+def unit_messages(*, kind: str, digests: dict[UnitKey, Digest], subject: str = "", exclude=()) -> list[outbox.Message]:
     """One inbox message per unit: every account holding a post at the unit when it is
-    delivered gets it."""
+    delivered gets it, but the accounts in ``exclude`` (the actor: nobody is told what
+    they did themselves). ``subject`` (``appeal:<id>``) groups it in the inbox."""
     return [
         outbox.Message(channel=INBOX, template=str(kind), subject=subject,
-                       params={**_params(kind, digest), "units": [[level, code] for level, code in [key]]})
+                       params={**_params(kind, digest, exclude), "units": [[level, code] for level, code in [key]]})
         for key, digest in digests.items()
     ]
 
@@ -105,6 +136,11 @@ def user_message(*, kind: str, user, digest: Digest, subject: str = "") -> outbo
     """An inbox message for one account."""
     return outbox.Message(channel=INBOX, template=str(kind), subject=subject,
                           params={**_params(kind, digest), "users": [user.pk]})
+
+
+def group_of(*, kind: str, subject: str = "") -> str:
+    """The inbox group of a message: the appeal it is about, else its kind."""
+    return (subject if subject.startswith("appeal:") else f"kind:{kind}")[:GROUP_MAX]
 
 
 # --- delivery (the relay) -------------------------------------------------------------------------
@@ -126,13 +162,15 @@ def deliver_inbox(rows: list[OutboxMessage]) -> None:
     for row in rows:
         p = row.params
         digest = Digest(title=p.get("title", ""), body=p.get("body", ""), link=p.get("link", ""))
+        kind = p.get("kind", row.template)
+        group = group_of(kind=kind, subject=row.subject)
         accounts = [user for u in p.get("units", ()) for user in recipients.get(_unit_key(u), ())]
         accounts += [users[pk] for pk in p.get("users", ()) if pk in users]
-        seen = set()
+        seen = set(p.get("except", ()))
         for user in accounts:
             if user.pk not in seen:
                 seen.add(user.pk)
-                items.append((user, digest, p.get("kind", row.template)))
+                items.append((user, digest, kind, group))
     _write_inbox(items)
 
 
@@ -140,32 +178,42 @@ def deliver_to_units(*, digests: dict[UnitKey, Digest], kind: str) -> list[Notif
     """Inbox rows now, for every account of each digest's unit (for a channel's relay:
     the digests of the escalation sweep)."""
     recipients = unit_recipients(digests)
-    return _write_inbox([(user, digest, kind) for key, digest in digests.items() for user in recipients.get(key, ())])
+    group = group_of(kind=kind)
+    return _write_inbox([(user, digest, kind, group) for key, digest in digests.items()
+                         for user in recipients.get(key, ())])
 
 
 def _write_inbox(items) -> list[Notification]:
-    """Inbox rows for (user, Digest, kind), and an email message beside each row whose
-    account has an address."""
+    """Inbox rows for (user, Digest, kind, group), and beside each row the copies its
+    account chose (``copies_for``): an email message, an SMS message."""
     if not items:
         return []
     created = Notification.objects.bulk_create([
         Notification(recipient=user, kind=kind, title=digest.title[:TITLE_MAX], body=digest.body,
-                     link=digest.link[:300])
-        for user, digest, kind in items
+                     link=digest.link[:300], group=group)
+        for user, digest, kind, group in items
     ])
+    preferences = preferences_of({user.pk for user, *_rest in items})
     base = (settings.STAFF_BASE_URL or settings.PUBLIC_BASE_URL).rstrip("/")
-    emails, keys = [], []
-    for notification, (user, _digest, _kind) in zip(created, items, strict=True):
-        if not user.email:
-            continue
-        body = notification.body
-        if notification.link:
-            body = f"{body}\n\n{base}{notification.link}"
-        emails.append(outbox.Message(channel=EMAIL, recipient=user.email, template=notification.kind,
-                                     params={"subject": f"【共治】{notification.title}", "body": body},
-                                     subject=f"notification:{notification.pk}"))
-        keys.append(f"notification:{notification.pk}:email")
-    outbox.write(emails, keys=keys)
+    copies, keys = [], []
+    for notification, (user, _digest, kind, _group) in zip(created, items, strict=True):
+        preference = preferences.get(user.pk, DEFAULT_PREFERENCE)
+        if user.email and kind in preference.email_kinds:
+            body = notification.body
+            if notification.link:
+                body = f"{body}\n\n{base}{notification.link}"
+            copies.append(outbox.Message(channel=EMAIL, recipient=user.email, template=notification.kind,
+                                         params={"subject": f"【共治】{notification.title}", "body": body},
+                                         subject=f"notification:{notification.pk}"))
+            keys.append(f"notification:{notification.pk}:email")
+        if preference.mobile and kind in preference.sms_kinds:
+            title = notification.title
+            if len(title) > SMS_TITLE_MAX:
+                title = title[:SMS_TITLE_MAX - 1] + "…"
+            copies.append(outbox.Message(channel=SMS, recipient=preference.mobile, template=STAFF_SMS_TEMPLATE,
+                                         params={"title": title}, subject=f"notification:{notification.pk}"))
+            keys.append(f"notification:{notification.pk}:sms")
+    outbox.write(copies, keys=keys)
     return created
 
 
@@ -185,12 +233,185 @@ def register_channels() -> None:
     outbox.register(EMAIL, deliver_email)
 
 
+# --- preferences: which copies an account wants --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preference:
+    email_kinds: frozenset = DEFAULT_EMAIL_KINDS
+    sms_kinds: frozenset = DEFAULT_SMS_KINDS
+    mobile: str = ""
+    saved: bool = False  # chosen by the account (else the defaults)
+
+
+DEFAULT_PREFERENCE = Preference()
+
+
+def _preference(row: NotificationPreference) -> Preference:
+    kinds = set(NotificationKind.values)
+    return Preference(email_kinds=frozenset(k for k in row.email_kinds or () if k in kinds),
+                      sms_kinds=frozenset(k for k in row.sms_kinds or () if k in kinds),
+                      mobile=row.mobile, saved=True)
+
+
+def preferences_of(user_ids) -> dict[int, Preference]:
+    """{account id: its saved Preference}, in one query (the others have the defaults)."""
+    if not user_ids:
+        return {}
+    return {row.user_id: _preference(row) for row in NotificationPreference.objects.filter(user_id__in=list(user_ids))}
+
+
+def preference_for(*, user) -> Preference:
+    return preferences_of([user.pk]).get(user.pk, DEFAULT_PREFERENCE)
+
+
+def preference_save(*, user, email_kinds, sms_kinds, mobile: str = "", email: str | None = None) -> Preference:
+    """Save an account's choice of copies (and its address, when ``email`` is given).
+
+    Steps: 1. only known kinds are kept; 2. SMS copies need a mobile (the caller has
+    checked the number: governance.kernel.phones) — ApplicationError without one; 3. the
+    row written (one per account); 4. the address saved on the account."""
+    kinds = set(NotificationKind.values)
+    email_kinds = sorted(k for k in set(email_kinds) if k in kinds)
+    sms_kinds = sorted(k for k in set(sms_kinds) if k in kinds)
+    if sms_kinds and not mobile:
+        raise ApplicationError(_("选择了短信提醒，请填写接收短信的手机号；不需要短信请取消短信一栏的勾选。"))
+    NotificationPreference.objects.update_or_create(
+        user=user, defaults={"email_kinds": email_kinds, "sms_kinds": sms_kinds, "mobile": mobile})
+    if email is not None and email != user.email:
+        user.email = email
+        user.save(update_fields=["email"])
+    return preference_for(user=user)
+
+
 # --- the inbox ------------------------------------------------------------------------
 
+GROUP_SHOWN = 5  # the newest messages a group line unfolds to (the group's page has all)
 
-def notification_list(*, user) -> QuerySet[Notification]:
-    """The account's messages, newest first."""
-    return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
+
+def notification_list(*, user, group: str | None = None, kind: str | None = None) -> QuerySet[Notification]:
+    """The account's messages, newest first (of one group, of one kind)."""
+    qs = Notification.objects.filter(recipient=user)
+    if group:
+        qs = qs.filter(group=group)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.order_by("-created_at", "-id")
+
+
+def inbox_groups(*, user, kind: str | None = None) -> QuerySet:
+    """One row per group of the account's messages (the appeal they are about, or their
+    kind), newest group first: ``group``, ``count``, ``unread``, ``latest_id``. A page of
+    them gets its messages with ``inbox_group_items``."""
+    qs = Notification.objects.filter(recipient=user)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return (qs.values("group").annotate(count=Count("id"), unread=Count("id", filter=Q(read_at__isnull=True)),
+                                       latest_id=Max("id"))
+            .order_by("-latest_id"))
+
+
+@dataclass
+class InboxGroup:
+    key: str
+    count: int
+    unread: int
+    items: list = field(default_factory=list)  # the newest GROUP_SHOWN, newest first
+
+    @property
+    def latest(self) -> Notification:
+        return self.items[0]
+
+    @property
+    def kinds(self) -> list[str]:
+        seen = []
+        for item in self.items:
+            label = item.get_kind_display()
+            if label not in seen:
+                seen.append(label)
+        return seen
+
+    @property
+    def is_appeal(self) -> bool:
+        return self.key.startswith("appeal:")
+
+
+def inbox_group_items(*, user, rows, kind: str | None = None) -> list[InboxGroup]:
+    """The groups of ``rows`` (a page of ``inbox_groups``) with their newest messages, in
+    one query (a window numbers each group's messages)."""
+    rows = list(rows)
+    if not rows:
+        return []
+    qs = Notification.objects.filter(recipient=user, group__in=[r["group"] for r in rows])
+    if kind:
+        qs = qs.filter(kind=kind)
+    numbered = qs.annotate(n=Window(RowNumber(), partition_by=[F("group")], order_by=[F("id").desc()]))
+    items: dict[str, list] = {}
+    for notification in numbered.filter(n__lte=GROUP_SHOWN).order_by("group", "-id"):
+        items.setdefault(notification.group, []).append(notification)
+    return [InboxGroup(key=r["group"], count=r["count"], unread=r["unread"], items=items.get(r["group"], []))
+            for r in rows if items.get(r["group"])]
+
+
+RUN_MIN = 3  # single messages of one kind in a row that the inbox shows as one line
+
+
+@dataclass
+class InboxRun:
+    """Several lines in a row that are one message each, of the same kind (a morning's new
+    dispatches): one line with their count, unfolding to each."""
+
+    kind_label: str
+    groups: list
+
+    @property
+    def count(self) -> int:
+        return len(self.groups)
+
+    @property
+    def unread(self) -> int:
+        return sum(g.unread for g in self.groups)
+
+    @property
+    def latest(self) -> Notification:
+        return self.groups[0].latest
+
+    @property
+    def keys(self) -> list[str]:
+        return [g.key for g in self.groups]
+
+
+def inbox_lines(groups: list[InboxGroup], *, run_min: int = RUN_MIN) -> list:
+    """The inbox's lines: each group, but ``run_min`` or more single-message groups of one
+    kind in a row collapse into an InboxRun."""
+    lines, run = [], []
+
+    def flush():
+        if len(run) >= run_min:
+            lines.append(InboxRun(kind_label=run[0].latest.get_kind_display(), groups=list(run)))
+        else:
+            lines.extend(run)
+        run.clear()
+
+    for group in groups:
+        single = group.count == 1
+        if single and run and run[0].latest.kind == group.latest.kind:
+            run.append(group)
+            continue
+        flush()
+        if single:
+            run.append(group)
+        else:
+            lines.append(group)
+    flush()
+    return lines
+
+
+def inbox_unread_by_kind(*, user) -> dict[str, int]:
+    """{kind: unread messages} of the account (the inbox's filter)."""
+    rows = (Notification.objects.filter(recipient=user, read_at__isnull=True).values("kind")
+            .annotate(n=Count("id")).order_by())
+    return {r["kind"]: r["n"] for r in rows}
 
 
 def notification_unread_count(*, user) -> int:
@@ -208,6 +429,25 @@ def notification_mark_read(*, user, notification_id: int, now: datetime | None =
         notification.read_at = now or timezone.now()
         Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
     return notification
+
+
+def notification_mark_group_read(*, user, group: str | list[str], now: datetime | None = None) -> Notification | None:
+    """Mark every message of one or more of the account's groups read (the line was
+    opened); returns the newest message among them (None: no such group)."""
+    groups = [group] if isinstance(group, str) else list(group)
+    latest = Notification.objects.filter(recipient=user, group__in=groups).order_by("-id").first()
+    if latest is not None:
+        Notification.objects.filter(recipient=user, group__in=groups, read_at__isnull=True).update(
+            read_at=now or timezone.now())
+    return latest
+
+
+def notifications_read_for_appeal(*, user, appeal_id: int) -> int:
+    """The account opened the appeal: its messages about it are read. Returns how many."""
+    if user is None or not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(recipient=user, group=f"appeal:{appeal_id}", read_at__isnull=True).update(
+        read_at=timezone.now())
 
 
 def notification_mark_all_read(*, user, now: datetime | None = None) -> int:

@@ -141,6 +141,8 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "home": R(), "api-token-rotate": R("POST"), "notifications": R(),
     "notifications-read-all": R("POST"),
     "notification-read": R("POST", "notification"),
+    "notification-group-read": R("POST"),  # an account's own groups: none named → 400, another's → 404
+    "notification-preferences": {"GET": R(), "POST": R("POST")},  # each account's own
     # Appeals: the API and the pages.
     "api-appeals": {"GET": R(), "POST": R("POST", public=True, data={})},
     "api-appeal": APPEAL_GET,

@@ -75,12 +75,13 @@ def test_intake_and_actions_succeed_with_the_broker_down_and_the_relay_catches_u
     assert sms_outbox == [] and not Notification.objects.exists()  # nothing went out yet
     assert elapsed < 30
     waiting = OutboxMessage.objects.filter(status="pending")
-    assert sorted(waiting.values_list("channel", flat=True)) == ["digest", "sms", "sms"]
+    # Each appeal's SMS and the grid's inbox message (新派单), the escalation's digest item.
+    assert sorted(waiting.values_list("channel", flat=True)) == ["digest", "inbox", "inbox", "sms", "sms"]
 
     # The broker is back: the beat's relay (run here in-process) delivers every message once.
     celery_app.conf.task_always_eager = True
     result = outbox.relay()
-    assert result.delivered == 4  # 2 SMS, the digest item, the email copy it wrote
+    assert result.delivered == 6  # 2 SMS, 2 inbox messages, the digest item, the email copy it wrote
     assert sorted(m.params["code"] for m in sms_outbox) == sorted([appeal.tracking_code, other.tracking_code])
     notice = Notification.objects.get(recipient=u.community_worker)
     assert other.tracking_code in notice.body and notice.kind == "escalation"

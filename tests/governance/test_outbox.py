@@ -34,7 +34,8 @@ def test_the_receipt_sms_is_a_template_and_parameters_written_with_the_appeal(ci
     assert row.params["url"].startswith(f"http://localhost:8000/track/{appeal.tracking_code}/k/")
     assert sms_outbox == []  # not sent inside the transaction
 
-    assert outbox.relay().delivered == 1
+    # The SMS, and the grid's inbox message (新派单) written beside the dispatch event.
+    assert outbox.relay().delivered == 2
     (sent,) = sms_outbox
     assert sent.key == row.key and sent.template == "received"
     assert sent.message.startswith("【共治】您的诉求已受理，查询码 " + appeal.tracking_code)
@@ -123,7 +124,7 @@ def test_a_message_left_sending_by_a_dead_relay_is_sent_again_with_the_same_key(
     claimed_at = timezone.now() - timedelta(seconds=settings.OUTBOX_SENDING_TIMEOUT_SECONDS + 1)
     OutboxMessage.objects.filter(pk=row.pk).update(status="sending", claimed_at=claimed_at, attempts=1)
     result = outbox.relay()
-    assert result.reclaimed == 1 and result.delivered == 1
+    assert result.reclaimed == 1 and result.delivered == 2  # the SMS and the grid's inbox message
     (sent,) = sms_outbox
     assert sent.key == row.key  # a gateway that takes the key sends it once
     row.refresh_from_db()
@@ -199,7 +200,7 @@ def test_two_relays_at_once_send_each_message_once(city, sms_outbox):
         t.start()
     for t in threads:
         t.join()
-    assert sum(r.delivered for r in results) == 40
+    assert sum(r.delivered for r in results) == 80  # an SMS and the grid's inbox message each
     assert len(sms_outbox) == 40 and len({m.key for m in sms_outbox}) == 40
     assert Appeal.objects.count() == 40 and sms_rows().filter(status="delivered").count() == 40
 
@@ -213,5 +214,6 @@ def test_the_command_delivers_what_is_pending_and_exits(city, sms_outbox):
     receive(city, category=grid_category())
     out = io.StringIO()
     call_command("outbox_relay", "--once", stdout=out)
-    assert out.getvalue().startswith("delivered 2, retried 0, failed 0, taken back 0; waiting 0")
+    # Each: the SMS, and the grid's inbox message (新派单).
+    assert out.getvalue().startswith("delivered 4, retried 0, failed 0, taken back 0; waiting 0")
     assert len(sms_outbox) == 2
