@@ -35,7 +35,14 @@ DESCRIPTION_MAX = 4000
 
 
 def new_tracking_code() -> str:
-    return "".join(secrets.choice(TRACKING_ALPHABET) for _i in range(TRACKING_LENGTH))
+    """12 characters of the alphabet with at least one digit and one letter: the shape the
+    log mask recognises (governance.kernel.logmask) without masking ordinary words. About
+    2.8 % of uniform draws are letters only (23 letters of 31 characters, (23/31)^12); they
+    are drawn again."""
+    while True:
+        code = "".join(secrets.choice(TRACKING_ALPHABET) for _i in range(TRACKING_LENGTH))
+        if any(c.isdigit() for c in code) and any(c.isalpha() for c in code):
+            return code
 
 
 def normalize_tracking_code(value: str) -> str:

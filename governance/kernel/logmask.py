@@ -25,6 +25,9 @@ from governance.kernel.privacy import mask_phone, mask_tracking_code
 
 MASK = "***"
 _SECRET_SEGMENT = re.compile(r"(/(?:track|checkin|token|t|k)/)([^/\s?#\"'&]+)", re.IGNORECASE)
+# An appeal's tracking code as a path segment (/appeals/<code>/, /api/v1/appeals/<code>/),
+# whatever its letters: codes made before every code carried a digit may be letters only.
+_APPEAL_SEGMENT = re.compile(r"(/appeals/)([2-9A-HJKMNP-Z]{12})(?=[/?#\s\"']|$)")
 # Query parameters whose values are what people type (searches, contact details) or secrets.
 SECRET_PARAMS = (
     "q", "search", "phone", "phone_last4", "mobile", "tel", "bq", "street_q", "community_q", "building_q",
@@ -49,6 +52,7 @@ def mask_text(text: str) -> str:
         return text
     text = _DETAIL.sub(r"\1 [已省略]", text)
     text = _SECRET_SEGMENT.sub(lambda m: m.group(1) + MASK, text)
+    text = _APPEAL_SEGMENT.sub(lambda m: m.group(1) + mask_tracking_code(m.group(2)), text)
     text = _PARAM.sub(lambda m: m.group(1) + MASK, text)
     text = _MOBILE.sub(lambda m: mask_phone(m.group(1) + m.group(2) + m.group(3)), text)
     text = _ID_NUMBER.sub(MASK, text)
