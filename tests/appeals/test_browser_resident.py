@@ -142,6 +142,9 @@ def test_my_appeals_with_the_code_then_a_supplement_with_a_photo_reaches_the_han
     assert Notification.objects.filter(recipient=city.users.grid_worker, kind=NotificationKind.SUPPLEMENT).exists()
     staff.goto(f"{live_server.url}/notifications/")
     row = staff.locator("tr", has_text=f"居民补充：诉求 {appeal.tracking_code}")
+    # One line per appeal: the dispatch at intake and the 补充, unfolded to read.
+    assert "共 2 条，未读 2 条" in row.inner_text()
+    row.locator("summary").click()
     assert "附照片 1 张" in row.inner_text()
     row.locator("button[name=open]").click()
     staff.wait_for_url(f"{live_server.url}/appeals/{appeal.tracking_code}/")

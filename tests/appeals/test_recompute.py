@@ -198,7 +198,9 @@ def test_a_row_without_inputs_is_recomputed_from_its_first_dispatch(city, dispat
     freeze(cst(2026, 12, 29, 10))
     appeal = services.appeal_act(actor=u.grid_worker, appeal=appeal, action=A.RETURN, reason="不属于本网格")
     freeze(cst(2026, 12, 30, 10))
-    appeal = services.appeal_act(actor=u.street_officer, appeal=appeal, action=A.DISPATCH, unit=city.grid_a1)
+    # Back to the unit that returned it: confirmed, with a note (issue 19).
+    appeal = services.appeal_act(actor=u.street_officer, appeal=appeal, action=A.DISPATCH, unit=city.grid_a1,
+                                 confirm_return=True, note="核实属本网格")
     assert appeal.dispatched_at == cst(2026, 12, 30, 10) and appeal.deadline == cst(2027, 1, 8)
     # As the code before issue 13 left it: no inputs, and Mon–Fri for 2027 (元旦 counted as worked).
     Appeal.objects.filter(pk=appeal.pk).update(
