@@ -310,3 +310,27 @@ def test_list_and_detail_pages_keep_their_query_counts(place, client, django_ass
     client.force_login(u.community_worker)
     with django_assert_max_num_queries(25):
         assert client.get(reverse("home")).status_code == 200
+
+
+def test_the_demo_shows_meetings_with_their_appeals_and_runs_twice_safely(city):
+    import io
+    from types import SimpleNamespace
+
+    from appeals import demo as appeal_demo
+    from appeals.deliberation import demo
+
+    appeal_demo.seed(None)
+    out = io.StringIO()
+    demo.seed(SimpleNamespace(stdout=out))
+    assert "4 场议事会议" in out.getvalue()
+    found = Meeting.objects.all()
+    assert {m.kind for m in found} == set(MeetingKind.values)
+    hearing = found.get(kind=MeetingKind.HEARING)
+    assert hearing.links.count() == 4 and hearing.votes_for == 31 and hearing.participants.count() == 6
+    linked = list(hearing.appeals.all())
+    assert any(a.state == S.CLOSED and a.rating == Rating.SATISFIED for a in linked)
+    assert all(a.events.filter(action=A.DELIBERATE).count() == 1 for a in linked)
+    community_staff = city.users.community_worker
+    assert selectors.overdue_decisions(jurisdiction=_jur(community_staff))[0] == 1
+    demo.seed(None)
+    assert Meeting.objects.count() == 4
