@@ -334,3 +334,34 @@ def test_the_demo_shows_meetings_with_their_appeals_and_runs_twice_safely(city):
     assert selectors.overdue_decisions(jurisdiction=_jur(community_staff))[0] == 1
     demo.seed(None)
     assert Meeting.objects.count() == 4
+
+
+def test_the_reports_count_meetings_held_and_decisions_done_on_time_per_community_and_month(place, client):
+    from governance.assessment.periods import Period
+
+    city, u = place, place.users
+    today = _today()
+    held = _meeting(city)
+    meetings.meeting_record(actor=u.community_worker, meeting=held, residents_count=9, minutes="纪要：张三发言")
+    on_time = meetings.decision_add(actor=u.community_worker, meeting=held, kind="decision", text="施划车位",
+                                    owner="物业", due_date=today)
+    meetings.decision_add(actor=u.community_worker, meeting=held, kind="decision", text="错时停车", owner="居委会",
+                          due_date=today)
+    meetings.decision_update(actor=u.community_worker, decision=on_time, state=DecisionState.DONE)
+    _meeting(city)  # scheduled, not held: not counted
+    period = Period.month(today.year, today.month)
+    url = reverse("reports:unit", args=["street", city.street_a.code]) + f"?period={period.label}"
+    for user in (u.street_officer, u.district_supervisor):  # supervisors see the figures
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200
+        (row,) = response.context["report"].deliberation.rows
+        assert (row["community_code"], row["held"], row["due"], row["on_time"], row["on_time_rate"]) == (
+            city.comm_a.code, 1, 2, 1, 50.0)
+        assert "张三" not in response.content.decode()
+    export = client.get(url + "&table=deliberation&export=csv")
+    assert export.status_code == 200
+    text = b"".join(export.streaming_content).decode("utf-8-sig")
+    assert "按期完成率(%)" in text and "50.00" in text
+    api = client.get(reverse("api-report-unit", args=["street", city.street_a.code]) + f"?period={period.label}")
+    assert api.status_code == 200 and api.json()["deliberation"]["rows"][0]["held"] == 1
