@@ -85,6 +85,9 @@ def test_the_meeting_loop_from_linked_appeals_to_the_residents_evaluation(place,
         assert (event.from_state, event.to_state, appeal.state) == (before, before, before)
         assert event.data["meeting"] == meeting.pk and "和平里小区停车难" in event.note
         assert event.actor == u.community_worker
+    # The resident's tracking page says when and where (no names: the 公示 shows the same).
+    step = next(s for s in selectors_track(first) if s.action == A.DELIBERATE)
+    assert "和平里小区停车难" in step.note and "社区党群服务中心" in step.note
     # Linking again is idempotent; an appeal of another community is refused.
     assert meetings.meeting_link(actor=u.community_worker, meeting=meeting, codes=[first.tracking_code]).linked == []
     with pytest.raises(ApplicationError, match="不属于本社区"):
@@ -181,6 +184,12 @@ def test_only_the_communitys_staff_act_and_the_rules_of_each_type(place):
     appeal_evaluate(tracking_code=closed.tracking_code, phone_last4="5678", solved=True, rating=Rating.SATISFIED)
     with pytest.raises(Conflict):
         meetings.meeting_link(actor=u.community_worker, meeting=meeting, codes=[closed.tracking_code])
+
+
+def selectors_track(appeal):
+    from appeals.selectors import appeal_track
+
+    return appeal_track(tracking_code=appeal.tracking_code, phone_last4=appeal.phone[-4:]).steps
 
 
 def _jur(user):
