@@ -140,7 +140,7 @@ def test_the_meeting_loop_from_linked_appeals_to_the_residents_evaluation(place,
     assert reworked.state == S.IN_PROGRESS
 
 
-def test_only_the_communitys_staff_act_and_the_rules_of_each_type(place):
+def test_only_the_communitys_staff_act_and_the_rules_of_each_type(place, client):
     city, u = place, place.users
     meeting = _meeting(city)
     with pytest.raises(ActionForbidden):
@@ -171,6 +171,11 @@ def test_only_the_communitys_staff_act_and_the_rules_of_each_type(place):
     # An overdue 整改事项 is on the community's home, followed like a decision.
     assert selectors.overdue_decisions(jurisdiction=_jur(u.community_worker)) == (1, [item])
     assert selectors.overdue_decisions(jurisdiction=_jur(u.outsider))[0] == 0
+    client.force_login(u.community_worker)
+    home = client.get(reverse("home")).content.decode()
+    assert "议定事项逾期" in home and "垃圾清运改为每日两次" in home
+    client.force_login(u.outsider)
+    assert "议定事项逾期" not in client.get(reverse("home")).content.decode()
     with pytest.raises(ApplicationError, match="整改事项只用于民主评议会"):
         meetings.meeting_record(actor=u.community_worker, meeting=meeting, residents_count=3, minutes="x")
         meetings.decision_add(actor=u.community_worker, meeting=meeting, kind="rectification", text="x", owner="y",
