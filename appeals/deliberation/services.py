@@ -289,12 +289,20 @@ def decision_update(*, actor, decision: MeetingDecision, state: str, progress: s
                 appeal.refresh_from_db()
                 if appeal.state not in OPEN_STATES:
                     continue
-        with transaction.atomic():
-            _transition(_Context(appeal=appeal, actor=actor, label=label, now=now), AppealAction.DELIBERATION_NOTE,
-                        note=result, data=events.DeliberationNote(meeting=meeting.pk, decision=decision.pk,
-                                                                  state=decision.state))
+        decision_note(actor=actor, decision=decision, appeal=appeal, note=result, label=label, now=now)
         outcome.noted.append(appeal.tracking_code)
     return outcome
+
+
+def decision_note(*, actor, decision: MeetingDecision, appeal: Appeal, note: str, label: str | None = None,
+                  now: datetime | None = None) -> None:
+    """议事决定 attached to a linked appeal: one ``deliberation_note`` event through the
+    transition service (409 outside the table's states: a closed appeal takes nothing)."""
+    label = label or permissions.actor_label(_community_post(actor, decision.meeting.community_id))
+    with transaction.atomic():
+        _transition(_Context(appeal=appeal, actor=actor, label=label, now=now or timezone.now()),
+                    AppealAction.DELIBERATION_NOTE, note=note,
+                    data=events.DeliberationNote(meeting=decision.meeting_id, decision=decision.pk, state=decision.state))
 
 
 def meeting_cancel(*, actor, meeting: Meeting) -> Meeting:
