@@ -10,9 +10,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from appeals import services
-from appeals.demo import _accounts, _territory, _write
 from appeals.deliberation import services as meetings
 from appeals.deliberation.models import DecisionState, Meeting, MeetingKind, ParticipantRole
+from appeals.demo import _accounts, _territory, _write
 from appeals.enums import AppealAction, AppealState, Rating, Source
 from appeals.models import Category
 from governance.kernel.clock import CHINA
