@@ -66,6 +66,10 @@ class AppealAction(models.TextChoices):
     # The resident adds text or photos to an open appeal (补充, on the tracking page): it
     # changes nothing a handler acts on; the handling unit is told in its inbox.
     SUPPLEMENT = "supplement", _("居民补充")
+    # Residents' deliberation (appeals.deliberation): the appeal is put to a community
+    # meeting (its clock keeps running), and the meeting's decision is attached to it.
+    DELIBERATE = "deliberate", _("提交议事")
+    DELIBERATION_NOTE = "deliberation_note", _("议事决定")
 
 
 class HandlingLevel(models.TextChoices):

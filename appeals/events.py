@@ -347,6 +347,27 @@ class Supplement(EventData):
     photos: int = 0
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Deliberate(EventData):
+    """提交议事: the community meeting the appeal is put to (appeals.deliberation)."""
+
+    action = AppealAction.DELIBERATE
+    meeting: int
+    kind: str  # deliberation.models.MeetingKind
+    starts_at: datetime | str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeliberationNote(EventData):
+    """议事决定: a decision of the meeting, attached to an appeal it does not resolve (held
+    outside the community); the decision's text is the note."""
+
+    action = AppealAction.DELIBERATION_NOTE
+    meeting: int
+    decision: int
+    state: str  # deliberation.models.DecisionState
+
+
 def _plain(action_value: str) -> type[EventData]:
     """The data of an action that records nothing beyond its row (who, when, states, note)."""
     cls = dataclass(frozen=True, kw_only=True, slots=True)(type(f"Plain_{action_value}", (EventData,), {}))
@@ -366,6 +387,7 @@ DATA_OF: dict[str, type[EventData]] = {
         Receive, Dispatch, Return, Reroute, Escalate, Evaluate, Sign, Contact, Resolve, Feedback, Merge, Note,
         Whistle, Checkin, Claim, Warn, Remind, ExtendRequest, ExtendApprove, ExtendReject, DeadlineCorrect,
         Publish, Supervise, Decline, Withdraw, VerifyPass, VerifyFail, CloseUnevaluated, Supplement,
+        Deliberate, DeliberationNote,
     )
 }
 assert set(DATA_OF) == set(AppealAction), "every action needs its data in appeals.events"

@@ -585,3 +585,7 @@ class PhoneCode(models.Model):
         verbose_name = _("手机验证码")
         verbose_name_plural = _("手机验证码")
         indexes = [models.Index(fields=["phone_digest", "created_at"], name="phonecode_phone")]
+
+
+# Residents' deliberation (民主协商): its models live in their own package.
+from appeals.deliberation.models import Meeting, MeetingAppeal, MeetingDecision, MeetingParticipant  # noqa: E402,F401

@@ -9,6 +9,7 @@ from django.urls import path
 
 from appeals import map_views, my_views
 from appeals import public_views as views
+from appeals.deliberation import views as deliberation_views
 
 app_name = "public"
 
@@ -30,6 +31,8 @@ urlpatterns = [
     path("my/code/", my_views.my_code, name="my-code"),
     path("my/verify/", my_views.my_verify, name="my-verify"),
     path("my/logout/", my_views.my_logout, name="my-logout"),
+    # 民主协商公示: a community's meetings and decisions, no names (appeals.deliberation.selectors).
+    path("notice/<str:code>/", deliberation_views.public_notice, name="deliberation-notice"),
     path("places/streets/", views.places_streets, name="places-streets"),
     path("places/communities/", views.places_communities, name="places-communities"),
     path("places/buildings/", views.places_buildings, name="places-buildings"),

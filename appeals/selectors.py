@@ -246,7 +246,9 @@ def resident_phone_reveal(*, user, appeal: Appeal, jurisdiction: Jurisdiction | 
 
 # What a resident sees of each step: the action and the unit, plus the text meant for them
 # (a correction of the deadline says old → new and why, written by the system).
-_PUBLIC_NOTE_ACTIONS = {AppealAction.DECLINE, AppealAction.RESOLVE, AppealAction.WITHDRAW, AppealAction.EVALUATE, AppealAction.DEADLINE_CORRECT, AppealAction.SUPPLEMENT}
+_PUBLIC_NOTE_ACTIONS = {AppealAction.DECLINE, AppealAction.RESOLVE, AppealAction.WITHDRAW, AppealAction.EVALUATE, AppealAction.DEADLINE_CORRECT, AppealAction.SUPPLEMENT,
+                        # 提交议事: the meeting's type, topic, time and place (public on its 公示 page too)
+                        AppealAction.DELIBERATE}
 # The resident's own photos (at submission and 补充), and the result's once the result is told.
 RESIDENT_PHOTO_KINDS = (AttachmentKind.INTAKE, AttachmentKind.SUPPLEMENT)
 RESULT_SHOWN_STATES = (AppealState.AWAITING_EVALUATION, AppealState.CLOSED)

@@ -247,6 +247,11 @@ TABLE: dict[str, Step] = {step.action: step for step in (
     # no handler's open form goes stale; the handling unit is told in its inbox.
     Step(AppealAction.SUPPLEMENT, OPEN, None, frozenset({Party.RESIDENT}),
          refusal=gettext_lazy("补充材料由居民本人在查询页凭查询码或手机验证码进行。"), keeps_version=True),
+    # Residents' deliberation (appeals.deliberation): written by the meeting's services,
+    # which let the staff of the meeting's community act on the meeting (not on the appeal,
+    # so no form on the appeal page); nothing a handler acts on changes — the clock runs on.
+    Step(AppealAction.DELIBERATE, OPEN, None, frozenset({Party.SYSTEM}), keeps_version=True),
+    Step(AppealAction.DELIBERATION_NOTE, OPEN, None, frozenset({Party.SYSTEM}), keeps_version=True),
 )}
 assert set(TABLE) == set(AppealAction), "every action needs a row in the workflow table"
 

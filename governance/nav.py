@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from appeals import permissions as appeal_pages
+from appeals.deliberation.selectors import may_read_meetings
 from governance.reports.scope import can_see_reports
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from volunteers.selectors import volunteer_for_user
@@ -111,7 +112,10 @@ MENU: tuple[Entry, ...] = (
               shortcut=_("巡查上报")),
         Entry("intake", _("代居民登记"), "appeals:intake", on_jurisdiction(appeal_pages.may_intake),
               shortcut=_("代居民登记")),
-    ), active_for=("appeals",)),
+        # 民主协商 (issue 22): community staff organise, street officers read (appeals.deliberation.selectors).
+        Entry("meetings", _("民主协商"), "deliberation:list", on_jurisdiction(may_read_meetings),
+              active_for=("deliberation:list", "deliberation:create", "deliberation:detail")),
+    ), active_for=("appeals", "deliberation")),
     Entry("volunteers", _("志愿服务"), "volunteers:home", volunteers_section, children=(
         Entry("volunteer-home", _("我的志愿"), "volunteers:home", is_volunteer),
         Entry("activities", _("活动报名"), "volunteers:activity-list", is_volunteer, shortcut=_("活动报名")),

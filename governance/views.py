@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found as html_page_not_found
 from django.views.defaults import server_error as html_server_error
 
+from appeals.deliberation.selectors import overdue_decisions
 from appeals.selectors import calendar_provisional_years, queue_counts
 from governance.celery import app as celery_app
 from governance.enums import Role
@@ -140,6 +141,7 @@ def home(request):
         {"jurisdiction": jurisdiction, "posts": jurisdiction.posts,
          "my_queue": queue_counts(jurisdiction=jurisdiction),
          "report_card": report_home_card(jurisdiction=jurisdiction),
+         "decisions_overdue": overdue_decisions(jurisdiction=jurisdiction),
          "provisional_years": calendar_provisional_years() if warn_calendar else [],
          "calendar_admin_link": is_admin},
     )

@@ -86,6 +86,7 @@ class ReportUnitDetailOutputSerializer(serializers.Serializer):
     departments = ReportTableSerializer(allow_null=True)
     categories = ReportTableSerializer()
     problems = ReportTableSerializer()
+    deliberation = ReportTableSerializer(allow_null=True)  # 民主协商 (governance.reports.deliberation)
 
 
 class ReportHotspotsOutputSerializer(serializers.Serializer):
@@ -161,7 +162,7 @@ class ReportUnitDetailAPI(APIView):
                                      for m in report.measures],
             "trend": report.trend, "children": table_json(report.children),
             "departments": table_json(report.departments), "categories": table_json(report.categories),
-            "problems": table_json(report.problems),
+            "problems": table_json(report.problems), "deliberation": table_json(report.deliberation),
         }
         return Response(ReportUnitDetailOutputSerializer(data).data)
 

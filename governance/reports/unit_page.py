@@ -19,6 +19,7 @@ from governance.assessment.models import MonthlyScore
 from governance.assessment.periods import Period, day_window, month_start, previous_month
 from governance.assessment.selectors import scores_for
 from governance.kernel.errors import NotFound
+from governance.reports.deliberation import deliberation_table
 from governance.reports.tables import CHILD, LIST_LIMIT, PLACE_RELATED, Column, ReportTable
 from governance.reports.units import MEASURES, score_dict, unit_table
 from governance.staff.selectors import Jurisdiction
@@ -42,6 +43,7 @@ class UnitReport:
     trend: dict = field(default_factory=dict)
     categories: ReportTable | None = None
     problems: ReportTable | None = None
+    deliberation: ReportTable | None = None  # 民主协商 (governance.reports.deliberation)
 
 
 def _unit_name(kind: str, code: str) -> str:
@@ -113,6 +115,7 @@ def unit_report(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: 
     report.trend = unit_trend(kind=kind, code=code, last_month=month_start(period.last))
     report.categories = category_breakdown(jurisdiction=jurisdiction, period=period, kind=kind, code=code, now=now)
     report.problems = problem_appeals(jurisdiction=jurisdiction, period=period, kind=kind, code=code, now=now)
+    report.deliberation = deliberation_table(period=period, kind=kind, code=code)
     return report
 
 

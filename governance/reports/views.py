@@ -96,7 +96,7 @@ def index(request):
     return render(request, "reports/index.html", context)
 
 
-UNIT_TABLES = ("children", "departments", "categories", "problems")
+UNIT_TABLES = ("children", "departments", "categories", "problems", "deliberation")
 
 
 @login_required

@@ -110,6 +110,7 @@ ACTIONS = {
 }
 EDITORS = frozenset({"grid_worker", "community_worker"})  # households of grid A1
 MANAGERS = frozenset({"community_worker", "street_officer"})  # activities of 甲一社区 (organiser and staff)
+MEETING_READERS = frozenset({"community_worker", "street_officer"})  # appeals.deliberation.selectors
 NO_REPORTS = frozenset({"department_handler", "volunteer"})  # no unit to report on
 
 RULES: dict[str, Rule | dict[str, Rule]] = {
@@ -134,6 +135,7 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "public:my-logout": PUBLIC_POST,
     "public:places-streets": PUBLIC_GET, "public:places-communities": PUBLIC_GET,
     "public:places-buildings": PUBLIC_GET,
+    "public:deliberation-notice": R(public=True, kind="community"),  # 公示: no names
     "public:places-near": PUBLIC_GET, "public:places-named": PUBLIC_GET,  # places only (issue 21)
     "login": PUBLIC_GET,
     "logout": R("POST", public=True, expect={r: 302 for r in ROLES}),  # to the login page: its success
@@ -166,6 +168,15 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
         "approve": R("POST", "extension", {"community_worker"}, kwargs={"decision": "approve"}),
         "reject": R("POST", "extension", {"community_worker"}, kwargs={"decision": "reject"}),
     },
+    # 民主协商 (issue 22): the community's staff act, the street's officers read; supervisors
+    # see the figures in the reports, not the records (403); outside, a meeting does not exist.
+    "deliberation:list": R(may=MEETING_READERS),
+    "deliberation:create": {"GET": R(may={"community_worker"}), "POST": R("POST", may={"community_worker"})},
+    "deliberation:detail": R(kind="meeting", may=MEETING_READERS),
+    "deliberation:link": R("POST", "meeting", {"community_worker"}),
+    "deliberation:record": R("POST", "meeting", {"community_worker"}),
+    "deliberation:decision-add": R("POST", "meeting", {"community_worker"}),
+    "deliberation:decision-update": R("POST", "decision", {"community_worker"}),
     # Territory: reading follows the jurisdiction; households are kept by their grid and community.
     "territory-root": R(),
     "district-detail": R(kind="district"), "street-detail": R(kind="street"),
@@ -430,6 +441,8 @@ def _request(client, method: str, url: str, data: dict, *, api: bool):
 @pytest.mark.django_db
 def test_every_pattern_answers_each_role_as_the_design_says(settings):
     settings.ALLOWED_HOSTS = ["testserver"]
+    # Every public read of the matrix comes from one address: its limit is tested elsewhere.
+    settings.PUBLIC_READ_RATE_PER_IP = "10000/minute"
     world = build()
     clients = {role: _client(world, role) for role in ROLES}
     schema = _schema_methods()

@@ -15,6 +15,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from appeals import extensions, services
+from appeals.deliberation import services as meeting_services
 from appeals.enums import AppealAction, AppealState, CategoryType, HandlingLevel, Source
 from appeals.models import AppealAttachment
 from governance.enums import Role
@@ -153,6 +154,15 @@ def build() -> SimpleNamespace:
     add("hall", Thing({"code": hall_c.tracking_code}, GRID_C, community=city.comm_c.code))
     add("claimed", Thing({"code": claimed.tracking_code}, "110101001001002", owner="volunteer"))
     add("claimed", Thing({"code": hall_c.tracking_code}, GRID_C))
+    # 民主协商: a held meeting with a decision in each community (appeals.deliberation).
+    for community, organiser in ((city.comm_a, u.community_worker), (city.comm_c, u.outsider), (comm_x, x_worker)):
+        meeting = meeting_services.meeting_schedule(actor=organiser, community_code=community.code, kind="hearing",
+                                                    topic="停车难", place="议事厅", starts_at=now)
+        meeting_services.meeting_record(actor=organiser, meeting=meeting, residents_count=10, minutes="纪要")
+        decision = meeting_services.decision_add(actor=organiser, meeting=meeting, kind="decision", text="施划车位",
+                                                 owner="物业", due_date=now.date() + timedelta(days=30))
+        add("meeting", Thing({"pk": meeting.pk}, community.code))
+        add("decision", Thing({"pk": meeting.pk, "decision_pk": decision.pk}, community.code))
     # Notifications: one of the grid worker's, one of someone else's.
     for user, owner in ((u.grid_worker, "grid_worker"), (c_worker, "")):
         n = Notification.objects.create(recipient=user, kind="test", title="测试", body="", link="")

@@ -154,9 +154,20 @@ def test_no_serious_or_critical_axe_violation_on_the_public_pages(city, axe_page
     check("track verify, wrong guess")
     page.goto(f"{base}/no-such-page/")
     check("not found")
+    # 民主协商公示 (issue 22): a held hearing with its show of hands and a decision.
+    from appeals.deliberation import services as meetings  # noqa: PLC0415
+
+    meeting = meetings.meeting_schedule(actor=city.users.community_worker, community_code=city.comm_a.code,
+                                        kind="hearing", topic="停车难", place="议事厅", starts_at=appeal.created_at)
+    meetings.meeting_record(actor=city.users.community_worker, meeting=meeting, residents_count=9, minutes="纪要",
+                            votes=(6, 2, 1))
+    meetings.decision_add(actor=city.users.community_worker, meeting=meeting, kind="decision", text="施划车位",
+                          owner="物业", due_date=appeal.created_at.date())
+    page.goto(f"{base}/notice/{city.comm_a.code}/")
+    check("deliberation notice")
 
     failures = {label: found for label, found in report.items() if found}
-    assert len(report) == 13
+    assert len(report) == 14
     assert not failures, "\n".join(
         f"{label}: {v['impact']} {v['id']} ({v['help']})\n    " + "\n    ".join(v["nodes"])
         for label, found in failures.items() for v in found

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from appeals import services, workflow
+from appeals.deliberation import services as meetings
 from appeals.enums import AppealAction, AppealState, QueueLevel, Rating, Source
 from appeals.models import Appeal, AppealEvent
 from appeals.selectors import appeal_timeline, appeal_track
@@ -139,7 +140,24 @@ def _job_actions():
         A.EXTEND_REJECT: lambda city, a: extensions.extension_reject(
             actor=city.users.community_worker, extension=_pending_extension(city, a), note="x"),
         A.CLAIM: _volunteer_claim,
+        A.DELIBERATE: lambda city, a: meetings.meeting_link(
+            actor=city.users.community_worker, meeting=_meeting(city), codes=[a.tracking_code]),
+        A.DELIBERATION_NOTE: lambda city, a: meetings.decision_note(
+            actor=city.users.community_worker, decision=_decision(city), appeal=a, note="x"),
     }
+
+
+def _meeting(city):
+    # 民主协商 (appeals.deliberation): a meeting of the appeal's community (甲一社区).
+    return meetings.meeting_schedule(actor=city.users.community_worker, community_code=city.comm_a.code,
+                                     kind="hearing", topic="停车难", place="议事厅", starts_at=timezone.now())
+
+
+def _decision(city):
+    meeting = _meeting(city)
+    meetings.meeting_record(actor=city.users.community_worker, meeting=meeting, residents_count=5, minutes="x")
+    return meetings.decision_add(actor=city.users.community_worker, meeting=meeting, kind="decision", text="x",
+                                 owner="y", due_date=timezone.now().date())
 
 
 def _volunteer_claim(city, appeal):
