@@ -585,3 +585,7 @@ class PhoneCode(models.Model):
         verbose_name = _("手机验证码")
         verbose_name_plural = _("手机验证码")
         indexes = [models.Index(fields=["phone_digest", "created_at"], name="phonecode_phone")]
+
+
+# 入户走访 (issue 22): its models live with its code.
+from appeals.visits.models import Visit, VisitRule  # noqa: E402,F401

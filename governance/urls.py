@@ -30,6 +30,7 @@ if settings.STAFF_SITE_ENABLED:
         path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
         path("territory/", include("grids.urls")),
         path("appeals/", include("appeals.urls")),
+        path("visits/", include("appeals.visits.urls")),
         path("volunteers/", include("volunteers.urls")),
         path("reports/", include("governance.reports.urls")),
         path("notifications/", include("governance.staff.urls")),

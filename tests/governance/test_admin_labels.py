@@ -5,7 +5,10 @@ import re
 
 import pytest
 from axes.models import AccessAttempt
+from django.contrib.auth import get_user_model
 
+from governance.enums import Role
+from governance.models import Post
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +21,14 @@ def admin_client(client):
 
 
 def test_care_tags_show_and_edit_by_label(city, admin_client):
+    # 关怀标签 are for the grid's workers and the community's staff (issue 22, PIPL): an
+    # administrator without such a post sees "—" and no field; one who holds the post sees them.
+    listing = admin_client.get("/admin/grids/household/").content.decode()
+    assert "独居老人" not in listing and "elderly_alone" not in listing
+    form = admin_client.get(f"/admin/grids/household/{city.household_a1.pk}/change/").content.decode()
+    assert 'name="care_tags"' not in form
+    root = get_user_model().objects.get(username="root")
+    Post.objects.create(user=root, role=Role.COMMUNITY_WORKER, community=city.comm_a)
     listing = admin_client.get("/admin/grids/household/").content.decode()
     assert "独居老人" in listing and "elderly_alone" not in listing
     household = city.household_a1
