@@ -63,7 +63,6 @@ class Migration(migrations.Migration):
                 ('photos', models.JSONField(blank=True, default=list, verbose_name='照片')),
                 ('counts_done', models.BooleanField(verbose_name='计为完成')),
                 ('appeals', models.ManyToManyField(blank=True, related_name='home_visits', to='appeals.appeal', verbose_name='走访发现的诉求')),
-                ('grid', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='grids.grid', verbose_name='网格')),
                 ('household', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='grids.household', verbose_name='住户')),
                 ('visitor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='走访人')),
             ],

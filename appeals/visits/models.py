@@ -43,7 +43,6 @@ class Visit(models.Model):
 
     household = models.ForeignKey("grids.Household", on_delete=models.PROTECT, related_name="visits",
                                   verbose_name=_("住户"))
-    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("网格"))
     # The household's grid code, denormalised for scoped queries (as Appeal.territory_code).
     territory_code = models.CharField(_("辖区编码"), max_length=20, db_index=True)
     visited_at = models.DateTimeField(_("走访时间"))

@@ -69,7 +69,7 @@ def visit_record(*, actor, household: Household, method: str, companions: str = 
     now = now or timezone.now()
     with transaction.atomic():
         visit = Visit.objects.create(
-            household=household, grid_id=household.building.grid_id, territory_code=household.building.grid_id,
+            household=household, territory_code=household.building.grid_id,
             visited_at=now, visitor=actor, visitor_label=permissions.actor_label(post), companions=companions,
             method=method, checklist=answers, notes=notes, photos=stored.names,
             counts_done=plans.counts_done(method, plan),
