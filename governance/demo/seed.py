@@ -34,6 +34,7 @@ from grids.models import (
 # not exist yet is skipped (see governance/demo/__init__.py).
 DEMO_STEPS = [
     "appeals.demo.seed",
+    "appeals.visits.demo.seed",  # 入户走访 (issue 22)
     "volunteers.demo.seed",
     "governance.reports.demo.seed",
 ]
