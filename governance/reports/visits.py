@@ -53,17 +53,24 @@ def visit_report(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") 
     streets = list(inside(Street.objects.all()).order_by("code").values("code", "name", "district__name"))
     communities = list(inside(Community.objects.all()).order_by("code").values("code", "name", "street__name"))
     grids = list(inside(Grid.objects.all()).order_by("code").values("code", "name", "community__name"))
+    # The figures of every grid inside: one pass per code prefix the viewer reaches (the
+    # whole city in one for a city-wide account).
     by_grid = {}
-    prefixes = sorted({s["code"] for s in streets}) or sorted({c["code"] for c in communities}) \
-        or sorted({g["code"] for g in grids})
+    prefixes = [unit] if unit else ([""] if jurisdiction.everything else sorted(jurisdiction.prefixes))
     for prefix in prefixes:
         by_grid.update(visit_month_figures(first=period.first, last=period.last, within=prefix))
 
+    # Rolled up by code prefix: a grid's code starts with its community's (12) and street's (9).
+    totals: dict[str, list[int]] = {}
+    for grid_code, figures in by_grid.items():
+        for code in {grid_code, grid_code[:12], grid_code[:9]}:
+            total = totals.setdefault(code, [0, 0, 0])
+            total[0] += figures["due"]
+            total[1] += figures["on_time"]
+            total[2] += figures["found"]
+
     def row(code, name, parent):
-        due = on_time = found = 0
-        for grid_code, figures in by_grid.items():
-            if grid_code.startswith(code):
-                due, on_time, found = due + figures["due"], on_time + figures["on_time"], found + figures["found"]
+        due, on_time, found = totals.get(code, (0, 0, 0))
         return {"code": code, "name": name, "parent": parent, "due": due, "on_time": on_time,
                 "rate": completion_rate(on_time, due), "found": found}
 

@@ -314,3 +314,28 @@ def test_the_list_page_costs_the_same_for_many_households(city, login, django_as
     with django_assert_max_num_queries(14):
         response = client.get(reverse("visits:list"))
     assert response.status_code == 200 and response.content.decode().count("visit-item") == 41
+
+
+def test_demo_step_seeds_realistic_visits_once(city):
+    from types import SimpleNamespace
+
+    from appeals.visits import demo
+
+    for room in range(8):
+        HouseholdFactory(building=city.building_a1 if room % 2 else city.building_a2, room=f"7{room:02d}",
+                         care_tags=["elderly_alone", "subsistence", "key_concern", "disability"][room % 4])
+    units = {"grid": city.grid_a1, "grid2": city.grid_a2}
+    territory = SimpleNamespace(community=city.comm_a, unit=units.__getitem__)
+    ctx = SimpleNamespace(territory=territory, accounts={"grid_worker": city.users.grid_worker,
+                                                         "grid_worker2": city.users.grid_worker2}, stdout=None)
+    demo.seed(ctx)
+    visits = Visit.objects.all()
+    assert visits.count() > 20
+    assert {v.method for v in visits} >= {"home", "not_found"}
+    assert Appeal.objects.filter(source=Source.HOME_VISIT, home_visits__isnull=False).distinct().count() == 2
+    assert OutboxMessage.objects.filter(key__endswith=":absent").count() >= 1  # three 未见到 in a row
+    sections = selectors.visit_list(jurisdiction=jurisdiction_for(city.users.grid_worker))
+    assert sections[Status.LONG_OVERDUE] and (sections[Status.DONE] or sections[Status.DUE])
+    before = visits.count()
+    demo.seed(ctx)
+    assert Visit.objects.count() == before
