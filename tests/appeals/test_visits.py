@@ -176,6 +176,16 @@ def test_due_tomorrow_reminds_the_grid(city, relay):
     assert not Notification.objects.filter(kind=NotificationKind.VISIT_DUE, recipient=city.users.grid_worker2).exists()
 
 
+def test_the_beat_job_runs_the_reminders(city, settings):
+    from appeals.visits.tasks import visit_reminders
+    from governance.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["visits-reminders"]
+    assert entry["task"] == visit_reminders.name and visit_reminders.name in app.tasks
+    _registered(city.household_a1, date(2026, 11, 1))
+    assert visit_reminders.apply(kwargs={"today": "2026-12-05"}).get() == {"due_tomorrow": 0, "long_overdue": 1}
+
+
 def test_three_not_found_in_a_row_flag_the_community(city, relay):
     household = city.household_a1
     for _ in range(2):
