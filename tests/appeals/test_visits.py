@@ -142,6 +142,13 @@ def test_the_visit_loop(city, login, relay, django_capture_on_commit_callbacks):
     receive = appeal.events.order_by("id").first()
     assert receive.actor_id == city.users.grid_worker.pk  # the visitor found it
     assert response["Location"] == reverse("appeals:detail", args=[appeal.tracking_code])
+    # Linked both ways on the pages too: the appeal's page links back to the visit (for those who
+    # see visit records), the visit's page to the appeal.
+    appeal_page = client.get(response["Location"]).content.decode()
+    assert reverse("visits:detail", args=[visit.pk]) in appeal_page
+    street_page = login(city.users.street_officer).get(response["Location"]).content.decode()
+    assert reverse("visits:detail", args=[visit.pk]) not in street_page
+    client = login(city.users.grid_worker)
     detail = client.get(reverse("visits:detail", args=[visit.pk])).content.decode()
     assert appeal.tracking_code in detail
 
