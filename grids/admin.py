@@ -191,7 +191,18 @@ class HouseholdChangeAdmin(admin.ModelAdmin):
     list_display = ("household", "action", "resident_name", "actor", "created_at")
     list_filter = ("action",)
     search_fields = ("household__building__address", "resident_name")
-    readonly_fields = [f.name for f in HouseholdChange._meta.fields]
+    readonly_fields = [f.name for f in HouseholdChange._meta.fields] + ["changes_without_care"]
+
+    def get_fields(self, request, obj=None):
+        # A change of 关怀标签 is shown only to who sees the household's tags (Jurisdiction.sees_care).
+        fields = [f.name for f in HouseholdChange._meta.fields]
+        if obj is None or not jurisdiction_for(request.user).sees_care(obj.household.building.grid_id):
+            fields[fields.index("changes")] = "changes_without_care"
+        return fields
+
+    @admin.display(description=_("变更"))
+    def changes_without_care(self, change: HouseholdChange) -> dict:
+        return {k: (v if k != "care_tags" else "——") for k, v in (change.changes or {}).items()}
 
     def has_add_permission(self, request):
         return False
