@@ -164,3 +164,16 @@ class ExtensionRequestAdmin(_ReadOnlyAdmin):
     list_filter = ("state", "level")
     search_fields = ("appeal__tracking_code",)
     list_select_related = ("appeal", "requested_by", "decided_by")
+
+
+# 入户走访 (issue 22): the visit frequency per care tag is a setting the admin edits. The
+# visits themselves are not listed here: visit records are sensitive personal information,
+# shown only to the grid's workers and the community's staff (appeals.visits.selectors).
+from appeals.visits.models import VisitRule  # noqa: E402
+
+
+@admin.register(VisitRule)
+class VisitRuleAdmin(admin.ModelAdmin):
+    list_display = ("care_tag", "period", "phone_counts", "category")
+    list_editable = ("period", "phone_counts")
+    autocomplete_fields = ()

@@ -114,18 +114,18 @@ class Source(models.TextChoices):
     GRID_PATROL = "grid_patrol", _("网格巡查")
     API = "api", _("接口")
     OPEN311 = "open311", _("Open311")
+    HOME_VISIT = "home_visit", _("走访")
 
 
 # Residents file these themselves: a mobile number is required (results go out by SMS).
 PUBLIC_SOURCES = frozenset({Source.WEB, Source.API, Source.OPEN311})
 # Staff record these on a resident's behalf: landlines accepted, the phone may be absent.
-STAFF_SOURCES = frozenset({Source.PHONE, Source.WALK_IN, Source.GRID_PATROL})
-# 主动发现: appeals a worker raises from what they found themselves (网格巡查; 入户走访 joins
-# here when it exists). One rule for all of them (issue 15): routed by the responsibility
+STAFF_SOURCES = frozenset({Source.PHONE, Source.WALK_IN, Source.GRID_PATROL, Source.HOME_VISIT})
+# 主动发现: appeals a worker raises from what they found themselves (网格巡查, 入户走访). One rule for all of them (issue 15): routed by the responsibility
 # list; on the finder's own grid they start in progress (appeals.services.intake); with no
 # resident's phone, 核查 closes them (appeals.workflow.closes_on_verification); they stay
 # out of 响应率, 解决率 and 满意率 and are reported apart (governance.assessment).
-SELF_FOUND_SOURCES = frozenset({Source.GRID_PATROL})
+SELF_FOUND_SOURCES = frozenset({Source.GRID_PATROL, Source.HOME_VISIT})
 
 
 class FeedbackMethod(models.TextChoices):

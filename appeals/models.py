@@ -587,5 +587,7 @@ class PhoneCode(models.Model):
         indexes = [models.Index(fields=["phone_digest", "created_at"], name="phonecode_phone")]
 
 
-# Residents' deliberation (民主协商): its models live in their own package.
+# Models that live with their code (issue 22): residents' deliberation (民主协商) and
+# home visits (入户走访).
 from appeals.deliberation.models import Meeting, MeetingAppeal, MeetingDecision, MeetingParticipant  # noqa: E402,F401
+from appeals.visits.models import Visit, VisitRule  # noqa: E402,F401

@@ -280,8 +280,11 @@ def appeal_detail(request, code: str):
     appeal = selectors.appeal_get(jurisdiction=jur, tracking_code=code)
     # Opening the appeal reads the account's messages about it (the header's count drops).
     notifications_read_for_appeal(user=request.user, appeal_id=appeal.pk)
+    # 入户走访 (issue 22): the visit it was raised from, for those who see visit records.
+    from_visits = (list(appeal.home_visits.values_list("pk", flat=True))
+                   if appeal.source == Source.HOME_VISIT and appeal.grid_id and jur.sees_care(appeal.grid_id) else [])
     return render(request, "appeals/staff/detail.html", {
-        **_detail_context(request, jur, appeal), **_map_context(jur, appeal),
+        **_detail_context(request, jur, appeal), **_map_context(jur, appeal), "from_visits": from_visits,
     })
 
 

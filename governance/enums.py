@@ -71,6 +71,10 @@ class NotificationKind(models.TextChoices):
     ESCALATION = "escalation", _("超期升级")
     REMINDER = "reminder", _("督办催办")
     SUPPLEMENT = "supplement", _("居民补充")
+    # 入户走访 (issue 22, appeals.visits.services)
+    VISIT_DUE = "visit_due", _("走访提醒")
+    VISIT_OVERDUE = "visit_late", _("走访逾期")
+    VISIT_NOT_FOUND = "visit_absent", _("走访未见到")
 
 
 class OutboxStatus(models.TextChoices):

@@ -115,7 +115,10 @@ MENU: tuple[Entry, ...] = (
         # 民主协商 (issue 22): community staff organise, street officers read (appeals.deliberation.selectors).
         Entry("meetings", _("民主协商"), "deliberation:list", on_jurisdiction(may_read_meetings),
               active_for=("deliberation:list", "deliberation:create", "deliberation:detail")),
-    ), active_for=("appeals", "deliberation")),
+        # 入户走访 (issue 22): the visits page refuses by Jurisdiction.sees_any_care.
+        Entry("visits", _("入户走访"), "visits:list", on_jurisdiction(lambda j: j.sees_any_care),
+              shortcut=_("走访清单"), active_for=("visits",)),
+    ), active_for=("appeals", "deliberation", "visits")),
     Entry("volunteers", _("志愿服务"), "volunteers:home", volunteers_section, children=(
         Entry("volunteer-home", _("我的志愿"), "volunteers:home", is_volunteer),
         Entry("activities", _("活动报名"), "volunteers:activity-list", is_volunteer, shortcut=_("活动报名")),
@@ -133,6 +136,7 @@ MENU: tuple[Entry, ...] = (
         Entry("hotspots", _("高频诉求"), "reports:hotspots", on_jurisdiction(can_see_reports)),
         Entry("map", _("一张图"), "reports:map", on_jurisdiction(can_see_reports)),
         Entry("staffing", _("社工配比"), "reports:staffing", on_jurisdiction(can_see_reports)),
+        Entry("visits", _("入户走访"), "reports:visits", on_jurisdiction(can_see_reports)),
     ), active_for=("reports",)),
     Entry("notifications", _("消息"), "notifications", signed_in),
     Entry("admin", _("管理后台"), "admin:index", admin_site),

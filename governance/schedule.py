@@ -61,6 +61,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "governance.tasks.retention_purge",
         "schedule": crontab(minute=20, hour=3),
     },
+    # 入户走访 (issue 22): visits due tomorrow to the grid, overdue by more than a period to
+    # the community, each morning through the outbox.
+    "visits-reminders": {
+        "task": "appeals.visits.tasks.visit_reminders",
+        "schedule": crontab(minute=0, hour=8),
+    },
     # 双报到: last year's party members are evaluated on 5 January, after late check-outs.
     "volunteers-yearly-evaluation": {
         "task": "volunteers.tasks.yearly_evaluation",

@@ -31,6 +31,7 @@ if settings.STAFF_SITE_ENABLED:
         path("territory/", include("grids.urls")),
         path("appeals/", include("appeals.urls")),
         path("deliberation/", include("appeals.deliberation.urls")),
+        path("visits/", include("appeals.visits.urls")),
         path("volunteers/", include("volunteers.urls")),
         path("reports/", include("governance.reports.urls")),
         path("notifications/", include("governance.staff.urls")),

@@ -1,12 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import BooleanField, Case, Value, When
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from governance.kernel.choices import KeysField, labels_text
+from governance.staff.selectors import jurisdiction_for
 from grids.boundaries import boundaries_import
 from grids.enums import CareTag
 from grids.models import (
@@ -114,6 +116,12 @@ class HouseholdAdminForm(forms.ModelForm):
         fields = "__all__"
 
 
+class HouseholdAdminFormWithoutCare(forms.ModelForm):
+    class Meta:
+        model = Household
+        exclude = ["care_tags"]
+
+
 @admin.register(Household)
 class HouseholdAdmin(admin.ModelAdmin):
     form = HouseholdAdminForm
@@ -125,8 +133,22 @@ class HouseholdAdmin(admin.ModelAdmin):
     inlines = [ResidentInline]
     show_full_result_count = False
 
-    @admin.display(description=_("关怀标签"), ordering="care_tags")
+    # 关怀标签 are sensitive (PIPL): shown and edited here only where the account sees them
+    # (Jurisdiction.sees_care — the grid's workers, the community's staff), "—" otherwise.
+    def get_queryset(self, request):
+        care_q = jurisdiction_for(request.user).care_code_q("building__code")
+        return super().get_queryset(request).annotate(
+            care_visible=Case(When(care_q, then=Value(True)), default=Value(False), output_field=BooleanField()))
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None or not jurisdiction_for(request.user).sees_care(obj.building.grid_id):
+            kwargs["form"] = HouseholdAdminFormWithoutCare
+        return super().get_form(request, obj, **kwargs)
+
+    @admin.display(description=_("关怀标签"))
     def care_tags_display(self, household: Household) -> str:
+        if not getattr(household, "care_visible", False):
+            return "—"
         return labels_text(household.care_tags, CareTag.choices)
 
 
@@ -169,7 +191,18 @@ class HouseholdChangeAdmin(admin.ModelAdmin):
     list_display = ("household", "action", "resident_name", "actor", "created_at")
     list_filter = ("action",)
     search_fields = ("household__building__address", "resident_name")
-    readonly_fields = [f.name for f in HouseholdChange._meta.fields]
+    readonly_fields = [f.name for f in HouseholdChange._meta.fields] + ["changes_without_care"]
+
+    def get_fields(self, request, obj=None):
+        # A change of 关怀标签 is shown only to who sees the household's tags (Jurisdiction.sees_care).
+        fields = [f.name for f in HouseholdChange._meta.fields]
+        if obj is None or not jurisdiction_for(request.user).sees_care(obj.household.building.grid_id):
+            fields[fields.index("changes")] = "changes_without_care"
+        return fields
+
+    @admin.display(description=_("变更"))
+    def changes_without_care(self, change: HouseholdChange) -> dict:
+        return {k: (v if k != "care_tags" else "——") for k, v in (change.changes or {}).items()}
 
     def has_add_permission(self, request):
         return False

@@ -102,7 +102,7 @@ class HouseholdViewSet(viewsets.ReadOnlyModelViewSet):
             user=request.user, action=AccessAction.VIEW, subject=f"household:{household.pk}",
             record_count=1 + len(residents), request=request,
         )
-        return Response(serializers.HouseholdDetailOutputSerializer(household).data)
+        return Response(serializers.HouseholdDetailOutputSerializer(household, context={"request": request}).data)
 
 
 # The URL prefix of each resource (grids/api_urls.py).

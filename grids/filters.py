@@ -128,6 +128,9 @@ class HouseholdFilter(django_filters.FilterSet):
         return selectors.household_search(jurisdiction_for(self.request.user), queryset, query=value)
 
     def filter_care_tag(self, queryset, name, value):
+        # Care tags are sensitive (PIPL): the filter finds only the households whose tags the
+        # account sees (Jurisdiction.sees_care), so a street officer learns nothing from it.
+        queryset = queryset.filter(jurisdiction_for(self.request.user).care_code_q("building__code"))
         # care_tags is a comma-separated list: match whole tags, not substrings.
         return queryset.filter(
             Q(care_tags=value)

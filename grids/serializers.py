@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.kernel.privacy import mask_phone
+from governance.staff.selectors import jurisdiction_for
 from grids.enums import CareTag
 from grids.models import Building, Community, District, Grid, Household, Resident, Street
 
@@ -63,8 +64,13 @@ class _HouseholdFields(serializers.ModelSerializer):
     address = serializers.CharField(source="building.address", read_only=True, help_text=_("楼栋地址"))
     care_tags = serializers.SerializerMethodField()
 
-    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=CareTag.choices)))
-    def get_care_tags(self, household: Household) -> list[str]:
+    @extend_schema_field(serializers.ListField(
+        child=serializers.ChoiceField(choices=CareTag.choices), allow_null=True,
+        help_text=_("关怀标签：仅本网格网格员和本社区工作人员可见，其他账号为 null（个人信息保护法）")))
+    def get_care_tags(self, household: Household) -> list[str] | None:
+        request = self.context.get("request")
+        if request is None or not jurisdiction_for(request.user).sees_care(household.building.grid_id):
+            return None
         return household.care_tag_list
 
 

@@ -105,10 +105,17 @@ def unit_detail(request, level: str, code: str):
         "can_import": level in ("community", "grid") and _can_edit(jur, unit.code),
     }
     if query:
-        context["households"] = _page(params, selectors.household_list(jur, within=unit.code, query=query))
+        context["households"] = _with_care(jur, _page(params, selectors.household_list(jur, within=unit.code, query=query)))
     else:
         context["children"] = _page(params, config.children(jur, unit))
     return render(request, "grids/unit_detail.html", context)
+
+
+def _with_care(jur, page):
+    """Mark each household of the page whose 关怀标签 the account sees (Jurisdiction.sees_care)."""
+    for household in page:
+        household.care_visible = jur.sees_care(household.building.grid_id)
+    return page
 
 
 def _can_edit(jur, code: str) -> bool:
@@ -129,7 +136,7 @@ def building_detail(request, code: str):
     return render(request, "grids/building_detail.html", {
         "unit": building,
         "breadcrumbs": _breadcrumbs(jur, building),
-        "households": _page(params, households),
+        "households": _with_care(jur, _page(params, households)),
         "query": query,
         "show_moved_out": show_moved_out,
         "can_edit": _can_edit(jur, building.code),
@@ -150,6 +157,8 @@ def household_detail(request, pk: int):
         "residents": residents,
         "changes": household.changes.select_related("actor")[:100],
         "can_edit": _can_edit(jur, household.building.code) and household.status == "active",
+        # 关怀标签 and visits: the grid's workers and the community's staff only (PIPL).
+        "sees_care": jur.sees_care(household.building.grid_id),
     })
 
 

@@ -35,6 +35,7 @@ from grids.models import (
 DEMO_STEPS = [
     "appeals.demo.seed",
     "appeals.deliberation.demo.seed",  # 民主协商 (issue 22)
+    "appeals.visits.demo.seed",  # 入户走访 (issue 22)
     "volunteers.demo.seed",
     "governance.reports.demo.seed",
 ]

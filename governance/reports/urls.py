@@ -13,6 +13,7 @@ urlpatterns = [
     path("supervision/<str:code>/", views.supervision_notes, name="supervision-notes"),
     path("hotspots/", views.hotspots, name="hotspots"),
     path("staffing/", views.staffing, name="staffing"),
+    path("visits/", views.visits, name="visits"),
     path("map/", views.map_page, name="map"),
     path("map/data/", views.map_data, name="map-data"),
     path("map/density/", views.map_density, name="map-density"),

@@ -24,6 +24,7 @@ from governance.reports import maps as report_maps
 from governance.reports import presenters, scope, tables, unit_page, units
 from governance.reports import staffing as staffing_selectors
 from governance.reports import supervision as supervision_selectors
+from governance.reports import visits as visit_report_selectors
 from governance.reports.exports import export_response
 from governance.reports.forms import ReportQuery, supervision_filters
 from governance.staff.selectors import jurisdiction_for
@@ -216,6 +217,23 @@ def staffing(request):
         return export_response([*tables, found.communities], kind=export, stem="staffing")
     context = {"found": found, "unit": unit, "export_qs": _query_without(request.GET, "export")}
     return render(request, "reports/staffing.html", context)
+
+
+@login_required
+@require_GET
+def visits(request):
+    """入户走访 (issue 22): 走访完成率 and 走访发现问题数 per street, community and grid for a
+    period — figures only, for everyone who reads reports."""
+    jurisdiction, _levels = _viewer(request)
+    params = ReportQuery.parse(request.GET)
+    period = params["period"]
+    found = visit_report_selectors.visit_report(jurisdiction=jurisdiction, period=period, unit=params["unit"])
+    tables = [t for t in (found.streets, found.communities, found.grids) if t.rows]
+    if params["export"]:
+        return export_response(tables, kind=params["export"], stem="visits",
+                               heading=f"{_('入户走访')} {periods.period_label(period)}")
+    return render(request, "reports/visits.html", {
+        **_common(request, period), "tables": tables, "export_qs": _query_without(request.GET, "export")})
 
 
 # --- the map (一张图, issue 21) -----------------------------------------------------------------------

@@ -50,6 +50,36 @@ class Jurisdiction:
         """Has at least one post, or is an administrator: has a queue and a 工作台."""
         return self.everything or bool(self.posts)
 
+    def sees_care(self, code: str) -> bool:
+        """May see the care tags (关怀标签) and home visits (入户走访) of the household whose
+        grid code is ``code``: sensitive personal information under PIPL (issue 22), so only
+        the grid's workers and the community's staff — street officers, departments,
+        supervisors and administrators see figures only."""
+        return self.care_post(code) is not None
+
+    def care_post(self, code: str) -> Post | None:
+        """The post through which the account sees (and visits) that household's care."""
+        return next((
+            p for p in self.posts
+            if (p.role == Role.GRID_WORKER and code.startswith(p.grid.code))
+            or (p.role in COMMUNITY_ROLES and code.startswith(p.community.code))
+        ), None)
+
+    def care_code_q(self, path: str) -> Q:
+        """A filter on the grid code at ``path``: the households whose care tags and visits
+        the account sees (``sees_care``); nothing for everyone else."""
+        q = Q(pk__in=[])
+        for p in self.posts:
+            if p.role == Role.GRID_WORKER:
+                q |= Q(**{f"{path}__startswith": p.grid.code})
+            elif p.role in COMMUNITY_ROLES:
+                q |= Q(**{f"{path}__startswith": p.community.code})
+        return q
+
+    @property
+    def sees_any_care(self) -> bool:
+        return any(p.role == Role.GRID_WORKER or p.role in COMMUNITY_ROLES for p in self.posts)
+
     def covers(self, code: str) -> bool:
         return self.everything or any(code.startswith(p) for p in self.prefixes)
 

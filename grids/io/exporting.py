@@ -11,7 +11,7 @@ out as that text.
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from django.db.models import QuerySet
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
 from governance.kernel.spreadsheets import set_xlsx_value, xlsx_cell
@@ -27,17 +27,23 @@ SHEET_TITLE = "住户"
 # One row per resident; a household without residents gives one row of NULL resident fields.
 _VALUES = (
     "building__grid_id", "building__code", "building__compound", "building__address",
-    "unit", "room", "contact_name", "phone", "care_tags",
+    "unit", "room", "contact_name", "phone", "care_visible",
     "residents__name", "residents__gender", "residents__birth_year", "residents__phone",
     "residents__relation", "residents__is_party_member",
 )
 
 
-def household_export_rows(jurisdiction: Jurisdiction, *, within: str) -> QuerySet:
-    """The rows to export under ``within``, scoped to the account like every other read."""
+def household_export_rows(jurisdiction: Jurisdiction, *, within: str, system: bool = False) -> QuerySet:
+    """The rows to export under ``within``, scoped to the account like every other read;
+    the 关怀标签 only where the account sees them (``Jurisdiction.sees_care``), or all of them
+    for the operator's system export (``system``: manage.py export_households without --user)."""
+    care_q = ~Q(pk=None) if system else jurisdiction.care_code_q("building__code")
     return (
         selectors.scoped(Household, jurisdiction)
         .filter(building__code__startswith=within, status=HouseholdStatus.ACTIVE)
+        # 关怀标签 only where the account sees them (Jurisdiction.sees_care: PIPL); else empty.
+        .annotate(care_visible=Case(When(care_q, then=F("care_tags")),
+                                    default=Value(""), output_field=CharField()))
         .order_by("building__code", "unit", "room", "pk", "residents__id")
         .values_list(*_VALUES)
     )
@@ -121,8 +127,9 @@ def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[G
     return count
 
 
-def household_export_xlsx(*, jurisdiction: Jurisdiction, within: str, out: BinaryIO, template: bool = False) -> int:
+def household_export_xlsx(*, jurisdiction: Jurisdiction, within: str, out: BinaryIO, template: bool = False,
+                          system: bool = False) -> int:
     """The export of a unit (or, with ``template``, the same workbook without data rows)."""
     grids = list(selectors.scoped(Grid, jurisdiction).filter(code__startswith=within).order_by("code")[:500])
-    rows = iter(()) if template else household_export_rows(jurisdiction, within=within).iterator(chunk_size=2000)
+    rows = iter(()) if template else household_export_rows(jurisdiction, within=within, system=system).iterator(chunk_size=2000)
     return households_write_xlsx(rows=rows, out=out, grids=grids)

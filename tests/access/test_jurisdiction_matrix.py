@@ -264,6 +264,18 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "api-report-supervision": R(may=STAFF - {"department_handler"}),
     "api-report-hotspots": R(may=STAFF - {"department_handler"}),
     "api-report-staffing": R(may=STAFF - {"department_handler"}),
+    # 入户走访 (issue 22): records for the grid's workers and the community's staff only (the
+    # street officer and the supervisors inside the jurisdiction: 403); figures for every reader
+    # of reports; a need becomes an appeal only by the visitor (the world's visit: the grid worker).
+    "visits:list": R(may=EDITORS),
+    "visits:household": R(kind="household", may=EDITORS),
+    "visits:record": {"GET": R(kind="household", may=EDITORS), "POST": R("POST", "household", EDITORS)},
+    "visits:detail": R(kind="visit", may=EDITORS),
+    "visits:raise": {"GET": R(kind="visit", may={"grid_worker"}), "POST": R("POST", "visit", {"grid_worker"})},
+    # The world's visit has no photo: 404 for those who see it, as for everyone else.
+    "visits:photo": R(kind="visit", may=EDITORS, kwargs={"index": 0},
+                      expect={"grid_worker": 404, "community_worker": 404}),
+    "reports:visits": R(may=STAFF - {"department_handler"}),
 }
 # The territory API is read-only and follows the jurisdiction (its lists are scoped).
 for _level in ("districts", "streets", "communities", "grids", "buildings", "households"):

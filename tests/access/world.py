@@ -17,7 +17,7 @@ from django.utils import timezone
 from appeals import extensions, services
 from appeals.deliberation import services as meeting_services
 from appeals.enums import AppealAction, AppealState, CategoryType, HandlingLevel, Source
-from appeals.models import AppealAttachment
+from appeals.models import AppealAttachment, Visit
 from governance.enums import Role
 from governance.models import Notification
 from grids.models import Community, Department, Grid, Street
@@ -114,6 +114,12 @@ def build() -> SimpleNamespace:
         photo.image.save("p.jpg", ContentFile(b"\xff\xd8\xff\xe0 not a real jpeg"), save=True)
         add("photo", Thing({"code": dispatched.tracking_code, "pk": photo.pk}, code))
         add("household", Thing({"pk": households[side].pk}, code + "0001"))
+        # 入户走访 (issue 22): a visit of the household by its grid's worker.
+        households[side].care_tags = "elderly_alone"
+        households[side].save(update_fields=["care_tags"])
+        visit = Visit.objects.create(household=households[side], territory_code=code, visited_at=timezone.now(),
+                                     visitor=handler[side], visitor_label="网格员", method="home", counts_done=True)
+        add("visit", Thing({"pk": visit.pk}, code))
         resident = ResidentFactory(household=households[side], name=f"居民{side}")
         add("resident", Thing({"pk": households[side].pk, "resident_pk": resident.pk}, code + "0001"))
     routed = _appeal(city, city.building_a2, pipe)

@@ -30,8 +30,8 @@ def act(user, appeal, action, **data):
     return services.appeal_act(actor=user, appeal=appeal, action=action, **data)
 
 
-def test_patrol_is_the_one_self_found_source_today():
-    assert SELF_FOUND_SOURCES == {Source.GRID_PATROL}
+def test_patrol_and_home_visits_are_the_self_found_sources():
+    assert SELF_FOUND_SOURCES == {Source.GRID_PATROL, Source.HOME_VISIT}
 
 
 def test_found_on_the_finders_own_grid_it_starts_in_progress_without_a_contact(city, sms_outbox):

@@ -5,7 +5,11 @@ import re
 
 import pytest
 from axes.models import AccessAttempt
+from django.contrib.auth import get_user_model
 
+from governance.enums import Role
+from governance.models import Post
+from grids.models import HouseholdChange
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +22,22 @@ def admin_client(client):
 
 
 def test_care_tags_show_and_edit_by_label(city, admin_client):
+    # 关怀标签 are for the grid's workers and the community's staff (issue 22, PIPL): an
+    # administrator without such a post sees "—" and no field; one who holds the post sees them.
+    listing = admin_client.get("/admin/grids/household/").content.decode()
+    assert "独居老人" not in listing and "elderly_alone" not in listing
+    form = admin_client.get(f"/admin/grids/household/{city.household_a1.pk}/change/").content.decode()
+    assert 'name="care_tags"' not in form
+    household = city.household_a1
+    change = HouseholdChange.objects.create(household=household, action=HouseholdChange.Action.UPDATE,
+                                            changes={"care_tags": ["", "elderly_alone"], "room": ["100", "101"]})
+    page = admin_client.get(f"/admin/grids/householdchange/{change.pk}/change/").content.decode()
+    assert "elderly_alone" not in page and "101" in page
+    root = get_user_model().objects.get(username="root")
+    Post.objects.create(user=root, role=Role.COMMUNITY_WORKER, community=city.comm_a)
     listing = admin_client.get("/admin/grids/household/").content.decode()
     assert "独居老人" in listing and "elderly_alone" not in listing
+    assert "elderly_alone" in admin_client.get(f"/admin/grids/householdchange/{change.pk}/change/").content.decode()
     household = city.household_a1
     form = admin_client.get(f"/admin/grids/household/{household.pk}/change/").content.decode()
     assert re.search(r'<input type="checkbox" name="care_tags" value="elderly_alone"[^>]*checked', form)

@@ -35,7 +35,7 @@ class Command(BaseCommand):
         if level is None or not MODELS[level].objects.filter(code=code).exists() or not jurisdiction.covers(code):
             raise CommandError(f"单位“{code}”不存在，或不在该账号的辖区内。")
         with open(output, "wb") as out:
-            count = household_export_xlsx(jurisdiction=jurisdiction, within=code, out=out)
+            count = household_export_xlsx(jurisdiction=jurisdiction, within=code, out=out, system=actor is None)
         if actor is not None:
             access_log_record(user=actor, action=AccessAction.EXPORT, subject=f"{level}:{code}", record_count=count)
         self.stdout.write(self.style.SUCCESS(f"已导出 {count} 行到 {output}。"))
