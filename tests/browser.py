@@ -1,6 +1,7 @@
 """Playwright driving Debian's Chromium (never a downloaded browser)."""
 
 import os
+from contextlib import contextmanager
 
 import pytest
 
@@ -15,8 +16,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def browser_page(live_server):
+@contextmanager
+def chromium_page(*, console_errors: bool = True, **context_options):
+    """A page in Debian's Chromium (zh-CN, 1280×900 unless ``context_options`` say
+    otherwise); ``page.console_errors`` collects page errors and, with ``console_errors``,
+    the console's errors too."""
     # Playwright's sync API runs an event loop; the ORM in the live server thread is fine,
     # but Django refuses sync DB calls from this thread without this flag.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -24,10 +28,12 @@ def browser_page(live_server):
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        context = browser.new_context(**{"locale": "zh-CN", "viewport": {"width": 1280, "height": 900},
+                                         **context_options})
         page = context.new_page()
         errors: list[str] = []
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        if console_errors:
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.console_errors = errors
         try:
@@ -41,6 +47,12 @@ def browser_page(live_server):
             from django.db import connections
 
             connections.close_all()
+
+
+@pytest.fixture
+def browser_page(live_server):
+    with chromium_page() as page:
+        yield page
 
 
 def login_as(page, live_server, username: str, password: str = "pw-123456") -> None:

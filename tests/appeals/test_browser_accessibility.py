@@ -9,7 +9,6 @@ axe is injected by the test only (the pages never load it); the context bypasses
 Content-Security-Policy for that injection alone. Open311 has no HTML pages (JSON/XML).
 """
 
-import os
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from appeals import services
 from appeals.enums import AppealAction, AppealState
 from appeals.models import Appeal
 from tests.appeals.factories import grid_category
-from tests.browser import CHROMIUM_ARGS
+from tests.browser import chromium_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,25 +29,10 @@ SEVERE = ("serious", "critical")
 
 @pytest.fixture
 def axe_page(live_server):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, has_touch=True,
-                                      bypass_csp=True)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.console_errors = errors
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-            from django.db import connections
-
-            connections.close_all()
+    # axe is injected into the page, which the CSP would refuse; a page's own errors still count.
+    with chromium_page(console_errors=False, viewport={"width": 390, "height": 844}, has_touch=True,
+                       bypass_csp=True) as page:
+        yield page
 
 
 def axe_violations(page) -> list[dict]:

@@ -14,7 +14,6 @@ alone cannot keep a building of 甲二社区 chosen.
 """
 
 import io
-import os
 
 import pytest
 from PIL import Image
@@ -24,7 +23,7 @@ from appeals.models import Appeal
 from appeals.public_selectors import PLACE_LIMIT, building_search
 from grids.models import Building
 from tests.appeals.factories import grid_category
-from tests.browser import CHROMIUM_ARGS
+from tests.browser import chromium_page
 from tests.factories import BuildingFactory, make_city
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,25 +35,8 @@ EXTRA_BUILDINGS = 24
 @pytest.fixture
 def phone(live_server):
     """A phone-sized page (390×844) in Debian's Chromium, with console errors collected."""
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", viewport=PHONE_SIZE, has_touch=True)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.console_errors = errors
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-            from django.db import connections
-
-            connections.close_all()
+    with chromium_page(viewport=PHONE_SIZE, has_touch=True) as page:
+        yield page
 
 
 @pytest.fixture
