@@ -5,6 +5,7 @@
     python bench/run.py measure --tier S             # gunicorn + the measurements
     python bench/run.py all     --tier S --tier M    # both, tier by tier, then the table
     python bench/run.py measure --tier M --only map_street_queue,map_city_choropleth   # the maps alone
+    python bench/run.py seed    --tier L             # 10,000,000 appeals; resumes where a run stopped
 
 Each tier has its own PostgreSQL database (bench.tiers), created on the server of
 BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432). Results go to
@@ -166,14 +167,20 @@ def one_tier(args) -> None:
     if args.command in ("seed", "all"):
         call_command("migrate", verbosity=0)
         from appeals.models import Appeal
-        from bench.seed import city_seed
+        from bench.seed import city_seed, seed_state
 
-        if Appeal.objects.exists():
+        state = seed_state()
+        if state.get("done") or (not state and Appeal.objects.exists()):
             print(f"{tier.database}: already seeded ({Appeal.objects.count()} appeals); --fresh to start again")
         else:
+            if state:
+                done = sum(v["appeals"] for k, v in state.items() if k.startswith("chunk:"))
+                print(f"{tier.database}: resuming the seed begun at {state.get('now')}: {done:,} appeals written")
+            disk_check(tier)
             started = time.monotonic()
-            counts = city_seed(tier)
-            print(f"{tier.database}: seeded in {time.monotonic() - started:.0f} s: {json.dumps(counts, ensure_ascii=False)}")
+            counts = city_seed(tier, workers=args.workers)
+            print(f"{tier.database}: seeded in {time.monotonic() - started:.0f} s with {args.workers} processes: "
+                  f"{json.dumps(counts, ensure_ascii=False)}")
     if args.command in ("measure", "all"):
         from django.conf import settings
 
@@ -193,7 +200,7 @@ def one_tier(args) -> None:
                 f"{k}={SERVER_ENV[k]}" for k in ("APPEAL_INTAKE_RATE_PER_IP", "APPEAL_INTAKE_RATE_PER_PHONE",
                                                   "API_ANON_RATE", "API_USER_RATE")))
             result = run_suite(f"http://127.0.0.1:{port}", tier=tier.name, requests=args.requests,
-                               intake_requests=args.intake, escalate_due=100_000 if tier.name == "M" else None,
+                               intake_requests=args.intake, escalate_due=100_000 if tier.name in ("M", "L") else None,
                                settings_note=note, machine_note=measured_on,
                                only=tuple(args.only.split(",")) if args.only else None)
         finally:
@@ -207,6 +214,28 @@ def one_tier(args) -> None:
         out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         print(f"wrote {out}")
     shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def disk_check(tier) -> None:
+    """Stop before a seed that the database server's disk cannot hold, saying what it needs."""
+    from django.db import connection
+
+    from bench.seed import disk_needed
+
+    needed = disk_needed(tier)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('data_directory'), pg_database_size(current_database())")
+        directory, size = cursor.fetchone()
+    if not os.path.isdir(directory):  # a server on another machine: its disk is not visible from here
+        print(f"{tier.database}: needs about {needed / 2**30:.0f} GB on the database server's disk (not checked: "
+              f"{directory} is not on this machine)")
+        return
+    free = shutil.disk_usage(directory).free
+    print(f"{tier.database}: needs about {needed / 2**30:.1f} GB, has {(size / 2**30):.1f} GB written; "
+          f"{free / 2**30:.1f} GB free on {directory}")
+    if free + size < needed:
+        sys.exit(f"{tier.database}: not enough disk: about {needed / 2**30:.1f} GB needed, "
+                 f"{(free + size) / 2**30:.1f} GB available on {directory}. Free some space or seed a smaller tier.")
 
 
 def report(tiers: list[str], names: list[str] | None = None) -> None:
@@ -228,7 +257,7 @@ def report(tiers: list[str], names: list[str] | None = None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["seed", "measure", "all", "report"])
-    parser.add_argument("--tier", action="append", choices=["S", "M"], required=False)
+    parser.add_argument("--tier", action="append", choices=["S", "M", "L"], required=False)
     parser.add_argument("--fresh", action="store_true", help="drop and re-create the tier's database first")
     parser.add_argument("--requests", type=int, default=200, help="timed GETs per page (default 200)")
     parser.add_argument("--intake", type=int, default=500, help="POSTs of the intake measurement (default 500)")
@@ -236,6 +265,8 @@ def main() -> None:
     parser.add_argument("--out", default="", help="results file name under bench/results/ (default: the tier)")
     parser.add_argument("--no-redis", action="store_true", help="file cache and broker instead of a Redis of the run's own")
     parser.add_argument("--database", default="", help="the tier's database name (default: the tier's own, e.g. gz_bench_s)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes writing the appeals (default: the machine's cores)")
     parser.add_argument("--only", default="", help="comma list of measurements, e.g. map_street_queue,map_city_choropleth")
     args = parser.parse_args()
     tiers = args.tier or ["S"]

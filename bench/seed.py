@@ -64,7 +64,7 @@ def bench_layout(tier: Tier, districts: list, streets: list, communities: list):
     for unit in (*streets, *communities):
         parent = unit.code[:-3]
         children[parent] = children.get(parent, 0) + 1
-    return CityLayout(seed=f"{SEED}:{tier.name}", district_codes=[d.code for d in districts],
+    return CityLayout(seed=f"{SEED}:{tier.territory or tier.name}", district_codes=[d.code for d in districts],
                       count=lambda code: children.get(code, tier.grids_per_community), communities=len(communities))
 
 
@@ -78,7 +78,7 @@ def territory_seed(tier: Tier, *, progress: Callable[[int], None] = lambda n: No
     from grids.boundaries import boundaries_from_buildings
     from grids.models import Building, Community, District, Grid, Household, Resident, Street
 
-    rng = random.Random(f"{SEED}:{tier.name}:territory")
+    rng = random.Random(f"{SEED}:{tier.territory or tier.name}:territory")
     districts = [District(code=c, name=n) for c, n in BEIJING_DISTRICTS[: tier.districts]]
     District.objects.bulk_create(districts)
     for district in districts:
@@ -213,45 +213,160 @@ def _places() -> list[tuple]:
     )
 
 
-def appeals_seed(tier: Tier, *, now: datetime, progress: Callable[[int], None] = lambda n: None) -> dict:
-    """``tier.appeals`` appeals received uniformly over the year before ``now``, each
-    with its event history; returns counts by state and the number of events."""
-    from appeals import events as ev
-    from appeals.models import Appeal, AppealEvent, Category
-    from grids.models import Department
+# Ids reserved per appeal for its events: a history has at most 12 (two rounds of 办结,
+# 核查 and 反馈, each evaluated); chunks number their events in ranges of their own, so
+# that chunks written in any order, by any process, never collide.
+EVENT_IDS_PER_APPEAL = 16
 
-    categories = list(Category.objects.filter(active=True).order_by("code"))
-    departments = {(d, kind): (pk, code, name) for pk, d, code, name in
-                   Department.objects.values_list("id", "district_id", "code", "name")
-                   for kind in [code.split("-", 1)[1]]}
-    places = _places()
-    rng = random.Random(f"{SEED}:{tier.name}:appeals")
-    deadlines = _Deadlines()
-    appeal_id, event_id = next_id(Appeal), next_id(AppealEvent)
-    states: dict[str, int] = {}
-    events_total = 0
+
+def _chunks(tier: Tier) -> list[tuple[int, int, int]]:
+    """The tier's appeals cut into chunks of ``tier.batch``: (chunk, first index, size)."""
+    return [(c, first, min(tier.batch, tier.appeals - first))
+            for c, first in enumerate(range(0, tier.appeals, tier.batch))]
+
+
+class _Context:
+    """What every chunk reads: loaded once, before the worker processes fork."""
+
+    def __init__(self, tier: Tier, now: datetime) -> None:
+        from appeals.models import Appeal, AppealEvent, Category
+        from grids.models import Department
+
+        self.tier, self.now = tier, now
+        self.categories = list(Category.objects.filter(active=True).order_by("code"))
+        self.departments = {(d, kind): (pk, code, name) for pk, d, code, name in
+                            Department.objects.values_list("id", "district_id", "code", "name")
+                            for kind in [code.split("-", 1)[1]]}
+        self.places = _places()
+        self.first_appeal_id, self.first_event_id = next_id(Appeal), next_id(AppealEvent)
+        self.deadlines = _Deadlines()
+
+
+_CONTEXT: _Context | None = None
+
+
+def _chunk_seed(chunk: tuple[int, int, int]) -> dict:
+    """One chunk's appeals and events in one transaction, with its mark in the seed's
+    state table: a chunk is written whole or not at all, so a run that stops resumes at
+    the chunks not yet marked. Deterministic: its own random stream and its own slice
+    of the year (received times in order, so ids grow with time as in production)."""
+    from appeals import events as ev
+    from appeals.models import Appeal
+
+    context = _CONTEXT
+    tier, now = context.tier, context.now
+    number, first, size = chunk
+    rng = random.Random(f"{SEED}:{tier.name}:appeals:{number}")
     year = timedelta(days=365)
-    # Received times in order, so ids grow with time as they do in production.
-    times = sorted(now - year * rng.random() for _ in range(tier.appeals))
-    for start in range(0, tier.appeals, tier.batch):
-        appeals, events = [], []
-        for received in times[start:start + tier.batch]:
-            appeal, history = _lifecycle(rng, appeal_id, received, now, rng.choice(places), rng.choice(categories),
-                                         departments, deadlines, tier.stall_share)
-            for data, when, from_state, to_state, label in history:
-                events.append(ev.Event(id=event_id, appeal_id=appeal_id, data=data, from_state=from_state,
-                                       to_state=to_state, actor_label=label, at=when))
-                event_id += 1
-            appeals.append(appeal)
-            states[appeal["state"]] = states.get(appeal["state"], 0) + 1
-            appeal_id += 1
-        with transaction.atomic():
-            copy_rows(Appeal, appeals)
-            ev.load_history(events)
-        events_total += len(events)
-        progress(len(appeals))
+    slice_start = now - year + year * (first / tier.appeals)
+    slice_span = year * (size / tier.appeals)
+    times = sorted(slice_start + slice_span * rng.random() for _ in range(size))
+    appeal_id = context.first_appeal_id + first
+    event_id = context.first_event_id + first * EVENT_IDS_PER_APPEAL
+    appeals, events, states = [], [], {}
+    for received in times:
+        appeal, history = _lifecycle(rng, appeal_id, received, now, rng.choice(context.places),
+                                     rng.choice(context.categories), context.departments, context.deadlines,
+                                     tier.stall_share)
+        assert len(history) <= EVENT_IDS_PER_APPEAL
+        for data, when, from_state, to_state, label in history:
+            events.append(ev.Event(id=event_id, appeal_id=appeal_id, data=data, from_state=from_state,
+                                   to_state=to_state, actor_label=label, at=when))
+            event_id += 1
+        event_id = context.first_event_id + (first + len(appeals) + 1) * EVENT_IDS_PER_APPEAL
+        appeals.append(appeal)
+        states[appeal["state"]] = states.get(appeal["state"], 0) + 1
+        appeal_id += 1
+    result = {"appeals": len(appeals), "events": len(events), "states": states}
+    with transaction.atomic():
+        copy_rows(Appeal, appeals)
+        ev.load_history(events)
+        _state_put(f"chunk:{number}", result)
+    return result
+
+
+def _chunk_seed_in_worker(chunk: tuple[int, int, int]) -> dict:
+    try:
+        return _chunk_seed(chunk)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def appeals_seed(tier: Tier, *, now: datetime, workers: int = 1,
+                 progress: Callable[[int], None] = lambda n: None) -> dict:
+    """``tier.appeals`` appeals received uniformly over the year before ``now``, each
+    with its event history, chunk by chunk (the chunks already marked done are skipped),
+    in ``workers`` processes; returns counts by state and the number of events."""
+    global _CONTEXT
+    from appeals.models import Appeal, AppealEvent
+
+    done = {key: value for key, value in _state_all().items() if key.startswith("chunk:")}
+    todo = [chunk for chunk in _chunks(tier) if f"chunk:{chunk[0]}" not in done]
+    results = list(done.values())
+    progress(sum(r["appeals"] for r in results))
+    if todo:
+        _CONTEXT = _Context(tier, now)
+        ids = _state_all().get("ids")
+        if ids:  # resumed: the ids continue from the first run's, not from the table's end
+            _CONTEXT.first_appeal_id, _CONTEXT.first_event_id = ids["appeal"], ids["event"]
+        else:
+            _state_put("ids", {"appeal": _CONTEXT.first_appeal_id, "event": _CONTEXT.first_event_id})
+        if workers > 1:
+            import multiprocessing
+
+            from django.db import connections
+
+            connections.close_all()  # each process opens its own connection
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for result in pool.imap_unordered(_chunk_seed_in_worker, todo):
+                    results.append(result)
+                    progress(result["appeals"])
+        else:
+            for chunk in todo:
+                results.append(_chunk_seed(chunk))
+                progress(results[-1]["appeals"])
+        _CONTEXT = None
     sequence_reset(Appeal, AppealEvent)
-    return {"appeals": sum(states.values()), "events": events_total, "states": states}
+    states: dict[str, int] = {}
+    for result in results:
+        for state, n in result["states"].items():
+            states[state] = states.get(state, 0) + n
+    return {"appeals": sum(states.values()), "events": sum(r["events"] for r in results), "states": states}
+
+
+# --- the seed's state: steps and chunks done, so that a run that stops resumes ---------------
+
+STATE_TABLE = "bench_seed_state"
+
+
+def _state_table() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (key varchar(200) PRIMARY KEY, value text NOT NULL)")
+
+
+def _state_all() -> dict:
+    import json
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT key, value FROM {STATE_TABLE}")
+        return {key: json.loads(value) for key, value in cursor.fetchall()}
+
+
+def _state_put(key: str, value) -> None:
+    import json
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {STATE_TABLE} WHERE key = %s", [key])
+        cursor.execute(f"INSERT INTO {STATE_TABLE} (key, value) VALUES (%s, %s)",
+                       [key, json.dumps(value, ensure_ascii=False, default=str)])
 
 
 def _tracking_code(rng: random.Random) -> str:
@@ -363,24 +478,135 @@ def _lifecycle(rng, appeal_id, received, now, place, category, departments, dead
     return appeal, history
 
 
-def city_seed(tier: Tier, *, now: datetime | None = None, stdout=None, progress_bar: bool = True) -> dict:
-    """Seed a whole tier into the current database (empty of territory). Steps: 1. the
-    responsibility list; 2. the territory with its households; 3. the accounts and
-    tokens; 4. the appeals and events; 5. ANALYZE, so that the planner knows the sizes."""
+# --- indexes after the load (PostgreSQL) ---------------------------------------------------------
+# COPY into the appeals and events tables with their secondary indexes and foreign-key
+# triggers in place costs several index insertions and lookups per row; a large tier drops
+# them first (their definitions kept in the seed's state) and builds each once at the end.
+
+
+def _index_tables() -> list[str]:
+    from appeals.models import Appeal, AppealEvent
+
+    return [Appeal._meta.db_table, AppealEvent._meta.db_table]
+
+
+def indexes_defer() -> int:
+    """Drop the appeals' and events' secondary indexes (and unique constraints) and
+    disable their triggers, keeping each definition; idempotent. Returns how many."""
+    from django.db import connection
+
+    tables = _index_tables()
+    state = _state_all()
+    if "indexes" not in state:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """SELECT t.relname, i.relname, pg_get_indexdef(i.oid), con.conname, pg_get_constraintdef(con.oid)
+                     FROM pg_index x
+                     JOIN pg_class i ON i.oid = x.indexrelid
+                     JOIN pg_class t ON t.oid = x.indrelid
+                LEFT JOIN pg_constraint con ON con.conindid = i.oid AND con.contype IN ('u', 'x')
+                    WHERE t.relname = ANY(%s) AND NOT x.indisprimary
+                 ORDER BY t.relname, i.relname""", [tables])
+            items = [{"table": table, "index": index, "constraint": constraint or "",
+                      "create": f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" {condef}' if constraint else ddl}
+                     for table, index, ddl, constraint, condef in cursor.fetchall()]
+        _state_put("indexes", items)
+    else:
+        items = state["indexes"]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s)", [tables])
+        present = {name for (name,) in cursor.fetchall()}
+        for item in items:
+            if item["index"] in present:
+                cursor.execute(f'ALTER TABLE "{item["table"]}" DROP CONSTRAINT "{item["constraint"]}"' if item["constraint"]
+                               else f'DROP INDEX "{item["index"]}"')
+        for table in tables:
+            cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER ALL')
+    return len(items)
+
+
+def indexes_restore(*, progress: Callable[[int], None] = lambda n: None) -> int:
+    """Build the indexes ``indexes_defer`` dropped (each one it has not built yet: a run
+    that stops here resumes here) and enable the tables' triggers again."""
+    from django.db import connection
+
+    tables = _index_tables()
+    items = _state_all().get("indexes", [])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s)", [tables])
+        present = {name for (name,) in cursor.fetchall()}
+        for item in items:
+            if item["index"] not in present:
+                cursor.execute(item["create"])
+            progress(1)
+        for table in tables:
+            cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER ALL')
+    return len(items)
+
+
+def disk_needed(tier: Tier) -> int:
+    """Bytes a tier's database needs, with room for the index builds' sorting: tier M
+    took 3.36 GB (1,000,000 appeals and 6.9 million events, 3,000,000 households)."""
+    return int(tier.appeals * 3_000 + tier.households * 220 + 2 * 2**30)
+
+
+def city_seed(tier: Tier, *, now: datetime | None = None, stdout=None, progress_bar: bool = True,
+              workers: int = 1) -> dict:
+    """Seed a whole tier into the current database (empty of territory), step by step,
+    each step marked done in the seed's state table (a run that stops resumes at the
+    step, and at the chunk of appeals, where it stopped). Steps: 1. the responsibility
+    list; 2. the territory with its households (one transaction); 3. the accounts and
+    tokens; 4. at a tier that defers them, the appeals' and events' indexes dropped;
+    5. the appeals and events, chunk by chunk, in ``workers`` processes (PostgreSQL);
+    6. the indexes built again; 7. ANALYZE, so that the planner knows the sizes."""
     from django.db import connection
     from tqdm import tqdm
 
     from appeals.demo import categories_load
+    from grids.models import Building
 
-    now = now or timezone.now()
+    postgresql = connection.vendor == "postgresql"
+    _state_table()
+    state = _state_all()
+    if state and not Building.objects.exists():  # the tables were emptied since: start again
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {STATE_TABLE}")
+        state = {}
+    if "now" in state:  # resumed: the same year of appeals as the first run's
+        now = datetime.fromisoformat(state["now"])
+    else:
+        now = now or timezone.now()
+        _state_put("now", now.isoformat())
     categories_load()
-    with tqdm(total=tier.households, unit="户", desc=f"{tier.name} 住户", disable=not progress_bar) as bar:
-        counts = territory_seed(tier, progress=bar.update)
+    if "territory" in state:
+        counts = dict(state["territory"])
+    else:
+        with transaction.atomic(), tqdm(total=tier.households, unit="户", desc=f"{tier.name} 住户",
+                                        disable=not progress_bar) as bar:
+            counts = territory_seed(tier, progress=bar.update)
+            _state_put("territory", counts)
     tokens = accounts_seed()
+    deferred = tier.defer_indexes and postgresql
+    if deferred:
+        indexes_defer()
     with tqdm(total=tier.appeals, unit="件", desc=f"{tier.name} 诉求", disable=not progress_bar) as bar:
-        counts.update(appeals_seed(tier, now=now, progress=bar.update))
-    if connection.vendor == "postgresql":
+        counts.update(appeals_seed(tier, now=now, workers=workers if postgresql else 1, progress=bar.update))
+    if deferred:
+        with tqdm(total=len(_state_all().get("indexes", [])), unit="个", desc=f"{tier.name} 索引",
+                  disable=not progress_bar) as bar:
+            indexes_restore(progress=bar.update)
+    if postgresql:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     counts["accounts"] = sorted(tokens)
+    _state_put("done", True)
     return counts
+
+
+def seed_state() -> dict:
+    """The seed's state table as a dict ({} where no seed of this code has run)."""
+    from django.db import connection
+
+    if STATE_TABLE not in connection.introspection.table_names():
+        return {}
+    return _state_all()
