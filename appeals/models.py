@@ -588,6 +588,7 @@ class PhoneCode(models.Model):
 
 
 # Models that live with their code (issue 22): residents' deliberation (民主协商) and
-# home visits (入户走访).
+# home visits (入户走访); the category models and suggestions of 智能分拨 (issue 26).
 from appeals.deliberation.models import Meeting, MeetingAppeal, MeetingDecision, MeetingParticipant  # noqa: E402,F401
+from appeals.suggest.models import CategoryModel, CategorySuggestion  # noqa: E402,F401
 from appeals.visits.models import Visit, VisitRule  # noqa: E402,F401
