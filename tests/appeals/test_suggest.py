@@ -1,7 +1,6 @@
 """智能分拨 (issue 26): training, the replace-only-if-not-worse rule, the threshold routing
 with its events, the accepted/overridden records, classify_appeals, the query caps."""
 
-import uuid
 from io import StringIO
 
 import pytest
@@ -24,26 +23,6 @@ pytestmark = pytest.mark.django_db
 
 # A few categories, so that a training in a test takes seconds; each of their lines is real.
 SMALL = ("01001", "02003", "03002", "04001", "05004")
-
-
-@pytest.fixture(scope="session")
-def corpus_model() -> bytes:
-    """The corpus's model (training part), fitted once for the session."""
-    train, _held = engine.split(coldstart.corpus_pairs())
-    return engine.fit([t for t, _ in train], [c for _, c in train]).dumps()
-
-
-@pytest.fixture
-def current_model(corpus_model):
-    """The corpus's model stored as the current one (v1)."""
-    categories_load()
-    suggest_services.forget_loaded()
-    row = CategoryModel.objects.create(
-        version=1, token=uuid.uuid4().hex, features="char", classifier="lr", corpus_size=1, appeals_size=0,
-        training_size=1, holdout_size=1, top1=0.8, top3=0.95, active=True, size_bytes=len(corpus_model),
-        blob=corpus_model)
-    yield row
-    suggest_services.forget_loaded()
 
 
 @pytest.fixture
