@@ -20,7 +20,7 @@ def seed(ctx=None) -> None:
     if CategoryModel.objects.filter(active=True).exists():
         write("智能分拨：已有类别模型，跳过训练")
         return
-    outcome = model_train(max_appeals=DEMO_MAX_APPEALS, out=None)
+    outcome = model_train(max_appeals=DEMO_MAX_APPEALS, out=lambda _message: None)
     row = outcome.row
     write(f"智能分拨：类别模型 v{row.version}（训练集 {row.training_size} 条，留出集首选准确率 {row.top1:.1%}，"
           f"前三 {row.top3:.1%}）")

@@ -126,14 +126,28 @@ def model_train(*, max_appeals: int | None = None, out: Callable[[str], None] | 
 
 def _announce(row: CategoryModel) -> None:
     shared_cache.put(CURRENT_KEY, (row.version, row.token), None, what="suggest: current model")
+    _local.update(key=(row.version, row.token), until=time.monotonic() + LOCAL_SECONDS)
 
 
 # --- the current model, once per process ----------------------------------------------------------
 
 _loaded: dict[str, engine.Model] = {}  # token → model (only the current one is kept)
+# The answer "which model is current", kept in the process this long: a suggestion then
+# costs no round trip to the shared cache (a new model reaches every process within it).
+LOCAL_SECONDS = 10.0
+_local: dict[str, object] = {"key": None, "until": 0.0}
 
 
 def _current_key() -> tuple[int, str] | None:
+    now = time.monotonic()
+    if _local["until"] > now:
+        return _local["key"]
+    key = _shared_current_key()
+    _local.update(key=key, until=now + LOCAL_SECONDS)
+    return key
+
+
+def _shared_current_key() -> tuple[int, str] | None:
     found = shared_cache.get(CURRENT_KEY, what="suggest: current model")
     if found is not None:
         return tuple(found) if found else None
@@ -163,15 +177,18 @@ def current() -> tuple[int, engine.Model] | None:
                 return None
             version, token, blob = row
             shared_cache.put(CURRENT_KEY, (version, token), CURRENT_SECONDS, what="suggest: current model")
+            _local.update(key=(version, token), until=time.monotonic() + LOCAL_SECONDS)
         model = engine.Model.loads(blob)
+        model.token = token  # names the model for the per-process caches (appeals.suggest.similar)
         _loaded.clear()
         _loaded[token] = model
     return version, model
 
 
 def forget_loaded() -> None:
-    """Drop the process's loaded model (tests)."""
+    """Drop the process's loaded model and its answer to "which is current" (tests)."""
     _loaded.clear()
+    _local.update(key=None, until=0.0)
 
 
 @dataclass(frozen=True)

@@ -242,16 +242,21 @@ def test_the_dispatch_page_shows_three_with_confidence_and_similar_cases(city, c
     assert record.chosen == "04002" and record.accepted == ("04002" in expected.codes)
 
 
-def test_similar_cases_cost_two_queries_whatever_the_window(city, current_model, django_assert_max_num_queries, settings):
+def test_similar_cases_cost_three_queries_whatever_the_window(city, current_model, django_assert_max_num_queries, settings):
     lighting = Category.objects.get(code="04002")
     for i in range(30):
         _closed(city, category=lighting, text=f"{i}号楼楼道灯坏了第{i}天")
     appeal = receive(city, category=None, description="楼道灯坏了")
     suggest_services.suggest("预热")  # the model loaded once per process
     settings.CATEGORY_SIMILAR_WINDOW = 20
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):  # the window's ids, their descriptions, the three found
         found = similar_closed(appeal)
     assert len(found) == 3
+    with django_assert_max_num_queries(2):  # the street's rows are kept: the ids, the three
+        again = similar_closed(appeal)
+    assert [s.appeal.pk for s in again] == [s.appeal.pk for s in found]
+    newer = _closed(city, category=lighting, text="楼道灯坏了，就是今天")
+    assert newer.pk in [s.appeal.pk for s in similar_closed(appeal, k=40)]  # a newly closed one is read
     with django_assert_max_num_queries(1):  # loaded and known: only the catalog's token check, if any
         suggest_services.suggest("楼道灯坏了")
 
