@@ -294,3 +294,15 @@ def test_the_report_shows_acceptance_per_month_in_the_jurisdiction(city, current
     if outsider_street.status_code == 200:
         assert "50.00" not in outsider_street.content.decode()
     assert Source.WEB  # the appeals were filed on the web form
+
+
+def test_the_nightly_job_is_scheduled_and_trains(small_corpus, db):
+    from governance.celery import app as celery_app
+    from governance.schedule import BEAT_SCHEDULE
+
+    entry = BEAT_SCHEDULE["suggest-train-category-model"]
+    assert entry["task"] in celery_app.tasks
+    categories_load()
+    result = celery_app.tasks[entry["task"]].apply().get()
+    assert result["version"] == 1 and result["replaced"] is True
+    assert CategoryModel.objects.get().active
