@@ -9,6 +9,9 @@ from django.utils import timezone
 from appeals import demo
 from appeals.enums import AppealState, DeadlineUnit
 from appeals.models import Appeal, AppealEvent, Category
+from appeals.suggest import coldstart
+from appeals.suggest import demo as suggest_demo
+from appeals.suggest.models import CategoryModel
 
 pytestmark = pytest.mark.django_db
 
@@ -43,10 +46,6 @@ def test_seed_makes_every_state_and_runs_twice_safely(city):
 
 def test_demo_appeals_speak_in_the_corpus_words_and_a_first_model_is_trained(city):
     """智能分拨 (issue 26): the demo's appeals read like the corpus; its step trains once."""
-    from appeals.suggest import coldstart
-    from appeals.suggest import demo as suggest_demo
-    from appeals.suggest.models import CategoryModel
-
     demo.seed(None)
     worded = [a for a in Appeal.objects.filter(category__code__in=list(coldstart.corpus()))
               if not a.description.startswith("巡查发现：")]

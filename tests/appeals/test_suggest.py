@@ -15,7 +15,9 @@ from appeals.suggest import coldstart, engine
 from appeals.suggest import services as suggest_services
 from appeals.suggest.models import CategoryModel, CategorySuggestion, SuggestionPlace
 from appeals.suggest.similar import similar_closed
+from governance.celery import app as celery_app
 from governance.kernel import local_rate
+from governance.schedule import BEAT_SCHEDULE
 from tests.appeals.factories import receive
 from tests.helpers import detail_url
 
@@ -297,9 +299,6 @@ def test_the_report_shows_acceptance_per_month_in_the_jurisdiction(city, current
 
 
 def test_the_nightly_job_is_scheduled_and_trains(small_corpus, db):
-    from governance.celery import app as celery_app
-    from governance.schedule import BEAT_SCHEDULE
-
     entry = BEAT_SCHEDULE["suggest-train-category-model"]
     assert entry["task"] in celery_app.tasks
     categories_load()
