@@ -14,6 +14,8 @@ from appeals.models import (
     CalendarDay,
     CalendarYear,
     Category,
+    CategoryModel,
+    CategorySuggestion,
     ExtensionRequest,
 )
 
@@ -85,6 +87,37 @@ class AppealAdmin(_ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("category", "community")
     inlines = [AppealEventInline, AppealCoHandlerInline, AppealAttachmentInline]
+
+
+@admin.register(CategoryModel)
+class CategoryModelAdmin(_ReadOnlyAdmin):
+    """智能分拨's trainings (appeals.suggest.services.model_train): figures only, never the bytes."""
+
+    list_display = ("version", "created_at", "active", "training_size", "appeals_size", "holdout_size", "top1", "top3",
+                    "previous_top1", "seconds", "size_bytes")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name != "blob"]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("blob")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CategorySuggestion)
+class CategorySuggestionAdmin(_ReadOnlyAdmin):
+    list_display = ("appeal", "place", "model_version", "shown", "chosen", "accepted", "rank", "created_at")
+    list_filter = ("place", "accepted")
+    search_fields = ("appeal__tracking_code",)
+    list_select_related = ("appeal",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AppealEvent)

@@ -14,6 +14,7 @@ class AppealsConfig(AppConfig):
             channels,
             recompute,  # noqa: F401
         )
+        from appeals.suggest import tasks as suggest_tasks  # noqa: F401  (the nightly training)
         from appeals.visits import tasks as visit_tasks  # noqa: F401  (the reminders' beat task)
 
         # The outbox's channels appeals owns: the residents' SMS and the sweeps' digests.

@@ -109,6 +109,11 @@ def category_by_code(code: str) -> Category | None:
     return catalog().categories.get(code)
 
 
+def active_categories_by_code() -> dict[str, Category]:
+    """The active categories by code (the ones a suggestion may offer)."""
+    return {code: c for code, c in catalog().categories.items() if c.active}
+
+
 def department_by_code(code: str) -> Department | None:
     return catalog().departments.get(code)
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from appeals import services
 from appeals.enums import AppealAction, CategoryType, DeadlineUnit, HandlingLevel, Rating, Source
+from appeals.suggest.coldstart import texts_for
 from grids.models import Building, Community
 
 
@@ -197,9 +198,22 @@ def seed(ctx=None) -> None:
     dh = users.get("department_handler")
     phones = iter(f"1391000{i:04d}" for i in range(1, 100))
 
+    used: dict[str, int] = {}
+
+    def said(code: str, fallback: str) -> str:
+        """A resident's words for the category from the corpus (appeals.suggest), each once."""
+        lines = texts_for(code)
+        if not lines:
+            return fallback
+        i = used.get(code, 0)
+        used[code] = i + 1
+        return lines[i % len(lines)]
+
     def new(category_code=None, *, text, where=building, **kw):
         kw.setdefault("phone", next(phones))
         kw.setdefault("name", "")
+        if category_code and not kw.pop("exact", False):
+            text = said(category_code, text)
         return services.appeal_receive(
             source=kw.pop("source", Source.WEB), category=cats.get(category_code) if category_code else None,
             building=where, description=text, **kw,
@@ -235,9 +249,9 @@ def seed(ctx=None) -> None:
     # found on patrol (主动发现, no resident's phone): on the grid worker's own grid it starts
     # in progress; resolved, it waits for the 核查 that closes it.
     made.append(services.appeal_receive(source=Source.GRID_PATROL, actor=gw, building=building, category=cats["01004"],
-                                        description="巡查发现：单元门口墙面贴满小广告。"))
+                                        description="巡查发现：" + said("01004", "单元门口墙面贴满小广告。")))
     patrol = services.appeal_receive(source=Source.GRID_PATROL, actor=gw, building=building, category=cats["01002"],
-                                     description="巡查发现：垃圾桶旁厨余垃圾散落。")
+                                     description="巡查发现：" + said("01002", "垃圾桶旁厨余垃圾散落。"))
     made.append(act(gw, patrol, AppealAction.RESOLVE, result="已清理，并提醒保洁员按时清运。"))
     # resolved, phoned in from a landline: the community calls back.
     d = new("06001", source=Source.PHONE, actor=cw, phone="010-64001234", name="赵大爷",

@@ -110,6 +110,10 @@ class Receive(EventData):
     route: str | None = None  # why automatic dispatch did not route it (it waits in a queue)
     seeded: str | None = None  # a history written by a seed (the demo, the benchmark), not by people
     photos_not_stored: int | None = None  # photos sent that the media storage could not take
+    # 智能分拨 (appeals.suggest): filed without a category, the model's first suggestion and
+    # its probability; it routed the appeal when at least CATEGORY_SUGGEST_THRESHOLD.
+    suggested_category: str | None = None
+    suggestion_confidence: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -121,6 +125,9 @@ class Dispatch(EventData):
     category: str | None = None
     automatic: bool | None = None
     cooperating_departments: tuple[str, ...] | None = None
+    # The category came from the model's suggestion (智能分拨), with this probability.
+    suggested: bool | None = None
+    confidence: float | None = None
 
     @classmethod
     def from_json(cls, data):

@@ -63,6 +63,12 @@ def _category_field(**kwargs) -> forms.ModelChoiceField:
     )
 
 
+def _suggested_field() -> forms.CharField:
+    """The three categories the page suggested (智能分拨), sent back to record the choice
+    against them (appeals.suggest.records): "v<version>:<code>,<code>,<code>"."""
+    return forms.CharField(required=False, max_length=60, widget=forms.HiddenInput)
+
+
 # --- the queue -------------------------------------------------------------------------------
 
 
@@ -154,8 +160,9 @@ class ActionForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def service_data(self) -> dict:
-        """Keyword arguments for appeals.services.appeal_act (without expected_version)."""
-        return {k: v for k, v in self.cleaned_data.items() if k != "expected_version"}
+        """Keyword arguments for appeals.services.appeal_act (without expected_version, and
+        without what the page only records: the suggestions it showed)."""
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("expected_version", "suggested")}
 
 
 def _note(label=_("说明"), required=False):
@@ -208,6 +215,7 @@ class DispatchForm(ActionForm):
 
     unit = forms.ChoiceField(label=_("派往"))
     category = _category_field()
+    suggested = _suggested_field()
     note = _note()
     confirm_return = forms.BooleanField(label=_("确认派回退单单位"), required=False)
 
@@ -298,6 +306,7 @@ class FeedbackForm(ActionForm):
 class RerouteForm(ActionForm):
     reason = _reason(_("改派理由"))
     category = _category_field()
+    suggested = _suggested_field()
     unit = forms.ChoiceField(label=_("改派给"), required=False)
     to_street = forms.BooleanField(label=_("转街道分中心派单"), required=False)
 

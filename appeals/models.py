@@ -280,7 +280,9 @@ class Appeal(models.Model):
             models.Index(fields=["merged_into"], name="appeal_merged_into", condition=Q(merged_into__isnull=False)),
             models.Index(fields=["claimed_by"], name="appeal_claimed_by", condition=Q(claimed_by__isnull=False)),
             models.Index(fields=["community", "state"], name="appeal_comm_state"),
-            models.Index(fields=["street", "state"], name="appeal_street_state"),
+            # With the id: 类案参考 (appeals.suggest.similar) reads a street's most recent closed
+            # appeals in index order, stopping at its window (the same writes as (street, state)).
+            models.Index(fields=["street", "state", "id"], name="appeal_street_state_id"),
             models.Index(fields=["state", "deadline"], name="appeal_state_deadline"),
             models.Index(fields=["state", "level_deadline"], name="appeal_state_leveldl"),
             models.Index(fields=["feedback_at"], name="appeal_awaiting_feedback",
@@ -588,6 +590,7 @@ class PhoneCode(models.Model):
 
 
 # Models that live with their code (issue 22): residents' deliberation (民主协商) and
-# home visits (入户走访).
+# home visits (入户走访); the category models and suggestions of 智能分拨 (issue 26).
 from appeals.deliberation.models import Meeting, MeetingAppeal, MeetingDecision, MeetingParticipant  # noqa: E402,F401
+from appeals.suggest.models import CategoryModel, CategorySuggestion  # noqa: E402,F401
 from appeals.visits.models import Visit, VisitRule  # noqa: E402,F401

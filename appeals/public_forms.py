@@ -12,6 +12,7 @@ from appeals.forms import PhotosField
 from appeals.images import ALLOWED_FORMATS, MEDIA_TYPES, clean_image
 from appeals.models import DESCRIPTION_MAX, normalize_tracking_code
 from appeals.selectors import category_list
+from appeals.suggest.records import parse_suggested
 from governance.kernel.errors import ApplicationError
 from governance.kernel.params import QueryForm, QueryText
 from grids.models import Building, Community, Street
@@ -66,6 +67,9 @@ class AppealSubmitForm(forms.Form):
                                      "placeholder": _("请写清楚发生了什么、具体位置、持续多久、希望怎样解决。")}),
     )
     photos = PhotosField(label=_("照片"))
+    # The three categories the page suggested ("v<model version>:<code>,<code>,<code>"),
+    # sent back so that the choice is recorded against what was shown (appeals.suggest).
+    suggested = forms.CharField(required=False, max_length=60, widget=forms.HiddenInput)
     name = forms.CharField(
         label=_("姓名"), required=False, max_length=50,
         error_messages={"max_length": _("姓名不能超过 %(limit_value)d 个字。")},
@@ -116,6 +120,10 @@ class AppealSubmitForm(forms.Form):
         if category is None:
             raise ValidationError(_("所选类别不存在或已停用，请重新选择。"))
         return category
+
+    def clean_suggested(self) -> tuple[int, list[str]] | None:
+        """(model version, codes shown) or None; anything malformed counts as nothing shown."""
+        return parse_suggested(self.cleaned_data.get("suggested"))
 
     def clean_photos(self) -> list:
         photos = self.cleaned_data.get("photos") or []

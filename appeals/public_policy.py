@@ -198,5 +198,16 @@ def allow_read(*, ip: str | None) -> bool:
     return local_rate.hit("public-read", ip or "-", count=rate.count, seconds=rate.seconds)
 
 
+def allow_suggest(*, ip: str | None) -> bool:
+    """Count one category suggestion asked by ``ip`` (the submit form, as the resident
+    types); False once over CATEGORY_SUGGEST_RATE_PER_IP."""
+    rate = ratelimit.Rate.parse(settings.CATEGORY_SUGGEST_RATE_PER_IP)
+    return local_rate.hit("category-suggest", ip or "-", count=rate.count, seconds=rate.seconds)
+
+
+def suggest_retry_after() -> int:
+    return ratelimit.Rate.parse(settings.CATEGORY_SUGGEST_RATE_PER_IP).seconds
+
+
 def read_retry_after() -> int:
     return ratelimit.Rate.parse(settings.PUBLIC_READ_RATE_PER_IP).seconds

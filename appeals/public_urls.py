@@ -17,6 +17,7 @@ urlpatterns = [
     path("submit/", views.submit, name="submit"),
     path("submit/done/", views.submit_done, name="submit-done"),
     path("submit/similar/", views.submit_similar, name="submit-similar"),
+    path("submit/suggest/", views.submit_suggest, name="submit-suggest"),
     path("track/", views.track, name="track"),
     path("track/<str:tracking_code>/", views.track_detail, name="track-detail"),
     # The SMS link: the token stands for the phone's last 4 digits (masked in logs).

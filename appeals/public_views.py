@@ -22,7 +22,7 @@ from appeals import my_views, public_policy, tracking
 from appeals import public_selectors as places
 from appeals.enums import AppealState, Source
 from appeals.images import resized
-from appeals.models import normalize_tracking_code
+from appeals.models import DESCRIPTION_MAX, normalize_tracking_code
 from appeals.my_forms import SupplementForm
 from appeals.public_forms import (
     NOT_SURE,
@@ -37,6 +37,9 @@ from appeals.public_forms import (
 from appeals.ratelimit import RateLimited, charge_intake, ensure_intake_allowed
 from appeals.selectors import appeal_track, category_list, resident_photo
 from appeals.services import appeal_evaluate, appeal_receive, appeal_supplement, appeal_withdraw_by_resident
+from appeals.suggest.models import SuggestionPlace
+from appeals.suggest.records import shown_value, suggestion_record
+from appeals.suggest.services import suggest
 from governance.kernel.errors import ApplicationError, Conflict, NotFound
 from governance.kernel.network import client_ip
 from governance.kernel.privacy import mask_phone
@@ -126,13 +129,28 @@ def _place_context(values) -> dict:
     }
 
 
+def _category_context(values) -> dict:
+    """The category list with the model's three suggestions for the description typed so
+    far first (智能分拨; none without a description or a model): the resident still chooses."""
+    categories = list(category_list())
+    suggestion = suggest(values.get("description", "")) if values.get("description") else None
+    suggested = [c for c, _p in suggestion.top] if suggestion else []
+    shown = {c.pk for c in suggested}
+    return {
+        "categories": [c for c in categories if c.pk not in shown],
+        "suggested": suggested,
+        "suggested_value": shown_value(suggestion),
+        "NOT_SURE": NOT_SURE,
+        "selected_category": str(values.get("category", "")),
+    }
+
+
 def _submit_page(request, form: AppealSubmitForm, *, values, status: int = 200, lookup: bool = False):
     return render(request, "appeals/public/submit.html", {
         "form": form,
         "map_config": map_config(public=True),
         "values": values,
-        "categories": list(category_list()),
-        "NOT_SURE": NOT_SURE,
+        **_category_context(values),
         "lookup": lookup,
         "resubmitted": request.method == "POST" and not lookup,
         # Photos never come back with a re-shown form: the page says how many to choose again.
@@ -171,6 +189,7 @@ def submit(request):
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
+            _record_form_suggestion(appeal, data["suggested"], data["category"])
             if not appeal.photos_not_stored:
                 charge_intake(ip=ip, phone=data["phone"])
             _remember(request, appeal.tracking_code, appeal.phone[-4:])
@@ -181,6 +200,29 @@ def submit(request):
             }
             return redirect("public:submit-done")
     return _submit_page(request, form, values=values)
+
+
+def _record_form_suggestion(appeal, suggested: tuple[int, list[str]] | None, category) -> None:
+    """The three the form showed (sent back with it) and the category the resident chose."""
+    if suggested is None:
+        return
+    version, shown = suggested
+    suggestion_record(appeal=appeal, place=SuggestionPlace.FORM, shown=shown,
+                      chosen=category.code if category is not None else "", version=version)
+
+
+@require_POST
+def submit_suggest(request):
+    """htmx, as the resident types the description: the category list again, with the
+    model's three suggestions first, and the hidden field that carries them back with the
+    form. Limited per client address (appeals.public_policy.allow_suggest)."""
+    if not public_policy.allow_suggest(ip=client_ip(request)):
+        response = _rate_limited(request, RateLimited(_("操作过于频繁，请稍后再试。")))
+        response["Retry-After"] = str(public_policy.suggest_retry_after())
+        return response
+    values = {"description": request.POST.get("description", "")[:DESCRIPTION_MAX],
+              "category": request.POST.get("category", "")}
+    return render(request, "appeals/public/_category_options.html", {**_category_context(values), "oob": True})
 
 
 @require_GET

@@ -36,6 +36,10 @@ from appeals.forms import (
     QueueFilterForm,
 )
 from appeals.services.dispatch import pending_return
+from appeals.suggest.models import SuggestionPlace
+from appeals.suggest.records import parse_suggested, shown_value, suggestion_record
+from appeals.suggest.services import suggest
+from appeals.suggest.similar import similar_closed
 from governance.enums import COMMUNITY_ROLES, Role
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.kernel.params import bad_query
@@ -55,6 +59,8 @@ PRIMARY_ACTIONS = (AppealAction.SIGN, AppealAction.RESOLVE, AppealAction.VERIFY_
 
 
 # The page's name of an action where it differs from the event's.
+# The forms beside which the page shows 智能分拨's suggestions (and records the choice).
+SUGGESTED_ACTIONS = frozenset({AppealAction.DISPATCH, AppealAction.REROUTE})
 _LABELS = {AppealAction.ESCALATE: gettext_lazy("上报")}
 
 
@@ -205,13 +211,18 @@ def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, err
                     failed_decision=None) -> dict:
     now = timezone.now()
     actions = workflow.offered(user=request.user, appeal=appeal, jurisdiction=jur, now=now)
+    # 智能分拨: beside the dispatch and reroute forms, the model's three and 类案参考.
+    classifying = bool(SUGGESTED_ACTIONS & set(actions))
+    suggestion = suggest(appeal.description) if classifying else None
     forms = []
     for action in actions:
         if failed_form is not None and failed_form.action == action:
             form = failed_form
         else:
-            form = ACTION_FORMS[action](appeal=appeal, initial={"expected_version": appeal.version},
-                                        auto_id=f"id_{action}_%s")
+            initial = {"expected_version": appeal.version}
+            if action in SUGGESTED_ACTIONS:
+                initial["suggested"] = shown_value(suggestion)
+            form = ACTION_FORMS[action](appeal=appeal, initial=initial, auto_id=f"id_{action}_%s")
         form.action = action
         forms.append({"action": action, "label": _action_label(action), "form": form,
                       "url": reverse("appeals:action", args=[appeal.tracking_code, action])})
@@ -239,6 +250,8 @@ def _detail_context(request, jur: Jurisdiction, appeal, *, failed_form=None, err
         "extension": _pending_extension(request.user, jur, appeal, failed=failed_decision),
         # While it waits for re-dispatch after a 退单: who returned it and why, at the top.
         "pending_return": pending_return(appeal),
+        "suggestion": suggestion,
+        "similar": similar_closed(appeal) if classifying else [],
     }
 
 
@@ -350,6 +363,8 @@ def appeal_action(request, code: str, action: str):
         form.add_error(None, exc.message)
         return _render_region(request, jur, appeal, status=exc.status_code, failed_form=form, error=exc.message)
 
+    if action in SUGGESTED_ACTIONS:
+        _record_dispatch_suggestion(action, appeal, form.cleaned_data)
     done = _("已%(action)s。") % {"action": _action_label(action)}
     try:
         appeal = selectors.appeal_get(jurisdiction=jur, tracking_code=code)
@@ -367,6 +382,18 @@ def appeal_action(request, code: str, action: str):
     if request.POST.get("next") == "queue":
         return redirect("appeals:queue")
     return redirect("appeals:detail", appeal.tracking_code)
+
+
+def _record_dispatch_suggestion(action: str, appeal, data: dict) -> None:
+    """The three the page showed beside the form, and the category the dispatcher set:
+    派单 — the one chosen, or the one kept; 改派 — only when a category was chosen."""
+    shown = parse_suggested(data.get("suggested"))
+    category = data.get("category")
+    if shown is None or (category is None and action == AppealAction.REROUTE):
+        return
+    code = category.code if category is not None else (appeal.category.code if appeal.category_id else "")
+    version, codes = shown
+    suggestion_record(appeal=appeal, place=SuggestionPlace.DISPATCH, shown=codes, chosen=code, version=version)
 
 
 @login_required

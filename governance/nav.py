@@ -137,6 +137,7 @@ MENU: tuple[Entry, ...] = (
         Entry("map", _("一张图"), "reports:map", on_jurisdiction(can_see_reports)),
         Entry("staffing", _("社工配比"), "reports:staffing", on_jurisdiction(can_see_reports)),
         Entry("visits", _("入户走访"), "reports:visits", on_jurisdiction(can_see_reports)),
+        Entry("suggestions", _("智能分拨"), "reports:suggestions", on_jurisdiction(can_see_reports)),
     ), active_for=("reports",)),
     Entry("notifications", _("消息"), "notifications", signed_in),
     Entry("admin", _("管理后台"), "admin:index", admin_site),

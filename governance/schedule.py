@@ -67,6 +67,13 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "appeals.visits.tasks.visit_reminders",
         "schedule": crontab(minute=0, hour=8),
     },
+    # 智能分拨 (issue 26): the category model retrained on the day's closed appeals; the new
+    # one replaces the current only if not worse on the held-out fifth.
+    "suggest-train-category-model": {
+        "task": "appeals.suggest.tasks.train_category_model",
+        "schedule": crontab(minute=50, hour=2),
+        "options": {"expires": 6 * 3600.0},
+    },
     # 双报到: last year's party members are evaluated on 5 January, after late check-outs.
     "volunteers-yearly-evaluation": {
         "task": "volunteers.tasks.yearly_evaluation",

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from governance.env import (
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_networks,
@@ -441,6 +442,19 @@ PUBLIC_READ_RATE_PER_IP = env_str("PUBLIC_READ_RATE_PER_IP", "120/minute")
 # client's address is that many from the right (governance.kernel.network.client_ip).
 TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1, minimum=1)
+
+# --- 智能分拨 (appeals.suggest, issue 26) ---
+# An appeal filed with no category ("不确定") is routed by the model's first suggestion
+# when its probability is at least this; below it, the appeal waits for dispatch by hand.
+CATEGORY_SUGGEST_THRESHOLD = env_float("CATEGORY_SUGGEST_THRESHOLD", 0.6, minimum=0.0, maximum=1.0)
+# Training reads at most this many closed appeals, the most recent (with the corpus): at
+# tier M (1,000,000 appeals) this keeps the nightly job within minutes.
+CATEGORY_MODEL_MAX_APPEALS = env_int("CATEGORY_MODEL_MAX_APPEALS", 200_000, minimum=0)
+# 类案参考: the similar appeals are searched among this many most recent closed appeals of the
+# appeal's street (one query, one sparse product: the cost is bounded by this number).
+CATEGORY_SIMILAR_WINDOW = env_int("CATEGORY_SIMILAR_WINDOW", 500, minimum=1)
+# The public form's suggestions (the description typed so far) per client address.
+CATEGORY_SUGGEST_RATE_PER_IP = env_str("CATEGORY_SUGGEST_RATE_PER_IP", "60/minute")
 
 # --- Retention (个人信息保护法 第十九条: no longer than the purpose needs) ---
 # Days after an appeal ended (closed, declined, withdrawn) until its phone and name are

@@ -80,6 +80,8 @@ def _isolated(request, settings, tmp_path):
     keep real publishing, for a real worker. No process-wide pause (the kick's, the rate
     limits' cache, /healthz's broker answer) carries over from another test."""
     from appeals import sms
+    from appeals.suggest import services as suggest_services
+    from appeals.suggest import similar
     from governance import views
     from governance.celery import app as celery_app
     from governance.kernel import counters, local_rate, outbox
@@ -92,6 +94,8 @@ def _isolated(request, settings, tmp_path):
     counters.reset_cache_pause()
     views.forget_broker_check()
     local_rate.reset()  # the public reads' per-process counts
+    suggest_services.forget_loaded()  # 智能分拨's model and its "which is current", kept per process
+    similar.forget_windows()  # and 类案参考's feature rows per street
     live = request.node.get_closest_marker("live_celery") is not None
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = not live

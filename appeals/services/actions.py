@@ -39,6 +39,7 @@ from appeals.services.core import (
     _transition,
 )
 from appeals.services.dispatch import _ESCALATION_OF, _dispatch, _handling_changes, ensure_redispatch_confirmed
+from appeals.suggest import records as suggestion_records
 from appeals.tasks import SMS_FEEDBACK
 from appeals.workdays import deadline_for
 from governance.enums import Role
@@ -74,6 +75,8 @@ def appeal_dispatch(*, actor, appeal: Appeal, unit=None, category: Category | No
     level = QueueLevel.STREET if ctx.post.role == Role.STREET_OFFICER else QueueLevel.COMMUNITY
     with transaction.atomic():
         _dispatch(ctx, unit=unit, category=category, dispatcher_level=level, note=note)
+        if category is not None:
+            suggestion_records.category_corrected(appeal_id=appeal.pk, code=category.code)
     return ctx.appeal
 
 
@@ -198,6 +201,9 @@ def appeal_reroute(*, actor, appeal: Appeal, reason: str = "", category: Categor
     with transaction.atomic():
         _transition(ctx, AppealAction.REROUTE, changes=changes, note=reason, data=events.Reroute(**data),
                     messages=messages)
+        if "category" in changes:
+            # 智能分拨: a category the intake chose by suggestion, corrected, is overridden.
+            suggestion_records.category_corrected(appeal_id=appeal.pk, code=changes["category"].code)
     return ctx.appeal
 
 

@@ -4,6 +4,7 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -31,6 +32,9 @@ from appeals.services.core import (
 )
 from appeals.services.dispatch import _dispatch_changes
 from appeals.services.routing import Route, route_for
+from appeals.suggest import records
+from appeals.suggest.models import SuggestionPlace
+from appeals.suggest.services import suggest
 from appeals.tasks import SMS_RECEIVED
 from governance.kernel.errors import ActionForbidden, ApplicationError
 from governance.staff.selectors import jurisdiction_for
@@ -66,6 +70,11 @@ def appeal_receive(
     community's queue (or the street's dispatch centre) with a receive event; 4. or,
     when ``route_for`` finds a unit, it is dispatched automatically: inserted already
     dispatched, with the receive and the dispatch event (``_dispatch_before_insert``);
+    filed without a category, the model's first suggestion (appeals.suggest) routes it
+    when its probability reaches CATEGORY_SUGGEST_THRESHOLD (``_suggested_route``): the
+    receive event records the suggestion and its probability either way, the dispatch
+    event ``suggested`` and ``confidence``, and a CategorySuggestion row (intake) is
+    written with the appeal;
     5. a 主动发现 appeal (SELF_FOUND_SOURCES) dispatched to the finder's own grid starts in
     progress: the finder's sign-for follows the dispatch (``_sign_before_insert``), with
     no 先行联系 (there is no resident to contact: the finder is the one who reported it);
@@ -142,15 +151,22 @@ def appeal_receive(
         public_consent=bool(public_consent) and not public,
     )
     route = route_for(appeal)
+    suggestion, routed_by = _suggested_route(appeal) if category is None else (None, None)
+    if routed_by is not None:
+        route = routed_by
     # The photos first, outside the transaction: one that cannot be written (a full or
     # read-only disk) is left out, and the appeal is saved without it (the resident is told).
     stored = _store_photos(clean_photos)
     # The events are written once the appeal has its id (``_insert``).
     plan = [dict(data=events.Receive(source=source, route=route.reason if route.unit is None else None,
-                                     photos_not_stored=len(stored.failed) or None),
+                                     photos_not_stored=len(stored.failed) or None,
+                                     suggested_category=suggestion.first.code if suggestion else None,
+                                     suggestion_confidence=round(suggestion.confidence, 4) if suggestion else None),
                  from_state="", to_state=AppealState.RECEIVED, actor_id=getattr(actor, "pk", None), actor_label=label)]
     if route.unit is not None:
         plan.append(_dispatch_before_insert(appeal, route, now))
+        if routed_by is not None:
+            plan[-1]["data"] = replace(plan[-1]["data"], suggested=True, confidence=round(suggestion.confidence, 4))
         finder = _finder_handling(appeal, posts) if source in SELF_FOUND_SOURCES else None
         if finder is not None:
             plan.append(_sign_before_insert(appeal, actor=actor, post=finder))
@@ -166,9 +182,34 @@ def appeal_receive(
             a, key=tuple(events.queue_unit(queue=a.queue_level, community_code=a.community_id,
                                            street_code=a.street_id)),
             reason=route.reason, actor=actor)
-    _insert(appeal, plan, stored.names)
+    after = None
+    if routed_by is not None:
+        def after(a):
+            records.suggestion_record(appeal=a, place=SuggestionPlace.INTAKE, shown=suggestion.codes,
+                                      chosen=suggestion.first.code, version=suggestion.version,
+                                      confidence=suggestion.confidence)
+    _insert(appeal, plan, stored.names, after=after)
     appeal.photos_not_stored = tuple(stored.failed)
     return appeal
+
+
+def _suggested_route(appeal: Appeal):
+    """智能分拨 for an appeal filed without a category: (the suggestion or None, the route
+    its first category gives or None). The route is taken only when the suggestion's
+    probability reaches CATEGORY_SUGGEST_THRESHOLD and the category routes the appeal to a
+    unit (a precise place); otherwise the appeal waits for dispatch as without a model."""
+    suggestion = suggest(appeal.description)
+    if suggestion is None or suggestion.first is None:
+        return None, None
+    if suggestion.confidence < settings.CATEGORY_SUGGEST_THRESHOLD:
+        return suggestion, None
+    appeal.category = suggestion.first
+    route = route_for(appeal)
+    if route.unit is None:
+        appeal.category = None
+        return suggestion, None
+    note = _("按智能分拨建议自动分类（置信度 %(p)s）") % {"p": f"{suggestion.confidence:.0%}"}
+    return suggestion, replace(route, reason=f"{route.reason}；{note}" if route.reason else note)
 
 
 def _finder_handling(appeal: Appeal, posts: list):
@@ -216,7 +257,7 @@ class _TrackingCodeTaken(Exception):
     pass
 
 
-def _insert(appeal: Appeal, plan: list[dict], photos: list[str]) -> None:
+def _insert(appeal: Appeal, plan: list[dict], photos: list[str], *, after=None) -> None:
     """Write a new appeal with its events (``plan``: appeals.events.Event's fields but
     the appeal's id), the SMS with the tracking code (an outbox row, delivered by the
     relay after the commit) and its photos' attachments (``photos``: already in the
@@ -224,7 +265,8 @@ def _insert(appeal: Appeal, plan: list[dict], photos: list[str]) -> None:
 
     The appeal's INSERT comes first, so a tracking-code collision (astronomically
     unlikely) has written nothing yet: the transaction is rolled back and tried again
-    with a new code (up to 3 times), with no savepoint around the INSERT.
+    with a new code (up to 3 times), with no savepoint around the INSERT. ``after(appeal)``
+    writes rows that belong with the appeal (the suggestion's record) in that transaction.
     """
     for attempt in range(3):
         try:
@@ -245,6 +287,8 @@ def _insert(appeal: Appeal, plan: list[dict], photos: list[str]) -> None:
                 ids = events.record_many(written, returning_ids=bool(photos))
                 if photos:
                     _attach_stored(appeal, ids[0], photos, AttachmentKind.INTAKE)
+                if after is not None:
+                    after(appeal)
             return
         except _TrackingCodeTaken as exc:
             if attempt == 2:

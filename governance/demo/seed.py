@@ -38,6 +38,7 @@ DEMO_STEPS = [
     "appeals.visits.demo.seed",  # 入户走访 (issue 22)
     "volunteers.demo.seed",
     "governance.reports.demo.seed",
+    "appeals.suggest.demo.seed",  # 智能分拨 (issue 26): a first model, on the history above
 ]
 
 FAKER_SEED = 20240601

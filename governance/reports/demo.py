@@ -25,6 +25,7 @@ from django.utils import timezone
 from appeals import events as ev
 from appeals.enums import AppealState, HandlingLevel, Rating, Source
 from appeals.models import Appeal, AppealEvent, Category
+from appeals.suggest.coldstart import texts_for
 from appeals.workdays import deadline_for
 from governance.assessment.periods import month_start, next_month, previous_month, today_local
 from governance.assessment.services import compute_month
@@ -41,6 +42,13 @@ DESCRIPTIONS = {
     "04": ["楼上漏水到我家", "暖气不热", "电梯经常停运"],
     "05": ["邻居装修噪音大", "楼上宠物狗夜间吠叫", "邻里因停车位发生纠纷"],
 }
+
+
+def _description(category, rng) -> str:
+    """A resident's words for the category: the cold-start corpus's (appeals.suggest), else
+    a line of its class."""
+    lines = texts_for(category.code)
+    return rng.choice(lines) if lines else rng.choice(DESCRIPTIONS.get(category.code[:2], DESCRIPTIONS["01"]))
 
 
 def _write(ctx, text: str) -> None:
@@ -143,7 +151,7 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
                     continue  # only finished lifecycles
                 phone = rng.choice(regulars) if rng.random() < 0.15 else f"13{rng.randrange(100000000, 999999999)}"
                 appeals.append(Appeal(
-                    category=category, description=rng.choice(DESCRIPTIONS.get(category.code[:2], DESCRIPTIONS["01"])),
+                    category=category, description=_description(category, rng),
                     source=Source.PHONE, building=building, address_text=building.address,
                     district_id=grid.community.street.district_id, street_id=grid.community.street_id,
                     community_id=grid.community_id, grid_id=grid.code, territory_code=building.code,
@@ -201,7 +209,7 @@ def _patrol_lifecycle(building, category, dispatched, resolved, rng) -> tuple[Ap
         (ev.VerifyPass(), checked, AppealState.RESOLVED, AppealState.CLOSED),
     ]
     appeal = Appeal(
-        category=category, description="巡查发现：" + rng.choice(DESCRIPTIONS.get(category.code[:2], DESCRIPTIONS["01"])),
+        category=category, description="巡查发现：" + _description(category, rng),
         source=Source.GRID_PATROL, building=building, address_text=building.address,
         district_id=grid.community.street.district_id, street_id=grid.community.street_id,
         community_id=grid.community_id, grid_id=grid.code, territory_code=building.code, phone="",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("hotspots/", views.hotspots, name="hotspots"),
     path("staffing/", views.staffing, name="staffing"),
     path("visits/", views.visits, name="visits"),
+    path("suggestions/", views.suggestions, name="suggestions"),
     path("map/", views.map_page, name="map"),
     path("map/data/", views.map_data, name="map-data"),
     path("map/density/", views.map_density, name="map-density"),

@@ -23,6 +23,7 @@ from governance.reports import hotspots as hotspot_selectors
 from governance.reports import maps as report_maps
 from governance.reports import presenters, scope, tables, unit_page, units
 from governance.reports import staffing as staffing_selectors
+from governance.reports import suggestions as suggestion_selectors
 from governance.reports import supervision as supervision_selectors
 from governance.reports import visits as visit_report_selectors
 from governance.reports.exports import export_response
@@ -234,6 +235,20 @@ def visits(request):
                                heading=f"{_('入户走访')} {periods.period_label(period)}")
     return render(request, "reports/visits.html", {
         **_common(request, period), "tables": tables, "export_qs": _query_without(request.GET, "export")})
+
+
+@login_required
+@require_GET
+def suggestions(request):
+    """智能分拨 (issue 26): the suggestions' acceptance per month and place, and the models
+    trained — figures only, for everyone who reads reports, of the appeals they see."""
+    jurisdiction, _levels = _viewer(request)
+    found = suggestion_selectors.suggestion_report(jurisdiction=jurisdiction)
+    tables = [found.months, found.models]
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        return export_response(tables, kind=export, stem="suggestions", heading=_("分拨建议采纳率"))
+    return render(request, "reports/suggestions.html", {"tables": tables, "export_qs": ""})
 
 
 # --- the map (一张图, issue 21) -----------------------------------------------------------------------

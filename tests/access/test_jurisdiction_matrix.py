@@ -122,6 +122,7 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
                   "POST": R("POST", public=True, kind="dispatched", data={"phone_last4": "5678"})},
     "public:submit": {"GET": PUBLIC_GET, "POST": PUBLIC_POST},
     "public:submit-done": PUBLIC_GET, "public:submit-similar": PUBLIC_GET, "public:track": PUBLIC_GET,
+    "public:submit-suggest": PUBLIC_POST,  # 智能分拨's three, as the description is typed (issue 26)
     "public:track-detail": R(public=True, kind="dispatched"),
     "public:track-link": R(public=True, kind="dispatched", kwargs={"token": "x" * 22}),
     "public:track-evaluate": R("POST", public=True, kind="dispatched"),
@@ -276,6 +277,7 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "visits:photo": R(kind="visit", may=EDITORS, kwargs={"index": 0},
                       expect={"grid_worker": 404, "community_worker": 404}),
     "reports:visits": R(may=STAFF - {"department_handler"}),
+    "reports:suggestions": R(may=STAFF - {"department_handler"}),  # 智能分拨's acceptance (issue 26)
 }
 # The territory API is read-only and follows the jurisdiction (its lists are scoped).
 for _level in ("districts", "streets", "communities", "grids", "buildings", "households"):

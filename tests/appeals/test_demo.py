@@ -9,6 +9,9 @@ from django.utils import timezone
 from appeals import demo
 from appeals.enums import AppealState, DeadlineUnit
 from appeals.models import Appeal, AppealEvent, Category
+from appeals.suggest import coldstart
+from appeals.suggest import demo as suggest_demo
+from appeals.suggest.models import CategoryModel
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +42,18 @@ def test_seed_makes_every_state_and_runs_twice_safely(city):
     demo.seed(None)
     assert (Appeal.objects.count(), AppealEvent.objects.count()) == (count, events)
     assert "诉求演示数据" in out.getvalue()
+
+
+def test_demo_appeals_speak_in_the_corpus_words_and_a_first_model_is_trained(city):
+    """智能分拨 (issue 26): the demo's appeals read like the corpus; its step trains once."""
+    demo.seed(None)
+    worded = [a for a in Appeal.objects.filter(category__code__in=list(coldstart.corpus()))
+              if not a.description.startswith("巡查发现：")]
+    assert worded and all(a.description in coldstart.texts_for(a.category.code) for a in worded)
+    out = io.StringIO()
+    suggest_demo.seed(SimpleNamespace(stdout=out, verbosity=1))
+    model = CategoryModel.objects.get()
+    assert model.active and model.corpus_size == len(coldstart.corpus_pairs())
+    assert "类别模型 v1" in out.getvalue()
+    suggest_demo.seed(SimpleNamespace(stdout=out, verbosity=1))
+    assert CategoryModel.objects.count() == 1 and "跳过" in out.getvalue()
