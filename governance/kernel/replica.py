@@ -58,8 +58,13 @@ _request: ContextVar = ContextVar("gongzhi_replica_request", default=None)
 _memo: dict = {}  # this process's last answer: {"state": {...}, "until": monotonic}
 
 
+ROUTER = "governance.kernel.replica.ReplicaRouter"
+
+
 def configured() -> bool:
-    return REPLICA in settings.DATABASES
+    """A replica alias and this router (settings, with DATABASE_REPLICA_URL; the test suite
+    keeps the alias as a mirror of the primary and takes the router out)."""
+    return REPLICA in settings.DATABASES and ROUTER in settings.DATABASE_ROUTERS
 
 
 def reading() -> bool:

@@ -13,6 +13,7 @@ from django.test import RequestFactory
 from appeals.models import Appeal
 from governance.kernel import replica
 from governance.kernel.replica import ReplicaRouter, carried, replica_reads
+from tests.governance.test_settings import KEY, show, start
 
 router = ReplicaRouter()
 
@@ -38,12 +39,33 @@ def with_replica(monkeypatch, settings):
     replica.forget_state()
 
 
-def test_without_a_replica_nothing_changes(settings):
-    assert "replica" not in settings.DATABASES
-    assert not getattr(settings, "DATABASE_ROUTERS", [])
+def test_without_a_replica_nothing_changes(tmp_path, monkeypatch):
+    found = show(tmp_path, ["DATABASES", "DATABASE_ROUTERS"], SECRET_KEY=KEY,
+                 DATABASE_URL="postgres://postgres@127.0.0.1:5432/gongzhi")
+    assert list(found["DATABASES"]) == ["default"] and found["DATABASE_ROUTERS"] == []
+    monkeypatch.setattr(replica, "configured", lambda: False)
     with replica_reads() as on_replica:
         assert on_replica is False
         assert router.db_for_read(Appeal) is None
+
+
+def test_the_replica_alias_is_a_test_mirror_of_the_primary(tmp_path):
+    found = show(tmp_path, ["DATABASES", "DATABASE_ROUTERS", "REPLICA_PIN_SECONDS"], SECRET_KEY=KEY,
+                 DATABASE_URL="postgres://postgres@127.0.0.1:5432/gongzhi",
+                 DATABASE_REPLICA_URL="postgres://reader@10.0.0.2:5433/gongzhi", REPLICA_PIN_SECONDS="7")
+    alias = found["DATABASES"]["replica"]
+    assert (alias["HOST"], alias["PORT"], alias["USER"]) == ("10.0.0.2", 5433, "reader")
+    assert alias["TEST"]["MIRROR"] == "default"  # pytest-django creates no database on the standby
+    assert alias["OPTIONS"]["connect_timeout"] == 2 and alias["CONN_HEALTH_CHECKS"] is True
+    assert found["DATABASE_ROUTERS"] == ["governance.kernel.replica.ReplicaRouter"]
+    assert found["REPLICA_PIN_SECONDS"] == 7
+
+
+def test_a_replica_needs_postgresql(tmp_path):
+    result = start(tmp_path, "import django; django.setup()", SECRET_KEY=KEY,
+                   DATABASE_REPLICA_URL="postgres://reader@10.0.0.2:5433/gongzhi")
+    assert result.returncode != 0
+    assert "DATABASE_REPLICA_URL needs PostgreSQL" in result.stderr
 
 
 def test_lsn_positions_are_bytes():
