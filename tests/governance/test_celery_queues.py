@@ -2,7 +2,12 @@
 queue, and every worker the project starts (Procfile, docker-compose, the fault tests'
 servers) consumes every queue a task is routed to — or a task would wait forever."""
 
+import json
+import os
+import secrets
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -82,3 +87,46 @@ def test_docker_compose_workers_consume_every_queue_and_one_takes_a_single_queue
 def test_the_fault_tests_worker_consumes_every_queue(tmp_path):
     process = servers.worker({}, tmp_path / "worker.log", name="check")
     assert consumed(process.command) == routed_queues()
+
+
+ROUTED_SCRIPT = """
+import json, threading, django
+django.setup()
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_prerun
+from django.conf import settings
+from governance.celery import app
+
+arrived = {}
+done = threading.Event()
+names = ["appeals.tasks.escalation_sweep", "governance.tasks.outbox_relay", "volunteers.tasks.yearly_evaluation"]
+
+@task_prerun.connect(weak=False)
+def record(task_id=None, task=None, **kwargs):
+    arrived[task.name] = task.request.delivery_info.get("routing_key")
+    if len(arrived) == len(names):
+        done.set()
+
+# Sent as beat sends them (by name, the routes applied), before any worker runs.
+for name in names:
+    app.send_task(name, kwargs={})
+with start_worker(app, perform_ping_check=False, pool="solo", queues=list(settings.CELERY_QUEUES_ALL),
+                  shutdown_timeout=20):
+    done.wait(30)
+print(json.dumps(arrived))
+"""
+
+
+def test_make_runs_worker_takes_each_queue_from_the_embedded_broker(tmp_path):
+    """The filesystem broker of `make run` carries a sweep, the relay and the scoring, each on
+    its queue, to a worker of every queue (so the demo still escalates)."""
+    environment = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL",
+                                                                     "DJANGO_SETTINGS_MODULE"}}
+    environment.update(DJANGO_SETTINGS_MODULE="governance.settings", SECRET_KEY=secrets.token_urlsafe(48),
+                       PYTHONPATH=str(ROOT), GONGZHI_VAR_DIR=str(tmp_path / "var"), CELERY_SKIP_CHECKS="1")
+    result = subprocess.run([sys.executable, "-c", ROUTED_SCRIPT], cwd=ROOT, env=environment, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    arrived = json.loads(result.stdout.strip().splitlines()[-1])
+    assert arrived == {"appeals.tasks.escalation_sweep": "sweeps", "governance.tasks.outbox_relay": "messages",
+                       "volunteers.tasks.yearly_evaluation": "scoring"}
