@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 REPLICA = "replica"
 PRIMARY = DEFAULT_DB_ALIAS
+ROUTER = "governance.kernel.replica.ReplicaRouter"
 STATE_KEY = "replica:state"
 PIN_SESSION_KEY = "_replica_pin_until"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -56,9 +57,6 @@ OK, LAGGING, DOWN, NOT_STANDBY, UNKNOWN = "ok", "lagging", "down", "not_standby"
 _reading: ContextVar[bool] = ContextVar("gongzhi_replica_reading", default=False)
 _request: ContextVar = ContextVar("gongzhi_replica_request", default=None)
 _memo: dict = {}  # this process's last answer: {"state": {...}, "until": monotonic}
-
-
-ROUTER = "governance.kernel.replica.ReplicaRouter"
 
 
 def configured() -> bool:
