@@ -134,6 +134,54 @@ def intake_throughput(base_url: str, *, buildings: list[str], categories: list[s
             "p95_ms": round(percentile(times, 95), 1)}
 
 
+def latencies_under_intake(base_url: str, paths: list[str], *, headers: dict, buildings: list[str],
+                           categories: list[str], requests: int = 100, concurrency: int = 2,
+                           intake_concurrency: int = 4) -> dict:
+    """``latencies`` of ``paths`` while residents' appeals are POSTed without pause on
+    ``intake_concurrency`` connections (issue 25: the supervisors read while the workers
+    write); the intake that ran beside them is given too."""
+    stop = threading.Event()
+    counts = {"created": 0, "errors": 0}
+    lock = threading.Lock()
+    parts = urlsplit(base_url)
+
+    def load(n: int) -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        i = n * 1_000_000
+        while not stop.is_set():
+            body = json.dumps(intake_body(i, buildings=buildings, categories=categories, seed=25), ensure_ascii=False)
+            i += 1
+            try:
+                conn.request("POST", "/api/v1/appeals/", body=body.encode(),
+                             headers={"Content-Type": "application/json", "Accept": "application/json"})
+                response = conn.getresponse()
+                response.read()
+                good = response.status == 201
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+                good = False
+            with lock:
+                counts["created" if good else "errors"] += 1
+        conn.close()
+
+    loaders = [threading.Thread(target=load, args=(n,)) for n in range(intake_concurrency)]
+    for t in loaders:
+        t.start()
+    started = time.perf_counter()
+    try:
+        time.sleep(2)  # the load first
+        found = latencies(base_url, paths, headers=headers, requests=requests, concurrency=concurrency)
+    finally:
+        stop.set()
+        for t in loaders:
+            t.join()
+    elapsed = time.perf_counter() - started
+    found["intake"] = {"concurrency": intake_concurrency, **counts,
+                       "per_second": round(counts["created"] / elapsed, 1)}
+    return found
+
+
 # The columns an escalation sweep writes (appeals.escalation), saved before the
 # measurement and written back after it.
 _SWEPT_COLUMNS = (

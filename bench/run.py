@@ -126,8 +126,10 @@ def postgres_settings() -> dict:
     return found
 
 
-def gunicorn_start(port: int, var_dir: str) -> subprocess.Popen:
+def gunicorn_start(port: int, var_dir: str, replica_url: str = "") -> subprocess.Popen:
     env = {**os.environ, **SERVER_ENV}
+    if replica_url:
+        env["DATABASE_REPLICA_URL"] = replica_url
     binary = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
         [str(binary), "governance.wsgi", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
@@ -188,11 +190,12 @@ def one_tier(args) -> None:
 
         measured_on = machine()  # before the server starts: its workers' start-up would slow the loop
         port = free_port()
-        server = gunicorn_start(port, var_dir)
+        server = gunicorn_start(port, var_dir, args.replica_url)
         try:
             note = {**SERVER_ENV, "workers": WORKERS,
                     "cache/broker": "Redis (a server of the run's own)" if redis_url else "file-based (no REDIS_URL)",
                     "pg_options": args.pg_options, "postgresql": postgres_settings(),
+                    "replica": bool(args.replica_url),
                     "escalation_sweep_workers": settings.ESCALATION_SWEEP_WORKERS}
             print(f"cache and broker: {note['cache/broker']}; PostgreSQL: " + ", ".join(
                 f"{k}={v}" for k, v in note["postgresql"].items()))
@@ -267,6 +270,8 @@ def main() -> None:
     parser.add_argument("--database", default="", help="the tier's database name (default: the tier's own, e.g. gz_bench_s)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes writing the appeals (default: the machine's cores)")
+    parser.add_argument("--replica-url", default="",
+                        help="DATABASE_REPLICA_URL for the server: a hot standby of the tier's database (issue 25)")
     parser.add_argument("--only", default="", help="comma list of measurements, e.g. map_street_queue,map_city_choropleth")
     args = parser.parse_args()
     tiers = args.tier or ["S"]

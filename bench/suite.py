@@ -162,6 +162,15 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
         categories = list(Category.objects.filter(active=True).values_list("code", flat=True))
         result["intake"] = measure.intake_throughput(base_url, buildings=buildings, categories=categories,
                                                      requests=intake_requests, concurrency=intake_concurrency)
+    if only and "reports_under_intake" in only:
+        # Issue 25: the report pages while the intake writes, on whichever database the server
+        # reads them from (DATABASE_REPLICA_URL or not). Only when asked: it writes appeals.
+        buildings = list(Building.objects.order_by("?").values_list("code", flat=True)[:200])
+        categories = list(Category.objects.filter(active=True).values_list("code", flat=True))
+        result["reports_under_intake"] = measure.latencies_under_intake(
+            base_url, [f"/reports/?level=community&period={month:%Y-%m}", f"/reports/?level=street&period={month:%Y-%m}",
+                       "/reports/supervision/", f"/reports/hotspots/?period={month:%Y-%m}"],
+            headers=supervisor_cookie, buildings=buildings, categories=categories, **kw)
     if wanted("escalation"):
         result["escalation"] = measure.escalation_time(due=escalate_due, now=timezone.now())
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]

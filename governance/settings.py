@@ -93,6 +93,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # After the user is known: pins a user who just wrote to the primary (does nothing
+    # without DATABASE_REPLICA_URL).
+    "governance.kernel.replica.ReplicaPinMiddleware",
     "governance.kernel.middleware.ApplicationErrorMiddleware",
     "governance.kernel.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -140,6 +143,30 @@ else:
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DATABASES = {"default": _db}
+# A PostgreSQL streaming replica for the reports' reads (governance.kernel.replica): reads
+# go to it only inside replica_reads(), outside the primary's atomic blocks, for users who
+# have not just written, and while it is within REPLICA_MAX_LAG_BYTES of the primary.
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 5, minimum=0)
+REPLICA_MAX_LAG_BYTES = env_int("REPLICA_MAX_LAG_BYTES", 16 * 1024 * 1024, minimum=0)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 5, minimum=1)
+_replica_url = env_str("DATABASE_REPLICA_URL")
+if _replica_url:
+    try:
+        _replica = dj_database_url.parse(_replica_url, conn_max_age=_db.get("CONN_MAX_AGE", 60))
+    except Exception as exc:
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URL={_replica_url!r} is not a database URL: {exc}") from None
+    if _replica["ENGINE"] != "django.db.backends.postgresql" or _db["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs PostgreSQL for both DATABASE_URL and the replica (streaming replication)."
+        )
+    _replica["CONN_HEALTH_CHECKS"] = True
+    # Short: a replica that does not answer costs a report its offload, not seconds of waiting.
+    _replica.setdefault("OPTIONS", {})["connect_timeout"] = env_int("REPLICA_CONNECT_TIMEOUT", 2, minimum=1)
+    # Tests run against the primary's test database through this alias too (pytest-django
+    # would otherwise try to create a test database on the hot standby).
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["governance.kernel.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker and cache ------------------------------------------------------
@@ -195,6 +222,26 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Queues by kind of work, so that workers on several hosts can be split by what they serve
+# (README "Deployment"): the sweeps over the appeals, the messages (the outbox's relay),
+# the scoring; everything else on Celery's default queue. Every worker consumes all of
+# them unless told otherwise (-Q); the Procfile, docker-compose and the tests' workers
+# name them all.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_QUEUES_ALL = ("celery", "sweeps", "messages", "scoring")
+CELERY_TASK_QUEUES = {name: {"exchange": name, "routing_key": name} for name in CELERY_QUEUES_ALL}
+CELERY_TASK_ROUTES = {
+    "appeals.tasks.escalation_sweep": {"queue": "sweeps"},
+    "appeals.tasks.close_unevaluated": {"queue": "sweeps"},
+    "appeals.tasks.recompute_deadlines": {"queue": "sweeps"},
+    "appeals.tasks.recompute_pending_deadlines": {"queue": "sweeps"},
+    "appeals.visits.tasks.visit_reminders": {"queue": "sweeps"},
+    "governance.tasks.retention_purge": {"queue": "sweeps"},
+    "governance.tasks.outbox_purge": {"queue": "sweeps"},
+    "governance.tasks.outbox_relay": {"queue": "messages"},
+    "governance.assessment.tasks.compute_scores": {"queue": "scoring"},
+    "volunteers.tasks.yearly_evaluation": {"queue": "scoring"},
+}
 # The beat schedule lives in one place: governance/schedule.py.
 from governance.schedule import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402, F401
 

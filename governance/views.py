@@ -18,7 +18,7 @@ from appeals.deliberation.selectors import overdue_decisions
 from appeals.selectors import calendar_provisional_years, queue_counts
 from governance.celery import app as celery_app
 from governance.enums import Role
-from governance.kernel import outbox, shared_cache
+from governance.kernel import outbox, replica, shared_cache
 from governance.kernel.middleware import is_outage, unavailable_response
 from governance.kernel.tasks import WORKER_SEEN_KEY, health_ping
 from governance.reports.home import home_card as report_home_card
@@ -79,7 +79,8 @@ def healthz(request):
     oldest undelivered message (a warning past OUTBOX_WARN_SECONDS, still 200) and the
     failed ones. Also says (still 200) which years that hold open deadlines have a
     provisional calendar (working days computed from the law, the official schedule not
-    entered yet)."""
+    entered yet). With a read replica, ``replica`` gives its state and lag in bytes (a
+    replica down or lagging is a warning: the reports read from the primary)."""
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -97,6 +98,9 @@ def healthz(request):
     if checks["database"] == "ok":
         body["outbox"] = _outbox_health()
         body["calendar"] = _calendar_health()
+    if replica.configured():
+        # Named, never a 503: without the replica the reports read from the primary.
+        body["replica"] = replica.health()
     return JsonResponse(body, status=200 if healthy else 503)
 
 

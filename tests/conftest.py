@@ -21,6 +21,15 @@ CHROMIUM = "/usr/bin/chromium"
 def pytest_configure(config):
     # Real hashing costs ~0.3 s a user; the tests create many.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if "replica" in settings.DATABASES:
+        # DATABASE_REPLICA_URL set: the alias is a test mirror of the primary (pytest-django
+        # creates no database on a hot standby) and every read stays on the primary's test
+        # database. The routing is proven by tests/governance/test_replica.py and, on a real
+        # standby, tests/replica/.
+        from django.db import router
+
+        settings.DATABASE_ROUTERS = []
+        router.__dict__.pop("routers", None)
     if not settings.CACHE_URL:
         # Tests must not share the demo's file cache (lockouts, rate limits).
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -18,6 +18,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from governance.kernel.replica import carried
 from governance.kernel.spreadsheets import csv_row, xlsx_cell
 from governance.reports.tables import Column, ReportTable, cell_text, display
 
@@ -115,7 +116,8 @@ def export_response(tables: list[ReportTable], *, kind: str, stem: str, heading:
     so a large workbook does not sit in memory; its first row: ``heading`` — the unit and
     the period — and 数据截至)."""
     if kind == "csv":
-        response = StreamingHttpResponse(csv_lines(tables), content_type="text/csv; charset=utf-8")
+        # Streamed after the view returned: its rows are read where the view read them.
+        response = StreamingHttpResponse(carried(csv_lines(tables)), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename(stem, "csv")}"'
         return response
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)

@@ -50,8 +50,8 @@ def missing_redis() -> str | None:
 
 
 def missing_postgres_binaries() -> str | None:
-    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
-        return f"needs PostgreSQL's initdb and pg_ctl in {PG_BIN}"
+    if not all((PG_BIN / name).exists() for name in ("initdb", "pg_ctl", "pg_basebackup", "psql")):
+        return f"needs PostgreSQL's initdb, pg_ctl, pg_basebackup and psql in {PG_BIN}"
     if os.geteuid() == 0 and not shutil.which("runuser"):
         return "needs runuser (initdb and postgres refuse to run as root)"
     return None
@@ -120,10 +120,28 @@ class PostgresCluster:
                   "--locale=C.UTF-8", "--no-sync")
         return self
 
-    def start(self) -> None:
+    def init_standby_of(self, primary: "PostgresCluster") -> "PostgresCluster":
+        """A hot standby of ``primary`` (which must be running): a base backup with its WAL
+        streamed, and -R writes standby.signal and primary_conninfo, so that it streams from
+        the primary once started (on its own port and socket folder)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run(PG_BIN / "pg_basebackup", "-h", "127.0.0.1", "-p", primary.port, "-U", "postgres", "-D", self.data,
+                  "-X", "stream", "-R", "-c", "fast", "--no-sync", timeout=120)
+        return self
+
+    def start(self, *settings: str) -> None:
+        """``settings``: more server settings, each ``name=value``."""
+        extra = "".join(f" -c {item}" for item in settings)
         self._run(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.folder / "server.log", "-w", "-t", "30", "-o",
                   f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.folder} "
-                  f"-c fsync=off -c max_connections=60", "start")
+                  f"-c fsync=off -c max_connections=60{extra}", "start")
+
+    def sql(self, database: str, query: str) -> str:
+        """One query through psql; its rows as text (unaligned, one row a line)."""
+        return self._run(PG_BIN / "psql", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", "-d", database,
+                         "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", query, timeout=30).stdout.strip()
 
     def stop(self, mode: str = "fast") -> None:
         self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "30", "stop", check=False)
@@ -213,8 +231,11 @@ def wait_until_serving(base: str, process: Process, timeout: float = 40) -> None
 
 
 def worker(env: dict, log: Path, *, name: str) -> Process:
-    return Process("worker", [str(BIN / "celery"), "-A", "governance.celery", "worker", "--pool", "solo",
-                              "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", f"{name}@fault",
+    """A worker of every queue, as the Procfile's (governance/settings.py CELERY_QUEUES_ALL)."""
+    from django.conf import settings
+
+    return Process("worker", [str(BIN / "celery"), "-A", "governance.celery", "worker", "-Q",
+                              ",".join(settings.CELERY_QUEUES_ALL), "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", f"{name}@fault",
                               "--loglevel", "INFO"], env, log)
 
 

@@ -109,7 +109,9 @@ queue_dir = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
 # Published with no worker running: the message waits on disk.
 sent = heartbeat.delay(echo="x")
 waiting = len(os.listdir(queue_dir))
-with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=20):
+# Every queue, as the Procfile's worker.
+with start_worker(app, perform_ping_check=False, pool="solo", queues=list(settings.CELERY_QUEUES_ALL),
+                  shutdown_timeout=20):
     finished.wait(30)
 print(json.dumps({
     "broker": app.conf.broker_url, "waiting": waiting, "left": len(os.listdir(queue_dir)),

@@ -25,6 +25,8 @@ SETTINGS_VARIABLES = {
     "OPEN311_FALLBACK_STREET", "STAFFING_ROLES", "CELERY_BROKER_URL", "CACHE_URL", "GONGZHI_HTTPS", "MAP_TILE_URLS",
     "LOGIN_IP_ALLOWLIST", "TRUSTED_PROXY_HEADER", "TRUSTED_PROXY_COUNT", "API_TOKEN_DAYS",
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests in this process; never in deployment
+    "DATABASE_REPLICA_URL", "REPLICA_PIN_SECONDS", "REPLICA_MAX_LAG_BYTES", "REPLICA_CHECK_SECONDS",
+    "REPLICA_CONNECT_TIMEOUT",
 }
 # A key fit for production (64 random characters), as make test, CI and the bench make one.
 KEY = secrets.token_urlsafe(48)
