@@ -363,6 +363,11 @@ SPECTACULAR_SETTINGS = {
     # Several models have a "status"/"state" field; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "HouseholdStatusEnum": "grids.enums.HouseholdStatus",
+        "VisitMethodEnum": "appeals.visits.enums.VisitMethod",
+        "MeetingKindEnum": "appeals.deliberation.models.MeetingKind",
+        "MeetingStateEnum": "appeals.deliberation.models.MeetingState",
+        "DecisionKindEnum": "appeals.deliberation.models.DecisionKind",
+        "DecisionStateEnum": "appeals.deliberation.models.DecisionState",
     },
 }
 

@@ -5,6 +5,7 @@ figures (which everyone who reads reports sees: counts, no names)."""
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -54,8 +55,16 @@ def household_standing(*, today: date, jurisdiction: Jurisdiction | None = None,
     return found
 
 
+def ensure_care_reader(jurisdiction: Jurisdiction) -> None:
+    """The 走访 list and the visits' list are for those who see some household's care (the
+    grid's workers, the community's staff): 403 with the reason for everyone else."""
+    if not jurisdiction.sees_any_care:
+        raise ActionForbidden(_("走访清单仅供网格员和社区工作人员使用；其他账号可在报表中查看走访统计。"))
+
+
 def visit_list(*, jurisdiction: Jurisdiction, today: date | None = None) -> dict[str, list]:
     """The 走访 list: {status: [(household, plan, Due)]}, overdue first."""
+    ensure_care_reader(jurisdiction)
     today = today or timezone.localdate()
     sections = {key: [] for key in SECTIONS}
     for entry in household_standing(today=today, jurisdiction=jurisdiction):
@@ -81,6 +90,13 @@ def care_household_get(*, jurisdiction: Jurisdiction, pk: int) -> Household:
 
 def household_visits(*, household: Household):
     return list(household.visits.prefetch_related("appeals").order_by("-visited_at", "-id")[:50])
+
+
+def visits_in_care(*, jurisdiction: Jurisdiction) -> QuerySet:
+    """The visits the account sees (``Jurisdiction.care_code_q``), newest first."""
+    ensure_care_reader(jurisdiction)
+    return (Visit.objects.filter(jurisdiction.care_code_q("territory_code"))
+            .select_related("household__building").prefetch_related("appeals").order_by("-visited_at", "-id"))
 
 
 def visit_get(*, jurisdiction: Jurisdiction, pk: int) -> Visit:

@@ -276,6 +276,14 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "visits:photo": R(kind="visit", may=EDITORS, kwargs={"index": 0},
                       expect={"grid_worker": 404, "community_worker": 404}),
     "reports:visits": R(may=STAFF - {"department_handler"}),
+    # The same in the API (appeals/visits/apis.py, appeals/deliberation/apis.py): the pages' selectors.
+    "api-visits": R(may=EDITORS), "api-visit-plans": R(may=EDITORS),
+    "api-visit-household": R(kind="household", may=EDITORS),
+    "api-visit-record": R("POST", "household", EDITORS),
+    "api-visit": R(kind="visit", may=EDITORS),
+    "api-meetings": R(may=MEETING_READERS), "api-meeting": R(kind="meeting", may=MEETING_READERS),
+    "api-meeting-decisions": R(may=MEETING_READERS),
+    "api-meeting-decision": R(kind="meeting_decision", may=MEETING_READERS),
 }
 # The territory API is read-only and follows the jurisdiction (its lists are scoped).
 for _level in ("districts", "streets", "communities", "grids", "buildings", "households"):
