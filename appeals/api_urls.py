@@ -10,6 +10,7 @@ urlpatterns = [
     path("appeals/", apis.AppealCollectionAPI.as_view(), name="api-appeals"),
     path("appeals/<str:tracking_code>/", apis.AppealDetailAPI.as_view(), name="api-appeal"),
     path("appeals/<str:tracking_code>/photos/<int:pk>/", apis.AppealPhotoAPI.as_view(), name="api-appeal-photo"),
+    path("appeals/<str:tracking_code>/phone/", apis.AppealPhoneRevealAPI.as_view(), name="api-appeal-phone"),
     *[
         path(f"appeals/<str:tracking_code>/{segment}/", api.as_view(), name=f"api-appeal-{segment}")
         for segment, api in apis.ACTIONS.items()

@@ -155,6 +155,7 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "appeals:queue": R(), "appeals:detail": APPEAL_GET, "appeals:photo": R(kind="photo"),
     # 匿名's "拨打/显示号码": whoever may contact the resident (appeals.selectors.sees_resident).
     "appeals:phone-reveal": R("POST", "dispatched", HANDLERS | {"street_officer"}),
+    "api-appeal-phone": R("POST", "dispatched", HANDLERS | {"street_officer"}),
     "api-appeal-photo": R(kind="photo"),
     "appeals:building-search": R(), "appeals:extensions": R(),
     "appeals:intake": R(may=STAFF - SUPERVISORS - {"department_handler"}),

@@ -107,7 +107,8 @@ def test_the_schema_documents_the_visit_and_meeting_endpoints():
     paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
     for path in ("/api/v1/visits/", "/api/v1/visits/plans/", "/api/v1/visits/households/{id}/",
                  "/api/v1/visits/households/{id}/visits/", "/api/v1/visits/{id}/", "/api/v1/meetings/",
-                 "/api/v1/meetings/{id}/", "/api/v1/meeting-decisions/", "/api/v1/meeting-decisions/{id}/"):
+                 "/api/v1/meetings/{id}/", "/api/v1/meeting-decisions/", "/api/v1/meeting-decisions/{id}/",
+                 "/api/v1/appeals/{tracking_code}/phone/"):
         assert path in paths, path
 
 
