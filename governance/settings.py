@@ -452,6 +452,9 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1, minimum=1)
 # masked, and until its photos are deleted; the appeal itself stays (appeals.retention).
 APPEAL_CONTACT_RETENTION_DAYS = env_int("APPEAL_CONTACT_RETENTION_DAYS", 365, minimum=1)
 APPEAL_PHOTO_RETENTION_DAYS = env_int("APPEAL_PHOTO_RETENTION_DAYS", 365, minimum=1)
+# Days after a home visit until its notes, checklist, companions and photos are cleared; the
+# visit's date, method and counting stay for the figures (appeals.visits.retention).
+VISIT_RECORD_RETENTION_DAYS = env_int("VISIT_RECORD_RETENTION_DAYS", 365, minimum=1)
 # The personal-data access log (three years: PIPL 第五十六条) and the login logs (at least six
 # months: 网络安全法 第二十一条) (governance.kernel.retention).
 ACCESS_LOG_RETENTION_DAYS = env_int("ACCESS_LOG_RETENTION_DAYS", 3 * 365, minimum=1)
