@@ -123,18 +123,28 @@ def visit_month_figures(*, first: date, last: date, today: date | None = None, w
     households = list(_care_households(None, within=within).values("pk", "care_tags", "created_at", "building__grid_id"))
     start = timezone.make_aware(datetime.combine(first - timedelta(days=40), time.min))
     end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
+    # Per row only what differs: the zone, each tag set's plan and each period kind's periods
+    # are looked up once (a city's households took seconds otherwise).
+    zone = timezone.get_current_timezone()
     done: dict[int, list[date]] = defaultdict(list)
     for household_id, at in Visit.objects.filter(counts_done=True, visited_at__gte=start, visited_at__lt=end,
                                                  territory_code__startswith=within).values_list(
                                                      "household_id", "visited_at"):
-        done[household_id].append(timezone.localdate(at))
+        done[household_id].append(at.astimezone(zone).date())
     figures: dict[str, dict] = defaultdict(lambda: {"due": 0, "on_time": 0, "found": 0})
+    plan_of: dict[str, plans.Plan | None] = {}
+    periods_of: dict[str, list] = {}
     for h in households:
-        plan = plans.plan_for([t for t in h["care_tags"].split(",") if t], rule_map)
+        tags = h["care_tags"]
+        if tags not in plan_of:
+            plan_of[tags] = plans.plan_for([t for t in tags.split(",") if t], rule_map)
+        plan = plan_of[tags]
         if plan is None or last < first:
             continue
-        registered = timezone.localdate(h["created_at"])
-        for bounds in plans.periods_ending_in(plan.period, first, last):
+        if plan.period not in periods_of:
+            periods_of[plan.period] = plans.periods_ending_in(plan.period, first, last)
+        registered = h["created_at"].astimezone(zone).date()
+        for bounds in periods_of[plan.period]:
             if registered > bounds[1]:
                 continue
             row = figures[h["building__grid_id"]]
