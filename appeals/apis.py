@@ -269,6 +269,31 @@ class AppealPhotoAPI(APIView):
         return response
 
 
+class AppealPhoneOutputSerializer(serializers.Serializer):
+    phone = serializers.CharField(help_text=gettext_lazy("居民的完整联系电话"))
+
+
+class AppealPhoneRevealAPI(APIView):
+    """匿名's "拨打/显示号码" (the page's appeals:phone-reveal): the same selector, the same
+    access-log entry (``appeal:<code>:phone``), one per call."""
+
+    @extend_schema(
+        tags=TAGS, summary=gettext_lazy("显示居民的完整联系电话（记入个人信息访问记录）"),
+        description=gettext_lazy("参与办理的工作人员在办理期间可以查看（匿名诉求详情中只显示脱敏号码）；"
+                                 "每次调用记入个人信息访问记录。"),
+        request=None,
+        responses={200: AppealPhoneOutputSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+    )
+    def post(self, request, tracking_code: str):
+        jurisdiction = jurisdiction_for(request.user)
+        appeal = selectors.appeal_get(jurisdiction=jurisdiction, tracking_code=tracking_code)
+        phone = selectors.resident_phone_reveal(user=request.user, appeal=appeal, jurisdiction=jurisdiction,
+                                                request=request)
+        response = Response(AppealPhoneOutputSerializer({"phone": phone}).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
 # --- staff actions ------------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Residents' personal data in finished appeals is kept no longer than its purpose needs
 (个人信息保护法 第十九条): past the retention period after an appeal ended (closed,
-declined or withdrawn), its phone and name are masked and its photos deleted. The appeal
+declined or withdrawn), its phone and name are masked and its photos deleted; home
+visits' records are cleared by appeals.visits.retention. The appeal
 itself stays — the event log, the scores and the reports are built from it — and its
 tracking code with the last 4 digits still opens it (the masked phone keeps them).
 
@@ -19,6 +20,7 @@ from django.db.models.functions import Coalesce
 from appeals.enums import FINAL_STATES
 from appeals.models import Appeal, AppealAttachment, PhoneCode
 from appeals.open311.models import Open311Request
+from appeals.visits.retention import anonymise_old_visits
 from governance.kernel.privacy import mask_name, mask_phone
 
 CHUNK = 1000
@@ -29,6 +31,7 @@ class AppealPurge:
     contacts_masked: int
     photos_deleted: int
     phone_codes_deleted: int = 0
+    visits_cleared: int = 0
 
 
 def _ended_before(cutoff: datetime):
@@ -84,4 +87,5 @@ def delete_old_phone_codes(*, now: datetime) -> int:
 
 def purge_finished_appeals(*, now: datetime) -> AppealPurge:
     return AppealPurge(contacts_masked=mask_finished_contacts(now=now), photos_deleted=delete_finished_photos(now=now),
-                       phone_codes_deleted=delete_old_phone_codes(now=now))
+                       phone_codes_deleted=delete_old_phone_codes(now=now),
+                       visits_cleared=anonymise_old_visits(now=now))

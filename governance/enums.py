@@ -77,6 +77,17 @@ class NotificationKind(models.TextChoices):
     VISIT_NOT_FOUND = "visit_absent", _("走访未见到")
 
 
+class OutboxChannel(models.TextChoices):
+    """Who delivers an outbox message: each is registered by the layer that owns it
+    (governance.staff.notifications: the inbox and email; appeals: SMS and the sweeps'
+    digests). The labels are what the admin shows."""
+
+    INBOX = "inbox", _("站内消息")
+    EMAIL = "email", _("邮件")
+    SMS = "sms", _("短信")
+    DIGEST = "digest", _("汇总提醒")
+
+
 class OutboxStatus(models.TextChoices):
     """A message of the outbox (governance.kernel.outbox): pending until the relay claims it
     (sending), then delivered, or back to pending with a backoff, or failed for good."""

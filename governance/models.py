@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from governance.enums import READ_ONLY_ROLES, AccessAction, NotificationKind, OutboxStatus, Role
+from governance.enums import READ_ONLY_ROLES, AccessAction, NotificationKind, OutboxChannel, OutboxStatus, Role
 
 
 class Post(models.Model):
@@ -144,7 +144,7 @@ class OutboxMessage(models.Model):
     (units and accounts are in ``params``); ``template`` an SMS template code or a
     notification kind, ``params`` its parameters — never rendered text."""
 
-    channel = models.CharField(_("渠道"), max_length=16)
+    channel = models.CharField(_("渠道"), max_length=16, choices=OutboxChannel.choices)
     status = models.CharField(_("状态"), max_length=12, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     key = models.CharField(_("幂等键"), max_length=120, unique=True)
     recipient = models.CharField(_("接收方"), max_length=254, blank=True)

@@ -411,6 +411,11 @@ SPECTACULAR_SETTINGS = {
     # Several models have a "status"/"state" field; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "HouseholdStatusEnum": "grids.enums.HouseholdStatus",
+        "VisitMethodEnum": "appeals.visits.enums.VisitMethod",
+        "MeetingKindEnum": "appeals.deliberation.models.MeetingKind",
+        "MeetingStateEnum": "appeals.deliberation.models.MeetingState",
+        "DecisionKindEnum": "appeals.deliberation.models.DecisionKind",
+        "DecisionStateEnum": "appeals.deliberation.models.DecisionState",
     },
 }
 
@@ -508,6 +513,9 @@ CATEGORY_SUGGEST_RATE_PER_IP = env_str("CATEGORY_SUGGEST_RATE_PER_IP", "60/minut
 # masked, and until its photos are deleted; the appeal itself stays (appeals.retention).
 APPEAL_CONTACT_RETENTION_DAYS = env_int("APPEAL_CONTACT_RETENTION_DAYS", 365, minimum=1)
 APPEAL_PHOTO_RETENTION_DAYS = env_int("APPEAL_PHOTO_RETENTION_DAYS", 365, minimum=1)
+# Days after a home visit until its notes, checklist, companions and photos are cleared; the
+# visit's date, method and counting stay for the figures (appeals.visits.retention).
+VISIT_RECORD_RETENTION_DAYS = env_int("VISIT_RECORD_RETENTION_DAYS", 365, minimum=1)
 # The personal-data access log (three years: PIPL 第五十六条) and the login logs (at least six
 # months: 网络安全法 第二十一条) (governance.kernel.retention).
 ACCESS_LOG_RETENTION_DAYS = env_int("ACCESS_LOG_RETENTION_DAYS", 3 * 365, minimum=1)

@@ -54,15 +54,20 @@ def ensure_reader(jurisdiction: Jurisdiction) -> None:
         raise ActionForbidden(_("民主协商由社区工作人员组织，街道工作人员可查看。"))
 
 
-def meetings_for(jurisdiction: Jurisdiction) -> QuerySet:
-    """The meetings the account reads (its communities', its streets'), newest first."""
+def _read_q(jurisdiction: Jurisdiction, path: str = "community__code") -> Q:
+    """The meetings the account reads, as a filter on their community code at ``path``."""
     ensure_reader(jurisdiction)
     prefixes = [p.community.code for p in jurisdiction.acting_posts if p.role in COMMUNITY_ROLES and p.community_id]
     prefixes += [p.street.code for p in jurisdiction.acting_posts if p.role == Role.STREET_OFFICER and p.street_id]
     q = Q(pk__in=[])
     for prefix in prefixes:
-        q |= Q(community__code__startswith=prefix)
-    return (Meeting.objects.filter(q).select_related("community")
+        q |= Q(**{f"{path}__startswith": prefix})
+    return q
+
+
+def meetings_for(jurisdiction: Jurisdiction) -> QuerySet:
+    """The meetings the account reads (its communities', its streets'), newest first."""
+    return (Meeting.objects.filter(_read_q(jurisdiction)).select_related("community")
             .annotate(n_appeals=Count("links", distinct=True),
                       n_open=Count("decisions", filter=~Q(decisions__state=DecisionState.DONE), distinct=True)))
 
@@ -81,6 +86,22 @@ def meeting_get(*, jurisdiction: Jurisdiction, pk: int, act: bool = False) -> Me
             for p in jurisdiction.acting_posts):
         raise ActionForbidden(_("民主协商由社区工作人员组织，街道工作人员可查看。"))
     return meeting
+
+
+def decisions_for(jurisdiction: Jurisdiction) -> QuerySet:
+    """The decisions of the meetings the account reads, by due date."""
+    return (MeetingDecision.objects.filter(_read_q(jurisdiction, "meeting__community__code"))
+            .select_related("meeting__community").order_by("due_date", "id"))
+
+
+def decision_get(*, jurisdiction: Jurisdiction, pk: int) -> MeetingDecision:
+    """One decision, as its meeting is read (``meeting_get``: 404 outside, 403 for those
+    who read no records)."""
+    decision = MeetingDecision.objects.filter(pk=pk).first()
+    if decision is None:
+        raise NotFound()
+    decision.meeting = meeting_get(jurisdiction=jurisdiction, pk=decision.meeting_id)
+    return decision
 
 
 def linked_appeals(meeting: Meeting) -> list:

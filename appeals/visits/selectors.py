@@ -5,6 +5,7 @@ figures (which everyone who reads reports sees: counts, no names)."""
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -54,8 +55,16 @@ def household_standing(*, today: date, jurisdiction: Jurisdiction | None = None,
     return found
 
 
+def ensure_care_reader(jurisdiction: Jurisdiction) -> None:
+    """The 走访 list and the visits' list are for those who see some household's care (the
+    grid's workers, the community's staff): 403 with the reason for everyone else."""
+    if not jurisdiction.sees_any_care:
+        raise ActionForbidden(_("走访清单仅供网格员和社区工作人员使用；其他账号可在报表中查看走访统计。"))
+
+
 def visit_list(*, jurisdiction: Jurisdiction, today: date | None = None) -> dict[str, list]:
     """The 走访 list: {status: [(household, plan, Due)]}, overdue first."""
+    ensure_care_reader(jurisdiction)
     today = today or timezone.localdate()
     sections = {key: [] for key in SECTIONS}
     for entry in household_standing(today=today, jurisdiction=jurisdiction):
@@ -83,6 +92,13 @@ def household_visits(*, household: Household):
     return list(household.visits.prefetch_related("appeals").order_by("-visited_at", "-id")[:50])
 
 
+def visits_in_care(*, jurisdiction: Jurisdiction) -> QuerySet:
+    """The visits the account sees (``Jurisdiction.care_code_q``), newest first."""
+    ensure_care_reader(jurisdiction)
+    return (Visit.objects.filter(jurisdiction.care_code_q("territory_code"))
+            .select_related("household__building").prefetch_related("appeals").order_by("-visited_at", "-id"))
+
+
 def visit_get(*, jurisdiction: Jurisdiction, pk: int) -> Visit:
     visit = get_object_or_404(
         Visit.objects.select_related("household__building__grid__community"), pk=pk)
@@ -107,18 +123,28 @@ def visit_month_figures(*, first: date, last: date, today: date | None = None, w
     households = list(_care_households(None, within=within).values("pk", "care_tags", "created_at", "building__grid_id"))
     start = timezone.make_aware(datetime.combine(first - timedelta(days=40), time.min))
     end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
+    # Per row only what differs: the zone, each tag set's plan and each period kind's periods
+    # are looked up once (a city's households took seconds otherwise).
+    zone = timezone.get_current_timezone()
     done: dict[int, list[date]] = defaultdict(list)
     for household_id, at in Visit.objects.filter(counts_done=True, visited_at__gte=start, visited_at__lt=end,
                                                  territory_code__startswith=within).values_list(
                                                      "household_id", "visited_at"):
-        done[household_id].append(timezone.localdate(at))
+        done[household_id].append(at.astimezone(zone).date())
     figures: dict[str, dict] = defaultdict(lambda: {"due": 0, "on_time": 0, "found": 0})
+    plan_of: dict[str, plans.Plan | None] = {}
+    periods_of: dict[str, list] = {}
     for h in households:
-        plan = plans.plan_for([t for t in h["care_tags"].split(",") if t], rule_map)
+        tags = h["care_tags"]
+        if tags not in plan_of:
+            plan_of[tags] = plans.plan_for([t for t in tags.split(",") if t], rule_map)
+        plan = plan_of[tags]
         if plan is None or last < first:
             continue
-        registered = timezone.localdate(h["created_at"])
-        for bounds in plans.periods_ending_in(plan.period, first, last):
+        if plan.period not in periods_of:
+            periods_of[plan.period] = plans.periods_ending_in(plan.period, first, last)
+        registered = h["created_at"].astimezone(zone).date()
+        for bounds in periods_of[plan.period]:
             if registered > bounds[1]:
                 continue
             row = figures[h["building__grid_id"]]

@@ -265,6 +265,12 @@ def preference_for(*, user) -> Preference:
     return preferences_of([user.pk]).get(user.pk, DEFAULT_PREFERENCE)
 
 
+def ensure_sms_has_mobile(*, sms_kinds, mobile: str) -> None:
+    """SMS copies need a number to go to (the preferences page and the admin alike)."""
+    if sms_kinds and not mobile:
+        raise ApplicationError(_("选择了短信提醒，请填写接收短信的手机号；不需要短信请取消短信一栏的勾选。"))
+
+
 def preference_save(*, user, email_kinds, sms_kinds, mobile: str = "", email: str | None = None) -> Preference:
     """Save an account's choice of copies (and its address, when ``email`` is given).
 
@@ -274,8 +280,7 @@ def preference_save(*, user, email_kinds, sms_kinds, mobile: str = "", email: st
     kinds = set(NotificationKind.values)
     email_kinds = sorted(k for k in set(email_kinds) if k in kinds)
     sms_kinds = sorted(k for k in set(sms_kinds) if k in kinds)
-    if sms_kinds and not mobile:
-        raise ApplicationError(_("选择了短信提醒，请填写接收短信的手机号；不需要短信请取消短信一栏的勾选。"))
+    ensure_sms_has_mobile(sms_kinds=sms_kinds, mobile=mobile)
     NotificationPreference.objects.update_or_create(
         user=user, defaults={"email_kinds": email_kinds, "sms_kinds": sms_kinds, "mobile": mobile})
     if email is not None and email != user.email:

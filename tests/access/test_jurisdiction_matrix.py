@@ -156,6 +156,7 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "appeals:queue": R(), "appeals:detail": APPEAL_GET, "appeals:photo": R(kind="photo"),
     # 匿名's "拨打/显示号码": whoever may contact the resident (appeals.selectors.sees_resident).
     "appeals:phone-reveal": R("POST", "dispatched", HANDLERS | {"street_officer"}),
+    "api-appeal-phone": R("POST", "dispatched", HANDLERS | {"street_officer"}),
     "api-appeal-photo": R(kind="photo"),
     "appeals:building-search": R(), "appeals:extensions": R(),
     "appeals:intake": R(may=STAFF - SUPERVISORS - {"department_handler"}),
@@ -278,6 +279,14 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
                       expect={"grid_worker": 404, "community_worker": 404}),
     "reports:visits": R(may=STAFF - {"department_handler"}),
     "reports:suggestions": R(may=STAFF - {"department_handler"}),  # 智能分拨's acceptance (issue 26)
+    # The same in the API (appeals/visits/apis.py, appeals/deliberation/apis.py): the pages' selectors.
+    "api-visits": R(may=EDITORS), "api-visit-plans": R(may=EDITORS),
+    "api-visit-household": R(kind="household", may=EDITORS),
+    "api-visit-record": R("POST", "household", EDITORS),
+    "api-visit": R(kind="visit", may=EDITORS),
+    "api-meetings": R(may=MEETING_READERS), "api-meeting": R(kind="meeting", may=MEETING_READERS),
+    "api-meeting-decisions": R(may=MEETING_READERS),
+    "api-meeting-decision": R(kind="meeting_decision", may=MEETING_READERS),
 }
 # The territory API is read-only and follows the jurisdiction (its lists are scoped).
 for _level in ("districts", "streets", "communities", "grids", "buildings", "households"):

@@ -169,6 +169,7 @@ def build() -> SimpleNamespace:
                                                  owner="物业", due_date=now.date() + timedelta(days=30))
         add("meeting", Thing({"pk": meeting.pk}, community.code))
         add("decision", Thing({"pk": meeting.pk, "decision_pk": decision.pk}, community.code))
+        add("meeting_decision", Thing({"pk": decision.pk}, community.code))
     # Notifications: one of the grid worker's, one of someone else's.
     for user, owner in ((u.grid_worker, "grid_worker"), (c_worker, "")):
         n = Notification.objects.create(recipient=user, kind="test", title="测试", body="", link="")

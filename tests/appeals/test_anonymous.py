@@ -98,3 +98,52 @@ def test_the_volunteer_who_claimed_it_reveals_it_the_same_way(city, login):
     assert revealed.status_code == 200 and f"tel:{PHONE}" in revealed.content.decode()
     assert not revealed.cookies.get("messages"), "the number travels in no cookie"
     assert AccessLog.objects.get().subject == f"appeal:{appeal.tracking_code}:phone"
+
+
+PAGE_AND_API_ROLES = ("grid_worker", "grid_worker2", "community_worker", "outsider", "street_officer",
+                      "district_supervisor", "supervisor", "department_handler", "volunteer")
+
+
+def _in_state(city, state: str):
+    from appeals import services
+
+    appeal = receive(city, category=grid_category(), phone=PHONE, anonymous=True)
+    if state == "in_progress":
+        appeal = services.appeal_act(actor=city.users.grid_worker, appeal=appeal, action="sign")
+    elif state == "withdrawn":
+        services.appeal_withdraw_by_resident(tracking_code=appeal.tracking_code, phone_last4=PHONE[-4:], reason="已解决")
+        appeal.refresh_from_db()
+    assert appeal.state == state
+    return appeal
+
+
+@pytest.mark.parametrize("state", ["dispatched", "in_progress", "withdrawn"])
+@pytest.mark.parametrize("role", PAGE_AND_API_ROLES)
+def test_the_page_and_the_api_reveal_alike(city, login, role, state):
+    """The API's reveal (POST /api/v1/appeals/{code}/phone/) is the page's: the same selector
+    (appeals.selectors.resident_phone_reveal), the same answer for each role and state, the
+    same access-log entry, one per reveal."""
+    from rest_framework.test import APIClient
+
+    appeal = _in_state(city, state)
+    user = getattr(city.users, role)
+    page = login(user).post(reveal_url(appeal), HTTP_HX_REQUEST="true")
+    logged_by_page = AccessLog.objects.filter(subject=f"appeal:{appeal.tracking_code}:phone").count()
+    api = APIClient()
+    api.force_authenticate(user)
+    answer = api.post(reverse("api-appeal-phone", args=[appeal.tracking_code]))
+    assert answer.status_code == page.status_code, (role, state)
+    assert (PHONE in page.content.decode()) is (page.status_code == 200)
+    if answer.status_code == 200:
+        assert answer.json() == {"phone": PHONE} and answer["Cache-Control"] == "no-store"
+    else:
+        assert PHONE not in answer.content.decode() and answer.json()["detail"]
+    entries = AccessLog.objects.filter(subject=f"appeal:{appeal.tracking_code}:phone")
+    assert entries.count() == 2 * logged_by_page, "one entry per reveal, from either"
+    assert logged_by_page == (1 if page.status_code == 200 else 0)
+    if logged_by_page:
+        assert set(entries.values_list("user", "action")) == {(user.pk, AccessAction.VIEW)}
+        assert entries.order_by("-id")[0].path == reverse("api-appeal-phone", args=[appeal.tracking_code])
+    # Who may reveal, by the one rule: whoever takes part in handling the open appeal.
+    may = state != "withdrawn" and role in ("grid_worker", "community_worker", "street_officer")
+    assert (answer.status_code == 200) is may, (role, state)

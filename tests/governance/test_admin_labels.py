@@ -63,3 +63,60 @@ def test_third_party_models_are_named_in_chinese(admin_client):
                                  path_info="/accounts/login/", failures_since_start=2, get_data="", post_data="")
     attempts = admin_client.get("/admin/axes/accessattempt/").content.decode()
     assert "IP 地址" in attempts and "尝试时间" in attempts and "IP Address" not in attempts
+
+
+def test_notification_preferences_in_the_admin(city, admin_client):
+    """消息提醒设置: listed with labels and a masked mobile, filtered and searched; an edit
+    goes through the preferences' service (SMS needs a mobile, as on the page)."""
+    from governance.models import NotificationPreference
+    from governance.staff.notifications import preference_save
+
+    worker = city.users.grid_worker
+    preference_save(user=worker, email_kinds=["dispatch"], sms_kinds=["whistle"], mobile="13912345678")
+    preference_save(user=city.users.community_worker, email_kinds=["dispatch"], sms_kinds=[])
+    row = NotificationPreference.objects.get(user=worker)
+    index = admin_client.get("/admin/").content.decode()
+    assert "消息提醒设置" in index
+    listing = admin_client.get("/admin/governance/notificationpreference/").content.decode()
+    assert "派单待办" in listing and "139****5678" in listing and "13912345678" not in listing
+    assert "&quot;dispatch&quot;" not in listing and "['dispatch']" not in listing
+    assert "短信提醒" in listing and "选择的消息类型" in listing
+    with_sms = admin_client.get("/admin/governance/notificationpreference/?sms=yes").content.decode()
+    assert "grid_worker" in with_sms and "community_worker" not in with_sms
+    found = admin_client.get("/admin/governance/notificationpreference/?q=community_worker").content.decode()
+    assert "community_worker" in found and ">grid_worker<" not in found
+    url = f"/admin/governance/notificationpreference/{row.pk}/change/"
+    form = admin_client.get(url).content.decode()
+    assert "发短信的消息类型" in form and "吹哨报到" in form
+    refused = admin_client.post(url, {"mobile": "", "email_kinds": ["dispatch"], "sms_kinds": ["whistle"]})
+    assert refused.status_code == 200 and "请填写接收短信的手机号" in refused.content.decode()
+    bad = admin_client.post(url, {"mobile": "12345", "sms_kinds": ["whistle"]})
+    assert bad.status_code == 200 and "errorlist" in bad.content.decode()
+    saved = admin_client.post(url, {"mobile": "13900001111", "email_kinds": ["dispatch", "return"], "sms_kinds": []})
+    assert saved.status_code == 302
+    row.refresh_from_db()
+    assert (row.mobile, row.email_kinds, row.sms_kinds) == ("13900001111", ["dispatch", "return"], [])
+    assert admin_client.get("/admin/governance/notificationpreference/add/").status_code == 403
+
+
+def test_the_outbox_admin_shows_channels_and_kinds_by_label(city, admin_client):
+    from django.utils import timezone
+
+    from governance.enums import OutboxChannel
+    from governance.kernel import outbox
+    from governance.models import OutboxMessage
+
+    now = timezone.now()
+    for channel, template in (("inbox", "dispatch"), ("email", "whistle"), ("sms", "received"),
+                              ("digest", "escalate")):
+        OutboxMessage.objects.create(channel=channel, key=f"k:{channel}", template=template, next_attempt_at=now,
+                                     created_at=now)
+    listing = admin_client.get("/admin/governance/outboxmessage/?delivery=all").content.decode()
+    for label in ("站内消息", "邮件", "短信", "汇总提醒", "派单待办"):
+        assert label in listing, label
+    assert not re.search(r'<td class="field-channel">(inbox|email|sms|digest)</td>', listing)
+    message = OutboxMessage.objects.get(channel="inbox")
+    detail = admin_client.get(f"/admin/governance/outboxmessage/{message.pk}/change/").content.decode()
+    assert "站内消息" in detail and "派单待办" in detail
+    # Every channel a layer registers has a label.
+    assert set(outbox._channels) <= set(OutboxChannel.values)

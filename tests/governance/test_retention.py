@@ -108,3 +108,50 @@ def test_the_purge_runs_daily():
     entry = BEAT_SCHEDULE["retention-purge"]
     assert entry["task"] == "governance.tasks.retention_purge"
     assert str(entry["schedule"]) == "<crontab: 20 3 * * * (m/h/dM/MY/d)>"
+
+
+def test_old_visit_records_lose_their_personal_data_but_keep_the_figures(city, settings):
+    """A visit's notes, checklist, companions and photos are personal data about the household;
+    past VISIT_RECORD_RETENTION_DAYS they are cleared, and what the figures read stays."""
+    from datetime import date, datetime
+
+    from appeals.models import Visit
+    from appeals.visits import selectors as visit_selectors
+
+    storage = AppealAttachment._meta.get_field("image").storage
+    photo = storage.save("visits/p.jpg", ContentFile(b"\xff\xd8\xff not really a jpeg"))
+    raised = receive(city, category=grid_category())
+    long_ago = timezone.make_aware(datetime(2025, 11, 5, 10))
+    now = long_ago + 366 * DAY
+
+    def visit(at, **data):
+        return Visit.objects.create(household=city.household_a1, territory_code=city.grid_a1.code, visited_at=at,
+                                    visitor=city.users.grid_worker, visitor_label="网格员", method="home",
+                                    counts_done=True, **data)
+
+    old = visit(long_ago, notes="老人腿脚不便", companions="楼栋长 刘芳", checklist={"健康状况": "concern"},
+                photos=[photo])
+    old.appeals.add(raised)
+    recent = visit(now - 30 * DAY, notes="一切正常", checklist={"健康状况": "good"})
+    figures_before = visit_selectors.visit_month_figures(first=date(2025, 11, 1), last=date(2025, 11, 30),
+                                                         today=date(2026, 12, 1))
+    assert storage.exists(photo)
+
+    from appeals.retention import purge_finished_appeals
+
+    assert purge_finished_appeals(now=now).visits_cleared == 1
+    old.refresh_from_db()
+    assert (old.notes, old.companions, old.checklist, old.photos) == ("", "", {}, [])
+    assert not storage.exists(photo)
+    assert (old.visited_at, old.method, old.counts_done, old.household_id, old.territory_code) == (
+        long_ago, "home", True, city.household_a1.pk, city.grid_a1.code)
+    assert list(old.appeals.all()) == [raised]
+    recent.refresh_from_db()
+    assert recent.notes == "一切正常" and recent.checklist == {"健康状况": "good"}
+    assert visit_selectors.visit_month_figures(first=date(2025, 11, 1), last=date(2025, 11, 30),
+                                               today=date(2026, 12, 1)) == figures_before
+    assert purge_finished_appeals(now=now).visits_cleared == 0  # twice: nothing left to clear
+    settings.VISIT_RECORD_RETENTION_DAYS = 20
+    assert purge_finished_appeals(now=now).visits_cleared == 1  # the period is a setting
+    # The daily task runs it.
+    assert "visits_cleared" in retention_purge()
