@@ -47,3 +47,67 @@ def xlsx_cell(sheet, value=None, *, number_format: str | None = None, font=None)
         cell.number_format = number_format
     set_xlsx_value(cell, value)
     return cell
+
+
+# --- writers: one CSV stream, one XLSX sheet writer, for every export ---------------------------
+
+BOM = "\ufeff"  # Excel opens a CSV as UTF-8 only with it
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_stream(lines, *, batch: int = 500, bom: bool = True):
+    """The bytes of a CSV (UTF-8, with a BOM unless ``bom`` is false: a continuation) of ``lines`` — each a list of cells, or None
+    for an empty line — with the formula rule above applied to every cell. Lines are
+    encoded ``batch`` at a time: one chunk per line would cost more in the server's writes
+    than the formatting of the line."""
+    import csv
+
+    writer = csv.writer(_Echo())
+    write, cell = writer.writerow, csv_cell
+    chunk = [BOM] if bom else []
+    for line in lines:
+        chunk.append(write([] if line is None else [cell(v) for v in line]))
+        if len(chunk) >= batch:
+            yield "".join(chunk).encode("utf-8")
+            chunk = []
+    if chunk:
+        yield "".join(chunk).encode("utf-8")
+
+
+def sheet_max_rows() -> int:
+    """Data rows per XLSX sheet before the next sheet continues it (a sheet holds at most
+    1,048,576 rows; settings.EXPORT_XLSX_SHEET_MAX_ROWS, 1,000,000)."""
+    from django.conf import settings
+
+    return min(int(getattr(settings, "EXPORT_XLSX_SHEET_MAX_ROWS", 1_000_000)), 1_048_000)
+
+
+class SheetWriter:
+    """Rows into a write-only workbook's sheet named ``title``; past ``max_rows`` data rows
+    the next sheet ("title (2)" …) continues, with the same head (``head(sheet)`` writes
+    the title and header rows and sets widths and frozen panes)."""
+
+    def __init__(self, workbook, title: str, head, *, max_rows: int | None = None):
+        self.workbook, self.title, self.head = workbook, title[:31].replace("/", "-"), head
+        self.max_rows = max_rows or sheet_max_rows()
+        self.sheets = 0
+        self.rows_in_sheet = 0
+        self.sheet = self._next()
+
+    def _next(self):
+        self.sheets += 1
+        name = self.title if self.sheets == 1 else f"{self.title[:25]} ({self.sheets})"
+        sheet = self.workbook.create_sheet(title=name)
+        self.head(sheet)
+        self.rows_in_sheet = 0
+        return sheet
+
+    def append(self, cells) -> None:
+        if self.rows_in_sheet >= self.max_rows:
+            self.sheet = self._next()
+        self.sheet.append(cells)
+        self.rows_in_sheet += 1

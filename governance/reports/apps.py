@@ -5,3 +5,10 @@ class ReportsConfig(AppConfig):
     name = "governance.reports"
     label = "reports"
     verbose_name = "报表"
+
+    def ready(self) -> None:
+        # The export jobs' writers of the reports' lists of appeals (issue 23).
+        from governance.kernel import exports
+        from governance.reports.supervision import supervision_export_job
+
+        exports.register("supervision", supervision_export_job)
