@@ -129,8 +129,9 @@ def gunicorn_start(port: int, var_dir: str) -> subprocess.Popen:
     env = {**os.environ, **SERVER_ENV}
     binary = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
-        [str(binary), "governance.wsgi", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
-         "--error-logfile", str(Path(var_dir) / "gunicorn.log"), "--timeout", "120"],
+        # The production settings (gthread workers, their timeout), with the run's worker count.
+        [str(binary), "governance.wsgi", "--config", "python:governance.gunicorn_conf", "--workers", str(WORKERS),
+         "--bind", f"127.0.0.1:{port}", "--error-logfile", str(Path(var_dir) / "gunicorn.log")],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60

@@ -617,3 +617,7 @@ EXPORT_XLSX_INLINE_MAX_ROWS = env_int("EXPORT_XLSX_INLINE_MAX_ROWS", 50_000, min
 EXPORT_XLSX_SHEET_MAX_ROWS = env_int("EXPORT_XLSX_SHEET_MAX_ROWS", 1_000_000, minimum=1)
 EXPORT_FILE_HOURS = env_int("EXPORT_FILE_HOURS", 24, minimum=1)
 EXPORT_DIR = env_str("EXPORT_DIR", "")
+# The Celery queue of the export jobs: empty, the default one; a name lets a worker of its own
+# (`celery -A governance worker -Q exports`) take them, so that a long export never holds up
+# the escalation sweep on a small worker.
+EXPORT_QUEUE = env_str("EXPORT_QUEUE", "")

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from governance.kernel import export_writers
+
 
 class ReportsConfig(AppConfig):
     name = "governance.reports"
@@ -8,7 +10,6 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         # The export jobs' writers of the reports' lists of appeals (issue 23).
-        from governance.kernel import exports
         from governance.reports.supervision import supervision_export_job
 
-        exports.register("supervision", supervision_export_job)
+        export_writers.register("supervision", supervision_export_job)

@@ -2,8 +2,12 @@
 columns the importer reads, so that an export edited in Excel imports back.
 
 A community can hold tens of thousands of residents: rows are streamed from one
-LEFT JOIN query with ``.iterator()`` into openpyxl's write-only workbook, which spools
-to disk, so memory stays flat whatever the size. Every text is a string cell, never a
+LEFT JOIN query with ``.iterator()`` — a server-side cursor, inside a transaction (in
+autocommit Django declares it WITH HOLD and PostgreSQL materialises the whole result
+first) — into openpyxl's write-only workbook, which spools to disk, so memory stays flat
+whatever the size. Past EXPORT_XLSX_SHEET_MAX_ROWS rows the next sheet continues the data
+(governance.kernel.spreadsheets.SheetWriter); past EXPORT_XLSX_INLINE_MAX_ROWS the page
+hands the export to a job (governance.kernel.exports; ``household_export_job``). Every text is a string cell, never a
 formula (governance.kernel.spreadsheets): a contact typed as "=HYPERLINK(…)" comes back
 out as that text.
 """
@@ -11,11 +15,12 @@ out as that text.
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from django.db import transaction
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
-from governance.kernel.spreadsheets import set_xlsx_value, xlsx_cell
-from governance.staff.selectors import Jurisdiction
+from governance.kernel.spreadsheets import SheetWriter, set_xlsx_value, xlsx_cell
+from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids import selectors
 from grids.enums import CareTag, Gender, HouseholdStatus
 from grids.io.columns import BLANK_KEEPS_HELP, COLUMNS
@@ -68,12 +73,13 @@ def _row_formatter():
     return cells
 
 
-def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[Grid] = ()) -> int:
+def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[Grid] = (), progress=None) -> int:
     """Write the workbook to ``out``; returns the number of data rows.
 
     1. the data sheet: a bold header, text columns formatted "@" (also for rows typed in
-       later, so Excel keeps a 15-digit code as typed);
-    2. one row per resident, streamed;
+       later, so Excel keeps a 15-digit code as typed); continued on further sheets past
+       the per-sheet limit;
+    2. one row per resident, streamed (``progress.step()`` after each: the export job's);
     3. a sheet of instructions from the column spec, and the grids the file may name.
     """
     from openpyxl import Workbook
@@ -81,21 +87,24 @@ def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[G
     from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(SHEET_TITLE)
-    for index, column in enumerate(COLUMNS, start=1):
-        dimension = sheet.column_dimensions[get_column_letter(index)]
-        dimension.width = column.width + 2
-        if column.text:
-            dimension.number_format = "@"
-    sheet.freeze_panes = "A2"
     bold = Font(bold=True)
-    sheet.append([xlsx_cell(sheet, column.header, font=bold) for column in COLUMNS])
+
+    def head(sheet) -> None:
+        for index, column in enumerate(COLUMNS, start=1):
+            dimension = sheet.column_dimensions[get_column_letter(index)]
+            dimension.width = column.width + 2
+            if column.text:
+                dimension.number_format = "@"
+        sheet.freeze_panes = "A2"
+        sheet.append([xlsx_cell(sheet, column.header, font=bold) for column in COLUMNS])
+
+    writer = SheetWriter(workbook, SHEET_TITLE, head)
 
     # One cell per column (text columns formatted "@"), refilled for every row: the
     # write-only sheet serialises a row as it is appended, and a fresh styled cell per
     # value costs more than the rest of the export. Refilled through set_xlsx_value, so
     # that text is a string cell, never a formula.
-    column_cells = [xlsx_cell(sheet, number_format="@" if column.text else None) for column in COLUMNS]
+    column_cells = [xlsx_cell(writer.sheet, number_format="@" if column.text else None) for column in COLUMNS]
     cells = _row_formatter()
     count = 0
     for values in rows:
@@ -106,8 +115,10 @@ def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[G
             else:
                 set_xlsx_value(cell, value)
                 line.append(cell)
-        sheet.append(line)
+        writer.append(line)
         count += 1
+        if progress is not None:
+            progress.step()
 
     help_sheet = workbook.create_sheet(_("填写说明"))
     help_sheet.column_dimensions["A"].width = 14
@@ -128,8 +139,28 @@ def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[G
 
 
 def household_export_xlsx(*, jurisdiction: Jurisdiction, within: str, out: BinaryIO, template: bool = False,
-                          system: bool = False) -> int:
+                          system: bool = False, progress=None) -> int:
     """The export of a unit (or, with ``template``, the same workbook without data rows)."""
     grids = list(selectors.scoped(Grid, jurisdiction).filter(code__startswith=within).order_by("code")[:500])
-    rows = iter(()) if template else household_export_rows(jurisdiction, within=within, system=system).iterator(chunk_size=2000)
-    return households_write_xlsx(rows=rows, out=out, grids=grids)
+    if template:
+        return households_write_xlsx(rows=iter(()), out=out, grids=grids)
+    rows = household_export_rows(jurisdiction, within=within, system=system)
+    if progress is not None:
+        progress.set_total(rows.count())
+    with transaction.atomic():  # the server-side cursor lives in it
+        return households_write_xlsx(rows=rows.iterator(chunk_size=2000), out=out, grids=grids, progress=progress)
+
+
+def household_export_count(*, jurisdiction: Jurisdiction, within: str, limit: int) -> int:
+    """The export's rows, counted up to ``limit`` (the page's choice: inline or a job)."""
+    return household_export_rows(jurisdiction, within=within).order_by()[:limit].count()
+
+
+def household_export_job(*, job, out, progress) -> int:
+    """The export job's writer (registered in GridsConfig.ready): the requester's
+    jurisdiction as it is now; the unit must still lie inside it."""
+    jurisdiction = jurisdiction_for(job.user)
+    within = job.params["code"]
+    if not jurisdiction.covers(within):
+        raise PermissionError("the unit is no longer inside the requester's jurisdiction")
+    return household_export_xlsx(jurisdiction=jurisdiction, within=within, out=out, progress=progress)
