@@ -252,3 +252,129 @@ def session_cookie(user) -> str:
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+# --- exports (issue 23) ---------------------------------------------------------------------
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            return next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+    except OSError:
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (gunicorn's workers under its master)."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as f:
+                    # pid (comm) state ppid ...: comm may hold spaces, so split after its ")".
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+class RssWatch:
+    """Samples the RSS of ``pids`` every 20 ms while running: the peak of each (KiB)."""
+
+    def __init__(self, pids: list[int]):
+        self.pids = pids
+        self.start = {pid: _rss_kib(pid) for pid in pids}
+        self.peak = dict(self.start)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for pid in self.pids:
+                self.peak[pid] = max(self.peak[pid], _rss_kib(pid))
+            self._stop.wait(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def result(self) -> dict:
+        """The worker that grew most: its RSS before and at its peak, in MB."""
+        if not self.pids:
+            return {}
+        pid = max(self.pids, key=lambda p: self.peak[p] - self.start[p])
+        return {"rss_before_mb": round(self.start[pid] / 1024, 1), "rss_peak_mb": round(self.peak[pid] / 1024, 1),
+                "rss_growth_mb": round((self.peak[pid] - self.start[pid]) / 1024, 1)}
+
+
+def export_stream(base_url: str, path: str, *, headers: dict, server_pid: int | None = None) -> dict:
+    """One GET of a streamed CSV export, read as it arrives: the first byte (the BOM and the
+    header), the first data row, the whole body; rows/s over the whole request; the peak
+    RSS of the server's worker that served it (gunicorn's workers under ``server_pid``)."""
+    parts = urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+    pids = _children(server_pid) if server_pid else []
+    first_byte = first_row = None
+    newlines = size = 0
+    with RssWatch(pids) as watch:
+        started = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        while True:
+            chunk = response.read1(65536)
+            if not chunk:
+                break
+            now = time.perf_counter() - started
+            if first_byte is None:
+                first_byte = now
+            size += len(chunk)
+            newlines += chunk.count(b"\n")
+            if first_row is None and newlines >= 2:
+                first_row = now
+        total = time.perf_counter() - started
+    conn.close()
+    rows = max(newlines - 1, 0)  # the header line; no cell of these lists holds a line break
+    return {"status": response.status, "content_type": response.getheader("Content-Type", ""),
+            "rows": rows, "bytes": size, "first_byte_ms": round((first_byte or total) * 1000, 1),
+            "first_row_ms": round((first_row or total) * 1000, 1), "seconds": round(total, 2),
+            "rows_per_second": round(rows / total, 1) if total else None, **watch.result()}
+
+
+def export_job(base_url: str, path: str, *, headers: dict) -> dict:
+    """An export above the inline limit: the request (it must answer at once with the job's
+    page), then the job run here as the Celery worker runs it (governance.kernel.exports.
+    job_run; the run's broker has no worker): rows/s of the writing, the file's size."""
+    from governance.kernel import exports
+    from governance.models import ExportJob
+
+    parts = urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+    started = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    answered = time.perf_counter() - started
+    location = response.getheader("Location", "")
+    conn.close()
+    if response.status != 302 or "/exports/" not in location:
+        return {"status": response.status, "errors": 1, "note": "the request did not hand the export to a job"}
+    job = ExportJob.objects.get(token=location.rstrip("/").split("/")[-1])
+    started = time.perf_counter()
+    outcome = exports.job_run(job.pk)
+    seconds = time.perf_counter() - started
+    job.refresh_from_db()
+    result = {"status": response.status, "request_ms": round(answered * 1000, 1), "outcome": outcome,
+              "fmt": job.fmt, "rows": job.done_rows, "bytes": job.size, "seconds": round(seconds, 2),
+              "rows_per_second": round(job.done_rows / seconds, 1) if seconds else None, "errors": 0}
+    if job.file_name:
+        exports.file_path(job).unlink(missing_ok=True)
+    job.delete()
+    return result

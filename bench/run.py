@@ -5,6 +5,7 @@
     python bench/run.py measure --tier S             # gunicorn + the measurements
     python bench/run.py all     --tier S --tier M    # both, tier by tier, then the table
     python bench/run.py measure --tier M --only map_street_queue,map_city_choropleth   # the maps alone
+    python bench/run.py measure --tier M --database gz_x_m --out M-exports --only export_csv,export_xlsx_job
 
 Each tier has its own PostgreSQL database (bench.tiers), created on the server of
 BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432). Results go to
@@ -196,7 +197,7 @@ def one_tier(args) -> None:
             result = run_suite(f"http://127.0.0.1:{port}", tier=tier.name, requests=args.requests,
                                intake_requests=args.intake, escalate_due=100_000 if tier.name == "M" else None,
                                settings_note=note, machine_note=measured_on,
-                               only=tuple(args.only.split(",")) if args.only else None)
+                               only=tuple(args.only.split(",")) if args.only else None, server_pid=server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)

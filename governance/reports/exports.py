@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from governance.kernel import exports as export_jobs
 from governance.kernel.spreadsheets import SheetWriter, csv_stream, set_xlsx_value, xlsx_cell
-from governance.reports.tables import Column, ReportTable, cell_text, display
+from governance.reports.tables import Column, ReportTable, cell_text, display, row_printer
 
 XLSX_CONTENT_TYPE = export_jobs.CONTENT_TYPES[export_jobs.XLSX]
 CSV_CONTENT_TYPE = export_jobs.CONTENT_TYPES[export_jobs.CSV]
@@ -201,9 +201,10 @@ def _source_csv(source: RowSource) -> Iterator[bytes]:
     yield from csv_stream([[c.label for c in source.columns]])
 
     def lines():
+        printed = row_printer(source.columns)
         with transaction.atomic():
             for row in source.rows():
-                yield [cell_text(c, row) for c in source.columns]
+                yield printed(row)
 
     yield from csv_stream(lines(), batch=1000, bom=False)
 
@@ -219,8 +220,9 @@ def write_rows(source: RowSource, *, fmt: str, out, progress=None) -> int:
 
         def lines():
             nonlocal written
+            printed = row_printer(source.columns)
             for row in source.rows():
-                yield [cell_text(c, row) for c in source.columns]
+                yield printed(row)
                 written += 1
                 if progress is not None:
                     progress.step()
