@@ -111,3 +111,77 @@ class SheetWriter:
             self.sheet = self._next()
         self.sheet.append(cells)
         self.rows_in_sheet += 1
+
+
+class XlsxBook:
+    """An XLSX written row by row by XlsxWriter in constant-memory mode — each row goes to a
+    temporary file as the next begins, so memory stays flat — for the exports as long as the
+    appeals they list (openpyxl's write-only mode writes an XML element per cell: about a
+    fifth of the speed, below the export job's 10,000 rows/s). Text is always a string cell
+    (``write_string``), never a formula. Usage: ``sheet = book.sheet(…)``, ``sheet.append``,
+    ``book.close()`` (zips the file into ``out``)."""
+
+    def __init__(self, out):
+        import xlsxwriter
+
+        self.book = xlsxwriter.Workbook(out, {
+            "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+            "strings_to_urls": False,
+        })
+        self._formats: dict = {}
+
+    def format(self, **spec):
+        key = tuple(sorted(spec.items()))
+        if key not in self._formats:
+            self._formats[key] = self.book.add_format(spec) if spec else None
+        return self._formats[key]
+
+    def sheet(self, title: str, *, title_line: str, header: list[str], widths: list[float],
+              number_formats: list[str | None], max_rows: int | None = None) -> "XlsxSheet":
+        return XlsxSheet(self, title, title_line=title_line, header=header, widths=widths,
+                         number_formats=number_formats, max_rows=max_rows)
+
+    def close(self) -> None:
+        self.book.close()
+
+
+class XlsxSheet:
+    """One table of an ``XlsxBook``: a title line and a bold header first, frozen below them;
+    past ``max_rows`` data rows (``sheet_max_rows``) the next sheet "title (2)" continues it
+    with the same head."""
+
+    def __init__(self, book: XlsxBook, title: str, *, title_line: str, header: list[str], widths: list[float],
+                 number_formats: list[str | None], max_rows: int | None):
+        self.book, self.title = book, title[:31].replace("/", "-")
+        self.title_line, self.header, self.widths = title_line, header, widths
+        self.formats = [book.format(num_format=f) if f else None for f in number_formats]
+        self.max_rows = max_rows or sheet_max_rows()
+        self.sheets = 0
+        self._next()
+
+    def _next(self) -> None:
+        self.sheets += 1
+        name = self.title if self.sheets == 1 else f"{self.title[:25]} ({self.sheets})"
+        sheet = self.sheet = self.book.book.add_worksheet(name)
+        for index, width in enumerate(self.widths):
+            sheet.set_column(index, index, width, self.formats[index])
+        sheet.write_string(0, 0, self.title_line, self.book.format(bold=True, font_size=13))
+        bold = self.book.format(bold=True)
+        for index, label in enumerate(self.header):
+            sheet.write_string(1, index, str(label), bold)
+        sheet.freeze_panes(2, 0)
+        self.row = 2  # the next row's index
+        self.first = 2
+
+    def append(self, values) -> None:
+        if self.row - self.first >= self.max_rows:
+            self._next()
+        sheet, row, formats = self.sheet, self.row, self.formats
+        for index, value in enumerate(values):
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                sheet.write_string(row, index, value, formats[index])
+            else:
+                sheet.write_number(row, index, value, formats[index])
+        self.row = row + 1

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from governance.kernel import exports as export_jobs
-from governance.kernel.spreadsheets import SheetWriter, csv_stream, set_xlsx_value, xlsx_cell
+from governance.kernel.spreadsheets import SheetWriter, XlsxBook, csv_stream, set_xlsx_value, xlsx_cell
 from governance.reports.tables import Column, ReportTable, cell_text, display, row_printer
 
 XLSX_CONTENT_TYPE = export_jobs.CONTENT_TYPES[export_jobs.XLSX]
@@ -114,7 +114,7 @@ def _sheet_head(*, columns: list[Column], widths: list[float], title: str):
     return head
 
 
-def _xlsx_rows(writer: SheetWriter, columns: list[Column], rows: Iterable[dict], progress=None) -> int:
+def _xlsx_rows(writer: SheetWriter, columns: list[Column], rows: Iterable[dict]) -> int:
     """Appends the rows' cells: one cell per column, refilled for every row (the write-only
     sheet serialises a row as it is appended; a fresh styled cell per value would cost
     more than the rest), text through set_xlsx_value: a string cell, never a formula."""
@@ -131,8 +131,6 @@ def _xlsx_rows(writer: SheetWriter, columns: list[Column], rows: Iterable[dict],
                 line.append(cell)
         writer.append(line)
         count += 1
-        if progress is not None:
-            progress.step()
     return count
 
 
@@ -233,14 +231,19 @@ def write_rows(source: RowSource, *, fmt: str, out, progress=None) -> int:
             for chunk in csv_stream(lines(), batch=1000, bom=False):
                 out.write(chunk)
         return written
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    head = _sheet_head(columns=source.columns, widths=_source_widths(source.columns),
-                       title=title_line(source, source.heading))
+    book = XlsxBook(out)
+    sheet = book.sheet(source.title, title_line=title_line(source, source.heading),
+                       header=[str(c.label) for c in source.columns], widths=_source_widths(source.columns),
+                       number_formats=[_number_format(c) for c in source.columns])
+    count = 0
+    columns = source.columns
     with transaction.atomic():
-        count = _xlsx_rows(SheetWriter(workbook, source.title, head), source.columns, source.rows(), progress)
-    workbook.save(out)
+        for row in source.rows():
+            sheet.append([_xlsx_value(c, row) for c in columns])
+            count += 1
+            if progress is not None:
+                progress.step()
+    book.close()
     return count
 
 
