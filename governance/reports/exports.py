@@ -2,8 +2,8 @@
 page's column chooser hides).
 
 CSV: UTF-8 with a BOM (Excel then opens it as UTF-8), the cells exactly as the page
-prints them, streamed (governance.kernel.spreadsheets.csv_stream). XLSX: openpyxl in
-write-only mode (constant memory); codes are text cells (Excel would drop a 15-digit grid
+prints them, streamed (governance.kernel.spreadsheets.csv_stream). XLSX: written row by
+row in constant memory (governance.kernel.spreadsheets.XlsxBook); codes are text cells (Excel would drop a 15-digit grid
 code's digits), counts and rates are numbers with the page's decimals as the number
 format. Neither carries a formula (governance.kernel.spreadsheets): text is a string cell
 in XLSX, and CSV text that a spreadsheet would run (= + - @, a tab or a carriage return
@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from governance.kernel import exports as export_jobs
-from governance.kernel.spreadsheets import SheetWriter, XlsxBook, csv_stream, set_xlsx_value, xlsx_cell
+from governance.kernel.spreadsheets import XlsxBook, csv_stream
 from governance.reports.tables import Column, ReportTable, cell_text, display, row_printer
 
 XLSX_CONTENT_TYPE = export_jobs.CONTENT_TYPES[export_jobs.XLSX]
@@ -96,52 +96,19 @@ def title_line(table, heading: str = "") -> str:
     return " · ".join(p for p in parts if p)
 
 
-def _sheet_head(*, columns: list[Column], widths: list[float], title: str):
-    """Writes a sheet's first rows (the title line, the bold header), widths, frozen panes:
-    for the first sheet of a table and each sheet continuing it."""
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    def head(sheet) -> None:
-        for index, width in enumerate(widths, start=1):
-            dimension = sheet.column_dimensions[get_column_letter(index)]
-            dimension.width = width
-        sheet.freeze_panes = "A3"
-        sheet.append([xlsx_cell(sheet, title, font=Font(bold=True, size=13))])
-        bold = Font(bold=True)
-        sheet.append([xlsx_cell(sheet, str(column.label), font=bold) for column in columns])
-
-    return head
-
-
-def _xlsx_rows(writer: SheetWriter, columns: list[Column], rows: Iterable[dict]) -> int:
-    """Appends the rows' cells: one cell per column, refilled for every row (the write-only
-    sheet serialises a row as it is appended; a fresh styled cell per value would cost
-    more than the rest), text through set_xlsx_value: a string cell, never a formula."""
-    cells = [xlsx_cell(writer.sheet, number_format=_number_format(c)) for c in columns]
-    count = 0
-    for row in rows:
-        line = []
-        for cell, column in zip(cells, columns):
-            value = _xlsx_value(column, row)
-            if value is None:
-                line.append(None)
-            else:
-                set_xlsx_value(cell, value)
-                line.append(cell)
-        writer.append(line)
-        count += 1
-    return count
+def _sheet(book: XlsxBook, title: str, columns: list[Column], *, widths: list[float], title_text: str):
+    return book.sheet(title, title_line=title_text, header=[str(c.label) for c in columns], widths=widths,
+                      number_formats=[_number_format(c) for c in columns])
 
 
 def write_xlsx(tables: list[ReportTable], out, *, heading: str = "") -> None:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
+    book = XlsxBook(out)
     for table in tables:
-        head = _sheet_head(columns=table.columns, widths=column_widths(table), title=title_line(table, heading))
-        _xlsx_rows(SheetWriter(workbook, table.title, head), table.columns, table.rows)
-    workbook.save(out)
+        sheet = _sheet(book, table.title, table.columns, widths=column_widths(table),
+                       title_text=title_line(table, heading))
+        for row in table.rows:
+            sheet.append([_xlsx_value(c, row) for c in table.columns])
+    book.close()
 
 
 def filename(stem: str, ext: str) -> str:
@@ -232,9 +199,8 @@ def write_rows(source: RowSource, *, fmt: str, out, progress=None) -> int:
                 out.write(chunk)
         return written
     book = XlsxBook(out)
-    sheet = book.sheet(source.title, title_line=title_line(source, source.heading),
-                       header=[str(c.label) for c in source.columns], widths=_source_widths(source.columns),
-                       number_formats=[_number_format(c) for c in source.columns])
+    sheet = _sheet(book, source.title, source.columns, widths=_source_widths(source.columns),
+                   title_text=title_line(source, source.heading))
     count = 0
     columns = source.columns
     with transaction.atomic():
