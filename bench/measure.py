@@ -315,10 +315,15 @@ class RssWatch:
                 "rss_growth_mb": round((self.peak[pid] - self.start[pid]) / 1024, 1)}
 
 
-def export_stream(base_url: str, path: str, *, headers: dict, server_pid: int | None = None) -> dict:
+def export_stream(base_url: str, path: str, *, headers: dict, server_pid: int | None = None,
+                  warm_path: str = "") -> dict:
     """One GET of a streamed CSV export, read as it arrives: the first byte (the BOM and the
     header), the first data row, the whole body; rows/s over the whole request; the peak
-    RSS of the server's worker that served it (gunicorn's workers under ``server_pid``)."""
+    RSS of the server's worker that served it (gunicorn's workers under ``server_pid``).
+    ``warm_path`` is requested a few times first (each worker's first request loads
+    templates and opens its database connection: not the export's time)."""
+    if warm_path:
+        _run_threads(base_url, lambda c, i: _get(c, warm_path, headers), 8, 2)
     parts = urlsplit(base_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
     pids = _children(server_pid) if server_pid else []

@@ -172,7 +172,8 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
     if wanted("export_csv"):
         # The city supervisor's whole 督办 list (every overdue appeal), streamed inline.
         result["export_csv"] = measure.export_stream(base_url, "/reports/supervision/?export=csv",
-                                                     headers=supervisor_cookie, server_pid=server_pid)
+                                                     headers=supervisor_cookie, server_pid=server_pid,
+                                                     warm_path="/reports/supervision/")
     if wanted("export_xlsx_job"):
         # The same list as XLSX: above EXPORT_XLSX_INLINE_MAX_ROWS at M, so a job writes it.
         result["export_xlsx_job"] = measure.export_job(base_url, "/reports/supervision/?export=xlsx",

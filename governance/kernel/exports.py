@@ -24,6 +24,7 @@ its AppConfig.ready): the kernel imports no app.
 import logging
 import os
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,6 +49,21 @@ STALE_QUEUED = timedelta(minutes=10)
 
 def inline_limit(fmt: str) -> int:
     return settings.EXPORT_XLSX_INLINE_MAX_ROWS if fmt == XLSX else settings.EXPORT_INLINE_MAX_ROWS
+
+
+@contextmanager
+def streaming_transaction():
+    """The transaction an export reads its rows in: a server-side cursor lives only inside
+    one (in autocommit Django declares it WITH HOLD, and PostgreSQL materialises the whole
+    result before the first row). Without JIT on PostgreSQL: an export's query is costed
+    high enough for it, and compiling took seconds (measured at tier M) before the first
+    row, for a query whose time is in fetching and printing rows."""
+    with transaction.atomic():
+        connection = transaction.get_connection()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 def export_dir() -> Path:

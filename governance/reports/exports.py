@@ -14,9 +14,9 @@ Two kinds of source:
   units it lists, computed in full for the page anyway; ``export_response``.
 - a ``RowSource`` (issue 23: lists of appeals — the 督办 list): as many rows as appeals.
   ``rows_export_response`` counts up to the inline limit (bounded: LIMIT n + 1); within
-  it, a CSV streams from a server-side cursor (opened inside ``transaction.atomic()``:
-  in autocommit Django declares it WITH HOLD and PostgreSQL materialises the whole result
-  first), an XLSX is written to a spooled file; above it, an export job writes the file
+  it, a CSV streams from a server-side cursor (opened inside a transaction,
+  ``streaming_transaction``: in autocommit Django declares it WITH HOLD and PostgreSQL
+  materialises the whole result first), an XLSX is written to a spooled file; above it, an export job writes the file
   (governance.kernel.exports) and the request answers at once with the job's page. The
   job's writer (``write_rows``) is the same code.
 """
@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -167,7 +166,7 @@ def _source_csv(source: RowSource) -> Iterator[bytes]:
 
     def lines():
         printed = row_printer(source.columns)
-        with transaction.atomic():
+        with export_jobs.streaming_transaction():
             for row in source.rows():
                 yield printed(row)
 
@@ -192,7 +191,7 @@ def write_rows(source: RowSource, *, fmt: str, out, progress=None) -> int:
                 if progress is not None:
                     progress.step()
 
-        with transaction.atomic():
+        with export_jobs.streaming_transaction():
             for chunk in csv_stream([[c.label for c in source.columns]]):
                 out.write(chunk)
             for chunk in csv_stream(lines(), batch=1000, bom=False):
@@ -203,7 +202,7 @@ def write_rows(source: RowSource, *, fmt: str, out, progress=None) -> int:
                    title_text=title_line(source, source.heading))
     count = 0
     columns = source.columns
-    with transaction.atomic():
+    with export_jobs.streaming_transaction():
         for row in source.rows():
             sheet.append([_xlsx_value(c, row) for c in columns])
             count += 1

@@ -15,10 +15,10 @@ out as that text.
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from django.db import transaction
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
+from governance.kernel import exports
 from governance.kernel.spreadsheets import XlsxBook
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids import selectors
@@ -120,7 +120,7 @@ def household_export_xlsx(*, jurisdiction: Jurisdiction, within: str, out: Binar
     rows = household_export_rows(jurisdiction, within=within, system=system)
     if progress is not None:
         progress.set_total(rows.count())
-    with transaction.atomic():  # the server-side cursor lives in it
+    with exports.streaming_transaction():  # the server-side cursor lives in it
         return households_write_xlsx(rows=rows.iterator(chunk_size=2000), out=out, grids=grids, progress=progress)
 
 

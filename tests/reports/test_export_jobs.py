@@ -14,6 +14,7 @@ from django.db import connection
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from appeals.services import appeal_supervise
 from governance.enums import AccessAction, ExportState, Role
 from governance.kernel import export_writers, exports
 from governance.models import AccessLog, ExportJob
@@ -54,6 +55,7 @@ def test_the_csv_streams_the_page_rows_from_a_server_side_cursor(city, overdue, 
         return original(**kwargs)
 
     monkeypatch.setattr(supervision, "_row", spy)
+    appeal_supervise(actor=city.users.supervisor, appeal=overdue["a1"], note="请尽快办结")
     response = login(city.users.supervisor).get(URL + "?export=csv")
     assert response.streaming and response["Content-Type"] == "text/csv; charset=utf-8"
     chunks = iter(response.streaming_content)
@@ -62,6 +64,7 @@ def test_the_csv_streams_the_page_rows_from_a_server_side_cursor(city, overdue, 
     rows = _csv(first + b"".join(chunks))
     assert rows == _expected(city)
     assert [r[0] for r in rows[1:]] == [overdue[k].tracking_code for k in ("c1", "a1", "a2")]
+    assert [r[-1] for r in rows[1:]] == ["0", "1", "0"]  # 督办意见数
     assert seen and all(not holdable for _name, holdable in seen), seen
     assert any(name.startswith("_django_curs_") for name, _h in seen), seen
 
