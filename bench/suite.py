@@ -216,9 +216,10 @@ def table(results: list[dict]) -> str:
                                              for r in results]),
         ("intake per_second", *[str(r.get("intake", {}).get("per_second", "")) for r in results]),
         *[(f"export_csv {f}", *[str(r.get("export_csv", {}).get(f, "")) for r in results])
-          for f in ("rows", "first_byte_ms", "first_row_ms", "seconds", "rows_per_second", "rss_peak_mb")],
+          for f in ("rows", "first_byte_ms", "first_row_ms", "seconds", "rows_per_second", "rows_per_cpu_second",
+                    "rss_before_mb", "rss_peak_mb", "rss_growth_mb")],
         *[(f"export_xlsx_job {f}", *[str(r.get("export_xlsx_job", {}).get(f, "")) for r in results])
-          for f in ("rows", "request_ms", "seconds", "rows_per_second")],
+          for f in ("rows", "request_ms", "seconds", "rows_per_second", "rows_per_cpu_second")],
         ("intake errors", *[f"{r['intake']['errors']}/{r['intake']['requests']}" if "intake" in r else ""
                             for r in results]),
         ("escalation due", *[str(r.get("escalation", {}).get("due", "")) for r in results]),
