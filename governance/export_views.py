@@ -30,7 +30,9 @@ def _job_for(request, token: str) -> ExportJob:
 
 def _context(job: ExportJob) -> dict:
     expired = exports.is_expired(job)
-    return {"job": job, "percent": exports.percent(job), "expired": expired, "poll_seconds": POLL_SECONDS,
+    _done, total = exports.progress(job)
+    return {"job": job, "percent": exports.percent(job), "total": total, "expired": expired,
+            "poll_seconds": POLL_SECONDS,
             "hours": settings.EXPORT_FILE_HOURS,
             "working": not expired and job.state in (ExportState.QUEUED, ExportState.RUNNING),
             "done": not expired and job.state == ExportState.DONE}

@@ -225,11 +225,3 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.get_state_display()})"
-
-    @property
-    def percent(self) -> int:
-        if self.state == ExportState.DONE:
-            return 100
-        if not self.total:
-            return 0
-        return min(99, self.done_rows * 100 // self.total)
