@@ -17,4 +17,4 @@ RUN pip install --no-cache-dir -e . \
 RUN useradd --system --home /app gongzhi && mkdir -p /app/var && chown -R gongzhi /app/var
 USER gongzhi
 EXPOSE 8000
-CMD ["gunicorn", "governance.wsgi:application", "--config", "python:governance.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "governance.wsgi:application", "--config", "python:governance.gunicorn_conf", "--bind", "0.0.0.0:8000"]

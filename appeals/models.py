@@ -118,6 +118,24 @@ class Category(models.Model):
         return f"{self.resolution_limit}{self.get_resolution_unit_display()}"
 
 
+def handling_unit_text(*, level: str, unit_name: str, grid_community_name: str, queue_level: str,
+                       community_name: str, street_name: str) -> str:
+    """Who handles an appeal, in words (``Appeal.handling_unit_name``; exports read the names
+    as values): the unit (a grid with its community), else the queue it waits in."""
+    if unit_name:
+        return f"{grid_community_name}{unit_name}" if level == HandlingLevel.GRID else unit_name
+    if queue_level == QueueLevel.COMMUNITY and community_name:
+        return f"{community_name}（{_('待派单')}）"
+    if street_name:
+        return f"{street_name}{_('分中心')}（{_('待派单')}）"
+    return ""
+
+
+def place_text(*, community_name: str, grid_name: str, street_name: str) -> str:
+    """Where an appeal is (``Appeal.place_name``): community and grid, or the street."""
+    return f"{community_name}{grid_name}" or street_name
+
+
 class Appeal(models.Model):
     # Unique by the constraint appeal_tracking_code_unique (Meta): a unique=True field
     # would also get an unused "_like" index on PostgreSQL.
@@ -346,19 +364,18 @@ class Appeal(models.Model):
     @property
     def handling_unit_name(self) -> str:
         unit = self.handling_unit
-        if unit is not None:
-            return str(unit) if self.handling_level != HandlingLevel.GRID else f"{self.handling_grid.community}{unit}"
-        if self.queue_level == QueueLevel.COMMUNITY and self.community_id:
-            return f"{self.community}（{_('待派单')}）"
-        if self.street_id:
-            return f"{self.street}{_('分中心')}（{_('待派单')}）"
-        return ""
+        return handling_unit_text(
+            level=self.handling_level, unit_name=str(unit) if unit is not None else "",
+            grid_community_name=str(self.handling_grid.community) if self.handling_grid_id else "",
+            queue_level=self.queue_level, community_name=self.community.name if self.community_id else "",
+            street_name=self.street.name if self.street_id else "")
 
     @property
     def place_name(self) -> str:
         """Where it is, in words a list row shows: community and grid, or the street."""
-        parts = [self.community.name if self.community_id else "", self.grid.name if self.grid_id else ""]
-        return "".join(parts) or (self.street.name if self.street_id else "")
+        return place_text(community_name=self.community.name if self.community_id else "",
+                          grid_name=self.grid.name if self.grid_id else "",
+                          street_name=self.street.name if self.street_id else "")
 
     @property
     def handler_key(self) -> tuple[str, object] | None:

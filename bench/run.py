@@ -6,6 +6,7 @@
     python bench/run.py all     --tier S --tier M    # both, tier by tier, then the table
     python bench/run.py measure --tier M --only map_street_queue,map_city_choropleth   # the maps alone
     python bench/run.py seed    --tier L             # 10,000,000 appeals; resumes where a run stopped
+    python bench/run.py measure --tier M --database gz_x_m --out M-exports --only export_csv,export_xlsx_job
 
 Each tier has its own PostgreSQL database (bench.tiers), created on the server of
 BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432). Results go to
@@ -132,8 +133,9 @@ def gunicorn_start(port: int, var_dir: str, replica_url: str = "") -> subprocess
         env["DATABASE_REPLICA_URL"] = replica_url
     binary = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
-        [str(binary), "governance.wsgi", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
-         "--error-logfile", str(Path(var_dir) / "gunicorn.log"), "--timeout", "120"],
+        # The production settings (gthread workers, their timeout), with the run's worker count.
+        [str(binary), "governance.wsgi", "--config", "python:governance.gunicorn_conf", "--workers", str(WORKERS),
+         "--bind", f"127.0.0.1:{port}", "--error-logfile", str(Path(var_dir) / "gunicorn.log")],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
@@ -205,7 +207,7 @@ def one_tier(args) -> None:
             result = run_suite(f"http://127.0.0.1:{port}", tier=tier.name, requests=args.requests,
                                intake_requests=args.intake, escalate_due=100_000 if tier.name in ("M", "L") else None,
                                settings_note=note, machine_note=measured_on,
-                               only=tuple(args.only.split(",")) if args.only else None)
+                               only=tuple(args.only.split(",")) if args.only else None, server_pid=server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)

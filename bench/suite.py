@@ -28,6 +28,11 @@ TARGETS = [
     ("map_street_queue", "p95_ms", 150, "max"),
     ("map_city_choropleth", "p95_ms", 150, "max"),
     ("map_city_choropleth", "gzip_bytes", 1_000_000, "max"),
+    # Issue 23's: the city-wide 督办 CSV streamed inline, the XLSX written by its job.
+    ("export_csv", "first_byte_ms", 1000, "max"),
+    ("export_csv", "rows_per_second", 50_000, "min"),
+    ("export_csv", "rss_peak_mb", 100, "max"),
+    ("export_xlsx_job", "rows_per_second", 10_000, "min"),
 ]
 PAGES = ("queue_page", "appeal_page", "supervisor_queue", "report_page", "api_list", "map_street_queue",
          "map_city_choropleth")
@@ -89,11 +94,13 @@ def map_paths(month: date) -> dict[str, list[str]]:
 
 def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int = 2, intake_requests: int = 500,
               intake_concurrency: int = 8, escalate_due: int | None = 100_000, settings_note: dict | None = None,
-              machine_note: dict | None = None, only: tuple[str, ...] | None = None) -> dict:
+              machine_note: dict | None = None, only: tuple[str, ...] | None = None,
+              server_pid: int | None = None) -> dict:
     """Every measurement, in an order that keeps them independent: the scoring first
     (the report page reads its scores), the pages and the API, the maps, the intake, and
-    the escalation last (it restores what it changed). ``only``: these measurements (and
-    the scoring, which the report pages read). Returns the JSON-able result."""
+    the exports, the escalation last (it restores what it changed). ``only``: these
+    measurements (and the scoring, which the report pages read); ``server_pid``: gunicorn's
+    master, whose workers' memory the CSV export watches. Returns the JSON-able result."""
     from appeals.enums import OPEN_STATES
     from appeals.models import Appeal, Category
     from governance.kernel.api.tokens import token_rotate
@@ -171,6 +178,15 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
             base_url, [f"/reports/?level=community&period={month:%Y-%m}", f"/reports/?level=street&period={month:%Y-%m}",
                        "/reports/supervision/", f"/reports/hotspots/?period={month:%Y-%m}"],
             headers=supervisor_cookie, buildings=buildings, categories=categories, **kw)
+    if wanted("export_csv"):
+        # The city supervisor's whole 督办 list (every overdue appeal), streamed inline.
+        result["export_csv"] = measure.export_stream(base_url, "/reports/supervision/?export=csv",
+                                                     headers=supervisor_cookie, server_pid=server_pid,
+                                                     warm_path="/reports/supervision/")
+    if wanted("export_xlsx_job"):
+        # The same list as XLSX: above EXPORT_XLSX_INLINE_MAX_ROWS at M, so a job writes it.
+        result["export_xlsx_job"] = measure.export_job(base_url, "/reports/supervision/?export=xlsx",
+                                                       headers=supervisor_cookie)
     if wanted("escalation"):
         result["escalation"] = measure.escalation_time(due=escalate_due, now=timezone.now())
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -208,6 +224,11 @@ def table(results: list[dict]) -> str:
         ("map_city_choropleth gzip_bytes", *[str(r.get("map_city_choropleth", {}).get("gzip_bytes", ""))
                                              for r in results]),
         ("intake per_second", *[str(r.get("intake", {}).get("per_second", "")) for r in results]),
+        *[(f"export_csv {f}", *[str(r.get("export_csv", {}).get(f, "")) for r in results])
+          for f in ("rows", "first_byte_ms", "first_row_ms", "seconds", "rows_per_second", "rows_per_cpu_second",
+                    "rss_before_mb", "rss_peak_mb", "rss_growth_mb")],
+        *[(f"export_xlsx_job {f}", *[str(r.get("export_xlsx_job", {}).get(f, "")) for r in results])
+          for f in ("rows", "request_ms", "seconds", "rows_per_second", "rows_per_cpu_second")],
         ("intake errors", *[f"{r['intake']['errors']}/{r['intake']['requests']}" if "intake" in r else ""
                             for r in results]),
         ("escalation due", *[str(r.get("escalation", {}).get("due", "")) for r in results]),

@@ -13,7 +13,7 @@ from governance.kernel.choices import labels_text
 from governance.kernel.errors import ApplicationError
 from governance.kernel.phones import normalize_phone
 from governance.kernel.privacy import mask_phone, mask_tracking_code
-from governance.models import AccessLog, Notification, NotificationPreference, OutboxMessage, Post
+from governance.models import AccessLog, ExportJob, Notification, NotificationPreference, OutboxMessage, Post
 from governance.staff import notifications
 
 
@@ -43,6 +43,25 @@ class AccessLogAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    """Read-only: what was exported by whom, how far it got; the link token is not shown
+    (the file is served to the requester's scope only, through its page)."""
+
+    list_display = ("created_at", "user", "kind", "fmt", "state", "done_rows", "total", "expires_at")
+    list_filter = ("state", "kind", "fmt")
+    search_fields = ("user__username", "title")
+    date_hierarchy = "created_at"
+    exclude = ("token",)
+    readonly_fields = [f.name for f in ExportJob._meta.fields if f.name != "token"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

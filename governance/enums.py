@@ -96,3 +96,13 @@ class OutboxStatus(models.TextChoices):
     SENDING = "sending", _("发送中")
     DELIVERED = "delivered", _("已送达")
     FAILED = "failed", _("发送失败")
+
+
+class ExportState(models.TextChoices):
+    """An export written by a Celery job (governance.kernel.exports)."""
+
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("生成中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+    EXPIRED = "expired", _("已过期")

@@ -3,7 +3,15 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from governance.enums import READ_ONLY_ROLES, AccessAction, NotificationKind, OutboxChannel, OutboxStatus, Role
+from governance.enums import (
+    READ_ONLY_ROLES,
+    AccessAction,
+    ExportState,
+    NotificationKind,
+    OutboxChannel,
+    OutboxStatus,
+    Role,
+)
 
 
 class Post(models.Model):
@@ -189,3 +197,39 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.count}"
+
+
+class ExportJob(models.Model):
+    """An export too large to answer inline (governance.kernel.exports): a Celery job writes
+    the file, its page shows the progress, and the link serves it to the account that asked
+    or an account of the same scope, until ``expires_at``. ``token`` names it in URLs."""
+
+    token = models.CharField(_("链接标识"), max_length=32, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("申请人")
+    )
+    # What the requester's jurisdiction reaches (Jurisdiction.scope_key): who else may download.
+    scope = models.CharField(_("数据范围"), max_length=200)
+    kind = models.CharField(_("导出内容"), max_length=32, help_text=_("如 supervision"))
+    fmt = models.CharField(_("格式"), max_length=8)
+    params = models.JSONField(_("条件"), default=dict, blank=True)
+    title = models.CharField(_("名称"), max_length=200)
+    state = models.CharField(_("状态"), max_length=10, choices=ExportState.choices, default=ExportState.QUEUED)
+    total = models.PositiveIntegerField(_("总行数"), default=0)
+    done_rows = models.PositiveIntegerField(_("已写行数"), default=0)
+    file_name = models.CharField(_("文件"), max_length=200, blank=True)
+    download_name = models.CharField(_("下载文件名"), max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(_("大小（字节）"), default=0)
+    error = models.CharField(_("错误"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("链接过期时间"), db_index=True)
+
+    class Meta:
+        verbose_name = _("导出任务")
+        verbose_name_plural = _("导出任务")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_state_display()})"

@@ -49,6 +49,13 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "governance.tasks.outbox_purge",
         "schedule": crontab(minute=40, hour=3),
     },
+    # Export files past EXPORT_FILE_HOURS deleted (their links say so); export jobs a broker
+    # outage left queued, queued again (issue 23).
+    "export-purge": {
+        "task": "governance.tasks.export_purge",
+        "schedule": 600.0,
+        "options": {"expires": 600.0},
+    },
     # Scores: last month until final (the run on SCORE_CUTOFF_DAY finalises it) and this
     # month to date, after midnight so that a day's tallies are complete.
     "assessment-nightly-scores": {

@@ -673,3 +673,20 @@ OUTBOX_KICK_PAUSE_SECONDS = env_int("OUTBOX_KICK_PAUSE_SECONDS", 30, minimum=0)
 OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 30, minimum=1)
 # /healthz warns (still 200) when a message has waited longer than this.
 OUTBOX_WARN_SECONDS = env_int("OUTBOX_WARN_SECONDS", 600, minimum=1)
+
+# Exports (issue 23; governance.kernel.exports). A CSV streams inline, row by row from a
+# server-side cursor, up to EXPORT_INLINE_MAX_ROWS rows; an XLSX (zipped only when saved, so
+# it never streams) up to EXPORT_XLSX_INLINE_MAX_ROWS. Larger ones are written by a Celery
+# job, its sheets split at EXPORT_XLSX_SHEET_MAX_ROWS, the file kept for EXPORT_FILE_HOURS
+# (the hourly purge deletes it after) under EXPORT_DIR (default MEDIA_ROOT/private/exports:
+# media's volume, which web and worker share and no URL serves). The inline limits and gunicorn's timeout go
+# together: governance/gunicorn_conf.py.
+EXPORT_INLINE_MAX_ROWS = env_int("EXPORT_INLINE_MAX_ROWS", 200_000, minimum=0)
+EXPORT_XLSX_INLINE_MAX_ROWS = env_int("EXPORT_XLSX_INLINE_MAX_ROWS", 50_000, minimum=0)
+EXPORT_XLSX_SHEET_MAX_ROWS = env_int("EXPORT_XLSX_SHEET_MAX_ROWS", 1_000_000, minimum=1)
+EXPORT_FILE_HOURS = env_int("EXPORT_FILE_HOURS", 24, minimum=1)
+EXPORT_DIR = env_str("EXPORT_DIR", "")
+# The Celery queue of the export jobs: empty, the default one; a name lets a worker of its own
+# (`celery -A governance worker -Q exports`) take them, so that a long export never holds up
+# the escalation sweep on a small worker.
+EXPORT_QUEUE = env_str("EXPORT_QUEUE", "")

@@ -6,9 +6,15 @@ from django.utils import timezone
 from appeals.retention import purge_finished_appeals
 from governance.kernel.retention import purge_expired_records
 
-# The kernel's tasks (the outbox's relay and purge, the health ping): importing them here
+# The kernel's tasks (the outbox's relay and purge, the export jobs, the health ping): importing them here
 # lets the worker's autodiscovery of this module register them.
-from governance.kernel.tasks import health_ping, outbox_purge, outbox_relay  # noqa: E402, F401
+from governance.kernel.tasks import (  # noqa: E402, F401
+    export_purge,
+    export_run,
+    health_ping,
+    outbox_purge,
+    outbox_relay,
+)
 
 logger = logging.getLogger(__name__)
 

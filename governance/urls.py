@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from governance import views
+from governance import export_views, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -34,6 +34,7 @@ if settings.STAFF_SITE_ENABLED:
         path("visits/", include("appeals.visits.urls")),
         path("volunteers/", include("volunteers.urls")),
         path("reports/", include("governance.reports.urls")),
+        path("exports/", include((export_views.urlpatterns, "exports"))),
         path("notifications/", include("governance.staff.urls")),
         path("admin/", admin.site.urls),
     ]

@@ -14,12 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from governance.enums import AccessAction
+from governance.kernel import exports
 from governance.kernel.access import access_log_record
 from governance.staff.selectors import ensure_can_edit_households, jurisdiction_for
 from grids import selectors
 from grids.forms import ExportQuery, HouseholdImportForm
 from grids.io.columns import BLANK_KEEPS_HELP, COLUMNS
-from grids.io.exporting import XLSX_CONTENT_TYPE, household_export_xlsx
+from grids.io.exporting import XLSX_CONTENT_TYPE, household_export_count, household_export_xlsx
 from grids.io.importing import ImportRejected
 from grids.io.importing import household_import as import_service
 from grids.views import LEVELS
@@ -77,6 +78,14 @@ def household_export(request, level: str, code: str):
     """The XLSX of a unit's active households; ``?template=1``: the same file without rows."""
     _config, jurisdiction, unit = _unit(request, level, code)
     template = ExportQuery.parse(request.GET)["template"]
+    limit = exports.inline_limit(exports.XLSX)
+    if not template and household_export_count(jurisdiction=jurisdiction, within=unit.code, limit=limit + 1) > limit:
+        # Too many rows for one request (an XLSX is zipped only when saved): a job writes it.
+        name = f"{unit.name}-{unit.code}-{_('住户')}-{timezone.localdate():%Y%m%d}.xlsx"
+        job = exports.job_create(user=request.user, scope=jurisdiction.scope_key, kind="households", fmt=exports.XLSX,
+                                 params={"level": level, "code": unit.code}, title=f"{unit.name} {_('住户')}",
+                                 download_name=name, total=limit + 1)
+        return redirect("exports:job", token=job.token)
     # Spooled to disk by openpyxl and here, then streamed: never the whole file in memory.
     out = tempfile.TemporaryFile()
     count = household_export_xlsx(jurisdiction=jurisdiction, within=unit.code, out=out, template=template)

@@ -1,4 +1,4 @@
-"""The kernel's Celery tasks: the outbox's relay and purge, and the no-op task /healthz
+"""The kernel's Celery tasks: the outbox's relay and purge, the export jobs, and the no-op task /healthz
 publishes to prove the broker. Registered through governance.tasks (the worker's
 autodiscovery imports that module)."""
 
@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from governance.kernel import counters, outbox, shared_cache
+from governance.kernel import counters, exports, outbox, shared_cache
 
 logger = logging.getLogger(__name__)
 
@@ -38,3 +38,18 @@ def health_ping() -> str:
     stamp = timezone.now().isoformat()
     shared_cache.put(WORKER_SEEN_KEY, stamp, None, what="health ping")
     return stamp
+
+
+# 1,000,000 rows at the XLSX job's 10,000 rows/s take 100 s; a whole city's year of
+# appeals (10 million) about 17 minutes: the limit leaves room for a busy machine.
+@shared_task(name="governance.tasks.export_run", time_limit=7200, soft_time_limit=7100, ignore_result=True)
+def export_run(*, job_id: int) -> str:
+    """Write an export job's file (governance.kernel.exports.job_run); safe to run twice."""
+    return exports.job_run(job_id)
+
+
+@shared_task(name="governance.tasks.export_purge", time_limit=600, soft_time_limit=570, ignore_result=True)
+def export_purge() -> dict:
+    """Every 10 minutes: expired export files deleted (their links then say so), jobs a
+    broker outage left queued queued again."""
+    return exports.jobs_purge()

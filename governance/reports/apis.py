@@ -174,12 +174,16 @@ class ReportSupervisionAPI(APIView):
                     OpenApiParameter("category", str, description=_("类别编码")),
                     OpenApiParameter("min_days", int, description=_("超期至少（天）")),
                     OpenApiParameter("max_days", int, description=_("超期不足（天）")),
-                    OpenApiParameter("district_only", bool, description=_("仅区督办层级"))],
+                    OpenApiParameter("district_only", bool, description=_("仅区督办层级")),
+                    OpenApiParameter("page", int, description=_("页码（每页 100 条；total 为总数）"))],
     )
     def get(self, request):
         jurisdiction, _levels = _viewer(request)
-        filters = supervision_filters(ReportQuery.parse(request.query_params))
-        table = supervision_selectors.supervision_table(jurisdiction=jurisdiction, filters=filters)
+        params = ReportQuery.parse(request.query_params)
+        filters = supervision_filters(params)
+        # A page, as on the list's page: the whole list is the export's (streamed, or a job).
+        table = supervision_selectors.supervision_table(jurisdiction=jurisdiction, filters=filters,
+                                                        page=params["page"])
         return Response(ReportTableSerializer(table_json(table)).data)
 
 

@@ -2,8 +2,10 @@
 XLSX and the API show exactly the same figures: each renders the same ReportTable,
 formatting a value by its column's kind (``display``)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 
 from governance.assessment.enums import UnitKind
 
@@ -71,6 +73,19 @@ def cell_text(column: Column, row: dict) -> str:
     if column.kind == "rank":
         return row.get(f"{column.key}_text") or column.empty or DASH
     return display(column, row.get(column.key))
+
+
+def row_printer(columns: list[Column]) -> Callable[[dict], list[str]]:
+    """``cell_text`` of each column of a row, the rule of each column picked once, not per
+    cell: the streamed exports print hundreds of thousands of rows (tests compare the two)."""
+    def pick(column: Column) -> Callable[[dict], str]:
+        if column.kind in ("text", "code", "int"):  # display(): the value as text, or the empty text
+            key, empty = column.key, column.empty or DASH
+            return lambda row: empty if (value := row.get(key)) is None or value == "" else str(value)
+        return partial(cell_text, column)
+
+    printers = [pick(c) for c in columns]
+    return lambda row: [p(row) for p in printers]
 
 
 def display(column: Column, value) -> str:

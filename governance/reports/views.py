@@ -1,6 +1,8 @@
 """Report pages (报表): thin — parse the query, ask the report selectors (units, unit_page, supervision, hotspots, staffing), render
 or export the same ReportTable. Every table page takes ``?export=csv|xlsx``."""
 
+from dataclasses import asdict
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse, QueryDict
@@ -26,7 +28,7 @@ from governance.reports import staffing as staffing_selectors
 from governance.reports import suggestions as suggestion_selectors
 from governance.reports import supervision as supervision_selectors
 from governance.reports import visits as visit_report_selectors
-from governance.reports.exports import export_response
+from governance.reports.exports import export_response, rows_export_response
 from governance.reports.forms import ReportQuery, supervision_filters
 from governance.staff.selectors import jurisdiction_for
 from grids.boundaries import LEVELS
@@ -140,11 +142,12 @@ def supervision(request):
     params = ReportQuery.parse(request.GET)
     filters = supervision_filters(params)
     export = params["export"]
-    table = supervision_selectors.supervision_table(jurisdiction=jurisdiction, filters=filters,
-                                        page=None if export else params["page"])
     if export:
-        return export_response([table], kind=export, stem="supervision")
+        source = supervision_selectors.supervision_export(jurisdiction=jurisdiction, filters=filters)
+        return rows_export_response(source, fmt=export, user=request.user, scope=jurisdiction.scope_key,
+                                    params={"filters": asdict(filters)})
     page = params["page"]
+    table = supervision_selectors.supervision_table(jurisdiction=jurisdiction, filters=filters, page=page)
     context = {
         "table": table, "filters": filters, "categories": category_list(),
         "units": scope.post_units(jurisdiction), "page": page,

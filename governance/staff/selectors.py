@@ -6,6 +6,7 @@ them lies inside. Every page, API and export asks these selectors; none builds i
 own unscoped queryset.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
@@ -91,6 +92,17 @@ class Jurisdiction:
         for prefix in sorted(self.prefixes):
             q |= Q(**{f"{path}__startswith": prefix})
         return q
+
+    @property
+    def scope_key(self) -> str:
+        """What the account's reads reach, as one key: two accounts with the same key see
+        the same rows (an export job's file is served to either of them, issue 23) — the
+        code prefixes (or everything), the departments and where it sees care tags."""
+        care = sorted(p.grid.code if p.role == Role.GRID_WORKER else p.community.code
+                      for p in self.posts if p.role == Role.GRID_WORKER or p.role in COMMUNITY_ROLES)
+        reach = "*" if self.everything else ",".join(sorted(self.prefixes))
+        text = f"{reach}|{','.join(map(str, sorted(self.department_ids)))}|{','.join(care)}"
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def scope(self, qs: QuerySet, path: str) -> QuerySet:
         q = self.code_q(path)

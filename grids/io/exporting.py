@@ -2,9 +2,13 @@
 columns the importer reads, so that an export edited in Excel imports back.
 
 A community can hold tens of thousands of residents: rows are streamed from one
-LEFT JOIN query with ``.iterator()`` into openpyxl's write-only workbook, which spools
-to disk, so memory stays flat whatever the size. Every text is a string cell, never a
-formula (governance.kernel.spreadsheets): a contact typed as "=HYPERLINK(…)" comes back
+LEFT JOIN query with ``.iterator()`` — a server-side cursor, inside a transaction (in
+autocommit Django declares it WITH HOLD and PostgreSQL materialises the whole result
+first) — into a constant-memory workbook, which spools to disk, so memory stays flat
+whatever the size. Past EXPORT_XLSX_SHEET_MAX_ROWS rows the next sheet continues the data
+(governance.kernel.spreadsheets.XlsxBook); past EXPORT_XLSX_INLINE_MAX_ROWS the page hands
+the export to a job (governance.kernel.exports; ``household_export_job``). Every text is a
+string cell, never a formula (governance.kernel.spreadsheets): a contact typed as "=HYPERLINK(…)" comes back
 out as that text.
 """
 
@@ -14,8 +18,9 @@ from typing import BinaryIO
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
-from governance.kernel.spreadsheets import set_xlsx_value, xlsx_cell
-from governance.staff.selectors import Jurisdiction
+from governance.kernel import exports
+from governance.kernel.spreadsheets import XlsxBook
+from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids import selectors
 from grids.enums import CareTag, Gender, HouseholdStatus
 from grids.io.columns import BLANK_KEEPS_HELP, COLUMNS
@@ -68,51 +73,30 @@ def _row_formatter():
     return cells
 
 
-def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[Grid] = ()) -> int:
-    """Write the workbook to ``out``; returns the number of data rows.
+def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[Grid] = (), progress=None) -> int:
+    """Write the workbook to ``out``; returns the number of data rows. Every text is a
+    string cell, never a formula (governance.kernel.spreadsheets.XlsxBook).
 
     1. the data sheet: a bold header, text columns formatted "@" (also for rows typed in
-       later, so Excel keeps a 15-digit code as typed);
-    2. one row per resident, streamed;
+       later, so Excel keeps a 15-digit code as typed); continued on further sheets past
+       the per-sheet limit;
+    2. one row per resident, streamed (``progress.step()`` after each: the export job's);
     3. a sheet of instructions from the column spec, and the grids the file may name.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(SHEET_TITLE)
-    for index, column in enumerate(COLUMNS, start=1):
-        dimension = sheet.column_dimensions[get_column_letter(index)]
-        dimension.width = column.width + 2
-        if column.text:
-            dimension.number_format = "@"
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    sheet.append([xlsx_cell(sheet, column.header, font=bold) for column in COLUMNS])
-
-    # One cell per column (text columns formatted "@"), refilled for every row: the
-    # write-only sheet serialises a row as it is appended, and a fresh styled cell per
-    # value costs more than the rest of the export. Refilled through set_xlsx_value, so
-    # that text is a string cell, never a formula.
-    column_cells = [xlsx_cell(sheet, number_format="@" if column.text else None) for column in COLUMNS]
+    book = XlsxBook(out)
+    text_format = ["@" if column.text else None for column in COLUMNS]
+    sheet = book.sheet(SHEET_TITLE, title_line=None, header=[c.header for c in COLUMNS],
+                       widths=[c.width + 2 for c in COLUMNS], number_formats=text_format)
     cells = _row_formatter()
     count = 0
     for values in rows:
-        line = []
-        for cell, value in zip(column_cells, cells(values)):
-            if value == "" or value is None:
-                line.append(None)
-            else:
-                set_xlsx_value(cell, value)
-                line.append(cell)
-        sheet.append(line)
+        sheet.append(cells(values))
         count += 1
+        if progress is not None:
+            progress.step()
 
-    help_sheet = workbook.create_sheet(_("填写说明"))
-    help_sheet.column_dimensions["A"].width = 14
-    help_sheet.column_dimensions["C"].width = 80
-    help_sheet.append([xlsx_cell(help_sheet, v) for v in (_("列名"), _("必填"), _("说明"))])
+    help_sheet = book.sheet(_("填写说明"), title_line=None, header=[_("列名"), _("必填"), _("说明")],
+                            widths=[14, 8, 80], number_formats=["@", None, None])
     for column in COLUMNS:
         help_sheet.append([column.header, _("是") if column.required else "", str(column.help)])
     help_sheet.append([])
@@ -122,14 +106,34 @@ def households_write_xlsx(*, rows: Iterator[tuple], out: BinaryIO, grids: list[G
         help_sheet.append([])
         help_sheet.append([_("可填写的网格")])
         for grid in grids:
-            help_sheet.append([xlsx_cell(help_sheet, grid.code, number_format="@"), "", xlsx_cell(help_sheet, grid.name)])
-    workbook.save(out)
+            help_sheet.append([grid.code, "", grid.name])
+    book.close()
     return count
 
 
 def household_export_xlsx(*, jurisdiction: Jurisdiction, within: str, out: BinaryIO, template: bool = False,
-                          system: bool = False) -> int:
+                          system: bool = False, progress=None) -> int:
     """The export of a unit (or, with ``template``, the same workbook without data rows)."""
     grids = list(selectors.scoped(Grid, jurisdiction).filter(code__startswith=within).order_by("code")[:500])
-    rows = iter(()) if template else household_export_rows(jurisdiction, within=within, system=system).iterator(chunk_size=2000)
-    return households_write_xlsx(rows=rows, out=out, grids=grids)
+    if template:
+        return households_write_xlsx(rows=iter(()), out=out, grids=grids)
+    rows = household_export_rows(jurisdiction, within=within, system=system)
+    if progress is not None:
+        progress.set_total(rows.count())
+    with exports.streaming_transaction():  # the server-side cursor lives in it
+        return households_write_xlsx(rows=rows.iterator(chunk_size=2000), out=out, grids=grids, progress=progress)
+
+
+def household_export_count(*, jurisdiction: Jurisdiction, within: str, limit: int) -> int:
+    """The export's rows, counted up to ``limit`` (the page's choice: inline or a job)."""
+    return household_export_rows(jurisdiction, within=within).order_by()[:limit].count()
+
+
+def household_export_job(*, job, out, progress) -> int:
+    """The export job's writer (registered in GridsConfig.ready): the requester's
+    jurisdiction as it is now; the unit must still lie inside it."""
+    jurisdiction = jurisdiction_for(job.user)
+    within = job.params["code"]
+    if not jurisdiction.covers(within):
+        raise PermissionError("the unit is no longer inside the requester's jurisdiction")
+    return household_export_xlsx(jurisdiction=jurisdiction, within=within, out=out, progress=progress)

@@ -146,6 +146,10 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "notification-read": R("POST", "notification"),
     "notification-group-read": R("POST"),  # an account's own groups: none named → 400, another's → 404
     "notification-preferences": {"GET": R(), "POST": R("POST")},  # each account's own
+    # Issue 23: an export job's page, progress and file: the requester's scope only (here, the
+    # street officer's own job; no other role of the matrix shares its scope).
+    "exports:job": R(kind="export_job"), "exports:progress": R(kind="export_job"),
+    "exports:download": R(kind="export_job"),
     # Appeals: the API and the pages.
     "api-appeals": {"GET": R(), "POST": R("POST", public=True, data={})},
     "api-appeal": APPEAL_GET,

@@ -19,7 +19,9 @@ from appeals.deliberation import services as meeting_services
 from appeals.enums import AppealAction, AppealState, CategoryType, HandlingLevel, Source
 from appeals.models import AppealAttachment, Visit
 from governance.enums import Role
-from governance.models import Notification
+from governance.kernel import exports
+from governance.models import ExportJob, Notification
+from governance.staff.selectors import jurisdiction_for
 from grids.models import Community, Department, Grid, Street
 from tests.appeals.factories import (
     CategoryFactory,
@@ -174,4 +176,11 @@ def build() -> SimpleNamespace:
     for user, owner in ((u.grid_worker, "grid_worker"), (c_worker, "")):
         n = Notification.objects.create(recipient=user, kind="test", title="测试", body="", link="")
         add("notification", Thing({"pk": n.pk}, owner=owner))
+    # Export jobs (issue 23), done: the street officer's, and another street's officer's.
+    for user, owner in ((u.street_officer, "street_officer"), (c_street, "")):
+        job = exports.job_create(user=user, scope=jurisdiction_for(user).scope_key, kind="supervision", fmt="csv",
+                                 params={}, title="督办清单", download_name="supervision.csv", total=1)
+        (exports.export_dir() / f"{job.token}.csv").write_bytes("\ufeff查询码\n".encode())
+        ExportJob.objects.filter(pk=job.pk).update(state="done", file_name=f"{job.token}.csv", done_rows=1)
+        add("export_job", Thing({"token": job.token}, owner=owner))
     return SimpleNamespace(city=city, things=things, volunteer=volunteer)

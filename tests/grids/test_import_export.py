@@ -591,3 +591,34 @@ def test_a_formula_typed_into_a_cell_imports_as_text_and_exports_as_text(city, l
     response = upload(client, import_url("community", city.comm_a.code), data, "export.xlsx")
     assert response.status_code == 302
     assert db_snapshot() == before
+
+
+def test_a_large_export_goes_to_a_job_split_into_sheets(city, login, settings, django_capture_on_commit_callbacks):
+    """Issue 23: above EXPORT_XLSX_INLINE_MAX_ROWS the page hands the export to a job (the
+    same workbook; its data sheet continued past EXPORT_XLSX_SHEET_MAX_ROWS rows), whose
+    file only the same scope downloads, logged."""
+    from governance.enums import ExportState
+    from governance.models import ExportJob
+
+    settings.EXPORT_XLSX_INLINE_MAX_ROWS = 3
+    settings.EXPORT_XLSX_SHEET_MAX_ROWS = 3
+    ResidentFactory(household=city.household_a1, name="王小明", phone="")
+    Household.objects.create(building=city.building_a2, unit="", room="0101", phone="010-65120000")
+    client = login(city.users.community_worker)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(export_url("community", city.comm_a.code))
+    assert response.status_code == 302 and response["Location"].startswith("/exports/")
+    job = ExportJob.objects.get()
+    assert (job.state, job.kind, job.done_rows) == (ExportState.DONE, "households", 4)
+    assert "已生成，共 4 行" in client.get(response["Location"]).content.decode()
+    assert login(city.users.outsider).get(f"/exports/{job.token}/download/").status_code == 404
+    client = login(city.users.community_worker)
+    download = client.get(f"/exports/{job.token}/download/")
+    workbook = load_workbook(io.BytesIO(b"".join(download.streaming_content)))
+    assert workbook.sheetnames[:2] == ["住户", "住户 (2)"]
+    data = [list(s.iter_rows(values_only=True)) for s in workbook.worksheets[:2]]
+    assert data[0][0] == HEADERS and data[1][0] == HEADERS
+    assert (len(data[0]), len(data[1])) == (1 + 3, 1 + 1)
+    assert data[0][1][8] == "独居老人"  # the community's staff see the care tags
+    log = AccessLog.objects.get(action=AccessAction.EXPORT)
+    assert (log.user, log.subject, log.record_count) == (city.users.community_worker, f"export:households:{job.pk}", 4)

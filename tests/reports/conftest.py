@@ -7,11 +7,12 @@ from datetime import date, timedelta
 from html.parser import HTMLParser
 
 import pytest
+from django.utils import timezone
 
-from appeals.enums import AppealState, Rating
+from appeals.enums import AppealState, EscalationLevel, Rating
 from appeals.models import Appeal
 from governance.assessment.services import compute_month
-from tests.appeals.factories import grid_category
+from tests.appeals.factories import grid_category, receive
 from tests.assessment.fabricate import at, contact, dispatch, evaluate, fabricate, make, resolve
 
 NOW = at(2026, 11, 20)  # after the cutoff: October and September are final
@@ -117,3 +118,25 @@ def page_tables(html: str) -> dict[str, list[list[str]]]:
     parser = TableParser()
     parser.feed(html)
     return parser.tables
+
+
+def make_overdue(city) -> dict:
+    """A1: 3 days overdue at the district 督办; A2: 1 day overdue; C1 (乙一社区) 10 days
+    overdue; A3: not yet due."""
+    grid_category()
+    now = timezone.now()
+    appeals = {}
+    for name, building, days in (("a1", city.building_a1, 3), ("a2", city.building_a2, 1),
+                                 ("c1", city.building_c1, 10), ("a3", city.building_a1, -2)):
+        appeal = receive(city, category=grid_category(), building=building)
+        level = EscalationLevel.DISTRICT if name == "a1" else EscalationLevel.GRID
+        Appeal.objects.filter(pk=appeal.pk).update(
+            deadline=now - timedelta(days=days, hours=1), state=AppealState.IN_PROGRESS, escalation_level=level,
+        )
+        appeals[name] = Appeal.objects.get(pk=appeal.pk)
+    return appeals
+
+
+@pytest.fixture
+def overdue(city):
+    return make_overdue(city)

@@ -3,35 +3,14 @@ supervisors' 督办 notes."""
 
 import csv
 import io
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
-from appeals.enums import AppealAction, AppealState, EscalationLevel
-from appeals.models import Appeal, AppealEvent
+from appeals.enums import AppealAction, AppealState
+from appeals.models import AppealEvent
 from governance.models import Notification
-from tests.appeals.factories import grid_category, receive
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def overdue(city):
-    """A1: 3 days overdue at the district 督办; A2: 1 day overdue; C1 (乙一社区) 10 days
-    overdue; A3: not yet due."""
-    grid_category()
-    now = timezone.now()
-    appeals = {}
-    for name, building, days in (("a1", city.building_a1, 3), ("a2", city.building_a2, 1),
-                                 ("c1", city.building_c1, 10), ("a3", city.building_a1, -2)):
-        appeal = receive(city, category=grid_category(), building=building)
-        level = EscalationLevel.DISTRICT if name == "a1" else EscalationLevel.GRID
-        Appeal.objects.filter(pk=appeal.pk).update(
-            deadline=now - timedelta(days=days, hours=1), state=AppealState.IN_PROGRESS, escalation_level=level,
-        )
-        appeals[name] = Appeal.objects.get(pk=appeal.pk)
-    return appeals
 
 
 def _codes(response):
