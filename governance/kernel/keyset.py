@@ -182,16 +182,18 @@ def ordered(qs: QuerySet, sort: Sort) -> QuerySet:
 # --- capped counts ---------------------------------------------------------------------------------
 
 
-def capped_count(qs: QuerySet, *, cap: int = COUNT_CAP) -> int:
-    """How many rows ``qs`` has, reading at most cap + 1 of them: the exact count up to
-    ``cap``, cap + 1 for "more than ``cap``" (count_text shows it as "1万+")."""
+def capped_count(qs: QuerySet, *, cap: int | None = None) -> int:
+    """How many rows ``qs`` has, reading at most cap + 1 of them (default COUNT_CAP): the
+    exact count up to ``cap``, cap + 1 for "more than ``cap``" (count_text: "1万+")."""
+    cap = COUNT_CAP if cap is None else cap
     return qs.order_by().values("pk")[: cap + 1].count()
 
 
-def capped_counts(parts: dict[str, QuerySet], *, cap: int = COUNT_CAP) -> dict[str, int]:
+def capped_counts(parts: dict[str, QuerySet], *, cap: int | None = None) -> dict[str, int]:
     """capped_count of each queryset, in one query (a UNION ALL of sliced counts)."""
     if not parts:
         return {}
+    cap = COUNT_CAP if cap is None else cap
     pieces, params = [], []
     for qs in parts.values():
         sql, part_params = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
@@ -207,12 +209,14 @@ def capped_counts(parts: dict[str, QuerySet], *, cap: int = COUNT_CAP) -> dict[s
     return {key: found[i] for i, key in enumerate(parts)}
 
 
-def is_capped(n: int, *, cap: int = COUNT_CAP) -> bool:
-    return n > cap
+def is_capped(n: int) -> bool:
+    """Whether a capped count stands for "more than COUNT_CAP"."""
+    return n > COUNT_CAP
 
 
-def count_text(n: int, *, cap: int = COUNT_CAP) -> str:
+def count_text(n: int) -> str:
     """A count as pages show it: the number, or "1万+" above the cap."""
+    cap = COUNT_CAP
     if n > cap:
         return _("%(n)s万+") % {"n": cap // 10_000} if cap % 10_000 == 0 else f"{cap}+"
     return str(n)

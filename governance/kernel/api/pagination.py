@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from governance.kernel import keyset
 from governance.kernel.errors import NotFound
 from governance.kernel.keyset import (
     COUNT_CAP,
@@ -129,8 +130,8 @@ class KeysetPagination(BasePagination):
 
     def get_paginated_response(self, data):
         return Response({
-            "count": min(self.count, COUNT_CAP),
-            "count_capped": self.count > COUNT_CAP,
+            "count": min(self.count, keyset.COUNT_CAP),
+            "count_capped": keyset.is_capped(self.count),
             "next": self._link(self.next_cursor),
             "previous": self._link(self.previous_cursor),
             "results": data,
