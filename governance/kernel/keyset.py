@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.core import signing
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
@@ -195,18 +196,20 @@ def capped_counts(parts: dict[str, QuerySet], *, cap: int | None = None) -> dict
         return {}
     cap = COUNT_CAP if cap is None else cap
     pieces, params = [], []
-    for qs in parts.values():
-        sql, part_params = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
-        pieces.append(f"SELECT COUNT(*) FROM ({sql}) AS part")
+    for i, qs in enumerate(parts.values()):
+        try:
+            sql, part_params = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        except EmptyResultSet:  # a filter that matches nothing (pk__in=[]): no query
+            continue
+        # Each row carries its part's position: UNION ALL alone does not fix their order.
+        pieces.append(f"SELECT {i} AS n, COUNT(*) AS c FROM ({sql}) AS part")
         params.extend(part_params)
-    db = next(iter(parts.values())).db
-    with connections[db].cursor() as cursor:
-        # One row per part, in order: UNION ALL keeps each SELECT's row, but only ORDER BY
-        # fixes their order, so each row carries its position.
-        numbered = " UNION ALL ".join(f"SELECT {i} AS n, c FROM ({p}) AS counted(c)" for i, p in enumerate(pieces))
-        cursor.execute(numbered, params)
-        found = dict(cursor.fetchall())
-    return {key: found[i] for i, key in enumerate(parts)}
+    found = {}
+    if pieces:
+        with connections[next(iter(parts.values())).db].cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(pieces), params)
+            found = dict(cursor.fetchall())
+    return {key: found.get(i, 0) for i, key in enumerate(parts)}
 
 
 def is_capped(n: int) -> bool:
