@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.core import signing
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connections
 from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
@@ -103,9 +103,9 @@ def read_cursor(qs: QuerySet, sort: Sort, cursor: str) -> tuple[object, int, boo
         if value is None and not sort.nullable:
             raise ValueError(value)
         return _decode(qs, sort, value), pk, direction == "n"
-    except (signing.BadSignature, ValueError, TypeError, ArithmeticError) as exc:
-        raise _bad_cursor() from exc
-    except Exception as exc:  # a field's to_python refusing the value (ValidationError)
+    except (signing.BadSignature, ValueError, TypeError, ArithmeticError, ValidationError) as exc:
+        # ValidationError: the column's to_python refusing the value (a cursor of an older
+        # release, say), never a 500.
         raise _bad_cursor() from exc
 
 
