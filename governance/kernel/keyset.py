@@ -154,10 +154,15 @@ def keyset_page(qs: QuerySet, *, sort: Sort, size: int, cursor: str | None = Non
     if cursor:
         value, pk, forward = read_cursor(qs, sort, cursor)
         position = (value, pk)
-    qs = qs.order_by()
-    # Along the display order: ascending sorts move up the column, descending ones down.
-    up = forward != sort.descending
-    rows = _after(qs, sort, position, size + 1) if up else _before(qs, sort, position, size + 1)
+    if position is None:
+        # The first page: one ordered read (the index's own order puts the nulls where the
+        # keyset does); only a position inside the list needs the two ranges.
+        rows = list(ordered(qs, sort)[: size + 1])
+    else:
+        qs = qs.order_by()
+        # Along the display order: ascending sorts move up the column, descending ones down.
+        up = forward != sort.descending
+        rows = _after(qs, sort, position, size + 1) if up else _before(qs, sort, position, size + 1)
     more = len(rows) > size
     rows = rows[:size]
     if not forward:
