@@ -41,6 +41,7 @@ from appeals.serializers import (
     TrackRefusedOutputSerializer,
     TrackStatusOutputSerializer,
 )
+from governance.kernel.api.pagination import KeysetPagination
 from governance.kernel.errors import ApplicationError
 from governance.kernel.network import client_ip
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
@@ -103,6 +104,10 @@ class AppealCollectionAPI(generics.ListAPIView):
     serializer_class = AppealListOutputSerializer
     filterset_class = filters.AppealFilter
     parser_classes = _PARSERS
+    # Keyset pages in the lists' orders (page 1–100 or a cursor; the count capped).
+    pagination_class = KeysetPagination
+    keyset_sorts = selectors.APPEAL_SORTS
+    keyset_default = selectors.BROWSE_SORT
 
     class AppealIntakeInputSerializer(serializers.Serializer):
         category = _code_field(
@@ -176,6 +181,10 @@ class AppealCollectionAPI(generics.ListAPIView):
 
     @extend_schema(
         tags=TAGS, summary=gettext_lazy("诉求列表（限本辖区，电话脱敏）"),
+        description=gettext_lazy(
+            "按 ordering 排序，同值按 id 排。翻页：沿返回的 next / previous 链接（cursor 参数，已签名），"
+            "翻多深都一样快；page 只支持前 100 页，更深答 400。count 最多计到 10000，"
+            "count_capped 为 true 表示实际更多。"),
         responses={200: AppealListOutputSerializer(many=True), 400: _BAD},
     )
     def get(self, request, *args, **kwargs):

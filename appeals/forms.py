@@ -18,10 +18,11 @@ from appeals.deadlines import deadline_text
 from appeals.enums import STAFF_FEEDBACK_METHODS, AppealAction, AppealState, HandlingLevel, Source
 from appeals.images import MEDIA_TYPES, photo_rule
 from appeals.public_policy import redact
-from appeals.selectors import category_list
+from appeals.selectors import APPEAL_SORTS, category_list
 from governance.enums import COMMUNITY_ROLES, Role
 from governance.kernel.errors import ApplicationError
-from governance.kernel.params import QueryCode, QueryDate, QueryForm, QueryText, draft_query, page_field
+from governance.kernel.keyset import CURSOR_MAX_LENGTH
+from governance.kernel.params import QueryCode, QueryDate, QueryForm, QueryText, draft_query
 from governance.staff.selectors import Jurisdiction
 from grids.models import UNIT_MODELS, Building, Community, Department, Grid
 from grids.selectors import scoped
@@ -103,7 +104,8 @@ def _attrs(attrs: dict) -> str:
 
 
 class QueueFilterForm(QueryForm):
-    """The queue's filters, shown on the page, and its query string (the page, the scope)."""
+    """The queue's filters, shown on the page, and its query string (the order, the page,
+    the scope)."""
 
     state = forms.ChoiceField(required=False, label=_("状态"),
                               choices=[("", _("全部待办"))] + list(AppealState.choices))
@@ -115,7 +117,10 @@ class QueueFilterForm(QueryForm):
     overdue = forms.BooleanField(required=False, label=_("只看超期"))
     q = QueryText(label=_("搜索"), max_length=100,
                   widget=forms.TextInput(attrs={"type": "search", "placeholder": _("查询码、电话或地址")}))
-    page = page_field(widget=forms.HiddenInput)
+    sort = forms.ChoiceField(required=False, label=_("排序"),
+                             choices=[("", _("默认"))] + [(s.key, s.label) for s in APPEAL_SORTS.values()])
+    # The page: a keyset cursor (governance.kernel.keyset), checked when it is read.
+    cursor = QueryText(max_length=CURSOR_MAX_LENGTH, widget=forms.HiddenInput)
     scope = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, grids=None, **kwargs):

@@ -306,7 +306,10 @@ class Appeal(models.Model):
             models.Index(fields=["feedback_at"], name="appeal_awaiting_feedback",
                          condition=Q(state=AppealState.AWAITING_EVALUATION)),
             models.Index(fields=["phone"], name="appeal_phone"),
-            models.Index(fields=["created_at"], name="appeal_created"),
+            # One index per offered order of the lists (appeals.selectors.APPEAL_SORTS), read in
+            # either direction by the keyset pages (governance.kernel.keyset); the id breaks ties.
+            models.Index(fields=["created_at", "id"], name="appeal_created_id"),
+            models.Index(fields=["deadline", "id"], name="appeal_deadline_id"),
             models.Index(fields=["building", "category", "state"], name="appeal_building_cat"),
             # The open appeals near a point (appeals.maps): only the reported points.
             models.Index(fields=["latitude", "longitude"], name="appeal_point", condition=Q(latitude__isnull=False)),

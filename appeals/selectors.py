@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.query import ModelIterable
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from appeals import permissions, public_policy, workflow
 from appeals.deadlines import deadline_text
@@ -34,6 +35,7 @@ from governance.kernel import shared_cache
 from governance.kernel.access import access_log_record
 from governance.kernel.clock import CHINA
 from governance.kernel.errors import ActionForbidden, NotFound
+from governance.kernel.keyset import Sort, capped_counts, ordered
 from governance.kernel.privacy import mask_name, mask_phone, phone_for_handler
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import Community, Department, Grid, Street
@@ -74,6 +76,29 @@ def search_q(term: str) -> Q | None:
     if term.replace("-", "").isdigit():
         q |= Q(phone__contains=term)
     return q
+
+
+# --- the lists' orders (keyset pages: governance.kernel.keyset) --------------------------------------
+
+# Each offered order has its index on (column, id) (Appeal.Meta: appeal_deadline_id, appeal_created_id),
+# which serves it in both directions. Appeals without a deadline (waiting for dispatch) come
+# after every deadline, soonest first, and before them latest first.
+APPEAL_SORTS = {
+    sort.key: sort
+    for sort in (
+        Sort("deadline", "deadline", nullable=True, label=gettext_lazy("办结期限最近在前")),
+        Sort("-deadline", "deadline", descending=True, nullable=True, label=gettext_lazy("办结期限最远在前")),
+        Sort("-created_at", "created_at", descending=True, label=gettext_lazy("最新受理在前")),
+        Sort("created_at", "created_at", label=gettext_lazy("最早受理在前")),
+    )
+}
+QUEUE_SORT = "deadline"  # a worker's queue: the most urgent first
+BROWSE_SORT = "-created_at"  # browsing a scope (supervisors), and the API's list
+
+
+def appeal_sort(key: str | None, *, default: str) -> Sort:
+    """The offered order named ``key`` (callers' forms have checked it), else ``default``."""
+    return APPEAL_SORTS.get(key or default) or APPEAL_SORTS[default]
 
 
 def appeal_scope(jurisdiction: Jurisdiction) -> QuerySet[Appeal]:
@@ -138,6 +163,7 @@ def appeal_queue(
     *, jurisdiction: Jurisdiction, state: str | None = None, category: Category | int | None = None,
     grid: str | None = None, overdue: bool | None = None, search: str | None = None,
     date_from: date | None = None, date_to: date | None = None, now: datetime | None = None,
+    sort: str | None = None,
 ) -> QuerySet[Appeal]:
     """The worker dashboard's queue: appeals the account's units handle or must dispatch,
     verify or give feedback on (a supervisor's queue is empty: it reads through
@@ -147,14 +173,15 @@ def appeal_queue(
     (grid code of the place), ``overdue`` (True: the resolution deadline has passed and
     the appeal is not resolved yet; False: not overdue), ``search`` (tracking code,
     phone, or part of the address), ``date_from``/``date_to`` (received on, inclusive,
-    China time). Ordered by deadline (soonest first, none last), then newest. The appeals
-    come with their category, place and handling unit (``with_units``).
+    China time). Ordered by ``sort`` (one of APPEAL_SORTS; default: the deadline, soonest
+    first, none last, then the id). The appeals come with their category, place and
+    handling unit (``with_units``).
     """
     qs = appeal_scope(jurisdiction).filter(_queue_q(jurisdiction))
     qs = qs.filter(state=state) if state else qs.filter(state__in=OPEN_STATES)
     qs = _dashboard_filters(qs, category=category, grid=grid, overdue=overdue, search=search,
                             date_from=date_from, date_to=date_to, now=now or timezone.now())
-    return listed(qs).order_by("deadline", "-created_at", "-id")
+    return ordered(listed(qs), appeal_sort(sort, default=QUEUE_SORT))
 
 
 def is_overdue(appeal: Appeal, *, now: datetime | None = None) -> bool:
@@ -386,16 +413,18 @@ def _dashboard_filters(
 
 
 def appeal_browse(
-    *, jurisdiction: Jurisdiction, state: str | None = None, now: datetime | None = None, **filters,
+    *, jurisdiction: Jurisdiction, state: str | None = None, now: datetime | None = None, sort: str | None = None,
+    **filters,
 ) -> QuerySet[Appeal]:
     """Every appeal in the account's scope (read-only browsing, e.g. for supervisors, whose
     queue is empty), with appeal_queue's filters; ``state`` None means every state.
-    Newest first, with the category, place and handling unit as in appeal_queue."""
+    Ordered by ``sort`` (default: newest first), with the category, place and handling
+    unit as in appeal_queue."""
     qs = appeal_scope(jurisdiction)
     if state:
         qs = qs.filter(state=state)
     qs = _dashboard_filters(qs, now=now or timezone.now(), **filters)
-    return listed(qs).order_by("-created_at", "-id")
+    return ordered(listed(qs), appeal_sort(sort, default=BROWSE_SORT))
 
 
 def queue_counts(*, jurisdiction: Jurisdiction, browse: bool = False, now: datetime | None = None, **filters) -> dict:
@@ -403,43 +432,53 @@ def queue_counts(*, jurisdiction: Jurisdiction, browse: bool = False, now: datet
     account's queue (or its whole scope with ``browse``), under the same filters as the
     list (except the state, which the tabs choose).
 
-    Two grouped queries: the open states with the overdue count, exact on every
-    request; the final states (closed, declined, withdrawn), which only grow and which
-    no one works on, kept in the shared cache for QUEUE_FINAL_COUNTS_SECONDS when
-    browsing. A city-wide supervisor's scope is most of a year's appeals, nine in ten
-    of them closed: counting them on every page was 160 ms of the page at city scale."""
+    Nothing here grows with the years:
+    - the final states (closed, declined, withdrawn), which only grow and which no one
+      works on, are capped counts (governance.kernel.keyset.capped_count: at most
+      COUNT_CAP + 1 rows read each, shown as "1万+" above COUNT_CAP) — a grid worker's
+      已办结 tab costs the same in the tenth year as in the first; browsing, they are
+      also kept in the shared cache for QUEUE_FINAL_COUNTS_SECONDS;
+    - a worker's open states and overdue count are exact, in one grouped query: they are
+      the work waiting, which leaves the queue as it is done;
+    - browsing a scope (a city's supervisor), the open states and the overdue count are
+      capped too, each in its branch of one query: a city's backlog is a scope's size,
+      not a page's."""
     now = now or timezone.now()
     qs = appeal_scope(jurisdiction)
     if not browse:
         qs = qs.filter(_queue_q(jurisdiction))
     qs = _dashboard_filters(qs, now=now, **filters).order_by()
-    states = {state: 0 for state in AppealState.values}
-    overdue = 0
-    # Counting the state and the deadline (never null where the filter holds), not the
-    # id: they are in an index, the id is not, so PostgreSQL can count from the index alone.
-    rows = qs.filter(state__in=OPEN_STATES).values("state").annotate(
-        n=Count("state"), late=Count("deadline", filter=overdue_q(now)))
-    for row in rows:
-        states[row["state"]] = row["n"]
-        overdue += row["late"]
-    states.update(_final_counts(qs.filter(state__in=FINAL_STATES), cached=browse))
+    final_parts = {state: qs.filter(state=state) for state in FINAL_STATES}
+    if browse:
+        open_parts = {state: qs.filter(state=state) for state in OPEN_STATES}
+        open_parts["overdue"] = qs.filter(overdue_q(now))
+        found = capped_counts(open_parts)
+        overdue = found.pop("overdue")
+    else:
+        found, overdue = {}, 0
+        # Counting the state and the deadline (never null where the filter holds), not the
+        # id: they are in an index, the id is not, so PostgreSQL can count from the index alone.
+        rows = qs.filter(state__in=OPEN_STATES).values("state").annotate(
+            n=Count("state"), late=Count("deadline", filter=overdue_q(now)))
+        for row in rows:
+            found[row["state"]] = row["n"]
+            overdue += row["late"]
+    found.update(_final_counts(final_parts, cached=browse))
+    states = {state: found.get(state, 0) for state in AppealState.values}
     return {"states": states, "open": sum(states[s] for s in OPEN_STATES), "overdue": overdue}
 
 
-def _final_counts(qs: QuerySet[Appeal], *, cached: bool) -> dict:
-    def count() -> dict:
-        return {row["state"]: row["n"] for row in qs.values("state").annotate(n=Count("*"))}
-
+def _final_counts(parts: dict[str, QuerySet[Appeal]], *, cached: bool) -> dict:
     seconds = settings.QUEUE_FINAL_COUNTS_SECONDS
     if not cached or not seconds:
-        return count()
-    # The query itself is the key (the same scope and filters, the same counts), and the
-    # database's name: two databases (the benchmark's tiers) may share a cache.
-    name = repr((connection.settings_dict["NAME"], str(qs.query)))
+        return capped_counts(parts)
+    # The queries themselves are the key (the same scope and filters, the same counts), and
+    # the database's name: two databases (the benchmark's tiers) may share a cache.
+    name = repr((connection.settings_dict["NAME"], [str(qs.query) for qs in parts.values()]))
     key = "appeals:queue-final-counts:" + hashlib.sha256(name.encode()).hexdigest()
     found = shared_cache.get(key, what="queue counts")
     if found is None:
-        found = count()
+        found = capped_counts(parts)
         shared_cache.put(key, found, seconds, what="queue counts")
     return found
 

@@ -12,7 +12,6 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
@@ -42,6 +41,7 @@ from appeals.suggest.services import suggest
 from appeals.suggest.similar import similar_closed
 from governance.enums import COMMUNITY_ROLES, Role
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
+from governance.kernel.keyset import keyset_page
 from governance.kernel.params import bad_query
 from governance.staff.notifications import notifications_read_for_appeal
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
@@ -180,24 +180,25 @@ def queue(request):
     browse = read_only or form.cleaned_data["scope"]
     filters = form.selector_filters()
     state = form.cleaned_data["state"]
+    sort = selectors.appeal_sort(form.cleaned_data["sort"],
+                                 default=selectors.BROWSE_SORT if browse else selectors.QUEUE_SORT)
     now = timezone.now()
     if browse:
         qs = selectors.appeal_browse(jurisdiction=jur, state=state or None, now=now, **filters)
     else:
         qs = selectors.appeal_queue(jurisdiction=jur, state=state or None, now=now, **filters)
     counts = selectors.queue_counts(jurisdiction=jur, browse=browse, now=now, **filters)
-    paginator = Paginator(qs, settings.PAGE_SIZE)
-    # The tab counts already counted the list (same filters): no second COUNT query.
-    paginator.count = _tab_count(counts, state, browse=browse)
-    page = paginator.get_page(form.cleaned_data["page"])
-    rows = _annotate_rows(list(page.object_list), now=now, jurisdiction=jur)
+    # A keyset page (governance.kernel.keyset): page 10,000 reads what page 1 does.
+    page = keyset_page(qs, sort=sort, size=settings.PAGE_SIZE, cursor=form.cleaned_data["cursor"] or None)
+    rows = _annotate_rows(page.rows, now=now, jurisdiction=jur)
     tab_states = BROWSE_TABS if browse else QUEUE_TABS
     tabs = [{"state": "", "label": _("全部") if browse else _("全部待办"), "count": _tab_count(counts, "", browse=browse)}]
     tabs += [{"state": s.value, "label": s.label, "count": counts["states"][s.value]} for s in tab_states]
     return render(request, "appeals/staff/queue.html", {
         "form": form, "page": page, "rows": rows, "tabs": tabs, "state": state or "",
         "counts": counts, "browse": browse, "read_only": read_only, "show_grid": show_grid,
-        "tab_qs": _querystring(request, "state", "page"), "page_qs": _querystring(request, "page"),
+        "total": _tab_count(counts, state, browse=browse),
+        "tab_qs": _querystring(request, "state", "cursor", "page"), "page_qs": _querystring(request, "cursor", "page"),
         "can_intake": permissions.may_intake(jur), "can_patrol": permissions.may_patrol(jur),
         "is_department": Role.DEPARTMENT_HANDLER in jur.roles,
         "decides_extensions": permissions.decides_extensions(jur),

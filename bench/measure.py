@@ -70,6 +70,21 @@ def _get(conn, path: str, headers: dict, expect: int = 200) -> bool:
     return response.status == expect
 
 
+def deep_cursors(qs, sort, *, size: int, page: int, pages: int = 20) -> list[str]:
+    """The cursors of ``pages`` pages from page ``page`` on (``size`` rows each) of ``qs``
+    in ``sort`` (governance.kernel.keyset): where a client following ``next`` from the
+    first page would be. Found once with one OFFSET read (not timed); distinct pages so
+    that no single cached page is timed. Empty if the list is shorter."""
+    from types import SimpleNamespace
+
+    from governance.kernel.keyset import make_cursor, ordered
+
+    start = (page - 1) * size - 1  # the row before the page
+    found = ordered(qs, sort).values_list("id", sort.column)[start:start + pages * size]
+    rows = [SimpleNamespace(pk=pk, **{sort.column: value}) for pk, value in list(found)[::size]]
+    return [make_cursor(sort, row, forward=True) for row in rows]
+
+
 def latencies(base_url: str, paths: list[str], *, headers: dict, requests: int = 100, concurrency: int = 2,
               warmup: int = 4) -> dict:
     """GET ``paths`` in turn ``requests`` times; p50/p95/mean in ms, errors = non-200s.

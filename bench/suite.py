@@ -5,6 +5,7 @@ import os
 import platform
 import time
 from datetime import date
+from urllib.parse import quote
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -33,9 +34,15 @@ TARGETS = [
     ("export_csv", "rows_per_second", 50_000, "min"),
     ("export_csv", "rss_peak_mb", 100, "max"),
     ("export_xlsx_job", "rows_per_second", 10_000, "min"),
+    # Issue 23's deep pages: page 10,000 of the API list and of the supervisor's queue, by cursor.
+    ("api_deep_page", "p95_ms", 150, "max"),
+    ("supervisor_deep_page", "p95_ms", 150, "max"),
 ]
 PAGES = ("queue_page", "appeal_page", "supervisor_queue", "report_page", "api_list", "map_street_queue",
-         "map_city_choropleth")
+         "map_city_choropleth", "api_deep_page", "supervisor_deep_page")
+# How deep the deep pages are: the issue's page 10,000 (at 50 rows a page for the API, 30
+# for the queue), reached as a client following ``next`` would, by its keyset cursor.
+DEEP_PAGE = 10_000
 MAP_MEASURES = ("map_street_queue", "map_city_choropleth")
 
 
@@ -95,12 +102,13 @@ def map_paths(month: date) -> dict[str, list[str]]:
 def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int = 2, intake_requests: int = 500,
               intake_concurrency: int = 8, escalate_due: int | None = 100_000, settings_note: dict | None = None,
               machine_note: dict | None = None, only: tuple[str, ...] | None = None,
-              server_pid: int | None = None) -> dict:
+              server_pid: int | None = None, deep_page: int = DEEP_PAGE) -> dict:
     """Every measurement, in an order that keeps them independent: the scoring first
     (the report page reads its scores), the pages and the API, the maps, the intake, and
     the exports, the escalation last (it restores what it changed). ``only``: these
     measurements (and the scoring, which the report pages read); ``server_pid``: gunicorn's
-    master, whose workers' memory the CSV export watches. Returns the JSON-able result."""
+    master, whose workers' memory the CSV export watches; ``deep_page``: how deep the deep
+    pages are (a tiny tier has no page 10,000). Returns the JSON-able result."""
     from appeals.enums import OPEN_STATES
     from appeals.models import Appeal, Category
     from governance.kernel.api.tokens import token_rotate
@@ -153,6 +161,25 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
         result["api_list"] = measure.latencies(
             base_url, [f"/api/v1/appeals/?state=in_progress&community={community}",
                        f"/api/v1/appeals/?state=closed&community={community}"], headers=token, **kw)
+    if wanted("api_deep_page") or wanted("supervisor_deep_page"):
+        from django.conf import settings
+
+        from appeals.selectors import APPEAL_SORTS, BROWSE_SORT, appeal_browse, appeal_scope
+        from governance.staff.selectors import jurisdiction_for
+
+        supervisor = jurisdiction_for(users["bench_supervisor"])
+        sort = APPEAL_SORTS[BROWSE_SORT]
+    if wanted("api_deep_page"):
+        cursors = measure.deep_cursors(appeal_scope(supervisor), sort, size=50, page=deep_page)
+        result["api_deep_page"] = measure.latencies(
+            base_url, [f"/api/v1/appeals/?cursor={quote(c)}" for c in cursors], headers=token, **kw)
+        result["api_deep_page"]["rows_deep"] = (deep_page - 1) * 50
+    if wanted("supervisor_deep_page"):
+        cursors = measure.deep_cursors(appeal_browse(jurisdiction=supervisor), sort, size=settings.PAGE_SIZE,
+                                       page=deep_page)
+        result["supervisor_deep_page"] = measure.latencies(
+            base_url, [f"/appeals/?cursor={quote(c)}" for c in cursors], headers=supervisor_cookie, **kw)
+        result["supervisor_deep_page"]["rows_deep"] = (deep_page - 1) * settings.PAGE_SIZE
     paths = map_paths(month)
     street_cookie = {"Cookie": measure.session_cookie(users["bench_street"]), "Accept-Encoding": "gzip"}
     gzip_supervisor = {**supervisor_cookie, "Accept-Encoding": "gzip"}

@@ -391,10 +391,10 @@ def test_queue_query_count_is_bounded(city, client, login, who, listed, django_a
         make(i)
     with django_assert_max_num_queries(few):
         page = client.get(reverse("appeals:queue"))
-    assert page.context["page"].paginator.count == listed
-    # The paginator takes its count from the tab counts (two queries: the open states,
-    # the final ones), the rows their units from one query at most here (the
-    # department's): 12, 13 with the department's check-ins.
+    assert page.context["total"] == listed
+    # The list's count is the tab counts' (one query for the worker's queue, two when
+    # browsing: the open states, the final ones), the rows two index ranges where the
+    # deadlines end, their units one query at most here (the department's).
     assert few <= 13, few
 
 
@@ -431,24 +431,26 @@ def test_lists_read_the_place_and_handling_unit_of_every_level_in_few_queries(ci
 
 
 def test_the_page_count_is_the_tab_count(city, client, login, settings):
-    """The list's pages are counted from the tab counts (no second COUNT): 7 open appeals
-    of which 2 in progress, 5 per page, under each tab, a filter and the scope browser."""
+    """The list's count is the tab count (no second COUNT): 7 open appeals of which 2 in
+    progress, 5 per page, under each tab, a filter and the scope browser; the next page
+    is a cursor link."""
     settings.PAGE_SIZE = 5
     appeals = [receive(city, category=grid_category(), phone=f"1390000{i:04d}") for i in range(7)]
     for appeal in appeals[:2]:
         services.appeal_act(actor=city.users.grid_worker, appeal=appeal, action=A.SIGN)
     login(city.users.community_worker)
 
-    def paging(**params) -> tuple[int, int, int]:
+    def paging(**params) -> tuple[int, bool, int]:
         response = client.get(reverse("appeals:queue"), params)
-        page = response.context["page"]
-        return page.paginator.count, page.paginator.num_pages, len(response.context["rows"])
+        return response.context["total"], response.context["page"].next_cursor is not None, len(response.context["rows"])
 
-    assert paging() == (7, 2, 5) and paging(page=2) == (7, 2, 2)
-    assert paging(state=S.IN_PROGRESS) == (2, 1, 2) and paging(state=S.DISPATCHED, page=2) == (5, 1, 5)
-    assert paging(q=appeals[0].tracking_code) == (1, 1, 1)
-    assert paging(scope="1", state=S.CLOSED) == (0, 1, 0)
-    assert "第 2 / 2 页，共 7 条" in text(client.get(reverse("appeals:queue"), {"page": 2}))
+    first = client.get(reverse("appeals:queue")).context["page"]
+    assert paging() == (7, True, 5) and paging(cursor=first.next_cursor) == (7, False, 2)
+    assert paging(state=S.IN_PROGRESS) == (2, False, 2) and paging(state=S.DISPATCHED) == (5, False, 5)
+    assert paging(q=appeals[0].tracking_code) == (1, False, 1)
+    assert paging(scope="1", state=S.CLOSED) == (0, False, 0)
+    page = text(client.get(reverse("appeals:queue"), {"cursor": first.next_cursor}))
+    assert "共 7 条" in page and "上一页" in page and "下一页" not in page
 
 
 def test_quick_select_writes_the_markup_of_djangos_select():

@@ -18,7 +18,7 @@ from grids.models import Building, Household
 
 TIER = TIERS["T"]
 MEASURES = ("queue_page", "appeal_page", "supervisor_queue", "report_page", "api_list", "map_street_queue",
-            "map_city_choropleth")
+            "map_city_choropleth", "api_deep_page", "supervisor_deep_page")
 
 
 def _seed() -> dict:
@@ -69,7 +69,7 @@ def test_tiny_tier_seeds_a_coherent_city_and_every_measure_runs_without_errors(l
     _assert_coherent()
 
     result = run_suite(live_server.url, tier="T", requests=4, concurrency=1, intake_requests=4,
-                       intake_concurrency=1, escalate_due=None)
+                       intake_concurrency=1, escalate_due=None, deep_page=2)
 
     json.dumps(result)  # what bench/run.py writes
     for key in MEASURES:

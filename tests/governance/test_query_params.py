@@ -50,7 +50,7 @@ CASES = [
     ("grid_worker", "/appeals/patrol/", {"bq": NUL}, NUL_HINT),  # main 500
     ("community_worker", "/appeals/", {"q": NUL}, NUL_HINT),
     ("community_worker", "/appeals/", {"date_from": "0001-01-01"}, YEARS),
-    ("community_worker", "/appeals/", {"page": HUGE}, BOUND),
+    ("community_worker", "/appeals/", {"cursor": "1" * 20}, "cursor"),  # a keyset page: no page number
     ("community_worker", "/notifications/", {"page": HUGE}, BOUND),
     # --- volunteers pages ---
     ("community_worker", "/volunteers/manage/", {"q": NUL}, NUL_HINT),  # main 500
@@ -105,7 +105,7 @@ CASES = [
     ("community_worker", "/api/v1/volunteers/overview/organizations/", {"year": HUGE}, BOUND),  # main 500
     ("volunteer", "/api/v1/volunteers/me/points/", {"page_size": HUGE}, BOUND),
     # --- appeals and territory API (django-filter FilterSets, and the pages of every list) ---
-    ("community_worker", "/api/v1/appeals/", {"page": HUGE}, BOUND),
+    ("community_worker", "/api/v1/appeals/", {"page": HUGE}, "页码最多为 100"),
     ("community_worker", "/api/v1/appeals/", {"search": NUL}, ""),
     ("community_worker", "/api/v1/households/", {"search": NUL}, ""),
     ("community_worker", "/api/v1/buildings/", {"page_size": "0"}, BOUND),
