@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance', '0006_visit_notification_kinds'),
+        ('governance', '0007_outbox_channel_labels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

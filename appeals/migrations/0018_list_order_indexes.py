@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appeals', '0015_home_visits'),
+        ('appeals', '0017_street_state_id_index'),
     ]
 
     operations = [
