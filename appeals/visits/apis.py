@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from appeals.visits import plans, selectors, services
 from appeals.visits.enums import CheckAnswer, VisitMethod, VisitPeriod
 from appeals.visits.models import Visit
+from appeals.visits.retention import past_retention
 from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
 from governance.staff.selectors import jurisdiction_for
@@ -81,6 +82,8 @@ class VisitOutputSerializer(serializers.Serializer):
     notes = serializers.CharField()
     photo_count = serializers.SerializerMethodField()
     appeals = serializers.SerializerMethodField(help_text=gettext_lazy("走访发现并发起的诉求（查询码）"))
+    cleared = serializers.SerializerMethodField(
+        help_text=gettext_lazy("已超过保存期限：走访记录、检查情况、同行人员和照片已清除（时间和方式保留用于统计）"))
 
     def get_address(self, visit) -> str:
         household = visit.household
@@ -88,6 +91,9 @@ class VisitOutputSerializer(serializers.Serializer):
 
     def get_photo_count(self, visit) -> int:
         return len(visit.photos)
+
+    def get_cleared(self, visit) -> bool:
+        return past_retention(visit)
 
     def get_appeals(self, visit) -> list[str]:
         return [a.tracking_code for a in visit.appeals.all()]
