@@ -26,6 +26,7 @@ urlpatterns += [
     path("visits/households/<int:pk>/", visit_apis.VisitHouseholdAPI.as_view(), name="api-visit-household"),
     path("visits/households/<int:pk>/visits/", visit_apis.VisitRecordAPI.as_view(), name="api-visit-record"),
     path("visits/<int:pk>/", visit_apis.VisitDetailAPI.as_view(), name="api-visit"),
+    path("visits/<int:pk>/photos/<int:index>/", visit_apis.VisitPhotoAPI.as_view(), name="api-visit-photo"),
     path("meetings/", meeting_apis.MeetingListAPI.as_view(), name="api-meetings"),
     path("meetings/<int:pk>/", meeting_apis.MeetingDetailAPI.as_view(), name="api-meeting"),
     path("meeting-decisions/", meeting_apis.MeetingDecisionListAPI.as_view(), name="api-meeting-decisions"),

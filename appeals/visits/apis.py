@@ -12,18 +12,25 @@ selectors): 404 outside the jurisdiction, 403 inside it for those who see figure
 Every answer that shows them writes an access-log entry, with the pages' subjects.
 """
 
+from django.http import FileResponse
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from appeals.models import AppealAttachment
 from appeals.visits import plans, selectors, services
 from appeals.visits.enums import CheckAnswer, VisitMethod, VisitPeriod
 from appeals.visits.models import Visit
+from appeals.visits.retention import past_retention
 from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
+from governance.kernel.errors import NotFound
 from governance.staff.selectors import jurisdiction_for
 
 TAGS = ["visits"]
@@ -81,6 +88,8 @@ class VisitOutputSerializer(serializers.Serializer):
     notes = serializers.CharField()
     photo_count = serializers.SerializerMethodField()
     appeals = serializers.SerializerMethodField(help_text=gettext_lazy("走访发现并发起的诉求（查询码）"))
+    cleared = serializers.SerializerMethodField(
+        help_text=gettext_lazy("已超过保存期限：走访记录、检查情况、同行人员和照片已清除（时间和方式保留用于统计）"))
 
     def get_address(self, visit) -> str:
         household = visit.household
@@ -88,6 +97,9 @@ class VisitOutputSerializer(serializers.Serializer):
 
     def get_photo_count(self, visit) -> int:
         return len(visit.photos)
+
+    def get_cleared(self, visit) -> bool:
+        return past_retention(visit)
 
     def get_appeals(self, visit) -> list[str]:
         return [a.tracking_code for a in visit.appeals.all()]
@@ -193,6 +205,34 @@ class VisitListAPI(generics.ListAPIView):
         response = super().get(request, *args, **kwargs)
         access_log_record(user=request.user, action=AccessAction.VIEW, subject="visits:records",
                           record_count=len(response.data.get("results", [])), request=request)
+        return response
+
+
+class _AnyAccept(BaseContentNegotiation):
+    """A photo answers whatever the client accepts (an <img> asks for image/*)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class VisitPhotoAPI(APIView):
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(
+        tags=TAGS, summary=gettext_lazy("走访照片（index 从 0 开始，共 photo_count 张）"),
+        description=gettext_lazy("照片只经此接口（核对关怀可见范围）提供，没有公开的 /media/ 地址。"),
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 403: _FORBIDDEN, 404: _NOT_FOUND},
+    )
+    def get(self, request, pk: int, index: int):
+        visit = selectors.visit_get(jurisdiction=jurisdiction_for(request.user), pk=pk)
+        if index >= len(visit.photos):
+            raise NotFound(_("没有这张照片。"))
+        storage = AppealAttachment._meta.get_field("image").storage  # where the intake's cleaning stored it
+        response = FileResponse(storage.open(visit.photos[index], "rb"))
+        response["Cache-Control"] = "private, max-age=3600"
         return response
 
 

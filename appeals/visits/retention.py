@@ -19,11 +19,21 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from appeals.models import AppealAttachment
 from appeals.visits.models import Visit
 
 CHUNK = 1000
+
+
+def _cutoff(now: datetime) -> datetime:
+    return now - timedelta(days=settings.VISIT_RECORD_RETENTION_DAYS)
+
+
+def past_retention(visit: Visit, *, now: datetime | None = None) -> bool:
+    """The visit is past its retention period: its record is (or is about to be) cleared."""
+    return visit.visited_at < _cutoff(now or timezone.now())
 
 
 def _holds_personal_data() -> Q:
@@ -33,7 +43,7 @@ def _holds_personal_data() -> Q:
 def anonymise_old_visits(*, now: datetime) -> int:
     """Clear the personal data of visits older than the retention period. Returns how many
     visits were cleared."""
-    cutoff = now - timedelta(days=settings.VISIT_RECORD_RETENTION_DAYS)
+    cutoff = _cutoff(now)
     storage = AppealAttachment._meta.get_field("image").storage  # where the visit's photos were stored
     cleared = 0
     while True:

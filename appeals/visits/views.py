@@ -1,6 +1,7 @@
 """The pages of 入户走访 (at /visits/ on the staff site). Thin: scope, call a service,
 render. Every page that shows care tags or visit records writes an access-log entry."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
@@ -13,6 +14,7 @@ from appeals.models import AppealAttachment
 from appeals.visits import plans, selectors, services
 from appeals.visits.enums import CheckAnswer
 from appeals.visits.forms import VisitAppealForm, VisitForm
+from appeals.visits.retention import past_retention
 from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
 from governance.kernel.errors import ActionForbidden, ApplicationError
@@ -92,6 +94,7 @@ def visit_detail(request, pk: int):
         "visit": visit, "household": visit.household, "appeals": appeals,
         "checklist": [(item, labels.get(answer, answer), answer) for item, answer in visit.checklist.items()],
         "photos": range(len(visit.photos)), "may_raise": visit.visitor_id == request.user.pk,
+        "cleared": past_retention(visit), "retention_days": settings.VISIT_RECORD_RETENTION_DAYS,
     })
 
 

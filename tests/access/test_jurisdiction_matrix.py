@@ -288,6 +288,8 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "api-visit-household": R(kind="household", may=EDITORS),
     "api-visit-record": R("POST", "household", EDITORS),
     "api-visit": R(kind="visit", may=EDITORS),
+    "api-visit-photo": R(kind="visit", may=EDITORS, kwargs={"index": 0},
+                         expect={"grid_worker": 404, "community_worker": 404}),  # as visits:photo
     "api-meetings": R(may=MEETING_READERS), "api-meeting": R(kind="meeting", may=MEETING_READERS),
     "api-meeting-decisions": R(may=MEETING_READERS),
     "api-meeting-decision": R(kind="meeting_decision", may=MEETING_READERS),

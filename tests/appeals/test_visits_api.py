@@ -154,3 +154,20 @@ def test_a_meeting_in_the_api(city, meeting):
     assert decision.json()["meeting_topic"] == "停车难" and decision.json()["community"] == city.comm_a.code
     assert _api(city.users.outsider).get(reverse("api-meeting", args=[meeting.pk])).status_code == 404
     assert _api(city.users.supervisor).get(reverse("api-meeting", args=[meeting.pk])).status_code == 403
+
+
+def test_a_visit_recorded_with_a_photo_and_the_photo_served_to_those_who_see_it(city):
+    from tests.helpers import jpeg
+
+    api = _api(city.users.grid_worker)
+    made = api.post(reverse("api-visit-record", args=[city.household_a1.pk]),
+                    {"method": "home", "notes": "屋内整洁", "photos": [jpeg()]}, format="multipart")
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert body["photo_count"] == 1 and body["cleared"] is False
+    photo = api.get(reverse("api-visit-photo", args=[body["id"], 0]))
+    assert photo.status_code == 200 and photo["Cache-Control"] == "private, max-age=3600"
+    assert b"".join(photo.streaming_content)[:2] == b"\xff\xd8"  # cleaned and stored as a JPEG
+    assert api.get(reverse("api-visit-photo", args=[body["id"], 1])).status_code == 404
+    assert _api(city.users.street_officer).get(reverse("api-visit-photo", args=[body["id"], 0])).status_code == 403
+    assert _api(city.users.outsider).get(reverse("api-visit-photo", args=[body["id"], 0])).status_code == 404

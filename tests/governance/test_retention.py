@@ -110,7 +110,7 @@ def test_the_purge_runs_daily():
     assert str(entry["schedule"]) == "<crontab: 20 3 * * * (m/h/dM/MY/d)>"
 
 
-def test_old_visit_records_lose_their_personal_data_but_keep_the_figures(city, settings):
+def test_old_visit_records_lose_their_personal_data_but_keep_the_figures(city, settings, login):
     """A visit's notes, checklist, companions and photos are personal data about the household;
     past VISIT_RECORD_RETENTION_DAYS they are cleared, and what the figures read stays."""
     from datetime import date, datetime
@@ -151,6 +151,15 @@ def test_old_visit_records_lose_their_personal_data_but_keep_the_figures(city, s
     assert visit_selectors.visit_month_figures(first=date(2025, 11, 1), last=date(2025, 11, 30),
                                                today=date(2026, 12, 1)) == figures_before
     assert purge_finished_appeals(now=now).visits_cleared == 0  # twice: nothing left to clear
+    # The page and the API say why the record is empty (the visit is well past a year by now).
+    from django.urls import reverse
+
+    client = login(city.users.grid_worker)
+    page = client.get(reverse("visits:detail", args=[old.pk])).content.decode()
+    assert 'id="visit-cleared"' in page and "365 天" in page and "老人腿脚不便" not in page
+    assert 'id="visit-cleared"' not in client.get(reverse("visits:detail", args=[recent.pk])).content.decode()
+    assert client.get(reverse("api-visit", args=[old.pk])).json()["cleared"] is True
+    assert client.get(reverse("api-visit", args=[recent.pk])).json()["cleared"] is False
     settings.VISIT_RECORD_RETENTION_DAYS = 20
     assert purge_finished_appeals(now=now).visits_cleared == 1  # the period is a setting
     # The daily task runs it.
