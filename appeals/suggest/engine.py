@@ -52,7 +52,7 @@ def _char_lr():
     return make_pipeline(
         TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, max_features=MAX_FEATURES,
                         dtype=np.float32),
-        LogisticRegression(C=20.0, max_iter=300),
+        LogisticRegression(C=20.0, tol=1e-3, max_iter=300),
     )
 
 
@@ -64,7 +64,7 @@ def _char_wb_lr():
     return make_pipeline(
         TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, max_features=MAX_FEATURES,
                         dtype=np.float32),
-        LogisticRegression(C=20.0, max_iter=300),
+        LogisticRegression(C=20.0, tol=1e-3, max_iter=300),
     )
 
 
@@ -95,7 +95,7 @@ def _words_lr():
     return make_pipeline(
         TfidfVectorizer(tokenizer=_jieba_tokens, token_pattern=None, lowercase=False, ngram_range=(1, 2),
                         sublinear_tf=True, max_features=MAX_FEATURES, dtype=np.float32),
-        LogisticRegression(C=20.0, max_iter=300),
+        LogisticRegression(C=20.0, tol=1e-3, max_iter=300),
     )
 
 
