@@ -407,6 +407,9 @@ class AppealEvent(models.Model):
         indexes = [
             models.Index(fields=["appeal", "created_at"], name="appealevent_appeal"),
             models.Index(fields=["action", "created_at"], name="appealevent_action"),
+            # The daily flows' refresh reads the events of the last day or two
+            # (governance.assessment.flows).
+            models.Index(fields=["created_at"], name="appealevent_created"),
             # The system's events (sweeps, auto-close) have no actor.
             models.Index(fields=["actor"], name="appealevent_actor", condition=Q(actor__isnull=False)),
         ]
