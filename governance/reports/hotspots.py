@@ -1,21 +1,31 @@
 """Hot spots (高频诉求): categories, buildings and households with repeated appeals."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals.enums import AppealState
+from appeals.models import Category
 from appeals.selectors import appeal_scope
+from governance.assessment import flows, formulas
+from governance.assessment.enums import UnitKind
 from governance.assessment.periods import Period, day_window
 from governance.kernel.clock import CHINA
+from governance.kernel.codes import code_range, collapse
 from governance.kernel.errors import NotFound
 from governance.kernel.privacy import mask_phone
 from governance.reports.tables import LIST_LIMIT, Column, ReportTable
 from governance.staff.selectors import Jurisdiction
+from grids.models import Department, District
 
 HOTSPOT_MIN = 2  # "repeated": at least this many appeals in the period
+
+
+# A unit's level by the length of its code (the hot spots' ``unit``).
+_KIND_BY_LENGTH = {6: UnitKind.DISTRICT, 9: UnitKind.STREET, 12: UnitKind.COMMUNITY, 15: UnitKind.GRID}
 
 
 def _period_appeals(*, jurisdiction: Jurisdiction, period: Period, unit: str):
@@ -25,10 +35,56 @@ def _period_appeals(*, jurisdiction: Jurisdiction, period: Period, unit: str):
         state=AppealState.WITHDRAWN
     )
     if unit:
-        if not jurisdiction.covers(unit):
-            raise NotFound()
-        qs = qs.filter(territory_code__startswith=unit)
+        qs = qs.filter(**{_PLACE_KEY[_KIND_BY_LENGTH[len(unit)]]: unit})
     return qs
+
+
+_PLACE_KEY = {UnitKind.DISTRICT: "district_id", UnitKind.STREET: "street_id", UnitKind.COMMUNITY: "community_id",
+              UnitKind.GRID: "grid_id"}
+
+
+def flow_units(jurisdiction: Jurisdiction, unit: str) -> list[tuple[str, str]]:
+    """The units whose flows the hot spots sum, disjoint: the one asked for, else the
+    jurisdiction's own (its code prefixes, collapsed; its departments), else the cities."""
+    if unit:
+        if len(unit) not in _KIND_BY_LENGTH or not jurisdiction.covers(unit):
+            raise NotFound()
+        return [(_KIND_BY_LENGTH[len(unit)], unit)]
+    if jurisdiction.everything:
+        return [(UnitKind.CITY, formulas.city_code(c)) for c in
+                sorted({c[:4] for c in District.objects.values_list("code", flat=True)})]
+    units = [(_KIND_BY_LENGTH[len(p)], p) for p in collapse(jurisdiction.prefixes) if len(p) in _KIND_BY_LENGTH]
+    if jurisdiction.department_ids:
+        units += [(UnitKind.DEPARTMENT, c) for c in
+                  Department.objects.filter(pk__in=jurisdiction.department_ids).values_list("code", flat=True)]
+    return units
+
+
+def _category_rows(*, jurisdiction: Jurisdiction, period: Period, unit: str) -> list[dict]:
+    """The categories received at least HOTSPOT_MIN times in the period, most first, with
+    the grids and communities they came from: summed from the daily flows (the units'
+    own rows; grids and communities: the rows of that level in each unit's code range)."""
+    units = flow_units(jurisdiction, unit)
+    if not units:
+        return []
+    found = [r for r in flows.units_category_flows(units=units, first=period.first, last=period.last)
+             if r["received"] >= HOTSPOT_MIN]
+    found.sort(key=lambda r: (-r["received"], r["category_code"]))
+    found = found[:LIST_LIMIT]
+    names = dict(Category.objects.filter(code__in=[r["category_code"] for r in found if r["category_code"]])
+                 .values_list("code", "name"))
+    spread: dict[str, dict[str, int]] = {UnitKind.GRID: {}, UnitKind.COMMUNITY: {}}
+    for kind, code in units:
+        if kind == UnitKind.DEPARTMENT:
+            continue
+        lower, upper = code_range(code[:4] if kind == UnitKind.CITY else code)
+        for level in spread:
+            for category, n in flows.children_received(kind=level, lower=lower, upper=upper, first=period.first,
+                                                       last=period.last).items():
+                spread[level][category] = spread[level].get(category, 0) + n
+    return [{"category_code": r["category_code"], "category": names.get(r["category_code"]) or _("未分类"),
+             "count": r["received"], "grids": spread[UnitKind.GRID].get(r["category_code"], 0),
+             "communities": spread[UnitKind.COMMUNITY].get(r["category_code"], 0)} for r in found]
 
 
 @dataclass
@@ -36,18 +92,17 @@ class Hotspots:
     categories: ReportTable
     buildings: ReportTable
     households: ReportTable
+    as_of: datetime | None = None  # the categories' data time (the flows' last refresh)
 
 
 def hotspots(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") -> Hotspots:
     """高频诉求: categories, buildings and households (by phone) with at least HOTSPOT_MIN
-    appeals received in the period — three grouped queries, each cut to LIST_LIMIT rows.
-    Phones are masked; the caller logs the view (personal data)."""
+    appeals received in the period, each cut to LIST_LIMIT rows: the categories summed
+    from the daily flows (as of their last refresh, ``as_of``), the buildings and
+    households grouped from the period's appeals (by their place's key). Phones are
+    masked; the caller logs the view (personal data)."""
+    categories = _category_rows(jurisdiction=jurisdiction, period=period, unit=unit)
     base = _period_appeals(jurisdiction=jurisdiction, period=period, unit=unit)
-    categories = list(
-        base.values("category__code", "category__name")
-        .annotate(n=Count("id"), buildings=Count("building", distinct=True), communities=Count("community", distinct=True))
-        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "category__code")[:LIST_LIMIT]
-    )
     buildings = list(
         base.filter(building__isnull=False)
         .values("building__code", "building__address", "building__compound", "community__name")
@@ -68,10 +123,9 @@ def hotspots(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") -> H
         categories=ReportTable(
             key="hotspot-categories", title=_("高频诉求类别"),
             columns=[Column("category_code", _("类别编码"), "code"), Column("category", _("类别")),
-                     Column("count", _("诉求数"), "int"), Column("buildings", _("涉及楼栋"), "int"),
+                     Column("count", _("诉求数"), "int"), Column("grids", _("涉及网格"), "int"),
                      Column("communities", _("涉及社区"), "int")],
-            rows=[{"category_code": r["category__code"] or "", "category": r["category__name"] or _("未分类"),
-                   "count": r["n"], "buildings": r["buildings"], "communities": r["communities"]} for r in categories],
+            rows=categories,
         ),
         buildings=ReportTable(
             key="hotspot-buildings", title=_("重复诉求楼栋"),
@@ -92,4 +146,5 @@ def hotspots(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") -> H
                    "count": r["n"], "categories": r["categories"], "first": day(r["first"]), "last": day(r["last"])}
                   for r in households],
         ),
+        as_of=flows.flows_as_of(),
     )

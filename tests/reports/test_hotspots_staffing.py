@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from governance.assessment.flows import flows_refresh_recent
 from governance.models import AccessLog
 from tests.appeals.factories import grid_category, receive
 from tests.reports.conftest import page_tables
@@ -18,6 +19,7 @@ def test_hot_spots_repeated_categories_buildings_and_households(city, login):
         receive(city, category=category, building=city.building_a1, phone="13812345678")
     receive(city, category=category, building=city.building_a2, phone="13900001111")
     receive(city, category=category, building=city.building_c1, phone="13900002222")  # other street
+    flows_refresh_recent()  # the categories are summed from the daily flows
     client = login(city.users.street_officer)
     today = timezone.localdate()
     period = f"from={today - timedelta(days=1)}&to={today}"

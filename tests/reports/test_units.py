@@ -57,7 +57,12 @@ def test_the_worst_community_in_two_clicks_and_why(city, scored, login):
     code = scored[3].tracking_code
     assert f'href="/appeals/{code}/"' in unit.content.decode()
     categories = page_tables(unit.content.decode())["categories"]
-    assert categories[1][:3] == ["01001", "暴露垃圾", "2"]
+    # Its flows in October by category (the fabricated history has no receive events):
+    # two dispatches, two resolutions, one closed, one unsatisfied evaluation sending it
+    # back (返工), and that appeal still overdue at the end of the month.
+    assert categories[0][:4] == ["类别编码", "类别", "受理", "派单"] and categories[0][-1] == "期末超期"
+    assert categories[1] == ["01001", "暴露垃圾", "0", "2", "2", "1", "0", "1", "1", "1"]  # B1 overdue since 10-10
+    assert "数据截至" in unit.content.decode()
     # Drill down: the community's grids.
     grids = page_tables(unit.content.decode())["units-grid"]
     assert [r[4] for r in grids[1:]] == ["110101001002001"]
