@@ -225,6 +225,15 @@ def flows_as_of() -> datetime | None:
     return FlowRefresh.objects.values_list("as_of", flat=True).first()
 
 
+def flows_state() -> tuple[datetime | None, str]:
+    """(as_of, a token of the last refresh): what is cached from the flows is keyed by
+    the token, which changes with every refresh (a rebuild of the same moment too)."""
+    found = FlowRefresh.objects.values_list("as_of", "finished_at").first()
+    if found is None:
+        return None, ""
+    return found[0], f"{found[0].isoformat()}/{found[1].isoformat()}"
+
+
 def _summed(rows, first: date, last: date):
     in_period = Q(day__gte=first)
     return rows.filter(day__lte=last).annotate(**{
@@ -258,12 +267,3 @@ def overdue_now(*, units: list[tuple[str, str]]) -> int:
     found = DailyFlow.objects.filter(q).aggregate(
         n=Coalesce(Sum(F("overdue_in") - F("overdue_out"), output_field=IntegerField()), 0))
     return found["n"]
-
-
-def children_received(*, kind: str, lower: str, upper: str, first: date, last: date) -> dict[str, int]:
-    """{category code: how many units of ``kind`` with codes in [lower, upper) received
-    appeals of it in days first..last} (the hot spots' "涉及社区"): a range of the key."""
-    rows = (DailyFlow.objects.filter(unit_kind=kind, unit_code__gte=lower, unit_code__lt=upper,
-                                     day__gte=first, day__lte=last, received__gt=0)
-            .values("category_code").order_by().annotate(n=Count("unit_code", distinct=True)))
-    return {r["category_code"]: r["n"] for r in rows}

@@ -1,9 +1,11 @@
 """Hot spots (高频诉求): categories, buildings and households with repeated appeals."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Max, Min
+from django.db import connection
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,8 +15,9 @@ from appeals.selectors import appeal_scope
 from governance.assessment import flows, formulas
 from governance.assessment.enums import UnitKind
 from governance.assessment.periods import Period, day_window
+from governance.kernel import shared_cache
 from governance.kernel.clock import CHINA
-from governance.kernel.codes import code_range, collapse
+from governance.kernel.codes import collapse
 from governance.kernel.errors import NotFound
 from governance.kernel.privacy import mask_phone
 from governance.reports.tables import LIST_LIMIT, Column, ReportTable
@@ -61,9 +64,8 @@ def flow_units(jurisdiction: Jurisdiction, unit: str) -> list[tuple[str, str]]:
 
 
 def _category_rows(*, jurisdiction: Jurisdiction, period: Period, unit: str) -> list[dict]:
-    """The categories received at least HOTSPOT_MIN times in the period, most first, with
-    the grids and communities they came from: summed from the daily flows (the units'
-    own rows; grids and communities: the rows of that level in each unit's code range)."""
+    """The categories received at least HOTSPOT_MIN times in the period, most first:
+    summed from the daily flows of the units (flow_units)."""
     units = flow_units(jurisdiction, unit)
     if not units:
         return []
@@ -73,18 +75,8 @@ def _category_rows(*, jurisdiction: Jurisdiction, period: Period, unit: str) -> 
     found = found[:LIST_LIMIT]
     names = dict(Category.objects.filter(code__in=[r["category_code"] for r in found if r["category_code"]])
                  .values_list("code", "name"))
-    spread: dict[str, dict[str, int]] = {UnitKind.GRID: {}, UnitKind.COMMUNITY: {}}
-    for kind, code in units:
-        if kind == UnitKind.DEPARTMENT:
-            continue
-        lower, upper = code_range(code[:4] if kind == UnitKind.CITY else code)
-        for level in spread:
-            for category, n in flows.children_received(kind=level, lower=lower, upper=upper, first=period.first,
-                                                       last=period.last).items():
-                spread[level][category] = spread[level].get(category, 0) + n
     return [{"category_code": r["category_code"], "category": names.get(r["category_code"]) or _("未分类"),
-             "count": r["received"], "grids": spread[UnitKind.GRID].get(r["category_code"], 0),
-             "communities": spread[UnitKind.COMMUNITY].get(r["category_code"], 0)} for r in found]
+             "count": r["received"]} for r in found]
 
 
 @dataclass
@@ -97,33 +89,23 @@ class Hotspots:
 
 def hotspots(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") -> Hotspots:
     """高频诉求: categories, buildings and households (by phone) with at least HOTSPOT_MIN
-    appeals received in the period, each cut to LIST_LIMIT rows: the categories summed
-    from the daily flows (as of their last refresh, ``as_of``), the buildings and
-    households grouped from the period's appeals (by their place's key). Phones are
-    masked; the caller logs the view (personal data)."""
+    appeals received in the period, each cut to LIST_LIMIT rows: the categories' counts
+    summed from the daily flows (as of their last refresh, ``as_of``); the buildings and
+    communities they came from, the buildings and the households grouped from the
+    period's appeals once per refresh (_repeats). Phones are masked; the caller logs the
+    view (personal data)."""
     categories = _category_rows(jurisdiction=jurisdiction, period=period, unit=unit)
-    base = _period_appeals(jurisdiction=jurisdiction, period=period, unit=unit)
-    buildings = list(
-        base.filter(building__isnull=False)
-        .values("building__code", "building__address", "building__compound", "community__name")
-        .annotate(n=Count("id"), categories=Count("category", distinct=True), last=Max("created_at"))
-        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "building__code")[:LIST_LIMIT]
-    )
-    households = list(
-        base.exclude(phone="").values("phone")
-        .annotate(n=Count("id"), categories=Count("category", distinct=True), first=Min("created_at"),
-                  last=Max("created_at"), community=Max("community__name"), address=Max("building__address"))
-        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "phone")[:LIST_LIMIT]
-    )
-
-    def day(value):
-        return timezone.localtime(value, CHINA).strftime("%Y-%m-%d") if value else ""
+    as_of, token = flows.flows_state()
+    spread, buildings, households = _repeats(jurisdiction=jurisdiction, period=period, unit=unit, as_of=as_of,
+                                             token=token, categories=[r["category_code"] for r in categories])
+    for row in categories:
+        row.update(spread.get(row["category_code"], {"buildings": 0, "communities": 0}))
 
     return Hotspots(
         categories=ReportTable(
             key="hotspot-categories", title=_("高频诉求类别"),
             columns=[Column("category_code", _("类别编码"), "code"), Column("category", _("类别")),
-                     Column("count", _("诉求数"), "int"), Column("grids", _("涉及网格"), "int"),
+                     Column("count", _("诉求数"), "int"), Column("buildings", _("涉及楼栋"), "int"),
                      Column("communities", _("涉及社区"), "int")],
             rows=categories,
         ),
@@ -133,18 +115,69 @@ def hotspots(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") -> H
                      Column("compound", _("小区")), Column("community", _("社区")),
                      Column("count", _("诉求数"), "int"), Column("categories", _("类别数"), "int"),
                      Column("last", _("最近诉求"))],
-            rows=[{"building_code": r["building__code"], "address": r["building__address"],
-                   "compound": r["building__compound"], "community": r["community__name"] or "",
-                   "count": r["n"], "categories": r["categories"], "last": day(r["last"])} for r in buildings],
+            rows=buildings,
         ),
         households=ReportTable(
             key="hotspot-households", title=_("反复诉求的住户（电话已脱敏）"),
             columns=[Column("phone", _("联系电话"), "code"), Column("community", _("社区")),
                      Column("address", _("楼栋")), Column("count", _("诉求数"), "int"),
                      Column("categories", _("类别数"), "int"), Column("first", _("首次")), Column("last", _("最近"))],
-            rows=[{"phone": mask_phone(r["phone"]), "community": r["community"] or "", "address": r["address"] or "",
-                   "count": r["n"], "categories": r["categories"], "first": day(r["first"]), "last": day(r["last"])}
-                  for r in households],
+            rows=households,
         ),
-        as_of=flows.flows_as_of(),
+        as_of=as_of,
     )
+
+
+def _day(value) -> str:
+    return timezone.localtime(value, CHINA).strftime("%Y-%m-%d") if value else ""
+
+
+REPEATS_CACHE_SECONDS = 900  # bounds the space only: the key changes with each refresh of the flows
+
+
+def _repeats(*, jurisdiction: Jurisdiction, period: Period, unit: str, as_of, token: str,
+             categories: list[str]) -> tuple[dict, list[dict], list[dict]]:
+    """What no per-unit sum can tell, from the appeals received in the period before
+    ``as_of`` (the flows' last refresh, so that the tables count the same appeals): how
+    many buildings and communities each of ``categories`` came from, and the buildings
+    and households (masked phones) with at least HOTSPOT_MIN appeals — three grouped
+    queries over the period's appeals, kept in the shared cache until the next refresh,
+    so the scan runs once per refresh, scope and period, not once per view."""
+    key = None
+    if as_of is not None:
+        scope = (jurisdiction.everything, sorted(jurisdiction.prefixes), sorted(jurisdiction.department_ids))
+        name = repr(("v1", connection.settings_dict["NAME"], scope, unit, period.label, token, categories))
+        key = f"reports:hotspot-repeats:{hashlib.sha256(name.encode()).hexdigest()}"
+        found = shared_cache.get(key, what="reports")
+        if found is not None:
+            return found
+    base = _period_appeals(jurisdiction=jurisdiction, period=period, unit=unit)
+    if as_of is not None:
+        base = base.filter(created_at__lt=as_of)
+    named = [c for c in categories if c]
+    in_categories = Q(category__code__in=named) | (Q(category__isnull=True) if "" in categories else Q(pk__in=[]))
+    spread = {
+        r["category__code"] or "": {"buildings": r["buildings"], "communities": r["communities"]}
+        for r in base.filter(in_categories).values("category__code").order_by()
+        .annotate(buildings=Count("building", distinct=True), communities=Count("community", distinct=True))
+    } if categories else {}
+    buildings = [
+        {"building_code": r["building__code"], "address": r["building__address"],
+         "compound": r["building__compound"], "community": r["community__name"] or "",
+         "count": r["n"], "categories": r["categories"], "last": _day(r["last"])}
+        for r in base.filter(building__isnull=False)
+        .values("building__code", "building__address", "building__compound", "community__name")
+        .annotate(n=Count("id"), categories=Count("category", distinct=True), last=Max("created_at"))
+        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "building__code")[:LIST_LIMIT]
+    ]
+    households = [
+        {"phone": mask_phone(r["phone"]), "community": r["community"] or "", "address": r["address"] or "",
+         "count": r["n"], "categories": r["categories"], "first": _day(r["first"]), "last": _day(r["last"])}
+        for r in base.exclude(phone="").values("phone")
+        .annotate(n=Count("id"), categories=Count("category", distinct=True), first=Min("created_at"),
+                  last=Max("created_at"), community=Max("community__name"), address=Max("building__address"))
+        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "phone")[:LIST_LIMIT]
+    ]
+    if key is not None:
+        shared_cache.put(key, (spread, buildings, households), REPEATS_CACHE_SECONDS, what="reports")
+    return spread, buildings, households
