@@ -16,7 +16,8 @@ Counting rules:
   being overdue when it leaves them after its deadline. So the overdue appeals at the
   end of day D (or at ``as_of``) are the sum of overdue_in − overdue_out up to D.
   The deadline is the appeal's current one: a deadline moved after the appeal became
-  overdue leaves the old days as counted until the nightly rebuild.
+  overdue (or a category changed) leaves the old days as counted until they are rebuilt
+  (nightly: the last FLOWS_REBUILD_DAYS; older ones with ``manage.py rebuild_flows``).
 
 Writes are set-based: for a range of days, one INSERT … SELECT per refresh computes
 every level from the events of those days (a CTE of the appeals' leaf groups, rolled

@@ -14,7 +14,7 @@ from appeals.models import Category
 from appeals.selectors import appeal_scope
 from governance.assessment import flows, formulas
 from governance.assessment.enums import UnitKind
-from governance.assessment.periods import Period, day_window
+from governance.assessment.periods import Period, day_window, today_local
 from governance.kernel import shared_cache
 from governance.kernel.clock import CHINA
 from governance.kernel.codes import collapse
@@ -132,7 +132,8 @@ def _day(value) -> str:
     return timezone.localtime(value, CHINA).strftime("%Y-%m-%d") if value else ""
 
 
-REPEATS_CACHE_SECONDS = 900  # bounds the space only: the key changes with each refresh of the flows
+# These bound the space only: the key changes with each refresh (or each day).
+REPEATS_CACHE_SECONDS, REPEATS_CACHE_DAY_SECONDS = 900, 26 * 3600
 
 
 def _repeats(*, jurisdiction: Jurisdiction, period: Period, unit: str, as_of, token: str,
@@ -141,12 +142,17 @@ def _repeats(*, jurisdiction: Jurisdiction, period: Period, unit: str, as_of, to
     ``as_of`` (the flows' last refresh, so that the tables count the same appeals): how
     many buildings and communities each of ``categories`` came from, and the buildings
     and households (masked phones) with at least HOTSPOT_MIN appeals — three grouped
-    queries over the period's appeals, kept in the shared cache until the next refresh,
-    so the scan runs once per refresh, scope and period, not once per view."""
-    key = None
+    queries over the period's appeals, kept in the shared cache until the next refresh
+    (a period over before today: until the next day), so the scan runs once per refresh
+    (or day), scope and period, not once per view."""
+    key, seconds = None, REPEATS_CACHE_SECONDS
     if as_of is not None:
         scope = (jurisdiction.everything, sorted(jurisdiction.prefixes), sorted(jurisdiction.department_ids))
-        name = repr(("v1", connection.settings_dict["NAME"], scope, unit, period.label, token, categories))
+        # A period over before today changes no more with the refreshes: grouped once a day.
+        version = token
+        if period.last < today_local(as_of):
+            version, seconds = f"day:{today_local(as_of)}", REPEATS_CACHE_DAY_SECONDS
+        name = repr(("v1", connection.settings_dict["NAME"], scope, unit, period.label, version, categories))
         key = f"reports:hotspot-repeats:{hashlib.sha256(name.encode()).hexdigest()}"
         found = shared_cache.get(key, what="reports")
         if found is not None:
@@ -179,5 +185,5 @@ def _repeats(*, jurisdiction: Jurisdiction, period: Period, unit: str, as_of, to
         .filter(n__gte=HOTSPOT_MIN).order_by("-n", "phone")[:LIST_LIMIT]
     ]
     if key is not None:
-        shared_cache.put(key, (spread, buildings, households), REPEATS_CACHE_SECONDS, what="reports")
+        shared_cache.put(key, (spread, buildings, households), seconds, what="reports")
     return spread, buildings, households
