@@ -187,11 +187,12 @@ def flows_refresh(*, first: date, last: date, as_of: datetime | None = None) -> 
 
 def flows_refresh_recent(*, now: datetime | None = None) -> FlowResult:
     """The beat's refresh: the days from the last refresh's day (so the refresh after
-    midnight completes yesterday) to today, at most CATCH_UP_DAYS."""
+    midnight completes yesterday) to today, at most CATCH_UP_DAYS (never refreshed: the
+    last CATCH_UP_DAYS; the history before is ``rebuild_flows``'s)."""
     now = now or timezone.now()
     today = today_local(now)
     last = FlowRefresh.objects.values_list("as_of", flat=True).first()
-    first = today_local(last) if last is not None else today
+    first = today_local(last) if last is not None else today - timedelta(days=CATCH_UP_DAYS)
     first = max(min(first, today), today - timedelta(days=CATCH_UP_DAYS))
     return flows_refresh(first=first, last=today, as_of=now)
 

@@ -30,6 +30,7 @@ def test_hot_spots_repeated_categories_buildings_and_households(city, login):
     assert tables["hotspot-buildings"][1][1] == "和平里1号楼" and tables["hotspot-buildings"][1][4] == "3"
     assert len(tables["hotspot-buildings"]) == 2  # a single appeal is not a hot spot
     assert tables["hotspot-households"][1][0] == "138****5678"
+    assert "数据截至" in html  # the flows' last refresh
     assert "13812345678" not in html
     log = AccessLog.objects.get(user=city.users.street_officer)
     assert log.action == "view" and log.subject.startswith("hotspots:") and log.record_count == 1
