@@ -176,7 +176,9 @@ def flows_refresh(*, first: date, last: date, as_of: datetime | None = None) -> 
             sql, params = _insert_sql(start, end)
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
-                result.rows = max(cursor.rowcount, 0)
+                result.rows = cursor.rowcount
+            if connection.vendor != "postgresql":  # SQLite gives no row count for WITH … INSERT
+                result.rows = DailyFlow.objects.filter(day__gte=first, day__lte=last).count()
         result.seconds = round(clock.monotonic() - started, 3)
         if last >= today_local(as_of):
             FlowRefresh.objects.all().delete()
