@@ -10,7 +10,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from appeals.enums import (
@@ -311,6 +311,12 @@ class Appeal(models.Model):
             models.Index(fields=["created_at", "id"], name="appeal_created_id"),
             models.Index(fields=["deadline", "id"], name="appeal_deadline_id"),
             models.Index(fields=["building", "category", "state"], name="appeal_building_cat"),
+            # The problem appeals of a unit page (governance.reports.unit_page): late,
+            # unsatisfied or reworked, the most overdue first — a page of them is the
+            # first rows of this index in deadline order (a narrow unit: its parent key).
+            models.Index(fields=["deadline", "id"], name="appeal_problem_deadline",
+                         condition=Q(resolved_at__isnull=True) | Q(resolved_at__gt=F("deadline"))
+                         | Q(rating=Rating.UNSATISFIED) | Q(rework_count__gt=0)),
             # The open appeals near a point (appeals.maps): only the reported points.
             models.Index(fields=["latitude", "longitude"], name="appeal_point", condition=Q(latitude__isnull=False)),
         ]
@@ -429,6 +435,9 @@ class AppealEvent(models.Model):
         indexes = [
             models.Index(fields=["appeal", "created_at"], name="appealevent_appeal"),
             models.Index(fields=["action", "created_at"], name="appealevent_action"),
+            # The daily flows' refresh reads the events of the last day or two
+            # (governance.assessment.flows).
+            models.Index(fields=["created_at"], name="appealevent_created"),
             # The system's events (sweeps, auto-close) have no actor.
             models.Index(fields=["actor"], name="appealevent_actor", condition=Q(actor__isnull=False)),
         ]

@@ -302,6 +302,29 @@ def scoring_time(*, month: date, now: datetime | None = None) -> dict:
             "tallies": result.tallies, "seconds": round(seconds, 2)}
 
 
+def flows_time(*, now: datetime | None = None, backfill: bool = False) -> dict:
+    """Time the daily flows (issue 23): with ``backfill``, the rebuild of every day from
+    the first event (what a deployment runs once after migrating: ``rebuild_flows``);
+    then the beat's refresh of today (every FLOWS_REFRESH_SECONDS)."""
+    from governance.assessment import flows
+    from governance.assessment.models import DailyFlow
+
+    now = now or timezone.now()
+    result: dict = {}
+    if backfill:
+        first = flows.first_event_day()
+        started = time.perf_counter()
+        done = flows.flows_rebuild(first=first, last=timezone.localdate(now), now=now, chunk_days=31) if first else []
+        result["backfill_seconds"] = round(time.perf_counter() - started, 1)
+        result["backfill_days"] = sum((r.last - r.first).days + 1 for r in done)
+        result["rows"] = DailyFlow.objects.count()
+    started = time.perf_counter()
+    refreshed = flows.flows_refresh_recent(now=now)
+    result["refresh_seconds"] = round(time.perf_counter() - started, 2)
+    result["refresh_rows"] = refreshed.rows
+    return result
+
+
 def session_cookie(user) -> str:
     """A logged-in session for ``user``, as a cookie header value (no login form: the
     login view's password hashing and lockout checks are not what is measured)."""

@@ -37,9 +37,19 @@ TARGETS = [
     # Issue 23's deep pages: page 10,000 of the API list and of the supervisor's queue, by cursor.
     ("api_deep_page", "p95_ms", 150, "max"),
     ("supervisor_deep_page", "p95_ms", 150, "max"),
+    # Issue 23's: the drill-downs, hot spots and the grid-level quarter report read rollups.
+    ("unit_city", "p95_ms", 150, "max"),
+    ("unit_street", "p95_ms", 150, "max"),
+    ("unit_community", "p95_ms", 150, "max"),
+    ("hotspots_month", "p95_ms", 150, "max"),
+    ("hotspots_quarter", "p95_ms", 150, "max"),
+    ("hotspots_year", "p95_ms", 150, "max"),
+    ("grid_quarter_report", "p95_ms", 150, "max"),
 ]
+ROLLUP_PAGES = ("unit_city", "unit_street", "unit_community", "hotspots_month", "hotspots_quarter", "hotspots_year",
+                "grid_quarter_report")
 PAGES = ("queue_page", "appeal_page", "supervisor_queue", "report_page", "api_list", "map_street_queue",
-         "map_city_choropleth", "api_deep_page", "supervisor_deep_page")
+         "map_city_choropleth", "api_deep_page", "supervisor_deep_page", *ROLLUP_PAGES)
 # How deep the deep pages are: the issue's page 10,000 (at 50 rows a page for the API, 30
 # for the queue), reached as a client following ``next`` would, by its keyset cursor.
 DEEP_PAGE = 10_000
@@ -99,6 +109,27 @@ def map_paths(month: date) -> dict[str, list[str]]:
     }
 
 
+def rollup_paths(month: date) -> dict[str, list[str]]:
+    """Issue 23's paths, as the city supervisor: the city's, a street's and a community's
+    unit pages for ``month``; the city's hot spots over the month, its quarter and the 12
+    months up to it; the grid-level report of the quarter (30,000 grids at M)."""
+    from governance.assessment.periods import Period, month_end
+
+    units = bench_units()
+    quarter = f"{month.year}Q{(month.month - 1) // 3 + 1}"
+    back = month.year * 12 + month.month - 1 - 11  # 11 months before, in months since year 0
+    year = Period.range(date(back // 12, back % 12 + 1, 1), month_end(month))
+    return {
+        "unit_city": [f"/reports/unit/city/{units['street'].code[:4]}00/?period={month:%Y-%m}"],
+        "unit_street": [f"/reports/unit/street/{units['street'].code}/?period={month:%Y-%m}"],
+        "unit_community": [f"/reports/unit/community/{units['community'].code}/?period={month:%Y-%m}"],
+        "hotspots_month": [f"/reports/hotspots/?period={month:%Y-%m}"],
+        "hotspots_quarter": [f"/reports/hotspots/?period={quarter}"],
+        "hotspots_year": [f"/reports/hotspots/?from={year.first}&to={year.last}"],
+        "grid_quarter_report": [f"/reports/?level=grid&period={quarter}"],
+    }
+
+
 def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int = 2, intake_requests: int = 500,
               intake_concurrency: int = 8, escalate_due: int | None = 100_000, settings_note: dict | None = None,
               machine_note: dict | None = None, only: tuple[str, ...] | None = None,
@@ -131,6 +162,14 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) appeals_appeal")
     result["scoring"] = measure.scoring_time(month=month, now=now)
+    try:
+        from governance.assessment.models import FlowRefresh
+    except ImportError:  # the code before issue 23 (the "before" figures): no flows
+        FlowRefresh = None
+    if FlowRefresh is not None:
+        # The daily flows the issue-23 pages read: backfilled once (the first run after
+        # migrating, timed), then the beat's refresh of today, timed each run.
+        result["flows"] = measure.flows_time(now=now, backfill=not FlowRefresh.objects.exists())
 
     def wanted(key: str) -> bool:
         return only is None or key in only
@@ -191,6 +230,9 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
                                                           headers=gzip_supervisor, **kw)
         result["map_city_choropleth"].update(
             measure.payload(base_url, paths["map_city_choropleth"][0], headers=gzip_supervisor))
+    for key, urls in rollup_paths(month).items():
+        if wanted(key):
+            result[key] = measure.latencies(base_url, urls, headers=supervisor_cookie, **kw)
     if wanted("intake"):
         buildings = list(Building.objects.order_by("?").values_list("code", flat=True)[:200])
         categories = list(Category.objects.filter(active=True).values_list("code", flat=True))
@@ -263,6 +305,8 @@ def table(results: list[dict]) -> str:
         ("scoring month", *[r["scoring"]["month"] for r in results]),
         ("scoring appeals", *[str(r["scoring"]["appeals"]) for r in results]),
         ("scoring seconds", *[str(r["scoring"]["seconds"]) for r in results]),
+        ("flows backfill seconds", *[str(r.get("flows", {}).get("backfill_seconds", "")) for r in results]),
+        ("flows refresh seconds", *[str(r.get("flows", {}).get("refresh_seconds", "")) for r in results]),
         ("machine python_loop_ms", *[str(r.get("machine", {}).get("python_loop_ms", "")) for r in results]),
     ]
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(lines[0]))]

@@ -9,6 +9,8 @@ from governance.env import env_int
 
 # The escalation sweep's interval, in seconds (DESIGN.md §4: "every few minutes").
 ESCALATION_SWEEP_SECONDS = env_int("ESCALATION_SWEEP_SECONDS", 300, minimum=10)
+# The daily flows the report pages read (issue 23): today's, every few minutes.
+FLOWS_REFRESH_SECONDS = env_int("FLOWS_REFRESH_SECONDS", 300, minimum=10)
 # The outbox's catch-up: the relay runs this often besides the kick after each commit.
 OUTBOX_RELAY_SECONDS = env_int("OUTBOX_RELAY_SECONDS", 30, minimum=1)
 
@@ -67,6 +69,18 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "retention-purge": {
         "task": "governance.tasks.retention_purge",
         "schedule": crontab(minute=20, hour=3),
+    },
+    # The daily flows of today (and yesterday's last minutes after midnight): the pages'
+    # "数据截至"; a run left in the queue is dropped, the next one covers its days.
+    "assessment-flows-refresh": {
+        "task": "governance.assessment.tasks.refresh_flows",
+        "schedule": float(FLOWS_REFRESH_SECONDS),
+        "options": {"expires": float(FLOWS_REFRESH_SECONDS)},
+    },
+    # The flows of the last FLOWS_REBUILD_DAYS again, counted as the appeals are now.
+    "assessment-flows-rebuild": {
+        "task": "governance.assessment.tasks.rebuild_flows",
+        "schedule": crontab(minute=50, hour=2),
     },
     # 入户走访 (issue 22): visits due tomorrow to the grid, overdue by more than a period to
     # the community, each morning through the outbox.

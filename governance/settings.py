@@ -619,6 +619,10 @@ for _name, _weight in [*SCORE_WEIGHTS.items(), ("basically", SCORE_BASICALLY_SAT
         raise ImproperlyConfigured(f"The score weight {_name}={_weight!r} is not a number.") from None
 # The nightly scoring task's hard time limit, in seconds.
 SCORE_TASK_TIME_LIMIT = env_int("SCORE_TASK_TIME_LIMIT", 3600, minimum=60)
+# The daily flows the report pages read (governance.assessment.flows, issue 23): the
+# nightly rebuild recounts this many days (a category or deadline changed afterwards; a
+# whole year at tier M takes 4–15 min: `manage.py rebuild_flows` for older changes).
+FLOWS_REBUILD_DAYS = env_int("FLOWS_REBUILD_DAYS", 35, minimum=1)
 # Staffing target (DESIGN.md §5): 社区工作者 per 10,000 urban resident population (城镇常住人口),
 # judged for districts and the city.
 STAFFING_TARGET_PER_10K = env_int("STAFFING_TARGET_PER_10K", 18, minimum=1)

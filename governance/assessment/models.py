@@ -195,3 +195,75 @@ class MonthlyScore(_Counters):
     @property
     def provisional(self) -> bool:
         return not self.final
+
+
+# The flows of a day (issue 23): what happened to appeals, counted when it happened (the
+# event's day, Asia/Shanghai), per unit and category. Written only by
+# governance.assessment.flows, read by the report pages instead of the appeal table.
+FLOW_COUNTERS = (
+    "received",      # 受理: receive events
+    "dispatched",    # 派单: dispatch events (a dispatch again after a return counts again)
+    "resolved",      # 办结: resolve events
+    "closed",        # 结案: events that closed the appeal
+    "escalated",     # 升级: escalate events
+    "unsatisfied",   # 不满意: evaluations rated unsatisfied
+    "reworked",      # 返工: rework events (appeals.events.REWORK_Q)
+    "overdue_in",    # became overdue (appeals.selectors.overdue_q) that day
+    "overdue_out",   # stopped being overdue that day (resolved, returned, withdrawn …)
+)
+
+
+class DailyFlow(models.Model):
+    """One unit's flows of one category on one day. A row exists for every level the
+    appeal's place rolls up into (grid → community → street → district → city; a
+    department for the appeals it handles), so a unit's figures are the rows of its own
+    key, and its children's the rows of the child level in its code range
+    (governance.kernel.codes). Overdue at the end of a day is the running sum of
+    overdue_in − overdue_out up to that day: a stock kept as its flows, so that a year
+    of backlog costs one row per change, not one per day."""
+
+    unit_kind = models.CharField(_("单位类型"), max_length=12, choices=UnitKind.choices)
+    unit_code = models.CharField(_("单位编码"), max_length=20)
+    category_code = models.CharField(_("类别编码"), max_length=5, blank=True)
+    day = models.DateField(_("日期"))
+    received = models.PositiveIntegerField(_("受理数"), default=0)
+    dispatched = models.PositiveIntegerField(_("派单数"), default=0)
+    resolved = models.PositiveIntegerField(_("办结数"), default=0)
+    closed = models.PositiveIntegerField(_("结案数"), default=0)
+    escalated = models.PositiveIntegerField(_("升级数"), default=0)
+    unsatisfied = models.PositiveIntegerField(_("不满意数"), default=0)
+    reworked = models.PositiveIntegerField(_("返工数"), default=0)
+    overdue_in = models.PositiveIntegerField(_("新增超期数"), default=0)
+    overdue_out = models.PositiveIntegerField(_("超期结束数"), default=0)
+
+    class Meta:
+        verbose_name = _("诉求日流量")
+        verbose_name_plural = _("诉求日流量")
+        ordering = ["day", "unit_kind", "unit_code", "category_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit_kind", "unit_code", "day", "category_code"],
+                                    name="dailyflow_unit_day_category"),
+        ]
+        indexes = [models.Index(fields=["day"], name="dailyflow_day")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_kind}:{self.unit_code} {self.day} {self.category_code}"
+
+
+class FlowRefresh(models.Model):
+    """The last refresh of the daily flows: the flows count the events before ``as_of``
+    (the pages' "数据截至"). One row, replaced by each refresh."""
+
+    as_of = models.DateTimeField(_("数据截至"))
+    first_day = models.DateField(_("起始日期"))
+    last_day = models.DateField(_("截止日期"))
+    rows = models.PositiveIntegerField(_("行数"), default=0)
+    seconds = models.FloatField(_("用时（秒）"), default=0)
+    finished_at = models.DateTimeField(_("完成时间"))
+
+    class Meta:
+        verbose_name = _("流量统计刷新")
+        verbose_name_plural = _("流量统计刷新")
+
+    def __str__(self) -> str:
+        return f"{self.first_day}..{self.last_day} @ {self.as_of}"

@@ -49,6 +49,7 @@ from governance.assessment.enums import UnitKind
 from governance.assessment.models import COUNTERS, DailyTally, MonthlyScore
 from governance.assessment.periods import Period
 from governance.kernel import shared_cache
+from governance.kernel.codes import descendants_q, parent_in_q
 from governance.kernel.errors import ApplicationError, NotFound
 from grids.models import UNIT_MODELS, Department, District
 
@@ -126,9 +127,9 @@ _MODELS = UNIT_MODELS  # by unit kind: the kinds are the level names
 
 
 def _visible_q(jurisdiction, path: str) -> Q | None:
-    """Units inside the jurisdiction: by code prefix (a department's code starts with its
+    """Units inside the jurisdiction: by code range (a department's code starts with its
     district's), plus the account's own departments. None: no restriction."""
-    q = jurisdiction.code_q(path)
+    q = jurisdiction.code_range_q(path)
     if q is None:
         return None
     if jurisdiction.department_ids:
@@ -144,10 +145,7 @@ def _units(level: str, prefixes: list[str] | None) -> dict[tuple[str, str], str]
         return {(level, c): _("全市") for c in codes if prefixes is None or any(c.startswith(p) for p in prefixes)}
     qs = _MODELS[level].objects.all()
     if prefixes is not None:
-        q = Q(pk__in=[])
-        for prefix in prefixes:
-            q |= Q(code__startswith=prefix)
-        qs = qs.filter(q)
+        qs = qs.filter(parent_in_q("code", prefixes))
     return {(level, code): name for code, name in qs.values_list("code", "name")}
 
 
@@ -171,10 +169,7 @@ def _summed(*, period: Period, level: str, prefixes: list[str] | None, names: di
     """Rows (as dicts) for every unit of ``names``, summed from daily tallies and ranked."""
     qs = DailyTally.objects.filter(unit_kind=level, day__gte=period.first, day__lte=period.last)
     if prefixes is not None:
-        q = Q(pk__in=[])
-        for prefix in prefixes:
-            q |= Q(unit_code__startswith=prefix)
-        qs = qs.filter(q)
+        qs = qs.filter(parent_in_q("unit_code", prefixes))
     sums = {
         (level, r.pop("unit_code")): r
         for r in qs.values("unit_code").order_by().annotate(**{n: Sum(n) for n in COUNTERS})
@@ -276,9 +271,9 @@ def _department_codes(jurisdiction) -> list[str]:
 
 
 def _scope_q(jurisdiction, path: str, parent_code: str | None, departments: list[str]) -> Q:
-    """_visible_q and the parent's prefix on the code at ``path``."""
-    q = Q(**{f"{path}__startswith": parent_code}) if parent_code else Q()
-    visible = jurisdiction.code_q(path)
+    """_visible_q and the parent's code range on the code at ``path``."""
+    q = descendants_q(path, parent_code) if parent_code else Q()
+    visible = jurisdiction.code_range_q(path)
     if visible is not None:
         q &= visible | Q(**{f"{path}__in": departments}) if departments else visible
     return q

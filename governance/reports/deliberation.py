@@ -11,6 +11,7 @@ from appeals.deliberation.models import Meeting, MeetingDecision, MeetingState
 from governance.assessment.enums import UnitKind
 from governance.assessment.periods import Period, day_window
 from governance.kernel.clock import CHINA
+from governance.kernel.codes import descendants_q
 from governance.reports.tables import Column, ReportTable
 
 LEVELS = (UnitKind.COMMUNITY, UnitKind.STREET, UnitKind.DISTRICT, UnitKind.CITY)
@@ -30,13 +31,13 @@ def deliberation_table(*, period: Period, kind: str, code: str) -> ReportTable |
     start, end = day_window(period.first, period.last)
     counts: dict[tuple[str, str], dict] = defaultdict(lambda: {"held": 0, "due": 0, "on_time": 0})
     names: dict[str, str] = {}
-    held = (Meeting.objects.filter(community__code__startswith=prefix, state=MeetingState.HELD,
+    held = (Meeting.objects.filter(descendants_q("community__code", prefix), state=MeetingState.HELD,
                                    starts_at__gte=start, starts_at__lt=end)
             .values_list("community_id", "community__name", "starts_at"))
     for community, name, starts_at in held:
         names[community] = name
         counts[(community, starts_at.astimezone(CHINA).strftime("%Y-%m"))]["held"] += 1
-    due = (MeetingDecision.objects.filter(meeting__community__code__startswith=prefix, due_date__gte=period.first,
+    due = (MeetingDecision.objects.filter(descendants_q("meeting__community__code", prefix), due_date__gte=period.first,
                                           due_date__lte=period.last)
            .values_list("meeting__community_id", "meeting__community__name", "due_date", "done_at"))
     for community, name, due_date, done_at in due:

@@ -27,6 +27,7 @@ from appeals.enums import AppealState, HandlingLevel, Rating, Source
 from appeals.models import Appeal, AppealEvent, Category
 from appeals.suggest.coldstart import texts_for
 from appeals.workdays import deadline_for
+from governance.assessment import flows
 from governance.assessment.periods import month_start, next_month, previous_month, today_local
 from governance.assessment.services import compute_month
 from governance.kernel.clock import CHINA
@@ -239,3 +240,7 @@ def seed(ctx=None) -> None:
     _write(ctx, f"报表演示数据：{n} 件历史诉求" if n else "报表演示数据：历史诉求已存在，跳过")
     results = scores_seed()
     _write(ctx, f"考核成绩：已计算 {len(results)} 个月")
+    first = flows.first_event_day()
+    if first is not None:
+        flows.flows_rebuild(first=first, last=today_local(timezone.now()), chunk_days=31)
+        _write(ctx, f"诉求日流量：{first:%Y-%m-%d} 起已汇总")

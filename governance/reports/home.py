@@ -1,16 +1,17 @@
 """The staff home's report card: this month's stored scores of my units, and the overdue
-appeals in my jurisdiction for those who read reports."""
+appeals in my jurisdiction for those who read reports (from the daily flows)."""
 
 from datetime import datetime
 
 from django.db.models import Q
 from django.utils import timezone
 
+from governance.assessment import flows
 from governance.assessment.enums import UnitKind
 from governance.assessment.models import MonthlyScore
 from governance.assessment.periods import Period, month_start, today_local
+from governance.reports.hotspots import flow_units
 from governance.reports.scope import can_see_reports, post_units
-from governance.reports.supervision import overdue_count
 from governance.reports.units import RANK_WITHIN, unit_url
 from governance.staff.selectors import Jurisdiction
 
@@ -41,12 +42,17 @@ def home_scores(*, jurisdiction: Jurisdiction, now: datetime | None = None) -> l
 
 def home_card(*, jurisdiction: Jurisdiction, now: datetime | None = None) -> dict:
     """The home dashboard's card: this month's stored scores of my units and, for those who
-    read reports, the overdue appeals in my jurisdiction (the 督办 list's count)."""
+    read reports, the appeals overdue in my jurisdiction at the daily flows' last refresh
+    (``as_of``), summed from the flows of my units (hotspots' units: disjoint)."""
     if not (jurisdiction.everything or jurisdiction.posts):
-        return {"scores": [], "overdue": None, "reports": False}
+        return {"scores": [], "overdue": None, "reports": False, "as_of": None}
     reports = can_see_reports(jurisdiction)
+    overdue = as_of = None
+    if reports:
+        overdue = flows.overdue_now(units=flow_units(jurisdiction, ""))
+        as_of = flows.flows_as_of()
     return {
         "scores": home_scores(jurisdiction=jurisdiction, now=now),
-        "overdue": overdue_count(jurisdiction=jurisdiction, now=now) if reports else None,
+        "overdue": overdue, "as_of": as_of,
         "reports": reports,
     }

@@ -1,21 +1,34 @@
 """Hot spots (高频诉求): categories, buildings and households with repeated appeals."""
 
+import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Count, Max, Min
+from django.db import connection
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals.enums import AppealState
+from appeals.models import Category
 from appeals.selectors import appeal_scope
-from governance.assessment.periods import Period, day_window
+from governance.assessment import flows, formulas
+from governance.assessment.enums import UnitKind
+from governance.assessment.periods import Period, day_window, today_local
+from governance.kernel import shared_cache
 from governance.kernel.clock import CHINA
+from governance.kernel.codes import collapse
 from governance.kernel.errors import NotFound
 from governance.kernel.privacy import mask_phone
 from governance.reports.tables import LIST_LIMIT, Column, ReportTable
 from governance.staff.selectors import Jurisdiction
+from grids.models import Department, District
 
 HOTSPOT_MIN = 2  # "repeated": at least this many appeals in the period
+
+
+# A unit's level by the length of its code (the hot spots' ``unit``).
+_KIND_BY_LENGTH = {6: UnitKind.DISTRICT, 9: UnitKind.STREET, 12: UnitKind.COMMUNITY, 15: UnitKind.GRID}
 
 
 def _period_appeals(*, jurisdiction: Jurisdiction, period: Period, unit: str):
@@ -25,10 +38,45 @@ def _period_appeals(*, jurisdiction: Jurisdiction, period: Period, unit: str):
         state=AppealState.WITHDRAWN
     )
     if unit:
-        if not jurisdiction.covers(unit):
-            raise NotFound()
-        qs = qs.filter(territory_code__startswith=unit)
+        qs = qs.filter(**{_PLACE_KEY[_KIND_BY_LENGTH[len(unit)]]: unit})
     return qs
+
+
+_PLACE_KEY = {UnitKind.DISTRICT: "district_id", UnitKind.STREET: "street_id", UnitKind.COMMUNITY: "community_id",
+              UnitKind.GRID: "grid_id"}
+
+
+def flow_units(jurisdiction: Jurisdiction, unit: str) -> list[tuple[str, str]]:
+    """The units whose flows the hot spots sum, disjoint: the one asked for, else the
+    jurisdiction's own (its code prefixes, collapsed; its departments), else the cities."""
+    if unit:
+        if len(unit) not in _KIND_BY_LENGTH or not jurisdiction.covers(unit):
+            raise NotFound()
+        return [(_KIND_BY_LENGTH[len(unit)], unit)]
+    if jurisdiction.everything:
+        return [(UnitKind.CITY, formulas.city_code(c)) for c in
+                sorted({c[:4] for c in District.objects.values_list("code", flat=True)})]
+    units = [(_KIND_BY_LENGTH[len(p)], p) for p in collapse(jurisdiction.prefixes) if len(p) in _KIND_BY_LENGTH]
+    if jurisdiction.department_ids:
+        units += [(UnitKind.DEPARTMENT, c) for c in
+                  Department.objects.filter(pk__in=jurisdiction.department_ids).values_list("code", flat=True)]
+    return units
+
+
+def _category_rows(*, jurisdiction: Jurisdiction, period: Period, unit: str) -> list[dict]:
+    """The categories received at least HOTSPOT_MIN times in the period, most first:
+    summed from the daily flows of the units (flow_units)."""
+    units = flow_units(jurisdiction, unit)
+    if not units:
+        return []
+    found = [r for r in flows.units_category_flows(units=units, first=period.first, last=period.last)
+             if r["received"] >= HOTSPOT_MIN]
+    found.sort(key=lambda r: (-r["received"], r["category_code"]))
+    found = found[:LIST_LIMIT]
+    names = dict(Category.objects.filter(code__in=[r["category_code"] for r in found if r["category_code"]])
+                 .values_list("code", "name"))
+    return [{"category_code": r["category_code"], "category": names.get(r["category_code"]) or _("未分类"),
+             "count": r["received"]} for r in found]
 
 
 @dataclass
@@ -36,33 +84,22 @@ class Hotspots:
     categories: ReportTable
     buildings: ReportTable
     households: ReportTable
+    as_of: datetime | None = None  # the categories' data time (the flows' last refresh)
 
 
 def hotspots(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") -> Hotspots:
     """高频诉求: categories, buildings and households (by phone) with at least HOTSPOT_MIN
-    appeals received in the period — three grouped queries, each cut to LIST_LIMIT rows.
-    Phones are masked; the caller logs the view (personal data)."""
-    base = _period_appeals(jurisdiction=jurisdiction, period=period, unit=unit)
-    categories = list(
-        base.values("category__code", "category__name")
-        .annotate(n=Count("id"), buildings=Count("building", distinct=True), communities=Count("community", distinct=True))
-        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "category__code")[:LIST_LIMIT]
-    )
-    buildings = list(
-        base.filter(building__isnull=False)
-        .values("building__code", "building__address", "building__compound", "community__name")
-        .annotate(n=Count("id"), categories=Count("category", distinct=True), last=Max("created_at"))
-        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "building__code")[:LIST_LIMIT]
-    )
-    households = list(
-        base.exclude(phone="").values("phone")
-        .annotate(n=Count("id"), categories=Count("category", distinct=True), first=Min("created_at"),
-                  last=Max("created_at"), community=Max("community__name"), address=Max("building__address"))
-        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "phone")[:LIST_LIMIT]
-    )
-
-    def day(value):
-        return timezone.localtime(value, CHINA).strftime("%Y-%m-%d") if value else ""
+    appeals received in the period, each cut to LIST_LIMIT rows: the categories' counts
+    summed from the daily flows (as of their last refresh, ``as_of``); the buildings and
+    communities they came from, the buildings and the households grouped from the
+    period's appeals once per refresh (_repeats). Phones are masked; the caller logs the
+    view (personal data)."""
+    categories = _category_rows(jurisdiction=jurisdiction, period=period, unit=unit)
+    as_of, token = flows.flows_state()
+    spread, buildings, households = _repeats(jurisdiction=jurisdiction, period=period, unit=unit, as_of=as_of,
+                                             token=token, categories=[r["category_code"] for r in categories])
+    for row in categories:
+        row.update(spread.get(row["category_code"], {"buildings": 0, "communities": 0}))
 
     return Hotspots(
         categories=ReportTable(
@@ -70,8 +107,7 @@ def hotspots(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") -> H
             columns=[Column("category_code", _("类别编码"), "code"), Column("category", _("类别")),
                      Column("count", _("诉求数"), "int"), Column("buildings", _("涉及楼栋"), "int"),
                      Column("communities", _("涉及社区"), "int")],
-            rows=[{"category_code": r["category__code"] or "", "category": r["category__name"] or _("未分类"),
-                   "count": r["n"], "buildings": r["buildings"], "communities": r["communities"]} for r in categories],
+            rows=categories,
         ),
         buildings=ReportTable(
             key="hotspot-buildings", title=_("重复诉求楼栋"),
@@ -79,17 +115,75 @@ def hotspots(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") -> H
                      Column("compound", _("小区")), Column("community", _("社区")),
                      Column("count", _("诉求数"), "int"), Column("categories", _("类别数"), "int"),
                      Column("last", _("最近诉求"))],
-            rows=[{"building_code": r["building__code"], "address": r["building__address"],
-                   "compound": r["building__compound"], "community": r["community__name"] or "",
-                   "count": r["n"], "categories": r["categories"], "last": day(r["last"])} for r in buildings],
+            rows=buildings,
         ),
         households=ReportTable(
             key="hotspot-households", title=_("反复诉求的住户（电话已脱敏）"),
             columns=[Column("phone", _("联系电话"), "code"), Column("community", _("社区")),
                      Column("address", _("楼栋")), Column("count", _("诉求数"), "int"),
                      Column("categories", _("类别数"), "int"), Column("first", _("首次")), Column("last", _("最近"))],
-            rows=[{"phone": mask_phone(r["phone"]), "community": r["community"] or "", "address": r["address"] or "",
-                   "count": r["n"], "categories": r["categories"], "first": day(r["first"]), "last": day(r["last"])}
-                  for r in households],
+            rows=households,
         ),
+        as_of=as_of,
     )
+
+
+def _day(value) -> str:
+    return timezone.localtime(value, CHINA).strftime("%Y-%m-%d") if value else ""
+
+
+# These bound the space only: the key changes with each refresh (or each day).
+REPEATS_CACHE_SECONDS, REPEATS_CACHE_DAY_SECONDS = 900, 26 * 3600
+
+
+def _repeats(*, jurisdiction: Jurisdiction, period: Period, unit: str, as_of, token: str,
+             categories: list[str]) -> tuple[dict, list[dict], list[dict]]:
+    """What no per-unit sum can tell, from the appeals received in the period before
+    ``as_of`` (the flows' last refresh, so that the tables count the same appeals): how
+    many buildings and communities each of ``categories`` came from, and the buildings
+    and households (masked phones) with at least HOTSPOT_MIN appeals — three grouped
+    queries over the period's appeals, kept in the shared cache until the next refresh
+    (a period over before today: until the next day), so the scan runs once per refresh
+    (or day), scope and period, not once per view."""
+    key, seconds = None, REPEATS_CACHE_SECONDS
+    if as_of is not None:
+        scope = (jurisdiction.everything, sorted(jurisdiction.prefixes), sorted(jurisdiction.department_ids))
+        # A period over before today changes no more with the refreshes: grouped once a day.
+        version = token
+        if period.last < today_local(as_of):
+            version, seconds = f"day:{today_local(as_of)}", REPEATS_CACHE_DAY_SECONDS
+        name = repr(("v1", connection.settings_dict["NAME"], scope, unit, period.label, version, categories))
+        key = f"reports:hotspot-repeats:{hashlib.sha256(name.encode()).hexdigest()}"
+        found = shared_cache.get(key, what="reports")
+        if found is not None:
+            return found
+    base = _period_appeals(jurisdiction=jurisdiction, period=period, unit=unit)
+    if as_of is not None:
+        base = base.filter(created_at__lt=as_of)
+    named = [c for c in categories if c]
+    in_categories = Q(category__code__in=named) | (Q(category__isnull=True) if "" in categories else Q(pk__in=[]))
+    spread = {
+        r["category__code"] or "": {"buildings": r["buildings"], "communities": r["communities"]}
+        for r in base.filter(in_categories).values("category__code").order_by()
+        .annotate(buildings=Count("building", distinct=True), communities=Count("community", distinct=True))
+    } if categories else {}
+    buildings = [
+        {"building_code": r["building__code"], "address": r["building__address"],
+         "compound": r["building__compound"], "community": r["community__name"] or "",
+         "count": r["n"], "categories": r["categories"], "last": _day(r["last"])}
+        for r in base.filter(building__isnull=False)
+        .values("building__code", "building__address", "building__compound", "community__name")
+        .annotate(n=Count("id"), categories=Count("category", distinct=True), last=Max("created_at"))
+        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "building__code")[:LIST_LIMIT]
+    ]
+    households = [
+        {"phone": mask_phone(r["phone"]), "community": r["community"] or "", "address": r["address"] or "",
+         "count": r["n"], "categories": r["categories"], "first": _day(r["first"]), "last": _day(r["last"])}
+        for r in base.exclude(phone="").values("phone")
+        .annotate(n=Count("id"), categories=Count("category", distinct=True), first=Min("created_at"),
+                  last=Max("created_at"), community=Max("community__name"), address=Max("building__address"))
+        .filter(n__gte=HOTSPOT_MIN).order_by("-n", "phone")[:LIST_LIMIT]
+    ]
+    if key is not None:
+        shared_cache.put(key, (spread, buildings, households), seconds, what="reports")
+    return spread, buildings, households

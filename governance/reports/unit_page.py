@@ -4,26 +4,31 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals.deadlines import deadline_text, duration_text
 from appeals.enums import AppealState, Rating
+from appeals.models import Category
 from appeals.selectors import appeal_scope, late_q
 from governance.assessment import enums as assessment_enums
-from governance.assessment import formulas
+from governance.assessment import flows, formulas
 from governance.assessment.enums import UnitKind
 from governance.assessment.models import MonthlyScore
 from governance.assessment.periods import Period, day_window, month_start, previous_month
 from governance.assessment.selectors import scores_for
+from governance.kernel.codes import descendants_q
 from governance.kernel.errors import NotFound
 from governance.reports.deliberation import deliberation_table
 from governance.reports.tables import CHILD, LIST_LIMIT, PLACE_RELATED, Column, ReportTable
 from governance.reports.units import MEASURES, score_dict, unit_table
 from governance.staff.selectors import Jurisdiction
 from grids.models import UNIT_MODELS
+
+# The category table's flows (governance.assessment.flows), in its columns' order.
+CATEGORY_FLOWS = ("received", "dispatched", "resolved", "closed", "escalated", "unsatisfied", "reworked", "overdue")
 
 
 @dataclass
@@ -35,6 +40,7 @@ class UnitReport:
     row: dict
     final: bool = False
     as_of: datetime | None = None
+    flows_as_of: datetime | None = None  # the category table's data time (the flows' last refresh)
     parent: tuple[str, str, str] | None = None  # (kind, code, name) when the viewer may open it
     benchmark_name: str = ""
     measures: list[dict] = field(default_factory=list)  # each as compare_measure gives it
@@ -114,6 +120,7 @@ def unit_report(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: 
                                         parent_code=None if kind == UnitKind.CITY else code, sort=sort)
     report.trend = unit_trend(kind=kind, code=code, last_month=month_start(period.last))
     report.categories = category_breakdown(jurisdiction=jurisdiction, period=period, kind=kind, code=code, now=now)
+    report.flows_as_of = flows.flows_as_of()
     report.problems = problem_appeals(jurisdiction=jurisdiction, period=period, kind=kind, code=code, now=now)
     report.deliberation = deliberation_table(period=period, kind=kind, code=code)
     return report
@@ -142,48 +149,50 @@ def unit_trend(*, kind: str, code: str, last_month: date, months: int = 12) -> d
     return {"months": labels, **series}
 
 
+# The appeal's place column of each level: a unit's appeals are those of its own key
+# (a parent key, indexed by appeal_comm_state / appeal_street_state …), never a LIKE.
+_PLACE_KEY = {
+    UnitKind.GRID: "grid_id", UnitKind.COMMUNITY: "community_id", UnitKind.STREET: "street_id",
+    UnitKind.DISTRICT: "district_id", UnitKind.DEPARTMENT: "handling_department__code",
+}
+
+
 def _unit_appeals(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str):
     """The appeals due in the period at the unit's place (a department: handled by it),
-    inside the jurisdiction: a bounded, indexed query (deadline range + code prefix)."""
+    inside the jurisdiction: the deadline range and the unit's key (the city: its
+    districts' code range, governance.kernel.codes)."""
     start, end = day_window(period.first, period.last)
     qs = appeal_scope(jurisdiction).filter(deadline__gt=start, deadline__lte=end).exclude(
         state__in=(AppealState.WITHDRAWN, AppealState.DECLINED)
     )
-    if kind == UnitKind.DEPARTMENT:
-        return qs.filter(handling_department__code=code)
     if kind == UnitKind.CITY:
-        return qs.filter(territory_code__startswith=code[:4])
-    return qs.filter(territory_code__startswith=code)
+        return qs.filter(descendants_q("district_id", code[:4]))
+    return qs.filter(**{_PLACE_KEY[kind]: code})
 
 
 def category_breakdown(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str,
                        now: datetime | None = None) -> ReportTable:
-    """Appeals due in the period by category: due, resolved, overdue, unsatisfied, reworked
-    (one grouped query). By place, so it can differ slightly from the scores, which count
-    an appeal for the unit holding it at its deadline."""
-    now = now or timezone.now()
-    overdue = late_q(now)
-    rows = list(
-        _unit_appeals(jurisdiction=jurisdiction, period=period, kind=kind, code=code)
-        .values("category__code", "category__name")
-        .annotate(
-            due=Count("id"), resolved=Count("id", filter=Q(resolved_at__isnull=False)),
-            overdue=Count("id", filter=overdue),
-            unsatisfied=Count("id", filter=Q(rating=Rating.UNSATISFIED)),
-            reworked=Count("id", filter=Q(rework_count__gt=0)),
-        )
-        .order_by("-due", "category__code")[:LIST_LIMIT]
-    )
-    for row in rows:
-        row["category"] = row.pop("category__name") or _("未分类")
-        row["category_code"] = row.pop("category__code") or ""
+    """The unit's flows in the period by category — received, dispatched, resolved,
+    closed, escalated, unsatisfied, reworked — and the appeals overdue at its end (or at
+    the flows' last refresh): summed from the unit's daily flows (one query, and one for
+    the categories' names), by place (a department: the appeals it handles), so it can
+    differ slightly from the scores, which count an appeal for the unit holding it at
+    its deadline."""
+    found = flows.unit_category_flows(kind=kind, code=code, first=period.first, last=period.last)
+    found.sort(key=lambda r: (-r["received"], -r["overdue"], r["category_code"]))
+    found = found[:LIST_LIMIT]
+    names = dict(Category.objects.filter(code__in=[r["category_code"] for r in found if r["category_code"]])
+                 .values_list("code", "name"))
+    rows = [{"category_code": r["category_code"], "category": names.get(r["category_code"]) or _("未分类"),
+             **{key: r[key] for key in CATEGORY_FLOWS}} for r in found]
     return ReportTable(
         key="categories", title=_("诉求类别分布"), rows=rows,
         columns=[
             Column("category_code", _("类别编码"), "code"), Column("category", _("类别")),
-            Column("due", _("应办结"), "int"), Column("resolved", _("已办结"), "int"),
-            Column("overdue", _("超期"), "int"), Column("unsatisfied", _("不满意"), "int"),
-            Column("reworked", _("返工"), "int"),
+            Column("received", _("受理"), "int"), Column("dispatched", _("派单"), "int"),
+            Column("resolved", _("办结"), "int"), Column("closed", _("结案"), "int"),
+            Column("escalated", _("升级"), "int"), Column("unsatisfied", _("不满意"), "int"),
+            Column("reworked", _("返工"), "int"), Column("overdue", _("期末超期"), "int"),
         ],
     )
 

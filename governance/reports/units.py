@@ -31,7 +31,7 @@ from governance.kernel.errors import ApplicationError
 from governance.reports import tables
 from governance.reports.tables import Column, ReportTable, sort_rows
 from governance.staff.selectors import Jurisdiction
-from grids.models import Community, District, Street
+from grids.models import UNIT_MODELS, Community, District, Street
 
 # The measures' columns: which way is better is said once, in the registry.
 MEASURES = assessment_enums.MEASURES
@@ -163,6 +163,21 @@ def unit_table(
         table.total, table.final, table.as_of = stored.total, stored.final, stored.as_of  # type: ignore[attr-defined]
         _stored_page(table, stored, key=key, descending=descending, page=page, period=period)
         return table
+    cache_key = None
+    if page is not None:
+        # A quarter or a range is summed from the daily tallies and ranked for every unit
+        # of the level (30,000 grids): its page is kept, like a stored month's, until the
+        # scores are computed again — the tallies change only then.
+        # The number of units too: a unit created since is listed at once (one count).
+        units = 1 if level == UnitKind.CITY else UNIT_MODELS[level].objects.count()
+        cache_key = _page_cache_key("summed", jurisdiction.everything, sorted(jurisdiction.prefixes),
+                                    sorted(jurisdiction.department_ids), period.label, level, parent_code, key,
+                                    descending, page, units)
+        found = shared_cache.get(cache_key, what="reports") if cache_key else None
+        if found is not None:
+            table.rows, table.links, table.total, table.final, table.as_of = found  # type: ignore[attr-defined]
+            table.cache_key = cache_key
+            return table
     scores = scores_for(jurisdiction=jurisdiction, period=period, level=level, parent_code=parent_code)
     keys = [c.key for c in table.columns]
     rows = sort_rows([score_dict(r, keys) for r in scores.rows], key=key, descending=descending)
@@ -174,7 +189,22 @@ def unit_table(
     table.rows = rows
     table.final, table.as_of = scores.final, scores.as_of  # type: ignore[attr-defined]
     table.links = _unit_links(level, [r["unit_code"] for r in table.rows], period)
+    if cache_key:
+        table.cache_key = cache_key
+        shared_cache.put(cache_key, (table.rows, table.links, table.total, table.final, table.as_of),
+                         PAGE_CACHE_SECONDS, what="reports")
     return table
+
+
+def _page_cache_key(*parts) -> str | None:
+    """A cache key for a page built from the stored scores: the scores' token (renewed by
+    compute_month), the database (the benchmark's tiers may share a cache), the URL
+    prefix and ``parts``; None when the cache is down (the page is built every time)."""
+    token = scores_token()
+    if token is None:
+        return None
+    name = repr(("v2", token, connection.settings_dict["NAME"], tables.PAGE_SIZE, get_script_prefix(), *parts))
+    return f"reports:units-page:{hashlib.sha256(name.encode()).hexdigest()}"
 
 
 def _unit_links(level: str, codes: list[str], period: Period) -> list[dict]:

@@ -122,7 +122,7 @@ def unit(request, kind: str, code: str):
                                heading=f"{report.name} · {periods.period_label(period)} · {table.title}")
     charts = {"trend": report.trend,
               "categories": {"names": [r["category"] for r in report.categories.rows],
-                             "values": [r["due"] for r in report.categories.rows]}}
+                             "values": [r["received"] for r in report.categories.rows]}}
     if report.children is not None:
         charts["ranking"] = presenters.ranking_data(report.children)
         charts["heat"] = presenters.heat_data(report.children)

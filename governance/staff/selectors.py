@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from governance.enums import COMMUNITY_ROLES, HOUSEHOLD_EDITORS, Role
+from governance.kernel.codes import under_any_q
 from governance.kernel.errors import ActionForbidden
 from governance.models import Post
 
@@ -103,6 +104,14 @@ class Jurisdiction:
         reach = "*" if self.everything else ",".join(sorted(self.prefixes))
         text = f"{reach}|{','.join(map(str, sorted(self.department_ids)))}|{','.join(care)}"
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def code_range_q(self, path: str) -> Q | None:
+        """As ``code_q``, as code ranges (governance.kernel.codes) for the tables whose
+        codes have a plain B-tree index (units, scores, flows; the appeals' territory code
+        has a pattern index, which serves ``code_q``'s prefixes). None: no restriction."""
+        if self.everything:
+            return None
+        return under_any_q(path, self.prefixes)
 
     def scope(self, qs: QuerySet, path: str) -> QuerySet:
         q = self.code_q(path)

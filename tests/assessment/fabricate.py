@@ -73,14 +73,26 @@ def fabricate(specs: list[dict]) -> list[Appeal]:
             territory_code=place.code, state=spec["state"], deadline=spec["deadline"],
             level_deadline=spec["deadline"], response_deadline=spec["response_deadline"],
             first_contact_at=contact_at, dispatched_at=spec["events"][0][1],
+            # A waiting appeal waits in a queue (a return leaves it in the community's).
+            queue_level="community" if spec["state"] == AppealState.RECEIVED else "",
         ))
     Appeal.objects.bulk_create(appeals, batch_size=1000)
     ev.load_history([
-        ev.Event(appeal_id=appeal.pk, data=data, from_state="", to_state=to_state, at=when)
+        ev.Event(appeal_id=appeal.pk, data=data, from_state=from_state, to_state=to_state, at=when)
         for appeal, spec in zip(appeals, specs, strict=True)
-        for data, when, to_state in spec["events"]
+        for (data, when, to_state), from_state in zip(spec["events"], _from_states(spec["events"]), strict=True)
     ])
     return appeals
+
+
+def _from_states(events) -> list[str]:
+    """Each event's from_state, as the services write it: the state the one before led to
+    (the first: received, which intake's receive event leads to)."""
+    states, previous = [], AppealState.RECEIVED
+    for _data, _when, to_state in events:
+        states.append(previous)
+        previous = to_state
+    return states
 
 
 def add_events(appeal: Appeal, *events) -> None:

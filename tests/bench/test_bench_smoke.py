@@ -12,13 +12,13 @@ from appeals import events
 from appeals.enums import AppealState, HandlingLevel
 from appeals.models import Appeal, AppealEvent
 from bench.seed import BENCH_ACCOUNTS, city_seed
-from bench.suite import check_targets, run_suite, table
+from bench.suite import ROLLUP_PAGES, check_targets, run_suite, table
 from bench.tiers import TIERS
 from grids.models import Building, Household
 
 TIER = TIERS["T"]
 MEASURES = ("queue_page", "appeal_page", "supervisor_queue", "report_page", "api_list", "map_street_queue",
-            "map_city_choropleth", "api_deep_page", "supervisor_deep_page")
+            "map_city_choropleth", "api_deep_page", "supervisor_deep_page", *ROLLUP_PAGES)
 
 
 def _seed() -> dict:
@@ -89,6 +89,9 @@ def test_tiny_tier_seeds_a_coherent_city_and_every_measure_runs_without_errors(l
     for appeal in Appeal.objects.annotate(n=Count("events")).filter(deadline__isnull=False):
         assert (appeal.version, appeal.level_deadline) == (appeal.n, appeal.deadline)  # as seeded
     assert result["scoring"]["appeals"] > 0 and result["scoring"]["seconds"] >= 0
+    # The daily flows (issue 23): backfilled on the first run, then refreshed.
+    assert result["flows"]["backfill_days"] > 300 and result["flows"]["rows"] > 0
+    assert result["flows"]["refresh_seconds"] >= 0
     assert "queue_page p95_ms" in table([result])
     assert {row["what"] for row in check_targets(result)} >= {"queue_page.p95_ms", "intake.per_second"}
 

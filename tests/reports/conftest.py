@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from appeals.enums import AppealState, EscalationLevel, Rating
 from appeals.models import Appeal
+from governance.assessment.flows import flows_rebuild
 from governance.assessment.services import compute_month
 from tests.appeals.factories import grid_category, receive
 from tests.assessment.fabricate import at, contact, dispatch, evaluate, fabricate, make, resolve
@@ -79,6 +80,7 @@ def scored(city):
         Appeal.objects.filter(pk=appeal.pk).update(**fields)
     compute_month(month=date(2026, 9, 1), now=NOW)
     compute_month(month=date(2026, 10, 1), now=NOW)
+    flows_rebuild(first=date(2026, 9, 1), last=date(2026, 11, 20), now=NOW, chunk_days=31)
     return appeals
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from governance.assessment.flows import flows_rebuild
 from governance.assessment.services import compute_month
 from grids.models import Community, Grid
 from tests.assessment.fabricate import at, contact, dispatch, evaluate, fabricate, make, resolve
@@ -19,6 +20,10 @@ URLS = [
     "/reports/?level=community&from=2026-10-01&to=2026-10-20",
     "/reports/unit/street/110101001/?period=2026-10",
     "/reports/unit/community/110101001001/?period=2026-10",
+    # Issue 23: the city's page and the hot spots sum the daily flows; the grids' quarter.
+    "/reports/unit/city/110100/?period=2026-10",
+    "/reports/hotspots/?period=2026Q4",
+    "/reports/?level=grid&period=2026Q4",
     "/reports/supervision/",
     "/reports/hotspots/?period=2026-10",
     "/reports/staffing/",
@@ -41,6 +46,10 @@ def _grow(city, n: int, *, start: int = 0) -> None:
     fabricate(specs)
     # force: October is final after the first call, and the new communities need their rows.
     compute_month(month=date(2026, 10, 1), now=at(2026, 11, 20), force=True)
+    # The flows as of another day each time: what is grouped from them is kept for the day
+    # (hotspots._repeats), and the counts compared are those of a page built afresh.
+    day = date(2026, 11, 20 + start // 5)
+    flows_rebuild(first=date(2026, 10, 1), last=day, now=at(day.year, day.month, day.day), chunk_days=31)
 
 
 def _counts(client) -> list[int]:

@@ -57,7 +57,12 @@ def test_the_worst_community_in_two_clicks_and_why(city, scored, login):
     code = scored[3].tracking_code
     assert f'href="/appeals/{code}/"' in unit.content.decode()
     categories = page_tables(unit.content.decode())["categories"]
-    assert categories[1][:3] == ["01001", "暴露垃圾", "2"]
+    # Its flows in October by category (the fabricated history has no receive events):
+    # two dispatches, two resolutions, one closed, one unsatisfied evaluation sending it
+    # back (返工), and that appeal still overdue at the end of the month.
+    assert categories[0][:4] == ["类别编码", "类别", "受理", "派单"] and categories[0][-1] == "期末超期"
+    assert categories[1] == ["01001", "暴露垃圾", "0", "2", "2", "1", "0", "1", "1", "1"]  # B1 overdue since 10-10
+    assert "数据截至" in unit.content.decode()
     # Drill down: the community's grids.
     grids = page_tables(unit.content.decode())["units-grid"]
     assert [r[4] for r in grids[1:]] == ["110101001002001"]
@@ -136,6 +141,28 @@ def test_home_card_shows_this_months_scores_and_overdue(city, login):
     assert [u["code"] for u in card["scores"]] == ["110101001001"]
     assert card["scores"][0]["score"] is not None and card["overdue"] == 0
     assert "本月考核" in response.content.decode()
+    assert "汇总数据尚未生成" in response.content.decode()  # the flows never refreshed yet
+
+
+def test_home_card_overdue_is_the_flows_running_sum(city, login):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from appeals.models import Appeal
+    from appeals.selectors import overdue_q
+    from governance.assessment.flows import flows_refresh_recent
+    from tests.assessment.fabricate import contact, dispatch, fabricate, make
+
+    now = timezone.now()
+    fabricate([make(place=grid, deadline=now - timedelta(days=days), events=[
+        dispatch(grid, now - timedelta(days=days + 2)), contact(now - timedelta(days=days + 1))])
+        for grid, days in ((city.grid_a1, 1), (city.grid_a2, 0.5), (city.grid_c1, 1))])
+    flows_refresh_recent(now=now + timedelta(seconds=1))
+    response = login(city.users.community_worker).get("/")  # 甲一社区: grids A1 and A2
+    card = response.context["report_card"]
+    assert card["overdue"] == Appeal.objects.filter(overdue_q(now), community_id=city.comm_a.code).count() == 2
+    assert card["as_of"] is not None and "数据截至" in response.content.decode()
 
 
 def test_departments_are_ranked_for_supervisors_only(city, scored, login):
