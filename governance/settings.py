@@ -239,8 +239,14 @@ CELERY_TASK_ROUTES = {
     "governance.tasks.retention_purge": {"queue": "sweeps"},
     "governance.tasks.outbox_purge": {"queue": "sweeps"},
     "governance.tasks.outbox_relay": {"queue": "messages"},
+    "governance.tasks.export_purge": {"queue": "sweeps"},
     "governance.assessment.tasks.compute_scores": {"queue": "scoring"},
+    "governance.assessment.tasks.refresh_flows": {"queue": "scoring"},
+    "governance.assessment.tasks.rebuild_flows": {"queue": "scoring"},
+    "appeals.suggest.tasks.train_category_model": {"queue": "scoring"},
     "volunteers.tasks.yearly_evaluation": {"queue": "scoring"},
+    # An export job a supervisor waits for: the default queue, beside the other requests' work.
+    "governance.tasks.export_run": {"queue": "celery"},
 }
 # The beat schedule lives in one place: governance/schedule.py.
 from governance.schedule import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402, F401

@@ -28,8 +28,13 @@ EXPECTED = {
     "governance.tasks.retention_purge": "sweeps",
     "governance.tasks.outbox_purge": "sweeps",
     "governance.tasks.outbox_relay": "messages",
+    "governance.tasks.export_purge": "sweeps",
     "governance.assessment.tasks.compute_scores": "scoring",
+    "governance.assessment.tasks.refresh_flows": "scoring",
+    "governance.assessment.tasks.rebuild_flows": "scoring",
+    "appeals.suggest.tasks.train_category_model": "scoring",
     "volunteers.tasks.yearly_evaluation": "scoring",
+    "governance.tasks.export_run": "celery",
     "governance.tasks.heartbeat": "celery",
     "governance.tasks.health_ping": "celery",
 }
