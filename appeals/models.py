@@ -372,19 +372,25 @@ class Appeal(models.Model):
 
     @property
     def handling_unit_name(self) -> str:
+        # The names handling_unit_text needs, each read only when it is the one it prints
+        # (a page shows this for one appeal: no unit is fetched that the text leaves out).
         unit = self.handling_unit
-        return handling_unit_text(
-            level=self.handling_level, unit_name=str(unit) if unit is not None else "",
-            grid_community_name=str(self.handling_grid.community) if self.handling_grid_id else "",
-            queue_level=self.queue_level, community_name=self.community.name if self.community_id else "",
-            street_name=self.street.name if self.street_id else "")
+        if unit is not None:
+            grid_community = str(self.handling_grid.community) if self.handling_level == HandlingLevel.GRID else ""
+            return handling_unit_text(level=self.handling_level, unit_name=str(unit), grid_community_name=grid_community,
+                                      queue_level=self.queue_level, community_name="", street_name="")
+        community = (self.community.name if self.queue_level == QueueLevel.COMMUNITY and self.community_id else "")
+        street = self.street.name if not community and self.street_id else ""
+        return handling_unit_text(level=self.handling_level, unit_name="", grid_community_name="",
+                                  queue_level=self.queue_level, community_name=community, street_name=street)
 
     @property
     def place_name(self) -> str:
         """Where it is, in words a list row shows: community and grid, or the street."""
-        return place_text(community_name=self.community.name if self.community_id else "",
-                          grid_name=self.grid.name if self.grid_id else "",
-                          street_name=self.street.name if self.street_id else "")
+        community = self.community.name if self.community_id else ""
+        grid = self.grid.name if self.grid_id else ""
+        street = self.street.name if not (community or grid) and self.street_id else ""
+        return place_text(community_name=community, grid_name=grid, street_name=street)
 
     @property
     def handler_key(self) -> tuple[str, object] | None:

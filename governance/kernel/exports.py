@@ -33,7 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.enums import ExportState
-from governance.kernel import shared_cache
+from governance.kernel import replica, shared_cache
 from governance.kernel.export_writers import writer_for
 from governance.models import ExportJob
 
@@ -57,9 +57,12 @@ def streaming_transaction():
     one (in autocommit Django declares it WITH HOLD, and PostgreSQL materialises the whole
     result before the first row). Without JIT on PostgreSQL: an export's query is costed
     high enough for it, and compiling took seconds (measured at tier M) before the first
-    row, for a query whose time is in fetching and printing rows."""
-    with transaction.atomic():
-        connection = transaction.get_connection()
+    row, for a query whose time is in fetching and printing rows. On the database the rows
+    are read from: the replica inside ``replica_reads()`` (the router then sends the
+    stream's queries there, since the primary holds no transaction open)."""
+    alias = replica.read_alias()
+    with transaction.atomic(using=alias):
+        connection = transaction.get_connection(alias)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")

@@ -70,6 +70,14 @@ def reading() -> bool:
     return _reading.get()
 
 
+def read_alias() -> str:
+    """The database a read outside an explicit ``using`` goes to now (what the router
+    answers): for a transaction opened to read in, such as an export's stream."""
+    if _reading.get() and not connections[PRIMARY].in_atomic_block:
+        return REPLICA
+    return PRIMARY
+
+
 class ReplicaRouter:
     """DATABASE_ROUTERS entry (set by settings with DATABASE_REPLICA_URL)."""
 

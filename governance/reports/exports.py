@@ -116,7 +116,9 @@ def filename(stem: str, ext: str) -> str:
 
 
 def _csv_response(chunks: Iterable[bytes], name: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type=CSV_CONTENT_TYPE)
+    # Streamed after the view returned: the rows are read where the view read them
+    # (inside its replica_reads(), the replica).
+    response = StreamingHttpResponse(carried(chunks), content_type=CSV_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
@@ -133,8 +135,7 @@ def export_response(tables: list[ReportTable], *, kind: str, stem: str, heading:
     """A download of the tables: ``kind`` csv (streamed) or xlsx (its first row: ``heading``
     — the unit and the period — and 数据截至)."""
     if kind == "csv":
-        # Streamed after the view returned: its rows are read where the view read them.
-        return _csv_response(carried(csv_lines(tables)), filename(stem, "csv"))
+        return _csv_response(csv_lines(tables), filename(stem, "csv"))
     return _xlsx_response(lambda out: write_xlsx(tables, out, heading=heading), filename(stem, "xlsx"))
 
 
