@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from appeals.images import photo_rule
 from appeals.selectors import resident_contact
 from appeals.serializers import DEADLINE_TEXT_HELP
 from appeals.services import appeal_act
+from governance.kernel.api import responses
 from governance.kernel.api.pagination import PAGE_PARAMETERS, StandardPagination, paginated
 from governance.kernel.errors import NotFound
 from volunteers import selectors, services
@@ -30,7 +31,7 @@ TAGS = ["volunteers"]
 _NOT_FOUND = OpenApiResponse(description=_("不存在，或不在您的社区/辖区内。"))
 _CONFLICT = OpenApiResponse(description=_("状态不允许（名额已满、已报名、积分不足、已兑完等）。"))
 _FORBIDDEN = OpenApiResponse(description=_("无权进行此操作（附原因）。"))
-_BAD = OpenApiResponse(description=_("输入有误：按提示修改后重试。"))
+_BAD = responses.BAD_INPUT
 _VOLUNTEER_ONLY = OpenApiResponse(description=_("仅限已登记的志愿者：工作人员等未登记账号为 403（附原因）。"))
 
 
@@ -578,32 +579,29 @@ _SERVICE_ACTION_RESPONSES = {
 }
 
 
+def _service_action(summary):
+    """Documents the post of a _VolunteerServiceActionAPI (its input is the class's)."""
+    def document(cls):
+        return extend_schema_view(post=extend_schema(
+            tags=TAGS, summary=summary, request=cls.input_serializer, responses=_SERVICE_ACTION_RESPONSES,
+        ))(cls)
+    return document
+
+
+@_service_action(_("记录已联系居民（先行联系）"))
 class VolunteerMyAppealContactAPI(_VolunteerServiceActionAPI):
     action = AppealAction.CONTACT
     input_serializer = VolunteerServiceNoteInputSerializer
 
-    @extend_schema(tags=TAGS, summary=_("记录已联系居民（先行联系）"), request=VolunteerServiceNoteInputSerializer,
-                   responses=_SERVICE_ACTION_RESPONSES)
-    def post(self, request, tracking_code: str):
-        return super().post(request, tracking_code)
 
-
+@_service_action(_("记录办理进展"))
 class VolunteerMyAppealNoteAPI(_VolunteerServiceActionAPI):
     action = AppealAction.NOTE
     input_serializer = VolunteerServiceNoteInputSerializer
 
-    @extend_schema(tags=TAGS, summary=_("记录办理进展"), request=VolunteerServiceNoteInputSerializer,
-                   responses=_SERVICE_ACTION_RESPONSES)
-    def post(self, request, tracking_code: str):
-        return super().post(request, tracking_code)
 
-
+@_service_action(_("办结（须填办理结果，可附照片）"))
 class VolunteerMyAppealResolveAPI(_VolunteerServiceActionAPI):
     action = AppealAction.RESOLVE
     input_serializer = VolunteerServiceResolveInputSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-
-    @extend_schema(tags=TAGS, summary=_("办结（须填办理结果，可附照片）"), request=VolunteerServiceResolveInputSerializer,
-                   responses=_SERVICE_ACTION_RESPONSES)
-    def post(self, request, tracking_code: str):
-        return super().post(request, tracking_code)

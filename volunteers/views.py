@@ -395,35 +395,40 @@ def _overview_context(request) -> dict:
     }
 
 
+# Each tab of the overview: its list (scoped by the selector) and whether it is per year.
+_OVERVIEW_LISTS = {
+    "volunteers": (selectors.volunteer_hours_list, True),
+    "members": (selectors.member_progress_list, True),
+    "organizations": (selectors.organization_list, False),
+}
+
+
+def _overview(request, tab: str):
+    context = _overview_context(request)
+    rows, per_year = _OVERVIEW_LISTS[tab]
+    filters = {"query": context["query"], "community_code": context["community_code"]}
+    if per_year:
+        filters["year"] = context["year"]
+    page = _page(request, rows(request.user, **filters), context["params"])
+    context.update({"tab": tab, tab: page})
+    if tab == "organizations":
+        context["organization_rows"] = selectors.organization_participation(page, year=context["year"])
+    return render(request, "volunteers/overview.html", context)
+
+
 @login_required
 def overview(request):
-    context = _overview_context(request)
-    context["tab"] = "volunteers"
-    context["volunteers"] = _page(request, selectors.volunteer_hours_list(
-        request.user, year=context["year"], query=context["query"], community_code=context["community_code"]),
-        context["params"])
-    return render(request, "volunteers/overview.html", context)
+    return _overview(request, "volunteers")
 
 
 @login_required
 def overview_members(request):
-    context = _overview_context(request)
-    context["tab"] = "members"
-    context["members"] = _page(request, selectors.member_progress_list(
-        request.user, year=context["year"], query=context["query"], community_code=context["community_code"]),
-        context["params"])
-    return render(request, "volunteers/overview.html", context)
+    return _overview(request, "members")
 
 
 @login_required
 def overview_organizations(request):
-    context = _overview_context(request)
-    context["tab"] = "organizations"
-    page = _page(request, selectors.organization_list(
-        request.user, query=context["query"], community_code=context["community_code"]), context["params"])
-    context["organizations"] = page
-    context["organization_rows"] = selectors.organization_participation(page, year=context["year"])
-    return render(request, "volunteers/overview.html", context)
+    return _overview(request, "organizations")
 
 
 # --- Service appeals: the order hall (接单大厅) and my service appeals ----------------------

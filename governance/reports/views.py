@@ -45,6 +45,11 @@ def _viewer(request):
     return scope.report_viewer(request.user)
 
 
+def _asked(request):
+    """The viewer's jurisdiction and report levels, and the query read through its bounds."""
+    return *_viewer(request), ReportQuery.parse(request.GET)
+
+
 def _common(request, period) -> dict:
     return {
         "period": period, "period_label": periods.period_label(period),
@@ -66,12 +71,9 @@ def _table_context(request, table, *, sort: str) -> dict:
 @require_GET
 def index(request):
     """The units of one level across the viewer's jurisdiction, worst first by default."""
-    jurisdiction, levels = _viewer(request)
-    params = ReportQuery.parse(request.GET)
+    jurisdiction, levels, params = _asked(request)
     period = params["period"]
-    level = params["level"] or scope.default_level(levels)
-    if level not in levels:
-        raise NotFound()
+    level = scope.asked_level(params["level"], levels)
     sort = params["sort"] or "composite"
     export = params["export"]
     page = None if export else params["page"]
@@ -104,8 +106,7 @@ UNIT_TABLES = ("children", "departments", "categories", "problems", "deliberatio
 @require_GET
 def unit(request, kind: str, code: str):
     """One unit: why its score is what it is, and its units one level down."""
-    jurisdiction, _levels = _viewer(request)
-    params = ReportQuery.parse(request.GET)
+    jurisdiction, _levels, params = _asked(request)
     period = params["period"]
     sort = params["sort"] or "composite"
     report = unit_page.unit_report(jurisdiction=jurisdiction, period=period, kind=kind, code=code, sort=sort)
@@ -135,8 +136,7 @@ def unit(request, kind: str, code: str):
 @require_GET
 def supervision(request):
     """督办清单: district-level and other overdue appeals, the most overdue first."""
-    jurisdiction, _levels = _viewer(request)
-    params = ReportQuery.parse(request.GET)
+    jurisdiction, _levels, params = _asked(request)
     filters = supervision_filters(params)
     export = params["export"]
     table = supervision_selectors.supervision_table(jurisdiction=jurisdiction, filters=filters,
@@ -178,8 +178,7 @@ def supervision_notes(request, code: str):
 @require_GET
 def hotspots(request):
     """高频诉求: repeated categories, buildings and households (masked phones; logged)."""
-    jurisdiction, _levels = _viewer(request)
-    params = ReportQuery.parse(request.GET)
+    jurisdiction, _levels, params = _asked(request)
     period, unit = params["period"], params["unit"]
     found = hotspot_selectors.hotspots(jurisdiction=jurisdiction, period=period, unit=unit)
     export = params["export"]
@@ -207,8 +206,7 @@ def hotspots(request):
 @require_GET
 def staffing(request):
     """社区工作者配比 against the target: the city and districts judged, streets and communities as detail."""
-    jurisdiction, _levels = _viewer(request)
-    params = ReportQuery.parse(request.GET)
+    jurisdiction, _levels, params = _asked(request)
     unit = params["unit"]
     found = staffing_selectors.staffing(jurisdiction=jurisdiction, unit=unit)
     export = params["export"]
@@ -224,8 +222,7 @@ def staffing(request):
 def visits(request):
     """入户走访 (issue 22): 走访完成率 and 走访发现问题数 per street, community and grid for a
     period — figures only, for everyone who reads reports."""
-    jurisdiction, _levels = _viewer(request)
-    params = ReportQuery.parse(request.GET)
+    jurisdiction, _levels, params = _asked(request)
     period = params["period"]
     found = visit_report_selectors.visit_report(jurisdiction=jurisdiction, period=period, unit=params["unit"])
     tables = [t for t in (found.streets, found.communities, found.grids) if t.rows]
