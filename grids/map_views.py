@@ -15,6 +15,12 @@ from grids.map_forms import MapQueryForm, first_error
 from grids.models import LEVEL_BY_LENGTH
 
 
+def map_data_view(view):
+    """A staff map's data: for an account, GET only, compressed (outlines are long and
+    repetitive)."""
+    return gzip_page(login_required(require_GET(view)))
+
+
 def bad_request(message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=400, json_dumps_params={"ensure_ascii": False})
 
@@ -37,9 +43,7 @@ def _territory_query(request):
     return jurisdiction, form.cleaned_data
 
 
-@gzip_page
-@login_required
-@require_GET
+@map_data_view
 def boundaries(request):
     """?bbox=W,S,E,N&zoom=Z[&level=district|street|community|grid][&parent=CODE]: the
     outlines of the viewer's units in the box (level: by zoom when not given)."""
@@ -61,9 +65,7 @@ def boundaries(request):
                                                      parent=parent))
 
 
-@gzip_page
-@login_required
-@require_GET
+@map_data_view
 def buildings(request):
     """?bbox=W,S,E,N&zoom=Z: the viewer's buildings in the box, from zoom 15 on."""
     asked = _territory_query(request)

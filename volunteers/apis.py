@@ -347,22 +347,19 @@ class _AttendanceAPI(APIView):
 _ATTENDANCE_RESPONSES = {200: VolunteerSignupOutputSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _CONFLICT}
 
 
+def _attendance(summary):
+    return extend_schema_view(post=extend_schema(
+        tags=TAGS, summary=summary, request=VolunteerAttendanceInputSerializer, responses=_ATTENDANCE_RESPONSES))
+
+
+@_attendance(_("组织者为志愿者签到"))
 class VolunteerCheckInAPI(_AttendanceAPI):
     direction = services.CHECK_IN
 
-    @extend_schema(tags=TAGS, summary=_("组织者为志愿者签到"), request=VolunteerAttendanceInputSerializer,
-                   responses=_ATTENDANCE_RESPONSES)
-    def post(self, request, pk: int, signup_pk: int):
-        return super().post(request, pk, signup_pk)
 
-
+@_attendance(_("组织者为志愿者签退（认定时长和积分）"))
 class VolunteerCheckOutAPI(_AttendanceAPI):
     direction = services.CHECK_OUT
-
-    @extend_schema(tags=TAGS, summary=_("组织者为志愿者签退（认定时长和积分）"), request=VolunteerAttendanceInputSerializer,
-                   responses=_ATTENDANCE_RESPONSES)
-    def post(self, request, pk: int, signup_pk: int):
-        return super().post(request, pk, signup_pk)
 
 
 class VolunteerActivityFinishAPI(APIView):
@@ -422,30 +419,42 @@ def _overview_args(request) -> dict:
     return {"year": params["year"], "query": params["q"], "community_code": code}
 
 
-class VolunteerOverviewHoursAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("辖区志愿者年度服务时长"), parameters=_OVERVIEW_PARAMS,
-                   operation_id="v1_volunteers_overview_volunteers_list", responses={400: _BAD, 403: _FORBIDDEN, 200: paginated(VolunteerHoursOutputSerializer), 404: _NOT_FOUND})
-    def get(self, request):
-        qs = selectors.volunteer_hours_list(request.user, **_overview_args(request))
-        return _paginated(request, self, qs, VolunteerHoursOutputSerializer)
+def _overview_tab(summary, operation_id: str):
+    def document(cls):
+        return extend_schema_view(get=extend_schema(
+            tags=TAGS, summary=summary, parameters=_OVERVIEW_PARAMS, operation_id=operation_id,
+            responses={400: _BAD, 403: _FORBIDDEN, 200: paginated(cls.output_serializer), 404: _NOT_FOUND},
+        ))(cls)
+    return document
 
 
-class VolunteerOverviewMembersAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("双报到在职党员年度进度"), parameters=_OVERVIEW_PARAMS,
-                   operation_id="v1_volunteers_overview_party_members_list", responses={400: _BAD, 403: _FORBIDDEN, 200: paginated(VolunteerMemberProgressOutputSerializer), 404: _NOT_FOUND})
-    def get(self, request):
-        qs = selectors.member_progress_list(request.user, **_overview_args(request))
-        return _paginated(request, self, qs, VolunteerMemberProgressOutputSerializer)
+class _OverviewAPI(APIView):
+    tab: str
+    output_serializer: type[serializers.Serializer]
 
-
-class VolunteerOverviewOrganizationsAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("双报到单位党组织参与情况"), parameters=_OVERVIEW_PARAMS,
-                   operation_id="v1_volunteers_overview_organizations_list", responses={400: _BAD, 403: _FORBIDDEN, 200: paginated(VolunteerOrganizationOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         args = _overview_args(request)
-        qs = selectors.organization_list(request.user, query=args["query"], community_code=args["community_code"])
-        return _paginated(request, self, qs, VolunteerOrganizationOutputSerializer,
-                          transform=lambda page: selectors.organization_participation(page, year=args["year"]))
+        qs = selectors.overview_list(request.user, self.tab, **args)
+        transform = None
+        if self.tab == "organizations":
+            def transform(page):
+                return selectors.organization_participation(page, year=args["year"])
+        return _paginated(request, self, qs, self.output_serializer, transform=transform)
+
+
+@_overview_tab(_("辖区志愿者年度服务时长"), "v1_volunteers_overview_volunteers_list")
+class VolunteerOverviewHoursAPI(_OverviewAPI):
+    tab, output_serializer = "volunteers", VolunteerHoursOutputSerializer
+
+
+@_overview_tab(_("双报到在职党员年度进度"), "v1_volunteers_overview_party_members_list")
+class VolunteerOverviewMembersAPI(_OverviewAPI):
+    tab, output_serializer = "members", VolunteerMemberProgressOutputSerializer
+
+
+@_overview_tab(_("双报到单位党组织参与情况"), "v1_volunteers_overview_organizations_list")
+class VolunteerOverviewOrganizationsAPI(_OverviewAPI):
+    tab, output_serializer = "organizations", VolunteerOrganizationOutputSerializer
 
 
 # --- Service appeals: the order hall (接单大厅) and my claimed appeals ------------------------

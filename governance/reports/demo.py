@@ -29,6 +29,7 @@ from appeals.workdays import deadline_for
 from governance.assessment.periods import month_start, next_month, previous_month, today_local
 from governance.assessment.services import compute_month
 from governance.kernel.clock import CHINA
+from governance.kernel.demo import demo_say as _write
 from grids.models import Building
 
 MONTHS = 12
@@ -41,11 +42,6 @@ DESCRIPTIONS = {
     "04": ["楼上漏水到我家", "暖气不热", "电梯经常停运"],
     "05": ["邻居装修噪音大", "楼上宠物狗夜间吠叫", "邻里因停车位发生纠纷"],
 }
-
-
-def _write(ctx, text: str) -> None:
-    if ctx is not None and getattr(ctx, "stdout", None) is not None:
-        ctx.stdout.write(text)
 
 
 def _at(day, hour: int, minute: int = 0) -> datetime:

@@ -7,7 +7,6 @@ from django.http import JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods
 
 from appeals import workflow
@@ -30,7 +29,7 @@ from governance.reports.forms import ReportQuery, supervision_filters
 from governance.staff.selectors import jurisdiction_for
 from grids.boundaries import LEVELS
 from grids.map_forms import MapQueryForm, first_error
-from grids.map_views import bad_request, geojson_response
+from grids.map_views import bad_request, geojson_response, map_data_view
 from grids.maps import map_config
 
 
@@ -258,18 +257,15 @@ def _map_query(request):
     form = MapQueryForm(request.GET)
     if not form.is_valid():
         raise ApplicationError(first_error(form))
-    return form.cleaned_data["bbox"], form.cleaned_data["zoom"]
+    return form.cleaned_data["bbox"], form.cleaned_data["zoom"], periods.period_from_params(request.GET)
 
 
-@gzip_page
-@login_required
-@require_GET
+@map_data_view
 def map_data(request):
     """?bbox&zoom&level&measure&period[&parent]: the choropleth (GeoJSON)."""
     jurisdiction, levels = _viewer(request)
     try:
-        box, zoom = _map_query(request)
-        period = periods.period_from_params(request.GET)
+        box, zoom, period = _map_query(request)
         text = report_maps.choropleth(
             jurisdiction=jurisdiction, levels=levels, period=period,
             level=request.GET.get("level") or report_maps.top_level(levels),
@@ -283,15 +279,12 @@ def map_data(request):
     return geojson_response(text)
 
 
-@gzip_page
-@login_required
-@require_GET
+@map_data_view
 def map_density(request):
     """?bbox&zoom&period[&category]: where the period's appeals were raised."""
     jurisdiction, _levels = _viewer(request)
     try:
-        box, zoom = _map_query(request)
-        period = periods.period_from_params(request.GET)
+        box, zoom, period = _map_query(request)
         category = request.GET.get("category") or None
         if category is not None and not category.isdigit():
             raise ApplicationError(_("category 须为类别编号。"))
