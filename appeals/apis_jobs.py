@@ -16,8 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appeals import escalation, extensions, selectors
-from appeals.deadlines import deadline_text
-from appeals.serializers import DEADLINE_TEXT_HELP
+from appeals.serializers import DeadlineTextField
 from governance.kernel.api import responses
 from governance.staff.selectors import jurisdiction_for
 
@@ -36,12 +35,9 @@ class AppealDeadlineOutputSerializer(serializers.Serializer):
     escalation_level = serializers.CharField()
     level_deadline = serializers.DateTimeField(allow_null=True)
     deadline = serializers.DateTimeField(allow_null=True)
-    deadline_text = serializers.SerializerMethodField(help_text=DEADLINE_TEXT_HELP)
+    deadline_text = DeadlineTextField()
     deferred = serializers.BooleanField()
     version = serializers.IntegerField()
-
-    def get_deadline_text(self, appeal) -> str:
-        return deadline_text(appeal)
 
 
 class AppealExtensionOutputSerializer(serializers.Serializer):

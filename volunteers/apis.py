@@ -14,15 +14,13 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appeals.deadlines import deadline_text
 from appeals.enums import AppealAction
 from appeals.images import photo_rule
 from appeals.selectors import resident_contact
-from appeals.serializers import DEADLINE_TEXT_HELP
+from appeals.serializers import DeadlineTextField
 from appeals.services import appeal_act
 from governance.kernel.api import responses
 from governance.kernel.api.pagination import PAGE_PARAMETERS, StandardPagination, paginated
-from governance.kernel.errors import NotFound
 from volunteers import selectors, services
 from volunteers.forms import ActivityListQuery, OverviewQuery
 from volunteers.models import Activity, Signup
@@ -331,16 +329,12 @@ class _AttendanceAPI(APIView):
 
     def post(self, request, pk: int, signup_pk: int):
         activity = _managed(request, pk)
-        signup = Signup.objects.filter(activity=activity, pk=signup_pk).select_related("volunteer").first()
-        if signup is None:
-            raise NotFound()
+        signup = selectors.signup_get(activity=activity, pk=signup_pk)
         serializer = VolunteerAttendanceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         at = serializer.validated_data.get("at")
-        if self.direction == services.CHECK_IN:
-            signup = services.signup_check_in(activity=activity, volunteer=signup.volunteer, at=at)
-        else:
-            signup = services.signup_check_out(activity=activity, volunteer=signup.volunteer, at=at, actor=request.user)
+        signup = services.signup_attendance(activity=activity, volunteer=signup.volunteer, direction=self.direction,
+                                            at=at, actor=request.user)
         return Response(VolunteerSignupOutputSerializer(signup).data)
 
 
@@ -468,14 +462,11 @@ class VolunteerHallAppealOutputSerializer(serializers.Serializer):
     address = serializers.SerializerMethodField()
     dispatched_at = serializers.DateTimeField(allow_null=True)
     deadline = serializers.DateTimeField(allow_null=True)
-    deadline_text = serializers.SerializerMethodField(help_text=DEADLINE_TEXT_HELP)
+    deadline_text = DeadlineTextField()
     version = serializers.IntegerField(help_text=_("接单时作为 expected_version 传回"))
 
     def get_address(self, appeal) -> str:
         return appeal.building.address if appeal.building_id else appeal.address_text
-
-    def get_deadline_text(self, appeal) -> str:
-        return deadline_text(appeal)
 
 
 class VolunteerMyAppealRowOutputSerializer(VolunteerHallAppealOutputSerializer):

@@ -166,6 +166,14 @@ def activity_visible(user) -> QuerySet:
     return Activity.objects.filter(_visible_q(user))
 
 
+def signup_get(*, activity: Activity, pk: int) -> Signup:
+    """A sign-up of the activity (the organiser's pages and API; 404 for another's)."""
+    signup = Signup.objects.filter(activity=activity, pk=pk).select_related("volunteer").first()
+    if signup is None:
+        raise NotFound()
+    return signup
+
+
 def activity_get(user, pk: int) -> Activity:
     activity = activity_visible(user).select_related("community", "organiser").filter(pk=pk).first()
     if activity is None:

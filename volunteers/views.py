@@ -19,7 +19,7 @@ from appeals.enums import AppealAction
 from appeals.forms import ContactForm, NoteForm, ResolveForm
 from appeals.selectors import ResidentContact, resident_contact, resident_phone_reveal
 from appeals.services import appeal_act
-from governance.kernel.errors import ActionForbidden, ApplicationError, NotFound
+from governance.kernel.errors import ActionForbidden, ApplicationError
 from volunteers import selectors, services
 from volunteers.enums import ActivityStatus, SignupStatus
 from volunteers.forms import (
@@ -282,19 +282,15 @@ def manage_detail(request, pk: int):
 @require_POST
 def manage_attendance(request, pk: int, signup_pk: int, direction: str):
     activity = _managed(request, pk)
-    signup = Signup.objects.filter(activity=activity, pk=signup_pk).select_related("volunteer").first()
-    if signup is None:
-        raise NotFound()
+    signup = selectors.signup_get(activity=activity, pk=signup_pk)
     form = AttendanceForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("时间格式不正确。"))
         return redirect("volunteers:manage-detail", pk)
     at = form.cleaned_data["at"]
     with _refusal_flashed(request):
-        if direction == services.CHECK_IN:
-            signup = services.signup_check_in(activity=activity, volunteer=signup.volunteer, at=at)
-        else:
-            signup = services.signup_check_out(activity=activity, volunteer=signup.volunteer, at=at, actor=request.user)
+        signup = services.signup_attendance(activity=activity, volunteer=signup.volunteer, direction=direction, at=at,
+                                            actor=request.user)
         messages.success(request, _attendance_message(signup))
     return redirect("volunteers:manage-detail", pk)
 
@@ -304,9 +300,7 @@ def manage_attendance(request, pk: int, signup_pk: int, direction: str):
 def manage_correct(request, pk: int, signup_pk: int):
     """Correct a checked-out volunteer's times; the points follow as a new ledger line."""
     activity = _managed(request, pk)
-    signup = Signup.objects.filter(activity=activity, pk=signup_pk).select_related("volunteer").first()
-    if signup is None:
-        raise NotFound()
+    signup = selectors.signup_get(activity=activity, pk=signup_pk)
     form = AttendanceCorrectionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请填写签到、签退时间和更正原因。"))
