@@ -28,6 +28,7 @@ from appeals.models import Appeal, AppealEvent, Category
 from appeals.workdays import deadline_for
 from governance.assessment.periods import month_start, next_month, previous_month, today_local
 from governance.assessment.services import compute_month
+from governance.kernel.bulk import chunked
 from governance.kernel.clock import CHINA
 from governance.kernel.demo import demo_say as _write
 from grids.models import Building
@@ -175,8 +176,8 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
         for appeal, events in zip(appeals, lifecycles, strict=True)
         for data, when, from_state, to_state in events
     ]
-    for start in range(0, len(history), batch_size):
-        ev.load_history(history[start:start + batch_size])
+    for chunk in chunked(history, batch_size):
+        ev.load_history(chunk)
     return len(appeals)
 
 
