@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from appeals.visits import plans
 from appeals.visits.models import Visit
+from governance.kernel import choices
 from governance.kernel.errors import ActionForbidden
 from governance.staff.selectors import Jurisdiction
 from grids.enums import HouseholdStatus
@@ -114,7 +115,7 @@ def visit_month_figures(*, first: date, last: date, today: date | None = None, w
         done[household_id].append(timezone.localdate(at))
     figures: dict[str, dict] = defaultdict(lambda: {"due": 0, "on_time": 0, "found": 0})
     for h in households:
-        plan = plans.plan_for([t for t in h["care_tags"].split(",") if t], rule_map)
+        plan = plans.plan_for(choices.keys(h["care_tags"]), rule_map)
         if plan is None or last < first:
             continue
         registered = timezone.localdate(h["created_at"])

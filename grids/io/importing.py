@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from governance.enums import AccessAction
+from governance.kernel import choices
 from governance.kernel.access import access_log_record
 from governance.kernel.bulk import chunked
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict
@@ -337,7 +338,7 @@ def _chunks(items: list):
 
 def _same(key: str, a, b) -> bool:
     if key == "care_tags":
-        return set(filter(None, a.split(","))) == set(filter(None, b.split(",")))
+        return set(choices.keys(a)) == set(choices.keys(b))
     return a == b
 
 
