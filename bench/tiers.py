@@ -4,9 +4,11 @@ same size at both tiers and the growth from S to M is the growth of the tables."
 
 from dataclasses import dataclass
 
+from governance.demo.sizes import TerritoryCounts
+
 
 @dataclass(frozen=True)
-class Tier:
+class Tier(TerritoryCounts):
     name: str
     database: str
     districts: int
@@ -21,18 +23,6 @@ class Tier:
     # open backlog the escalation benchmark needs (about 100,000 at M).
     stall_share: float = 0.10
     batch: int = 20_000
-
-    @property
-    def grids(self) -> int:
-        return self.communities * self.grids_per_community
-
-    @property
-    def buildings(self) -> int:
-        return self.grids * self.buildings_per_grid
-
-    @property
-    def households(self) -> int:
-        return self.buildings * self.households_per_building
 
 
 TIERS = {
