@@ -188,6 +188,32 @@ def _paginated(request, view, qs, serializer_class, transform=None):
 
 # --- Volunteers -----------------------------------------------------------------------
 
+def _own_list(summary, operation_id: str, *, not_found: bool = True):
+    """Documents the get of an _OwnListAPI: a page of its rows, 403 for an account that is
+    no volunteer."""
+    def document(cls):
+        responses = {403: _VOLUNTEER_ONLY, 200: paginated(cls.output_serializer)}
+        if not_found:
+            responses[404] = _NOT_FOUND
+        return extend_schema_view(get=extend_schema(
+            tags=TAGS, summary=summary, parameters=PAGE_PARAMETERS, operation_id=operation_id, responses=responses,
+        ))(cls)
+    return document
+
+
+# A list of the volunteer's own: their points, sign-ups, shop, hall, appeals (a comment:
+# drf-spectacular would show a docstring as each operation's description).
+class _OwnListAPI(APIView):
+    output_serializer: type[serializers.Serializer]
+
+    def rows(self, volunteer):
+        raise NotImplementedError
+
+    def get(self, request):
+        volunteer = selectors.volunteer_require(request.user)
+        return _paginated(request, self, self.rows(volunteer), self.output_serializer)
+
+
 class VolunteerMeAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("我的志愿者信息、时长和积分"), responses={403: _VOLUNTEER_ONLY, 200: VolunteerMeOutputSerializer, 404: _NOT_FOUND})
     def get(self, request):
@@ -200,19 +226,20 @@ class VolunteerMeAPI(APIView):
         return Response(VolunteerMeOutputSerializer(volunteer).data)
 
 
-class VolunteerMePointsAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("我的积分明细（新的在前）"), parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_me_points_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerPointsEntryOutputSerializer)})
-    def get(self, request):
-        volunteer = selectors.volunteer_require(request.user)
-        return _paginated(request, self, selectors.points_history(volunteer=volunteer), VolunteerPointsEntryOutputSerializer)
+@_own_list(_("我的积分明细（新的在前）"), "v1_volunteers_me_points_list", not_found=False)
+class VolunteerMePointsAPI(_OwnListAPI):
+    output_serializer = VolunteerPointsEntryOutputSerializer
+
+    def rows(self, volunteer):
+        return selectors.points_history(volunteer=volunteer)
 
 
-class VolunteerMeSignupsAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("我报名的活动"), parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_me_signups_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerSignupOutputSerializer)})
-    def get(self, request):
-        volunteer = selectors.volunteer_require(request.user)
-        return _paginated(request, self, selectors.my_signups(volunteer=volunteer).select_related("volunteer"),
-                          VolunteerSignupOutputSerializer)
+@_own_list(_("我报名的活动"), "v1_volunteers_me_signups_list", not_found=False)
+class VolunteerMeSignupsAPI(_OwnListAPI):
+    output_serializer = VolunteerSignupOutputSerializer
+
+    def rows(self, volunteer):
+        return selectors.my_signups(volunteer=volunteer).select_related("volunteer")
 
 
 class VolunteerActivityListAPI(APIView):
@@ -374,12 +401,12 @@ class VolunteerActivityCancelAPI(APIView):
 
 # --- Points shop ---------------------------------------------------------------------------
 
-class VolunteerRewardListAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("积分超市商品（本社区和全市通用）"),
-                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_rewards_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerRewardOutputSerializer), 404: _NOT_FOUND})
-    def get(self, request):
-        volunteer = selectors.volunteer_require(request.user)
-        return _paginated(request, self, selectors.reward_list(volunteer=volunteer), VolunteerRewardOutputSerializer)
+@_own_list(_("积分超市商品（本社区和全市通用）"), "v1_volunteers_rewards_list")
+class VolunteerRewardListAPI(_OwnListAPI):
+    output_serializer = VolunteerRewardOutputSerializer
+
+    def rows(self, volunteer):
+        return selectors.reward_list(volunteer=volunteer)
 
 
 class VolunteerRewardRedeemAPI(APIView):
@@ -506,12 +533,12 @@ def _service_appeal_response(request, appeal, *, code: int = status.HTTP_200_OK)
     return Response(VolunteerServiceAppealOutputSerializer(appeal).data, status=code)
 
 
-class VolunteerHallAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("接单大厅：本社区待接的服务诉求（不含居民电话）"),
-                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_hall_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerHallAppealOutputSerializer), 404: _NOT_FOUND})
-    def get(self, request):
-        volunteer = selectors.volunteer_require(request.user)
-        return _paginated(request, self, selectors.order_hall(volunteer=volunteer), VolunteerHallAppealOutputSerializer)
+@_own_list(_("接单大厅：本社区待接的服务诉求（不含居民电话）"), "v1_volunteers_hall_list")
+class VolunteerHallAPI(_OwnListAPI):
+    output_serializer = VolunteerHallAppealOutputSerializer
+
+    def rows(self, volunteer):
+        return selectors.order_hall(volunteer=volunteer)
 
 
 class VolunteerHallItemAPI(APIView):
@@ -539,14 +566,13 @@ class VolunteerHallClaimAPI(APIView):
         return _service_appeal_response(request, appeal)
 
 
-class VolunteerMyAppealListAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("我接的服务诉求"),
-                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_my_appeals_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerMyAppealRowOutputSerializer), 404: _NOT_FOUND})
-    def get(self, request):
-        volunteer = selectors.volunteer_require(request.user)
+@_own_list(_("我接的服务诉求"), "v1_volunteers_my_appeals_list")
+class VolunteerMyAppealListAPI(_OwnListAPI):
+    output_serializer = VolunteerMyAppealRowOutputSerializer
+
+    def rows(self, volunteer):
         # The list carries no phones; the detail does (and is logged).
-        return _paginated(request, self, selectors.my_service_appeals(volunteer=volunteer),
-                          VolunteerMyAppealRowOutputSerializer)
+        return selectors.my_service_appeals(volunteer=volunteer)
 
 
 class VolunteerMyAppealDetailAPI(APIView):
