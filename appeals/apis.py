@@ -42,6 +42,9 @@ from appeals.serializers import (
     TrackStatusOutputSerializer,
 )
 from governance.kernel.api.pagination import KeysetPagination
+from governance.kernel.api.responses import BAD_INPUT as _BAD
+from governance.kernel.api.responses import FORBIDDEN as _FORBIDDEN
+from governance.kernel.api.responses import NOT_FOUND as _NOT_FOUND
 from governance.kernel.errors import ApplicationError
 from governance.kernel.network import client_ip
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
@@ -50,9 +53,6 @@ from grids.validators import normalize_phone
 
 TAGS = ["appeals"]
 PUBLIC_TAGS = ["appeals-public"]
-_BAD = OpenApiResponse(description=gettext_lazy("输入有误：按提示修改后重试。"))
-_FORBIDDEN = OpenApiResponse(description=gettext_lazy("在辖区内，但本岗位不能进行此操作（附原因）。"))
-_NOT_FOUND = OpenApiResponse(description=gettext_lazy("不存在，或不在您的辖区内。"))
 _CONFLICT = OpenApiResponse(description=gettext_lazy("当前状态不允许此操作，或诉求已被他人处理（已变更）。"))
 _RATE_LIMITED = OpenApiResponse(description=gettext_lazy("请求过于频繁，请稍后再试。"))
 _PARSERS = [JSONParser, MultiPartParser, FormParser]

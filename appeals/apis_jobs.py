@@ -10,21 +10,19 @@ input 400, stale version 409 (mapped once by governance/api/errors.py).
 
 from django.urls import path
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appeals import escalation, extensions, selectors
-from appeals.deadlines import deadline_text
-from appeals.serializers import DEADLINE_TEXT_HELP
+from appeals.serializers import DeadlineTextField
+from governance.kernel.api import responses
 from governance.staff.selectors import jurisdiction_for
 
 TAGS = ["appeals"]
 _ERRORS = {
-    400: OpenApiResponse(description=gettext_lazy("输入有误：按提示修改后重试。")),
-    403: OpenApiResponse(description=gettext_lazy("在辖区内，但本岗位不能进行此操作（附原因）。")),
-    404: OpenApiResponse(description=gettext_lazy("不存在，或不在您的辖区内。")),
+    400: responses.BAD_INPUT, 403: responses.FORBIDDEN, 404: responses.NOT_FOUND,
     409: OpenApiResponse(description=gettext_lazy("当前状态不允许此操作，或已被他人处理（已变更）。")),
 }
 
@@ -37,12 +35,9 @@ class AppealDeadlineOutputSerializer(serializers.Serializer):
     escalation_level = serializers.CharField()
     level_deadline = serializers.DateTimeField(allow_null=True)
     deadline = serializers.DateTimeField(allow_null=True)
-    deadline_text = serializers.SerializerMethodField(help_text=DEADLINE_TEXT_HELP)
+    deadline_text = DeadlineTextField()
     deferred = serializers.BooleanField()
     version = serializers.IntegerField()
-
-    def get_deadline_text(self, appeal) -> str:
-        return deadline_text(appeal)
 
 
 class AppealExtensionOutputSerializer(serializers.Serializer):
@@ -64,7 +59,34 @@ def _input(serializer_class, request) -> dict:
     return dict(serializer.validated_data)
 
 
-class AppealEscalateAPI(APIView):
+def _documented(summary, *, status: int = 200):
+    """Documents the post of an API below from its class: input, output and the errors."""
+    def document(cls):
+        return extend_schema_view(post=extend_schema(
+            tags=TAGS, summary=summary, request=cls.input_serializer,
+            responses={status: cls.output_serializer, **_ERRORS},
+        ))(cls)
+    return document
+
+
+# A deadline action on an appeal of the jurisdiction, by its tracking code (no docstring:
+# drf-spectacular would show it as each operation's description).
+class _AppealJobAPI(APIView):
+    input_serializer: type[serializers.Serializer]
+    output_serializer: type[serializers.Serializer]
+    status = 200
+
+    def act(self, *, actor, appeal, **data):
+        raise NotImplementedError
+
+    def post(self, request, tracking_code: str):
+        appeal = selectors.appeal_get(jurisdiction=jurisdiction_for(request.user), tracking_code=tracking_code)
+        done = self.act(actor=request.user, appeal=appeal, **_input(self.input_serializer, request))
+        return Response(self.output_serializer(done).data, status=self.status)
+
+
+@_documented(gettext_lazy("上报（升级至上一级；区督办为最高）"))
+class AppealEscalateAPI(_AppealJobAPI):
     class AppealEscalateInputSerializer(serializers.Serializer):
         # Required, but checked by the service after the state and the role (their
         # answer comes first).
@@ -72,17 +94,15 @@ class AppealEscalateAPI(APIView):
                                        help_text=gettext_lazy("上报理由（必填）"))
         expected_version = serializers.IntegerField(required=False, allow_null=True, default=None)
 
-    @extend_schema(tags=TAGS, summary=gettext_lazy("上报（升级至上一级；区督办为最高）"),
-                   request=AppealEscalateInputSerializer,
-                   responses={200: AppealDeadlineOutputSerializer, **_ERRORS})
-    def post(self, request, tracking_code: str):
-        appeal = selectors.appeal_get(jurisdiction=jurisdiction_for(request.user), tracking_code=tracking_code)
-        data = _input(self.AppealEscalateInputSerializer, request)
-        appeal = escalation.appeal_escalate(actor=request.user, appeal=appeal, **data)
-        return Response(AppealDeadlineOutputSerializer(appeal).data)
+    input_serializer = AppealEscalateInputSerializer
+    output_serializer = AppealDeadlineOutputSerializer
+
+    def act(self, **arguments):
+        return escalation.appeal_escalate(**arguments)
 
 
-class AppealExtensionRequestAPI(APIView):
+@_documented(gettext_lazy("申请延期（办结时限前，由上一级审批）"), status=201)
+class AppealExtensionRequestAPI(_AppealJobAPI):
     class AppealExtensionRequestInputSerializer(serializers.Serializer):
         requested_deadline = serializers.DateTimeField(required=False, allow_null=True, default=None,
                                                        help_text=gettext_lazy("申请延至（ISO 8601，必填）"))
@@ -90,14 +110,12 @@ class AppealExtensionRequestAPI(APIView):
                                        help_text=gettext_lazy("延期理由（必填）"))
         expected_version = serializers.IntegerField(required=False, allow_null=True, default=None)
 
-    @extend_schema(tags=TAGS, summary=gettext_lazy("申请延期（办结时限前，由上一级审批）"),
-                   request=AppealExtensionRequestInputSerializer,
-                   responses={201: AppealExtensionOutputSerializer, **_ERRORS})
-    def post(self, request, tracking_code: str):
-        appeal = selectors.appeal_get(jurisdiction=jurisdiction_for(request.user), tracking_code=tracking_code)
-        data = _input(self.AppealExtensionRequestInputSerializer, request)
-        extension = extensions.extension_request(actor=request.user, appeal=appeal, **data)
-        return Response(AppealExtensionOutputSerializer(extension).data, status=201)
+    input_serializer = AppealExtensionRequestInputSerializer
+    output_serializer = AppealExtensionOutputSerializer
+    status = 201
+
+    def act(self, **arguments):
+        return extensions.extension_request(**arguments)
 
 
 class _ExtensionDecisionAPI(APIView):
@@ -109,6 +127,9 @@ class _ExtensionDecisionAPI(APIView):
         expected_version = serializers.IntegerField(required=False, allow_null=True, default=None,
                                                     help_text=gettext_lazy("诉求的版本号"))
 
+    input_serializer = AppealExtensionDecisionInputSerializer
+    output_serializer = AppealExtensionOutputSerializer
+
     def post(self, request, pk: int):
         extension = extensions.extension_get(jurisdiction=jurisdiction_for(request.user), extension_id=pk)
         data = _input(self.AppealExtensionDecisionInputSerializer, request)
@@ -117,24 +138,14 @@ class _ExtensionDecisionAPI(APIView):
         return Response(AppealExtensionOutputSerializer(extension).data)
 
 
+@_documented(gettext_lazy("批准延期（上一级）"))
 class AppealExtensionApproveAPI(_ExtensionDecisionAPI):
     approve = True
 
-    @extend_schema(tags=TAGS, summary=gettext_lazy("批准延期（上一级）"),
-                   request=_ExtensionDecisionAPI.AppealExtensionDecisionInputSerializer,
-                   responses={200: AppealExtensionOutputSerializer, **_ERRORS})
-    def post(self, request, pk: int):
-        return super().post(request, pk)
 
-
+@_documented(gettext_lazy("驳回延期（上一级，须填理由）"))
 class AppealExtensionRejectAPI(_ExtensionDecisionAPI):
     approve = False
-
-    @extend_schema(tags=TAGS, summary=gettext_lazy("驳回延期（上一级，须填理由）"),
-                   request=_ExtensionDecisionAPI.AppealExtensionDecisionInputSerializer,
-                   responses={200: AppealExtensionOutputSerializer, **_ERRORS})
-    def post(self, request, pk: int):
-        return super().post(request, pk)
 
 
 urlpatterns = [

@@ -16,6 +16,7 @@ from django.utils import timezone
 from appeals import services
 from appeals.enums import AppealAction, CategoryType, DeadlineUnit, HandlingLevel, Rating, Source
 from appeals.suggest.coldstart import texts_for
+from governance.kernel.demo import demo_say as _write
 from grids.models import Building, Community
 
 
@@ -141,12 +142,6 @@ def categories_load() -> int:
     return len(CATEGORIES)
 
 
-def _write(ctx, message: str) -> None:
-    out = getattr(ctx, "stdout", None)
-    if out is not None and getattr(ctx, "verbosity", 1):
-        out.write(message)
-
-
 def _territory(ctx):
     """The demo community, its grids, buildings and street, from ctx or the database."""
     territory = getattr(ctx, "territory", None)
@@ -175,21 +170,32 @@ def _accounts(ctx) -> dict:
     return accounts
 
 
+def demo_place(ctx, step: str, *, accounts: set[str], seeded):
+    """The demo community, its (grid, building) pairs and the accounts for a seed step;
+    None, having said why, when they are missing or the step ``seeded(community)`` already."""
+    found = _territory(ctx)
+    users = _accounts(ctx)
+    if found is None or not found[1] or not accounts <= set(users):
+        _write(ctx, f"{step}：未找到演示社区或演示账号，跳过")
+        return None
+    community, pairs = found
+    if seeded(community):
+        _write(ctx, f"{step}：已存在，跳过")
+        return None
+    return community, pairs, users
+
+
 def seed(ctx=None) -> None:
     """seed_demo step: the responsibility list, then demo appeals in every state."""
     from appeals.models import Appeal, Category
 
     n = categories_load()
     _write(ctx, f"诉求类别（职责清单）：{n} 类")
-    found = _territory(ctx)
-    users = _accounts(ctx)
-    if found is None or not found[1] or not {"grid_worker", "community_worker", "street_officer"} <= set(users):
-        _write(ctx, "诉求演示数据：未找到演示社区或演示账号，跳过")
+    found = demo_place(ctx, "诉求演示数据", accounts={"grid_worker", "community_worker", "street_officer"},
+                       seeded=lambda community: Appeal.objects.filter(community=community).exists())
+    if found is None:
         return
-    community, pairs = found
-    if Appeal.objects.filter(community=community).exists():
-        _write(ctx, "诉求演示数据：已存在，跳过")
-        return
+    community, pairs, users = found
     cats = {c.code: c for c in Category.objects.all()}
     grid, building = pairs[0]
     building2 = pairs[1][1] if len(pairs) > 1 else building

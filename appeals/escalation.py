@@ -65,6 +65,7 @@ from appeals.enums import (
 from appeals.models import Appeal
 from governance.enums import NotificationKind
 from governance.kernel import outbox
+from governance.kernel.bulk import chunked
 from governance.staff.notifications import Digest, UnitKey, deliver_to_units
 
 logger = logging.getLogger(__name__)
@@ -291,7 +292,7 @@ def _in_chunks(qs: QuerySet, process, size: int) -> int:
 def _chunk_loop(qs: QuerySet, ids: list[int], process, size: int) -> int:
     total = 0
     asynchronous = connection.vendor == "postgresql"
-    for start in range(0, len(ids), size):
+    for chunk in chunked(ids, size):
         with transaction.atomic():
             if asynchronous:
                 # The chunk's commit does not wait for its WAL to reach the disk (one fsync
@@ -302,7 +303,7 @@ def _chunk_loop(qs: QuerySet, ids: list[int], process, size: int) -> int:
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
             rows = list(
-                qs.filter(pk__in=ids[start:start + size]).order_by("pk")
+                qs.filter(pk__in=chunk).order_by("pk")
                 .select_for_update(skip_locked=True, of=("self",))
                 .values(*_ROW_FIELDS)
             )

@@ -29,6 +29,18 @@ def photo_rule() -> str:
     }
 
 
+def _saved_afresh(image, fmt: str, *, quality: int) -> io.BytesIO:
+    """The image written anew in its format (JPEG or PNG): pixels only, no metadata."""
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        image.convert("RGB").save(out, format="JPEG", quality=quality, optimize=True)
+    else:
+        if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+            image = image.convert("RGBA")
+        image.save(out, format="PNG", optimize=True)
+    return out
+
+
 def clean_image(upload) -> ContentFile:
     """Return a re-encoded copy of an uploaded JPEG/PNG, without metadata.
 
@@ -63,13 +75,7 @@ def clean_image(upload) -> ContentFile:
     try:
         with Image.open(io.BytesIO(raw)) as image:
             image = ImageOps.exif_transpose(image)
-            out = io.BytesIO()
-            if fmt == "JPEG":
-                image.convert("RGB").save(out, format="JPEG", quality=85, optimize=True)
-            else:
-                if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-                    image = image.convert("RGBA")
-                image.save(out, format="PNG", optimize=True)
+            out = _saved_afresh(image, fmt, quality=85)
     except (OSError, ValueError, Image.DecompressionBombError):
         raise ApplicationError(_("照片“%(name)s”已损坏，无法读取。") % {"name": name}) from None
     cleaned = ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.{ALLOWED_FORMATS[fmt]}")
@@ -91,11 +97,5 @@ def resized(stored, *, max_side: int = RESIDENT_MAX_SIDE) -> tuple[bytes, str]:
         fmt = image.format if image.format in ALLOWED_FORMATS else "JPEG"
         image = ImageOps.exif_transpose(image)
         image.thumbnail((max_side, max_side))
-        out = io.BytesIO()
-        if fmt == "JPEG":
-            image.convert("RGB").save(out, format="JPEG", quality=82, optimize=True)
-        else:
-            if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-                image = image.convert("RGBA")
-            image.save(out, format="PNG", optimize=True)
+        out = _saved_afresh(image, fmt, quality=82)
     return out.getvalue(), "image/jpeg" if fmt == "JPEG" else "image/png"

@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from appeals import maps, permissions
@@ -15,7 +14,7 @@ from appeals.public_views import public_read
 from appeals.views import _grid_filter_choices, _querystring
 from governance.staff.selectors import jurisdiction_for
 from grids.map_forms import MapQueryForm, PointForm, first_error
-from grids.map_views import bad_request
+from grids.map_views import bad_request, map_data_view
 from grids.maps import map_config
 
 
@@ -43,9 +42,7 @@ def queue_map(request):
     })
 
 
-@gzip_page
-@login_required
-@require_GET
+@map_data_view
 def queue_map_data(request):
     """?bbox&zoom plus the list's filters: the appeals in the box (appeals.maps.queue_map)."""
     map_form = MapQueryForm(request.GET)

@@ -542,7 +542,21 @@ class ExtensionRequest(models.Model):
         return f"{self.appeal_id} {self.get_state_display()}"
 
 
-class CalendarDay(models.Model):
+class _RemembersLoaded:
+    """Keeps the ``remembered`` fields as loaded (``loaded_<field>``): a change is then
+    told from what was stored (appeals.recompute's signal handlers)."""
+
+    remembered: tuple[str, ...] = ()
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        for name in cls.remembered:
+            setattr(instance, f"loaded_{name}", instance.__dict__.get(name))
+        return instance
+
+
+class CalendarDay(_RemembersLoaded, models.Model):
     """A day of the working-day calendar entered by an administrator (appeals.workdays):
     a day of the State Council's schedule (国办通知: its holidays and 调休 working days), a
     statutory day pinned by hand (法定), or a local adjustment (调整, e.g. 临时停工). It wins
@@ -556,6 +570,8 @@ class CalendarDay(models.Model):
     )
     name = models.CharField(_("名称"), max_length=30, blank=True, help_text=_("如 元旦、春节、调休上班、临时停工"))
     note = models.CharField(_("说明"), max_length=100, blank=True)
+    # The date it had, so that moving a day to another year re-computes both years.
+    remembered = ("date",)
 
     class Meta:
         verbose_name = _("节假日与调休")
@@ -565,15 +581,8 @@ class CalendarDay(models.Model):
     def __str__(self) -> str:
         return f"{self.date} {self.name or ('上班' if self.is_workday else '休息')}"
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        # The date it had, so that moving a day to another year re-computes both years.
-        instance.loaded_date = instance.__dict__.get("date")
-        return instance
 
-
-class CalendarYear(models.Model):
+class CalendarYear(_RemembersLoaded, models.Model):
     """One year of the calendar: whether its official schedule (国办通知) has been entered,
     and a pending re-computation of its open deadlines (set with every change, cleared by
     the run that saw it: the beat catches up when the broker was down)."""
@@ -591,6 +600,7 @@ class CalendarYear(models.Model):
     recompute_requested_at = models.DateTimeField(_("待重算时限"), null=True, blank=True, editable=False)
     recompute_reason = models.CharField(_("重算原因"), max_length=200, blank=True, editable=False)
     recomputed_at = models.DateTimeField(_("最近重算时间"), null=True, blank=True, editable=False)
+    remembered = ("official_entered",)
 
     class Meta:
         verbose_name = _("年度工作日历")
@@ -599,12 +609,6 @@ class CalendarYear(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}"
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance.loaded_official_entered = instance.__dict__.get("official_entered")
-        return instance
 
 
 class PhoneCode(models.Model):

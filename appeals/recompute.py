@@ -44,6 +44,7 @@ from appeals.enums import AppealAction, DeadlineUnit, ExtensionState
 from appeals.models import Appeal, AppealEvent, CalendarDay, CalendarYear, ExtensionRequest
 from appeals.selectors import deadlines_reaching_into
 from appeals.workdays import add_working_days, deadline_day
+from governance.kernel.bulk import chunked
 from governance.kernel.clock import CHINA
 
 logger = logging.getLogger(__name__)
@@ -183,9 +184,9 @@ def deadlines_recompute(*, year: int, reason: str, now: datetime | None = None,
     qs = deadlines_reaching_into(year)
     ids = list(qs.order_by("pk").values_list("pk", flat=True))
     why = _("%(year)s年工作日历变更：%(reason)s") % {"year": year, "reason": reason}
-    for start in range(0, len(ids), size):
+    for chunk in chunked(ids, size):
         with transaction.atomic():
-            rows = list(qs.filter(pk__in=ids[start:start + size]).order_by("pk")
+            rows = list(qs.filter(pk__in=chunk).order_by("pk")
                         .select_for_update(of=("self",)).values(*_FIELDS))
             _process(rows, calendar=calendar, floor=floor, now=now, why=why, year=year, result=result)
     if result.moved or result.unknown:

@@ -18,6 +18,19 @@ from appeals.models import Appeal, AppealAttachment, AppealCoHandler, AppealEven
 from appeals.selectors import is_overdue, masked_contact
 
 DEADLINE_TEXT_HELP = _("办结时限的文字：工作日时限为当日24:00，如“12月15日（周二）24:00”；小时时限为准确时刻")
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class DeadlineTextField(serializers.Field):
+    """An appeal's deadline in words (appeals.deadlines.deadline_text), read-only."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, help_text=DEADLINE_TEXT_HELP, **kwargs)
+
+    def to_representation(self, appeal) -> str:
+        return deadline_text(appeal)
+
+
 STATE_HELP = _("状态：") + " / ".join(f"{value} {label}" for value, label in AppealState.choices)
 
 
@@ -65,7 +78,7 @@ class _AppealFields(serializers.ModelSerializer):
     queue_level = serializers.CharField(read_only=True, help_text=_("待派队列：community / street；已派单时为空"))
     escalation_level = serializers.CharField(read_only=True, help_text=_("督办层级：grid / community / street / district"))
     overdue = serializers.SerializerMethodField(help_text=_("已过办结时限且尚未办结"))
-    deadline_text = serializers.SerializerMethodField(help_text=DEADLINE_TEXT_HELP)
+    deadline_text = DeadlineTextField()
     # Lists and action answers show the resident masked (lists are read over shoulders);
     # the detail shows what appeals.selectors.resident_contact allows this account.
     name = serializers.SerializerMethodField(help_text=_("居民姓名（脱敏；匿名时为“匿名”）"))
@@ -83,9 +96,6 @@ class _AppealFields(serializers.ModelSerializer):
 
     def get_overdue(self, appeal: Appeal) -> bool:
         return is_overdue(appeal)
-
-    def get_deadline_text(self, appeal: Appeal) -> str:
-        return deadline_text(appeal)
 
     def _contact(self, appeal: Appeal):
         return getattr(appeal, "contact", None) or masked_contact(appeal)

@@ -560,6 +560,18 @@ def _intake_page(request, jur, form, *, title: str, patrol: bool, query: str = "
     })
 
 
+def _received(request, form, said: str, **arguments):
+    """Registers the appeal from a staff form and goes to it (saying ``said`` with its
+    code); a refusal goes on the form instead (None)."""
+    try:
+        appeal = services.appeal_receive(actor=request.user, **arguments)
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return None
+    messages.success(request, said % {"code": appeal.tracking_code})
+    return redirect("appeals:detail", appeal.tracking_code)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def intake(request):
@@ -571,18 +583,15 @@ def intake(request):
         form = IntakeForm(request.POST, request.FILES, jurisdiction=jur)
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                appeal = services.appeal_receive(
-                    source=data["source"], actor=request.user, phone=data["phone"], name=data["name"],
-                    anonymous=data["anonymous"], building=data["building"], address_text=data["address_text"],
-                    category=data["category"], description=data["description"], photos=data["photos"],
-                    public_consent=data["public_consent"], **(data["place"] if not data["building"] else {}),
-                )
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("已登记诉求，查询码 %(code)s。") % {"code": appeal.tracking_code})
-                return redirect("appeals:detail", appeal.tracking_code)
+            done = _received(
+                request, form, _("已登记诉求，查询码 %(code)s。"),
+                source=data["source"], phone=data["phone"], name=data["name"],
+                anonymous=data["anonymous"], building=data["building"], address_text=data["address_text"],
+                category=data["category"], description=data["description"], photos=data["photos"],
+                public_consent=data["public_consent"], **(data["place"] if not data["building"] else {}),
+            )
+            if done:
+                return done
         query = ""
     else:
         draft = IntakeDraftQuery.parse(request.GET)
@@ -603,18 +612,15 @@ def patrol(request):
         form = PatrolForm(request.POST, request.FILES, jurisdiction=jur, grids=grids)
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                appeal = services.appeal_receive(
-                    source=Source.GRID_PATROL, actor=request.user, grid=data.get("grid") or grids[0],
-                    building=data["building"], address_text=data["address_text"], category=data["category"],
-                    description=data["description"], photos=data["photos"], public_consent=data["public_consent"],
-                    latitude=data["latitude"], longitude=data["longitude"],
-                )
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("已登记巡查发现的问题，查询码 %(code)s。") % {"code": appeal.tracking_code})
-                return redirect("appeals:detail", appeal.tracking_code)
+            done = _received(
+                request, form, _("已登记巡查发现的问题，查询码 %(code)s。"),
+                source=Source.GRID_PATROL, grid=data.get("grid") or grids[0],
+                building=data["building"], address_text=data["address_text"], category=data["category"],
+                description=data["description"], photos=data["photos"], public_consent=data["public_consent"],
+                latitude=data["latitude"], longitude=data["longitude"],
+            )
+            if done:
+                return done
         query = ""
     else:
         draft = PatrolDraftQuery.parse(request.GET)

@@ -4,9 +4,11 @@ same size at both tiers and the growth from S to M is the growth of the tables."
 
 from dataclasses import dataclass
 
+from governance.demo.sizes import TerritoryCounts
+
 
 @dataclass(frozen=True)
-class Tier:
+class Tier(TerritoryCounts):
     name: str
     database: str
     districts: int
@@ -26,18 +28,6 @@ class Tier:
     defer_indexes: bool = False
     # The tier whose territory this one repeats (its random streams), "" for its own.
     territory: str = ""
-
-    @property
-    def grids(self) -> int:
-        return self.communities * self.grids_per_community
-
-    @property
-    def buildings(self) -> int:
-        return self.grids * self.buildings_per_grid
-
-    @property
-    def households(self) -> int:
-        return self.buildings * self.households_per_building
 
 
 TIERS = {

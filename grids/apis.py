@@ -12,13 +12,22 @@ from rest_framework.response import Response
 
 from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
+from governance.kernel.api import responses
 from governance.kernel.errors import NotFound
 from governance.staff.selectors import jurisdiction_for
 from grids import filters, selectors, serializers
+from grids.filters import BuildingFilter, CommunityFilter, DistrictFilter, GridFilter, StreetFilter
 from grids.models import Building, Community, District, Grid, Street
+from grids.serializers import (
+    BuildingOutputSerializer,
+    CommunityOutputSerializer,
+    DistrictOutputSerializer,
+    GridOutputSerializer,
+    StreetOutputSerializer,
+)
 
 TAGS = ["territory"]
-_NOT_FOUND = OpenApiResponse(description=_("不存在，或不在您的辖区内。"))
+_NOT_FOUND = responses.NOT_FOUND
 _BAD = OpenApiResponse(description=_("筛选条件有误（附说明）。"))
 
 
@@ -38,39 +47,18 @@ class _UnitViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.unit_api_list(self.model, jurisdiction_for(self.request.user))
 
 
-@_unit_schema(_("区列表（限本辖区）"), _("区详情"), serializers.DistrictOutputSerializer)
-class DistrictViewSet(_UnitViewSet):
-    model = District
-    serializer_class = serializers.DistrictOutputSerializer
-    filterset_class = filters.DistrictFilter
+def _unit_viewset(model, serializer, filterset, list_summary, detail_summary):
+    viewset = type(f"{model.__name__}ViewSet", (_UnitViewSet,), {
+        "__module__": __name__, "model": model, "serializer_class": serializer, "filterset_class": filterset,
+    })
+    return _unit_schema(list_summary, detail_summary, serializer)(viewset)
 
 
-@_unit_schema(_("街道列表（限本辖区）"), _("街道详情"), serializers.StreetOutputSerializer)
-class StreetViewSet(_UnitViewSet):
-    model = Street
-    serializer_class = serializers.StreetOutputSerializer
-    filterset_class = filters.StreetFilter
-
-
-@_unit_schema(_("社区列表（限本辖区）"), _("社区详情"), serializers.CommunityOutputSerializer)
-class CommunityViewSet(_UnitViewSet):
-    model = Community
-    serializer_class = serializers.CommunityOutputSerializer
-    filterset_class = filters.CommunityFilter
-
-
-@_unit_schema(_("网格列表（限本辖区）"), _("网格详情"), serializers.GridOutputSerializer)
-class GridViewSet(_UnitViewSet):
-    model = Grid
-    serializer_class = serializers.GridOutputSerializer
-    filterset_class = filters.GridFilter
-
-
-@_unit_schema(_("楼栋列表（限本辖区）"), _("楼栋详情"), serializers.BuildingOutputSerializer)
-class BuildingViewSet(_UnitViewSet):
-    model = Building
-    serializer_class = serializers.BuildingOutputSerializer
-    filterset_class = filters.BuildingFilter
+DistrictViewSet = _unit_viewset(District, DistrictOutputSerializer, DistrictFilter, _("区列表（限本辖区）"), _("区详情"))
+StreetViewSet = _unit_viewset(Street, StreetOutputSerializer, StreetFilter, _("街道列表（限本辖区）"), _("街道详情"))
+CommunityViewSet = _unit_viewset(Community, CommunityOutputSerializer, CommunityFilter, _("社区列表（限本辖区）"), _("社区详情"))
+GridViewSet = _unit_viewset(Grid, GridOutputSerializer, GridFilter, _("网格列表（限本辖区）"), _("网格详情"))
+BuildingViewSet = _unit_viewset(Building, BuildingOutputSerializer, BuildingFilter, _("楼栋列表（限本辖区）"), _("楼栋详情"))
 
 
 @extend_schema_view(

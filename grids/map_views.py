@@ -15,6 +15,12 @@ from grids.map_forms import MapQueryForm, first_error
 from grids.models import LEVEL_BY_LENGTH
 
 
+def map_data_view(view):
+    """A staff map's data: for an account, GET only, compressed (outlines are long and
+    repetitive)."""
+    return gzip_page(login_required(require_GET(view)))
+
+
 def bad_request(message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=400, json_dumps_params={"ensure_ascii": False})
 
@@ -25,19 +31,27 @@ def geojson_response(text: str) -> HttpResponse:
     return response
 
 
-@gzip_page
-@login_required
-@require_GET
-def boundaries(request):
-    """?bbox=W,S,E,N&zoom=Z[&level=district|street|community|grid][&parent=CODE]: the
-    outlines of the viewer's units in the box (level: by zoom when not given)."""
+def _territory_query(request):
+    """The viewer's jurisdiction and the box and zoom asked for; a 400 response for bad input,
+    404 for an account that sees no territory."""
     form = MapQueryForm(request.GET)
     if not form.is_valid():
         return bad_request(first_error(form))
     jurisdiction = jurisdiction_for(request.user)
     if not jurisdiction.sees_territory:
         raise NotFound()
-    zoom, box = form.cleaned_data["zoom"], form.cleaned_data["bbox"]
+    return jurisdiction, form.cleaned_data
+
+
+@map_data_view
+def boundaries(request):
+    """?bbox=W,S,E,N&zoom=Z[&level=district|street|community|grid][&parent=CODE]: the
+    outlines of the viewer's units in the box (level: by zoom when not given)."""
+    asked = _territory_query(request)
+    if isinstance(asked, HttpResponse):
+        return asked
+    jurisdiction, query = asked
+    zoom, box = query["zoom"], query["bbox"]
     # By zoom, but never above the viewer's own units (a grid worker sees their grid far out too).
     top = LEVEL_BY_LENGTH.get(min((len(p) for p in jurisdiction.prefixes), default=6), "grid")
     level = request.GET.get("level") or maps.level_for_zoom(zoom, top=top)
@@ -51,17 +65,12 @@ def boundaries(request):
                                                      parent=parent))
 
 
-@gzip_page
-@login_required
-@require_GET
+@map_data_view
 def buildings(request):
     """?bbox=W,S,E,N&zoom=Z: the viewer's buildings in the box, from zoom 15 on."""
-    form = MapQueryForm(request.GET)
-    if not form.is_valid():
-        return bad_request(first_error(form))
-    jurisdiction = jurisdiction_for(request.user)
-    if not jurisdiction.sees_territory:
-        raise NotFound()
-    return JsonResponse(maps.building_points(jurisdiction=jurisdiction, box=form.cleaned_data["bbox"],
-                                             zoom=form.cleaned_data["zoom"]),
+    asked = _territory_query(request)
+    if isinstance(asked, HttpResponse):
+        return asked
+    jurisdiction, query = asked
+    return JsonResponse(maps.building_points(jurisdiction=jurisdiction, box=query["bbox"], zoom=query["zoom"]),
                         json_dumps_params={"ensure_ascii": False})

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from governance.kernel import choices
 from grids.enums import CareTag, Gender, HouseholdStatus, OrganizationKind, PartyLevel
 
 
@@ -222,12 +223,11 @@ class Household(models.Model):
 
     @property
     def care_tag_list(self) -> list[str]:
-        return [t for t in self.care_tags.split(",") if t]
+        return choices.keys(self.care_tags)
 
     @property
     def care_tag_labels(self) -> list[str]:
-        labels = dict(CareTag.choices)
-        return [str(labels.get(t, t)) for t in self.care_tag_list]
+        return choices.labels(self.care_tags, CareTag.choices)
 
 
 class Resident(models.Model):

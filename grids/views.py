@@ -167,56 +167,62 @@ def _form_errors_from(exc: ValidationError, form) -> None:
         form.add_error(None, message)
 
 
+def _household_to_edit(request, pk: int):
+    """The viewer's jurisdiction and a household in it they may edit (404 outside, 403 read-only)."""
+    jur = jurisdiction_for(request.user)
+    household = selectors.household_get(jur, pk)
+    ensure_can_edit_households(jur, territory_code=household.building.code)
+    return jur, household
+
+
+def _household_form(request, form, *, save, title, back: str):
+    """The household form: on a valid POST `save(cleaned_data)` returns the household and
+    the message (a service's ValidationError goes back to the form's fields)."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            household, message = save(form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors_from(exc, form)
+        else:
+            messages.success(request, message)
+            return redirect("household-detail", household.pk)
+    return render(request, "grids/form.html", {"form": form, "title": title, "back": back})
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def household_create(request, code: str):
     jur = jurisdiction_for(request.user)
     building = selectors.unit_get(Building, jur, code)
     ensure_can_edit_households(jur, territory_code=building.code)
-    form = HouseholdForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            household = services.household_create(actor=request.user, jurisdiction=jur, building=building, data=form.cleaned_data)
-        except ValidationError as exc:
-            _form_errors_from(exc, form)
-        else:
-            messages.success(request, _("已登记住户 %(h)s。") % {"h": household.label})
-            return redirect("household-detail", household.pk)
-    return render(request, "grids/form.html", {
-        "form": form, "title": _("新增住户 · %(b)s") % {"b": building.address},
-        "back": reverse("building-detail", args=[building.code]),
-    })
+
+    def save(data):
+        household = services.household_create(actor=request.user, jurisdiction=jur, building=building, data=data)
+        return household, _("已登记住户 %(h)s。") % {"h": household.label}
+
+    title, back = _("新增住户 · %(b)s") % {"b": building.address}, reverse("building-detail", args=[building.code])
+    return _household_form(request, HouseholdForm(request.POST or None), save=save, title=title, back=back)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def household_edit(request, pk: int):
-    jur = jurisdiction_for(request.user)
-    household = selectors.household_get(jur, pk)
-    ensure_can_edit_households(jur, territory_code=household.building.code)
+    jur, household = _household_to_edit(request, pk)
     initial = {"unit": household.unit, "room": household.room, "contact_name": household.contact_name,
                "phone": household.phone, "care_tags": household.care_tag_list}
-    form = HouseholdForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            changes = services.household_update(actor=request.user, jurisdiction=jur, household=household, data=form.cleaned_data)
-        except ValidationError as exc:
-            _form_errors_from(exc, form)
-        else:
-            messages.success(request, _("已保存 %(n)s 项修改。") % {"n": len(changes)} if changes else _("没有修改。"))
-            return redirect("household-detail", household.pk)
-    return render(request, "grids/form.html", {
-        "form": form, "title": _("修改住户 · %(h)s") % {"h": household.label},
-        "back": reverse("household-detail", args=[household.pk]),
-    })
+
+    def save(data):
+        changes = services.household_update(actor=request.user, jurisdiction=jur, household=household, data=data)
+        return household, _("已保存 %(n)s 项修改。") % {"n": len(changes)} if changes else _("没有修改。")
+
+    title, back = _("修改住户 · %(h)s") % {"h": household.label}, reverse("household-detail", args=[household.pk])
+    return _household_form(request, HouseholdForm(request.POST or None, initial=initial), save=save, title=title, back=back)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def household_move_out(request, pk: int):
-    jur = jurisdiction_for(request.user)
-    household = selectors.household_get(jur, pk)
-    ensure_can_edit_households(jur, territory_code=household.building.code)
+    jur, household = _household_to_edit(request, pk)
     form = MoveOutForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.household_move_out(actor=request.user, jurisdiction=jur, household=household,
@@ -233,9 +239,7 @@ def household_move_out(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def resident_edit(request, pk: int, resident_pk: int | None = None):
-    jur = jurisdiction_for(request.user)
-    household = selectors.household_get(jur, pk)
-    ensure_can_edit_households(jur, territory_code=household.building.code)
+    jur, household = _household_to_edit(request, pk)
     resident = get_object_or_404(Resident, pk=resident_pk, household=household) if resident_pk else None
     initial = {f: getattr(resident, f) for f in services.RESIDENT_FIELDS} if resident else None
     form = ResidentForm(request.POST or None, initial=initial)
@@ -258,9 +262,7 @@ def resident_edit(request, pk: int, resident_pk: int | None = None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def resident_remove(request, pk: int, resident_pk: int):
-    jur = jurisdiction_for(request.user)
-    household = selectors.household_get(jur, pk)
-    ensure_can_edit_households(jur, territory_code=household.building.code)
+    jur, household = _household_to_edit(request, pk)
     resident = get_object_or_404(Resident, pk=resident_pk, household=household)
     if request.method == "POST":
         services.resident_remove(actor=request.user, jurisdiction=jur, resident=resident, note=request.POST.get("note", ""))

@@ -63,3 +63,23 @@ def login_as(page, live_server, username: str, password: str = "pw-123456") -> N
     # Each role lands on its home: the 工作台 at /, a volunteer's 我的志愿 at /volunteers/.
     page.wait_for_url(lambda url: url.startswith(live_server.url) and "/accounts/login/" not in url)
     page.wait_for_load_state("load")
+
+
+def lists_settled(page) -> None:
+    """Every place list of the submit form has answered: no htmx request under way, no
+    list disabled by one (a state to wait on, never a time)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request') && !document.querySelector('select[data-disabled-by-htmx]')"
+    )
+
+
+def choose_place(page, *, street, community, building) -> None:
+    """Street → community → building on the residents' submit form, each list waited for;
+    returns once the lists have settled with the building still chosen."""
+    page.select_option("#id_street", street.code)
+    page.wait_for_selector(f"#id_community option[value='{community.code}']", state="attached")
+    page.select_option("#id_community", community.code)
+    page.wait_for_selector(f"#id_building option[value='{building.code}']", state="attached")
+    page.select_option("#id_building", building.code)
+    lists_settled(page)
+    assert page.input_value("#id_building") == building.code

@@ -22,6 +22,15 @@ def png(name: str = "photo.png") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, buf.getvalue(), content_type="image/png")
 
 
+def photo_file(tmp_path, name: str = "photo.jpg") -> str:
+    """A small real photo (PNG if the name says so, else JPEG) written to a file: what a
+    browser's file input is given."""
+    upload = png(name) if name.endswith(".png") else jpeg(name)
+    path = tmp_path / name
+    path.write_bytes(upload.read())
+    return str(path)
+
+
 def detail_url(appeal) -> str:
     """The staff page of one appeal."""
     return reverse("appeals:detail", args=[appeal.tracking_code])

@@ -8,20 +8,19 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appeals.deadlines import deadline_text
 from appeals.enums import AppealAction
 from appeals.images import photo_rule
 from appeals.selectors import resident_contact
-from appeals.serializers import DEADLINE_TEXT_HELP
+from appeals.serializers import DeadlineTextField
 from appeals.services import appeal_act
+from governance.kernel.api import responses
 from governance.kernel.api.pagination import PAGE_PARAMETERS, StandardPagination, paginated
-from governance.kernel.errors import NotFound
 from volunteers import selectors, services
 from volunteers.forms import ActivityListQuery, OverviewQuery
 from volunteers.models import Activity, Signup
@@ -30,7 +29,7 @@ TAGS = ["volunteers"]
 _NOT_FOUND = OpenApiResponse(description=_("不存在，或不在您的社区/辖区内。"))
 _CONFLICT = OpenApiResponse(description=_("状态不允许（名额已满、已报名、积分不足、已兑完等）。"))
 _FORBIDDEN = OpenApiResponse(description=_("无权进行此操作（附原因）。"))
-_BAD = OpenApiResponse(description=_("输入有误：按提示修改后重试。"))
+_BAD = responses.BAD_INPUT
 _VOLUNTEER_ONLY = OpenApiResponse(description=_("仅限已登记的志愿者：工作人员等未登记账号为 403（附原因）。"))
 
 
@@ -189,6 +188,32 @@ def _paginated(request, view, qs, serializer_class, transform=None):
 
 # --- Volunteers -----------------------------------------------------------------------
 
+def _own_list(summary, operation_id: str, *, not_found: bool = True):
+    """Documents the get of an _OwnListAPI: a page of its rows, 403 for an account that is
+    no volunteer."""
+    def document(cls):
+        responses = {403: _VOLUNTEER_ONLY, 200: paginated(cls.output_serializer)}
+        if not_found:
+            responses[404] = _NOT_FOUND
+        return extend_schema_view(get=extend_schema(
+            tags=TAGS, summary=summary, parameters=PAGE_PARAMETERS, operation_id=operation_id, responses=responses,
+        ))(cls)
+    return document
+
+
+# A list of the volunteer's own: their points, sign-ups, shop, hall, appeals (a comment:
+# drf-spectacular would show a docstring as each operation's description).
+class _OwnListAPI(APIView):
+    output_serializer: type[serializers.Serializer]
+
+    def rows(self, volunteer):
+        raise NotImplementedError
+
+    def get(self, request):
+        volunteer = selectors.volunteer_require(request.user)
+        return _paginated(request, self, self.rows(volunteer), self.output_serializer)
+
+
 class VolunteerMeAPI(APIView):
     @extend_schema(tags=TAGS, summary=_("我的志愿者信息、时长和积分"), responses={403: _VOLUNTEER_ONLY, 200: VolunteerMeOutputSerializer, 404: _NOT_FOUND})
     def get(self, request):
@@ -201,19 +226,20 @@ class VolunteerMeAPI(APIView):
         return Response(VolunteerMeOutputSerializer(volunteer).data)
 
 
-class VolunteerMePointsAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("我的积分明细（新的在前）"), parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_me_points_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerPointsEntryOutputSerializer)})
-    def get(self, request):
-        volunteer = selectors.volunteer_require(request.user)
-        return _paginated(request, self, selectors.points_history(volunteer=volunteer), VolunteerPointsEntryOutputSerializer)
+@_own_list(_("我的积分明细（新的在前）"), "v1_volunteers_me_points_list", not_found=False)
+class VolunteerMePointsAPI(_OwnListAPI):
+    output_serializer = VolunteerPointsEntryOutputSerializer
+
+    def rows(self, volunteer):
+        return selectors.points_history(volunteer=volunteer)
 
 
-class VolunteerMeSignupsAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("我报名的活动"), parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_me_signups_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerSignupOutputSerializer)})
-    def get(self, request):
-        volunteer = selectors.volunteer_require(request.user)
-        return _paginated(request, self, selectors.my_signups(volunteer=volunteer).select_related("volunteer"),
-                          VolunteerSignupOutputSerializer)
+@_own_list(_("我报名的活动"), "v1_volunteers_me_signups_list", not_found=False)
+class VolunteerMeSignupsAPI(_OwnListAPI):
+    output_serializer = VolunteerSignupOutputSerializer
+
+    def rows(self, volunteer):
+        return selectors.my_signups(volunteer=volunteer).select_related("volunteer")
 
 
 class VolunteerActivityListAPI(APIView):
@@ -330,38 +356,31 @@ class _AttendanceAPI(APIView):
 
     def post(self, request, pk: int, signup_pk: int):
         activity = _managed(request, pk)
-        signup = Signup.objects.filter(activity=activity, pk=signup_pk).select_related("volunteer").first()
-        if signup is None:
-            raise NotFound()
+        signup = selectors.signup_get(activity=activity, pk=signup_pk)
         serializer = VolunteerAttendanceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         at = serializer.validated_data.get("at")
-        if self.direction == services.CHECK_IN:
-            signup = services.signup_check_in(activity=activity, volunteer=signup.volunteer, at=at)
-        else:
-            signup = services.signup_check_out(activity=activity, volunteer=signup.volunteer, at=at, actor=request.user)
+        signup = services.signup_attendance(activity=activity, volunteer=signup.volunteer, direction=self.direction,
+                                            at=at, actor=request.user)
         return Response(VolunteerSignupOutputSerializer(signup).data)
 
 
 _ATTENDANCE_RESPONSES = {200: VolunteerSignupOutputSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _CONFLICT}
 
 
+def _attendance(summary):
+    return extend_schema_view(post=extend_schema(
+        tags=TAGS, summary=summary, request=VolunteerAttendanceInputSerializer, responses=_ATTENDANCE_RESPONSES))
+
+
+@_attendance(_("组织者为志愿者签到"))
 class VolunteerCheckInAPI(_AttendanceAPI):
     direction = services.CHECK_IN
 
-    @extend_schema(tags=TAGS, summary=_("组织者为志愿者签到"), request=VolunteerAttendanceInputSerializer,
-                   responses=_ATTENDANCE_RESPONSES)
-    def post(self, request, pk: int, signup_pk: int):
-        return super().post(request, pk, signup_pk)
 
-
+@_attendance(_("组织者为志愿者签退（认定时长和积分）"))
 class VolunteerCheckOutAPI(_AttendanceAPI):
     direction = services.CHECK_OUT
-
-    @extend_schema(tags=TAGS, summary=_("组织者为志愿者签退（认定时长和积分）"), request=VolunteerAttendanceInputSerializer,
-                   responses=_ATTENDANCE_RESPONSES)
-    def post(self, request, pk: int, signup_pk: int):
-        return super().post(request, pk, signup_pk)
 
 
 class VolunteerActivityFinishAPI(APIView):
@@ -382,12 +401,12 @@ class VolunteerActivityCancelAPI(APIView):
 
 # --- Points shop ---------------------------------------------------------------------------
 
-class VolunteerRewardListAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("积分超市商品（本社区和全市通用）"),
-                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_rewards_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerRewardOutputSerializer), 404: _NOT_FOUND})
-    def get(self, request):
-        volunteer = selectors.volunteer_require(request.user)
-        return _paginated(request, self, selectors.reward_list(volunteer=volunteer), VolunteerRewardOutputSerializer)
+@_own_list(_("积分超市商品（本社区和全市通用）"), "v1_volunteers_rewards_list")
+class VolunteerRewardListAPI(_OwnListAPI):
+    output_serializer = VolunteerRewardOutputSerializer
+
+    def rows(self, volunteer):
+        return selectors.reward_list(volunteer=volunteer)
 
 
 class VolunteerRewardRedeemAPI(APIView):
@@ -421,30 +440,42 @@ def _overview_args(request) -> dict:
     return {"year": params["year"], "query": params["q"], "community_code": code}
 
 
-class VolunteerOverviewHoursAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("辖区志愿者年度服务时长"), parameters=_OVERVIEW_PARAMS,
-                   operation_id="v1_volunteers_overview_volunteers_list", responses={400: _BAD, 403: _FORBIDDEN, 200: paginated(VolunteerHoursOutputSerializer), 404: _NOT_FOUND})
-    def get(self, request):
-        qs = selectors.volunteer_hours_list(request.user, **_overview_args(request))
-        return _paginated(request, self, qs, VolunteerHoursOutputSerializer)
+def _overview_tab(summary, operation_id: str):
+    def document(cls):
+        return extend_schema_view(get=extend_schema(
+            tags=TAGS, summary=summary, parameters=_OVERVIEW_PARAMS, operation_id=operation_id,
+            responses={400: _BAD, 403: _FORBIDDEN, 200: paginated(cls.output_serializer), 404: _NOT_FOUND},
+        ))(cls)
+    return document
 
 
-class VolunteerOverviewMembersAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("双报到在职党员年度进度"), parameters=_OVERVIEW_PARAMS,
-                   operation_id="v1_volunteers_overview_party_members_list", responses={400: _BAD, 403: _FORBIDDEN, 200: paginated(VolunteerMemberProgressOutputSerializer), 404: _NOT_FOUND})
-    def get(self, request):
-        qs = selectors.member_progress_list(request.user, **_overview_args(request))
-        return _paginated(request, self, qs, VolunteerMemberProgressOutputSerializer)
+class _OverviewAPI(APIView):
+    tab: str
+    output_serializer: type[serializers.Serializer]
 
-
-class VolunteerOverviewOrganizationsAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("双报到单位党组织参与情况"), parameters=_OVERVIEW_PARAMS,
-                   operation_id="v1_volunteers_overview_organizations_list", responses={400: _BAD, 403: _FORBIDDEN, 200: paginated(VolunteerOrganizationOutputSerializer), 404: _NOT_FOUND})
     def get(self, request):
         args = _overview_args(request)
-        qs = selectors.organization_list(request.user, query=args["query"], community_code=args["community_code"])
-        return _paginated(request, self, qs, VolunteerOrganizationOutputSerializer,
-                          transform=lambda page: selectors.organization_participation(page, year=args["year"]))
+        qs = selectors.overview_list(request.user, self.tab, **args)
+        transform = None
+        if self.tab == "organizations":
+            def transform(page):
+                return selectors.organization_participation(page, year=args["year"])
+        return _paginated(request, self, qs, self.output_serializer, transform=transform)
+
+
+@_overview_tab(_("辖区志愿者年度服务时长"), "v1_volunteers_overview_volunteers_list")
+class VolunteerOverviewHoursAPI(_OverviewAPI):
+    tab, output_serializer = "volunteers", VolunteerHoursOutputSerializer
+
+
+@_overview_tab(_("双报到在职党员年度进度"), "v1_volunteers_overview_party_members_list")
+class VolunteerOverviewMembersAPI(_OverviewAPI):
+    tab, output_serializer = "members", VolunteerMemberProgressOutputSerializer
+
+
+@_overview_tab(_("双报到单位党组织参与情况"), "v1_volunteers_overview_organizations_list")
+class VolunteerOverviewOrganizationsAPI(_OverviewAPI):
+    tab, output_serializer = "organizations", VolunteerOrganizationOutputSerializer
 
 
 # --- Service appeals: the order hall (接单大厅) and my claimed appeals ------------------------
@@ -458,14 +489,11 @@ class VolunteerHallAppealOutputSerializer(serializers.Serializer):
     address = serializers.SerializerMethodField()
     dispatched_at = serializers.DateTimeField(allow_null=True)
     deadline = serializers.DateTimeField(allow_null=True)
-    deadline_text = serializers.SerializerMethodField(help_text=DEADLINE_TEXT_HELP)
+    deadline_text = DeadlineTextField()
     version = serializers.IntegerField(help_text=_("接单时作为 expected_version 传回"))
 
     def get_address(self, appeal) -> str:
         return appeal.building.address if appeal.building_id else appeal.address_text
-
-    def get_deadline_text(self, appeal) -> str:
-        return deadline_text(appeal)
 
 
 class VolunteerMyAppealRowOutputSerializer(VolunteerHallAppealOutputSerializer):
@@ -505,12 +533,12 @@ def _service_appeal_response(request, appeal, *, code: int = status.HTTP_200_OK)
     return Response(VolunteerServiceAppealOutputSerializer(appeal).data, status=code)
 
 
-class VolunteerHallAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("接单大厅：本社区待接的服务诉求（不含居民电话）"),
-                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_hall_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerHallAppealOutputSerializer), 404: _NOT_FOUND})
-    def get(self, request):
-        volunteer = selectors.volunteer_require(request.user)
-        return _paginated(request, self, selectors.order_hall(volunteer=volunteer), VolunteerHallAppealOutputSerializer)
+@_own_list(_("接单大厅：本社区待接的服务诉求（不含居民电话）"), "v1_volunteers_hall_list")
+class VolunteerHallAPI(_OwnListAPI):
+    output_serializer = VolunteerHallAppealOutputSerializer
+
+    def rows(self, volunteer):
+        return selectors.order_hall(volunteer=volunteer)
 
 
 class VolunteerHallItemAPI(APIView):
@@ -538,14 +566,13 @@ class VolunteerHallClaimAPI(APIView):
         return _service_appeal_response(request, appeal)
 
 
-class VolunteerMyAppealListAPI(APIView):
-    @extend_schema(tags=TAGS, summary=_("我接的服务诉求"),
-                   parameters=PAGE_PARAMETERS, operation_id="v1_volunteers_my_appeals_list", responses={403: _VOLUNTEER_ONLY, 200: paginated(VolunteerMyAppealRowOutputSerializer), 404: _NOT_FOUND})
-    def get(self, request):
-        volunteer = selectors.volunteer_require(request.user)
+@_own_list(_("我接的服务诉求"), "v1_volunteers_my_appeals_list")
+class VolunteerMyAppealListAPI(_OwnListAPI):
+    output_serializer = VolunteerMyAppealRowOutputSerializer
+
+    def rows(self, volunteer):
         # The list carries no phones; the detail does (and is logged).
-        return _paginated(request, self, selectors.my_service_appeals(volunteer=volunteer),
-                          VolunteerMyAppealRowOutputSerializer)
+        return selectors.my_service_appeals(volunteer=volunteer)
 
 
 class VolunteerMyAppealDetailAPI(APIView):
@@ -578,32 +605,29 @@ _SERVICE_ACTION_RESPONSES = {
 }
 
 
+def _service_action(summary):
+    """Documents the post of a _VolunteerServiceActionAPI (its input is the class's)."""
+    def document(cls):
+        return extend_schema_view(post=extend_schema(
+            tags=TAGS, summary=summary, request=cls.input_serializer, responses=_SERVICE_ACTION_RESPONSES,
+        ))(cls)
+    return document
+
+
+@_service_action(_("记录已联系居民（先行联系）"))
 class VolunteerMyAppealContactAPI(_VolunteerServiceActionAPI):
     action = AppealAction.CONTACT
     input_serializer = VolunteerServiceNoteInputSerializer
 
-    @extend_schema(tags=TAGS, summary=_("记录已联系居民（先行联系）"), request=VolunteerServiceNoteInputSerializer,
-                   responses=_SERVICE_ACTION_RESPONSES)
-    def post(self, request, tracking_code: str):
-        return super().post(request, tracking_code)
 
-
+@_service_action(_("记录办理进展"))
 class VolunteerMyAppealNoteAPI(_VolunteerServiceActionAPI):
     action = AppealAction.NOTE
     input_serializer = VolunteerServiceNoteInputSerializer
 
-    @extend_schema(tags=TAGS, summary=_("记录办理进展"), request=VolunteerServiceNoteInputSerializer,
-                   responses=_SERVICE_ACTION_RESPONSES)
-    def post(self, request, tracking_code: str):
-        return super().post(request, tracking_code)
 
-
+@_service_action(_("办结（须填办理结果，可附照片）"))
 class VolunteerMyAppealResolveAPI(_VolunteerServiceActionAPI):
     action = AppealAction.RESOLVE
     input_serializer = VolunteerServiceResolveInputSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-
-    @extend_schema(tags=TAGS, summary=_("办结（须填办理结果，可附照片）"), request=VolunteerServiceResolveInputSerializer,
-                   responses=_SERVICE_ACTION_RESPONSES)
-    def post(self, request, tracking_code: str):
-        return super().post(request, tracking_code)

@@ -19,6 +19,7 @@ from appeals.enums import Source
 from appeals.models import Appeal, Category
 from appeals.services import appeal_receive
 from governance.enums import Role
+from governance.kernel.demo import demo_say as _write
 from governance.models import Post
 from grids.models import Building, Community, Resident
 from volunteers import services
@@ -58,12 +59,6 @@ def _demo_community(context) -> Community | None:
 def _user(context, username: str):
     accounts = getattr(context, "accounts", None) or {}
     return accounts.get(username) or get_user_model().objects.filter(username=username).first()
-
-
-def _write(context, text: str) -> None:
-    stdout = getattr(context, "stdout", None)
-    if stdout is not None and getattr(context, "verbosity", 1):
-        stdout.write(text)
 
 
 def seed(context) -> None:

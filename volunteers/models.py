@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from governance.kernel import choices
 from volunteers.enums import (
     ActivityStatus,
     PointsKind,
@@ -92,12 +93,11 @@ class Volunteer(models.Model):
 
     @property
     def skill_list(self) -> list[str]:
-        return [s for s in self.skills.split(",") if s]
+        return choices.keys(self.skills)
 
     @property
     def skill_labels(self) -> list[str]:
-        labels = dict(Skill.choices)
-        return [str(labels.get(s, s)) for s in self.skill_list]
+        return choices.labels(self.skills, Skill.choices)
 
 
 class PairedOrganization(models.Model):

@@ -166,6 +166,14 @@ def activity_visible(user) -> QuerySet:
     return Activity.objects.filter(_visible_q(user))
 
 
+def signup_get(*, activity: Activity, pk: int) -> Signup:
+    """A sign-up of the activity (the organiser's pages and API; 404 for another's)."""
+    signup = Signup.objects.filter(activity=activity, pk=pk).select_related("volunteer").first()
+    if signup is None:
+        raise NotFound()
+    return signup
+
+
 def activity_get(user, pk: int) -> Activity:
     activity = activity_visible(user).select_related("community", "organiser").filter(pk=pk).first()
     if activity is None:
@@ -323,6 +331,16 @@ def _minutes_subquery(year: int, minutes, volunteer_ref: str = "volunteer_id") -
     )
 
 
+def overview_list(user, tab: str, *, year: int, query: str = "", community_code: str = "") -> QuerySet:
+    """A tab of the community workers' overview (page and API): ``volunteers`` (hours of
+    the year), ``members`` (双报到 progress of the year) or ``organizations`` (per year:
+    organization_participation of the page shown)."""
+    if tab == "organizations":
+        return organization_list(user, query=query, community_code=community_code)
+    rows = {"volunteers": volunteer_hours_list, "members": member_progress_list}[tab]
+    return rows(user, year=year, query=query, community_code=community_code)
+
+
 def registration_list_with_hours(qs: QuerySet, *, year: int) -> QuerySet:
     """Registrations annotated with ``minutes_year`` (credited minutes checked out in the
     year: the 双报到 hours, ``hours_year``) and ``points_minutes_year`` (the same, each
@@ -333,14 +351,19 @@ def registration_list_with_hours(qs: QuerySet, *, year: int) -> QuerySet:
     )
 
 
-def volunteer_hours_list(user, *, year: int, query: str = "", community_code: str = "") -> QuerySet:
-    """Volunteers in the jurisdiction with their hours and activities of the year, most hours first."""
-    jur = jurisdiction_for(user)
-    qs = jur.scope(Volunteer.objects.all(), "community__code")
+def _overview_rows(user, qs: QuerySet, *, community_code: str, query: Q | str) -> QuerySet:
+    """The overview's rows inside the viewer's jurisdiction (keyed by community), of one
+    community if given, matching the search ``query`` if any."""
+    qs = jurisdiction_for(user).scope(qs, "community__code")
     if community_code:
         qs = qs.filter(community_id=community_code)
-    if query:
-        qs = qs.filter(Q(name__icontains=query) | Q(phone__contains=query))
+    return qs.filter(query) if query else qs
+
+
+def volunteer_hours_list(user, *, year: int, query: str = "", community_code: str = "") -> QuerySet:
+    """Volunteers in the jurisdiction with their hours and activities of the year, most hours first."""
+    qs = _overview_rows(user, Volunteer.objects.all(), community_code=community_code,
+                        query=query and Q(name__icontains=query) | Q(phone__contains=query))
     start, end = year_bounds(year)
     in_year = Q(signups__status=SignupStatus.ATTENDED, signups__checked_out_at__gte=start, signups__checked_out_at__lt=end)
     return (
@@ -355,12 +378,8 @@ def volunteer_hours_list(user, *, year: int, query: str = "", community_code: st
 
 def member_progress_list(user, *, year: int, query: str = "", community_code: str = "") -> QuerySet:
     """双报到 party members of the year in the jurisdiction, with their hours towards the target."""
-    jur = jurisdiction_for(user)
-    qs = jur.scope(PartyMemberRegistration.objects.filter(year=year), "community__code")
-    if community_code:
-        qs = qs.filter(community_id=community_code)
-    if query:
-        qs = qs.filter(Q(volunteer__name__icontains=query) | Q(work_unit__icontains=query))
+    qs = _overview_rows(user, PartyMemberRegistration.objects.filter(year=year), community_code=community_code,
+                        query=query and Q(volunteer__name__icontains=query) | Q(work_unit__icontains=query))
     return (
         registration_list_with_hours(qs, year=year)
         .select_related("volunteer", "organization", "community")
@@ -369,12 +388,8 @@ def member_progress_list(user, *, year: int, query: str = "", community_code: st
 
 
 def organization_list(user, *, query: str = "", community_code: str = "") -> QuerySet:
-    jur = jurisdiction_for(user)
-    qs = jur.scope(PairedOrganization.objects.all(), "community__code")
-    if community_code:
-        qs = qs.filter(community_id=community_code)
-    if query:
-        qs = qs.filter(Q(name__icontains=query) | Q(work_unit__icontains=query))
+    qs = _overview_rows(user, PairedOrganization.objects.all(), community_code=community_code,
+                        query=query and Q(name__icontains=query) | Q(work_unit__icontains=query))
     return qs.select_related("community").order_by("community_id", "name")
 
 

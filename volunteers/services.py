@@ -393,6 +393,14 @@ def signup_check_out(*, activity: Activity, volunteer: Volunteer, at: dt.datetim
     return _check_out(_signup_for(activity, volunteer), at=_attendance_time(activity, at), actor=actor)
 
 
+def signup_attendance(*, activity: Activity, volunteer: Volunteer, direction: str, at: dt.datetime | None = None,
+                      actor=None) -> Signup:
+    """The organiser checks a volunteer in or out (``direction``: CHECK_IN or CHECK_OUT)."""
+    if direction == CHECK_IN:
+        return signup_check_in(activity=activity, volunteer=volunteer, at=at)
+    return signup_check_out(activity=activity, volunteer=volunteer, at=at, actor=actor)
+
+
 @transaction.atomic
 def signup_correct_attendance(
     *, activity: Activity, volunteer: Volunteer, checked_in_at: dt.datetime, checked_out_at: dt.datetime,

@@ -3,6 +3,8 @@ shop, the order hall of service appeals and their claimed appeals), for organise
 and for community workers (the overview). Thin: selectors scope, services act.
 """
 
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,7 +19,7 @@ from appeals.enums import AppealAction
 from appeals.forms import ContactForm, NoteForm, ResolveForm
 from appeals.selectors import ResidentContact, resident_contact, resident_phone_reveal
 from appeals.services import appeal_act
-from governance.kernel.errors import ActionForbidden, ApplicationError, NotFound
+from governance.kernel.errors import ActionForbidden, ApplicationError
 from volunteers import selectors, services
 from volunteers.enums import ActivityStatus, SignupStatus
 from volunteers.forms import (
@@ -41,6 +43,18 @@ def _page(request, qs, params: dict | None = None):
 
 def _flash_error(request, exc: ApplicationError) -> None:
     messages.error(request, exc.message)
+
+
+@contextmanager
+def _refusal_flashed(request):
+    """A service's refusal becomes a message on the page the view goes to; "not found"
+    stays a 404."""
+    try:
+        yield
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        _flash_error(request, exc)
 
 
 # --- Volunteers -----------------------------------------------------------------------
@@ -107,34 +121,26 @@ def activity_detail(request, pk: int):
     })
 
 
+def _signup_change(request, pk: int, change, said):
+    activity = selectors.activity_get(request.user, pk)
+    volunteer = selectors.volunteer_require(request.user)
+    with _refusal_flashed(request):
+        change(activity=activity, volunteer=volunteer)
+        messages.success(request, said(activity))
+    return redirect("volunteers:activity-detail", pk)
+
+
 @login_required
 @require_POST
 def activity_signup(request, pk: int):
-    activity = selectors.activity_get(request.user, pk)
-    volunteer = selectors.volunteer_require(request.user)
-    try:
-        services.signup_create(activity=activity, volunteer=volunteer)
-        messages.success(request, _("报名成功：%(title)s") % {"title": activity.title})
-    except ApplicationError as exc:
-        if exc.status_code == 404:
-            raise
-        _flash_error(request, exc)
-    return redirect("volunteers:activity-detail", pk)
+    return _signup_change(request, pk, services.signup_create,
+                          lambda activity: _("报名成功：%(title)s") % {"title": activity.title})
 
 
 @login_required
 @require_POST
 def activity_signup_cancel(request, pk: int):
-    activity = selectors.activity_get(request.user, pk)
-    volunteer = selectors.volunteer_require(request.user)
-    try:
-        services.signup_cancel(activity=activity, volunteer=volunteer)
-        messages.success(request, _("已取消报名。"))
-    except ApplicationError as exc:
-        if exc.status_code == 404:
-            raise
-        _flash_error(request, exc)
-    return redirect("volunteers:activity-detail", pk)
+    return _signup_change(request, pk, services.signup_cancel, lambda activity: _("已取消报名。"))
 
 
 @login_required
@@ -147,16 +153,12 @@ def activity_self_check(request, pk: int):
     if not form.is_valid():
         messages.error(request, _("请输入 6 位签到码。"))
         return redirect("volunteers:activity-detail", pk)
-    try:
+    with _refusal_flashed(request):
         signup = services.signup_self_check(
             activity=activity, volunteer=volunteer, direction=form.cleaned_data["direction"],
             code=form.cleaned_data["code"],
         )
         messages.success(request, _attendance_message(signup))
-    except ApplicationError as exc:
-        if exc.status_code == 404:
-            raise
-        _flash_error(request, exc)
     return redirect("volunteers:activity-detail", pk)
 
 
@@ -174,13 +176,9 @@ def qr_checkin(request, token: str):
     volunteer = selectors.volunteer_require(request.user)
     if request.method == "POST":
         # The token was read again above: it may have expired while the page was open.
-        try:
+        with _refusal_flashed(request):
             signup = services.signup_self_check(activity=activity, volunteer=volunteer, direction=direction)
             messages.success(request, _attendance_message(signup))
-        except ApplicationError as exc:
-            if exc.status_code == 404:
-                raise
-            _flash_error(request, exc)
         return redirect("volunteers:activity-detail", activity.pk)
     return render(request, "volunteers/qr_confirm.html", {
         "activity": activity, "direction": direction, "volunteer": volunteer,
@@ -216,13 +214,9 @@ def rewards(request):
 def reward_redeem(request, pk: int):
     volunteer = selectors.volunteer_require(request.user)
     reward = selectors.reward_get(volunteer=volunteer, pk=pk)
-    try:
+    with _refusal_flashed(request):
         services.reward_redeem(volunteer=volunteer, reward=reward, actor=request.user)
         messages.success(request, _("兑换成功：%(name)s，请到社区领取。") % {"name": reward.name})
-    except ApplicationError as exc:
-        if exc.status_code == 404:
-            raise
-        _flash_error(request, exc)
     return redirect("volunteers:rewards")
 
 
@@ -288,24 +282,16 @@ def manage_detail(request, pk: int):
 @require_POST
 def manage_attendance(request, pk: int, signup_pk: int, direction: str):
     activity = _managed(request, pk)
-    signup = Signup.objects.filter(activity=activity, pk=signup_pk).select_related("volunteer").first()
-    if signup is None:
-        raise NotFound()
+    signup = selectors.signup_get(activity=activity, pk=signup_pk)
     form = AttendanceForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("时间格式不正确。"))
         return redirect("volunteers:manage-detail", pk)
     at = form.cleaned_data["at"]
-    try:
-        if direction == services.CHECK_IN:
-            signup = services.signup_check_in(activity=activity, volunteer=signup.volunteer, at=at)
-        else:
-            signup = services.signup_check_out(activity=activity, volunteer=signup.volunteer, at=at, actor=request.user)
+    with _refusal_flashed(request):
+        signup = services.signup_attendance(activity=activity, volunteer=signup.volunteer, direction=direction, at=at,
+                                            actor=request.user)
         messages.success(request, _attendance_message(signup))
-    except ApplicationError as exc:
-        if exc.status_code == 404:
-            raise
-        _flash_error(request, exc)
     return redirect("volunteers:manage-detail", pk)
 
 
@@ -314,23 +300,17 @@ def manage_attendance(request, pk: int, signup_pk: int, direction: str):
 def manage_correct(request, pk: int, signup_pk: int):
     """Correct a checked-out volunteer's times; the points follow as a new ledger line."""
     activity = _managed(request, pk)
-    signup = Signup.objects.filter(activity=activity, pk=signup_pk).select_related("volunteer").first()
-    if signup is None:
-        raise NotFound()
+    signup = selectors.signup_get(activity=activity, pk=signup_pk)
     form = AttendanceCorrectionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请填写签到、签退时间和更正原因。"))
         return redirect("volunteers:manage-detail", pk)
-    try:
+    with _refusal_flashed(request):
         signup = services.signup_correct_attendance(
             activity=activity, volunteer=signup.volunteer, actor=request.user, **form.cleaned_data,
         )
         messages.success(request, _("已更正 %(name)s 的签到签退，认定时长 %(m)s 分钟；积分按规则补记或冲正。") % {
             "name": signup.volunteer.name, "m": signup.minutes_credited})
-    except ApplicationError as exc:
-        if exc.status_code == 404:
-            raise
-        _flash_error(request, exc)
     return redirect("volunteers:manage-detail", pk)
 
 
@@ -338,17 +318,13 @@ def manage_correct(request, pk: int, signup_pk: int):
 @require_POST
 def manage_status(request, pk: int, action: str):
     activity = _managed(request, pk)
-    try:
+    with _refusal_flashed(request):
         if action == "finish":
             services.activity_finish(activity=activity, actor=request.user)
             messages.success(request, _("活动已结束，仍在场的志愿者已自动签退。"))
         else:
             services.activity_cancel(activity=activity)
             messages.success(request, _("活动已取消。"))
-    except ApplicationError as exc:
-        if exc.status_code == 404:
-            raise
-        _flash_error(request, exc)
     return redirect("volunteers:manage-detail", pk)
 
 
@@ -395,35 +371,30 @@ def _overview_context(request) -> dict:
     }
 
 
+def _overview(request, tab: str):
+    context = _overview_context(request)
+    page = _page(request, selectors.overview_list(
+        request.user, tab, year=context["year"], query=context["query"], community_code=context["community_code"],
+    ), context["params"])
+    context.update({"tab": tab, tab: page})
+    if tab == "organizations":
+        context["organization_rows"] = selectors.organization_participation(page, year=context["year"])
+    return render(request, "volunteers/overview.html", context)
+
+
 @login_required
 def overview(request):
-    context = _overview_context(request)
-    context["tab"] = "volunteers"
-    context["volunteers"] = _page(request, selectors.volunteer_hours_list(
-        request.user, year=context["year"], query=context["query"], community_code=context["community_code"]),
-        context["params"])
-    return render(request, "volunteers/overview.html", context)
+    return _overview(request, "volunteers")
 
 
 @login_required
 def overview_members(request):
-    context = _overview_context(request)
-    context["tab"] = "members"
-    context["members"] = _page(request, selectors.member_progress_list(
-        request.user, year=context["year"], query=context["query"], community_code=context["community_code"]),
-        context["params"])
-    return render(request, "volunteers/overview.html", context)
+    return _overview(request, "members")
 
 
 @login_required
 def overview_organizations(request):
-    context = _overview_context(request)
-    context["tab"] = "organizations"
-    page = _page(request, selectors.organization_list(
-        request.user, query=context["query"], community_code=context["community_code"]), context["params"])
-    context["organizations"] = page
-    context["organization_rows"] = selectors.organization_participation(page, year=context["year"])
-    return render(request, "volunteers/overview.html", context)
+    return _overview(request, "organizations")
 
 
 # --- Service appeals: the order hall (接单大厅) and my service appeals ----------------------
@@ -524,14 +495,9 @@ def my_appeal_act(request, code: str, action: str):
     if not form.is_valid():
         messages.error(request, next(iter(form.errors.values()))[0])
         return redirect("volunteers:my-appeal", appeal.tracking_code)
-    try:
+    with _refusal_flashed(request):
         appeal_act(actor=request.user, appeal=appeal, action=action,
                    expected_version=form.cleaned_data["expected_version"], **form.service_data())
-    except ApplicationError as exc:
-        if exc.status_code == 404:
-            raise
-        _flash_error(request, exc)
-    else:
         messages.success(request, {
             AppealAction.CONTACT: _("已记录联系情况。"), AppealAction.NOTE: _("已记录办理进展。"),
             AppealAction.RESOLVE: _("已办结，等待居民评价。"),

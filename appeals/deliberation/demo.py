@@ -12,7 +12,7 @@ from django.utils import timezone
 from appeals import services
 from appeals.deliberation import services as meetings
 from appeals.deliberation.models import DecisionState, Meeting, MeetingKind, ParticipantRole
-from appeals.demo import _accounts, _territory, _write
+from appeals.demo import _write, demo_place
 from appeals.enums import AppealAction, AppealState, Rating, Source
 from appeals.models import Category
 from governance.kernel.clock import CHINA
@@ -21,15 +21,11 @@ P = ParticipantRole
 
 
 def seed(ctx=None) -> None:
-    found = _territory(ctx)
-    users = _accounts(ctx)
-    if found is None or not found[1] or "community_worker" not in users:
-        _write(ctx, "民主协商演示数据：未找到演示社区或演示账号，跳过")
+    found = demo_place(ctx, "民主协商演示数据", accounts={"community_worker"},
+                       seeded=lambda community: Meeting.objects.filter(community=community).exists())
+    if found is None:
         return
-    community, pairs = found
-    if Meeting.objects.filter(community=community).exists():
-        _write(ctx, "民主协商演示数据：已存在，跳过")
-        return
+    community, pairs, users = found
     dispute = Category.objects.filter(code="05002").first()  # 邻里矛盾调解: the community handles it
     if dispute is None:
         _write(ctx, "民主协商演示数据：缺少诉求类别，跳过")

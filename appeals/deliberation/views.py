@@ -118,84 +118,92 @@ def _failed(request, meeting, exc: ApplicationError, **forms):
     return _detail(request, meeting, status=exc.status_code, error=exc.message, **forms)
 
 
+def _acted(request, meeting, form, *, form_name: str | None, invalid: str, act):
+    """A form posted on the meeting page: 400 with its errors, else ``act(cleaned_data)``
+    (which says what it did); the service's refusal is shown on the page (its 403 and 404
+    raised). Back to the meeting."""
+    forms = {form_name: form} if form_name else {}
+    if not form.is_valid():
+        return _detail(request, meeting, status=400, error=invalid, **forms)
+    try:
+        act(form.cleaned_data)
+    except ApplicationError as exc:
+        return _failed(request, meeting, exc, **forms)
+    return redirect("deliberation:detail", pk=meeting.pk)
+
+
+def _acting_meeting(request, pk: int):
+    return selectors.meeting_get(jurisdiction=jurisdiction_for(request.user), pk=pk, act=True)
+
+
 @login_required
 @require_POST
 def meeting_link(request, pk: int):
-    meeting = selectors.meeting_get(jurisdiction=jurisdiction_for(request.user), pk=pk, act=True)
-    offered = selectors.related_open_appeals(meeting)
-    form = LinkForm(request.POST, offered=offered)
-    if not form.is_valid():
-        return _detail(request, meeting, status=400, error=_("请检查提交议事表单中的错误。"), link_form=form)
-    try:
+    meeting = _acting_meeting(request, pk)
+    form = LinkForm(request.POST, offered=selectors.related_open_appeals(meeting))
+
+    def link(d):
         outcome = services.meeting_link(actor=request.user, meeting=meeting, codes=form.all_codes(),
-                                        extend_to=form.cleaned_data["extend_to"])
-    except ApplicationError as exc:
-        return _failed(request, meeting, exc, link_form=form)
-    messages.success(request, _("已提交议事 %(n)s 件诉求。") % {"n": len(outcome.linked)})
-    if outcome.extension_requested:
-        messages.info(request, _("已为 %(n)s 件诉求申请延期，待上一级审批。") % {"n": len(outcome.extension_requested)})
-    for code, why in outcome.extension_refused:
-        messages.warning(request, _("%(c)s 未申请延期：%(w)s") % {"c": code, "w": why})
-    return redirect("deliberation:detail", pk=meeting.pk)
+                                        extend_to=d["extend_to"])
+        messages.success(request, _("已提交议事 %(n)s 件诉求。") % {"n": len(outcome.linked)})
+        if outcome.extension_requested:
+            messages.info(request, _("已为 %(n)s 件诉求申请延期，待上一级审批。") % {"n": len(outcome.extension_requested)})
+        for code, why in outcome.extension_refused:
+            messages.warning(request, _("%(c)s 未申请延期：%(w)s") % {"c": code, "w": why})
+
+    return _acted(request, meeting, form, form_name="link_form", invalid=_("请检查提交议事表单中的错误。"), act=link)
 
 
 @login_required
 @require_POST
 def meeting_record(request, pk: int):
-    meeting = selectors.meeting_get(jurisdiction=jurisdiction_for(request.user), pk=pk, act=True)
+    meeting = _acting_meeting(request, pk)
     form = RecordForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, meeting, status=400, error=_("请检查会议记录中的错误。"), record_form=form)
-    d = form.cleaned_data
-    try:
+
+    def record(d):
         services.meeting_record(
             actor=request.user, meeting=meeting, residents_count=d["residents_count"], minutes=d["minutes"],
             participants=form.participants(request.POST),
             votes=(d["votes_for"], d["votes_against"], d["votes_abstain"]), evaluated_unit=d["evaluated_unit"],
             ratings=(d["rated_satisfied"], d["rated_basically"], d["rated_unsatisfied"]),
             publicity_days=d["publicity_days"])
-    except ApplicationError as exc:
-        return _failed(request, meeting, exc, record_form=form)
-    messages.success(request, _("会议记录已保存。"))
-    return redirect("deliberation:detail", pk=meeting.pk)
+        messages.success(request, _("会议记录已保存。"))
+
+    return _acted(request, meeting, form, form_name="record_form", invalid=_("请检查会议记录中的错误。"), act=record)
 
 
 @login_required
 @require_POST
 def decision_add(request, pk: int):
-    meeting = selectors.meeting_get(jurisdiction=jurisdiction_for(request.user), pk=pk, act=True)
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, meeting, status=400, error=_("请检查议定事项中的错误。"), decision_form=form)
-    try:
-        services.decision_add(actor=request.user, meeting=meeting, **form.cleaned_data)
-    except ApplicationError as exc:
-        return _failed(request, meeting, exc, decision_form=form)
-    messages.success(request, _("已添加事项。"))
-    return redirect("deliberation:detail", pk=meeting.pk)
+    meeting = _acting_meeting(request, pk)
+
+    def add(d):
+        services.decision_add(actor=request.user, meeting=meeting, **d)
+        messages.success(request, _("已添加事项。"))
+
+    return _acted(request, meeting, DecisionForm(request.POST), form_name="decision_form",
+                  invalid=_("请检查议定事项中的错误。"), act=add)
 
 
 @login_required
 @require_POST
 def decision_update(request, pk: int, decision_pk: int):
-    meeting = selectors.meeting_get(jurisdiction=jurisdiction_for(request.user), pk=pk, act=True)
+    meeting = _acting_meeting(request, pk)
     decision = get_object_or_404(MeetingDecision.objects.select_related("meeting", "meeting__community"),
                                  pk=decision_pk, meeting=meeting)
-    form = DecisionUpdateForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, meeting, status=400, error=_("请选择事项状态。"))
-    try:
-        outcome = services.decision_update(actor=request.user, decision=decision, **form.cleaned_data)
-    except ApplicationError as exc:
-        return _failed(request, meeting, exc)
-    if decision.state == DecisionState.DONE:
-        messages.success(request, _("事项已完成：%(r)s 件关联诉求以此办结（居民将收到结果并评价），%(n)s 件附议事决定。") % {
-            "r": len(outcome.resolved), "n": len(outcome.noted)})
-    else:
-        messages.success(request, _("事项进展已更新。"))
-    for code, why in outcome.failed:
-        messages.warning(request, _("%(c)s 未能办结：%(w)s") % {"c": code, "w": why})
-    return redirect("deliberation:detail", pk=meeting.pk)
+
+    def update(d):
+        outcome = services.decision_update(actor=request.user, decision=decision, **d)
+        if decision.state == DecisionState.DONE:
+            messages.success(request, _("事项已完成：%(r)s 件关联诉求以此办结（居民将收到结果并评价），%(n)s 件附议事决定。") % {
+                "r": len(outcome.resolved), "n": len(outcome.noted)})
+        else:
+            messages.success(request, _("事项进展已更新。"))
+        for code, why in outcome.failed:
+            messages.warning(request, _("%(c)s 未能办结：%(w)s") % {"c": code, "w": why})
+
+    return _acted(request, meeting, DecisionUpdateForm(request.POST), form_name=None,
+                  invalid=_("请选择事项状态。"), act=update)
 
 
 @require_GET

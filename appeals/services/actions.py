@@ -60,6 +60,15 @@ def _auto_feedback(ctx: _Context) -> None:
                 messages=[sms.message(appeal, SMS_FEEDBACK)])
 
 
+def _with_note(*, actor, appeal: Appeal, action: str, expected_version: int | None, note: str, field_label) -> Appeal:
+    """An action whose one input is its required text (不予受理's reason, 办理进展)."""
+    ctx = _begin(actor=actor, appeal=appeal, action=action, expected_version=expected_version)
+    note = _text(note, field_label=field_label, required=True)
+    with transaction.atomic():
+        _transition(ctx, action, note=note)
+    return ctx.appeal
+
+
 def appeal_dispatch(*, actor, appeal: Appeal, unit=None, category: Category | None = None, note: str = "",
                     confirm_return: bool = False, expected_version: int | None = None) -> Appeal:
     """派单 from the queue the appeal waits in (community, or the street's dispatch centre)
@@ -82,11 +91,8 @@ def appeal_dispatch(*, actor, appeal: Appeal, unit=None, category: Category | No
 
 def appeal_decline(*, actor, appeal: Appeal, reason: str = "", expected_version: int | None = None) -> Appeal:
     """不予受理, with the reason the resident reads."""
-    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.DECLINE, expected_version=expected_version)
-    reason = _text(reason, field_label=_("不予受理的理由"), required=True)
-    with transaction.atomic():
-        _transition(ctx, AppealAction.DECLINE, note=reason)
-    return ctx.appeal
+    return _with_note(actor=actor, appeal=appeal, action=AppealAction.DECLINE, expected_version=expected_version,
+                      note=reason, field_label=_("不予受理的理由"))
 
 
 def appeal_merge(*, actor, appeal: Appeal, target=None, note: str = "", expected_version: int | None = None) -> Appeal:
@@ -267,11 +273,8 @@ def appeal_feedback(*, actor, appeal: Appeal, method: str = FeedbackMethod.PHONE
 
 def appeal_note(*, actor, appeal: Appeal, note: str = "", expected_version: int | None = None) -> Appeal:
     """办理进展, by a unit taking part in the handling (or the claimant)."""
-    ctx = _begin(actor=actor, appeal=appeal, action=AppealAction.NOTE, expected_version=expected_version)
-    note = _text(note, field_label=_("办理进展"), required=True)
-    with transaction.atomic():
-        _transition(ctx, AppealAction.NOTE, note=note)
-    return ctx.appeal
+    return _with_note(actor=actor, appeal=appeal, action=AppealAction.NOTE, expected_version=expected_version,
+                      note=note, field_label=_("办理进展"))
 
 
 SUPERVISION_NOTE_MAX = 1000

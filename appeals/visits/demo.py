@@ -13,6 +13,7 @@ from appeals.models import Category
 from appeals.visits import plans, services
 from appeals.visits.enums import CheckAnswer, VisitMethod
 from appeals.visits.models import Visit, VisitRule
+from governance.kernel.demo import demo_say as _write
 from grids.enums import HouseholdStatus
 from grids.models import Household
 
@@ -30,12 +31,6 @@ NEEDS = [
     ("06002", "独居老人家中卫生间地面湿滑，需加装扶手和防滑垫，请协调适老化改造。"),
     ("06001", "老人腿脚不便，需要志愿者每周代购药品和日用品。"),
 ]
-
-
-def _write(ctx, message: str) -> None:
-    out = getattr(ctx, "stdout", None)
-    if out is not None and getattr(ctx, "verbosity", 1):
-        out.write(message)
 
 
 def seed(ctx) -> None:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from appeals.visits import plans
 from appeals.visits.models import Visit
+from governance.kernel import choices
 from governance.kernel.errors import ActionForbidden
 from governance.staff.selectors import Jurisdiction
 from grids.enums import HouseholdStatus
@@ -137,7 +138,7 @@ def visit_month_figures(*, first: date, last: date, today: date | None = None, w
     for h in households:
         tags = h["care_tags"]
         if tags not in plan_of:
-            plan_of[tags] = plans.plan_for([t for t in tags.split(",") if t], rule_map)
+            plan_of[tags] = plans.plan_for(choices.keys(tags), rule_map)
         plan = plan_of[tags]
         if plan is None or last < first:
             continue

@@ -133,18 +133,16 @@ def visit_reminders(*, today: date | None = None) -> dict:
         elif due.status == plans.Status.LONG_OVERDUE:
             long_overdue.setdefault(household.building.grid.community_id, []).append(household)
     messages, keys = [], []
-    for grid, households in sorted(due_tomorrow.items()):
-        digest = Digest(title=_("明天到期的走访：%(n)s户") % {"n": len(households)},
-                        body="、".join(f"{h.building.address} {h.label}" for h in households[:20]),
-                        link=reverse("visits:list"))
-        messages += unit_messages(kind=NotificationKind.VISIT_DUE, digests={("grid", grid): digest})
-        keys.append(f"visits:due:{grid}:{today.isoformat()}")
-    for community, households in sorted(long_overdue.items()):
-        digest = Digest(title=_("逾期超过一个周期的走访：%(n)s户") % {"n": len(households)},
-                        body="、".join(f"{h.building.address} {h.label}" for h in households[:20]),
-                        link=reverse("visits:list"))
-        messages += unit_messages(kind=NotificationKind.VISIT_OVERDUE, digests={("community", community): digest})
-        keys.append(f"visits:late:{community}:{today.isoformat()}")
+    for kind, level, key, title, groups in (
+        (NotificationKind.VISIT_DUE, "grid", "due", _("明天到期的走访：%(n)s户"), due_tomorrow),
+        (NotificationKind.VISIT_OVERDUE, "community", "late", _("逾期超过一个周期的走访：%(n)s户"), long_overdue),
+    ):
+        for unit, households in sorted(groups.items()):
+            digest = Digest(title=title % {"n": len(households)},
+                            body="、".join(f"{h.building.address} {h.label}" for h in households[:20]),
+                            link=reverse("visits:list"))
+            messages += unit_messages(kind=kind, digests={(level, unit): digest})
+            keys.append(f"visits:{key}:{unit}:{today.isoformat()}")
     with transaction.atomic():
         outbox.write(messages, keys=keys)
     return {"due_tomorrow": sum(map(len, due_tomorrow.values())), "long_overdue": sum(map(len, long_overdue.values()))}

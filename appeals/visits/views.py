@@ -54,6 +54,18 @@ def household_page(request, pk: int):
     return render(request, "visits/household.html", {"household": household, "visits": visits, "plan": plan})
 
 
+def _refused_on_form(form, service, **arguments):
+    """The service's answer; its refusal is shown on the form instead (None), but a 403
+    is raised."""
+    try:
+        return service(**arguments)
+    except ActionForbidden:
+        raise
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def visit_record(request, pk: int):
@@ -65,16 +77,11 @@ def visit_record(request, pk: int):
         raise ApplicationError(_("该住户没有需要走访的关怀标签。"))
     form = VisitForm(request.POST or None, request.FILES or None, checklist=plan.checklist)
     if request.method == "POST" and form.is_valid():
-        try:
-            visit = services.visit_record(
-                actor=request.user, household=household, method=form.cleaned_data["method"],
-                companions=form.cleaned_data["companions"], checklist=form.checklist(),
-                notes=form.cleaned_data["notes"], photos=form.cleaned_data["photos"])
-        except ActionForbidden:
-            raise
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-        else:
+        visit = _refused_on_form(
+            form, services.visit_record, actor=request.user, household=household, method=form.cleaned_data["method"],
+            companions=form.cleaned_data["companions"], checklist=form.checklist(),
+            notes=form.cleaned_data["notes"], photos=form.cleaned_data["photos"])
+        if visit is not None:
             messages.success(request, _("已记录走访。"))
             return redirect("visits:detail", visit.pk)
     access_log_record(user=request.user, action=AccessAction.VIEW, subject=f"visits:household:{household.pk}",
@@ -119,15 +126,10 @@ def visit_raise_appeal(request, pk: int):
         raise ActionForbidden(_("只有走访人可以从本次走访发起诉求。"))
     form = VisitAppealForm(request.POST or None, request.FILES or None, initial=_prefill(visit))
     if request.method == "POST" and form.is_valid():
-        try:
-            appeal = services.visit_raise_appeal(
-                actor=request.user, visit=visit, category=form.cleaned_data["category"],
-                description=form.cleaned_data["description"], photos=form.cleaned_data["photos"])
-        except ActionForbidden:
-            raise
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-        else:
+        appeal = _refused_on_form(
+            form, services.visit_raise_appeal, actor=request.user, visit=visit, category=form.cleaned_data["category"],
+            description=form.cleaned_data["description"], photos=form.cleaned_data["photos"])
+        if appeal is not None:
             messages.success(request, _("已从走访发起诉求，查询码 %(code)s。") % {"code": appeal.tracking_code})
             return redirect("appeals:detail", appeal.tracking_code)
     return render(request, "visits/raise.html", {"visit": visit, "household": visit.household, "form": form})

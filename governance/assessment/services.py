@@ -78,6 +78,7 @@ from governance.assessment.periods import (
 from governance.assessment.selectors import SCORES_TOKEN_KEY
 from governance.enums import Role
 from governance.kernel import shared_cache
+from governance.kernel.bulk import chunked
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict, NotFound
 from governance.staff.selectors import jurisdiction_for
 from grids.models import Community, Department, District, Grid, Street
@@ -354,8 +355,7 @@ def _insert(model, rows: list[dict]) -> None:
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     size = max(1, min(BATCH, connection.ops.bulk_batch_size(fields, rows)))
     with connection.cursor() as cursor:
-        for i in range(0, len(rows), size):
-            batch = rows[i:i + size]
+        for batch in chunked(rows, size):
             params = []
             for row in batch:
                 for f in fields:

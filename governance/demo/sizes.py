@@ -13,18 +13,15 @@ LIMITS = {
 }
 
 
-@dataclass(frozen=True)
-class DemoSize:
-    districts: int
-    streets_per_district: int
-    communities_per_street: int
+class TerritoryCounts:
+    """The levels below the communities, counted from a size that has ``communities`` and
+    so many grids per community, buildings per grid, households per building (the demo's
+    sizes and the benchmark's tiers)."""
+
+    communities: int
     grids_per_community: int
     buildings_per_grid: int
     households_per_building: int
-
-    @property
-    def communities(self) -> int:
-        return self.districts * self.streets_per_district * self.communities_per_street
 
     @property
     def grids(self) -> int:
@@ -37,6 +34,20 @@ class DemoSize:
     @property
     def households(self) -> int:
         return self.buildings * self.households_per_building
+
+
+@dataclass(frozen=True)
+class DemoSize(TerritoryCounts):
+    districts: int
+    streets_per_district: int
+    communities_per_street: int
+    grids_per_community: int
+    buildings_per_grid: int
+    households_per_building: int
+
+    @property
+    def communities(self) -> int:
+        return self.districts * self.streets_per_district * self.communities_per_street
 
     def with_overrides(self, **overrides: int | None) -> "DemoSize":
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})

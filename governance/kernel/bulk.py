@@ -19,6 +19,13 @@ from django.db import connection
 NULL = r"\N"
 
 
+def chunked(items: list, size: int):
+    """The list in consecutive slices of at most ``size`` items (each, say, one
+    transaction or one query's IN list)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def _columns(model) -> list:
     return list(model._meta.concrete_fields)
 

@@ -9,9 +9,19 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
-def labels_text(value: str, choices) -> str:
-    labels = dict(choices)
-    return "、".join(str(labels.get(key, key)) for key in (value or "").split(",") if key)
+def keys(value: str | None) -> list[str]:
+    """The stored keys, in their order."""
+    return [key for key in (value or "").split(",") if key]
+
+
+def labels(value: str | None, choices) -> list[str]:
+    """The keys' labels (a key no longer offered shows as itself)."""
+    named = dict(choices)
+    return [str(named.get(key, key)) for key in keys(value)]
+
+
+def labels_text(value: str | None, choices) -> str:
+    return "、".join(labels(value, choices))
 
 
 class KeysField(forms.MultipleChoiceField):
@@ -24,7 +34,7 @@ class KeysField(forms.MultipleChoiceField):
 
     def prepare_value(self, value):
         if isinstance(value, str):
-            return [key for key in value.split(",") if key]
+            return keys(value)
         return value
 
     def clean(self, value) -> str:

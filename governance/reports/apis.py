@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
-from governance.kernel.errors import NotFound
+from governance.kernel.api import responses
 from governance.reports import hotspots as hotspot_selectors
 from governance.reports import scope, unit_page, units
 from governance.reports import staffing as staffing_selectors
@@ -21,7 +21,7 @@ from governance.reports import supervision as supervision_selectors
 from governance.reports.forms import ReportQuery, supervision_filters
 
 TAGS = ["reports"]
-_NOT_FOUND = OpenApiResponse(description=_("不存在，或不在您的辖区内。"))
+_NOT_FOUND = responses.NOT_FOUND
 _BAD = OpenApiResponse(description=_("参数有误（时间段、层级或排序）。"))
 PERIOD_PARAMS = [
     OpenApiParameter("period", str, description=_("2026-10（月）、2026Q4（季度）或 2026-10-01..2026-10-15；默认本月")),
@@ -136,9 +136,7 @@ class ReportUnitsAPI(APIView):
         jurisdiction, levels = _viewer(request)
         params = ReportQuery.parse(request.query_params)
         period = params["period"]
-        level = params["level"] or scope.default_level(levels)
-        if level not in levels:
-            raise NotFound()
+        level = scope.asked_level(params["level"], levels)
         table = units.unit_table(
             jurisdiction=jurisdiction, period=period, level=level,
             parent_code=params["parent"] or None, sort=params["sort"] or None,

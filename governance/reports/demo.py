@@ -30,7 +30,9 @@ from appeals.workdays import deadline_for
 from governance.assessment import flows
 from governance.assessment.periods import month_start, next_month, previous_month, today_local
 from governance.assessment.services import compute_month
+from governance.kernel.bulk import chunked
 from governance.kernel.clock import CHINA
+from governance.kernel.demo import demo_say as _write
 from grids.models import Building
 
 MONTHS = 12
@@ -50,11 +52,6 @@ def _description(category, rng) -> str:
     a line of its class."""
     lines = texts_for(category.code)
     return rng.choice(lines) if lines else rng.choice(DESCRIPTIONS.get(category.code[:2], DESCRIPTIONS["01"]))
-
-
-def _write(ctx, text: str) -> None:
-    if ctx is not None and getattr(ctx, "stdout", None) is not None:
-        ctx.stdout.write(text)
 
 
 def _at(day, hour: int, minute: int = 0) -> datetime:
@@ -188,8 +185,8 @@ def history_seed(*, now: datetime | None = None, seed: int = 20261001, batch_siz
         for appeal, events in zip(appeals, lifecycles, strict=True)
         for data, when, from_state, to_state in events
     ]
-    for start in range(0, len(history), batch_size):
-        ev.load_history(history[start:start + batch_size])
+    for chunk in chunked(history, batch_size):
+        ev.load_history(chunk)
     return len(appeals)
 
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from governance.assessment import formulas
 from governance.assessment.enums import UnitKind
 from governance.enums import Role
-from governance.kernel.errors import ActionForbidden
+from governance.kernel.errors import ActionForbidden, NotFound
 from governance.reports.tables import LEVELS
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids.models import District
@@ -78,6 +78,26 @@ def default_level(levels: list[str]) -> str:
         if level in levels:
             return level
     return levels[0]
+
+
+def asked_level(level: str | None, levels: list[str]) -> str:
+    """The level a report page or the API is asked for (else the default); 404 for a level
+    the viewer does not see."""
+    level = level or default_level(levels)
+    if level not in levels:
+        raise NotFound()
+    return level
+
+
+def units_under(jurisdiction: Jurisdiction, unit: str, model, *fields: str) -> list[dict]:
+    """The units of a level inside the jurisdiction and under ``unit`` (a code prefix,
+    404 outside the jurisdiction), by code: their ``fields``."""
+    if unit and not jurisdiction.covers(unit):
+        raise NotFound()
+    qs = jurisdiction.scope(model.objects.all(), "code")
+    if unit:
+        qs = qs.filter(code__startswith=unit)
+    return list(qs.order_by("code").values(*fields))
 
 
 def report_viewer(user) -> tuple[Jurisdiction, list[str]]:

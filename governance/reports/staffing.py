@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 
 from governance.assessment import formulas
 from governance.enums import Role, staffing_roles
-from governance.kernel.errors import NotFound
 from governance.models import Post
+from governance.reports.scope import units_under
 from governance.reports.tables import Column, ReportTable
 from governance.staff.selectors import Jurisdiction
 from grids.models import Community, District, Street
@@ -84,18 +84,9 @@ def staffing(*, jurisdiction: Jurisdiction, unit: str = "") -> Staffing:
 
     Only units inside the jurisdiction (and under ``unit``, a code prefix; NotFound outside)
     are listed, so every listed unit's posts and figures are all counted. Four queries."""
-    if unit and not jurisdiction.covers(unit):
-        raise NotFound()
-
-    def inside(qs):
-        qs = jurisdiction.scope(qs, "code")
-        return qs.filter(code__startswith=unit) if unit else qs
-
-    districts = list(inside(District.objects.all()).order_by("code").values("code", "name", "urban_population"))
-    streets = list(inside(Street.objects.all()).order_by("code").values(
-        "code", "name", "urban_population", "district__name"))
-    communities = list(inside(Community.objects.all()).order_by("code").values(
-        "code", "name", "urban_population", "street__name"))
+    districts = units_under(jurisdiction, unit, District, "code", "name", "urban_population")
+    streets = units_under(jurisdiction, unit, Street, "code", "name", "urban_population", "district__name")
+    communities = units_under(jurisdiction, unit, Community, "code", "name", "urban_population", "street__name")
 
     roles = staffing_roles()
     posts = Post.objects.filter(role__in=roles, user__is_active=True).annotate(

@@ -9,7 +9,6 @@ from django.http import JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods
 
 from appeals import workflow
@@ -33,7 +32,7 @@ from governance.reports.forms import ReportQuery, supervision_filters
 from governance.staff.selectors import jurisdiction_for
 from grids.boundaries import LEVELS
 from grids.map_forms import MapQueryForm, first_error
-from grids.map_views import bad_request, geojson_response
+from grids.map_views import bad_request, geojson_response, map_data_view
 from grids.maps import map_config
 
 
@@ -46,6 +45,11 @@ def _query_without(params: QueryDict, *names: str) -> str:
 
 def _viewer(request):
     return scope.report_viewer(request.user)
+
+
+def _asked(request):
+    """The viewer's jurisdiction and report levels, and the query read through its bounds."""
+    return *_viewer(request), ReportQuery.parse(request.GET)
 
 
 def _common(request, period) -> dict:
@@ -69,12 +73,9 @@ def _table_context(request, table, *, sort: str) -> dict:
 @require_GET
 def index(request):
     """The units of one level across the viewer's jurisdiction, worst first by default."""
-    jurisdiction, levels = _viewer(request)
-    params = ReportQuery.parse(request.GET)
+    jurisdiction, levels, params = _asked(request)
     period = params["period"]
-    level = params["level"] or scope.default_level(levels)
-    if level not in levels:
-        raise NotFound()
+    level = scope.asked_level(params["level"], levels)
     sort = params["sort"] or "composite"
     export = params["export"]
     page = None if export else params["page"]
@@ -107,8 +108,7 @@ UNIT_TABLES = ("children", "departments", "categories", "problems", "deliberatio
 @require_GET
 def unit(request, kind: str, code: str):
     """One unit: why its score is what it is, and its units one level down."""
-    jurisdiction, _levels = _viewer(request)
-    params = ReportQuery.parse(request.GET)
+    jurisdiction, _levels, params = _asked(request)
     period = params["period"]
     sort = params["sort"] or "composite"
     report = unit_page.unit_report(jurisdiction=jurisdiction, period=period, kind=kind, code=code, sort=sort)
@@ -138,8 +138,7 @@ def unit(request, kind: str, code: str):
 @require_GET
 def supervision(request):
     """督办清单: district-level and other overdue appeals, the most overdue first."""
-    jurisdiction, _levels = _viewer(request)
-    params = ReportQuery.parse(request.GET)
+    jurisdiction, _levels, params = _asked(request)
     filters = supervision_filters(params)
     export = params["export"]
     if export:
@@ -182,8 +181,7 @@ def supervision_notes(request, code: str):
 @require_GET
 def hotspots(request):
     """高频诉求: repeated categories, buildings and households (masked phones; logged)."""
-    jurisdiction, _levels = _viewer(request)
-    params = ReportQuery.parse(request.GET)
+    jurisdiction, _levels, params = _asked(request)
     period, unit = params["period"], params["unit"]
     found = hotspot_selectors.hotspots(jurisdiction=jurisdiction, period=period, unit=unit)
     export = params["export"]
@@ -211,8 +209,7 @@ def hotspots(request):
 @require_GET
 def staffing(request):
     """社区工作者配比 against the target: the city and districts judged, streets and communities as detail."""
-    jurisdiction, _levels = _viewer(request)
-    params = ReportQuery.parse(request.GET)
+    jurisdiction, _levels, params = _asked(request)
     unit = params["unit"]
     found = staffing_selectors.staffing(jurisdiction=jurisdiction, unit=unit)
     export = params["export"]
@@ -228,8 +225,7 @@ def staffing(request):
 def visits(request):
     """入户走访 (issue 22): 走访完成率 and 走访发现问题数 per street, community and grid for a
     period — figures only, for everyone who reads reports."""
-    jurisdiction, _levels = _viewer(request)
-    params = ReportQuery.parse(request.GET)
+    jurisdiction, _levels, params = _asked(request)
     period = params["period"]
     found = visit_report_selectors.visit_report(jurisdiction=jurisdiction, period=period, unit=params["unit"])
     tables = [t for t in (found.streets, found.communities, found.grids) if t.rows]
@@ -279,18 +275,15 @@ def _map_query(request):
     form = MapQueryForm(request.GET)
     if not form.is_valid():
         raise ApplicationError(first_error(form))
-    return form.cleaned_data["bbox"], form.cleaned_data["zoom"]
+    return form.cleaned_data["bbox"], form.cleaned_data["zoom"], periods.period_from_params(request.GET)
 
 
-@gzip_page
-@login_required
-@require_GET
+@map_data_view
 def map_data(request):
     """?bbox&zoom&level&measure&period[&parent]: the choropleth (GeoJSON)."""
     jurisdiction, levels = _viewer(request)
     try:
-        box, zoom = _map_query(request)
-        period = periods.period_from_params(request.GET)
+        box, zoom, period = _map_query(request)
         text = report_maps.choropleth(
             jurisdiction=jurisdiction, levels=levels, period=period,
             level=request.GET.get("level") or report_maps.top_level(levels),
@@ -304,15 +297,12 @@ def map_data(request):
     return geojson_response(text)
 
 
-@gzip_page
-@login_required
-@require_GET
+@map_data_view
 def map_density(request):
     """?bbox&zoom&period[&category]: where the period's appeals were raised."""
     jurisdiction, _levels = _viewer(request)
     try:
-        box, zoom = _map_query(request)
-        period = periods.period_from_params(request.GET)
+        box, zoom, period = _map_query(request)
         category = request.GET.get("category") or None
         if category is not None and not category.isdigit():
             raise ApplicationError(_("category 须为类别编号。"))

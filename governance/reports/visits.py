@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from appeals.visits.selectors import visit_month_figures
 from governance.assessment.periods import Period
-from governance.kernel.errors import NotFound
+from governance.reports.scope import units_under
 from governance.reports.tables import Column, ReportTable
 from governance.staff.selectors import Jurisdiction
 from grids.models import Community, Grid, Street
@@ -43,16 +43,9 @@ def _columns(parent_label: str | None) -> list[Column]:
 def visit_report(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") -> VisitReport:
     """The units inside the jurisdiction (under ``unit``; NotFound outside), each with the
     sums of its grids' figures (appeals.visits.selectors.visit_month_figures)."""
-    if unit and not jurisdiction.covers(unit):
-        raise NotFound()
-
-    def inside(qs):
-        qs = jurisdiction.scope(qs, "code")
-        return qs.filter(code__startswith=unit) if unit else qs
-
-    streets = list(inside(Street.objects.all()).order_by("code").values("code", "name", "district__name"))
-    communities = list(inside(Community.objects.all()).order_by("code").values("code", "name", "street__name"))
-    grids = list(inside(Grid.objects.all()).order_by("code").values("code", "name", "community__name"))
+    streets = units_under(jurisdiction, unit, Street, "code", "name", "district__name")
+    communities = units_under(jurisdiction, unit, Community, "code", "name", "street__name")
+    grids = units_under(jurisdiction, unit, Grid, "code", "name", "community__name")
     # The figures of every grid inside: one pass per code prefix the viewer reaches (the
     # whole city in one for a city-wide account).
     by_grid = {}

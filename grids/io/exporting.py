@@ -18,7 +18,7 @@ from typing import BinaryIO
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
-from governance.kernel import exports
+from governance.kernel import choices, exports
 from governance.kernel.spreadsheets import XlsxBook
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 from grids import selectors
@@ -62,7 +62,7 @@ def _row_formatter():
     def cells(values: tuple) -> list:
         (grid, building, compound, address, unit, room, contact, phone, care_tags,
          name, gender, birth_year, resident_phone, relation, is_party_member) = values
-        care = "、".join(tags.get(t, t) for t in care_tags.split(",") if t)
+        care = "、".join(tags.get(t, t) for t in choices.keys(care_tags))
         if name is None:
             resident = ["", "", "", "", "", ""]
         else:

@@ -17,7 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from governance.enums import AccessAction
+from governance.kernel import choices
 from governance.kernel.access import access_log_record
+from governance.kernel.bulk import chunked
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict
 from governance.staff.selectors import Jurisdiction, ensure_can_edit_households
 from grids.enums import Gender, HouseholdStatus
@@ -330,14 +332,13 @@ def _subject(within: str, rows: list[_Row]) -> str:
     return "city"
 
 
-def _chunks(items: list, size: int = CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _chunks(items: list):
+    return chunked(items, CHUNK)
 
 
 def _same(key: str, a, b) -> bool:
     if key == "care_tags":
-        return set(filter(None, a.split(","))) == set(filter(None, b.split(",")))
+        return set(choices.keys(a)) == set(choices.keys(b))
     return a == b
 
 

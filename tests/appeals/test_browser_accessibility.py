@@ -18,7 +18,7 @@ from appeals import services
 from appeals.enums import AppealAction, AppealState
 from appeals.models import Appeal
 from tests.appeals.factories import grid_category
-from tests.browser import chromium_page
+from tests.browser import choose_place, chromium_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -87,12 +87,7 @@ def test_no_serious_or_critical_axe_violation_on_the_public_pages(city, axe_page
     check("submit, photo refused and counter warning")
     page.fill("#id_description", "路灯不亮")
 
-    page.select_option("#id_street", city.street_a.code)
-    page.wait_for_selector(f"#id_community option[value='{city.comm_a.code}']", state="attached")
-    page.select_option("#id_community", city.comm_a.code)
-    page.wait_for_selector(f"#id_building option[value='{city.building_a1.code}']", state="attached")
-    page.select_option("#id_building", city.building_a1.code)
-    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    choose_place(page, street=city.street_a, community=city.comm_a, building=city.building_a1)
     page.fill("#id_phone", PHONE_NUMBER)
     page.click("button.public-submit")
     page.wait_for_url(f"{base}/submit/done/")

@@ -10,7 +10,7 @@ import pytest
 from appeals.enums import AppealAction, AppealState
 from appeals.models import Appeal
 from tests.appeals.factories import grid_category
-from tests.browser import browser_page, login_as  # noqa: F401  (fixture)
+from tests.browser import browser_page, choose_place, login_as  # noqa: F401  (fixture)
 from tests.factories import make_city
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,15 +25,9 @@ def test_resident_and_grid_worker_close_the_loop(browser_page, live_server, sms_
 
     # 1. The resident: street → community → building, category, description, mobile.
     page.goto(f"{live_server.url}/submit/")
-    page.select_option("#id_street", city.street_a.code)
-    page.wait_for_selector(f"#id_community option[value='{city.comm_a.code}']", state="attached")
-    page.select_option("#id_community", city.comm_a.code)
-    page.wait_for_selector(f"#id_building option[value='{city.building_a1.code}']", state="attached")
-    page.select_option("#id_building", city.building_a1.code)
-    # Wait on the page's state, not on time: the place lists' requests have all answered
-    # and the building chosen is still the one chosen.
-    page.wait_for_function("() => !document.querySelector('.htmx-request')")
-    assert page.input_value("#id_building") == city.building_a1.code
+    # Wait on the page's state, not on time: the place lists have all answered and the
+    # building chosen is still the one chosen.
+    choose_place(page, street=city.street_a, community=city.comm_a, building=city.building_a1)
     page.select_option("#id_category", str(category.pk))
     page.fill("#id_description", "3号楼下的垃圾已经堆了三天，气味很大，请尽快清运。")
     page.fill("#id_phone", PHONE)

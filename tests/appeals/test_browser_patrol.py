@@ -4,28 +4,19 @@ Enter — and nothing reloads: the photo, the description and the token stay in 
 not in the URL. Submitting saves the photo, and the appeal follows the 主动发现 rule
 (on the finder's own grid it starts 办理中, with no 先行联系)."""
 
-import io
 
 import pytest
-from PIL import Image
 
 from appeals.enums import AppealState, Source
 from appeals.models import Appeal
 from tests.appeals.factories import grid_category
 from tests.browser import browser_page, login_as  # noqa: F401  (fixture)
 from tests.factories import make_city
+from tests.helpers import photo_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DESCRIPTION = "和平里1号楼东侧井盖破损，已设置临时警示。"
-
-
-def _jpeg(tmp_path) -> str:
-    path = tmp_path / "patrol.jpg"
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), (90, 140, 60)).save(buffer, format="JPEG")
-    path.write_bytes(buffer.getvalue())
-    return str(path)
 
 
 def test_patrol_search_keeps_the_photo_and_the_text(browser_page, live_server, tmp_path):  # noqa: F811
@@ -37,7 +28,7 @@ def test_patrol_search_keeps_the_photo_and_the_text(browser_page, live_server, t
     page.wait_for_selector("#id_bq")
     form_url = page.url
     assert form_url.endswith("/appeals/patrol/")
-    page.set_input_files("#id_photos", _jpeg(tmp_path))
+    page.set_input_files("#id_photos", photo_file(tmp_path, "patrol.jpg"))
     page.fill("#id_description", DESCRIPTION)
     page.select_option("#id_category", str(category.pk))
 

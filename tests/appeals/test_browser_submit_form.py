@@ -23,7 +23,7 @@ from appeals.models import Appeal
 from appeals.public_selectors import PLACE_LIMIT, building_search
 from grids.models import Building
 from tests.appeals.factories import grid_category
-from tests.browser import chromium_page
+from tests.browser import choose_place, chromium_page, lists_settled
 from tests.factories import BuildingFactory, make_city
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,13 +48,6 @@ def big_city():
     city.building_b1.latitude, city.building_b1.longitude = "39.950000", "116.370000"
     city.building_b1.save(update_fields=["latitude", "longitude"])
     return city
-
-
-def _lists_settled(page) -> None:
-    """Every place list has answered: no htmx request under way, no list disabled by one."""
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request') && !document.querySelector('select[data-disabled-by-htmx]')"
-    )
 
 
 def _png(size=(40, 30)) -> bytes:
@@ -99,7 +92,7 @@ def test_the_chosen_building_is_kept_and_submitted_over_20_fills(big_city, phone
             page.select_option("#id_community", community.code)
             page.wait_for_selector(f"#id_building option[value='{building.code}']", state="attached")
             page.select_option("#id_building", building.code)
-        _lists_settled(page)
+        lists_settled(page)
         assert page.input_value("#id_community") == community.code, f"fill {i + 1}"
         chosen = page.input_value("#id_building")
         assert chosen == building.code, f"fill {i + 1}: the building chosen was reset to {chosen!r}"
@@ -152,7 +145,7 @@ def test_a_building_picked_on_the_map_while_the_lists_load_is_kept(big_city, pho
             route.continue_()
         except Exception:  # noqa: BLE001 — cancelled by the page: nothing to answer
             pass
-    _lists_settled(page)
+    lists_settled(page)
     assert page.input_value("#id_street") == city.street_a.code
     assert page.input_value("#id_community") == city.comm_a2.code
     assert page.input_value("#id_building") == city.building_b1.code
@@ -239,12 +232,7 @@ def test_photos_are_checked_in_the_browser_before_upload(city, phone, live_serve
     # Submitted, only the photo that passed travels: the 3 MB file never leaves the phone.
     uploads = []
     page.on("request", lambda r: uploads.append(len(r.post_data_buffer or b"")) if r.method == "POST" else None)
-    page.select_option("#id_street", city.street_a.code)
-    page.wait_for_selector(f"#id_community option[value='{city.comm_a.code}']", state="attached")
-    page.select_option("#id_community", city.comm_a.code)
-    page.wait_for_selector(f"#id_building option[value='{city.building_a1.code}']", state="attached")
-    page.select_option("#id_building", city.building_a1.code)
-    _lists_settled(page)
+    choose_place(page, street=city.street_a, community=city.comm_a, building=city.building_a1)
     page.select_option("#id_category", str(category.pk))
     page.fill("#id_description", "井盖松动，走过去会响。")
     page.fill("#id_phone", "13712345678")

@@ -177,9 +177,9 @@ def test_gunicorns_access_log_is_masked_too(tmp_path):
         for path in (f"/track/{CODE}/", "/accounts/login/?next=/appeals/%3Fq%3D13812345678&q=13812345678"):
             for _attempt in range(100):
                 try:
-                    # The worker may still be booting Django when the socket first answers (seconds
-                    # on a busy machine): one request, waited for, so one access line per path.
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60)
+                    # Connected, the answer is waited for (a first request on a loaded machine
+                    # takes seconds): asking again would write a second access line.
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=120)
                     break
                 except urllib.error.HTTPError:
                     break  # answered (any status): the access line is written

@@ -4,11 +4,9 @@ screen, claims a service appeal from the order hall, records the contact and res
 with a photo; the resident rates it and the points arrive on 积分明细."""
 
 import datetime as dt
-import io
 
 import pytest
 from django.utils import timezone
-from PIL import Image
 
 from appeals import services as appeal_services
 from appeals.enums import AppealAction, AppealState, CategoryType, HandlingLevel, Rating
@@ -16,19 +14,12 @@ from appeals.models import Appeal
 from tests.appeals.factories import CategoryFactory, receive
 from tests.browser import browser_page, login_as  # noqa: F401  (fixture)
 from tests.factories import make_city
+from tests.helpers import photo_file
 from tests.volunteers.conftest import make_activity
 from volunteers import services
 from volunteers.models import Activity, Signup, Volunteer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _png(tmp_path) -> str:
-    path = tmp_path / "result.png"
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (200, 80, 60)).save(buffer, format="PNG")
-    path.write_bytes(buffer.getvalue())
-    return str(path)
 
 
 def test_volunteer_signs_up_earns_hours_and_claims_a_service_appeal(browser_page, live_server, settings, tmp_path):  # noqa: F811
@@ -75,7 +66,7 @@ def test_volunteer_signs_up_earns_hours_and_claims_a_service_appeal(browser_page
     page.click("button:has-text('记录已联系居民')")
     page.wait_for_selector("text=已记录联系情况")
     page.fill("textarea[name=resolve-result]", "已代购米面油并送到老人家中。")
-    page.set_input_files("input[name=resolve-photos]", _png(tmp_path))
+    page.set_input_files("input[name=resolve-photos]", photo_file(tmp_path, "result.png"))
     page.click("button:has-text('提交办结')")
     page.wait_for_selector("text=已办结")
     errand.refresh_from_db()
