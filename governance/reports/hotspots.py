@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from appeals.enums import AppealState
 from appeals.models import Category
 from appeals.selectors import appeal_scope
-from governance.assessment import flows, formulas
+from governance.assessment import flows
 from governance.assessment.enums import UnitKind
 from governance.assessment.periods import Period, day_window, today_local
 from governance.kernel import shared_cache
@@ -20,9 +20,10 @@ from governance.kernel.clock import CHINA
 from governance.kernel.codes import collapse
 from governance.kernel.errors import NotFound
 from governance.kernel.privacy import mask_phone
+from governance.reports.scope import city_codes
 from governance.reports.tables import LIST_LIMIT, Column, ReportTable
 from governance.staff.selectors import Jurisdiction
-from grids.models import Department, District
+from grids.models import Department
 
 HOTSPOT_MIN = 2  # "repeated": at least this many appeals in the period
 
@@ -54,8 +55,7 @@ def flow_units(jurisdiction: Jurisdiction, unit: str) -> list[tuple[str, str]]:
             raise NotFound()
         return [(_KIND_BY_LENGTH[len(unit)], unit)]
     if jurisdiction.everything:
-        return [(UnitKind.CITY, formulas.city_code(c)) for c in
-                sorted({c[:4] for c in District.objects.values_list("code", flat=True)})]
+        return [(UnitKind.CITY, c) for c in city_codes()]
     units = [(_KIND_BY_LENGTH[len(p)], p) for p in collapse(jurisdiction.prefixes) if len(p) in _KIND_BY_LENGTH]
     if jurisdiction.department_ids:
         units += [(UnitKind.DEPARTMENT, c) for c in

@@ -24,12 +24,16 @@ def can_see_reports(jurisdiction: Jurisdiction) -> bool:
         p.role in _POST_LEVEL or (p.role == Role.SUPERVISOR and p.district_id) for p in jurisdiction.posts)
 
 
+def city_codes() -> list[str]:
+    """The cities of the districts on record (one query): a city-wide account's units."""
+    return sorted({formulas.city_code(c) for c in District.objects.values_list("code", flat=True)})
+
+
 def post_units(jurisdiction: Jurisdiction) -> list[tuple[str, str, str]]:
     """The viewer's own units as (kind, code, name), top-down; a city-wide account: the city."""
     units = []
     if jurisdiction.everything:
-        codes = sorted({formulas.city_code(c) for c in District.objects.values_list("code", flat=True)})
-        units += [(UnitKind.CITY, c, _("全市")) for c in codes]
+        units += [(UnitKind.CITY, c, _("全市")) for c in city_codes()]
     for post in jurisdiction.posts:
         if post.role == Role.SUPERVISOR and post.district_id:
             units.append((UnitKind.DISTRICT, post.district.code, post.district.name))
