@@ -4,7 +4,7 @@ same size at both tiers and the growth from S to M is the growth of the tables."
 
 from dataclasses import dataclass
 
-from governance.demo.sizes import TerritoryCounts
+from governance.kernel.sizes import TerritoryCounts
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, fields, replace
 
+from governance.kernel.sizes import TerritoryCounts
+
 # The widest a level can be, from the code lengths (DESIGN.md §2): 3 digits for
 # streets, communities and grids, 4 for buildings; districts come from a fixed list.
 LIMITS = {
@@ -11,29 +13,6 @@ LIMITS = {
     "buildings_per_grid": 9999,
     "households_per_building": 2000,
 }
-
-
-class TerritoryCounts:
-    """The levels below the communities, counted from a size that has ``communities`` and
-    so many grids per community, buildings per grid, households per building (the demo's
-    sizes and the benchmark's tiers)."""
-
-    communities: int
-    grids_per_community: int
-    buildings_per_grid: int
-    households_per_building: int
-
-    @property
-    def grids(self) -> int:
-        return self.communities * self.grids_per_community
-
-    @property
-    def buildings(self) -> int:
-        return self.grids * self.buildings_per_grid
-
-    @property
-    def households(self) -> int:
-        return self.buildings * self.households_per_building
 
 
 @dataclass(frozen=True)
