@@ -245,7 +245,7 @@ def disk_check(tier) -> None:
 
 def report(tiers: list[str], names: list[str] | None = None) -> None:
     os.environ["SECRET_KEY"] = RUN_SECRET_KEY
-    from bench.suite import check_targets, table
+    from bench.suite import check_targets, check_targets_l, table
 
     files = [RESULTS / f"{name}.json" for name in (names or tiers)]
     results = [json.loads(f.read_text()) for f in files if f.exists()]
@@ -257,6 +257,10 @@ def report(tiers: list[str], names: list[str] | None = None) -> None:
         print("\nissue 8 targets at tier M:")
         for row in check_targets(by_tier["M"], by_tier.get("S")):
             print(f"  {'met ' if row['met'] else 'MISS'}  {row['what']:<24} {row['value']!s:<8} {row['target']}")
+    if "L" in by_tier:
+        print("\nissue 24 targets at tier L:")
+        for row in check_targets_l(by_tier["L"], by_tier.get("M")):
+            print(f"  {'met ' if row['met'] else 'MISS'}  {row['what']:<28} {row['value']!s:<8} {row['target']}")
 
 
 def main() -> None:

@@ -48,8 +48,21 @@ TARGETS = [
 ]
 ROLLUP_PAGES = ("unit_city", "unit_street", "unit_community", "hotspots_month", "hotspots_quarter", "hotspots_year",
                 "grid_quarter_report")
+# Issue 24's "every page": the staff's other pages, measured so that none escapes the tiers' table.
+OTHER_PAGES = ("home_worker", "home_supervisor", "supervision_page", "staffing_page", "visits_report",
+               "suggestions_report", "visits_list", "meetings_list")
 PAGES = ("queue_page", "appeal_page", "supervisor_queue", "report_page", "api_list", "map_street_queue",
-         "map_city_choropleth", "api_deep_page", "supervisor_deep_page", *ROLLUP_PAGES)
+         "map_city_choropleth", "api_deep_page", "supervisor_deep_page", *ROLLUP_PAGES, *OTHER_PAGES)
+# Issue 24's targets at tier L, and its growth limit over M for every page.
+L_TARGETS = [
+    *[(key, "p95_ms", 150, "max") for key in PAGES],
+    ("export_csv", "first_byte_ms", 1000, "max"),
+    ("escalation", "seconds", 30, "max"),
+    ("scoring", "seconds", 300, "max"),
+    ("intake", "per_second", 150, "min"),
+    ("intake", "errors", 0, "max"),
+]
+L_OVER_M = 1.3
 # How deep the deep pages are: the issue's page 10,000 (at 50 rows a page for the API, 30
 # for the queue), reached as a client following ``next`` would, by its keyset cursor.
 DEEP_PAGE = 10_000
@@ -233,6 +246,20 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
     for key, urls in rollup_paths(month).items():
         if wanted(key):
             result[key] = measure.latencies(base_url, urls, headers=supervisor_cookie, **kw)
+    grid_cookie = {"Cookie": measure.session_cookie(users["bench_grid"])}
+    for key, (urls, headers) in {
+        "home_worker": (["/"], grid_cookie),
+        "home_supervisor": (["/"], supervisor_cookie),
+        # The city's 督办 list: its first page and a later one.
+        "supervision_page": (["/reports/supervision/", "/reports/supervision/?page=50"], supervisor_cookie),
+        "staffing_page": (["/reports/staffing/"], supervisor_cookie),
+        "visits_report": ([f"/reports/visits/?period={month:%Y-%m}"], supervisor_cookie),
+        "suggestions_report": (["/reports/suggestions/"], supervisor_cookie),
+        "visits_list": (["/visits/"], grid_cookie),
+        "meetings_list": (["/deliberation/"], community_cookie),
+    }.items():
+        if wanted(key):
+            result[key] = measure.latencies(base_url, urls, headers=headers, **kw)
     if wanted("intake"):
         buildings = list(Building.objects.order_by("?").values_list("code", flat=True)[:200])
         categories = list(Category.objects.filter(active=True).values_list("code", flat=True))
@@ -278,6 +305,23 @@ def check_targets(result: dict, baseline: dict | None = None) -> list[dict]:
             s, m = baseline.get(key, {}).get("p95_ms"), result.get(key, {}).get("p95_ms")
             if s and m and s > 50:
                 rows.append({"what": f"{key}.p95 M/S", "value": round(m / s, 2), "target": "≤ 1.5", "met": m <= 1.5 * s})
+    return rows
+
+
+def check_targets_l(result: dict, medium: dict | None = None) -> list[dict]:
+    """Issue 24's targets against the tier-L result; with the M result, L ≤ 1.3 × M for every page."""
+    rows = []
+    for key, field, limit, kind in L_TARGETS:
+        value = result.get(key, {}).get(field)
+        if value is None:
+            continue
+        rows.append({"what": f"{key}.{field}", "value": value, "target": f"{'≤' if kind == 'max' else '≥'} {limit}",
+                     "met": value <= limit if kind == "max" else value >= limit})
+    for key in PAGES if medium else ():
+        m, l_ = medium.get(key, {}).get("p95_ms"), result.get(key, {}).get("p95_ms")
+        if m and l_:
+            rows.append({"what": f"{key}.p95 L/M", "value": round(l_ / m, 2), "target": f"≤ {L_OVER_M}",
+                         "met": l_ <= L_OVER_M * m})
     return rows
 
 

@@ -12,13 +12,13 @@ from appeals import events
 from appeals.enums import AppealState, HandlingLevel
 from appeals.models import Appeal, AppealEvent
 from bench.seed import BENCH_ACCOUNTS, city_seed
-from bench.suite import ROLLUP_PAGES, check_targets, run_suite, table
+from bench.suite import OTHER_PAGES, ROLLUP_PAGES, check_targets, check_targets_l, run_suite, table
 from bench.tiers import TIERS
 from grids.models import Building, Household
 
 TIER = TIERS["T"]
 MEASURES = ("queue_page", "appeal_page", "supervisor_queue", "report_page", "api_list", "map_street_queue",
-            "map_city_choropleth", "api_deep_page", "supervisor_deep_page", *ROLLUP_PAGES)
+            "map_city_choropleth", "api_deep_page", "supervisor_deep_page", *ROLLUP_PAGES, *OTHER_PAGES)
 
 
 def _seed() -> dict:
@@ -94,6 +94,10 @@ def test_tiny_tier_seeds_a_coherent_city_and_every_measure_runs_without_errors(l
     assert result["flows"]["refresh_seconds"] >= 0
     assert "queue_page p95_ms" in table([result])
     assert {row["what"] for row in check_targets(result)} >= {"queue_page.p95_ms", "intake.per_second"}
+    # Issue 24's: every page against 150 ms, and each page's growth over a smaller tier's.
+    rows = {row["what"]: row for row in check_targets_l(result, result)}
+    assert {f"{key}.p95_ms" for key in MEASURES} <= set(rows)
+    assert rows["home_worker.p95 L/M"]["value"] == 1.0 and rows["home_worker.p95 L/M"]["met"]
 
 
 @pytest.mark.postgres
