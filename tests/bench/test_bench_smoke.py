@@ -61,7 +61,7 @@ def _assert_coherent() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_tiny_tier_seeds_a_coherent_city_and_every_measure_runs_without_errors(live_server):
+def test_tiny_tier_seeds_a_coherent_city_and_every_measure_runs_without_errors(live_server, settings):
     counts = _seed()
     assert counts["households"] == Household.objects.count() == TIER.households
     assert counts["buildings"] == Building.objects.count() == TIER.buildings
@@ -98,6 +98,19 @@ def test_tiny_tier_seeds_a_coherent_city_and_every_measure_runs_without_errors(l
     rows = {row["what"]: row for row in check_targets_l(result, result)}
     assert {f"{key}.p95_ms" for key in MEASURES} <= set(rows)
     assert rows["home_worker.p95 L/M"]["value"] == 1.0 and rows["home_worker.p95 L/M"]["met"]
+
+
+    # Above the inline limit (the city's list at tier L) the CSV is a job's, and the inline
+    # stream is measured on a smaller unit's list (the tiny tier's community).
+    from bench.seed import bench_units
+
+    settings.EXPORT_INLINE_MAX_ROWS = result["export_csv"]["rows"] - 1
+    community = bench_units()["community"].code
+    big = run_suite(live_server.url, tier="T", requests=1, concurrency=1, escalate_due=None,
+                    only=("export_csv",), inline_unit=community)
+    assert big["export_csv_job"]["fmt"] == "csv" and big["export_csv_job"]["rows"] == result["export_csv"]["rows"]
+    assert big["export_csv"]["status"] == 200 and big["export_csv"]["list"] == f"unit {community}"
+    assert 0 < big["export_csv"]["rows"] <= settings.EXPORT_INLINE_MAX_ROWS
 
 
 @pytest.mark.postgres
