@@ -246,6 +246,8 @@ class ArchivedAppeal:
     year: int
     phone: str
     merged_into_id: int | None
+    territory_code: str
+    handling_department_id: int | None
 
 
 def archived_appeal(tracking_code: str) -> ArchivedAppeal | None:
@@ -254,7 +256,7 @@ def archived_appeal(tracking_code: str) -> ArchivedAppeal | None:
     if not code or not ArchivedYear.objects.exists():
         return None
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, created_at, phone, merged_into_id FROM {archive_table(Appeal._meta.db_table)} "
+        cursor.execute(f"SELECT id, created_at, phone, merged_into_id, territory_code, handling_department_id FROM {archive_table(Appeal._meta.db_table)} "
                        f"WHERE tracking_code = %s", [code])
         row = cursor.fetchone()
     if row is None:
@@ -262,7 +264,8 @@ def archived_appeal(tracking_code: str) -> ArchivedAppeal | None:
     created = row[1] if isinstance(row[1], datetime) else parse_datetime(row[1])
     if timezone.is_naive(created):
         created = created.replace(tzinfo=dt_timezone.utc)
-    return ArchivedAppeal(pk=row[0], year=created.astimezone(CHINA).year, phone=row[2] or "", merged_into_id=row[3])
+    return ArchivedAppeal(pk=row[0], year=created.astimezone(CHINA).year, phone=row[2] or "", merged_into_id=row[3],
+                          territory_code=row[4] or "", handling_department_id=row[5])
 
 
 def archived_message(year: int) -> str:
@@ -271,10 +274,15 @@ def archived_message(year: int) -> str:
              "由管理员调取归档记录。") % {"year": year}
 
 
-class AppealArchived(NotFound):
-    """The appeal was moved to the archive: 404, with the year and how to ask for it."""
+class AppealArchived(ApplicationError):
+    """The appeal was moved to the archive: 404, with the year and how to ask for it (not
+    a NotFound: the resident's guess was right, and is not counted as a wrong one)."""
 
+    status_code = 404
     code = "archived"
+
+    def __init__(self, year: int):
+        super().__init__(archived_message(year), extra={"year": year})
 
 
 def restore(*, tracking_code: str) -> ArchivedAppeal:
