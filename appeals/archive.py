@@ -23,7 +23,7 @@ from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -167,15 +167,16 @@ def frozen_years() -> set[int]:
     return years | {y + 1 for y in years}
 
 
-def _candidates(year: int):
+def _candidate_q(year: int) -> Q:
     start, end = year_bounds(year)
-    return Appeal.objects.filter(created_at__gte=start, created_at__lt=end, state__in=FINAL_STATES)
+    return Q(created_at__gte=start, created_at__lt=end, state__in=FINAL_STATES)
 
 
-def _kept(candidates) -> set[int]:
+def _kept(candidates, candidate_q: Q) -> set[int]:
     """Final appeals of the year that stay: an appeal that stays (not a candidate, or kept
     itself) was merged into them — the hot table's foreign key must keep its target."""
-    kept = set(candidates.filter(merged__in=Appeal.objects.exclude(pk__in=candidates)).values_list("pk", flat=True))
+    kept = set(Appeal.objects.filter(merged_into__in=candidates).exclude(candidate_q)
+               .values_list("merged_into_id", flat=True))
     frontier = kept
     while frontier:
         frontier = set(candidates.filter(merged__in=frontier).values_list("pk", flat=True)) - kept
@@ -197,10 +198,11 @@ def archive_year(*, year: int, batch: int = 5000, dry_run: bool = False, now: da
     """Move the finished appeals of ``year`` and their rows to the archive tables.
 
     Steps: 1. refuse a year not old enough (check_year_archivable); 2. count the year's
-    open appeals (they stay) and the final ones that must stay (_kept); 3. create the
-    archive tables and record ArchivedYear (from now on the year's scores are frozen);
-    4. batch by batch in id order, each in one transaction: INSERT … SELECT into the archive,
-    DELETE from the hot table, add the counts to ArchivedYear, call ``on_batch(appeals)``
+    open appeals (they stay) and the final ones that must stay (_kept); 3. if any is left
+    to move: create the archive tables and record ArchivedYear (from now on the year's
+    scores are frozen); 4. batch by batch in id order (with the appeals merged into them),
+    each in one transaction: lock the appeals, INSERT … SELECT into the archive, DELETE
+    from the hot table, add the counts to ArchivedYear, call ``on_batch(appeals)``
     (inside the transaction: raising there undoes the batch). Safe to run again.
     """
     started = time.monotonic()
@@ -209,13 +211,17 @@ def archive_year(*, year: int, batch: int = 5000, dry_run: bool = False, now: da
     start, end = year_bounds(year)
     result.open_appeals = Appeal.objects.filter(created_at__gte=start, created_at__lt=end).exclude(
         state__in=FINAL_STATES).count()
-    candidates = _candidates(year)
-    kept = _kept(candidates)
+    candidate_q = _candidate_q(year)
+    candidates = Appeal.objects.filter(candidate_q)
+    kept = _kept(candidates, candidate_q)
     result.kept = len(kept)
     movable = candidates.exclude(pk__in=kept).order_by("pk")
     if dry_run:
         result.appeals = movable.count()
         result.events = AppealEvent.objects.filter(appeal__in=movable).count()
+        result.seconds = round(time.monotonic() - started, 1)
+        return result
+    if not movable.exists():
         result.seconds = round(time.monotonic() - started, 1)
         return result
     ensure_archive_tables()
@@ -225,6 +231,8 @@ def archive_year(*, year: int, batch: int = 5000, dry_run: bool = False, now: da
         last = ids[-1]
         ids = _with_merged(ids)
         with transaction.atomic():
+            # No new event or link can name them meanwhile (PostgreSQL; SQLite writes one at a time).
+            list(Appeal.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
             moved = _move(ids)
             events = moved[AppealEvent]
             ArchivedYear.objects.filter(year=year).update(

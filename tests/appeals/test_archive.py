@@ -256,3 +256,10 @@ def test_restoring_an_appeal_with_every_row(city):
     assert Visit.objects.filter(appeals=appeal).count() == 1
     assert appeal.open311.api_key_id and appeal.meeting_links.count() == 1
     assert timezone.now() - ArchivedYear.objects.get(year=2022).archived_at < timedelta(minutes=5)
+
+
+def test_a_year_with_only_open_appeals_moves_nothing_and_freezes_nothing(city):
+    _appeal(city, year=2022, state=AppealState.AWAITING_EVALUATION)
+    result = archive.archive_year(year=2022)
+    assert (result.appeals, result.open_appeals) == (0, 1)
+    assert not ArchivedYear.objects.exists() and archive.frozen_years() == set()

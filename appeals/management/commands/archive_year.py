@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
 from tqdm import tqdm
 
 from appeals import archive
@@ -28,6 +29,8 @@ class Command(BaseCommand):
             bar.close()
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
+        except IntegrityError as exc:  # e.g. an appeal merged into one of the batch meanwhile
+            raise CommandError(f"本批已回滚（{exc.__class__.__name__}），已完成的批次保留；请重新运行以继续。") from None
         verb = "将移动" if dry_run else "已移动"
         self.stdout.write(
             f"{year} 年：{verb}诉求 {result.appeals} 件、办理记录 {result.events} 条，用时 {result.seconds} 秒；"
