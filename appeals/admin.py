@@ -11,6 +11,7 @@ from appeals.models import (
     AppealAttachment,
     AppealCoHandler,
     AppealEvent,
+    ArchivedYear,
     CalendarDay,
     CalendarYear,
     Category,
@@ -186,6 +187,13 @@ class CalendarYearAdmin(admin.ModelAdmin):
             year.save()  # the signal re-computes the year's deadlines after the commit
             marked += 1
         self.message_user(request, _("已标记 %(n)s 个年份，相关时限将在后台重新计算。") % {"n": marked}, messages.SUCCESS)
+
+
+@admin.register(ArchivedYear)
+class ArchivedYearAdmin(_ReadOnlyAdmin):
+    """Written by manage.py archive_year (appeals.archive, docs/OPERATIONS.md)."""
+
+    list_display = ("year", "appeals", "events", "archived_at")
 
 
 @admin.register(ExtensionRequest)

@@ -628,6 +628,25 @@ class PhoneCode(models.Model):
         indexes = [models.Index(fields=["phone_digest", "created_at"], name="phonecode_phone")]
 
 
+class ArchivedYear(models.Model):
+    """A calendar year whose finished appeals were moved to the archive tables
+    (appeals.archive): its stored scores and daily flows are not recomputed any more.
+    The counts are of the rows now in the archive (a restore takes one back)."""
+
+    year = models.PositiveSmallIntegerField(_("年份"), unique=True)
+    archived_at = models.DateTimeField(_("归档时间"))
+    appeals = models.PositiveIntegerField(_("已归档诉求"), default=0)
+    events = models.PositiveIntegerField(_("已归档办理记录"), default=0)
+
+    class Meta:
+        verbose_name = _("已归档年份")
+        verbose_name_plural = _("已归档年份")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return f"{self.year}"
+
+
 # Models that live with their code (issue 22): residents' deliberation (民主协商) and
 # home visits (入户走访); the category models and suggestions of 智能分拨 (issue 26).
 from appeals.deliberation.models import Meeting, MeetingAppeal, MeetingDecision, MeetingParticipant  # noqa: E402,F401

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from appeals import my_views, public_policy, tracking
 from appeals import public_selectors as places
+from appeals.archive import AppealArchived
 from appeals.enums import AppealState, Source
 from appeals.images import resized
 from appeals.models import DESCRIPTION_MAX, normalize_tracking_code
@@ -312,7 +313,7 @@ def track(request):
             view = _verify(request, form.cleaned_data["tracking_code"], form.cleaned_data["phone_last4"])
         except RateLimited as exc:
             return _rate_limited(request, exc)
-        except NotFound as exc:
+        except (NotFound, AppealArchived) as exc:
             form.add_error(None, exc.message)
         else:
             return redirect("public:track-detail", tracking_code=view.tracking_code)
@@ -354,7 +355,7 @@ def track_detail(request, tracking_code: str):
                 _verify(request, code, form.cleaned_data["phone_last4"])
             except RateLimited as exc:
                 return _rate_limited(request, exc)
-            except NotFound as exc:
+            except (NotFound, AppealArchived) as exc:
                 form.add_error(None, exc.message)
             else:
                 return redirect("public:track-detail", tracking_code=code)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from appeals import permissions, public_policy, workflow
+from appeals.archive import AppealArchived, archived_appeal
 from appeals.deadlines import deadline_text
 from appeals.enums import (
     FINAL_STATES,
@@ -117,10 +118,15 @@ def appeal_scope(jurisdiction: Jurisdiction) -> QuerySet[Appeal]:
 
 
 def appeal_get(*, jurisdiction: Jurisdiction, tracking_code: str) -> Appeal:
-    """One appeal by tracking code, or NotFound (also outside the jurisdiction)."""
+    """One appeal by tracking code, or NotFound (also outside the jurisdiction);
+    AppealArchived (404 with its year) for an archived one within it (appeals.archive)."""
     code = normalize_tracking_code(tracking_code)
     appeal = listed(appeal_scope(jurisdiction)).filter(tracking_code=code).first()
     if appeal is None:
+        archived = archived_appeal(code)
+        if archived and (jurisdiction.covers(archived.territory_code)
+                         or archived.handling_department_id in jurisdiction.department_ids):
+            raise AppealArchived(archived.year)
         raise NotFound()
     return appeal
 

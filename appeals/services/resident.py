@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals import events, notices, permissions, workflow
+from appeals.archive import AppealArchived, archived_appeal
 from appeals.enums import AppealAction, AppealState, AttachmentKind, HandlingLevel, Rating
 from appeals.events import RESIDENT_LABEL, SYSTEM_LABEL
 from appeals.hooks import CLAIMED_APPEAL_CLOSED
@@ -30,10 +31,13 @@ from governance.staff.notifications import Digest, unit_messages
 
 def appeal_for_resident(*, tracking_code: str, phone_last4: str) -> Appeal:
     """The appeal whose tracking code and phone's last 4 digits match; NotFound otherwise
-    (the same answer for both, so a guess learns nothing). Callers throttle guesses."""
+    (the same answer for both, so a guess learns nothing); AppealArchived (with its year)
+    when they match an archived one (appeals.archive). Callers throttle guesses."""
     code = normalize_tracking_code(tracking_code)
     last4 = (phone_last4 or "").strip()
     appeal = Appeal.objects.filter(tracking_code=code).select_related("category").first() if code else None
+    if appeal is None and len(last4) == 4 and (archived := archived_appeal(code)) and archived.phone.endswith(last4):
+        raise AppealArchived(archived.year)
     if appeal is None or len(last4) != 4 or not appeal.phone or not appeal.phone.endswith(last4):
         raise NotFound(_("查询码或手机号后四位不正确。"))
     return appeal

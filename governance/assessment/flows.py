@@ -34,8 +34,10 @@ from django.db import connection, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from appeals import events as appeal_events
+from appeals.archive import frozen_years
 from appeals.enums import AppealAction, AppealState, Rating
 from appeals.models import Appeal, AppealEvent
 from appeals.selectors import OVERDUE_STATES
@@ -43,6 +45,7 @@ from governance.assessment.enums import UnitKind
 from governance.assessment.models import FLOW_COUNTERS, DailyFlow, FlowRefresh
 from governance.assessment.periods import local_midnight, today_local
 from governance.kernel.clock import CHINA
+from governance.kernel.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +168,10 @@ def flows_refresh(*, first: date, last: date, as_of: datetime | None = None) -> 
     insert every level's rows in one statement (_insert_sql); 3. record the refresh
     (FlowRefresh: the pages' "数据截至") when it reaches ``as_of``'s day."""
     as_of = as_of or timezone.now()
+    if frozen := sorted(set(range(first.year, last.year + 1)) & frozen_years()):
+        # The archive holds those years' events: recounting would replace the stored flows
+        # with smaller ones (appeals.archive).
+        raise ApplicationError(_("%(year)s 年或其上一年已归档，保留已存的日流量，不再重建。") % {"year": frozen[0]})
     started = clock.monotonic()
     start = local_midnight(first)
     end = min(local_midnight(last + timedelta(days=1)), as_of)
@@ -202,12 +209,20 @@ def flows_refresh_recent(*, now: datetime | None = None) -> FlowResult:
 def flows_rebuild(*, first: date, last: date, now: datetime | None = None, chunk_days: int = 7,
                   progress: Callable[[int], None] | None = None) -> list[FlowResult]:
     """Recompute days first..last in chunks of ``chunk_days`` (each its own transaction:
-    a backfill of years holds no lock for long); ``progress(days)`` after each chunk."""
+    a backfill of years holds no lock for long; a chunk stays within a year); the days of
+    archived years and of the years after them are skipped (appeals.archive.frozen_years:
+    their stored flows stay); ``progress(days)`` after each chunk."""
     now = now or timezone.now()
     results = []
-    day = first
+    day, frozen = first, frozen_years()
     while day <= last:
-        chunk_last = min(day + timedelta(days=chunk_days - 1), last)
+        if day.year in frozen:  # archived, or the year after one: the stored flows stay
+            skipped = min(date(day.year, 12, 31), last)
+            if progress is not None:
+                progress((skipped - day).days + 1)
+            day = skipped + timedelta(days=1)
+            continue
+        chunk_last = min(day + timedelta(days=chunk_days - 1), last, date(day.year, 12, 31))
         results.append(flows_refresh(first=day, last=chunk_last, as_of=now))
         if progress is not None:
             progress((chunk_last - day).days + 1)

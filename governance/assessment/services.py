@@ -58,6 +58,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appeals.archive import frozen_years
 from appeals.enums import SELF_FOUND_SOURCES, AppealAction, AppealState, Rating
 from appeals.models import Appeal, AppealEvent
 from appeals.permissions import is_visible
@@ -380,7 +381,8 @@ def compute_month(*, month: date, now: datetime | None = None, force: bool = Fal
 
     Steps: 1. as_of = now, or the cutoff once it has passed (the month is then final);
     2. a month already stored as final is left alone unless ``force`` (which recomputes
-    it as of the same cutoff); 3. the daily tallies from the log (tally_appeals);
+    it as of the same cutoff); a month of an archived year, or of the year after one,
+    is refused (appeals.archive.frozen_years: its stored scores stay); 3. the daily tallies from the log (tally_appeals);
     4. in one transaction, under a per-month lock: replace the month's DailyTally rows,
     sum them per unit in SQL, compute measures and ranks, replace its MonthlyScore rows;
     5. once that is committed, a new scores token (selectors.scores_token), so that the
@@ -391,6 +393,11 @@ def compute_month(*, month: date, now: datetime | None = None, force: bool = Fal
     result = MonthResult(month=month)
     if local_midnight(month) > now:
         raise ApplicationError(_("%(month)s 尚未开始，无法计算。") % {"month": f"{month:%Y-%m}"})
+    if month.year in frozen_years():
+        # Its appeals (or some of those due in it) are in the archive: recounting would
+        # replace the stored figures with smaller ones (appeals.archive).
+        raise ApplicationError(_("%(month)s 所在年份或上一年已归档，保留已存的得分，不再重算。")
+                               % {"month": f"{month:%Y-%m}"})
     as_of, final, month_to_date = month_state(month, now)
     result.as_of, result.final = as_of, final
     if not force and MonthlyScore.objects.filter(month=month, final=True).exists():
@@ -439,15 +446,17 @@ def months_due(*, now: datetime) -> list[date]:
 
 
 def months_with_appeals(*, now: datetime) -> list[date]:
-    """Every month from the earliest deadline to this month (for --all-months)."""
+    """Every month from the earliest deadline to this month (for --all-months), but those
+    of archived years and the years after them (their stored scores stay)."""
     earliest = Appeal.objects.filter(deadline__isnull=False).order_by("deadline").values_list("deadline", flat=True).first()
     this_month = today_local(now).replace(day=1)
     if earliest is None:
         return [this_month]
     month = deadline_day(earliest).replace(day=1)
-    months = []
+    months, frozen = [], frozen_years()
     while month <= this_month:
-        months.append(month)
+        if month.year not in frozen:
+            months.append(month)
         month = next_month(month)
     return months
 
