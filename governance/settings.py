@@ -529,7 +529,7 @@ LOGIN_LOG_RETENTION_DAYS = env_int("LOGIN_LOG_RETENTION_DAYS", 180, minimum=1)
 # Archiving past years (docs/OPERATIONS.md): a calendar year (China time) may be moved out of
 # the hot tables by `manage.py archive_year` once it is older than this many years (year <
 # this year − the setting); its stored scores and daily flows stay (appeals.archive).
-APPEAL_ARCHIVE_AFTER_YEARS = env_int("APPEAL_ARCHIVE_AFTER_YEARS", 3, minimum=1)
+APPEAL_ARCHIVE_AFTER_YEARS = env_int("APPEAL_ARCHIVE_AFTER_YEARS", 3, minimum=2)
 
 # --- Volunteers ---
 # 双报到: the yearly service target of an in-service party member, in hours.
