@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from appeals import my_views, public_policy, tracking
 from appeals import public_selectors as places
 from appeals.enums import AppealState, Source
-from appeals.images import resized
+from appeals.images import PHOTO_CACHE_CONTROL, resized
 from appeals.models import DESCRIPTION_MAX, normalize_tracking_code
 from appeals.my_forms import SupplementForm
 from appeals.public_forms import (
@@ -506,5 +506,5 @@ def track_photo(request, tracking_code: str, pk: int):
     except (NotFound, OSError):
         raise Http404 from None
     response = HttpResponse(body, content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = PHOTO_CACHE_CONTROL
     return response
