@@ -75,8 +75,7 @@ class District(Bounded):
     urban_population = _urban_population(_("本区"))
 
     class Meta:
-        verbose_name = _("区")
-        verbose_name_plural = _("区")
+        verbose_name = verbose_name_plural = _("区")
         ordering = ["code"]
         constraints = _code_constraints("district", 6, None)
         indexes = [_bbox_index("district")]
@@ -95,8 +94,7 @@ class Street(Bounded):
     urban_population = _urban_population(_("本街道"))
 
     class Meta:
-        verbose_name = _("街道")
-        verbose_name_plural = _("街道")
+        verbose_name = verbose_name_plural = _("街道")
         ordering = ["code"]
         constraints = _code_constraints("street", 9, "district")
         indexes = [_bbox_index("street")]
@@ -120,8 +118,7 @@ class Community(Bounded):
     urban_population = _urban_population(_("本社区"))
 
     class Meta:
-        verbose_name = _("社区")
-        verbose_name_plural = _("社区")
+        verbose_name = verbose_name_plural = _("社区")
         ordering = ["code"]
         constraints = _code_constraints("community", 12, "street")
         indexes = [_bbox_index("community")]
@@ -139,8 +136,7 @@ class Grid(Bounded):
     name = models.CharField(_("名称"), max_length=50)
 
     class Meta:
-        verbose_name = _("网格")
-        verbose_name_plural = _("网格")
+        verbose_name = verbose_name_plural = _("网格")
         ordering = ["code"]
         constraints = _code_constraints("grid", 15, "community")
         indexes = [_bbox_index("grid")]
@@ -164,8 +160,7 @@ class Building(models.Model):
     longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
 
     class Meta:
-        verbose_name = _("楼栋")
-        verbose_name_plural = _("楼栋")
+        verbose_name = verbose_name_plural = _("楼栋")
         ordering = ["code"]
         constraints = _code_constraints("building", 19, "grid")
         indexes = [
@@ -198,8 +193,7 @@ class Household(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("住户")
-        verbose_name_plural = _("住户")
+        verbose_name = verbose_name_plural = _("住户")
         ordering = ["building_id", "unit", "room"]
         constraints = [
             models.UniqueConstraint(
@@ -242,8 +236,7 @@ class Resident(models.Model):
     is_party_member = models.BooleanField(_("党员"), default=False)
 
     class Meta:
-        verbose_name = _("居民")
-        verbose_name_plural = _("居民")
+        verbose_name = verbose_name_plural = _("居民")
         ordering = ["household_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["household", "name"], name="resident_unique_name"),
@@ -274,8 +267,7 @@ class PartyOrganization(models.Model):
     secretary = models.CharField(_("书记/负责人"), max_length=50, blank=True)
 
     class Meta:
-        verbose_name = _("党组织")
-        verbose_name_plural = _("党组织")
+        verbose_name = verbose_name_plural = _("党组织")
         ordering = ["level", "name"]
         constraints = [
             models.CheckConstraint(
@@ -305,8 +297,7 @@ class Department(models.Model):
     name = models.CharField(_("名称"), max_length=50)
 
     class Meta:
-        verbose_name = _("职能部门")
-        verbose_name_plural = _("职能部门")
+        verbose_name = verbose_name_plural = _("职能部门")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
@@ -330,8 +321,7 @@ class Organization(models.Model):
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
 
     class Meta:
-        verbose_name = _("共建单位")
-        verbose_name_plural = _("共建单位")
+        verbose_name = verbose_name_plural = _("共建单位")
         ordering = ["community_id", "kind", "name"]
         constraints = [
             models.UniqueConstraint(fields=["community", "name"], name="organization_unique_name")
@@ -366,8 +356,7 @@ class HouseholdChange(models.Model):
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
 
     class Meta:
-        verbose_name = _("住户变更记录")
-        verbose_name_plural = _("住户变更记录")
+        verbose_name = verbose_name_plural = _("住户变更记录")
         ordering = ["-created_at", "-id"]
 
 
