@@ -215,13 +215,7 @@ class Household(models.Model):
         unit = f"{self.unit}单元" if self.unit else ""
         return f"{unit}{self.room}"
 
-    @property
-    def care_tag_list(self) -> list[str]:
-        return choices.keys(self.care_tags)
-
-    @property
-    def care_tag_labels(self) -> list[str]:
-        return choices.labels(self.care_tags, CareTag.choices)
+    care_tag_list, care_tag_labels = choices.properties("care_tags", CareTag.choices)
 
 
 class Resident(models.Model):

@@ -90,13 +90,7 @@ class Volunteer(models.Model):
         """The year's hours of a volunteer annotated with ``minutes_year`` (selectors)."""
         return minutes_to_hours(self.minutes_year)
 
-    @property
-    def skill_list(self) -> list[str]:
-        return choices.keys(self.skills)
-
-    @property
-    def skill_labels(self) -> list[str]:
-        return choices.labels(self.skills, Skill.choices)
+    skill_list, skill_labels = choices.properties("skills", Skill.choices)
 
 
 class PairedOrganization(models.Model):
