@@ -15,7 +15,7 @@ Every answer that shows them writes an access-log entry, with the pages' subject
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, serializers, status
+from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +28,7 @@ from appeals.visits.retention import past_retention
 from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
 from governance.kernel.api.negotiation import AnyAccept
+from governance.staff.apis import JurisdictionListAPI
 from governance.staff.selectors import jurisdiction_for
 
 TAGS = ["visits"]
@@ -185,13 +186,12 @@ class VisitRecordAPI(APIView):
         return Response(VisitOutputSerializer(visit).data, status=status.HTTP_201_CREATED)
 
 
-class VisitListAPI(generics.ListAPIView):
+class VisitListAPI(JurisdictionListAPI):
+    model = Visit
     serializer_class = VisitOutputSerializer
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema: no account, no scope
-            return Visit.objects.none()
-        return selectors.visits_in_care(jurisdiction=jurisdiction_for(self.request.user))
+    def rows(self, jurisdiction):
+        return selectors.visits_in_care(jurisdiction=jurisdiction)
 
     @extend_schema(
         tags=TAGS, summary=gettext_lazy("走访记录列表（本人负责的网格或社区），新的在前"),
