@@ -48,13 +48,22 @@ class Bounded(models.Model):
 
     class Meta:
         abstract = True
+        # A point (lat, lon) lies in the box when min_lat <= lat <= max_lat and the same for
+        # longitudes: the range on min_lat leads, the other three are read from the index.
+        indexes = [models.Index(fields=["min_lat", "max_lat", "min_lon", "max_lon"], name="%(class)s_bbox",
+                                condition=Q(min_lat__isnull=False))]
 
 
-def _bbox_index(model: str) -> models.Index:
-    # A point (lat, lon) lies in the box when min_lat <= lat <= max_lat and the same for
-    # longitudes: the range on min_lat leads, the other three are read from the index.
-    return models.Index(fields=["min_lat", "max_lat", "min_lon", "max_lon"], name=f"{model}_bbox",
-                        condition=Q(min_lat__isnull=False))
+class Unit(Bounded):
+    """A level of the territory (区, 街道, 社区, 网格): bounded, in the order of its code,
+    shown by its name. Its Meta extends this one (``class Meta(Unit.Meta)``)."""
+
+    class Meta(Bounded.Meta):
+        abstract = True
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def _urban_population(level: str):
@@ -69,22 +78,17 @@ def _urban_population(level: str):
     )
 
 
-class District(Bounded):
+class District(Unit):
     code = models.CharField(_("区划代码"), max_length=6, unique=True, validators=[_digits(6)])
     name = models.CharField(_("名称"), max_length=50)
     urban_population = _urban_population(_("本区"))
 
-    class Meta:
+    class Meta(Unit.Meta):
         verbose_name = verbose_name_plural = _("区")
-        ordering = ["code"]
         constraints = _code_constraints("district", 6, None)
-        indexes = [_bbox_index("district")]
-
-    def __str__(self) -> str:
-        return self.name
 
 
-class Street(Bounded):
+class Street(Unit):
     district = models.ForeignKey(
         District, on_delete=models.PROTECT, to_field="code", db_column="district_code",
         related_name="streets", verbose_name=_("区"),
@@ -93,17 +97,12 @@ class Street(Bounded):
     name = models.CharField(_("名称"), max_length=50)
     urban_population = _urban_population(_("本街道"))
 
-    class Meta:
+    class Meta(Unit.Meta):
         verbose_name = verbose_name_plural = _("街道")
-        ordering = ["code"]
         constraints = _code_constraints("street", 9, "district")
-        indexes = [_bbox_index("street")]
-
-    def __str__(self) -> str:
-        return self.name
 
 
-class Community(Bounded):
+class Community(Unit):
     street = models.ForeignKey(
         Street, on_delete=models.PROTECT, to_field="code", db_column="street_code",
         related_name="communities", verbose_name=_("街道"),
@@ -117,17 +116,12 @@ class Community(Bounded):
     )
     urban_population = _urban_population(_("本社区"))
 
-    class Meta:
+    class Meta(Unit.Meta):
         verbose_name = verbose_name_plural = _("社区")
-        ordering = ["code"]
         constraints = _code_constraints("community", 12, "street")
-        indexes = [_bbox_index("community")]
-
-    def __str__(self) -> str:
-        return self.name
 
 
-class Grid(Bounded):
+class Grid(Unit):
     community = models.ForeignKey(
         Community, on_delete=models.PROTECT, to_field="code", db_column="community_code",
         related_name="grids", verbose_name=_("社区"),
@@ -135,14 +129,9 @@ class Grid(Bounded):
     code = models.CharField(_("编码"), max_length=15, unique=True, validators=[_digits(15)])
     name = models.CharField(_("名称"), max_length=50)
 
-    class Meta:
+    class Meta(Unit.Meta):
         verbose_name = verbose_name_plural = _("网格")
-        ordering = ["code"]
         constraints = _code_constraints("grid", 15, "community")
-        indexes = [_bbox_index("grid")]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Building(models.Model):
