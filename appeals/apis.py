@@ -13,7 +13,6 @@ Domain errors (400/403/404/409/429) are mapped once by governance/api/errors.py.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import FileResponse
 from django.utils.encoding import smart_str
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
@@ -22,7 +21,6 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -30,7 +28,7 @@ from rest_framework.views import APIView
 
 from appeals import catalog, filters, ratelimit, selectors, services, tracking, workflow
 from appeals.enums import STAFF_FEEDBACK_METHODS, AppealAction, FeedbackMethod, HandlingLevel, Rating, Source
-from appeals.images import photo_rule
+from appeals.images import photo_response, photo_rule
 from appeals.models import Category
 from appeals.serializers import (
     AppealActionOutputSerializer,
@@ -41,6 +39,7 @@ from appeals.serializers import (
     TrackRefusedOutputSerializer,
     TrackStatusOutputSerializer,
 )
+from governance.kernel.api.negotiation import AnyAccept
 from governance.kernel.api.pagination import KeysetPagination
 from governance.kernel.api.responses import BAD_INPUT as _BAD
 from governance.kernel.api.responses import FORBIDDEN as _FORBIDDEN
@@ -252,18 +251,8 @@ class AppealDetailAPI(APIView):
         return Response(AppealDetailOutputSerializer(appeal, context=context).data)
 
 
-class _AnyAccept(BaseContentNegotiation):
-    """A file answers whatever the client accepts (an <img> asks for image/*)."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class AppealPhotoAPI(APIView):
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAccept
 
     @extend_schema(
         tags=TAGS, summary=gettext_lazy("诉求照片（限本辖区）"),
@@ -273,9 +262,7 @@ class AppealPhotoAPI(APIView):
     def get(self, request, tracking_code: str, pk: int):
         attachment = selectors.appeal_photo(jurisdiction=jurisdiction_for(request.user), tracking_code=tracking_code,
                                             pk=pk)
-        response = FileResponse(attachment.image.open("rb"))
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return photo_response(attachment.image.open("rb"))
 
 
 class AppealPhoneOutputSerializer(serializers.Serializer):

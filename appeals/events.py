@@ -55,7 +55,12 @@ class Unit(NamedTuple):
 # --- what each kind of event records ----------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# Every event kind's data, and their base: immutable, keyword-only (they are read back from
+# the stored JSON by key), without a __dict__.
+_event_data = dataclass(frozen=True, kw_only=True, slots=True)
+
+
+@_event_data
 class EventData:
     """The data of one event. Subclasses name their ``action`` and their fields; ``KEYS``
     maps a field to its stored key where the two differ (``from`` is a Python keyword)."""
@@ -103,7 +108,7 @@ def _unit(level, code) -> Unit | None:
     return Unit(str(level), str(code)) if level and code else None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Receive(EventData):
     action = AppealAction.RECEIVE
     source: str
@@ -116,7 +121,7 @@ class Receive(EventData):
     suggestion_confidence: float | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Dispatch(EventData):
     action = AppealAction.DISPATCH
     unit_level: str
@@ -145,7 +150,7 @@ class Dispatch(EventData):
         return _unit(self.unit_level, self.unit_code)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Return(EventData):
     """退单: back to whoever dispatched it; the queue's unit holds it (community or street)."""
 
@@ -160,7 +165,7 @@ class Return(EventData):
         return _unit(self.unit_level, self.unit_code)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Reroute(EventData):
     """改派: a new category (codes before, after), a new handler (names before, after, and
     the new one by code), or a waiting appeal moved to the street's dispatch centre."""
@@ -184,7 +189,7 @@ class Reroute(EventData):
         return self.unit is not None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Escalate(EventData):
     """升级 by the sweep or 上报 by hand: the escalation level ``from_level`` → ``to_level``;
     ``handler`` ({"from": [level, code], "to": [level, code]}) when the handler moves up;
@@ -217,7 +222,7 @@ class Escalate(EventData):
         return self.to_level in ABOVE_COMMUNITY
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Evaluate(EventData):
     action = AppealAction.EVALUATE
     solved: bool
@@ -227,77 +232,77 @@ class Evaluate(EventData):
     rework_limit_reached: bool | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Sign(EventData):
     action = AppealAction.SIGN
     contact: bool = False
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Contact(EventData):
     action = AppealAction.CONTACT
     first: bool = False
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Resolve(EventData):
     action = AppealAction.RESOLVE
     photos: int = 0
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Feedback(EventData):
     action = AppealAction.FEEDBACK
     method: str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Merge(EventData):
     action = AppealAction.MERGE
     merged_into: str  # the other appeal's tracking code
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Note(EventData):
     action = AppealAction.NOTE
     supervision: bool | None = None  # older rows: a supervisor's 督办意见 (now ``supervise``)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Whistle(EventData):
     action = AppealAction.WHISTLE
     departments: tuple[str, ...]  # names
     codes: tuple[str, ...]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Checkin(EventData):
     action = AppealAction.CHECKIN
     department: str
     department_id: int
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Claim(EventData):
     action = AppealAction.CLAIM
     volunteer_id: int
     volunteer: str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Warn(EventData):
     action = AppealAction.WARN
     level: str
     level_deadline: datetime | str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Remind(EventData):
     action = AppealAction.REMIND
     level_deadline: datetime | str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class ExtendRequest(EventData):
     action = AppealAction.EXTEND_REQUEST
     extension: int
@@ -305,7 +310,7 @@ class ExtendRequest(EventData):
     deadline: datetime | str  # the deadline when it was asked
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class ExtendApprove(EventData):
     action = AppealAction.EXTEND_APPROVE
     extension: int
@@ -314,14 +319,14 @@ class ExtendApprove(EventData):
     extension_days: int | None = None  # working days added (a working-day deadline)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class ExtendReject(EventData):
     action = AppealAction.EXTEND_REJECT
     extension: int
     requested_deadline: datetime | str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Publish(EventData):
     """公开摘要: the summary the public reads (the event's note; empty: withdrawn) and
     the photos marked public (their ids)."""
@@ -330,7 +335,7 @@ class Publish(EventData):
     photos: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class DeadlineCorrect(EventData):
     """时限校正: the working-day calendar changed and the deadline was computed again from its
     inputs (appeals.recompute): [before, after] in China time, what the new calendar gives
@@ -346,7 +351,7 @@ class DeadlineCorrect(EventData):
     level_deadline: tuple | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Supplement(EventData):
     """居民补充: the resident's text is the event's note; ``photos`` how many came with it."""
 
@@ -354,7 +359,7 @@ class Supplement(EventData):
     photos: int = 0
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class Deliberate(EventData):
     """提交议事: the community meeting the appeal is put to (appeals.deliberation)."""
 
@@ -364,7 +369,7 @@ class Deliberate(EventData):
     starts_at: datetime | str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@_event_data
 class DeliberationNote(EventData):
     """议事决定: a decision of the meeting, attached to an appeal it does not resolve (held
     outside the community); the decision's text is the note."""

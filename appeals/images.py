@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.http import FileResponse
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -19,6 +20,8 @@ ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png"}
 # before upload (static/js/public.js) read them; the content check above stays the rule.
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded
+# A stored photo, to whoever may see it: kept an hour by the browser, never by a shared cache.
+PHOTO_CACHE_CONTROL = "private, max-age=3600"
 
 
 def photo_rule() -> str:
@@ -27,6 +30,13 @@ def photo_rule() -> str:
     return _("最多 %(n)s 张，JPEG 或 PNG，每张不超过 %(mb)s MB") % {
         "n": settings.APPEAL_PHOTO_MAX_COUNT, "mb": settings.APPEAL_PHOTO_MAX_BYTES // (1024 * 1024),
     }
+
+
+def photo_response(file) -> FileResponse:
+    """A stored photo (an open file) as the answer of a page or an API that checked who asks."""
+    response = FileResponse(file)
+    response["Cache-Control"] = PHOTO_CACHE_CONTROL
+    return response
 
 
 def _saved_afresh(image, fmt: str, *, quality: int) -> io.BytesIO:

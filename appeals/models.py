@@ -95,8 +95,7 @@ class Category(models.Model):
     )
 
     class Meta:
-        verbose_name = _("诉求类别（职责清单）")
-        verbose_name_plural = _("诉求类别（职责清单）")
+        verbose_name = verbose_name_plural = _("诉求类别（职责清单）")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{5}$"), name="category_code_5_digits"),
@@ -272,8 +271,7 @@ class Appeal(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("群众诉求")
-        verbose_name_plural = _("群众诉求")
+        verbose_name = verbose_name_plural = _("群众诉求")
         ordering = ["-created_at", "-id"]
         # Every index is written by each INSERT and by each UPDATE that changes an indexed
         # column (a state change does): at city scale each one costs intake and the
@@ -435,8 +433,7 @@ class AppealEvent(models.Model):
     created_at = models.DateTimeField(_("时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("诉求办理记录")
-        verbose_name_plural = _("诉求办理记录")
+        verbose_name = verbose_name_plural = _("诉求办理记录")
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["appeal", "created_at"], name="appealevent_appeal"),
@@ -473,8 +470,7 @@ class AppealAttachment(models.Model):
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("诉求照片")
-        verbose_name_plural = _("诉求照片")
+        verbose_name = verbose_name_plural = _("诉求照片")
         ordering = ["created_at", "id"]
 
 
@@ -494,8 +490,7 @@ class AppealCoHandler(models.Model):
     note = models.CharField(_("说明"), max_length=200, blank=True)
 
     class Meta:
-        verbose_name = _("吹哨协办部门")
-        verbose_name_plural = _("吹哨协办部门")
+        verbose_name = verbose_name_plural = _("吹哨协办部门")
         ordering = ["summoned_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["appeal", "department"], name="appeal_cohandler_unique"),
@@ -528,8 +523,7 @@ class ExtensionRequest(models.Model):
     created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("延期申请")
-        verbose_name_plural = _("延期申请")
+        verbose_name = verbose_name_plural = _("延期申请")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -574,8 +568,7 @@ class CalendarDay(_RemembersLoaded, models.Model):
     remembered = ("date",)
 
     class Meta:
-        verbose_name = _("节假日与调休")
-        verbose_name_plural = _("节假日与调休")
+        verbose_name = verbose_name_plural = _("节假日与调休")
         ordering = ["date"]
 
     def __str__(self) -> str:
@@ -603,8 +596,7 @@ class CalendarYear(_RemembersLoaded, models.Model):
     remembered = ("official_entered",)
 
     class Meta:
-        verbose_name = _("年度工作日历")
-        verbose_name_plural = _("年度工作日历")
+        verbose_name = verbose_name_plural = _("年度工作日历")
         ordering = ["-year"]
 
     def __str__(self) -> str:
@@ -623,8 +615,7 @@ class PhoneCode(models.Model):
     used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("手机验证码")
-        verbose_name_plural = _("手机验证码")
+        verbose_name = verbose_name_plural = _("手机验证码")
         indexes = [models.Index(fields=["phone_digest", "created_at"], name="phonecode_phone")]
 
 

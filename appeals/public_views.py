@@ -22,7 +22,7 @@ from appeals import my_views, public_policy, tracking
 from appeals import public_selectors as places
 from appeals.archive import AppealArchived
 from appeals.enums import AppealState, Source
-from appeals.images import resized
+from appeals.images import PHOTO_CACHE_CONTROL, resized
 from appeals.models import DESCRIPTION_MAX, normalize_tracking_code
 from appeals.my_forms import SupplementForm
 from appeals.public_forms import (
@@ -507,5 +507,5 @@ def track_photo(request, tracking_code: str, pk: int):
     except (NotFound, OSError):
         raise Http404 from None
     response = HttpResponse(body, content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = PHOTO_CACHE_CONTROL
     return response

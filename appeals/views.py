@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -34,6 +34,7 @@ from appeals.forms import (
     PatrolForm,
     QueueFilterForm,
 )
+from appeals.images import photo_response
 from appeals.services.dispatch import pending_return
 from appeals.suggest.models import SuggestionPlace
 from appeals.suggest.records import parse_suggested, shown_value, suggestion_record
@@ -402,9 +403,7 @@ def _record_dispatch_suggestion(action: str, appeal, data: dict) -> None:
 def appeal_photo(request, code: str, pk: int):
     """A photo of an appeal, only to accounts that see the appeal (media is not public)."""
     attachment = selectors.appeal_photo(jurisdiction=jurisdiction_for(request.user), tracking_code=code, pk=pk)
-    response = FileResponse(attachment.image.open("rb"))
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return photo_response(attachment.image.open("rb"))
 
 
 @login_required

@@ -45,10 +45,9 @@ def _expired_page(request, job: ExportJob):
 @login_required
 @require_GET
 def job_page(request, token: str):
+    """The job's page: 410 once its link has expired (the page says so)."""
     job = _job_for(request, token)
-    if exports.is_expired(job):
-        return _expired_page(request, job)
-    return render(request, "exports/job.html", _context(job))
+    return render(request, "exports/job.html", _context(job), status=410 if exports.is_expired(job) else 200)
 
 
 @login_required

@@ -32,8 +32,7 @@ class Post(models.Model):
     title = models.CharField(_("职务"), max_length=50, blank=True)
 
     class Meta:
-        verbose_name = _("岗位")
-        verbose_name_plural = _("岗位")
+        verbose_name = verbose_name_plural = _("岗位")
         constraints = [
             models.CheckConstraint(
                 condition=(
@@ -79,8 +78,7 @@ class AccessLog(models.Model):
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
 
     class Meta:
-        verbose_name = _("个人信息访问记录")
-        verbose_name_plural = _("个人信息访问记录")
+        verbose_name = verbose_name_plural = _("个人信息访问记录")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["subject", "created_at"], name="accesslog_subject")]
 
@@ -107,8 +105,7 @@ class Notification(models.Model):
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("站内消息")
-        verbose_name_plural = _("站内消息")
+        verbose_name = verbose_name_plural = _("站内消息")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_unread"),
@@ -134,8 +131,7 @@ class NotificationPreference(models.Model):
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("消息提醒设置")
-        verbose_name_plural = _("消息提醒设置")
+        verbose_name = verbose_name_plural = _("消息提醒设置")
 
     def __str__(self) -> str:
         return f"{self.user_id}"
@@ -169,8 +165,7 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(_("创建时间"))
 
     class Meta:
-        verbose_name = _("待发消息")
-        verbose_name_plural = _("待发消息")
+        verbose_name = verbose_name_plural = _("待发消息")
         indexes = [
             # The relay's due rows, and the held and retrying ones.
             models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
@@ -192,8 +187,7 @@ class RateCounter(models.Model):
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        verbose_name = _("限流计数")
-        verbose_name_plural = _("限流计数")
+        verbose_name = verbose_name_plural = _("限流计数")
 
     def __str__(self) -> str:
         return f"{self.key}={self.count}"
@@ -227,8 +221,7 @@ class ExportJob(models.Model):
     expires_at = models.DateTimeField(_("链接过期时间"), db_index=True)
 
     class Meta:
-        verbose_name = _("导出任务")
-        verbose_name_plural = _("导出任务")
+        verbose_name = verbose_name_plural = _("导出任务")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

@@ -48,13 +48,22 @@ class Bounded(models.Model):
 
     class Meta:
         abstract = True
+        # A point (lat, lon) lies in the box when min_lat <= lat <= max_lat and the same for
+        # longitudes: the range on min_lat leads, the other three are read from the index.
+        indexes = [models.Index(fields=["min_lat", "max_lat", "min_lon", "max_lon"], name="%(class)s_bbox",
+                                condition=Q(min_lat__isnull=False))]
 
 
-def _bbox_index(model: str) -> models.Index:
-    # A point (lat, lon) lies in the box when min_lat <= lat <= max_lat and the same for
-    # longitudes: the range on min_lat leads, the other three are read from the index.
-    return models.Index(fields=["min_lat", "max_lat", "min_lon", "max_lon"], name=f"{model}_bbox",
-                        condition=Q(min_lat__isnull=False))
+class Unit(Bounded):
+    """A level of the territory (区, 街道, 社区, 网格): bounded, in the order of its code,
+    shown by its name. Its Meta extends this one (``class Meta(Unit.Meta)``)."""
+
+    class Meta(Bounded.Meta):
+        abstract = True
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def _urban_population(level: str):
@@ -69,23 +78,17 @@ def _urban_population(level: str):
     )
 
 
-class District(Bounded):
+class District(Unit):
     code = models.CharField(_("区划代码"), max_length=6, unique=True, validators=[_digits(6)])
     name = models.CharField(_("名称"), max_length=50)
     urban_population = _urban_population(_("本区"))
 
-    class Meta:
-        verbose_name = _("区")
-        verbose_name_plural = _("区")
-        ordering = ["code"]
+    class Meta(Unit.Meta):
+        verbose_name = verbose_name_plural = _("区")
         constraints = _code_constraints("district", 6, None)
-        indexes = [_bbox_index("district")]
-
-    def __str__(self) -> str:
-        return self.name
 
 
-class Street(Bounded):
+class Street(Unit):
     district = models.ForeignKey(
         District, on_delete=models.PROTECT, to_field="code", db_column="district_code",
         related_name="streets", verbose_name=_("区"),
@@ -94,18 +97,12 @@ class Street(Bounded):
     name = models.CharField(_("名称"), max_length=50)
     urban_population = _urban_population(_("本街道"))
 
-    class Meta:
-        verbose_name = _("街道")
-        verbose_name_plural = _("街道")
-        ordering = ["code"]
+    class Meta(Unit.Meta):
+        verbose_name = verbose_name_plural = _("街道")
         constraints = _code_constraints("street", 9, "district")
-        indexes = [_bbox_index("street")]
-
-    def __str__(self) -> str:
-        return self.name
 
 
-class Community(Bounded):
+class Community(Unit):
     street = models.ForeignKey(
         Street, on_delete=models.PROTECT, to_field="code", db_column="street_code",
         related_name="communities", verbose_name=_("街道"),
@@ -119,18 +116,12 @@ class Community(Bounded):
     )
     urban_population = _urban_population(_("本社区"))
 
-    class Meta:
-        verbose_name = _("社区")
-        verbose_name_plural = _("社区")
-        ordering = ["code"]
+    class Meta(Unit.Meta):
+        verbose_name = verbose_name_plural = _("社区")
         constraints = _code_constraints("community", 12, "street")
-        indexes = [_bbox_index("community")]
-
-    def __str__(self) -> str:
-        return self.name
 
 
-class Grid(Bounded):
+class Grid(Unit):
     community = models.ForeignKey(
         Community, on_delete=models.PROTECT, to_field="code", db_column="community_code",
         related_name="grids", verbose_name=_("社区"),
@@ -138,15 +129,9 @@ class Grid(Bounded):
     code = models.CharField(_("编码"), max_length=15, unique=True, validators=[_digits(15)])
     name = models.CharField(_("名称"), max_length=50)
 
-    class Meta:
-        verbose_name = _("网格")
-        verbose_name_plural = _("网格")
-        ordering = ["code"]
+    class Meta(Unit.Meta):
+        verbose_name = verbose_name_plural = _("网格")
         constraints = _code_constraints("grid", 15, "community")
-        indexes = [_bbox_index("grid")]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Building(models.Model):
@@ -164,8 +149,7 @@ class Building(models.Model):
     longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
 
     class Meta:
-        verbose_name = _("楼栋")
-        verbose_name_plural = _("楼栋")
+        verbose_name = verbose_name_plural = _("楼栋")
         ordering = ["code"]
         constraints = _code_constraints("building", 19, "grid")
         indexes = [
@@ -198,8 +182,7 @@ class Household(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("住户")
-        verbose_name_plural = _("住户")
+        verbose_name = verbose_name_plural = _("住户")
         ordering = ["building_id", "unit", "room"]
         constraints = [
             models.UniqueConstraint(
@@ -221,13 +204,7 @@ class Household(models.Model):
         unit = f"{self.unit}单元" if self.unit else ""
         return f"{unit}{self.room}"
 
-    @property
-    def care_tag_list(self) -> list[str]:
-        return choices.keys(self.care_tags)
-
-    @property
-    def care_tag_labels(self) -> list[str]:
-        return choices.labels(self.care_tags, CareTag.choices)
+    care_tag_list, care_tag_labels = choices.properties("care_tags", CareTag.choices)
 
 
 class Resident(models.Model):
@@ -242,8 +219,7 @@ class Resident(models.Model):
     is_party_member = models.BooleanField(_("党员"), default=False)
 
     class Meta:
-        verbose_name = _("居民")
-        verbose_name_plural = _("居民")
+        verbose_name = verbose_name_plural = _("居民")
         ordering = ["household_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["household", "name"], name="resident_unique_name"),
@@ -274,8 +250,7 @@ class PartyOrganization(models.Model):
     secretary = models.CharField(_("书记/负责人"), max_length=50, blank=True)
 
     class Meta:
-        verbose_name = _("党组织")
-        verbose_name_plural = _("党组织")
+        verbose_name = verbose_name_plural = _("党组织")
         ordering = ["level", "name"]
         constraints = [
             models.CheckConstraint(
@@ -305,8 +280,7 @@ class Department(models.Model):
     name = models.CharField(_("名称"), max_length=50)
 
     class Meta:
-        verbose_name = _("职能部门")
-        verbose_name_plural = _("职能部门")
+        verbose_name = verbose_name_plural = _("职能部门")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
@@ -330,8 +304,7 @@ class Organization(models.Model):
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
 
     class Meta:
-        verbose_name = _("共建单位")
-        verbose_name_plural = _("共建单位")
+        verbose_name = verbose_name_plural = _("共建单位")
         ordering = ["community_id", "kind", "name"]
         constraints = [
             models.UniqueConstraint(fields=["community", "name"], name="organization_unique_name")
@@ -366,8 +339,7 @@ class HouseholdChange(models.Model):
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
 
     class Meta:
-        verbose_name = _("住户变更记录")
-        verbose_name_plural = _("住户变更记录")
+        verbose_name = verbose_name_plural = _("住户变更记录")
         ordering = ["-created_at", "-id"]
 
 

@@ -71,8 +71,7 @@ class Volunteer(models.Model):
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("志愿者")
-        verbose_name_plural = _("志愿者")
+        verbose_name = verbose_name_plural = _("志愿者")
         ordering = ["community_id", "name", "id"]
         constraints = [
             models.CheckConstraint(
@@ -91,13 +90,7 @@ class Volunteer(models.Model):
         """The year's hours of a volunteer annotated with ``minutes_year`` (selectors)."""
         return minutes_to_hours(self.minutes_year)
 
-    @property
-    def skill_list(self) -> list[str]:
-        return choices.keys(self.skills)
-
-    @property
-    def skill_labels(self) -> list[str]:
-        return choices.labels(self.skills, Skill.choices)
+    skill_list, skill_labels = choices.properties("skills", Skill.choices)
 
 
 class PairedOrganization(models.Model):
@@ -115,8 +108,7 @@ class PairedOrganization(models.Model):
     active = models.BooleanField(_("在册"), default=True)
 
     class Meta:
-        verbose_name = _("双报到单位党组织")
-        verbose_name_plural = _("双报到单位党组织")
+        verbose_name = verbose_name_plural = _("双报到单位党组织")
         ordering = ["community_id", "name"]
         constraints = [
             models.UniqueConstraint(fields=["community", "name"], name="paired_org_unique_name"),
@@ -155,8 +147,7 @@ class PartyMemberRegistration(models.Model):
     evaluated_at = models.DateTimeField(_("评议时间"), null=True, blank=True, editable=False)
 
     class Meta:
-        verbose_name = _("在职党员报到")
-        verbose_name_plural = _("在职党员报到")
+        verbose_name = verbose_name_plural = _("在职党员报到")
         ordering = ["-year", "community_id", "volunteer_id"]
         constraints = [
             models.UniqueConstraint(fields=["volunteer", "year"], name="registration_once_a_year"),
@@ -204,8 +195,7 @@ class Activity(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("志愿活动")
-        verbose_name_plural = _("志愿活动")
+        verbose_name = verbose_name_plural = _("志愿活动")
         ordering = ["-starts_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="activity_ends_after_start"),
@@ -242,8 +232,7 @@ class Signup(models.Model):
     minutes_credited = models.PositiveIntegerField(_("认定时长（分钟）"), default=0)
 
     class Meta:
-        verbose_name = _("活动报名")
-        verbose_name_plural = _("活动报名")
+        verbose_name = verbose_name_plural = _("活动报名")
         ordering = ["signed_up_at", "id"]
         constraints = [
             # One row per volunteer and activity: signing up again revives a cancelled row.
@@ -273,8 +262,7 @@ class Reward(models.Model):
     active = models.BooleanField(_("上架"), default=True)
 
     class Meta:
-        verbose_name = _("积分超市商品")
-        verbose_name_plural = _("积分超市商品")
+        verbose_name = verbose_name_plural = _("积分超市商品")
         ordering = ["cost", "name"]
         constraints = [
             models.CheckConstraint(condition=Q(stock__gte=0), name="reward_stock_not_negative"),
@@ -292,8 +280,7 @@ class Redemption(models.Model):
     created_at = models.DateTimeField(_("兑换时间"), default=timezone.now)
 
     class Meta:
-        verbose_name = _("积分兑换")
-        verbose_name_plural = _("积分兑换")
+        verbose_name = verbose_name_plural = _("积分兑换")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -338,8 +325,7 @@ class PointsEntry(models.Model):
     created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
 
     class Meta:
-        verbose_name = _("积分明细")
-        verbose_name_plural = _("积分明细")
+        verbose_name = verbose_name_plural = _("积分明细")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(

@@ -8,8 +8,8 @@ progress stay on the pages for now.
 """
 
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,6 +23,7 @@ from appeals.deliberation.models import (
     MeetingState,
     ParticipantRole,
 )
+from governance.staff.apis import JurisdictionListAPI
 from governance.staff.selectors import jurisdiction_for
 
 TAGS = ["deliberation"]
@@ -101,18 +102,14 @@ class MeetingDetailOutputSerializer(MeetingOutputSerializer):
     decisions = MeetingDecisionOutputSerializer(many=True, source="decision_list")
 
 
-class MeetingListAPI(generics.ListAPIView):
+@extend_schema_view(get=extend_schema(tags=TAGS, summary=gettext_lazy("议事会议列表（本社区或本街道），新的在前"),
+                                       responses={200: MeetingRowOutputSerializer(many=True), 403: _FORBIDDEN}))
+class MeetingListAPI(JurisdictionListAPI):
+    model = Meeting
     serializer_class = MeetingRowOutputSerializer
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema: no account, no scope
-            return Meeting.objects.none()
-        return selectors.meetings_for(jurisdiction_for(self.request.user)).order_by("-starts_at", "-id")
-
-    @extend_schema(tags=TAGS, summary=gettext_lazy("议事会议列表（本社区或本街道），新的在前"),
-                   responses={200: MeetingRowOutputSerializer(many=True), 403: _FORBIDDEN})
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+    def rows(self, jurisdiction):
+        return selectors.meetings_for(jurisdiction).order_by("-starts_at", "-id")
 
 
 class MeetingDetailAPI(APIView):
@@ -126,18 +123,15 @@ class MeetingDetailAPI(APIView):
         return Response(MeetingDetailOutputSerializer(meeting).data)
 
 
-class MeetingDecisionListAPI(generics.ListAPIView):
+@extend_schema_view(get=extend_schema(
+    tags=TAGS, summary=gettext_lazy("议定事项列表（本社区或本街道的会议），按完成时限"),
+    responses={200: MeetingDecisionRowOutputSerializer(many=True), 403: _FORBIDDEN}))
+class MeetingDecisionListAPI(JurisdictionListAPI):
+    model = MeetingDecision
     serializer_class = MeetingDecisionRowOutputSerializer
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return MeetingDecision.objects.none()
-        return selectors.decisions_for(jurisdiction_for(self.request.user))
-
-    @extend_schema(tags=TAGS, summary=gettext_lazy("议定事项列表（本社区或本街道的会议），按完成时限"),
-                   responses={200: MeetingDecisionRowOutputSerializer(many=True), 403: _FORBIDDEN})
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+    def rows(self, jurisdiction):
+        return selectors.decisions_for(jurisdiction)
 
 
 class MeetingDecisionDetailAPI(APIView):

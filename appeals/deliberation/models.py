@@ -89,8 +89,7 @@ class Meeting(models.Model):
                                                       validators=[MaxValueValidator(90)])
 
     class Meta:
-        verbose_name = _("议事会议")
-        verbose_name_plural = _("议事会议")
+        verbose_name = verbose_name_plural = _("议事会议")
         ordering = ["-starts_at", "-id"]
         indexes = [models.Index(fields=["community", "starts_at"], name="meeting_comm_start")]
 
@@ -107,8 +106,7 @@ class MeetingAppeal(models.Model):
     linked_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("提交议事的诉求")
-        verbose_name_plural = _("提交议事的诉求")
+        verbose_name = verbose_name_plural = _("提交议事的诉求")
         constraints = [models.UniqueConstraint(fields=["meeting", "appeal"], name="meeting_appeal_once")]
 
 
@@ -119,8 +117,7 @@ class MeetingParticipant(models.Model):
     name = models.CharField(_("姓名或单位"), max_length=100)
 
     class Meta:
-        verbose_name = _("参会人员")
-        verbose_name_plural = _("参会人员")
+        verbose_name = verbose_name_plural = _("参会人员")
         ordering = ["role", "id"]
 
 
@@ -136,8 +133,7 @@ class MeetingDecision(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("议定事项")
-        verbose_name_plural = _("议定事项")
+        verbose_name = verbose_name_plural = _("议定事项")
         ordering = ["due_date", "id"]
         indexes = [models.Index(fields=["state", "due_date"], name="decision_state_due")]
 

@@ -39,8 +39,7 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("Open311 接口密钥")
-        verbose_name_plural = _("Open311 接口密钥")
+        verbose_name = verbose_name_plural = _("Open311 接口密钥")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -81,8 +80,7 @@ class Open311Request(models.Model):
     created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("Open311 提交记录")
-        verbose_name_plural = _("Open311 提交记录")
+        verbose_name = verbose_name_plural = _("Open311 提交记录")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -118,8 +116,7 @@ class ServiceAttribute(models.Model):
     )
 
     class Meta:
-        verbose_name = _("Open311 服务属性")
-        verbose_name_plural = _("Open311 服务属性")
+        verbose_name = verbose_name_plural = _("Open311 服务属性")
         ordering = ["category", "order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["category", "code"], name="open311_attribute_code_unique"),
@@ -142,8 +139,7 @@ class ServicesChange(models.Model):
     seen_at = models.DateTimeField(_("首次发现"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("Open311 服务清单变更")
-        verbose_name_plural = _("Open311 服务清单变更")
+        verbose_name = verbose_name_plural = _("Open311 服务清单变更")
         ordering = ["-id"]
 
     def __str__(self) -> str:

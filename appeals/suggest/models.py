@@ -39,8 +39,7 @@ class CategoryModel(models.Model):
     blob = models.BinaryField(_("模型"), editable=False)
 
     class Meta:
-        verbose_name = _("分类模型")
-        verbose_name_plural = _("分类模型")
+        verbose_name = verbose_name_plural = _("分类模型")
         ordering = ["-version"]
 
     def __str__(self) -> str:
@@ -65,8 +64,7 @@ class CategorySuggestion(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("分类建议记录")
-        verbose_name_plural = _("分类建议记录")
+        verbose_name = verbose_name_plural = _("分类建议记录")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["created_at"], name="suggestion_created"),

@@ -12,25 +12,23 @@ selectors): 404 outside the jurisdiction, 403 inside it for those who see figure
 Every answer that shows them writes an access-log entry, with the pages' subjects.
 """
 
-from django.http import FileResponse
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, serializers, status
-from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appeals.models import AppealAttachment
+from appeals.images import photo_response
 from appeals.visits import plans, selectors, services
 from appeals.visits.enums import CheckAnswer, VisitMethod, VisitPeriod
 from appeals.visits.models import Visit
 from appeals.visits.retention import past_retention
 from governance.enums import AccessAction
 from governance.kernel.access import access_log_record
-from governance.kernel.errors import NotFound
+from governance.kernel.api.negotiation import AnyAccept
+from governance.staff.apis import JurisdictionListAPI
 from governance.staff.selectors import jurisdiction_for
 
 TAGS = ["visits"]
@@ -188,13 +186,12 @@ class VisitRecordAPI(APIView):
         return Response(VisitOutputSerializer(visit).data, status=status.HTTP_201_CREATED)
 
 
-class VisitListAPI(generics.ListAPIView):
+class VisitListAPI(JurisdictionListAPI):
+    model = Visit
     serializer_class = VisitOutputSerializer
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema: no account, no scope
-            return Visit.objects.none()
-        return selectors.visits_in_care(jurisdiction=jurisdiction_for(self.request.user))
+    def rows(self, jurisdiction):
+        return selectors.visits_in_care(jurisdiction=jurisdiction)
 
     @extend_schema(
         tags=TAGS, summary=gettext_lazy("走访记录列表（本人负责的网格或社区），新的在前"),
@@ -208,18 +205,8 @@ class VisitListAPI(generics.ListAPIView):
         return response
 
 
-class _AnyAccept(BaseContentNegotiation):
-    """A photo answers whatever the client accepts (an <img> asks for image/*)."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class VisitPhotoAPI(APIView):
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAccept
 
     @extend_schema(
         tags=TAGS, summary=gettext_lazy("走访照片（index 从 0 开始，共 photo_count 张）"),
@@ -228,12 +215,7 @@ class VisitPhotoAPI(APIView):
     )
     def get(self, request, pk: int, index: int):
         visit = selectors.visit_get(jurisdiction=jurisdiction_for(request.user), pk=pk)
-        if index >= len(visit.photos):
-            raise NotFound(_("没有这张照片。"))
-        storage = AppealAttachment._meta.get_field("image").storage  # where the intake's cleaning stored it
-        response = FileResponse(storage.open(visit.photos[index], "rb"))
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return photo_response(selectors.visit_photo_open(visit, index))
 
 
 class VisitDetailAPI(APIView):

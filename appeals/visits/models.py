@@ -26,8 +26,7 @@ class VisitRule(models.Model):
         _("走访检查项"), default=DEFAULT_CHECKLIST, help_text=_("每行一项，如 健康状况、居住安全、生活条件、需求诉求"))
 
     class Meta:
-        verbose_name = _("走访频次设置")
-        verbose_name_plural = _("走访频次设置")
+        verbose_name = verbose_name_plural = _("走访频次设置")
         ordering = ["care_tag"]
 
     def __str__(self) -> str:
@@ -61,8 +60,7 @@ class Visit(models.Model):
                                      verbose_name=_("走访发现的诉求"))
 
     class Meta:
-        verbose_name = _("入户走访")
-        verbose_name_plural = _("入户走访")
+        verbose_name = verbose_name_plural = _("入户走访")
         ordering = ["-visited_at", "-id"]
         indexes = [
             models.Index(fields=["household", "-visited_at"], name="visit_household_time"),

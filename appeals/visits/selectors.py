@@ -11,10 +11,11 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appeals.models import AppealAttachment
 from appeals.visits import plans
 from appeals.visits.models import Visit
 from governance.kernel import choices
-from governance.kernel.errors import ActionForbidden
+from governance.kernel.errors import ActionForbidden, NotFound
 from governance.staff.selectors import Jurisdiction
 from grids.enums import HouseholdStatus
 from grids.models import Household
@@ -105,6 +106,14 @@ def visit_get(*, jurisdiction: Jurisdiction, pk: int) -> Visit:
         Visit.objects.select_related("household__building__grid__community"), pk=pk)
     _ensure_care(jurisdiction, visit.territory_code)
     return visit
+
+
+def visit_photo_open(visit: Visit, index: int):
+    """The visit's photo number ``index`` (from 0), open for reading; NotFound past the last."""
+    if not 0 <= index < len(visit.photos):
+        raise NotFound(_("没有这张照片。"))
+    storage = AppealAttachment._meta.get_field("image").storage  # where the intake's cleaning stored it
+    return storage.open(visit.photos[index], "rb")
 
 
 # --- figures (no names: the reports) -----------------------------------------------------------

@@ -4,13 +4,12 @@ render. Every page that shows care tags or visit records writes an access-log en
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from appeals.models import AppealAttachment
+from appeals.images import photo_response
 from appeals.visits import plans, selectors, services
 from appeals.visits.enums import CheckAnswer
 from appeals.visits.forms import VisitAppealForm, VisitForm
@@ -140,9 +139,4 @@ def visit_raise_appeal(request, pk: int):
 def visit_photo(request, pk: int, index: int):
     """A visit's photo, to those who see the visit (media is not public)."""
     visit = selectors.visit_get(jurisdiction=jurisdiction_for(request.user), pk=pk)
-    if index >= len(visit.photos):
-        raise Http404
-    storage = AppealAttachment._meta.get_field("image").storage  # where the intake's cleaning stored it
-    response = FileResponse(storage.open(visit.photos[index], "rb"))
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return photo_response(selectors.visit_photo_open(visit, index))

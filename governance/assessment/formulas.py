@@ -32,6 +32,12 @@ def _pct(value: Decimal | None) -> Decimal | None:
     return None if value is None else (value * _HUNDRED).quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
+def rate(part: int, whole: int) -> Decimal | None:
+    """``part`` of ``whole`` as a rate: a percentage, 2 decimals half-up; None when ``whole`` is 0.
+    The reports' other rates (走访完成率, 智能分拨's acceptance) are this one too."""
+    return _pct(_ratio(part, whole))
+
+
 def weights() -> tuple[Decimal, Decimal, Decimal]:
     w = settings.SCORE_WEIGHTS
     return Decimal(str(w["response"])), Decimal(str(w["resolution"])), Decimal(str(w["satisfaction"]))

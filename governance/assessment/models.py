@@ -73,8 +73,7 @@ class ScoreExclusion(models.Model):
     decision_note = models.CharField(_("审批意见"), max_length=200, blank=True)
 
     class Meta:
-        verbose_name = _("考核核减")
-        verbose_name_plural = _("考核核减")
+        verbose_name = verbose_name_plural = _("考核核减")
         ordering = ["-requested_at", "-id"]
         indexes = [models.Index(fields=["status", "approved_at"], name="scoreexcl_status")]
         constraints = [
@@ -128,8 +127,7 @@ class DailyTally(_Counters):
     computed_at = models.DateTimeField(_("计算时间"))
 
     class Meta:
-        verbose_name = _("考核日统计")
-        verbose_name_plural = _("考核日统计")
+        verbose_name = verbose_name_plural = _("考核日统计")
         ordering = ["day", "unit_kind", "unit_code"]
         constraints = [
             models.UniqueConstraint(fields=["unit_kind", "unit_code", "day"], name="dailytally_unit_day"),
@@ -179,8 +177,7 @@ class MonthlyScore(_Counters):
     computed_at = models.DateTimeField(_("计算时间"))
 
     class Meta:
-        verbose_name = _("月度考核得分")
-        verbose_name_plural = _("月度考核得分")
+        verbose_name = verbose_name_plural = _("月度考核得分")
         ordering = ["-month", "unit_kind", "rank", "unit_code"]
         constraints = [
             models.UniqueConstraint(fields=["unit_kind", "unit_code", "month"], name="monthlyscore_unit_month"),
@@ -237,8 +234,7 @@ class DailyFlow(models.Model):
     overdue_out = models.PositiveIntegerField(_("超期结束数"), default=0)
 
     class Meta:
-        verbose_name = _("诉求日流量")
-        verbose_name_plural = _("诉求日流量")
+        verbose_name = verbose_name_plural = _("诉求日流量")
         ordering = ["day", "unit_kind", "unit_code", "category_code"]
         constraints = [
             models.UniqueConstraint(fields=["unit_kind", "unit_code", "day", "category_code"],
@@ -262,8 +258,7 @@ class FlowRefresh(models.Model):
     finished_at = models.DateTimeField(_("完成时间"))
 
     class Meta:
-        verbose_name = _("流量统计刷新")
-        verbose_name_plural = _("流量统计刷新")
+        verbose_name = verbose_name_plural = _("流量统计刷新")
 
     def __str__(self) -> str:
         return f"{self.first_day}..{self.last_day} @ {self.as_of}"

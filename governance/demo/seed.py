@@ -13,22 +13,8 @@ from faker import Faker
 from governance.demo.accounts import DemoTerritory, demo_accounts_ensure, demo_territory_get
 from governance.demo.names import NamePools
 from governance.demo.sizes import DemoSize
-from governance.demo.territory import demo_layout, districts_ensure, territory_build
+from governance.demo.territory import TERRITORY_COUNTED, boundaries_drawn, districts_ensure, territory_build
 from governance.models import Post
-from grids.boundaries import boundaries_from_buildings
-from grids.enums import PartyLevel
-from grids.models import (
-    Building,
-    Community,
-    Department,
-    District,
-    Grid,
-    Household,
-    Organization,
-    PartyOrganization,
-    Resident,
-    Street,
-)
 
 # Run in this order after the territory and the accounts; a step whose module does
 # not exist yet is skipped (see governance/demo/__init__.py).
@@ -76,18 +62,7 @@ class SeedResult:
 
 # Counted for the summary, in the order shown.
 COUNTED = [
-    ("区", lambda: District.objects.count()),
-    ("街道", lambda: Street.objects.count()),
-    ("社区", lambda: Community.objects.count()),
-    ("网格", lambda: Grid.objects.count()),
-    ("楼栋", lambda: Building.objects.count()),
-    ("住户", lambda: Household.objects.count()),
-    ("居民", lambda: Resident.objects.count()),
-    ("党员", lambda: Resident.objects.filter(is_party_member=True).count()),
-    ("党组织", lambda: PartyOrganization.objects.count()),
-    ("党员中心户", lambda: PartyOrganization.objects.filter(level=PartyLevel.CENTRAL_HOUSEHOLD).count()),
-    ("职能部门", lambda: Department.objects.count()),
-    ("共建单位", lambda: Organization.objects.count()),
+    *TERRITORY_COUNTED,
     ("账号", lambda: get_user_model().objects.count()),
     ("岗位", lambda: Post.objects.count()),
 ]
@@ -149,9 +124,7 @@ def demo_seed(
     fake = demo_faker()
     pools = NamePools.from_faker(fake)
     report = territory_build(size=size, pools=pools, batch_size=batch_size, on_community=progress)
-    if Grid.objects.filter(boundary__isnull=True, buildings__latitude__isnull=False).exists():
-        # Boundaries drawn from the buildings (issue 21): again whenever a grid lacks one.
-        boundaries_from_buildings(clip=demo_layout(size).outline)
+    boundaries_drawn(size)
     first_district = districts_ensure(size)[0]
     territory = demo_territory_get(district_code=first_district.code)
     accounts = demo_accounts_ensure(territory=territory)

@@ -26,6 +26,7 @@ from governance.demo.names import (
     unique_pick,
 )
 from governance.demo.sizes import DemoSize
+from grids.boundaries import boundaries_from_buildings
 from grids.enums import CareTag, Gender, HouseholdStatus, OrganizationKind, PartyLevel
 from grids.models import (
     Building,
@@ -131,6 +132,29 @@ def demo_layout(size: DemoSize) -> CityLayout:
     counts = {6: size.streets_per_district, 9: size.communities_per_street, 12: size.grids_per_community}
     return CityLayout(seed=SEED, district_codes=[code for code, _name in BEIJING_DISTRICTS[: size.districts]],
                       count=lambda code: counts[len(code)], communities=size.communities)
+
+
+def boundaries_drawn(size: DemoSize) -> None:
+    """Boundaries drawn from the buildings (issue 21): again whenever a grid lacks one."""
+    if Grid.objects.filter(boundary__isnull=True, buildings__latitude__isnull=False).exists():
+        boundaries_from_buildings(clip=demo_layout(size).outline)
+
+
+# The territory's rows, counted for seed_demo's summary (governance.demo.seed), in the order shown.
+TERRITORY_COUNTED = [
+    ("区", lambda: District.objects.count()),
+    ("街道", lambda: Street.objects.count()),
+    ("社区", lambda: Community.objects.count()),
+    ("网格", lambda: Grid.objects.count()),
+    ("楼栋", lambda: Building.objects.count()),
+    ("住户", lambda: Household.objects.count()),
+    ("居民", lambda: Resident.objects.count()),
+    ("党员", lambda: Resident.objects.filter(is_party_member=True).count()),
+    ("党组织", lambda: PartyOrganization.objects.count()),
+    ("党员中心户", lambda: PartyOrganization.objects.filter(level=PartyLevel.CENTRAL_HOUSEHOLD).count()),
+    ("职能部门", lambda: Department.objects.count()),
+    ("共建单位", lambda: Organization.objects.count()),
+]
 
 
 def territory_build(

@@ -20,6 +20,13 @@ def labels(value: str | None, choices) -> list[str]:
     return [str(named.get(key, key)) for key in keys(value)]
 
 
+def properties(field: str, choices) -> tuple[property, property]:
+    """A model's two readings of its column ``field``: the keys, and their labels —
+    ``care_tag_list, care_tag_labels = choices.properties("care_tags", CareTag.choices)``."""
+    return (property(lambda obj: keys(getattr(obj, field))),
+            property(lambda obj: labels(getattr(obj, field), choices)))
+
+
 def labels_text(value: str | None, choices) -> str:
     return "、".join(labels(value, choices))
 

@@ -5,25 +5,19 @@ not corrected by a dispatcher since) and how many took the first. Figures only."
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals.suggest.models import CategoryModel
 from appeals.suggest.records import acceptance_by_month
+from governance.assessment.formulas import rate
 from governance.assessment.periods import month_start, today_local
 from governance.kernel.clock import CHINA
 from governance.reports.tables import Column, ReportTable
 from governance.staff.selectors import Jurisdiction
 
 MONTHS = 12
-
-
-def _rate(part: int, whole: int) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part * 100) / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -51,11 +45,11 @@ def suggestion_report(*, jurisdiction: Jurisdiction, now: datetime | None = None
         label = f"{month.year}年{month.month}月"
         for r in items:
             rows.append({"month": label, "place": r.place_label, "shown": r.shown, "accepted": r.accepted,
-                         "rate": _rate(r.accepted, r.shown), "first": r.first, "first_rate": _rate(r.first, r.shown)})
+                         "rate": rate(r.accepted, r.shown), "first": r.first, "first_rate": rate(r.first, r.shown)})
         shown, accepted, first_n = (sum(r.shown for r in items), sum(r.accepted for r in items),
                                     sum(r.first for r in items))
         rows.append({"month": label, "place": _("合计"), "shown": shown, "accepted": accepted,
-                     "rate": _rate(accepted, shown), "first": first_n, "first_rate": _rate(first_n, shown)})
+                     "rate": rate(accepted, shown), "first": first_n, "first_rate": rate(first_n, shown)})
     months = ReportTable(key="suggestions-months", title=_("分拨建议采纳率（按月）"), columns=[
         Column("month", _("月份")), Column("place", _("建议位置")), Column("shown", _("建议次数"), "int"),
         Column("accepted", _("采纳（选定类别在前三内）"), "int"), Column("rate", _("采纳率(%)"), "rate"),
@@ -64,8 +58,8 @@ def suggestion_report(*, jurisdiction: Jurisdiction, now: datetime | None = None
     model_rows = [{
         "version": f"v{m.version}", "created": timezone.localtime(m.created_at, CHINA).strftime("%Y-%m-%d %H:%M"),
         "active": _("现用") if m.active else "", "training_size": m.training_size, "appeals_size": m.appeals_size,
-        "holdout_size": m.holdout_size, "top1": _rate(round(m.top1 * 10000), 10000),
-        "top3": _rate(round(m.top3 * 10000), 10000),
+        "holdout_size": m.holdout_size, "top1": rate(round(m.top1 * 10000), 10000),
+        "top3": rate(round(m.top3 * 10000), 10000),
     } for m in CategoryModel.objects.defer("blob").order_by("-version")[:10]]
     models = ReportTable(key="suggestions-models", title=_("类别模型（最近 10 次训练）"), columns=[
         Column("version", _("版本")), Column("created", _("训练时间")), Column("active", _("状态")),

@@ -4,23 +4,16 @@ for a period. Figures only: no household, no name — street officers and superv
 them; the records stay with the grid's workers and the community's staff."""
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext as _
 
 from appeals.visits.selectors import visit_month_figures
+from governance.assessment.formulas import rate
 from governance.assessment.periods import Period
 from governance.reports.scope import units_under
 from governance.reports.tables import Column, ReportTable
 from governance.staff.selectors import Jurisdiction
 from grids.models import Community, Grid, Street
-
-
-def completion_rate(on_time: int, due: int) -> Decimal | None:
-    """走访完成率 (%), 2 decimals; None without a visit due."""
-    if not due:
-        return None
-    return (Decimal(on_time * 100) / Decimal(due)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -65,7 +58,7 @@ def visit_report(*, jurisdiction: Jurisdiction, period: Period, unit: str = "") 
     def row(code, name, parent):
         due, on_time, found = totals.get(code, (0, 0, 0))
         return {"code": code, "name": name, "parent": parent, "due": due, "on_time": on_time,
-                "rate": completion_rate(on_time, due), "found": found}
+                "rate": rate(on_time, due), "found": found}
 
     return VisitReport(
         streets=ReportTable(key="visits-streets", title=_("各街道入户走访"), columns=_columns(_("所属区")),

@@ -115,6 +115,15 @@ def test_each_formula_against_hand_computed_figures(city):
     assert row.avg_resolution_seconds == 128 * 3600  # (48 + 192 + 144) h / 3
 
 
+def test_a_rate_is_a_percentage_to_two_decimals_half_up_and_none_of_nothing():
+    # One rule for every rate the reports show (走访完成率 and 智能分拨's acceptance too).
+    assert formulas.rate(1, 3) == Decimal("33.33")
+    assert formulas.rate(2, 3) == Decimal("66.67")
+    assert formulas.rate(1, 800) == Decimal("0.13")  # 0.125: half up
+    assert formulas.rate(3, 3) == Decimal("100.00")
+    assert formulas.rate(0, 0) is None and formulas.rate(4, 0) is None
+
+
 @pytest.mark.django_db
 def test_weights_are_settings(city, settings):
     _small_month(city)
