@@ -6,6 +6,10 @@ against the plain table on the same database (docs/BENCHMARKS.md, "Partitioning"
     python bench/run.py measure --tier L --out L-partitioned --only …     # the pages and sweeps
     python bench/partition.py archive --database gz_bench_l   # moving a month out, both ways
     python bench/partition.py revert  --database gz_bench_l   # back to the plain table
+    python bench/partition.py archive-year --database gz_copy_m --year 2025   # the real command, timed
+
+``archive-year`` runs ``appeals.archive.archive_year`` as of a year late enough (so that
+the seeded past year may be archived) on a database it changes for good: a copy.
 
 ``apply`` keeps the plain table beside the partitioned one (renamed
 ``appeals_appealevent_plain``), so that ``archive`` can time both and ``revert`` is a
@@ -21,6 +25,11 @@ import time
 from datetime import date
 
 import psycopg2
+
+if __name__ == "__main__":  # run as a script: the project root, not bench/, first on the path
+    from pathlib import Path
+
+    sys.path[:1] = [str(Path(__file__).resolve().parent.parent)]
 
 PG_URL = "postgres://postgres@127.0.0.1:5432"
 EVENTS = "appeals_appealevent"
@@ -175,14 +184,42 @@ def archive(database: str, month: date | None) -> None:
           f"DELETE) {plain_seconds:.1f} s, partitioned (DETACH PARTITION) {parted_seconds:.3f} s; both rolled back")
 
 
+def archive_command(database: str, year: int) -> None:
+    """Time the archive path (docs/OPERATIONS.md) on ``database``: appeals and events moved
+    per second, batch by batch, as `manage.py archive_year` moves them."""
+    import tempfile
+    from datetime import datetime
+
+    from bench.run import django_setup
+
+    if database.startswith("gz_bench_"):
+        sys.exit(f"{database}: archive-year changes the database for good; run it on a copy "
+                 f"(createdb -T {database} gz_copy_…)")
+    django_setup(database, tempfile.mkdtemp(prefix="gz-archive-"))
+    from django.conf import settings
+    from django.utils import timezone
+
+    from appeals.archive import archive_year
+
+    now = timezone.make_aware(datetime(year + settings.APPEAL_ARCHIVE_AFTER_YEARS + 1, 1, 2))
+    dry = archive_year(year=year, dry_run=True, now=now)
+    print(f"{database}: {year}: {dry.appeals:,} appeals and {dry.events:,} events to move, "
+          f"{dry.open_appeals:,} open stay, {dry.kept:,} kept")
+    done = archive_year(year=year, now=now)
+    print(f"{database}: archived {done.appeals:,} appeals and {done.events:,} events in {done.seconds} s: "
+          f"{done.appeals / max(done.seconds, 0.001):,.0f} appeals/s, {done.events / max(done.seconds, 0.001):,.0f} events/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["apply", "revert", "archive"])
+    parser.add_argument("command", choices=["apply", "revert", "archive", "archive-year"])
     parser.add_argument("--database", required=True)
     parser.add_argument("--month", type=date.fromisoformat, default=None, help="archive: YYYY-MM-01")
+    parser.add_argument("--year", type=int, default=0, help="archive-year: the year to archive")
     args = parser.parse_args()
     {"apply": lambda: apply(args.database), "revert": lambda: revert(args.database),
-     "archive": lambda: archive(args.database, args.month)}[args.command]()
+     "archive": lambda: archive(args.database, args.month),
+     "archive-year": lambda: archive_command(args.database, args.year)}[args.command]()
 
 
 if __name__ == "__main__":
