@@ -46,8 +46,12 @@ def supervision_columns() -> list[Column]:
 
 
 def _supervision_filtered(*, jurisdiction: Jurisdiction, filters: SupervisionFilters, now: datetime):
+    # Open, and overdue or at the district level. "Open" stands alone as well, although each
+    # arm implies it: PostgreSQL proves a partial index's condition from one of the query's
+    # conditions, not from an OR whose arms each imply it — so it reads the list in the
+    # order of appeal_open_deadline (deadline, id WHERE state IN OPEN_STATES).
     qs = appeal_scope(jurisdiction).filter(
-        overdue_q(now) | Q(state__in=OPEN_STATES, escalation_level=EscalationLevel.DISTRICT)
+        Q(state__in=OPEN_STATES), overdue_q(now) | Q(escalation_level=EscalationLevel.DISTRICT)
     )
     if filters.unit:
         if not jurisdiction.covers(filters.unit):
