@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from appeals.enums import (
+    OPEN_STATES,
     AppealAction,
     AppealState,
     AttachmentKind,
@@ -315,6 +316,14 @@ class Appeal(models.Model):
             models.Index(fields=["deadline", "id"], name="appeal_problem_deadline",
                          condition=Q(resolved_at__isnull=True) | Q(resolved_at__gt=F("deadline"))
                          | Q(rating=Rating.UNSATISFIED) | Q(rework_count__gt=0)),
+            # The 督办清单 (governance.reports.supervision: overdue, or at the district 督办
+            # level, and open either way), the most overdue first: a keyset page of it is the
+            # next rows of this index from its cursor (the query's state filter implies the
+            # condition; the territory prefix is checked on the rows read). Only open
+            # appeals: a few percent of ten million, where (deadline, id) would step over
+            # every closed one with a deadline past.
+            models.Index(fields=["deadline", "id"], name="appeal_open_deadline",
+                         condition=Q(state__in=sorted(OPEN_STATES))),
             # The open appeals near a point (appeals.maps): only the reported points.
             models.Index(fields=["latitude", "longitude"], name="appeal_point", condition=Q(latitude__isnull=False)),
         ]

@@ -58,6 +58,13 @@ class Sort:
 
     def order_by(self) -> tuple:
         sign = "-" if self.descending else ""
+        if self.nullable:
+            # Nulls the greatest, said out loud: PostgreSQL's default (its index serves it
+            # either way), not SQLite's (nulls the least), whose first page would otherwise
+            # start with the rows the cursors put last.
+            column = F(self.column)
+            first = column.desc(nulls_first=True) if self.descending else column.asc(nulls_last=True)
+            return (first, f"{sign}id")
         return (f"{sign}{self.column}", f"{sign}id")
 
 

@@ -4,6 +4,7 @@ way (a unit outside the jurisdiction: 404). Rows are objects keyed by the column
 
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -12,10 +13,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.enums import AccessAction
+from governance.kernel import keyset
 from governance.kernel.access import access_log_record
 from governance.kernel.api import responses
+from governance.kernel.api.pagination import (
+    COUNT_CAPPED_DESCRIPTION,
+    COUNT_DESCRIPTION,
+    CURSOR_DESCRIPTION,
+    MAX_OFFSET_PAGE,
+    NEXT_DESCRIPTION,
+    PAGE_DESCRIPTION,
+    PREVIOUS_DESCRIPTION,
+    KeysetPagination,
+)
 from governance.reports import hotspots as hotspot_selectors
-from governance.reports import scope, unit_page, units
+from governance.reports import scope, tables, unit_page, units
 from governance.reports import staffing as staffing_selectors
 from governance.reports import supervision as supervision_selectors
 from governance.reports.forms import ReportQuery, supervision_filters
@@ -42,6 +54,17 @@ class ReportTableSerializer(serializers.Serializer):
     columns = ReportColumnSerializer(many=True)
     rows = serializers.ListField(child=serializers.DictField(), help_text=_("每行一个对象，键为列的 key"))
     total = serializers.IntegerField(allow_null=True)
+
+
+class ReportSupervisionOutputSerializer(ReportTableSerializer):
+    """A page of the 督办 list: the table of its rows, paged as API v1's lists
+    (governance.kernel.api.pagination.KeysetPagination)."""
+
+    total = serializers.IntegerField(help_text=_("同 count（旧字段）"))
+    count = serializers.IntegerField(help_text=COUNT_DESCRIPTION)
+    count_capped = serializers.BooleanField(help_text=COUNT_CAPPED_DESCRIPTION)
+    next = serializers.URLField(allow_null=True, help_text=NEXT_DESCRIPTION)
+    previous = serializers.URLField(allow_null=True, help_text=PREVIOUS_DESCRIPTION)
 
 
 class ReportUnitsOutputSerializer(serializers.Serializer):
@@ -165,24 +188,48 @@ class ReportUnitDetailAPI(APIView):
         return Response(ReportUnitDetailOutputSerializer(data).data)
 
 
+class SupervisionPagination(KeysetPagination):
+    """API v1's keyset pages (cursor; page up to MAX_OFFSET_PAGE; a capped count), of the
+    list's PAGE_SIZE rows."""
+
+    page_size = tables.PAGE_SIZE
+    page_cap_message = _("页码最多为 %(n)s。请加筛选条件缩小范围（如 unit、category、min_days、district_only），"
+                         "或沿返回结果中的 next 链接（cursor 参数）继续向后翻页，翻多深都一样快。") % {"n": MAX_OFFSET_PAGE}
+
+
 class ReportSupervisionAPI(APIView):
+    # The one order of the list (the pagination's ``ordering``): the most overdue first.
+    keyset_sorts = {supervision_selectors.SUPERVISION_SORT.key: supervision_selectors.SUPERVISION_SORT}
+    keyset_default = supervision_selectors.SUPERVISION_SORT.key
+
     @extend_schema(
-        tags=TAGS, operation_id="reports_supervision_list", summary=_("督办清单（区督办层级和其他超期诉求）"), responses={200: ReportTableSerializer, 400: _BAD, 404: _NOT_FOUND},
+        tags=TAGS, operation_id="reports_supervision_list", summary=_("督办清单（区督办层级和其他超期诉求）"),
+        responses={200: ReportSupervisionOutputSerializer, 400: _BAD, 404: _NOT_FOUND},
         parameters=[OpenApiParameter("unit", str, description=_("单位编码前缀")),
                     OpenApiParameter("category", str, description=_("类别编码")),
                     OpenApiParameter("min_days", int, description=_("超期至少（天）")),
                     OpenApiParameter("max_days", int, description=_("超期不足（天）")),
                     OpenApiParameter("district_only", bool, description=_("仅区督办层级")),
-                    OpenApiParameter("page", int, description=_("页码（每页 100 条；total 为总数）"))],
+                    OpenApiParameter("cursor", str, description=CURSOR_DESCRIPTION),
+                    OpenApiParameter("page", int, description=PAGE_DESCRIPTION),
+                    OpenApiParameter("page_size", int, description=_("每页条数，默认 %(d)s，最多 %(n)s") % {
+                        "d": SupervisionPagination.page_size, "n": SupervisionPagination.max_page_size})],
     )
     def get(self, request):
         jurisdiction, _levels = _viewer(request)
         params = ReportQuery.parse(request.query_params)
         filters = supervision_filters(params)
-        # A page, as on the list's page: the whole list is the export's (streamed, or a job).
-        table = supervision_selectors.supervision_table(jurisdiction=jurisdiction, filters=filters,
-                                                        page=params["page"])
-        return Response(ReportTableSerializer(table_json(table)).data)
+        now = timezone.now()
+        # A page as API v1 pages its lists (cursor, or page up to MAX_OFFSET_PAGE; the count
+        # capped): the whole list is the export's (streamed, or a job).
+        paginator = SupervisionPagination()
+        appeals = paginator.paginate_queryset(
+            supervision_selectors.supervision_queryset(jurisdiction=jurisdiction, filters=filters, now=now),
+            request, view=self)
+        paged = paginator.get_paginated_response([]).data
+        table = supervision_selectors.supervision_rows(appeals, now=now, total=min(paginator.count, keyset.COUNT_CAP))
+        data = {**table_json(table), **{k: paged[k] for k in ("count", "count_capped", "next", "previous")}}
+        return Response(ReportSupervisionOutputSerializer(data).data)
 
 
 class ReportHotspotsAPI(APIView):

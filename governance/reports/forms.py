@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from governance.assessment import periods
 from governance.kernel.errors import ApplicationError
+from governance.kernel.keyset import CURSOR_MAX_LENGTH
 from governance.kernel.params import QueryCode, QueryForm, QueryText, days_field, page_field
 from governance.reports import supervision as supervision_selectors
 
@@ -18,6 +19,8 @@ class _ReportQuery(QueryForm):
     parent = QueryText(max_length=19)
     sort = QueryText(max_length=40)
     page = page_field()
+    # The 督办 list's page: a keyset cursor (governance.kernel.keyset), checked when it is read.
+    cursor = QueryText(max_length=CURSOR_MAX_LENGTH)
     export = forms.ChoiceField(required=False, choices=[("", "")] + [(e, e) for e in EXPORTS])
     table = QueryText(max_length=20)
     unit = QueryText(max_length=19)

@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from appeals import events
 from appeals.deadlines import deadline_formatter, deadline_text, duration_text
@@ -18,6 +19,7 @@ from appeals.models import Appeal, AppealEvent, handling_unit_text, place_text
 from appeals.selectors import appeal_scope, overdue_q
 from governance.kernel.clock import CHINA
 from governance.kernel.errors import NotFound
+from governance.kernel.keyset import KeysetPage, Sort, capped_count, keyset_page
 from governance.reports import tables
 from governance.reports.exports import RowSource, write_rows
 from governance.reports.tables import PLACE_RELATED, Column, ReportTable
@@ -44,8 +46,12 @@ def supervision_columns() -> list[Column]:
 
 
 def _supervision_filtered(*, jurisdiction: Jurisdiction, filters: SupervisionFilters, now: datetime):
+    # Open, and overdue or at the district level. "Open" stands alone as well, although each
+    # arm implies it: PostgreSQL proves a partial index's condition from one of the query's
+    # conditions, not from an OR whose arms each imply it — so it reads the list in the
+    # order of appeal_open_deadline (deadline, id WHERE state IN OPEN_STATES).
     qs = appeal_scope(jurisdiction).filter(
-        overdue_q(now) | Q(state__in=OPEN_STATES, escalation_level=EscalationLevel.DISTRICT)
+        Q(state__in=OPEN_STATES), overdue_q(now) | Q(escalation_level=EscalationLevel.DISTRICT)
     )
     if filters.unit:
         if not jurisdiction.covers(filters.unit):
@@ -68,23 +74,48 @@ def _notes_count():
     ).order_by().values("appeal").annotate(n=Count("id")).values("n")), 0)
 
 
+# The list's one order, the most overdue first: by deadline, ties by id (keyset pages,
+# governance.kernel.keyset). Served by the index appeal_open_deadline (Appeal.Meta:
+# (deadline, id) of the open appeals, which every row of the list is): a page is read in
+# index order from its cursor on, never sorted, whatever its depth.
+SUPERVISION_SORT = Sort("deadline", "deadline", nullable=True, label=gettext_lazy("超期最久在前"))
+
+
 def supervision_queryset(*, jurisdiction: Jurisdiction, filters: SupervisionFilters, now: datetime):
     """Appeals at the district 督办 level and every other overdue appeal being handled,
-    the most overdue first. Indexed: (state, deadline) plus the scope's code prefix."""
+    the most overdue first (SUPERVISION_SORT), with their 督办 notes counted."""
     qs = _supervision_filtered(jurisdiction=jurisdiction, filters=filters, now=now)
-    return qs.annotate(supervision_notes=_notes_count()).select_related(*PLACE_RELATED).order_by("deadline", "id")
+    return qs.annotate(supervision_notes=_notes_count()).select_related(*PLACE_RELATED).order_by(
+        *SUPERVISION_SORT.order_by())
 
 
-def supervision_table(*, jurisdiction: Jurisdiction, filters: SupervisionFilters, now: datetime | None = None,
-                      page: int = 1) -> ReportTable:
-    """A page (PAGE_SIZE rows) of the 督办 list (督办清单); the whole list is exported
-    by ``supervision_export``, streamed."""
+def supervision_count(*, jurisdiction: Jurisdiction, filters: SupervisionFilters, now: datetime) -> int:
+    """How many appeals the list holds, counted up to COUNT_CAP + 1 (count_text: "1万+")."""
+    return capped_count(_supervision_filtered(jurisdiction=jurisdiction, filters=filters, now=now))
+
+
+@dataclass(frozen=True)
+class SupervisionPage:
+    table: ReportTable  # the page's rows; ``total`` the capped count of the list
+    page: KeysetPage  # the cursors of the pages beside it
+
+
+def supervision_page(*, jurisdiction: Jurisdiction, filters: SupervisionFilters, now: datetime | None = None,
+                     cursor: str | None = None) -> SupervisionPage:
+    """A page (PAGE_SIZE rows) of the 督办 list (督办清单): the first, or the one ``cursor``
+    points to (BadCursor: 400); it reads the rows it shows and at most COUNT_CAP + 1 for the
+    count, however deep. The whole list is exported by ``supervision_export``, streamed."""
     now = now or timezone.now()
     qs = supervision_queryset(jurisdiction=jurisdiction, filters=filters, now=now)
-    table = ReportTable(key="supervision", title=_("督办清单"), columns=supervision_columns())
-    table.total = qs.count()
-    start = (max(page, 1) - 1) * tables.PAGE_SIZE
-    for appeal in qs[start:start + tables.PAGE_SIZE]:
+    page = keyset_page(qs, sort=SUPERVISION_SORT, size=tables.PAGE_SIZE, cursor=cursor)
+    total = supervision_count(jurisdiction=jurisdiction, filters=filters, now=now)
+    return SupervisionPage(table=supervision_rows(page.rows, now=now, total=total), page=page)
+
+
+def supervision_rows(appeals, *, now: datetime, total: int | None) -> ReportTable:
+    """The 督办 list's table of ``appeals`` (a page of supervision_queryset), with its links."""
+    table = ReportTable(key="supervision", title=_("督办清单"), columns=supervision_columns(), total=total)
+    for appeal in appeals:
         table.rows.append(supervision_row(appeal, now=now))
         table.links.append({"tracking_code": reverse("appeals:detail", args=[appeal.tracking_code]),
                             "notes": reverse("reports:supervision-notes", args=[appeal.tracking_code])})

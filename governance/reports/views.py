@@ -145,14 +145,15 @@ def supervision(request):
         source = supervision_selectors.supervision_export(jurisdiction=jurisdiction, filters=filters)
         return rows_export_response(source, fmt=export, user=request.user, scope=jurisdiction.scope_key,
                                     params={"filters": asdict(filters)})
-    page = params["page"]
-    table = supervision_selectors.supervision_table(jurisdiction=jurisdiction, filters=filters, page=page)
+    # A keyset page (governance.kernel.keyset): page 10,000 reads what page 1 does, the
+    # count stops at 1万+. A ``page`` left from the numbered pages is ignored (the first page).
+    found = supervision_selectors.supervision_page(jurisdiction=jurisdiction, filters=filters,
+                                                   cursor=params["cursor"] or None)
     context = {
-        "table": table, "filters": filters, "categories": category_list(),
-        "units": scope.post_units(jurisdiction), "page": page,
-        "pages": max((table.total - 1) // tables.PAGE_SIZE + 1, 1),
-        "page_qs": _query_without(request.GET, "page", "export"),
-        "export_qs": _query_without(request.GET, "page", "export"),
+        "table": found.table, "page": found.page, "total": found.table.total, "filters": filters,
+        "categories": category_list(), "units": scope.post_units(jurisdiction),
+        "page_qs": _query_without(request.GET, "page", "cursor", "export"),
+        "export_qs": _query_without(request.GET, "page", "cursor", "export"),
         "is_supervisor": jurisdiction.read_only,
     }
     return render(request, "reports/supervision.html", context)

@@ -19,7 +19,7 @@ from governance.enums import AccessAction, ExportState, Role
 from governance.kernel import export_writers, exports
 from governance.models import AccessLog, ExportJob
 from governance.reports import supervision
-from governance.reports.supervision import SupervisionFilters, supervision_table
+from governance.reports.supervision import SupervisionFilters, supervision_page
 from governance.reports.tables import cell_text
 from governance.staff.selectors import jurisdiction_for
 from tests.factories import UserFactory, post
@@ -36,7 +36,7 @@ def _csv(raw: bytes) -> list[list[str]]:
 
 def _expected(city) -> list[list[str]]:
     """The list as the page prints it (model instances, page by page): the header and rows."""
-    table = supervision_table(jurisdiction=jurisdiction_for(city.users.supervisor), filters=SupervisionFilters())
+    table = supervision_page(jurisdiction=jurisdiction_for(city.users.supervisor), filters=SupervisionFilters()).table
     return [[c.label for c in table.columns], *([cell_text(c, r) for c in table.columns] for r in table.rows)]
 
 

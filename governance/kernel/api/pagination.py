@@ -87,13 +87,14 @@ class KeysetPagination(BasePagination):
 
     page_size = api_settings.PAGE_SIZE
     max_page_size = 200
+    page_cap_message = None  # past MAX_OFFSET_PAGE: naming the list's own filters (default PAGE_CAP_MESSAGE)
 
     def _query(self, view) -> type[QueryForm]:
         sorts = view.keyset_sorts
         return type("KeysetQuery", (QueryForm,), {
             "page": forms.IntegerField(
                 required=False, min_value=1, max_value=MAX_OFFSET_PAGE,
-                error_messages={"max_value": PAGE_CAP_MESSAGE}),
+                error_messages={"max_value": self.page_cap_message or PAGE_CAP_MESSAGE}),
             "page_size": forms.IntegerField(required=False, min_value=1, max_value=self.max_page_size),
             "cursor": QueryText(max_length=CURSOR_MAX_LENGTH),
             "ordering": forms.ChoiceField(required=False, choices=[(key, key) for key in sorts]),
