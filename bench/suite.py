@@ -249,11 +249,21 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
         if wanted(key):
             result[key] = measure.latencies(base_url, urls, headers=supervisor_cookie, **kw)
     grid_cookie = {"Cookie": measure.session_cookie(users["bench_grid"])}
+    supervision_cursors = []
+    if wanted("supervision_page"):
+        from governance.reports import tables
+        from governance.reports.supervision import SUPERVISION_SORT, SupervisionFilters, supervision_queryset
+        from governance.staff.selectors import jurisdiction_for
+
+        listed = supervision_queryset(jurisdiction=jurisdiction_for(users["bench_supervisor"]),
+                                      filters=SupervisionFilters(), now=timezone.now())
+        supervision_cursors = [f"/reports/supervision/?cursor={quote(c)}" for c in measure.deep_cursors(
+            listed, SUPERVISION_SORT, size=tables.PAGE_SIZE, page=min(deep_page, 50), pages=10)]
     for key, (urls, headers) in {
         "home_worker": (["/"], grid_cookie),
         "home_supervisor": (["/"], supervisor_cookie),
-        # The city's 督办 list: its first page and a later one.
-        "supervision_page": (["/reports/supervision/", "/reports/supervision/?page=50"], supervisor_cookie),
+        # The city's 督办 list: its first page and pages 50 to 59, by their keyset cursors.
+        "supervision_page": (["/reports/supervision/", *supervision_cursors], supervisor_cookie),
         "staffing_page": (["/reports/staffing/"], supervisor_cookie),
         "visits_report": ([f"/reports/visits/?period={month:%Y-%m}"], supervisor_cookie),
         "suggestions_report": (["/reports/suggestions/"], supervisor_cookie),
