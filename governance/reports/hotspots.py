@@ -223,9 +223,10 @@ def _repeats(ask: RepeatsAsk, *, appeals: int) -> tuple[dict, list[dict], list[d
         if found is not None:
             return found
         if appeals > settings.HOTSPOT_INLINE_MAX_APPEALS:
-            if shared_cache.claim(f"{key}:queued", REPEATS_TASK_SECONDS, what="reports"):
+            lock = f"{key}:queued"
+            if shared_cache.claim(lock, REPEATS_TASK_SECONDS, what="reports"):
                 kwargs = ask.task_kwargs()
-                transaction.on_commit(lambda: _enqueue(kwargs, lock=f"{key}:queued"))
+                transaction.on_commit(lambda: _enqueue(kwargs, lock=lock))
             return None
     found = _group(ask)
     if key is not None:
