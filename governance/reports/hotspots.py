@@ -263,9 +263,9 @@ def _group(ask: RepeatsAsk) -> tuple[dict, list[dict], list[dict]]:
     ``as_of`` (the flows' last refresh, so that the tables count the same appeals): how
     many buildings and communities each of ``categories`` came from, and the buildings
     and households (masked phones) with at least HOTSPOT_MIN appeals — three grouped
-    queries over the period's appeals, kept in the shared cache until the next refresh
-    (a period over before today: until the next day), so the scan runs once per refresh
-    (or day), scope and period, not once per view."""
+    queries over the period's appeals, which _repeats (or the task, repeats_fill) keeps in
+    the shared cache until the next refresh (a period over before today: until the next
+    day), so the scan runs once per refresh (or day), scope and period, not once per view."""
     categories = list(ask.categories)
     base = _period_appeals(jurisdiction=ask.jurisdiction(), period=ask.period, unit=ask.unit)
     if ask.as_of is not None:

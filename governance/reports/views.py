@@ -215,7 +215,8 @@ def hotspots(request):
         if found.pending:
             messages.info(request, _("楼栋和住户的重复诉求统计正在生成（本期共约 %(n)s 件诉求），完成后即可导出。")
                           % {"n": f"{found.appeals:,}"})
-            return redirect(f"{request.path}?{_query_without(request.GET, 'export')}")
+            back = _query_without(request.GET, "export")
+            return redirect(f"{request.path}?{back}" if back else request.path)
         _log_households(request, found, subject=subject, action=AccessAction.EXPORT)
         return export_response([found.categories, found.buildings, found.households], kind=export,
                                stem=f"hotspots-{period.label}")
