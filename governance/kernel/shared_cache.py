@@ -50,13 +50,6 @@ def claim(key: str, seconds: int, *, what: str) -> bool:
         return False
 
 
-def release(key: str, *, what: str) -> None:
-    try:
-        cache.delete(key)
-    except Exception:
-        _unavailable(what)
-
-
 def token(key: str, *, what: str) -> str | None:
     """The token under ``key``, made if missing (a cleared cache counts as a change);
     None if the cache is down. Whoever changes what the token stands for calls

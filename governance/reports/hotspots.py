@@ -154,6 +154,7 @@ REPEATS_CACHE_SECONDS, REPEATS_CACHE_DAY_SECONDS = 900, 26 * 3600
 # that task. As long as the task may run (its time limit): a lost or failed task is sent
 # again by the first view after the lock expires.
 REPEATS_TASK_SECONDS = 600
+REPEATS_RETRY_SECONDS = 60  # after the broker refused the task
 
 
 @dataclass(frozen=True)
@@ -235,13 +236,17 @@ def _repeats(ask: RepeatsAsk, *, appeals: int) -> tuple[dict, list[dict], list[d
 
 
 def _enqueue(kwargs: dict, *, lock: str) -> None:
+    """Send the task, failing fast (a page waits for it): with the broker down, the lock is
+    kept for REPEATS_RETRY_SECONDS only, so that a later view sends it again, and the views
+    and polls in between do not each wait for the broker."""
     from governance.reports.tasks import hotspot_repeats
 
     try:
-        hotspot_repeats.apply_async(kwargs=kwargs)
-    except Exception:  # the broker is down: the next view tries again
-        logger.warning("hot spots: could not queue the repeats' task", exc_info=True)
-        shared_cache.release(lock, what="reports")
+        hotspot_repeats.apply_async(kwargs=kwargs, retry=False)
+    except Exception:
+        logger.warning("hot spots: could not queue the repeats' task; trying again in %s s",
+                       REPEATS_RETRY_SECONDS, exc_info=True)
+        shared_cache.put(lock, 1, REPEATS_RETRY_SECONDS, what="reports")
 
 
 def repeats_fill(**kwargs) -> str:

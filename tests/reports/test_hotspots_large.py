@@ -3,6 +3,8 @@ Celery task, not in the request; the page, its fragment, the API and the export 
 what the cache has, and the task (run for real, eagerly, as the conftest runs tasks)
 fills it."""
 
+import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -179,3 +181,22 @@ def test_the_export_of_a_pending_period_returns_to_the_page(
     response = client.get(f"/reports/hotspots/?{appeals}&export=xlsx")
     assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert AccessLog.objects.get(user=officer, action="export").record_count == 1
+
+
+@pytest.mark.live_celery
+def test_a_broker_down_costs_the_page_nothing_and_is_tried_again_later(
+        city, login, appeals, large, caplog, django_capture_on_commit_callbacks):
+    from tests.appeals.test_broker_outage import broker_down
+
+    client = login(city.users.street_officer)
+    url = f"/reports/hotspots/?{appeals}"
+    started = time.monotonic()
+    with broker_down(), caplog.at_level(logging.WARNING, logger="governance.reports.hotspots"):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert PENDING in client.get(url).content.decode()
+        with django_capture_on_commit_callbacks(execute=True) as again:
+            assert PENDING in client.get(url).content.decode()
+    assert time.monotonic() - started < 10
+    assert caplog.text.count("could not queue the repeats' task") == 1
+    assert again == []  # the lock is kept a while: not every view waits for the broker
+    assert "13812345678" not in caplog.text
