@@ -67,6 +67,17 @@ def test_a_small_period_is_grouped_in_the_request(city, login, appeals, django_c
     assert "正在生成" not in html and "hx-get" not in html.split('id="hotspot-repeats"')[1].split(">")[0]
 
 
+def test_a_small_unit_of_a_large_scope_is_grouped_in_the_request(
+        city, login, appeals, large, django_capture_on_commit_callbacks):
+    """Large or small is the unit's own count: 第二网格 received one appeal."""
+    client = login(city.users.street_officer)
+    with django_capture_on_commit_callbacks() as queued:
+        html = client.get(f"/reports/hotspots/?{appeals}&unit={city.grid_a2.code}").content.decode()
+        assert PENDING in client.get(f"/reports/hotspots/?{appeals}").content.decode()  # 甲街道: 4
+    assert len(queued) == 1  # the street's only
+    assert "正在生成" not in html and "hotspot-households" in page_tables(html)
+
+
 def test_a_large_period_is_grouped_by_one_task_and_then_shown(
         city, login, appeals, large, django_capture_on_commit_callbacks):
     officer = city.users.street_officer
