@@ -3,6 +3,7 @@ Celery task, not in the request; the page, its fragment, the API and the export 
 what the cache has, and the task (run for real, eagerly, as the conftest runs tasks)
 fills it."""
 
+import json
 import logging
 import time
 from datetime import timedelta
@@ -17,6 +18,7 @@ from governance.assessment.flows import flows_refresh_recent, flows_state
 from governance.assessment.periods import Period
 from governance.models import AccessLog
 from governance.reports.hotspots import RepeatsAsk
+from governance.reports.tasks import hotspot_repeats
 from governance.staff.selectors import jurisdiction_for
 from tests.appeals.factories import grid_category, receive
 from tests.reports.conftest import page_tables
@@ -211,3 +213,18 @@ def test_a_broker_down_costs_the_page_nothing_and_is_tried_again_later(
     assert caplog.text.count("could not queue the repeats' task") == 1
     assert again == []  # the lock is kept a while: not every view waits for the broker
     assert "13812345678" not in caplog.text
+
+
+def test_the_task_takes_plain_values_and_is_safe_to_run_twice(city, appeals):
+    as_of, token = flows_state()
+    today = timezone.localdate()
+    ask = RepeatsAsk.of(jurisdiction=jurisdiction_for(city.users.street_officer),
+                        period=Period.range(today - timedelta(days=1), today), unit="", as_of=as_of, token=token,
+                        categories=["01001"])
+    kwargs = json.loads(json.dumps(ask.task_kwargs()))  # as the broker carries them
+    assert RepeatsAsk.from_task_kwargs(**kwargs) == ask
+    assert hotspot_repeats.apply(kwargs=kwargs).get() == "grouped"
+    assert hotspot_repeats.apply(kwargs=kwargs).get() == "cached"
+    spread, buildings, households = cache.get(ask.cache_key()[0])
+    assert spread == {"01001": {"buildings": 2, "communities": 1}}  # 甲街道's only: the scope's parts
+    assert [h["phone"] for h in households] == ["138****5678"]
