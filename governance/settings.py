@@ -243,6 +243,7 @@ CELERY_TASK_ROUTES = {
     "governance.assessment.tasks.compute_scores": {"queue": "scoring"},
     "governance.assessment.tasks.refresh_flows": {"queue": "scoring"},
     "governance.assessment.tasks.rebuild_flows": {"queue": "scoring"},
+    "governance.reports.tasks.hotspot_repeats": {"queue": "scoring"},
     "appeals.suggest.tasks.train_category_model": {"queue": "scoring"},
     "volunteers.tasks.yearly_evaluation": {"queue": "scoring"},
     # An export job a supervisor waits for: the default queue, beside the other requests' work.
@@ -633,6 +634,11 @@ SCORE_TASK_TIME_LIMIT = env_int("SCORE_TASK_TIME_LIMIT", 3600, minimum=60)
 # nightly rebuild recounts this many days (a category or deadline changed afterwards; a
 # whole year at tier M takes 4–15 min: `manage.py rebuild_flows` for older changes).
 FLOWS_REBUILD_DAYS = env_int("FLOWS_REBUILD_DAYS", 35, minimum=1)
+# 高频诉求 (issue 24): the buildings and households are grouped from the period's appeals;
+# above this many appeals received in the period (the daily flows' count, no scan) a page
+# does not group them inside the request (≈5 s per million at tier M) but has a Celery
+# task do it (governance.reports.tasks.hotspot_repeats) and shows them when it is done.
+HOTSPOT_INLINE_MAX_APPEALS = env_int("HOTSPOT_INLINE_MAX_APPEALS", 50_000, minimum=0)
 # Staffing target (DESIGN.md §5): 社区工作者 per 10,000 urban resident population (城镇常住人口),
 # judged for districts and the city.
 STAFFING_TARGET_PER_10K = env_int("STAFFING_TARGET_PER_10K", 18, minimum=1)

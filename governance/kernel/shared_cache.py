@@ -39,6 +39,17 @@ def put(key: str, value, seconds: int | None, *, what: str) -> None:
         _unavailable(what)
 
 
+def claim(key: str, seconds: int, *, what: str) -> bool:
+    """Take the lock ``key`` for ``seconds`` if nobody holds it (add-if-absent): True for
+    the one caller who took it. False when another holds it, or the cache is down (what
+    the lock guards could not be kept in it either)."""
+    try:
+        return bool(cache.add(key, 1, timeout=seconds))
+    except Exception:
+        _unavailable(what)
+        return False
+
+
 def token(key: str, *, what: str) -> str | None:
     """The token under ``key``, made if missing (a cleared cache counts as a change);
     None if the cache is down. Whoever changes what the token stands for calls

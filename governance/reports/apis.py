@@ -33,6 +33,7 @@ from governance.reports import supervision as supervision_selectors
 from governance.reports.forms import ReportQuery, supervision_filters
 
 TAGS = ["reports"]
+RETRY_SECONDS = 5  # a pending answer's Retry-After (the hot spots' buildings and households)
 _NOT_FOUND = responses.NOT_FOUND
 _BAD = OpenApiResponse(description=_("参数有误（时间段、层级或排序）。"))
 PERIOD_PARAMS = [
@@ -114,9 +115,13 @@ class ReportUnitDetailOutputSerializer(serializers.Serializer):
 
 class ReportHotspotsOutputSerializer(serializers.Serializer):
     period = serializers.CharField()
+    pending = serializers.BooleanField(help_text=_(
+        "true（HTTP 202）：本期诉求较多，楼栋和住户正在后台统计，buildings、households 为 null，"
+        "类别的 buildings、communities 为 null；稍后（Retry-After 秒后）再请求同一地址"))
+    appeals = serializers.IntegerField(help_text=_("本期受理的诉求数（每日流量，约数）"))
     categories = ReportTableSerializer()
-    buildings = ReportTableSerializer()
-    households = ReportTableSerializer()
+    buildings = ReportTableSerializer(allow_null=True)
+    households = ReportTableSerializer(allow_null=True)
 
 
 class ReportStaffingOutputSerializer(serializers.Serializer):
@@ -236,18 +241,28 @@ class ReportHotspotsAPI(APIView):
     @extend_schema(
         tags=TAGS, operation_id="reports_hotspots_retrieve", summary=_("高频诉求：类别、楼栋、住户（电话脱敏，记入个人信息访问记录）"),
         parameters=[*PERIOD_PARAMS, OpenApiParameter("unit", str, description=_("单位编码前缀"))],
-        responses={200: ReportHotspotsOutputSerializer, 400: _BAD, 404: _NOT_FOUND},
+        responses={
+            200: ReportHotspotsOutputSerializer,
+            202: OpenApiResponse(ReportHotspotsOutputSerializer, description=_(
+                "本期诉求较多，楼栋和住户正在后台统计（pending 为 true，buildings、households 为 null）："
+                "类别已给出；按 Retry-After 头的秒数后再请求。")),
+            400: _BAD, 404: _NOT_FOUND,
+        },
     )
     def get(self, request):
         jurisdiction, _levels = _viewer(request)
         params = ReportQuery.parse(request.query_params)
         period, unit = params["period"], params["unit"]
         found = hotspot_selectors.hotspots(jurisdiction=jurisdiction, period=period, unit=unit)
-        if found.households.rows:
+        if found.households is not None and found.households.rows:
             access_log_record(user=request.user, action=AccessAction.VIEW, subject=f"hotspots:{unit or 'all'}:{period.label}",
                               record_count=len(found.households.rows), request=request)
-        data = {"period": period.label, "categories": table_json(found.categories),
+        data = {"period": period.label, "pending": found.pending, "appeals": found.appeals,
+                "categories": table_json(found.categories),
                 "buildings": table_json(found.buildings), "households": table_json(found.households)}
+        if found.pending:
+            return Response(ReportHotspotsOutputSerializer(data).data, status=202,
+                            headers={"Retry-After": str(RETRY_SECONDS)})
         return Response(ReportHotspotsOutputSerializer(data).data)
 
 

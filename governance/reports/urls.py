@@ -17,6 +17,7 @@ urlpatterns = [
     path("supervision/", on_replica(views.supervision), name="supervision"),
     path("supervision/<str:code>/", views.supervision_notes, name="supervision-notes"),
     path("hotspots/", on_replica(views.hotspots), name="hotspots"),
+    path("hotspots/repeats/", on_replica(views.hotspot_repeats), name="hotspot-repeats"),
     path("staffing/", on_replica(views.staffing), name="staffing"),
     path("visits/", on_replica(views.visits), name="visits"),
     path("map/", on_replica(views.map_page), name="map"),

@@ -178,32 +178,69 @@ def supervision_notes(request, code: str):
     return render(request, "reports/supervision_notes.html", context)
 
 
-@login_required
-@require_GET
-def hotspots(request):
-    """高频诉求: repeated categories, buildings and households (masked phones; logged)."""
+# How often the page asks whether the buildings and households are grouped (seconds).
+HOTSPOT_POLL_SECONDS = 5
+
+
+def _hotspots_asked(request):
+    """The hot spots of the query within the viewer's jurisdiction (a unit outside it: 404),
+    and the access log's subject."""
     jurisdiction, _levels, params = _asked(request)
     period, unit = params["period"], params["unit"]
     found = hotspot_selectors.hotspots(jurisdiction=jurisdiction, period=period, unit=unit)
-    export = params["export"]
-    subject = f"hotspots:{unit or 'all'}:{period.label}"
-    households = len(found.households.rows)
+    return jurisdiction, params, found, f"hotspots:{unit or 'all'}:{period.label}"
+
+
+def _log_households(request, found, *, subject: str, action: str = AccessAction.VIEW) -> None:
+    """Households (masked phones) shown or exported: personal data, logged each time."""
+    if found.households is not None and found.households.rows:
+        access_log_record(user=request.user, action=action, subject=subject,
+                          record_count=len(found.households.rows), request=request)
+
+
+def _repeats_context(request, found) -> dict:
+    return {"found": found, "repeats_qs": _query_without(request.GET, "export"),
+            "poll_seconds": HOTSPOT_POLL_SECONDS}
+
+
+@login_required
+@require_GET
+def hotspots(request):
+    """高频诉求: repeated categories, buildings and households (masked phones; logged). A
+    large period's buildings and households are grouped by a task: the page shows the
+    categories and polls ``hotspot_repeats`` until they are there; its export says so and
+    returns to the page."""
+    jurisdiction, params, found, subject = _hotspots_asked(request)
+    period, unit, export = params["period"], params["unit"], params["export"]
     if export:
-        if households:
-            access_log_record(user=request.user, action=AccessAction.EXPORT, subject=subject,
-                              record_count=households, request=request)
+        if found.pending:
+            messages.info(request, _("楼栋和住户的重复诉求统计正在生成（本期共约 %(n)s 件诉求），完成后即可导出。")
+                          % {"n": f"{found.appeals:,}"})
+            back = _query_without(request.GET, "export")
+            return redirect(f"{request.path}?{back}" if back else request.path)
+        _log_households(request, found, subject=subject, action=AccessAction.EXPORT)
         return export_response([found.categories, found.buildings, found.households], kind=export,
                                stem=f"hotspots-{period.label}")
-    if households:
-        access_log_record(user=request.user, action=AccessAction.VIEW, subject=subject,
-                          record_count=households, request=request)
+    _log_households(request, found, subject=subject)
     context = {
-        **_common(request, period), "found": found, "unit": unit, "hidden": [("unit", unit)] if unit else [], "units": scope.post_units(jurisdiction),
+        **_common(request, period), **_repeats_context(request, found), "unit": unit,
+        "hidden": [("unit", unit)] if unit else [], "units": scope.post_units(jurisdiction),
         "export_qs": _query_without(request.GET, "export"),
         "charts": {"categories": {"names": [r["category"] for r in found.categories.rows],
                                   "values": [r["count"] for r in found.categories.rows]}},
     }
     return render(request, "reports/hotspots.html", context)
+
+
+@login_required
+@require_GET
+def hotspot_repeats(request):
+    """The hot spots' buildings and households alone, for the page's polling (htmx): still
+    being grouped, or the two tables (and the categories' table, its buildings and
+    communities filled, swapped out of band). Scoped and logged as the page."""
+    _jurisdiction, _params, found, subject = _hotspots_asked(request)
+    _log_households(request, found, subject=subject)
+    return render(request, "reports/_hotspot_repeats.html", {**_repeats_context(request, found), "oob": True})
 
 
 @login_required

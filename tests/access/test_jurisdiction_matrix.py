@@ -257,6 +257,7 @@ RULES: dict[str, Rule | dict[str, Rule]] = {
     "reports:index": R(may=STAFF - {"department_handler"}),
     "reports:supervision": R(may=STAFF - {"department_handler"}),
     "reports:hotspots": R(may=STAFF - {"department_handler"}),
+    "reports:hotspot-repeats": R(may=STAFF - {"department_handler"}),
     "reports:staffing": R(may=STAFF - {"department_handler"}),
     "reports:map": R(may=STAFF - {"department_handler"}),
     "reports:map-data": R(may=STAFF - {"department_handler"}),

@@ -32,6 +32,7 @@ EXPECTED = {
     "governance.assessment.tasks.compute_scores": "scoring",
     "governance.assessment.tasks.refresh_flows": "scoring",
     "governance.assessment.tasks.rebuild_flows": "scoring",
+    "governance.reports.tasks.hotspot_repeats": "scoring",
     "appeals.suggest.tasks.train_category_model": "scoring",
     "volunteers.tasks.yearly_evaluation": "scoring",
     "governance.tasks.export_run": "celery",
