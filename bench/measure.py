@@ -302,6 +302,31 @@ def scoring_time(*, month: date, now: datetime | None = None) -> dict:
             "tallies": result.tallies, "seconds": round(seconds, 2)}
 
 
+def hotspot_repeats_time(user, paths: list[str]) -> dict:
+    """The hot spots' repeated buildings and households of each page in ``paths`` (the
+    city's month, quarter and twelve months), grouped as the Celery task groups them
+    (governance.reports.hotspots; inline here whatever the period's size) into the shared
+    cache the pages read: the seconds a viewer of a large period waits for the tables."""
+    from django.http import QueryDict
+    from django.test import override_settings
+
+    from governance.reports import hotspots
+    from governance.reports.forms import ReportQuery
+    from governance.staff.selectors import jurisdiction_for
+
+    jurisdiction = jurisdiction_for(user)
+    names = ("month", "quarter", "year")
+    result = {}
+    for name, path in zip(names, paths, strict=True):
+        period = ReportQuery.parse(QueryDict(path.split("?", 1)[1]))["period"]
+        started = time.perf_counter()
+        with override_settings(HOTSPOT_INLINE_MAX_APPEALS=10**12):
+            found = hotspots.hotspots(jurisdiction=jurisdiction, period=period)
+        result[name] = {"seconds": round(time.perf_counter() - started, 2), "appeals": found.appeals,
+                        "buildings": len(found.buildings.rows), "households": len(found.households.rows)}
+    return result
+
+
 def flows_time(*, now: datetime | None = None, backfill: bool = False) -> dict:
     """Time the daily flows (issue 23): with ``backfill``, the rebuild of every day from
     the first event (what a deployment runs once after migrating: ``rebuild_flows``);

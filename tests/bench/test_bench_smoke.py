@@ -92,6 +92,9 @@ def test_tiny_tier_seeds_a_coherent_city_and_every_measure_runs_without_errors(l
     # The daily flows (issue 23): backfilled on the first run, then refreshed.
     assert result["flows"]["backfill_days"] > 300 and result["flows"]["rows"] > 0
     assert result["flows"]["refresh_seconds"] >= 0
+    # The hot spots' repeats, grouped as their task groups them, before their pages are timed.
+    assert set(result["hotspot_repeats"]) == {"month", "quarter", "year"}
+    assert result["hotspot_repeats"]["year"]["appeals"] >= result["hotspot_repeats"]["month"]["appeals"] > 0
     assert "queue_page p95_ms" in table([result])
     assert {row["what"] for row in check_targets(result)} >= {"queue_page.p95_ms", "intake.per_second"}
     # Issue 24's: every page against 150 ms, and each page's growth over a smaller tier's.
