@@ -279,7 +279,7 @@ def visits(request):
         parent_url = (f"{request.path}?{periods.period_query(period)}" if parent_kind == UnitKind.CITY
                       else visit_report_selectors.visit_link(parent_code, period))
     return render(request, "reports/visits.html", {
-        **_common(request, period), "report": report, "parent_url": parent_url,
+        **_common(request, period), "report": report, "parent_url": parent_url, "kind_label": UnitKind(report.kind).label,
         "child_label": UnitKind(tables.CHILD[report.kind]).label if report.kind in tables.CHILD else "",
         "hidden": [("unit", unit)] if unit else [], "page": report.page, "pages": report.pages,
         "page_qs": _query_without(request.GET, "page", "export"),
