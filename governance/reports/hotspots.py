@@ -22,7 +22,7 @@ from governance.kernel.clock import CHINA
 from governance.kernel.codes import collapse
 from governance.kernel.errors import NotFound
 from governance.kernel.privacy import mask_phone
-from governance.reports.scope import city_codes
+from governance.reports.scope import KIND_BY_LENGTH, city_codes
 from governance.reports.tables import LIST_LIMIT, Column, ReportTable
 from governance.staff.selectors import Jurisdiction
 from grids.models import Department
@@ -32,10 +32,6 @@ logger = logging.getLogger(__name__)
 HOTSPOT_MIN = 2  # "repeated": at least this many appeals in the period
 
 
-# A unit's level by the length of its code (the hot spots' ``unit``).
-_KIND_BY_LENGTH = {6: UnitKind.DISTRICT, 9: UnitKind.STREET, 12: UnitKind.COMMUNITY, 15: UnitKind.GRID}
-
-
 def _period_appeals(*, jurisdiction: Jurisdiction, period: Period, unit: str):
     """Appeals received in the period (created_at, indexed) inside the jurisdiction."""
     start, end = day_window(period.first, period.last)
@@ -43,7 +39,7 @@ def _period_appeals(*, jurisdiction: Jurisdiction, period: Period, unit: str):
         state=AppealState.WITHDRAWN
     )
     if unit:
-        qs = qs.filter(**{_PLACE_KEY[_KIND_BY_LENGTH[len(unit)]]: unit})
+        qs = qs.filter(**{_PLACE_KEY[KIND_BY_LENGTH[len(unit)]]: unit})
     return qs
 
 
@@ -55,12 +51,12 @@ def flow_units(jurisdiction: Jurisdiction, unit: str) -> list[tuple[str, str]]:
     """The units whose flows the hot spots sum, disjoint: the one asked for, else the
     jurisdiction's own (its code prefixes, collapsed; its departments), else the cities."""
     if unit:
-        if len(unit) not in _KIND_BY_LENGTH or not jurisdiction.covers(unit):
+        if len(unit) not in KIND_BY_LENGTH or not jurisdiction.covers(unit):
             raise NotFound()
-        return [(_KIND_BY_LENGTH[len(unit)], unit)]
+        return [(KIND_BY_LENGTH[len(unit)], unit)]
     if jurisdiction.everything:
         return [(UnitKind.CITY, c) for c in city_codes()]
-    units = [(_KIND_BY_LENGTH[len(p)], p) for p in collapse(jurisdiction.prefixes) if len(p) in _KIND_BY_LENGTH]
+    units = [(KIND_BY_LENGTH[len(p)], p) for p in collapse(jurisdiction.prefixes) if len(p) in KIND_BY_LENGTH]
     if jurisdiction.department_ids:
         units += [(UnitKind.DEPARTMENT, c) for c in
                   Department.objects.filter(pk__in=jurisdiction.department_ids).values_list("code", flat=True)]

@@ -8,7 +8,7 @@ from governance.enums import Role
 from governance.kernel.errors import ActionForbidden, NotFound
 from governance.reports.tables import LEVELS
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
-from grids.models import District
+from grids.models import UNIT_MODELS, District
 
 _POST_LEVEL = {
     Role.GRID_WORKER: UnitKind.GRID, Role.COMMUNITY_WORKER: UnitKind.COMMUNITY,
@@ -102,6 +102,39 @@ def units_under(jurisdiction: Jurisdiction, unit: str, model, *fields: str) -> l
     if unit:
         qs = qs.filter(code__startswith=unit)
     return list(qs.order_by("code").values(*fields))
+
+
+# A territorial unit's level by the length of its code: the ``unit`` a report page is asked for.
+KIND_BY_LENGTH = {6: UnitKind.DISTRICT, 9: UnitKind.STREET, 12: UnitKind.COMMUNITY, 15: UnitKind.GRID}
+
+
+def unit_name(kind: str, code: str) -> str:
+    """A unit's name as the reports print it (a grid: with its community's), "" for none."""
+    if kind == UnitKind.CITY:
+        return _("全市")
+    qs = UNIT_MODELS[kind].objects.filter(code=code)
+    if kind == UnitKind.GRID:
+        found = qs.values_list("community__name", "name").first()
+        return f"{found[0]}{found[1]}" if found else ""
+    return qs.values_list("name", flat=True).first() or ""
+
+
+def asked_unit(jurisdiction: Jurisdiction, unit: str) -> tuple[str, str, str]:
+    """The territorial unit a report page is asked for, as (kind, code, name): ``unit`` (a
+    district's, street's, community's or grid's code; NotFound outside the jurisdiction or
+    unknown), else the viewer's own highest unit (a city-wide account: the city)."""
+    if not unit:
+        own = [u for u in post_units(jurisdiction) if u[0] in LEVELS]
+        if not own:
+            raise NotFound()
+        return own[0]
+    kind = KIND_BY_LENGTH.get(len(unit))
+    if kind is None or not jurisdiction.covers(unit):
+        raise NotFound()
+    name = unit_name(kind, unit)
+    if not name:
+        raise NotFound()
+    return kind, unit, name
 
 
 def report_viewer(user) -> tuple[Jurisdiction, list[str]]:

@@ -22,10 +22,10 @@ from governance.assessment.selectors import scores_for
 from governance.kernel.codes import descendants_q
 from governance.kernel.errors import NotFound
 from governance.reports.deliberation import deliberation_table
+from governance.reports.scope import unit_name
 from governance.reports.tables import CHILD, LIST_LIMIT, PLACE_RELATED, Column, ReportTable
 from governance.reports.units import MEASURES, score_dict, unit_table
 from governance.staff.selectors import Jurisdiction
-from grids.models import UNIT_MODELS
 
 # The category table's flows (governance.assessment.flows), in its columns' order.
 CATEGORY_FLOWS = ("received", "dispatched", "resolved", "closed", "escalated", "unsatisfied", "reworked", "overdue")
@@ -50,16 +50,6 @@ class UnitReport:
     categories: ReportTable | None = None
     problems: ReportTable | None = None
     deliberation: ReportTable | None = None  # 民主协商 (governance.reports.deliberation)
-
-
-def _unit_name(kind: str, code: str) -> str:
-    if kind == UnitKind.CITY:
-        return _("全市")
-    qs = UNIT_MODELS[kind].objects.filter(code=code)
-    if kind == UnitKind.GRID:
-        found = qs.values_list("community__name", "name").first()
-        return f"{found[0]}{found[1]}" if found else ""
-    return qs.values_list("name", flat=True).first() or ""
 
 
 def _everyone() -> Jurisdiction:
@@ -94,7 +84,7 @@ def unit_report(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: 
     found = next((r for r in table.rows if r.unit_code == code), None)
     if found is None:
         raise NotFound()
-    report = UnitReport(kind=kind, code=code, name=found.unit_name or _unit_name(kind, code), period=period,
+    report = UnitReport(kind=kind, code=code, name=found.unit_name or unit_name(kind, code), period=period,
                         row=score_dict(found), final=table.final, as_of=table.as_of)
     chain = formulas.ancestors(kind, code)
     benchmark = {}
@@ -104,7 +94,7 @@ def unit_report(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: 
         parent_row = next((r for r in parent_scores.rows if r.unit_code == parent_code), None)
         if parent_row is not None:
             benchmark = score_dict(parent_row)
-            report.benchmark_name = parent_row.unit_name or _unit_name(parent_kind, parent_code)
+            report.benchmark_name = parent_row.unit_name or unit_name(parent_kind, parent_code)
             if jurisdiction.covers(parent_code):
                 report.parent = (parent_kind, parent_code, report.benchmark_name)
     for measure in MEASURES:

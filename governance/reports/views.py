@@ -261,17 +261,30 @@ def staffing(request):
 @login_required
 @require_GET
 def visits(request):
-    """入户走访 (issue 22): 走访完成率 and 走访发现问题数 per street, community and grid for a
-    period — figures only, for everyone who reads reports."""
+    """入户走访 (issue 22): 走访完成率 and 走访发现问题数 for a period — figures only, for
+    everyone who reads reports: one unit (``unit``, else the viewer's own; 404 outside the
+    jurisdiction), its totals and a page of its units one level down, each drilling down.
+    The export: every level under the unit."""
     jurisdiction, _levels, params = _asked(request)
-    period = params["period"]
-    found = visit_report_selectors.visit_report(jurisdiction=jurisdiction, period=period, unit=params["unit"])
-    tables = [t for t in (found.streets, found.communities, found.grids) if t.rows]
+    period, unit = params["period"], params["unit"]
     if params["export"]:
-        return export_response(tables, kind=params["export"], stem="visits",
-                               heading=f"{_('入户走访')} {periods.period_label(period)}")
+        found = visit_report_selectors.visit_export(jurisdiction=jurisdiction, period=period, unit=unit)
+        return export_response(found, kind=params["export"], stem="visits",
+                               heading=f"{found[0].rows[0]['name']} {_('入户走访')} {periods.period_label(period)}")
+    report = visit_report_selectors.visit_report(jurisdiction=jurisdiction, period=period, unit=unit,
+                                                 page=params["page"])
+    parent_url = None
+    if report.parent is not None:
+        parent_kind, parent_code, _name = report.parent
+        parent_url = (f"{request.path}?{periods.period_query(period)}" if parent_kind == UnitKind.CITY
+                      else visit_report_selectors.visit_link(parent_code, period))
     return render(request, "reports/visits.html", {
-        **_common(request, period), "tables": tables, "export_qs": _query_without(request.GET, "export")})
+        **_common(request, period), "report": report, "parent_url": parent_url, "kind_label": UnitKind(report.kind).label,
+        "child_label": UnitKind(tables.CHILD[report.kind]).label if report.kind in tables.CHILD else "",
+        "hidden": [("unit", unit)] if unit else [], "page": report.page, "pages": report.pages,
+        "page_qs": _query_without(request.GET, "page", "export"),
+        "export_qs": _query_without(request.GET, "page", "export"),
+    })
 
 
 @login_required
