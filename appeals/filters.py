@@ -3,7 +3,11 @@
 They only narrow a queryset that appeals.selectors.appeal_scope has already scoped to
 the account, so a filter can never widen what an account sees. Places filter on
 ``territory_code`` (the most precise known code of the appeal's place), so "in this
-community" is one prefix match.
+district" is one prefix match; a community is its own key (``community_id``, the code),
+the same rows as its prefix: the index appeal_comm_state_created (community, state,
+created_at, id) then gives a community's newest appeals of one state in order, where the
+prefix made PostgreSQL walk the city's (created_at, id) index and filter (docs/BENCHMARKS.md,
+issue 24: 643,000 rows read for 51 at ten million appeals).
 """
 
 import django_filters
@@ -29,7 +33,7 @@ class AppealFilter(django_filters.FilterSet):
     )
     district = under("district", code_path="territory_code")
     street = under("street", code_path="territory_code")
-    community = under("community", code_path="territory_code")
+    community = under("community", code_path="territory_code", key_path="community_id")
     grid = under("grid", code_path="territory_code")
     overdue = django_filters.BooleanFilter(
         method="filter_overdue", label=_("true：已过办结时限且尚未办结；false：未超期")

@@ -296,7 +296,11 @@ class Appeal(models.Model):
                          condition=Q(dispatched_by__isnull=False)),
             models.Index(fields=["merged_into"], name="appeal_merged_into", condition=Q(merged_into__isnull=False)),
             models.Index(fields=["claimed_by"], name="appeal_claimed_by", condition=Q(claimed_by__isnull=False)),
-            models.Index(fields=["community", "state"], name="appeal_comm_state"),
+            # A community's appeals of one state, newest first (the API's ?community=&state=,
+            # appeals.filters): a page is the next rows of this index, in either direction
+            # (keyset pages); its (community, state) prefix serves the queue's and the unit
+            # pages' community keys.
+            models.Index(fields=["community", "state", "created_at", "id"], name="appeal_comm_state_created"),
             # With the id: 类案参考 (appeals.suggest.similar) reads a street's most recent closed
             # appeals in index order, stopping at its window (the same writes as (street, state)).
             models.Index(fields=["street", "state", "id"], name="appeal_street_state_id"),
