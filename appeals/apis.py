@@ -176,7 +176,10 @@ class AppealCollectionAPI(generics.ListAPIView):
     def get_queryset(self):
         # Category and place joined, the other units filled in by a few small queries
         # (selectors.with_units): planning a seven-table join cost more than running it.
-        return selectors.listed(selectors.appeal_scope(jurisdiction_for(self.request.user)))
+        # The community filter (filters.AppealFilter checks the code) is given to the scope,
+        # which then needs no territory prefix where the account covers the community.
+        community = self.request.query_params.get("community") or None
+        return selectors.listed(selectors.appeal_scope(jurisdiction_for(self.request.user), community=community))
 
     @extend_schema(
         tags=TAGS, summary=gettext_lazy("诉求列表（限本辖区，电话脱敏）"),

@@ -102,10 +102,20 @@ def appeal_sort(key: str | None, *, default: str) -> Sort:
     return APPEAL_SORTS.get(key or default) or APPEAL_SORTS[default]
 
 
-def appeal_scope(jurisdiction: Jurisdiction) -> QuerySet[Appeal]:
+def appeal_scope(jurisdiction: Jurisdiction, *, community: str | None = None) -> QuerySet[Appeal]:
     """Every appeal the account may see: its place lies under one of the account's code
-    prefixes, or it is routed or whistled to one of the account's departments."""
+    prefixes, or it is routed or whistled to one of the account's departments.
+
+    ``community`` (a community code, the API's ``?community=``): only that community's
+    appeals (its key, Appeal.community). Where the account's prefixes cover the community,
+    every appeal of it is in scope, so the key alone says it: given the prefix as well,
+    PostgreSQL takes the two for independent, expects a handful of rows and reads the whole
+    community to sort it, where appeal_comm_state_created gives a page in order."""
     qs = Appeal.objects.all()
+    if community is not None:
+        qs = qs.filter(community_id=community)
+        if jurisdiction.covers(community):
+            return qs
     if jurisdiction.everything:
         return qs
     q = jurisdiction.code_q("territory_code")

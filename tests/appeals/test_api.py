@@ -468,6 +468,9 @@ def test_community_filter_gives_the_rows_and_order_of_the_territory_prefix(city,
               {"building": city.building_c1}, {"building": None, "community": city.comm_a, "address_text": "东街路口"},
               {"building": None, "street": city.street_a, "address_text": "甲街道某处"}]
     appeals = [receive(city, category=cat, phone=f"1380000{i:04d}", **places[i % len(places)]) for i in range(18)]
+    # Routed to a department: in its scope by the route, not by its place.
+    appeals += [receive(city, category=component_department_category(), building=building, phone=f"1370000{i:04d}")
+                for i, building in enumerate((city.building_c1, city.building_a1, city.building_c1))]
     base = timezone.now() - timedelta(days=3)
     for i, appeal in enumerate(appeals):
         # Ties on created_at (broken by the id, newest first) and an order unlike the ids'.
@@ -497,8 +500,10 @@ def test_community_filter_gives_the_rows_and_order_of_the_territory_prefix(city,
                     user, community, state)
                 seen += len(expected)
     assert seen > 30  # the comparison compared rows, not empty lists
+    # The department sees its routed appeals of a community outside any prefix of its own.
+    assert len(listed(u.department_handler, community=city.comm_c.code)[0]) == 2
     # The community's own appeals only: not those of its street without a community.
-    assert len(listed(u.supervisor, community=city.comm_a.code)[0]) == 9
+    assert len(listed(u.supervisor, community=city.comm_a.code)[0]) == 10
     # An unknown community lists nothing; a malformed code is a 400 naming the field.
     assert listed(u.supervisor, community="110101009009") == ([], 0)
     bad = staff(u.supervisor).get("/api/v1/appeals/", {"community": "11010100100"})
