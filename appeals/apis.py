@@ -176,7 +176,10 @@ class AppealCollectionAPI(generics.ListAPIView):
     def get_queryset(self):
         # Category and place joined, the other units filled in by a few small queries
         # (selectors.with_units): planning a seven-table join cost more than running it.
-        return selectors.listed(selectors.appeal_scope(jurisdiction_for(self.request.user)))
+        # The street and community filters (filters.AppealFilter checks the codes) are given
+        # to the scope, which then needs no territory prefix where the account covers the unit.
+        units = {key: self.request.query_params.get(key) or None for key in ("street", "community")}
+        return selectors.listed(selectors.appeal_scope(jurisdiction_for(self.request.user), **units))
 
     @extend_schema(
         tags=TAGS, summary=gettext_lazy("诉求列表（限本辖区，电话脱敏）"),

@@ -296,10 +296,15 @@ class Appeal(models.Model):
                          condition=Q(dispatched_by__isnull=False)),
             models.Index(fields=["merged_into"], name="appeal_merged_into", condition=Q(merged_into__isnull=False)),
             models.Index(fields=["claimed_by"], name="appeal_claimed_by", condition=Q(claimed_by__isnull=False)),
-            models.Index(fields=["community", "state"], name="appeal_comm_state"),
-            # With the id: 类案参考 (appeals.suggest.similar) reads a street's most recent closed
+            # A community's appeals of one state, newest first (the API's ?community=&state=,
+            # appeals.filters): a page is the next rows of this index, in either direction
+            # (keyset pages); its (community, state) prefix serves the queue's and the unit
+            # pages' community keys. The same for streets below.
+            models.Index(fields=["community", "state", "created_at", "id"], name="appeal_comm_state_created"),
+            # A street's appeals of one state, newest first: the API's ?street=&state=, and
+            # 类案参考 (appeals.suggest.similar), which reads a street's most recent closed
             # appeals in index order, stopping at its window (the same writes as (street, state)).
-            models.Index(fields=["street", "state", "id"], name="appeal_street_state_id"),
+            models.Index(fields=["street", "state", "created_at", "id"], name="appeal_street_state_created"),
             models.Index(fields=["state", "deadline"], name="appeal_state_deadline"),
             models.Index(fields=["state", "level_deadline"], name="appeal_state_leveldl"),
             models.Index(fields=["feedback_at"], name="appeal_awaiting_feedback",

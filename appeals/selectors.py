@@ -102,10 +102,24 @@ def appeal_sort(key: str | None, *, default: str) -> Sort:
     return APPEAL_SORTS.get(key or default) or APPEAL_SORTS[default]
 
 
-def appeal_scope(jurisdiction: Jurisdiction) -> QuerySet[Appeal]:
+def appeal_scope(jurisdiction: Jurisdiction, *, street: str | None = None,
+                 community: str | None = None) -> QuerySet[Appeal]:
     """Every appeal the account may see: its place lies under one of the account's code
-    prefixes, or it is routed or whistled to one of the account's departments."""
+    prefixes, or it is routed or whistled to one of the account's departments.
+
+    ``street``, ``community`` (codes, the API's ``?street=``/``?community=``): only that
+    unit's appeals, by its key (Appeal.street, Appeal.community). Where the account's
+    prefixes cover the unit, every appeal of it is in scope, so the key alone says it:
+    given the prefix as well, PostgreSQL takes the two for independent, expects a handful
+    of rows and reads the whole unit to sort it, where appeal_comm_state_created /
+    appeal_street_state_created give a page in order."""
     qs = Appeal.objects.all()
+    units = {"street_id": street, "community_id": community}
+    for key, code in units.items():
+        if code is not None:
+            qs = qs.filter(**{key: code})
+    if any(code is not None and jurisdiction.covers(code) for code in units.values()):
+        return qs
     if jurisdiction.everything:
         return qs
     q = jurisdiction.code_q("territory_code")

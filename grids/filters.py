@@ -19,13 +19,17 @@ CODE_DIGITS = {"district": 6, "street": 9, "community": 12, "grid": 15, "buildin
 LEVEL_NAMES = {"district": _("区"), "street": _("街道"), "community": _("社区"), "grid": _("网格"), "building": _("楼栋")}
 
 
-def under(level: str, *, code_path: str) -> django_filters.CharFilter:
+def under(level: str, *, code_path: str, key_path: str | None = None) -> django_filters.CharFilter:
     """Everything under one unit. Codes are hierarchical, so "under" is a code prefix;
-    the code must be complete, or ``1101`` would match several districts."""
+    the code must be complete, or ``1101`` would match several districts. ``key_path``: a
+    column that holds the unit's own code at that level (a denormalised key, such as
+    Appeal.community): the filter is then equality on it — the same rows as the prefix,
+    as every code extends its parent's — which an index leading with that key serves,
+    with the list's order after it."""
     digits = CODE_DIGITS[level]
     return django_filters.CharFilter(
-        field_name=code_path,
-        lookup_expr="startswith",
+        field_name=key_path or code_path,
+        lookup_expr="exact" if key_path else "startswith",
         label=_("%(level)s编码（%(digits)s 位数字）：只列出其下的记录") % {"level": LEVEL_NAMES[level], "digits": digits},
         validators=[
             RegexValidator(

@@ -2,8 +2,8 @@
 
 By the model's own text features (character n-grams, TF-IDF, L2-normalised rows: a dot
 product is the cosine). The cost is bounded: one query reads the ids of the
-CATEGORY_SIMILAR_WINDOW most recent closed appeals of the appeal's street (the index on
-(street, state)); their feature rows are kept per process for the most recently used
+CATEGORY_SIMILAR_WINDOW most recent closed appeals of the appeal's street, newest first (the
+index appeal_street_state_created, in its order); their feature rows are kept per process for the most recently used
 streets (CACHED_STREETS), so only appeals closed since are read and transformed; one
 sparse product scores them; the same community's appeals come first on ties within a
 hundredth. Nothing is stored in the database per appeal.
@@ -80,7 +80,7 @@ def similar_closed(appeal: Appeal, *, k: int = 3, window: int | None = None) -> 
     _version, model = found
     window = window or settings.CATEGORY_SIMILAR_WINDOW
     rows = list(Appeal.objects.filter(street_id=appeal.street_id, state=AppealState.CLOSED)
-                .order_by("-id").values_list("id", "community_id")[:window])
+                .order_by("-created_at", "-id").values_list("id", "community_id")[:window])
     if not rows:
         return []
     ids = [r[0] for r in rows]

@@ -140,7 +140,7 @@ def unit_trend(*, kind: str, code: str, last_month: date, months: int = 12) -> d
 
 
 # The appeal's place column of each level: a unit's appeals are those of its own key
-# (a parent key, indexed by appeal_comm_state / appeal_street_state …), never a LIKE.
+# (a parent key, indexed by appeal_comm_state_created / appeal_street_state_created …), never a LIKE.
 _PLACE_KEY = {
     UnitKind.GRID: "grid_id", UnitKind.COMMUNITY: "community_id", UnitKind.STREET: "street_id",
     UnitKind.DISTRICT: "district_id", UnitKind.DEPARTMENT: "handling_department__code",

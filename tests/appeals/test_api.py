@@ -454,6 +454,67 @@ def test_list_is_scoped_filtered_and_masked(city, staff):
     assert APIClient().get("/api/v1/appeals/").status_code in (401, 403)
 
 
+def test_street_and_community_filters_give_the_rows_and_order_of_the_territory_prefix(city, staff):
+    # ?street= and ?community= are equality on the appeal's unit keys (appeals.filters), read
+    # through appeal_street_state_created / appeal_comm_state_created; they must list exactly
+    # what the code prefix on territory_code listed, newest first, within each account's
+    # jurisdiction, page after page.
+    from datetime import timedelta
+
+    from appeals.selectors import appeal_scope
+    from governance.staff.selectors import jurisdiction_for
+
+    cat = grid_category()
+    places = [{"building": city.building_a1}, {"building": city.building_a2}, {"building": city.building_b1},
+              {"building": city.building_c1}, {"building": None, "community": city.comm_a, "address_text": "东街路口"},
+              {"building": None, "street": city.street_a, "address_text": "甲街道某处"}]
+    appeals = [receive(city, category=cat, phone=f"1380000{i:04d}", **places[i % len(places)]) for i in range(18)]
+    # Routed to a department: in its scope by the route, not by its place.
+    appeals += [receive(city, category=component_department_category(), building=building, phone=f"1370000{i:04d}")
+                for i, building in enumerate((city.building_c1, city.building_a1, city.building_c1))]
+    base = timezone.now() - timedelta(days=3)
+    for i, appeal in enumerate(appeals):
+        # Ties on created_at (broken by the id, newest first) and an order unlike the ids'.
+        Appeal.objects.filter(pk=appeal.pk).update(
+            created_at=base + timedelta(hours=(i * 7) % 5), state=S.CLOSED if i % 3 else S.DISPATCHED)
+
+    def listed(user, **params):
+        client, page, rows = staff(user), {"page_size": 2, **params}, []
+        response = client.get("/api/v1/appeals/", page)
+        while True:
+            assert response.status_code == 200, response.content
+            rows += [row["tracking_code"] for row in response.json()["results"]]
+            if not response.json()["next"]:
+                return rows, response.json()["count"]
+            response = client.get(response.json()["next"])
+
+    u = city.users
+    seen = 0
+    for user in (u.supervisor, u.district_supervisor, u.street_officer, u.community_worker, u.grid_worker,
+                 u.outsider, u.department_handler):
+        scope = appeal_scope(jurisdiction_for(user))
+        for level, unit in (("community", city.comm_a), ("community", city.comm_a2), ("community", city.comm_c),
+                            ("street", city.street_a), ("street", city.street_b)):
+            for state in (S.DISPATCHED, S.CLOSED):
+                expected = list(scope.filter(state=state, territory_code__startswith=unit.code)
+                                .order_by("-created_at", "-id").values_list("tracking_code", flat=True))
+                assert listed(user, **{level: unit.code, "state": state}) == (expected, len(expected)), (
+                    user, unit, state)
+                seen += len(expected)
+        # Both filters at once: the community's rows (none where it is not in the street).
+        assert listed(user, street=city.street_b.code, community=city.comm_a.code) == ([], 0)
+    assert seen > 30  # the comparison compared rows, not empty lists
+    # The department sees its routed appeals of a community outside any prefix of its own.
+    assert len(listed(u.department_handler, community=city.comm_c.code)[0]) == 2
+    # The community's own appeals only: not those of its street without a community.
+    assert len(listed(u.supervisor, community=city.comm_a.code)[0]) == 10
+    assert len(listed(u.supervisor, street=city.street_a.code)[0]) == 16
+    # An unknown community lists nothing; a malformed code is a 400 naming the field.
+    assert listed(u.supervisor, community="110101009009") == ([], 0)
+    bad = staff(u.supervisor).get("/api/v1/appeals/", {"community": "11010100100"})
+    assert bad.status_code == 400 and set(bad.json()) == {"community"}
+
+
 def test_department_sees_what_is_routed_to_it(city, staff):
     routed = receive(city, category=component_department_category())
     receive(city, category=grid_category())
@@ -479,6 +540,10 @@ def test_list_queries_are_bounded(city, staff, django_assert_max_num_queries):
         with django_assert_max_num_queries(3):
             response = client.get("/api/v1/appeals/", {"page_size": 100})
         assert response.json()["count"] == n
+        for unit in ({"community": city.comm_a.code}, {"street": city.street_a.code}):
+            with django_assert_max_num_queries(3):
+                response = client.get("/api/v1/appeals/", {"page_size": 100, **unit})
+            assert response.json()["count"] == n
 
 
 # --- public bits --------------------------------------------------------------------------------------
