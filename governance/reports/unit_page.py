@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals.deadlines import deadline_text, duration_text
+from appeals.deadlines import deadline_formatter, duration_text, unit_of
 from appeals.enums import AppealState, Rating
 from appeals.models import Category
 from appeals.selectors import appeal_scope, late_q
@@ -22,7 +22,7 @@ from governance.assessment.selectors import scores_for
 from governance.kernel.codes import descendants_q
 from governance.kernel.errors import NotFound
 from governance.reports.deliberation import deliberation_table
-from governance.reports.tables import CHILD, LIST_LIMIT, PLACE_RELATED, Column, ReportTable
+from governance.reports.tables import CHILD, LIST_LIMIT, PLACE_RELATED, Column, ReportTable, place_texts
 from governance.reports.units import MEASURES, score_dict, unit_table
 from governance.staff.selectors import Jurisdiction
 from grids.models import UNIT_MODELS
@@ -200,16 +200,20 @@ def category_breakdown(*, jurisdiction: Jurisdiction, period: Period, kind: str,
 def problem_appeals(*, jurisdiction: Jurisdiction, period: Period, kind: str, code: str,
                     now: datetime | None = None) -> ReportTable:
     """The unit's appeals that pull its rates down: overdue, unsatisfied or reworked —
-    the most overdue first, at most LIST_LIMIT (one query). No personal data."""
+    the most overdue first, at most LIST_LIMIT (one query, and place_texts' one). No personal data."""
     now = now or timezone.now()
     overdue = late_q(now)
-    appeals = (
+    appeals = list(
         _unit_appeals(jurisdiction=jurisdiction, period=period, kind=kind, code=code)
         .filter(overdue | Q(rating=Rating.UNSATISFIED) | Q(rework_count__gt=0))
         .select_related(*PLACE_RELATED).order_by("deadline", "id")[:LIST_LIMIT]
     )
+    where = place_texts(appeals)
+    # Translated once for the rows, not per row (get_state_display translates every state).
+    states, deadline = {k: str(v) for k, v in AppealState.choices}, deadline_formatter(with_year=True)
     rows, links = [], []
     for appeal in appeals:
+        place, handler = where(appeal)
         problems = []
         late = (appeal.resolved_at or now) - appeal.deadline
         if late > timedelta(0):
@@ -221,9 +225,8 @@ def problem_appeals(*, jurisdiction: Jurisdiction, period: Period, kind: str, co
         rows.append({
             "tracking_code": appeal.tracking_code,
             "category": appeal.category.name if appeal.category_id else _("未分类"),
-            "place": appeal.place_name, "handler": appeal.handling_unit_name,
-            "state": appeal.get_state_display(),
-            "deadline": deadline_text(appeal, with_year=True),
+            "place": place, "handler": handler, "state": states.get(appeal.state, appeal.state),
+            "deadline": deadline(appeal.deadline, unit_of(appeal)),
             "problem": "、".join(problems),
         })
         links.append({"tracking_code": reverse("appeals:detail", args=[appeal.tracking_code])})

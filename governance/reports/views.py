@@ -151,6 +151,8 @@ def supervision(request):
                                                    cursor=params["cursor"] or None)
     context = {
         "table": found.table, "page": found.page, "total": found.table.total, "filters": filters,
+        # Each row's cells printed at once (presenters.table_html), and its links for the 督办 button.
+        "rows": list(zip(presenters.table_html(found.table), found.table.links, strict=True)),
         "categories": category_list(), "units": scope.post_units(jurisdiction),
         "page_qs": _query_without(request.GET, "page", "cursor", "export"),
         "export_qs": _query_without(request.GET, "page", "cursor", "export"),
