@@ -123,7 +123,7 @@ def supervision_rows(appeals, *, now: datetime, total: int | None) -> ReportTabl
     detail, notes = (reverse(name, args=[_CODE]).split(_CODE) for name in ("appeals:detail", "reports:supervision-notes"))
     for appeal in appeals:
         table.rows.append(row(appeal))
-        code = quote(appeal.tracking_code, safe=RFC3986_SUBDELIMS + "~:@")  # as reverse() quotes
+        code = quote(appeal.tracking_code, safe=RFC3986_SUBDELIMS + "/~:@")  # as reverse() quotes (units._unit_links)
         table.links.append({"tracking_code": code.join(detail), "notes": code.join(notes)})
     return table
 
