@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from governance.assessment import formulas
 from governance.enums import Role, staffing_roles
 from governance.models import Post
+from governance.reports import tables
 from governance.reports.scope import units_under
 from governance.reports.tables import Column, ReportTable
 from governance.staff.selectors import Jurisdiction
@@ -56,7 +57,9 @@ class Staffing:
     city: ReportTable  # judged (达标); empty unless the viewer sees the whole city
     districts: ReportTable  # judged (达标)
     streets: ReportTable  # detail
-    communities: ReportTable  # detail
+    communities: ReportTable  # detail: one page of them (``page``), or all; ``total`` all of them
+    page: int | None = None
+    pages: int = 1
 
 
 def _staffing_columns(parent_label: str | None, *, judged: bool) -> list[Column]:
@@ -72,7 +75,7 @@ def _staffing_columns(parent_label: str | None, *, judged: bool) -> list[Column]
     return [*cols, Column("gap", _("距目标缺口(人)"), "int")]
 
 
-def staffing(*, jurisdiction: Jurisdiction, unit: str = "") -> Staffing:
+def staffing(*, jurisdiction: Jurisdiction, unit: str = "", page: int | None = None) -> Staffing:
     """社区工作者 per 10,000 城镇常住人口 against STAFFING_TARGET_PER_10K (18), DESIGN.md §5.
 
     - Who counts: distinct people (accounts) holding a post of a counted role
@@ -83,7 +86,10 @@ def staffing(*, jurisdiction: Jurisdiction, unit: str = "") -> Staffing:
     - 达标 is judged for the districts and the city; streets and communities are detail.
 
     Only units inside the jurisdiction (and under ``unit``, a code prefix; NotFound outside)
-    are listed, so every listed unit's posts and figures are all counted. Four queries."""
+    are listed, so every listed unit's posts and figures are all counted. ``page``: the
+    communities' rows of that page only (PAGE_SIZE, by code; a city has thousands of them:
+    3,000 rows were 1 MB and 60 ms of a page), every community still counted in the
+    figures above; None: every row (exports, API). Four queries."""
     districts = units_under(jurisdiction, unit, District, "code", "name", "urban_population")
     streets = units_under(jurisdiction, unit, Street, "code", "name", "urban_population", "district__name")
     communities = units_under(jurisdiction, unit, Community, "code", "name", "urban_population", "street__name")
@@ -128,7 +134,12 @@ def staffing(*, jurisdiction: Jurisdiction, unit: str = "") -> Staffing:
                 population[code] = _rolled_up(None, parts[code])
                 city_rows.append(row(code, _("全市")))
     labels = dict(Role.choices)
+    listed = communities
+    if page is not None:
+        start = (page - 1) * tables.PAGE_SIZE
+        listed = communities[start:start + tables.PAGE_SIZE]
     return Staffing(
+        page=page, pages=max((len(communities) - 1) // tables.PAGE_SIZE + 1, 1),
         target=target,
         roles=[str(labels[r]) for r in Role.values if r in roles],
         city=ReportTable(key="staffing-city", title=_("全市社区工作者配比"),
@@ -141,5 +152,6 @@ def staffing(*, jurisdiction: Jurisdiction, unit: str = "") -> Staffing:
                             rows=[row(s["code"], s["name"], parent=s["district__name"]) for s in streets]),
         communities=ReportTable(key="staffing-communities", title=_("各社区社区工作者配比（明细）"),
                                 columns=_staffing_columns(_("所属街道"), judged=False),
-                                rows=[row(c["code"], c["name"], parent=c["street__name"]) for c in communities]),
+                                rows=[row(c["code"], c["name"], parent=c["street__name"]) for c in listed],
+                                total=len(communities) if page is not None else None),
     )

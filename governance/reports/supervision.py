@@ -1,19 +1,21 @@
 """The 督办 list (督办清单): appeals at the district 督办 level and every other overdue
 appeal being handled, the most overdue first; and the supervisors' notes on them."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from appeals import events
-from appeals.deadlines import deadline_formatter, deadline_text, duration_text
+from appeals.deadlines import deadline_formatter, duration_text, unit_of
 from appeals.enums import OPEN_STATES, AppealState, EscalationLevel
 from appeals.models import Appeal, AppealEvent, handling_unit_text, place_text
 from appeals.selectors import appeal_scope, overdue_q
@@ -22,7 +24,7 @@ from governance.kernel.errors import NotFound
 from governance.kernel.keyset import KeysetPage, Sort, capped_count, keyset_page
 from governance.reports import tables
 from governance.reports.exports import RowSource, write_rows
-from governance.reports.tables import PLACE_RELATED, Column, ReportTable
+from governance.reports.tables import PLACE_RELATED, Column, ReportTable, place_texts
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
 
 
@@ -115,24 +117,56 @@ def supervision_page(*, jurisdiction: Jurisdiction, filters: SupervisionFilters,
 def supervision_rows(appeals, *, now: datetime, total: int | None) -> ReportTable:
     """The 督办 list's table of ``appeals`` (a page of supervision_queryset), with its links."""
     table = ReportTable(key="supervision", title=_("督办清单"), columns=supervision_columns(), total=total)
+    appeals = list(appeals)
+    row = supervision_row_printer(now=now, where=place_texts(appeals))
+    # Every link is the same path around the code: reversed once, not twice per row.
+    detail, notes = (reverse(name, args=[_CODE]).split(_CODE) for name in ("appeals:detail", "reports:supervision-notes"))
     for appeal in appeals:
-        table.rows.append(supervision_row(appeal, now=now))
-        table.links.append({"tracking_code": reverse("appeals:detail", args=[appeal.tracking_code]),
-                            "notes": reverse("reports:supervision-notes", args=[appeal.tracking_code])})
+        table.rows.append(row(appeal))
+        code = quote(appeal.tracking_code, safe=RFC3986_SUBDELIMS + "/~:@")  # as reverse() quotes (units._unit_links)
+        table.links.append({"tracking_code": code.join(detail), "notes": code.join(notes)})
     return table
 
 
+_CODE = "__code__"  # a stand-in for a tracking code in a reversed path
+
+
 def supervision_row(appeal: Appeal, *, now: datetime) -> dict:
-    overdue, hours = overdue_parts(now=now, deadline=appeal.deadline)
-    return _row(
-        tracking_code=appeal.tracking_code,
-        category=appeal.category.name if appeal.category_id else _("未分类"),
-        place=appeal.place_name, handler=appeal.handling_unit_name,
-        level=appeal.get_escalation_level_display() or "", state=appeal.get_state_display(),
-        deadline_text=deadline_text(appeal, with_year=True), overdue=overdue, overdue_hours=hours,
-        deferred=appeal.deferred, last_reminded_at=appeal.last_reminded_at,
-        notes=getattr(appeal, "supervision_notes", 0),
-    )
+    return supervision_row_printer(now=now)(appeal)
+
+
+def _texts() -> tuple[dict, dict, str]:
+    """The texts of the escalation levels and states, and of no category, translated once
+    for many rows (get_FOO_display translates every choice at each call)."""
+    return ({k: str(v) for k, v in EscalationLevel.choices}, {k: str(v) for k, v in AppealState.choices},
+            _("未分类"))
+
+
+def _where(appeal: Appeal) -> tuple[str, str]:
+    return appeal.place_name, appeal.handling_unit_name
+
+
+def supervision_row_printer(*, now: datetime, where: Callable[[Appeal], tuple[str, str]] = _where,
+                            ) -> Callable[[Appeal], dict]:
+    """``row(appeal)``: an appeal's row of the list at ``now``, its texts translated once
+    for all the rows it prints; ``where``: its place and handler (tables.place_texts for many)."""
+    levels, states, uncategorised = _texts()
+    text = deadline_formatter(with_year=True)
+
+    def row(appeal: Appeal) -> dict:
+        overdue, hours = overdue_parts(now=now, deadline=appeal.deadline)
+        place, handler = where(appeal)
+        return _row(
+            tracking_code=appeal.tracking_code,
+            category=appeal.category.name if appeal.category_id else uncategorised,
+            place=place, handler=handler,
+            level=levels.get(appeal.escalation_level, ""), state=states.get(appeal.state, appeal.state),
+            deadline_text=text(appeal.deadline, unit_of(appeal)), overdue=overdue, overdue_hours=hours,
+            deferred=appeal.deferred, last_reminded_at=appeal.last_reminded_at,
+            notes=getattr(appeal, "supervision_notes", 0),
+        )
+
+    return row
 
 
 def overdue_parts(*, now: datetime, deadline: datetime | None) -> tuple[str, int]:
@@ -179,9 +213,7 @@ def supervision_export(*, jurisdiction: Jurisdiction, filters: SupervisionFilter
         return filtered.order_by().values("pk")[:limit].count()
 
     def rows() -> Iterator[dict]:
-        levels = {k: str(v) for k, v in EscalationLevel.choices}
-        states = {k: str(v) for k, v in AppealState.choices}
-        uncategorised = _("未分类")
+        levels, states, uncategorised = _texts()
         text = deadline_formatter(with_year=True)
         # 督办 notes are few: counted in one query, not in a subquery per row (which ran
         # for every row before the sort, so before the first one was sent).

@@ -151,6 +151,8 @@ def supervision(request):
                                                    cursor=params["cursor"] or None)
     context = {
         "table": found.table, "page": found.page, "total": found.table.total, "filters": filters,
+        # Each row's cells printed at once (presenters.table_html), and its links for the 督办 button.
+        "rows": list(zip(presenters.table_html(found.table), found.table.links, strict=True)),
         "categories": category_list(), "units": scope.post_units(jurisdiction),
         "page_qs": _query_without(request.GET, "page", "cursor", "export"),
         "export_qs": _query_without(request.GET, "page", "cursor", "export"),
@@ -248,13 +250,14 @@ def hotspot_repeats(request):
 def staffing(request):
     """社区工作者配比 against the target: the city and districts judged, streets and communities as detail."""
     jurisdiction, _levels, params = _asked(request)
-    unit = params["unit"]
-    found = staffing_selectors.staffing(jurisdiction=jurisdiction, unit=unit)
-    export = params["export"]
+    unit, export = params["unit"], params["export"]
+    # The page shows a page of the communities; the export all of them.
+    found = staffing_selectors.staffing(jurisdiction=jurisdiction, unit=unit, page=None if export else params["page"])
     if export:
         tables = [t for t in (found.city, found.districts, found.streets) if t.rows]
         return export_response([*tables, found.communities], kind=export, stem="staffing")
-    context = {"found": found, "unit": unit, "export_qs": _query_without(request.GET, "export")}
+    context = {"found": found, "unit": unit, "export_qs": _query_without(request.GET, "export", "page"),
+               "page": found.page, "pages": found.pages, "page_qs": _query_without(request.GET, "page", "export")}
     return render(request, "reports/staffing.html", context)
 
 

@@ -118,3 +118,28 @@ def test_each_viewer_sees_whole_units_of_their_own(staffed, login):
     data = login(staffed.users.district_supervisor).get("/api/v1/reports/staffing/").json()
     assert [r["code"] for r in data["districts"]["rows"]] == ["110101"] and data["city"]["rows"] == []
     assert login(staffed.users.street_officer).get("/reports/staffing/?unit=110101002").status_code == 404
+
+
+def test_the_page_shows_a_page_of_communities_the_figures_count_them_all(staffed, login, monkeypatch,
+                                                                        django_assert_max_num_queries):
+    """A city has thousands of communities: the page lists PAGE_SIZE of them (by code) with
+    the pages' links; the district and city figures, the export and the API count them all."""
+    from governance.reports import tables
+
+    monkeypatch.setattr(tables, "PAGE_SIZE", 2)
+    client = login(staffed.users.supervisor)
+    client.get("/reports/staffing/")
+    with django_assert_max_num_queries(10):
+        first = client.get("/reports/staffing/").content.decode()
+    page_one = page_tables(first)
+    assert [r[0] for r in page_one["staffing-communities"][1:]] == ["110101001001", "110101001002"]
+    assert "第 1 / 2 页" in first and "page=2" in first
+    page_two = page_tables(client.get("/reports/staffing/?page=2").content.decode())
+    assert [r[0] for r in page_two["staffing-communities"][1:]] == ["110101002001"]
+    # The district's figure counts every community's people, whichever page is shown.
+    header, *rows = page_two["staffing-districts"]
+    assert dict(zip(header, rows[0], strict=True))["社区工作者(人)"] == "18"
+    csv = b"".join(client.get("/reports/staffing/?page=2&export=csv").streaming_content).decode("utf-8-sig")
+    assert all(code in csv for code in ("110101001001", "110101001002", "110101002001"))
+    data = client.get("/api/v1/reports/staffing/").json()
+    assert len(data["communities"]["rows"]) == 3 and data["communities"]["total"] is None

@@ -9,6 +9,7 @@ import pytest
 from appeals.enums import AppealAction, AppealState
 from appeals.models import AppealEvent
 from governance.models import Notification
+from tests.reports.conftest import make_overdue
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +74,37 @@ def test_only_supervisors_write_notes(city, overdue, login):
     empty = login(city.users.supervisor).post(f"/reports/supervision/{code}/", {"note": "  "})
     assert empty.status_code == 400
     assert not AppealEvent.objects.filter(action=AppealAction.SUPERVISE).exists()
+
+
+def test_each_row_names_place_and_handler_as_the_appeal_does(city, overdue, login, django_assert_max_num_queries):
+    """The list names the places and handlers from one query of the units' names
+    (tables.place_texts), not from joins: the same texts as the appeal's own properties,
+    whoever handles it — a grid (with its community), a street, a department, or nobody
+    yet (the community's or the street's queue)."""
+    from appeals.enums import HandlingLevel, QueueLevel
+    from appeals.models import Appeal
+
+    extra = make_overdue(city)  # a second set: more kinds of handler in one page
+    handled = {
+        "a1": dict(handling_level=HandlingLevel.GRID, handling_grid=city.grid_a2),
+        "a2": dict(handling_level=HandlingLevel.DEPARTMENT, handling_department=city.chengguan),
+        "c1": dict(handling_level=HandlingLevel.STREET, handling_street=city.street_b),
+    }
+    unhandled = dict(handling_level="", handling_grid=None, handling_community=None, handling_street=None,
+                     handling_department=None)
+    for key, fields in handled.items():
+        Appeal.objects.filter(pk=overdue[key].pk).update(**{**unhandled, **fields})
+    Appeal.objects.filter(pk=extra["a1"].pk).update(**unhandled, queue_level=QueueLevel.COMMUNITY)
+    Appeal.objects.filter(pk=extra["a2"].pk).update(**unhandled, queue_level=QueueLevel.STREET)
+    client = login(city.users.supervisor)
+    client.get("/reports/supervision/")
+    with django_assert_max_num_queries(12):
+        rows = {r["tracking_code"]: r for r in client.get("/reports/supervision/").context["table"].rows}
+    assert len(rows) == 6
+    handlers = set()
+    for appeal in Appeal.objects.filter(tracking_code__in=rows):
+        assert (rows[appeal.tracking_code]["place"], rows[appeal.tracking_code]["handler"]) == (
+            appeal.place_name, appeal.handling_unit_name)
+        handlers.add(appeal.handling_unit_name)
+    assert {"甲一社区第二网格", "城管", "乙街道", "甲一社区（待派单）", "甲街道分中心（待派单）"} <= handlers
+    assert rows[overdue["c1"].tracking_code]["place"] == "乙一社区第一网格"

@@ -172,3 +172,37 @@ def test_departments_are_ranked_for_supervisors_only(city, scored, login):
     refused = login(city.users.department_handler).get("/reports/")
     assert refused.status_code == 403 and "部门的指标见工作台" in refused.content.decode()
     assert login(city.users.community_worker).get("/reports/?level=department").status_code == 404
+
+
+def test_a_unit_pages_category_sums_are_read_once_per_refresh_of_the_flows(city, scored, login,
+                                                                            django_assert_max_num_queries):
+    """The category table sums the unit's daily flows back to their first day (the overdue
+    stock): kept in the shared cache under the flows' token, so a second view reads no
+    flows and shows the same table; a refresh of the flows (a new token) reads them again."""
+    from datetime import date, timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from governance.assessment.flows import flows_rebuild
+    from tests.reports.conftest import NOW
+
+    client = login(city.users.supervisor)
+    url = f"/reports/unit/street/110101001/?{OCT}"
+
+    def categories():
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        flows_read = any("assessment_dailyflow" in q["sql"] for q in ctx.captured_queries)
+        return page_tables(response.content.decode())["categories"], flows_read
+
+    first, read = categories()
+    # 甲街道's five October appeals (conftest.scored): five dispatched, four resolved, three closed.
+    assert read and first[1] == ["01001", "暴露垃圾", "0", "5", "4", "3", "0", "1", "1", "3"]
+    with django_assert_max_num_queries(30):
+        again, read = categories()
+    assert again == first and not read
+    # A refresh (here the rebuild up to the same day, five minutes later) renews the token.
+    flows_rebuild(first=date(2026, 11, 20), last=date(2026, 11, 20), now=NOW + timedelta(minutes=5))
+    after, read = categories()
+    assert read and after == first
