@@ -48,7 +48,7 @@ def inprocess(database: str, requests: int) -> None:
     import redis
     from django.db import connection
     from django.test import Client
-    
+
     from bench.measure import intake_body
 
     buildings, categories = _sample()
@@ -57,8 +57,13 @@ def inprocess(database: str, requests: int) -> None:
 
     def post(i: int) -> None:
         body = json.dumps(intake_body(i, buildings=buildings, categories=categories, seed=seed), ensure_ascii=False)
-        response = client.post("/api/v1/appeals/", data=body, content_type="application/json",
-                               HTTP_ACCEPT="application/json", HTTP_HOST="127.0.0.1")
+        response = client.post(
+            "/api/v1/appeals/",
+            data=body,
+            content_type="application/json",
+            HTTP_ACCEPT="application/json",
+            HTTP_HOST="127.0.0.1",
+        )
         assert response.status_code == 201, (response.status_code, response.content[:300])
 
     server = redis.Redis.from_url(redis_url)
@@ -84,8 +89,10 @@ def inprocess(database: str, requests: int) -> None:
     for i in range(30, 30 + requests):
         post(i)
     cpu = time.process_time() - started
-    print(f"cpu/appeal {cpu / requests * 1000:.2f} ms; statements/POST {len(statements) / 10:.1f} (+ BEGIN, COMMIT); "
-          f"redis commands/POST {redis_commands / 10:.1f}")
+    print(
+        f"cpu/appeal {cpu / requests * 1000:.2f} ms; statements/POST {len(statements) / 10:.1f} (+ BEGIN, COMMIT); "
+        f"redis commands/POST {redis_commands / 10:.1f}"
+    )
 
 
 def server(database: str, requests: int) -> None:
@@ -117,8 +124,9 @@ def server(database: str, requests: int) -> None:
         measure.intake_throughput(base, buildings=buildings, categories=categories, requests=200, concurrency=8)
         for _round in range(2):
             before = workers_cpu()
-            result = measure.intake_throughput(base, buildings=buildings, categories=categories, requests=requests,
-                                               concurrency=8)
+            result = measure.intake_throughput(
+                base, buildings=buildings, categories=categories, requests=requests, concurrency=8
+            )
             cpu = workers_cpu() - before
             print(f"workers' cpu/appeal {cpu / max(result['created'], 1) * 1000:.2f} ms; {result}")
     finally:
