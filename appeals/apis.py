@@ -47,6 +47,7 @@ from governance.kernel.api.responses import NOT_FOUND as _NOT_FOUND
 from governance.kernel.errors import ApplicationError
 from governance.kernel.network import client_ip
 from governance.staff.selectors import Jurisdiction, jurisdiction_for
+from grids.locate import building_with_place
 from grids.models import Building, Community, Department, Street
 from grids.validators import normalize_phone
 
@@ -65,6 +66,17 @@ class _CategoryCodeField(serializers.SlugRelatedField):
         if category is None:
             self.fail("does_not_exist", slug_name=self.slug_field, value=smart_str(data))
         return category
+
+
+class _BuildingCodeField(serializers.SlugRelatedField):
+    """A building by its code with its grid, community and street, in one query written
+    out (grids.locate.building_with_place); the answers are SlugRelatedField's."""
+
+    def to_internal_value(self, data):
+        building = building_with_place(data)
+        if building is None:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=smart_str(data))
+        return building
 
 
 def _code_field(model_label, queryset, *, field_class=serializers.SlugRelatedField, **kwargs):
@@ -115,7 +127,7 @@ class AppealCollectionAPI(generics.ListAPIView):
             help_text=gettext_lazy("类别编码（见 /api/v1/categories/）；不确定可不填，由社区分类派单"),
         )
         building = _code_field(
-            gettext_lazy("楼栋"), Building.objects.select_related("grid__community__street"), required=False,
+            gettext_lazy("楼栋"), Building.objects.all(), field_class=_BuildingCodeField, required=False,
             allow_null=True, help_text=gettext_lazy("楼栋编码（19 位）；填了楼栋就不必填街道和社区"),
         )
         community = _code_field(

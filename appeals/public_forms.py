@@ -15,7 +15,8 @@ from appeals.selectors import category_list
 from appeals.suggest.records import parse_suggested
 from governance.kernel.errors import ApplicationError
 from governance.kernel.params import QueryForm, QueryText
-from grids.models import Building, Community, Street
+from grids.locate import building_with_place
+from grids.models import Community, Street
 from grids.validators import LANDLINE_RE, normalize_phone
 
 NOT_SURE = "other"  # "不确定": the appeal waits for staff to pick the category
@@ -147,7 +148,7 @@ class AppealSubmitForm(forms.Form):
         data = super().clean()
         street = community = building = None
         if data.get("building"):
-            building = Building.objects.select_related("grid__community__street").filter(code=data["building"]).first()
+            building = building_with_place(data["building"])
             if building is None:
                 self.add_error("building", _("所选楼栋不存在，请重新选择。"))
         if data.get("community"):

@@ -197,7 +197,7 @@ else:
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "governance.kernel.redis_cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "gongzhi",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

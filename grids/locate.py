@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from django.conf import settings
+from django.db import connections, router
 
 from grids import geo
 from grids.models import Building, Community, Grid, Street
@@ -120,3 +121,48 @@ def locate(*, lat: float, lon: float) -> Location | None:
     community = building.grid.community
     return Location(street=community.street, community=community, grid=building.grid, building=building,
                     method="nearest_building", distance_m=near[0].distance_m)
+
+
+# --- a building and its place, by code ----------------------------------------------------
+
+# The building, its grid, community and street in one row: every intake that names a
+# building reads it. Written out once from the models' fields (all of them, as the ORM's
+# select_related would read), because building this query through the ORM and making the
+# four instances cost ~0.45 ms of CPU per intake against ~0.13 ms here.
+_PLACE_CHAIN = ((Building, "b"), (Grid, "g"), (Community, "c"), (Street, "s"))
+_PLACE_FIELDS = [[f.attname for f in model._meta.concrete_fields] for model, _alias in _PLACE_CHAIN]
+
+
+def _place_sql() -> str:
+    columns = ", ".join(f'{alias}."{f.column}"' for model, alias in _PLACE_CHAIN for f in model._meta.concrete_fields)
+    table = {model: model._meta.db_table for model, _alias in _PLACE_CHAIN}
+    return (
+        f"SELECT {columns} FROM {table[Building]} b"
+        f" JOIN {table[Grid]} g ON g.code = b.{Building._meta.get_field('grid').column}"
+        f" JOIN {table[Community]} c ON c.code = g.{Grid._meta.get_field('community').column}"
+        f" JOIN {table[Street]} s ON s.code = c.{Community._meta.get_field('street').column}"
+        " WHERE b.code = %s"
+    )
+
+
+_PLACE_SQL = _place_sql()
+
+
+def building_with_place(code: str) -> Building | None:
+    """The building with ``code``, its grid, community and street attached (as
+    ``select_related("grid__community__street")``), or None: one query."""
+    db = router.db_for_read(Building)
+    with connections[db].cursor() as cursor:
+        cursor.execute(_PLACE_SQL, [str(code)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    objects, start = [], 0
+    for (model, _alias), names in zip(_PLACE_CHAIN, _PLACE_FIELDS, strict=True):
+        objects.append(model.from_db(db, names, row[start:start + len(names)]))
+        start += len(names)
+    building, grid, community, street = objects
+    community.street = street
+    grid.community = community
+    building.grid = grid
+    return building

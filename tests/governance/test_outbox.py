@@ -217,3 +217,34 @@ def test_the_command_delivers_what_is_pending_and_exits(city, sms_outbox):
     # Each: the SMS, and the grid's inbox message (新派单).
     assert out.getvalue().startswith("delivered 4, retried 0, failed 0, taken back 0; waiting 0")
     assert len(sms_outbox) == 2
+
+
+def test_a_kick_is_not_published_again_while_one_is_queued_that_no_relay_has_taken_up(monkeypatch):
+    from django.core.cache import cache
+
+    from governance.kernel.tasks import outbox_relay
+
+    published = []
+    monkeypatch.setattr(outbox_relay, "apply_async", lambda **kw: published.append(kw))  # a worker that is busy
+    assert outbox.kick() is True
+    assert outbox.kick() is False and outbox.kick() is False  # the queued relay will read those commits too
+    assert len(published) == 1 and cache.get(outbox.KICK_PENDING_KEY) == 1
+    outbox.relay()  # a relay starts before it reads: the next commit kicks again
+    assert cache.get(outbox.KICK_PENDING_KEY) is None
+    assert outbox.kick() is True and len(published) == 2
+
+
+def test_a_kick_that_could_not_be_published_leaves_no_flag(monkeypatch):
+    from django.core.cache import cache
+
+    from governance.kernel.tasks import outbox_relay
+
+    def broker_down(**kw):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(outbox_relay, "apply_async", broker_down)
+    assert outbox.kick() is False
+    assert cache.get(outbox.KICK_PENDING_KEY) is None  # after the pause, the next commit tries again
+    outbox.reset_kick_pause()
+    monkeypatch.setattr(outbox_relay, "apply_async", lambda **kw: None)
+    assert outbox.kick() is True

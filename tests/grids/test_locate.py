@@ -98,3 +98,25 @@ def test_patrol_with_the_phones_position_lands_on_the_grid_that_holds_it(city):
                      building=None, grid=city.grid_a1, phone="", address_text="",
                      latitude=Decimal("39.95"), longitude=Decimal("116.31"))
     assert (appeal.grid, appeal.state) == (city.grid_a1, AppealState.IN_PROGRESS)
+
+
+def test_a_building_with_its_place_is_what_the_orm_reads_in_one_query(city, django_assert_num_queries):
+    from django.forms.models import model_to_dict
+
+    from grids.locate import building_with_place
+
+    import_city_boundaries()  # boundaries read too, as select_related reads them
+    code = Building.objects.order_by("code").values_list("code", flat=True).first()
+    expected = Building.objects.select_related("grid__community__street").get(code=code)
+    with django_assert_num_queries(1):
+        found = building_with_place(code)
+        chain = [found, found.grid, found.grid.community, found.grid.community.street]
+    wanted = [expected, expected.grid, expected.grid.community, expected.grid.community.street]
+    for got, want in zip(chain, wanted, strict=True):
+        assert type(got) is type(want) and got.pk == want.pk
+        assert {f.attname: getattr(got, f.attname) for f in got._meta.concrete_fields} == {
+            f.attname: getattr(want, f.attname) for f in want._meta.concrete_fields}
+        assert not got._state.adding and got._state.db == "default"
+    assert model_to_dict(found) == model_to_dict(expected)
+    assert found.grid.community.street.boundary is not None
+    assert building_with_place("1" * 19) is None
