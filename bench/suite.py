@@ -143,7 +143,7 @@ def rollup_paths(month: date) -> dict[str, list[str]]:
     }
 
 
-def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int = 2, intake_requests: int = 500,
+def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int = 2, intake_requests: int = 500, intake_warmup: int = 32,
               intake_concurrency: int = 8, escalate_due: int | None = 100_000, settings_note: dict | None = None,
               machine_note: dict | None = None, only: tuple[str, ...] | None = None,
               server_pid: int | None = None, deep_page: int = DEEP_PAGE, inline_unit: str = "") -> dict:
@@ -294,7 +294,8 @@ def run_suite(base_url: str, *, tier: str, requests: int = 200, concurrency: int
         buildings = list(Building.objects.order_by("?").values_list("code", flat=True)[:200])
         categories = list(Category.objects.filter(active=True).values_list("code", flat=True))
         result["intake"] = measure.intake_throughput(base_url, buildings=buildings, categories=categories,
-                                                     requests=intake_requests, concurrency=intake_concurrency)
+                                                     requests=intake_requests, concurrency=intake_concurrency,
+                                                     warmup=intake_warmup)
     if only and "reports_under_intake" in only:
         # Issue 25: the report pages while the intake writes, on whichever database the server
         # reads them from (DATABASE_REPLICA_URL or not). Only when asked: it writes appeals.

@@ -9,7 +9,9 @@ from functools import partial
 
 from django.db.models import Value
 
+from appeals.models import handling_unit_text, place_text
 from governance.assessment.enums import UnitKind
+from grids.models import Community, Grid, Street
 
 DASH = "—"
 # Territorial levels top-down, and what a unit page drills into.
@@ -27,9 +29,6 @@ def place_texts(appeals: list) -> Callable:
     in words — ``Appeal.place_name`` and ``handling_unit_name``, by the same place_text and
     handling_unit_text — the names of their streets, communities and grids read in one
     query (the three tables' rows united), the handling grids' communities with them."""
-    from appeals.models import handling_unit_text, place_text
-    from grids.models import Community, Grid, Street
-
     codes = {model: set() for model in (Street, Community, Grid)}
     for a in appeals:
         codes[Street].update((a.street_id, a.handling_street_id))

@@ -4,10 +4,8 @@ raises the appeal in one step (pre-filled, source 走访, routed to their own gr
 for), and the community is told of a household overdue by more than a period."""
 
 from datetime import timedelta
-from importlib import import_module
 
 import pytest
-from django.apps import apps as django_apps
 from django.utils import timezone
 
 from appeals.enums import AppealState, Source
@@ -17,7 +15,7 @@ from governance.kernel import outbox
 from grids.models import Household
 from tests.appeals.factories import grid_category
 from tests.browser import browser_page, login_as  # noqa: F401  (fixture)
-from tests.factories import HouseholdFactory, make_city
+from tests.factories import HouseholdFactory, default_visit_rules, make_city
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,8 +25,7 @@ PHONE_SIZE = {"width": 390, "height": 844}
 def test_grid_worker_visits_raises_the_need_and_the_community_is_reminded(browser_page, live_server):  # noqa: F811
     city = make_city()
     category = grid_category()
-    # The rules the migration seeds: a transactional test before this one may have flushed them.
-    import_module("appeals.migrations.0015_home_visits").default_rules(django_apps, None)
+    default_visit_rules()
     assert VisitRule.objects.filter(care_tag__in=["elderly_alone", "key_concern"]).count() == 2
     long_ago = timezone.now() - timedelta(days=60)
     Household.objects.filter(pk=city.household_a1.pk).update(created_at=long_ago)

@@ -17,7 +17,7 @@ from governance.reports import tables
 from governance.reports import visits as report
 from governance.staff.selectors import jurisdiction_for
 from grids.models import Grid, Household
-from tests.factories import BuildingFactory, HouseholdFactory
+from tests.factories import BuildingFactory, HouseholdFactory, default_visit_rules
 from tests.reports.conftest import page_tables
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +41,7 @@ def visited(city):
     November and was visited in two of them; 钱伟 (乙一社区第一网格, 低保: monthly) owes one
     visit and had it. So 甲一社区 5/2, 甲街道 5/2 (40.00), 乙街道 1/1 (100.00), 东城区 and the
     city 6/3 (50.00); 西城区 0."""
+    default_visit_rules()
     Household.objects.filter(pk__in=[city.household_a1.pk, city.household_c1.pk]).update(
         created_at=_aware(date(2026, 9, 1)))
     Household.objects.filter(pk=city.household_c1.pk).update(care_tags="subsistence")
