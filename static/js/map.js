@@ -417,6 +417,11 @@
       return q;
     }
     var fitted = false;
+    // data-busy: a move or a load is under way, so the units' shapes are about to be
+    // redrawn (read by the browser tests, which click a unit only once the map is still).
+    var moving = false;
+    map.on("movestart", function () { moving = true; el.dataset.busy = "1"; });
+    map.on("moveend", function () { moving = false; });  // its refresh (below) loads again
     var load = GZ.loader(function (data) {
       layer.clearLayers();
       var shapes = geoLayer(data, function (f) {
@@ -431,9 +436,11 @@
       if (!fitted && data.features.length) { map.fitBounds(shapes.getBounds()); fitted = true; }
       legend.innerHTML = "<strong>" + escapeHtml(data.measure_label) + "</strong>" + (data.lower_is_better ? "（越低越好）" : "") +
         " · " + escapeHtml(data.period_label) + " · " + escapeHtml(data.level_label) + " " + data.features.length + " 个";
+      if (!moving) { delete el.dataset.busy; }
     });
     function refresh() {
       var q = params(); q.set("bbox", GZ.viewQuery(map).split("&")[0].slice(5)); q.set("zoom", map.getZoom());
+      el.dataset.busy = "1";
       load(el.dataset.url + "?" + q.toString());
       if (map.hasLayer(density)) { loadDensity(); }
     }
