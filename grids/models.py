@@ -194,7 +194,13 @@ class Household(models.Model):
                 name="household_moved_out_has_date",
             ),
         ]
-        indexes = [models.Index(fields=["phone"], name="household_phone")]
+        indexes = [
+            models.Index(fields=["phone"], name="household_phone"),
+            # The households with a visit plan (appeals.visits.selectors): a few among a
+            # city's millions, which the visits report and the reminders read.
+            models.Index(fields=["building"], name="household_care",
+                         condition=Q(status=HouseholdStatus.ACTIVE) & ~Q(care_tags="")),
+        ]
 
     def __str__(self) -> str:
         return self.label
