@@ -321,6 +321,11 @@ class Appeal(models.Model):
             models.Index(fields=["deadline", "id"], name="appeal_problem_deadline",
                          condition=Q(resolved_at__isnull=True) | Q(resolved_at__gt=F("deadline"))
                          | Q(rating=Rating.UNSATISFIED) | Q(rework_count__gt=0)),
+            # The same for a street's page: at L the city's index above was walked past
+            # 16,912 other streets' problem appeals for a street's first 50 (17 ms).
+            models.Index(fields=["street", "deadline", "id"], name="appeal_street_problem",
+                         condition=Q(resolved_at__isnull=True) | Q(resolved_at__gt=F("deadline"))
+                         | Q(rating=Rating.UNSATISFIED) | Q(rework_count__gt=0)),
             # The 督办清单 (governance.reports.supervision: overdue, or at the district 督办
             # level, and open either way), the most overdue first: a keyset page of it is the
             # next rows of this index from its cursor (the query's state filter implies the
