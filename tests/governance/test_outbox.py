@@ -219,6 +219,7 @@ def test_the_command_delivers_what_is_pending_and_exits(city, sms_outbox):
     assert len(sms_outbox) == 2
 
 
+@pytest.mark.redis  # the flag lives in the shared cache only when it is Redis (the workers share it)
 def test_a_kick_is_not_published_again_while_one_is_queued_that_no_relay_has_taken_up(monkeypatch):
     from django.core.cache import cache
 
@@ -232,6 +233,17 @@ def test_a_kick_is_not_published_again_while_one_is_queued_that_no_relay_has_tak
     outbox.relay()  # a relay starts before it reads: the next commit kicks again
     assert cache.get(outbox.KICK_PENDING_KEY) is None
     assert outbox.kick() is True and len(published) == 2
+
+
+def test_without_a_shared_redis_cache_every_commit_kicks(monkeypatch, settings):
+    """A cache the workers do not share (the embedded defaults' files, here one in memory)
+    cannot say that a kick is queued: every kick publishes, as before the flag."""
+    from governance.kernel.tasks import outbox_relay
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    published = []
+    monkeypatch.setattr(outbox_relay, "apply_async", lambda **kw: published.append(kw))
+    assert [outbox.kick() for _ in range(3)] == [True, True, True] and len(published) == 3
 
 
 def test_a_kick_that_could_not_be_published_leaves_no_flag(monkeypatch):
