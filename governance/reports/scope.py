@@ -119,12 +119,18 @@ def unit_name(kind: str, code: str) -> str:
     return qs.values_list("name", flat=True).first() or ""
 
 
+def own_units(jurisdiction: Jurisdiction) -> list[tuple[str, str, str]]:
+    """The viewer's own territorial units (``post_units`` without departments), top-down:
+    what a report page opens on without ``?unit=``, the first of them."""
+    return [u for u in post_units(jurisdiction) if u[0] in LEVELS]
+
+
 def asked_unit(jurisdiction: Jurisdiction, unit: str) -> tuple[str, str, str]:
     """The territorial unit a report page is asked for, as (kind, code, name): ``unit`` (a
     district's, street's, community's or grid's code; NotFound outside the jurisdiction or
     unknown), else the viewer's own highest unit (a city-wide account: the city)."""
     if not unit:
-        own = [u for u in post_units(jurisdiction) if u[0] in LEVELS]
+        own = own_units(jurisdiction)
         if not own:
             raise NotFound()
         return own[0]

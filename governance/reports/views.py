@@ -276,13 +276,16 @@ def visits(request):
                                heading=f"{found[0].rows[0]['name']} {_('入户走访')} {periods.period_label(period)}")
     report = visit_report_selectors.visit_report(jurisdiction=jurisdiction, period=period, unit=unit,
                                                  page=params["page"])
-    parent_url = None
-    if report.parent is not None:
-        parent_kind, parent_code, _name = report.parent
-        parent_url = (f"{request.path}?{periods.period_query(period)}" if parent_kind == UnitKind.CITY
-                      else visit_report_selectors.visit_link(parent_code, period))
+    def link(kind: str, code: str) -> str:
+        return (f"{request.path}?{periods.period_query(period)}" if kind == UnitKind.CITY
+                else visit_report_selectors.visit_link(code, period))
+
+    parent_url = link(*report.parent[:2]) if report.parent is not None else None
+    own_links = [{"name": name, "url": link(kind, code), "current": code == report.code}
+                 for kind, code, name in report.own]
     return render(request, "reports/visits.html", {
-        **_common(request, period), "report": report, "parent_url": parent_url, "kind_label": UnitKind(report.kind).label,
+        **_common(request, period), "report": report, "parent_url": parent_url, "own_links": own_links,
+        "kind_label": UnitKind(report.kind).label,
         "child_label": UnitKind(tables.CHILD[report.kind]).label if report.kind in tables.CHILD else "",
         "hidden": [("unit", unit)] if unit else [], "page": report.page, "pages": report.pages,
         "page_qs": _query_without(request.GET, "page", "export"),

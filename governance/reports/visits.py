@@ -9,7 +9,7 @@ streets; a street: its communities; a community: its grids), a page of them at a
 each linking to its own page — never the city's 30,000 grids in one page (issue 24). The
 export carries every level under the unit, every row."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -22,7 +22,7 @@ from governance.assessment.enums import UnitKind
 from governance.assessment.formulas import rate
 from governance.assessment.periods import Period, period_query
 from governance.reports import tables
-from governance.reports.scope import asked_unit, unit_name, units_under
+from governance.reports.scope import asked_unit, own_units, unit_name, units_under
 from governance.reports.tables import CHILD, LEVELS, Column, ReportTable
 from governance.staff.selectors import Jurisdiction
 from grids.models import UNIT_MODELS
@@ -45,6 +45,9 @@ class VisitReport:
     parent: tuple[str, str, str] | None = None  # (kind, code, name) when the viewer may open it
     page: int = 1
     pages: int = 1
+    # The viewer's own units when there are several (posts in two communities…), to choose
+    # among; empty for one.
+    own: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _columns(parent_label: str | None = None) -> list[Column]:
@@ -106,6 +109,9 @@ def visit_report(*, jurisdiction: Jurisdiction, period: Period, unit: str = "", 
     kind, code, name = asked_unit(jurisdiction, unit)
     by_grid = _figures(kind=kind, code=code, period=period)
     report = VisitReport(kind=kind, code=code, name=name, totals=_totals(kind, code, name, by_grid), children=None)
+    if len(jurisdiction.posts) > 1:  # one post is one unit: nothing to choose, nor to read
+        own = own_units(jurisdiction)
+        report.own = own if len(own) > 1 else []
     chain = formulas.ancestors(kind, code)
     if len(chain) > 1 and jurisdiction.covers(chain[1][1]):
         parent_kind, parent_code = chain[1]

@@ -13,6 +13,8 @@ from django.utils import timezone
 from appeals.models import Visit
 from governance.assessment.formulas import rate
 from governance.assessment.periods import period_from_params
+from governance.enums import Role
+from governance.models import Post
 from governance.reports import tables
 from governance.reports import visits as report
 from governance.staff.selectors import jurisdiction_for
@@ -182,3 +184,18 @@ def test_the_page_costs_the_same_for_many_grids(visited, login, django_assert_ma
         assert html.count("<tr>") <= tables.PAGE_SIZE + 3
     # The community of 252 grids: 100 a page.
     assert "第 1 / 3 页" in _page(login(visited.users.community_worker))
+
+
+def test_a_viewer_with_two_posts_chooses_between_his_units(visited, login):
+    """A community worker posted to 甲一社区 and 甲二社区 opens the first and is offered both;
+    the second opens from its link; a viewer with one post is offered nothing."""
+    worker = visited.users.community_worker
+    Post.objects.create(user=worker, role=Role.COMMUNITY_WORKER, community=visited.comm_a2)
+    client = login(worker)
+    html = _page(client)
+    assert page_tables(html)["visits-total"][1][0] == visited.comm_a.code
+    chooser = html[html.index('class="unit-chooser"'):html.index("</nav>", html.index('class="unit-chooser"'))]
+    assert f'href="{URL}?unit={visited.comm_a.code}&amp;period={PERIOD}" aria-current="page">甲一社区</a>' in chooser
+    assert f'href="{URL}?unit={visited.comm_a2.code}&amp;period={PERIOD}">甲二社区</a>' in chooser
+    assert page_tables(_page(client, unit=visited.comm_a2.code))["visits-total"][1][1] == "甲二社区"
+    assert "unit-chooser" not in _page(login(visited.users.street_officer))
