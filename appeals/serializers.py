@@ -98,7 +98,11 @@ class _AppealFields(serializers.ModelSerializer):
         return is_overdue(appeal)
 
     def _contact(self, appeal: Appeal):
-        return getattr(appeal, "contact", None) or masked_contact(appeal)
+        # name and phone are read one after the other for each row: masked once.
+        last = getattr(self, "_last_contact", None)
+        if last is None or last[0] is not appeal:
+            last = self._last_contact = (appeal, getattr(appeal, "contact", None) or masked_contact(appeal))
+        return last[1]
 
     def get_name(self, appeal: Appeal) -> str:
         return self._contact(appeal).name
