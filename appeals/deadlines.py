@@ -119,9 +119,10 @@ def deadline_formatter(*, with_year: bool = False):
         if value is None:
             return ""
         local = value.astimezone(CHINA)
-        day, clock = local.date(), f"{local:%H:%M}"
-        if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0) and unit != DeadlineUnit.HOURS:
-            day, clock = day - ONE_DAY, "24:00"
+        if not (local.hour or local.minute or local.second or local.microsecond) and unit != DeadlineUnit.HOURS:
+            day, clock = local.date() - ONE_DAY, "24:00"
+        else:  # not strftime: a sweep writes two of these per appeal
+            day, clock = local.date(), f"{local.hour:02d}:{local.minute:02d}"
         return template % {"year": day.year, "month": day.month, "day": day.day,
                            "weekday": weekdays[day.weekday()], "time": clock}
 

@@ -28,6 +28,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any, ClassVar, NamedTuple
 
 from django.db import connection
@@ -70,11 +71,11 @@ class EventData:
 
     def to_json(self) -> dict:
         out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name, key in _stored_keys(type(self)):
+            value = getattr(self, name)
             if value is None:
                 continue
-            out[self.KEYS.get(f.name, f.name)] = _jsonable(value)
+            out[key] = value if type(value) in _PLAIN else _jsonable(value)
         return out
 
     @classmethod
@@ -92,6 +93,16 @@ class EventData:
     def holder(self) -> Unit | None:
         """The unit holding the appeal after this event, if the event changes the holder."""
         return None
+
+
+@cache
+def _stored_keys(kind: type) -> tuple[tuple[str, str], ...]:
+    """A kind's (field, stored key) pairs, found once: ``fields()`` and the key lookup per
+    event were a tenth of a 100,000-appeal sweep's Python time."""
+    return tuple((f.name, kind.KEYS.get(f.name, f.name)) for f in fields(kind))
+
+
+_PLAIN = frozenset({str, int, float, bool})  # stored as they are (not str subclasses: enums)
 
 
 def _jsonable(value):
@@ -542,10 +553,11 @@ _COLUMNS = ("appeal_id", "action", "actor_id", "actor_label", "from_state", "to_
 
 
 def _row(event: Event, now) -> list:
+    """One event's INSERT parameters; ``now`` is already adapted for the database."""
     return [
         event.appeal_id, str(event.data.action), event.actor_id, event.actor_label[:100], str(event.from_state),
         str(event.to_state), event.note, json.dumps(event.data.to_json(), ensure_ascii=False),
-        event.at or now,
+        connection.ops.adapt_datetimefield_value(event.at) if event.at else now,
     ]
 
 
@@ -580,11 +592,10 @@ def record_many(events: Sequence[Event], *, returning_ids: bool = False, kick: b
     if not events:
         return []
     returning_ids = returning_ids or any(event.messages for event in events)
-    now = timezone.now()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     params: list[Any] = []
     for event in events:
         params += _row(event, now)
-    params = [connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p for p in params]
     table = connection.ops.quote_name(AppealEvent._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
     values = ", ".join(["(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"] * len(events))
