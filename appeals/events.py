@@ -69,14 +69,24 @@ class EventData:
     action: ClassVar[str]
     KEYS: ClassVar[dict[str, str]] = {}
 
-    def to_json(self) -> dict:
+    def stored(self) -> dict:
+        """The fields to store, under their keys, None left out; values as they are."""
         out = {}
         for name, key in _stored_keys(type(self)):
             value = getattr(self, name)
-            if value is None:
-                continue
-            out[key] = value if type(value) in _PLAIN else _jsonable(value)
+            if value is not None:
+                out[key] = value
         return out
+
+    def to_json(self) -> dict:
+        """The stored form as plain JSON values: enums as their values, instants in ISO
+        8601, tuples as lists."""
+        return {key: value if type(value) in _PLAIN else _jsonable(value) for key, value in self.stored().items()}
+
+    def to_json_text(self) -> str:
+        """``to_json`` as the text the bulk INSERT writes, encoded straight from ``stored``
+        (json writes enums, tuples and nested dicts as ``to_json`` has them)."""
+        return json.dumps(self.stored(), ensure_ascii=False, default=_instant_text)
 
     @classmethod
     def from_json(cls, data: dict | None):
@@ -103,6 +113,12 @@ def _stored_keys(kind: type) -> tuple[tuple[str, str], ...]:
 
 
 _PLAIN = frozenset({str, int, float, bool})  # stored as they are (not str subclasses: enums)
+
+
+def _instant_text(value) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not stored in an event's data")
 
 
 def _jsonable(value):
@@ -152,9 +168,9 @@ class Dispatch(EventData):
         data.setdefault("unit_code", "")
         return super(Dispatch, cls).from_json(data)
 
-    def to_json(self) -> dict:
+    def stored(self) -> dict:
         # "level" is kept beside unit_level for readers of the older spelling.
-        return {**super(Dispatch, self).to_json(), "level": self.unit_level}
+        return {**super(Dispatch, self).stored(), "level": self.unit_level}
 
     @property
     def holder(self):
@@ -556,7 +572,7 @@ def _row(event: Event, now) -> list:
     """One event's INSERT parameters; ``now`` is already adapted for the database."""
     return [
         event.appeal_id, str(event.data.action), event.actor_id, event.actor_label[:100], str(event.from_state),
-        str(event.to_state), event.note, json.dumps(event.data.to_json(), ensure_ascii=False),
+        str(event.to_state), event.note, event.data.to_json_text(),
         connection.ops.adapt_datetimefield_value(event.at) if event.at else now,
     ]
 

@@ -26,7 +26,7 @@ def test_an_escalation_is_stored_as_plain_json_and_read_back():
     }
     assert "skipped" not in stored  # None is left out
     assert type(stored["from"]) is str  # the enum's value, not the enum
-    json.dumps(stored)  # plain JSON
+    assert json.loads(data.to_json_text()) == stored  # plain JSON, the bulk INSERT's text the same
     back = events.read(AppealAction.ESCALATE, stored)
     assert (back.from_level, back.to_level, back.unit_code) == ("grid", "community", "110101001001")
     assert back.holder == events.Unit("community", "110101001001")
@@ -53,5 +53,6 @@ def test_every_kind_reads_back_what_it_writes():
         assert len(stored) >= len(dataclasses.fields(kind)), action  # every field written (Dispatch adds "level")
         json.dumps(stored)
         assert events.read(action, stored).to_json() == stored, action
+        assert json.loads(instance.to_json_text()) == stored, action  # the bulk INSERT's text
         checked += 1
     assert checked == len(events.DATA_OF) > 20
