@@ -110,6 +110,15 @@ class Side:
         }
 
 
+def _turn(side: Side, work, requests: int, concurrency: int, what: str) -> tuple[list[float], float]:
+    """One side's turn: ``work(conn, i)`` for ``requests`` requests; any failure ends the run."""
+    results, elapsed = _run_threads(side.base_url, work, requests, concurrency)
+    bad = sum(1 for _ms, ok in results if not ok)
+    if bad:
+        raise SystemExit(f"{side.name}: {bad} of {requests} {what} failed")
+    return [ms for ms, _ok in results], elapsed
+
+
 def timed_gets(side: Side, paths: list[str], headers: dict, requests: int, offset: int) -> list[float]:
     def work(conn, i: int) -> bool:
         conn.request("GET", paths[(offset + i) % len(paths)], headers=headers)
@@ -117,11 +126,7 @@ def timed_gets(side: Side, paths: list[str], headers: dict, requests: int, offse
         response.read()
         return response.status == 200
 
-    results, _ = _run_threads(side.base_url, work, requests, 2)
-    bad = sum(1 for _ms, ok in results if not ok)
-    if bad:
-        raise SystemExit(f"{side.name}: {bad} of {requests} GETs of {paths[0]} did not answer 200")
-    return [ms for ms, _ok in results]
+    return _turn(side, work, requests, 2, f"GETs of {paths[0]} (not 200)")[0]
 
 
 def intake_block(side: Side, start: int, requests: int) -> tuple[list[float], float]:
@@ -136,11 +141,7 @@ def intake_block(side: Side, start: int, requests: int) -> tuple[list[float], fl
         response.read()
         return response.status == 201
 
-    results, elapsed = _run_threads(side.base_url, work, requests, 8)
-    bad = sum(1 for _ms, ok in results if not ok)
-    if bad:
-        raise SystemExit(f"{side.name}: {bad} of {requests} intake POSTs were not created")
-    return [ms for ms, _ok in results], elapsed
+    return _turn(side, work, requests, 8, "intake POSTs (not 201)")
 
 
 def one_round(sides: list[Side], number: int, args) -> dict[str, dict]:

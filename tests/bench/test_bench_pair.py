@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ("gz_pairtest_seed", "gz_pairtest_a", "gz_pairtest_b")
+NAMES = tuple(f"gz_pairtest_{os.getpid()}_{n}" for n in ("seed", "a", "b"))  # a run of its own
 SEED = """
 import sys
 sys.path[:1] = [sys.argv[1]]
@@ -55,7 +55,7 @@ def test_a_paired_run_gives_both_sides_every_figure(tmp_path):
                        cwd=ROOT, timeout=300)
         _admin(params, *[f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in NAMES[1:]],
                *[f'CREATE DATABASE "{n}" TEMPLATE "{NAMES[0]}"' for n in NAMES[1:]])
-        out = "pairtest"
+        out = f"pairtest-{os.getpid()}"
         done = subprocess.run(
             [sys.executable, "bench/pair.py", "--before", f"{ROOT}:{NAMES[1]}", "--after", f"{ROOT}:{NAMES[2]}",
              "--rounds", "1", "--requests", "10", "--block", "5", "--warmup", "1", "--intake", "10",
