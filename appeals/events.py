@@ -392,7 +392,7 @@ class Deliberate(EventData):
 
     action = AppealAction.DELIBERATE
     meeting: int
-    kind: str  # deliberation.models.MeetingKind
+    kind: str  # deliberation.enums.MeetingKind
     starts_at: datetime | str
 
 
@@ -404,7 +404,7 @@ class DeliberationNote(EventData):
     action = AppealAction.DELIBERATION_NOTE
     meeting: int
     decision: int
-    state: str  # deliberation.models.DecisionState
+    state: str  # deliberation.enums.DecisionState
 
 
 def _plain(action_value: str) -> type[EventData]:

@@ -419,10 +419,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "HouseholdStatusEnum": "grids.enums.HouseholdStatus",
         "VisitMethodEnum": "appeals.visits.enums.VisitMethod",
-        "MeetingKindEnum": "appeals.deliberation.models.MeetingKind",
-        "MeetingStateEnum": "appeals.deliberation.models.MeetingState",
-        "DecisionKindEnum": "appeals.deliberation.models.DecisionKind",
-        "DecisionStateEnum": "appeals.deliberation.models.DecisionState",
+        "MeetingKindEnum": "appeals.deliberation.enums.MeetingKind",
+        "MeetingStateEnum": "appeals.deliberation.enums.MeetingState",
+        "DecisionKindEnum": "appeals.deliberation.enums.DecisionKind",
+        "DecisionStateEnum": "appeals.deliberation.enums.DecisionState",
     },
 }
 

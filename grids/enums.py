@@ -34,3 +34,15 @@ class OrganizationKind(models.TextChoices):
     PROPERTY = "property", _("物业")
     OWNERS_COMMITTEE = "owners_committee", _("业委会")
     SOCIAL = "social", _("社会组织")
+
+
+class HouseholdChangeAction(models.TextChoices):
+    """What a household change record (grids.models.HouseholdChange) did."""
+
+    CREATE = "create", _("登记")
+    UPDATE = "update", _("修改")
+    MOVE_OUT = "move_out", _("迁出")
+    ADD_RESIDENT = "add_resident", _("新增居民")
+    UPDATE_RESIDENT = "update_resident", _("修改居民")
+    REMOVE_RESIDENT = "remove_resident", _("移除居民")
+    IMPORT = "import", _("批量导入")

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from governance.kernel import choices
-from grids.enums import CareTag, Gender, HouseholdStatus, OrganizationKind, PartyLevel
+from grids.enums import CareTag, Gender, HouseholdChangeAction, HouseholdStatus, OrganizationKind, PartyLevel
 
 
 def _digits(n: int) -> RegexValidator:
@@ -323,20 +323,11 @@ class Organization(models.Model):
 class HouseholdChange(models.Model):
     """Per-field change history of a household and its residents (kept forever)."""
 
-    class Action(models.TextChoices):
-        CREATE = "create", _("登记")
-        UPDATE = "update", _("修改")
-        MOVE_OUT = "move_out", _("迁出")
-        ADD_RESIDENT = "add_resident", _("新增居民")
-        UPDATE_RESIDENT = "update_resident", _("修改居民")
-        REMOVE_RESIDENT = "remove_resident", _("移除居民")
-        IMPORT = "import", _("批量导入")
-
     household = models.ForeignKey(
         Household, on_delete=models.CASCADE, related_name="changes", verbose_name=_("住户")
     )
     resident_name = models.CharField(_("居民"), max_length=50, blank=True)
-    action = models.CharField(_("操作"), max_length=20, choices=Action.choices)
+    action = models.CharField(_("操作"), max_length=20, choices=HouseholdChangeAction.choices)
     changes = models.JSONField(_("变更"), default=dict, help_text=_("{字段: [原值, 新值]}"))
     note = models.CharField(_("说明"), max_length=200, blank=True)
     actor = models.ForeignKey(

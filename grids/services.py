@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from governance.kernel import hooks
 from governance.kernel.errors import ApplicationError, Conflict
 from governance.staff.selectors import Jurisdiction, ensure_can_edit_households
-from grids.enums import HouseholdStatus
+from grids.enums import HouseholdChangeAction, HouseholdStatus
 from grids.hooks import RESIDENT_REMOVING
 from grids.models import Building, Household, HouseholdChange, Resident
 
@@ -38,7 +38,7 @@ def household_create(*, actor, jurisdiction: Jurisdiction, building: Building, d
     household.full_clean()
     household.save()
     HouseholdChange.objects.create(
-        household=household, action=HouseholdChange.Action.CREATE, actor=actor,
+        household=household, action=HouseholdChangeAction.CREATE, actor=actor,
         changes={k: [None, getattr(household, k)] for k in HOUSEHOLD_FIELDS if getattr(household, k)},
     )
     return household
@@ -59,7 +59,7 @@ def household_update(*, actor, jurisdiction: Jurisdiction, household: Household,
     household.full_clean()
     household.save(update_fields=[*changes, "updated_at"])
     HouseholdChange.objects.create(
-        household=household, action=HouseholdChange.Action.UPDATE, actor=actor, changes=changes
+        household=household, action=HouseholdChangeAction.UPDATE, actor=actor, changes=changes
     )
     return changes
 
@@ -76,7 +76,7 @@ def household_move_out(
     if updated != 1:
         raise Conflict(_("该住户已迁出。"))
     HouseholdChange.objects.create(
-        household=household, action=HouseholdChange.Action.MOVE_OUT, actor=actor, note=note[:200],
+        household=household, action=HouseholdChangeAction.MOVE_OUT, actor=actor, note=note[:200],
         changes={"status": [HouseholdStatus.ACTIVE, HouseholdStatus.MOVED_OUT],
                  "moved_out_at": [None, moved_out_on.isoformat()]},
     )
@@ -94,7 +94,7 @@ def resident_create(*, actor, jurisdiction: Jurisdiction, household: Household, 
     resident.full_clean()
     resident.save()
     HouseholdChange.objects.create(
-        household=household, resident_name=resident.name, action=HouseholdChange.Action.ADD_RESIDENT,
+        household=household, resident_name=resident.name, action=HouseholdChangeAction.ADD_RESIDENT,
         actor=actor, changes={k: [None, getattr(resident, k)] for k in RESIDENT_FIELDS if getattr(resident, k) not in ("", None, False)},
     )
     return resident
@@ -116,7 +116,7 @@ def resident_update(*, actor, jurisdiction: Jurisdiction, resident: Resident, da
     resident.full_clean()
     resident.save(update_fields=list(changes))
     HouseholdChange.objects.create(
-        household=household, resident_name=resident.name, action=HouseholdChange.Action.UPDATE_RESIDENT,
+        household=household, resident_name=resident.name, action=HouseholdChangeAction.UPDATE_RESIDENT,
         actor=actor, changes=changes,
     )
     return changes
@@ -132,6 +132,6 @@ def resident_remove(*, actor, jurisdiction: Jurisdiction, resident: Resident, no
     hooks.fire(RESIDENT_REMOVING, resident=resident)  # an app above may refuse (ApplicationError)
     resident.delete()
     HouseholdChange.objects.create(
-        household=household, resident_name=name, action=HouseholdChange.Action.REMOVE_RESIDENT,
+        household=household, resident_name=name, action=HouseholdChangeAction.REMOVE_RESIDENT,
         actor=actor, note=note[:200], changes=snapshot,
     )

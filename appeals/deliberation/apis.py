@@ -14,15 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appeals.deliberation import selectors
-from appeals.deliberation.models import (
-    DecisionKind,
-    DecisionState,
-    Meeting,
-    MeetingDecision,
-    MeetingKind,
-    MeetingState,
-    ParticipantRole,
-)
+from appeals.deliberation.enums import DecisionKind, DecisionState, MeetingKind, MeetingState, ParticipantRole
+from appeals.deliberation.models import Meeting, MeetingDecision
 from governance.staff.apis import JurisdictionListAPI
 from governance.staff.selectors import jurisdiction_for
 

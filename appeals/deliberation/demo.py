@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from appeals import services
 from appeals.deliberation import services as meetings
-from appeals.deliberation.models import DecisionState, Meeting, MeetingKind, ParticipantRole
+from appeals.deliberation.enums import DecisionState, MeetingKind, ParticipantRole
+from appeals.deliberation.models import Meeting
 from appeals.demo import _write, demo_place
 from appeals.enums import AppealAction, AppealState, Rating, Source
 from appeals.models import Category

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from appeals.deliberation.models import DecisionKind, DecisionState, MeetingKind, ParticipantRole
+from appeals.deliberation.enums import DecisionKind, DecisionState, MeetingKind, ParticipantRole
 
 PARTICIPANT_ROWS = 8
 

@@ -17,7 +17,8 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals.deliberation.models import DecisionState, Meeting, MeetingDecision, MeetingState
+from appeals.deliberation.enums import DecisionState, MeetingState
+from appeals.deliberation.models import Meeting, MeetingDecision
 from appeals.enums import OPEN_STATES
 from appeals.models import Appeal
 from governance.enums import COMMUNITY_ROLES, Role

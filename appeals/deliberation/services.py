@@ -18,18 +18,8 @@ from django.utils.translation import gettext as _
 
 from appeals import events, extensions, permissions, workflow
 from appeals.deliberation import selectors
-from appeals.deliberation.models import (
-    MAX_COUNT,
-    DecisionKind,
-    DecisionState,
-    Meeting,
-    MeetingAppeal,
-    MeetingDecision,
-    MeetingKind,
-    MeetingParticipant,
-    MeetingState,
-    ParticipantRole,
-)
+from appeals.deliberation.enums import DecisionKind, DecisionState, MeetingKind, MeetingState, ParticipantRole
+from appeals.deliberation.models import MAX_COUNT, Meeting, MeetingAppeal, MeetingDecision, MeetingParticipant
 from appeals.enums import OPEN_STATES, AppealAction, AppealState
 from appeals.models import Appeal, Category
 from appeals.services import appeal_resolve

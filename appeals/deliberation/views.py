@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appeals.deliberation import selectors, services
+from appeals.deliberation.enums import DecisionKind, DecisionState, MeetingKind, MeetingState
 from appeals.deliberation.forms import (
     PARTICIPANT_ROWS,
     DecisionForm,
@@ -19,7 +20,7 @@ from appeals.deliberation.forms import (
     RecordForm,
     ScheduleForm,
 )
-from appeals.deliberation.models import DecisionKind, DecisionState, MeetingDecision, MeetingKind, MeetingState
+from appeals.deliberation.models import MeetingDecision
 from appeals.models import Category
 from appeals.public_views import public_read
 from governance.kernel.clock import CHINA

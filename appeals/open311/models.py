@@ -13,6 +13,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from appeals.open311.enums import AttributeType
+
 KEY_PREFIX_LENGTH = 8
 # A key (and so its prefix) must never start with "-": `open311_key revoke PREFIX`
 # would read it as an option.
@@ -85,15 +87,6 @@ class Open311Request(models.Model):
 
     def __str__(self) -> str:
         return str(self.appeal_id)
-
-
-class AttributeType(models.TextChoices):
-    STRING = "string", _("单行文本")
-    NUMBER = "number", _("数字")
-    DATETIME = "datetime", _("日期时间")
-    TEXT = "text", _("多行文本")
-    SINGLE = "singlevaluelist", _("单选")
-    MULTI = "multivaluelist", _("多选")
 
 
 class ServiceAttribute(models.Model):

@@ -18,7 +18,8 @@ from appeals import ratelimit
 from appeals.enums import Source
 from appeals.models import Appeal, Category
 from appeals.open311 import locations, selectors
-from appeals.open311.models import ApiKey, AttributeType, Open311Request, ServiceAttribute, ServicesChange, hash_key
+from appeals.open311.enums import AttributeType
+from appeals.open311.models import ApiKey, Open311Request, ServiceAttribute, ServicesChange, hash_key
 from appeals.services import appeal_receive
 from governance.kernel.errors import ActionForbidden, ApplicationError, NotFound
 from grids.models import Street

@@ -7,7 +7,8 @@ from collections import defaultdict
 
 from django.utils.translation import gettext as _
 
-from appeals.deliberation.models import Meeting, MeetingDecision, MeetingState
+from appeals.deliberation.enums import MeetingState
+from appeals.deliberation.models import Meeting, MeetingDecision
 from governance.assessment.enums import UnitKind
 from governance.assessment.periods import Period, day_window
 from governance.kernel.clock import CHINA

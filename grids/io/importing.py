@@ -22,7 +22,7 @@ from governance.kernel.access import access_log_record
 from governance.kernel.bulk import chunked
 from governance.kernel.errors import ActionForbidden, ApplicationError, Conflict
 from governance.staff.selectors import Jurisdiction, ensure_can_edit_households
-from grids.enums import Gender, HouseholdStatus
+from grids.enums import Gender, HouseholdChangeAction, HouseholdStatus
 from grids.io.columns import (
     BY_KEY,
     COLUMNS,
@@ -494,7 +494,7 @@ class _Plan:
             key = (household.building.code, household.unit, household.room)
             self.households[key] = household
             history.append(HouseholdChange(
-                household=household, action=HouseholdChange.Action.IMPORT, actor=actor, note=note,
+                household=household, action=HouseholdChangeAction.IMPORT, actor=actor, note=note,
                 changes={f: [None, getattr(household, f)] for f in ("unit", "room", *HOUSEHOLD_KEYS) if getattr(household, f)},
             ))
 
@@ -505,7 +505,7 @@ class _Plan:
                 setattr(household, name, new)
             household.updated_at = now
             updated.append(household)
-            history.append(HouseholdChange(household=household, action=HouseholdChange.Action.IMPORT,
+            history.append(HouseholdChange(household=household, action=HouseholdChangeAction.IMPORT,
                                            actor=actor, note=note, changes=changes))
         fields = sorted({f for changes in self.changed_households.values() for f in changes})
         if updated:
@@ -518,7 +518,7 @@ class _Plan:
             household = self.households[rkey[0]]
             new_residents.append(Resident(household=household, name=rkey[1], **data))
             history.append(HouseholdChange(
-                household=household, resident_name=rkey[1], action=HouseholdChange.Action.IMPORT,
+                household=household, resident_name=rkey[1], action=HouseholdChangeAction.IMPORT,
                 actor=actor, note=note, changes={"name": [None, rkey[1]], **{f: [None, v] for f, v in data.items()}},
             ))
         Resident.objects.bulk_create(new_residents, batch_size=CHUNK)
@@ -531,7 +531,7 @@ class _Plan:
             changed_residents.append(resident)
             history.append(HouseholdChange(
                 household=self.households[rkey[0]], resident_name=rkey[1],
-                action=HouseholdChange.Action.IMPORT, actor=actor, note=note, changes=changes,
+                action=HouseholdChangeAction.IMPORT, actor=actor, note=note, changes=changes,
             ))
         fields = sorted({f for changes in self.changed_residents.values() for f in changes})
         if changed_residents:

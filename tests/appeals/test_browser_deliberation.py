@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from appeals import services
-from appeals.deliberation.models import DecisionState, Meeting, MeetingState
+from appeals.deliberation.enums import DecisionState, MeetingState
+from appeals.deliberation.models import Meeting
 from appeals.enums import AppealAction, AppealState
 from governance.kernel.clock import CHINA
 from tests.appeals.factories import grid_category, receive

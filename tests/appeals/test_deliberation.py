@@ -11,7 +11,8 @@ from django.utils import timezone
 from appeals import services
 from appeals.deliberation import selectors
 from appeals.deliberation import services as meetings
-from appeals.deliberation.models import DecisionState, Meeting, MeetingKind, MeetingState, ParticipantRole
+from appeals.deliberation.enums import DecisionState, MeetingKind, MeetingState, ParticipantRole
+from appeals.deliberation.models import Meeting
 from appeals.enums import AppealAction, AppealState, ExtensionState, Rating
 from appeals.models import ExtensionRequest
 from appeals.services import appeal_evaluate

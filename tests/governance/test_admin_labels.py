@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 
 from governance.enums import Role
 from governance.models import Post
+from grids.enums import HouseholdChangeAction
 from grids.models import HouseholdChange
 from tests.factories import UserFactory
 
@@ -29,7 +30,7 @@ def test_care_tags_show_and_edit_by_label(city, admin_client):
     form = admin_client.get(f"/admin/grids/household/{city.household_a1.pk}/change/").content.decode()
     assert 'name="care_tags"' not in form
     household = city.household_a1
-    change = HouseholdChange.objects.create(household=household, action=HouseholdChange.Action.UPDATE,
+    change = HouseholdChange.objects.create(household=household, action=HouseholdChangeAction.UPDATE,
                                             changes={"care_tags": ["", "elderly_alone"], "room": ["100", "101"]})
     page = admin_client.get(f"/admin/grids/householdchange/{change.pk}/change/").content.decode()
     assert "elderly_alone" not in page and "101" in page

@@ -17,7 +17,7 @@ from openpyxl import Workbook, load_workbook
 
 from governance.enums import AccessAction
 from governance.models import AccessLog
-from grids.enums import Gender, HouseholdStatus
+from grids.enums import Gender, HouseholdChangeAction, HouseholdStatus
 from grids.io.columns import HEADERS
 from grids.io.importing import ImportRejected, household_import
 from grids.models import Building, Household, HouseholdChange, Resident
@@ -186,7 +186,7 @@ def test_good_csv_imports_in_any_office_encoding(city, encoding):
     assert household.residents.get(name="张桂兰").is_party_member is True
     empty = Household.objects.get(building=building, room="302")
     assert empty.phone == "010-65120000" and not empty.residents.exists()
-    assert HouseholdChange.objects.filter(household=household, action=HouseholdChange.Action.IMPORT, resident_name="").count() == 1
+    assert HouseholdChange.objects.filter(household=household, action=HouseholdChangeAction.IMPORT, resident_name="").count() == 1
 
 
 def test_xlsx_with_codes_stored_as_numbers_keeps_every_digit(city):
@@ -368,7 +368,7 @@ def test_existing_households_and_residents_are_updated_and_blank_cells_keep_data
     assert Building.objects.get(pk=city.building_a1.pk).address == "和平里1号楼"  # buildings are reused, not overwritten
     resident = household.residents.get(name="王建国")
     assert (resident.gender, resident.phone, resident.relation) == (Gender.MALE, "13812345678", "户主")
-    change = HouseholdChange.objects.get(household=household, action=HouseholdChange.Action.IMPORT, resident_name="")
+    change = HouseholdChange.objects.get(household=household, action=HouseholdChangeAction.IMPORT, resident_name="")
     assert change.changes == {"phone": ["13812345678", "13800009999"],
                               "care_tags": ["elderly_alone", "elderly_alone,disability"]}
     assert change.actor == city.users.grid_worker

@@ -4,7 +4,8 @@ import pytest
 
 from appeals.enums import AppealAction, AppealState, Source
 from appeals.models import Appeal
-from appeals.open311.models import AttributeType, Open311Request, ServiceAttribute
+from appeals.open311.enums import AttributeType
+from appeals.open311.models import Open311Request, ServiceAttribute
 from tests.open311.conftest import BASE, errors_of, json_body, xml
 
 pytestmark = pytest.mark.django_db

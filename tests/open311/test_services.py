@@ -2,7 +2,8 @@
 
 import pytest
 
-from appeals.open311.models import AttributeType, ServiceAttribute
+from appeals.open311.enums import AttributeType
+from appeals.open311.models import ServiceAttribute
 from tests.open311.conftest import BASE, errors_of, json_body, xml
 
 pytestmark = pytest.mark.django_db
