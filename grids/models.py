@@ -34,6 +34,18 @@ def _code_constraints(model: str, length: int, parent: str | None) -> list[model
     return checks
 
 
+def _code(length: int, label=_("编码")) -> models.CharField:
+    """A unit's code: ``length`` digits, unique; its parent's code is its prefix (_code_constraints)."""
+    return models.CharField(label, max_length=length, unique=True, validators=[_digits(length)])
+
+
+def _parent(model, field: str, related_name: str, label) -> models.ForeignKey:
+    """The link to the unit above (a level's parent, a department's district): by that unit's
+    code, in the column ``<field>_code``."""
+    return models.ForeignKey(model, on_delete=models.PROTECT, to_field="code", db_column=f"{field}_code",
+                             related_name=related_name, verbose_name=label)
+
+
 class Bounded(models.Model):
     """A unit's boundary (issue 21): a GeoJSON Polygon or MultiPolygon in WGS-84/CGCS2000,
     stored as text exactly as imported (grids.boundaries), with its bounding box in four
@@ -58,6 +70,8 @@ class Unit(Bounded):
     """A level of the territory (区, 街道, 社区, 网格): bounded, in the order of its code,
     shown by its name. Its Meta extends this one (``class Meta(Unit.Meta)``)."""
 
+    name = models.CharField(_("名称"), max_length=50)
+
     class Meta(Bounded.Meta):
         abstract = True
         ordering = ["code"]
@@ -79,8 +93,7 @@ def _urban_population(level: str):
 
 
 class District(Unit):
-    code = models.CharField(_("区划代码"), max_length=6, unique=True, validators=[_digits(6)])
-    name = models.CharField(_("名称"), max_length=50)
+    code = _code(6, _("区划代码"))
     urban_population = _urban_population(_("本区"))
 
     class Meta(Unit.Meta):
@@ -89,12 +102,8 @@ class District(Unit):
 
 
 class Street(Unit):
-    district = models.ForeignKey(
-        District, on_delete=models.PROTECT, to_field="code", db_column="district_code",
-        related_name="streets", verbose_name=_("区"),
-    )
-    code = models.CharField(_("编码"), max_length=9, unique=True, validators=[_digits(9)])
-    name = models.CharField(_("名称"), max_length=50)
+    district = _parent(District, "district", "streets", _("区"))
+    code = _code(9)
     urban_population = _urban_population(_("本街道"))
 
     class Meta(Unit.Meta):
@@ -103,12 +112,8 @@ class Street(Unit):
 
 
 class Community(Unit):
-    street = models.ForeignKey(
-        Street, on_delete=models.PROTECT, to_field="code", db_column="street_code",
-        related_name="communities", verbose_name=_("街道"),
-    )
-    code = models.CharField(_("编码"), max_length=12, unique=True, validators=[_digits(12)])
-    name = models.CharField(_("名称"), max_length=50)
+    street = _parent(Street, "street", "communities", _("街道"))
+    code = _code(12)
     population = models.PositiveIntegerField(
         _("常住人口"), default=0,
         help_text=_("社区登记的常住人口（演示数据为在册居民人数），显示在辖区概况中；"
@@ -122,12 +127,8 @@ class Community(Unit):
 
 
 class Grid(Unit):
-    community = models.ForeignKey(
-        Community, on_delete=models.PROTECT, to_field="code", db_column="community_code",
-        related_name="grids", verbose_name=_("社区"),
-    )
-    code = models.CharField(_("编码"), max_length=15, unique=True, validators=[_digits(15)])
-    name = models.CharField(_("名称"), max_length=50)
+    community = _parent(Community, "community", "grids", _("社区"))
+    code = _code(15)
 
     class Meta(Unit.Meta):
         verbose_name = verbose_name_plural = _("网格")
@@ -137,11 +138,8 @@ class Grid(Unit):
 class Building(models.Model):
     """A building (楼栋); its code is the grid's code plus four digits (Open311 address_id)."""
 
-    grid = models.ForeignKey(
-        Grid, on_delete=models.PROTECT, to_field="code", db_column="grid_code",
-        related_name="buildings", verbose_name=_("网格"),
-    )
-    code = models.CharField(_("楼栋编码"), max_length=19, unique=True, validators=[_digits(19)])
+    grid = _parent(Grid, "grid", "buildings", _("网格"))
+    code = _code(19, _("楼栋编码"))
     address = models.CharField(_("地址"), max_length=200)
     compound = models.CharField(_("小区"), max_length=100, blank=True)
     # WGS-84, as GPS and Open311 clients send it (DESIGN.md §2).
@@ -278,10 +276,7 @@ class PartyOrganization(models.Model):
 class Department(models.Model):
     """A functional department (职能部门) of a district."""
 
-    district = models.ForeignKey(
-        District, on_delete=models.PROTECT, to_field="code", db_column="district_code",
-        related_name="departments", verbose_name=_("区"),
-    )
+    district = _parent(District, "district", "departments", _("区"))
     code = models.CharField(_("编码"), max_length=20, unique=True)
     name = models.CharField(_("名称"), max_length=50)
 

@@ -15,48 +15,30 @@ from grids.enums import CareTag
 from grids.models import Building, Community, District, Grid, Household, Resident, Street
 
 
-class DistrictOutputSerializer(serializers.ModelSerializer):
-    street_count = serializers.IntegerField(source="child_count", read_only=True, help_text=_("街道数"))
-
-    class Meta:
-        model = District
-        fields = ["code", "name", "street_count"]
-
-
-class StreetOutputSerializer(serializers.ModelSerializer):
-    district = serializers.CharField(source="district_id", read_only=True, help_text=_("所属区编码"))
-    community_count = serializers.IntegerField(source="child_count", read_only=True, help_text=_("社区数"))
-
-    class Meta:
-        model = Street
-        fields = ["code", "name", "district", "community_count"]
+def _unit_serializer(model, fields: list[str], count: tuple[str, str], parent: tuple[str, str] | None = None):
+    """The output of one territory level (区 … 楼栋), ``fields`` in their order: the parent's
+    code (``parent``: its field's name and help) and how many children the unit has
+    (``count``: read from ``child_count``, annotated by grids.selectors) among them."""
+    attrs = {"__module__": __name__, "Meta": type("Meta", (), {"model": model, "fields": fields})}
+    if parent:
+        attrs[parent[0]] = serializers.CharField(source=f"{parent[0]}_id", read_only=True, help_text=parent[1])
+    attrs[count[0]] = serializers.IntegerField(source="child_count", read_only=True, help_text=count[1])
+    return type(f"{model.__name__}OutputSerializer", (serializers.ModelSerializer,), attrs)
 
 
-class CommunityOutputSerializer(serializers.ModelSerializer):
-    street = serializers.CharField(source="street_id", read_only=True, help_text=_("所属街道编码"))
-    grid_count = serializers.IntegerField(source="child_count", read_only=True, help_text=_("网格数"))
-
-    class Meta:
-        model = Community
-        fields = ["code", "name", "street", "population", "grid_count"]
-
-
-class GridOutputSerializer(serializers.ModelSerializer):
-    community = serializers.CharField(source="community_id", read_only=True, help_text=_("所属社区编码"))
-    building_count = serializers.IntegerField(source="child_count", read_only=True, help_text=_("楼栋数"))
-
-    class Meta:
-        model = Grid
-        fields = ["code", "name", "community", "building_count"]
-
-
-class BuildingOutputSerializer(serializers.ModelSerializer):
-    grid = serializers.CharField(source="grid_id", read_only=True, help_text=_("所属网格编码"))
-    household_count = serializers.IntegerField(source="child_count", read_only=True, help_text=_("在住住户数"))
-
-    class Meta:
-        model = Building
-        fields = ["code", "address", "compound", "latitude", "longitude", "grid", "household_count"]
+DistrictOutputSerializer = _unit_serializer(District, ["code", "name", "street_count"], ("street_count", _("街道数")))
+StreetOutputSerializer = _unit_serializer(
+    Street, ["code", "name", "district", "community_count"],
+    ("community_count", _("社区数")), parent=("district", _("所属区编码")))
+CommunityOutputSerializer = _unit_serializer(
+    Community, ["code", "name", "street", "population", "grid_count"],
+    ("grid_count", _("网格数")), parent=("street", _("所属街道编码")))
+GridOutputSerializer = _unit_serializer(
+    Grid, ["code", "name", "community", "building_count"],
+    ("building_count", _("楼栋数")), parent=("community", _("所属社区编码")))
+BuildingOutputSerializer = _unit_serializer(
+    Building, ["code", "address", "compound", "latitude", "longitude", "grid", "household_count"],
+    ("household_count", _("在住住户数")), parent=("grid", _("所属网格编码")))
 
 
 class _HouseholdFields(serializers.ModelSerializer):
