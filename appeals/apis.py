@@ -12,6 +12,8 @@ unique names (``Appeal…``/``Track…``): drf-spectacular names components afte
 Domain errors (400/403/404/409/429) are mapped once by governance/api/errors.py.
 """
 
+import inspect
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.encoding import smart_str
 from django.utils.functional import lazy
@@ -379,12 +381,16 @@ class _AppealActionAPI(APIView):
 
 
 def _documented(summary, description=""):
-    """The schema of an action class, from its input serializer."""
+    """The schema of an action class, from its input serializer. Without a ``description``,
+    the class's own docstring (inherited: _AppealActionAPI's), named here because
+    drf-spectacular reads the ``action`` attribute as a viewset's and would take the
+    docstring of the method of that name: for 派单, DRF's ``APIView.dispatch``."""
 
     def decorate(cls):
         return extend_schema_view(
             post=extend_schema(
-                tags=TAGS, summary=summary, description=description or None, request=cls.input_serializer,
+                tags=TAGS, summary=summary, description=description or inspect.getdoc(cls),
+                request=cls.input_serializer,
                 responses={200: AppealActionOutputSerializer, 400: _BAD, 403: _FORBIDDEN, 404: _NOT_FOUND,
                            409: _CONFLICT},
             )
