@@ -337,15 +337,17 @@ class Pattern:
     admin: bool
 
 
-def _walk(resolvers, prefix="", namespace=""):
+def _walk(resolvers, prefix="", namespace="", outer=()):
+    # ``outer``: the arguments an include()'s prefix captures ("manage/<int:pk>/", include([...])).
     for entry in resolvers:
         if isinstance(entry, URLResolver):
             ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), ns,
+                             outer + tuple(entry.pattern.regex.groupindex))
         elif isinstance(entry, URLPattern):
             route = prefix + str(entry.pattern)
             name = f"{namespace}{entry.name}" if entry.name else ""
-            args = tuple(entry.pattern.regex.groupindex)
+            args = outer + tuple(entry.pattern.regex.groupindex)
             yield Pattern(name=name, route=route, args=args, api=route.startswith("api/"),
                           admin=route.startswith("admin/"))
 
